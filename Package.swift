@@ -1,0 +1,73 @@
+// swift-tools-version:6.0
+// EdgeAgent: an edge anomaly-detection agent for industrial machines.
+// The data path reads top to bottom: configuration → acquisition (Modbus) → buffer (Store)
+// → detection → runtime → command line. Lower layers never import higher ones.
+import PackageDescription
+
+let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
+
+let package = Package(
+    name: "EdgeAgent",
+    products: [
+        .executable(name: "edge-agent", targets: ["edge-agent"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    ],
+    targets: [
+        // C libraries, each behind a shim that re-exports what Swift cannot import.
+        .systemLibrary(name: "CModbus", pkgConfig: "libmodbus", providers: [.apt(["libmodbus-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+
+        // Value types every layer shares: timestamps, readings, quality flags, register types.
+        .target(name: "EdgeCore"),
+        // agent.conf: TOML → typed, validated configuration with file/line/key-path errors.
+        .target(name: "Configuration", dependencies: ["EdgeCore", .product(name: "TOMLKit", package: "TOMLKit")]),
+        // Acquisition: libmodbus client, decoding, request planning, per-bus poller threads.
+        .target(name: "Modbus", dependencies: ["CModbus", "EdgeCore", "Configuration", logging]),
+        // A Modbus server on libmodbus's server API (tests and the simulator).
+        .target(name: "ModbusServer", dependencies: ["CModbus", "Modbus", "EdgeCore", logging]),
+        // Buffer: SQLite wrapper, schema, single writer thread, retention, windows, export.
+        .target(name: "Store", dependencies: ["CSQLite", "EdgeCore", logging]),
+        // Detection: the compact network (float training, int8 inference), model files,
+        // meta-learning, calibration and thresholds.
+        .target(name: "Detection", dependencies: ["EdgeCore"]),
+        // Simulated machines (pump, motor, compressor) with faults, served over Modbus.
+        .target(name: "Simulator", dependencies: ["EdgeCore", "Configuration", "Modbus", "ModbusServer", logging]),
+        // The daemon: pollers → writer → scoring → alerts → sinks, summaries, systemd integration.
+        .target(
+            name: "Runtime",
+            dependencies: [
+                "EdgeCore", "Configuration", "Modbus", "Store", "Detection", logging,
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The command line: argument parsing and wiring only.
+        .executableTarget(
+            name: "edge-agent",
+            dependencies: [
+                "EdgeCore", "Configuration", "Modbus", "ModbusServer", "Store", "Detection", "Simulator", "Runtime",
+                logging,
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // Shared test support: real servers (libmodbus on loopback, socat pty pairs), temp dirs.
+        .target(
+            name: "TestSupport",
+            dependencies: ["EdgeCore", "Modbus", "ModbusServer"],
+            path: "Tests/TestSupport"
+        ),
+        .testTarget(name: "EdgeCoreTests", dependencies: ["EdgeCore"]),
+        .testTarget(name: "ConfigurationTests", dependencies: ["Configuration", "TestSupport"]),
+        .testTarget(name: "ModbusTests", dependencies: ["Modbus", "ModbusServer", "TestSupport"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
+        .testTarget(name: "DetectionTests", dependencies: ["Detection", "TestSupport"]),
+        .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "Modbus", "TestSupport"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Simulator", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
+    ]
+)

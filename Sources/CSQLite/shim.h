@@ -1,0 +1,13 @@
+// CSQLite: the SQLite C API for Swift. Re-exports what Swift cannot import from <sqlite3.h>:
+// SQLITE_TRANSIENT / SQLITE_STATIC are casts of integers to function pointers.
+#ifndef EDGEAGENT_CSQLITE_SHIM_H
+#define EDGEAGENT_CSQLITE_SHIM_H
+
+#include <sqlite3.h>
+
+/// Tells sqlite3_bind_text/blob to copy the buffer before returning.
+static inline sqlite3_destructor_type CSQLite_TRANSIENT(void) { return SQLITE_TRANSIENT; }
+/// Tells sqlite3_bind_text/blob that the buffer outlives the statement's use of it.
+static inline sqlite3_destructor_type CSQLite_STATIC(void) { return SQLITE_STATIC; }
+
+#endif

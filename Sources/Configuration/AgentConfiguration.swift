@@ -1,0 +1,142 @@
+import EdgeCore
+
+/// The whole of agent.conf, parsed and validated.
+///
+/// Produced by `ConfigurationLoader`; every value here has passed validation, so the layers
+/// below can use it without re-checking.
+public struct AgentConfiguration: Sendable, Equatable {
+    /// Where the configuration was read from (for messages).
+    public var sourcePath: String
+    /// The `[agent]` table.
+    public var agent: AgentSettings
+    /// The `[[bus]]` tables, in file order.
+    public var buses: [BusConfiguration]
+    /// The `[[machine]]` tables, in file order.
+    public var machines: [MachineConfiguration]
+
+    public init(sourcePath: String, agent: AgentSettings, buses: [BusConfiguration], machines: [MachineConfiguration]) {
+        self.sourcePath = sourcePath
+        self.agent = agent
+        self.buses = buses
+        self.machines = machines
+    }
+
+    /// The bus with this name, if any.
+    public func bus(named name: String) -> BusConfiguration? { buses.first { $0.name == name } }
+    /// The machine with this id, if any.
+    public func machine(id: String) -> MachineConfiguration? { machines.first { $0.id == id } }
+}
+
+/// The `[agent]` table: where files go and how long data is kept.
+public struct AgentSettings: Sendable, Equatable {
+    /// Directory for the SQLite buffer and model state.
+    public var dataDirectory: String = "/var/lib/edge-agent"
+    /// The alert log (JSON Lines).
+    public var alertLog: String = "/var/log/edge-agent/alerts.jsonl"
+    /// Directory for periodic summary files.
+    public var summaryDirectory: String = "/var/lib/edge-agent/summaries"
+    /// How often summary files are written.
+    public var summaryInterval: Duration = .seconds(3600)
+    /// Readings older than this are deleted.
+    public var retentionAge: Duration = .seconds(30 * 86_400)
+    /// The buffer is kept below this many bytes on disk.
+    public var retentionBytes: Int64 = 1 << 30
+    /// Default log level (`trace` … `critical`), overridden by `--log-level`.
+    public var logLevel: String = "info"
+
+    public init() {}
+}
+
+/// How a bus reaches its devices.
+public enum Transport: Sendable, Equatable {
+    /// Modbus TCP to a host name, IPv4 or IPv6 address.
+    case tcp(host: String, port: Int)
+    /// Modbus RTU on a serial device.
+    case rtu(device: String, baud: Int, parity: Parity, dataBits: Int, stopBits: Int)
+}
+
+/// Serial parity.
+public enum Parity: String, Sendable, Equatable, CaseIterable {
+    case none = "N", even = "E", odd = "O"
+}
+
+/// One `[[bus]]`: a TCP connection or serial line shared by the units on it, polled by one thread.
+public struct BusConfiguration: Sendable, Equatable {
+    /// Unique name that sensors refer to.
+    public var name: String
+    public var transport: Transport
+    /// How long to wait for a response.
+    public var responseTimeout: Duration = .milliseconds(500)
+    /// Pause between two requests on this bus (RTU devices need one).
+    public var pauseBetweenRequests: Duration = .zero
+    /// Largest register read in one request (1…125).
+    public var maxRegistersPerRead: Int = 125
+    /// Largest bit read in one request (1…2000).
+    public var maxBitsPerRead: Int = 2000
+    /// Sensors whose registers are at most this many apart are merged into one read.
+    public var maxGap: Int = 10
+    /// Reconnect/backoff cap for a unit or connection that keeps failing.
+    public var maxBackoff: Duration = .seconds(60)
+
+    public init(name: String, transport: Transport) {
+        self.name = name
+        self.transport = transport
+    }
+}
+
+/// One `[[machine]]`: a pump, motor or compressor, scored by its own model.
+public struct MachineConfiguration: Sendable, Equatable {
+    /// Unique id used on the command line (`calibrate --machine ID`), in files and alerts.
+    public var id: String
+    /// Free text for people.
+    public var description: String = ""
+    /// How often its sensors are polled.
+    public var pollInterval: Duration = .seconds(1)
+    /// Time steps per scored window.
+    public var windowLength: Int = 32
+    /// Time steps between two scored windows.
+    public var hop: Int = 1
+    /// The sensors, in file order (their index is the column in a window).
+    public var sensors: [SensorConfiguration]
+
+    public init(id: String, sensors: [SensorConfiguration]) {
+        self.id = id
+        self.sensors = sensors
+    }
+}
+
+/// One `[[machine.sensor]]`: a value read from a register or bit.
+public struct SensorConfiguration: Sendable, Equatable {
+    /// Unique within its machine.
+    public var name: String
+    /// Name of the bus it is read on.
+    public var bus: String
+    /// Modbus unit (slave) id, 0…247.
+    public var unitID: Int = 1
+    public var kind: RegisterKind = .holding
+    /// 0-based register or bit address.
+    public var address: Int
+    public var type: DataType = .uint16
+    public var order: WordOrder = .ABCD
+    /// For `bool` read from a 16-bit register: which bit (0 = least significant).
+    public var bit: Int? = nil
+    public var scale: Double = 1
+    public var offset: Double = 0
+    /// Engineering unit for people (`bar`, `A`, `°C`).
+    public var unit: String = ""
+    /// Physically possible range; values outside it are flagged, never scored.
+    public var minimum: Double? = nil
+    public var maximum: Double? = nil
+
+    public init(name: String, bus: String, address: Int) {
+        self.name = name
+        self.bus = bus
+        self.address = address
+    }
+
+    /// How many registers (or bits, for coil/discrete) this sensor occupies from `address`.
+    public var span: Int {
+        if kind.isBit { return 1 }
+        return type.registerCount
+    }
+}

@@ -1,0 +1,1 @@
+// The Detection module. See README.md, "Architecture".

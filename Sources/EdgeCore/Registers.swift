@@ -1,0 +1,91 @@
+/// The four Modbus data tables.
+public enum RegisterKind: String, Sendable, CaseIterable, Hashable {
+    /// Read/write single bits (function 1).
+    case coil
+    /// Read-only single bits (function 2).
+    case discrete
+    /// Read/write 16-bit registers (function 3).
+    case holding
+    /// Read-only 16-bit registers (function 4).
+    case input
+
+    /// Whether this table holds single bits rather than 16-bit registers.
+    public var isBit: Bool { self == .coil || self == .discrete }
+}
+
+/// How a sensor's raw registers are interpreted.
+public enum DataType: String, Sendable, CaseIterable, Hashable {
+    case bool, int16, uint16, int32, uint32, int64, uint64, float32, float64
+
+    /// How many 16-bit registers one value occupies (1 for `bool`, which may be a bit of a register).
+    public var registerCount: Int {
+        switch self {
+        case .bool, .int16, .uint16: return 1
+        case .int32, .uint32, .float32: return 2
+        case .int64, .uint64, .float64: return 4
+        }
+    }
+}
+
+/// Word and byte order of multi-register values, named by where the bytes of the big-endian
+/// value `A B C D` end up on the wire.
+///
+/// - `ABCD`: big-endian words, big-endian bytes (the Modbus default).
+/// - `DCBA`: little-endian words, little-endian bytes.
+/// - `BADC`: big-endian words, bytes swapped within each word.
+/// - `CDAB`: little-endian words (word swap), big-endian bytes.
+///
+/// For 64-bit values the same rule extends to eight bytes (`ABCD` = `ABCDEFGH`).
+public enum WordOrder: String, Sendable, CaseIterable, Hashable {
+    case ABCD, DCBA, BADC, CDAB
+}
+
+/// The quality of one reading. Anything but `.good` marks a gap that is explicit downstream.
+public enum Quality: UInt8, Sendable, CaseIterable, Hashable {
+    /// The value was read and decoded.
+    case good = 0
+    /// The device did not answer in time.
+    case timeout = 1
+    /// The device answered with a Modbus exception.
+    case exception = 2
+    /// The response could not be decoded (bad length, NaN/Inf, out of physical range).
+    case decodeError = 3
+    /// The value was not refreshed in time (the unit is in backoff or the bus is down).
+    case stale = 4
+    /// The connection to the device is down.
+    case offline = 5
+
+    /// A short lower-case name for logs and files.
+    public var name: String {
+        switch self {
+        case .good: return "good"
+        case .timeout: return "timeout"
+        case .exception: return "exception"
+        case .decodeError: return "decode_error"
+        case .stale: return "stale"
+        case .offline: return "offline"
+        }
+    }
+}
+
+/// One value of one sensor at one time.
+public struct Reading: Sendable, Hashable {
+    /// Index of the machine in the configuration (stable for the life of one config).
+    public var machine: Int32
+    /// Index of the sensor within its machine.
+    public var sensor: Int32
+    /// When the value was polled.
+    public var time: Timestamp
+    /// The engineering value (`raw * scale + offset`); NaN when `quality` is not `.good`.
+    public var value: Double
+    /// Whether `value` can be trusted.
+    public var quality: Quality
+
+    public init(machine: Int32, sensor: Int32, time: Timestamp, value: Double, quality: Quality) {
+        self.machine = machine
+        self.sensor = sensor
+        self.time = time
+        self.value = value
+        self.quality = quality
+    }
+}

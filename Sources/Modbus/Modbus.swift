@@ -1,0 +1,1 @@
+// The Modbus module. See README.md, "Architecture".

@@ -1,0 +1,1 @@
+// The ModbusServer module. See README.md, "Architecture".

@@ -1,0 +1,1 @@
+// The Runtime module. See README.md, "Architecture".
