@@ -9,7 +9,8 @@ let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
 let package = Package(
     name: "EdgeAgent",
     products: [
-        .executable(name: "edge-agent", targets: ["edge-agent"])
+        .executable(name: "edge-agent", targets: ["edge-agent"]),
+        .executable(name: "edge-bench", targets: ["edge-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -52,6 +53,14 @@ let package = Package(
                 "EdgeCore", "Configuration", "Modbus", "ModbusServer", "Store", "Detection", "Simulator", "Runtime",
                 logging,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // Benchmarks (`make bench`): each hot path measured against its practical limit.
+        .executableTarget(
+            name: "edge-bench",
+            dependencies: [
+                "EdgeCore", "Configuration", "Modbus", "ModbusServer", "Store", "Detection", "Simulator", "Runtime",
+                "CModbus", "CSQLite",
             ]
         ),
 

@@ -1,0 +1,35 @@
+// edge-bench: `edge-bench NAME [args]` runs one benchmark; `edge-bench list` lists them.
+// Each benchmark lives in its own file and registers itself in `benchmarks` below.
+import EdgeCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A named benchmark: takes its arguments, prints its figures, returns an exit code.
+struct Benchmark {
+    let name: String
+    let summary: String
+    let run: ([String]) throws -> Int32
+}
+
+/// All benchmarks, one line each (add yours here; keep one line per benchmark).
+let benchmarks: [Benchmark] = [
+]
+
+let args = Array(CommandLine.arguments.dropFirst())
+guard let name = args.first, name != "list", name != "--help" else {
+    print("usage: edge-bench NAME [args]\n")
+    for b in benchmarks { print("  \(b.name)\(String(repeating: " ", count: max(1, 20 - b.name.count)))\(b.summary)") }
+    exit(0)
+}
+guard let bench = benchmarks.first(where: { $0.name == name }) else {
+    printToStandardError("edge-bench: unknown benchmark \(name) (try `edge-bench list`)")
+    exit(2)
+}
+do {
+    exit(try bench.run(Array(args.dropFirst())))
+} catch {
+    printToStandardError("edge-bench \(name): \(error)")
+    exit(1)
+}
