@@ -23,6 +23,7 @@ static const int CModbus_EMBXGTAR = EMBXGTAR;      // gateway target failed to r
 static const int CModbus_EMBBADCRC = EMBBADCRC;    // invalid CRC
 static const int CModbus_EMBBADDATA = EMBBADDATA;  // invalid data
 static const int CModbus_EMBBADEXC = EMBBADEXC;    // invalid exception code
+static const int CModbus_EMBUNKEXC = EMBUNKEXC;  // unknown exception code
 static const int CModbus_EMBMDATA = EMBMDATA;      // too many data
 static const int CModbus_EMBBADSLAVE = EMBBADSLAVE;// response not from requested slave
 

@@ -1,1 +1,0 @@
-// The Modbus module. See README.md, "Architecture".
