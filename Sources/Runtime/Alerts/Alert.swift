@@ -1,0 +1,137 @@
+import EdgeCore
+
+/// What an alert is about. Anomalies come from the network's score; the others are about the data itself.
+public enum AlertKind: String, Sendable, CaseIterable {
+    /// The machine's behaviour departs from its calibrated normal.
+    case anomaly
+    /// A Modbus unit stopped answering.
+    case unitOffline = "unit_offline"
+    /// A sensor's value has not been refreshed for too long.
+    case sensorStale = "sensor_stale"
+    /// A sensor reports a value outside its physically possible range.
+    case outOfRange = "out_of_range"
+    /// No reading at all has arrived for a machine for too long.
+    case dataStopped = "data_stopped"
+    /// Too many bad-quality readings in a window to score it.
+    case dataQuality = "data_quality"
+}
+
+/// How urgent an alert is.
+public enum AlertSeverity: String, Sendable, Comparable {
+    case warning, critical
+
+    public static func < (lhs: AlertSeverity, rhs: AlertSeverity) -> Bool {
+        lhs == .warning && rhs == .critical
+    }
+}
+
+/// One sensor's part in an anomaly: its value, its share of the score and its normal range.
+public struct SensorContribution: Sendable, Equatable {
+    /// The sensor's name in agent.conf.
+    public var sensor: String
+    /// Its latest engineering value.
+    public var value: Double
+    /// Its share of the anomaly score (contributions of all sensors add up to the score).
+    public var contribution: Double
+    /// The range it kept during calibration (robust, e.g. median ± 3 robust scales).
+    public var normalLow: Double
+    public var normalHigh: Double
+    /// Engineering unit, for people.
+    public var unit: String
+
+    public init(sensor: String, value: Double, contribution: Double, normalLow: Double, normalHigh: Double, unit: String = "") {
+        self.sensor = sensor
+        self.value = value
+        self.contribution = contribution
+        self.normalLow = normalLow
+        self.normalHigh = normalHigh
+        self.unit = unit
+    }
+}
+
+/// An alert as people see it in the alert log, the database and `edge-agent alerts`.
+public struct Alert: Sendable, Equatable {
+    /// Stable id across `raised`, `updated` and `cleared` events: `<machine>-<start ms>`.
+    public var id: String
+    public var machine: String
+    public var kind: AlertKind
+    public var severity: AlertSeverity
+    /// When the condition started (the first window over threshold that led to the alert).
+    public var started: Timestamp
+    /// When it cleared; nil while open.
+    public var ended: Timestamp?
+    /// Highest anomaly score seen while open (0 for data alerts).
+    public var peakScore: Double
+    /// The machine's alert threshold at the time (0 for data alerts).
+    public var threshold: Double
+    /// The sensors that drove the score at its peak, largest first.
+    public var topSensors: [SensorContribution]
+    /// One line for people.
+    public var message: String
+
+    public init(
+        id: String, machine: String, kind: AlertKind, severity: AlertSeverity, started: Timestamp,
+        ended: Timestamp? = nil, peakScore: Double = 0, threshold: Double = 0,
+        topSensors: [SensorContribution] = [], message: String
+    ) {
+        self.id = id
+        self.machine = machine
+        self.kind = kind
+        self.severity = severity
+        self.started = started
+        self.ended = ended
+        self.peakScore = peakScore
+        self.threshold = threshold
+        self.topSensors = topSensors
+        self.message = message
+    }
+}
+
+/// A change in an alert's life, one line in the alert log.
+public struct AlertEvent: Sendable, Equatable {
+    /// `raised`, `updated` (peak or severity grew) or `cleared`.
+    public enum Change: String, Sendable {
+        case raised, updated, cleared
+    }
+
+    public var change: Change
+    /// When the event happened.
+    public var time: Timestamp
+    /// The alert after the change.
+    public var alert: Alert
+
+    public init(change: Change, time: Timestamp, alert: Alert) {
+        self.change = change
+        self.time = time
+        self.alert = alert
+    }
+
+    /// The event as one JSON Lines object (the alert log's schema, documented in the README).
+    public var jsonLine: String {
+        var json = JSONWriter()
+        json.field("event", change.rawValue)
+        json.field("time", time)
+        json.field("id", alert.id)
+        json.field("machine", alert.machine)
+        json.field("kind", alert.kind.rawValue)
+        json.field("severity", alert.severity.rawValue)
+        json.field("started", alert.started)
+        json.field("ended", alert.ended?.iso8601)
+        json.field("peak_score", alert.peakScore)
+        json.field("threshold", alert.threshold)
+        json.beginArray("top_sensors")
+        for s in alert.topSensors {
+            json.beginObjectElement()
+            json.field("sensor", s.sensor)
+            json.field("value", s.value)
+            json.field("unit", s.unit)
+            json.field("contribution", s.contribution)
+            json.field("normal_low", s.normalLow)
+            json.field("normal_high", s.normalHigh)
+            json.endObject()
+        }
+        json.endArray()
+        json.field("message", alert.message)
+        return json.finish()
+    }
+}

@@ -1,0 +1,137 @@
+import EdgeCore
+
+/// When an anomaly alert is raised, escalated and cleared.
+public struct AlertPolicy: Sendable, Equatable {
+    /// Raise when at least `raiseCount` of the last `raiseWindow` windows score above threshold (debouncing).
+    public var raiseCount: Int = 3
+    public var raiseWindow: Int = 5
+    /// Clear only after `clearCount` consecutive windows below `clearRatio × threshold` (hysteresis).
+    public var clearRatio: Double = 0.8
+    public var clearCount: Int = 10
+    /// After a clear, no new alert for this machine for this long (cooldown).
+    public var cooldown: Duration = .seconds(60)
+    /// `critical` when the score reaches `criticalRatio × threshold`, else `warning`.
+    public var criticalRatio: Double = 2.0
+    /// An `updated` event is written when the peak grows by this fraction, or severity rises.
+    public var updateGrowth: Double = 0.25
+    /// How many sensors an alert names.
+    public var topSensorCount: Int = 3
+
+    public init() {}
+}
+
+/// The anomaly alert state machine of one machine: debouncing (k of n), hysteresis, cooldown, severity.
+///
+/// Feed it every scored window in time order; it returns the event (if any) that window causes.
+/// It is a value type with no I/O, so the runtime, `replay` and tests all use the same logic.
+public struct AnomalyAlertEngine: Sendable {
+    public let machine: String
+    public let policy: AlertPolicy
+    /// The open alert, if any.
+    public private(set) var open: Alert?
+    private var recentAbove: [Bool]
+    private var recentIndex = 0
+    private var belowClearRun = 0
+    private var cooldownUntil: Timestamp?
+    private var lastReportedPeak = 0.0
+    /// When the first over-threshold window of the current run was seen (the alert's start).
+    private var firstAboveInRun: Timestamp?
+
+    /// Creates the state machine for `machine`.
+    public init(machine: String, policy: AlertPolicy = AlertPolicy()) {
+        self.machine = machine
+        self.policy = policy
+        self.recentAbove = Array(repeating: false, count: max(1, policy.raiseWindow))
+    }
+
+    /// Takes one scored window and returns the event it causes, if any.
+    /// - Parameters:
+    ///   - score: the window's anomaly score.
+    ///   - threshold: the machine's current threshold.
+    ///   - time: the window's end time.
+    ///   - contributions: every sensor's contribution (only the largest are kept).
+    public mutating func observe(score: Double, threshold: Double, time: Timestamp, contributions: [SensorContribution]) -> AlertEvent? {
+        let above = score > threshold
+        recentAbove[recentIndex] = above
+        recentIndex = (recentIndex + 1) % recentAbove.count
+        if above {
+            if firstAboveInRun == nil { firstAboveInRun = time }
+        } else if recentAbove.allSatisfy({ !$0 }) {
+            firstAboveInRun = nil
+        }
+
+        if var alert = open {
+            if score < policy.clearRatio * threshold {
+                belowClearRun += 1
+            } else {
+                belowClearRun = 0
+            }
+            if belowClearRun >= policy.clearCount {
+                alert.ended = time
+                open = nil
+                belowClearRun = 0
+                firstAboveInRun = nil
+                for i in recentAbove.indices { recentAbove[i] = false }
+                cooldownUntil = Timestamp(millisecondsSinceEpoch: time.millisecondsSinceEpoch + policy.cooldown.wholeMilliseconds)
+                return AlertEvent(change: .cleared, time: time, alert: alert)
+            }
+            guard score > alert.peakScore else { return nil }
+            let severity = severityFor(score: score, threshold: threshold)
+            let escalated = severity > alert.severity
+            alert.peakScore = score
+            alert.threshold = threshold
+            alert.severity = max(alert.severity, severity)
+            alert.topSensors = top(contributions)
+            alert.message = message(alert)
+            open = alert
+            if escalated || score >= lastReportedPeak * (1 + policy.updateGrowth) {
+                lastReportedPeak = score
+                return AlertEvent(change: .updated, time: time, alert: alert)
+            }
+            return nil
+        }
+
+        if let until = cooldownUntil, time < until { return nil }
+        let count = recentAbove.reduce(0) { $0 + ($1 ? 1 : 0) }
+        guard above, count >= policy.raiseCount else { return nil }
+        let started = firstAboveInRun ?? time
+        var alert = Alert(
+            id: "\(machine)-\(started.millisecondsSinceEpoch)", machine: machine, kind: .anomaly,
+            severity: severityFor(score: score, threshold: threshold), started: started,
+            peakScore: score, threshold: threshold, topSensors: top(contributions), message: ""
+        )
+        alert.message = message(alert)
+        open = alert
+        belowClearRun = 0
+        lastReportedPeak = score
+        return AlertEvent(change: .raised, time: time, alert: alert)
+    }
+
+    private func severityFor(score: Double, threshold: Double) -> AlertSeverity {
+        score >= policy.criticalRatio * threshold ? .critical : .warning
+    }
+
+    private func top(_ contributions: [SensorContribution]) -> [SensorContribution] {
+        Array(contributions.sorted { $0.contribution > $1.contribution }.prefix(policy.topSensorCount))
+    }
+
+    private func message(_ alert: Alert) -> String {
+        let ratio = alert.threshold > 0 ? alert.peakScore / alert.threshold : 0
+        var text = "\(alert.machine): anomaly score \(Self.format(alert.peakScore)) is \(Self.format(ratio))× threshold"
+        if !alert.topSensors.isEmpty {
+            text += "; driven by "
+            text += alert.topSensors.map { s in
+                "\(s.sensor)=\(Self.format(s.value))\(s.unit.isEmpty ? "" : " " + s.unit) (normal \(Self.format(s.normalLow))…\(Self.format(s.normalHigh)))"
+            }.joined(separator: ", ")
+        }
+        return text
+    }
+
+    /// Formats a number with three significant decimals for messages.
+    static func format(_ value: Double) -> String {
+        guard value.isFinite else { return String(value) }
+        let rounded = (value * 1000).rounded() / 1000
+        if rounded == rounded.rounded(), abs(rounded) < 1e15 { return String(Int64(rounded)) }
+        return String(rounded)
+    }
+}

@@ -1,1 +1,0 @@
-// The Runtime module. See README.md, "Architecture".
