@@ -16,6 +16,8 @@ struct EdgeAgentCommand: AsyncParsableCommand {
             // Keep one line per subcommand; each lives in its own file.
             CheckConfigCommand.self,
             VersionCommand.self,
+            ReplayCommand.self,
+            EvaluateCommand.self,
         ]
     )
 }

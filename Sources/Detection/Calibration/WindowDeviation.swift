@@ -1,0 +1,162 @@
+/// Settings of the window-deviation score: how long a window is and how much slow wander a
+/// sensor is allowed before its level counts as a deviation.
+public struct WindowDeviationSettings: Sendable, Hashable, Codable {
+    /// Rows averaged per sensor before comparing with the calibration level (noise reduction).
+    public var windowRows: Int
+    /// Horizon, in rows, over which calibration measures each sensor's slow wander; the largest
+    /// change of a sensor's window mean over this horizon is tolerated as normal.
+    public var driftHorizonRows: Int
+    /// Smallest per-sensor scale relative to the sensor's typical magnitude, so that a sensor that
+    /// was perfectly constant during calibration does not alarm on its first quantization step.
+    public var relativeScaleFloor: Float
+
+    /// Creates settings; the defaults are the shipped ones (see README, "Calibration and evaluation").
+    public init(windowRows: Int = 30, driftHorizonRows: Int = 100, relativeScaleFloor: Float = 1e-3) {
+        self.windowRows = max(1, windowRows)
+        self.driftHorizonRows = max(1, driftHorizonRows)
+        self.relativeScaleFloor = relativeScaleFloor
+    }
+}
+
+/// One machine's normal levels, learned from calibration rows: robust per-sensor normalization
+/// (median and MAD) and the spread of each sensor's window mean in normal operation.
+public struct WindowDeviationBaseline: Sendable, Hashable, Codable {
+    /// The settings the baseline was fitted with.
+    public var settings: WindowDeviationSettings
+    /// Per-sensor median of the calibration readings (NaN: sensor never read).
+    public var median: [Float]
+    /// Per-sensor robust scale (scaled MAD with a floor) of the calibration readings.
+    public var scale: [Float]
+    /// Per-sensor median of the normalized window means during calibration.
+    public var windowCenter: [Float]
+    /// Per-sensor tolerated spread of the normalized window means (MAD, slow wander, noise floor).
+    public var windowScale: [Float]
+
+    /// Number of sensors.
+    public var sensorCount: Int { median.count }
+
+    /// Fits the baseline to calibration rows (row-major, `sensorCount` values per row, NaN = missing).
+    /// - Important: Robust by construction: medians and MADs ignore a minority of anomalous rows.
+    public static func fit(values: ArraySlice<Float>, sensorCount: Int,
+                           settings: WindowDeviationSettings = WindowDeviationSettings()) -> WindowDeviationBaseline {
+        let rows = sensorCount > 0 ? values.count / sensorCount : 0
+        var median = [Float](repeating: .nan, count: sensorCount)
+        var scale = [Float](repeating: .nan, count: sensorCount)
+        for s in 0..<sensorCount {
+            let column = (0..<rows).lazy.map { values[values.startIndex + $0 * sensorCount + s] }
+            let m = RobustStatistics.median(column)
+            guard m.isFinite else { continue }
+            let mad = RobustStatistics.scaledMAD(column, center: m)
+            median[s] = m
+            scale[s] = max(mad.isFinite ? mad : 0, settings.relativeScaleFloor * max(abs(m), 1e-3))
+        }
+        var baseline = WindowDeviationBaseline(
+            settings: settings, median: median, scale: scale,
+            windowCenter: [Float](repeating: 0, count: sensorCount),
+            windowScale: [Float](repeating: 1, count: sensorCount))
+        // The window means of the calibration rows themselves, computed by the same streaming code
+        // that scores later rows, so calibration and scoring cannot disagree.
+        var scorer = WindowDeviationScorer(baseline: baseline)
+        var means: [[Float]] = Array(repeating: [], count: sensorCount)
+        for r in 0..<rows {
+            let start = values.startIndex + r * sensorCount
+            scorer.push(row: values[start..<(start + sensorCount)])
+            guard r + 1 >= settings.windowRows else { continue }
+            for s in 0..<sensorCount { means[s].append(scorer.windowMean(sensor: s)) }
+        }
+        let noiseFloor = 0.5 / Float(settings.windowRows).squareRoot()
+        for s in 0..<sensorCount {
+            let m = means[s]
+            let center = RobustStatistics.median(m)
+            guard center.isFinite else { baseline.windowCenter[s] = .nan; continue }
+            var spread = RobustStatistics.scaledMAD(m, center: center)
+            if !spread.isFinite { spread = 0 }
+            let h = min(settings.driftHorizonRows, m.count - 1)
+            if h > 0 {
+                for i in h..<m.count where m[i].isFinite && m[i - h].isFinite {
+                    spread = max(spread, abs(m[i] - m[i - h]))
+                }
+            }
+            baseline.windowCenter[s] = center
+            baseline.windowScale[s] = max(spread, noiseFloor)
+        }
+        return baseline
+    }
+}
+
+/// Scores rows one at a time against a `WindowDeviationBaseline`: for each sensor, the mean of its
+/// normalized readings over the last `windowRows` rows, minus its normal level, in units of its
+/// tolerated spread; the row's score is the largest of these (per-sensor values are kept as
+/// contributions). Allocation-free after `init`.
+public struct WindowDeviationScorer: Sendable {
+    /// The baseline being scored against.
+    public let baseline: WindowDeviationBaseline
+    private var ring: [Float]
+    private var sums: [Float]
+    private var counts: [Int32]
+    private var next = 0
+    private var filled = 0
+    /// Per-sensor deviation of the last scored row (0 where the sensor had no data).
+    public private(set) var contributions: [Float]
+
+    /// Creates a scorer with an empty window.
+    public init(baseline: WindowDeviationBaseline) {
+        self.baseline = baseline
+        let n = baseline.sensorCount
+        ring = [Float](repeating: .nan, count: n * baseline.settings.windowRows)
+        sums = [Float](repeating: 0, count: n)
+        counts = [Int32](repeating: 0, count: n)
+        contributions = [Float](repeating: 0, count: n)
+    }
+
+    /// Adds one row (one value per sensor, NaN = missing) to the window without scoring it.
+    public mutating func push<C: Collection>(row: C) where C.Element == Float {
+        let n = baseline.sensorCount
+        let base = next * n
+        var s = 0
+        for raw in row where s < n {
+            let old = ring[base + s]
+            if old.isFinite { sums[s] -= old; counts[s] -= 1 }
+            let z = (raw - baseline.median[s]) / baseline.scale[s]
+            ring[base + s] = z
+            if z.isFinite { sums[s] += z; counts[s] += 1 }
+            s += 1
+        }
+        next = (next + 1) % baseline.settings.windowRows
+        filled = min(filled + 1, baseline.settings.windowRows)
+        if next == 0 { resum() }
+    }
+
+    /// The mean normalized reading of `sensor` over the window (NaN when it has no data there).
+    public func windowMean(sensor: Int) -> Float {
+        counts[sensor] > 0 ? sums[sensor] / Float(counts[sensor]) : .nan
+    }
+
+    /// Adds one row and returns its score (NaN when no sensor has data in the window).
+    public mutating func score<C: Collection>(row: C) -> Float where C.Element == Float {
+        push(row: row)
+        var best: Float = .nan
+        for s in 0..<baseline.sensorCount {
+            let d = abs(windowMean(sensor: s) - baseline.windowCenter[s]) / baseline.windowScale[s]
+            if d.isFinite {
+                contributions[s] = d
+                best = best.isNaN ? d : max(best, d)
+            } else {
+                contributions[s] = 0
+            }
+        }
+        return best
+    }
+
+    /// Recomputes the running sums from the ring once per lap, so float rounding cannot accumulate.
+    private mutating func resum() {
+        let n = baseline.sensorCount
+        for s in 0..<n { sums[s] = 0; counts[s] = 0 }
+        for r in 0..<baseline.settings.windowRows {
+            for s in 0..<n {
+                let z = ring[r * n + s]
+                if z.isFinite { sums[s] += z; counts[s] += 1 }
+            }
+        }
+    }
+}

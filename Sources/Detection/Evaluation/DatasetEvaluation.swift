@@ -1,0 +1,69 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// One file's evaluation: its counts over the rows after calibration.
+public struct FileEvaluation: Sendable, Codable {
+    /// Path relative to the data set folder.
+    public var file: String
+    /// Rows in the file.
+    public var rows: Int
+    /// Counts over the scored rows (after the calibration rows).
+    public var counts: ConfusionCounts
+    /// The threshold calibration chose.
+    public var threshold: Float
+}
+
+/// Runs `Replay` on every labelled CSV under a folder and counts its decisions (the SKAB protocol).
+public enum DatasetEvaluation {
+    /// CSV files under `directory` (recursively), sorted by path, relative to `directory`.
+    /// - Throws: `ReplayError` when the folder cannot be listed.
+    public static func csvFiles(under directory: String) throws -> [String] {
+        var found: [String] = []
+        try collect(directory, relative: "", into: &found, depth: 0)
+        return found.sorted()
+    }
+
+    private static func collect(_ path: String, relative: String, into found: inout [String], depth: Int) throws {
+        guard depth < 16 else { return }
+        guard let dir = opendir(path) else {
+            throw ReplayError(message: "cannot list \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { closedir(dir) }
+        var entries: [(String, Bool)] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name.hasPrefix(".") { continue }
+            var info = stat()
+            guard stat(path + "/" + name, &info) == 0 else { continue }
+            entries.append((name, (info.st_mode & S_IFMT) == S_IFDIR))
+        }
+        for (name, isDirectory) in entries {
+            let rel = relative.isEmpty ? name : relative + "/" + name
+            if isDirectory {
+                try collect(path + "/" + name, relative: rel, into: &found, depth: depth + 1)
+            } else if name.lowercased().hasSuffix(".csv") {
+                found.append(rel)
+            }
+        }
+    }
+
+    /// Evaluates every labelled CSV under `directory` (files without an `anomaly`/`label` column are skipped).
+    /// - Throws: `CSVReadError` or `ReplayError` for the first file that cannot be read or replayed.
+    public static func evaluate(directory: String, calibrationRows: Int,
+                                settings: CalibrationSettings = CalibrationSettings()) throws -> [FileEvaluation] {
+        var results: [FileEvaluation] = []
+        for file in try csvFiles(under: directory) {
+            let table = try CSVReader().read(path: directory + "/" + file)
+            guard let labels = table.anomalyLabels else { continue }
+            let replay = try Replay.run(table, calibrationRows: calibrationRows, settings: settings)
+            let counts = ConfusionCounts(predictions: replay.alerts, labels: labels.map { $0 != 0 }, skip: calibrationRows)
+            results.append(FileEvaluation(file: file, rows: table.rowCount, counts: counts, threshold: replay.detector.threshold))
+        }
+        return results
+    }
+}

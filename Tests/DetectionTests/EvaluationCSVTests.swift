@@ -1,0 +1,99 @@
+import Detection
+import TestSupport
+import Testing
+
+@Suite("CSV reading for replay, evaluate and calibrate")
+struct EvaluationCSVTests {
+    @Test("semicolons and CRLF, SKAB style, labels set aside")
+    func semicolonCRLF() throws {
+        let text = "datetime;A;B;anomaly;changepoint\r\n2020-03-09 10:14:33;1.5;2;0.0;0.0\r\n2020-03-09 10:14:34;-3e-1;4;1.0;0.0\r\n"
+        let t = try CSVReader().parse(text: text)
+        #expect(t.sensorNames == ["A", "B"])
+        #expect(t.timestamps == ["2020-03-09 10:14:33", "2020-03-09 10:14:34"])
+        #expect(t.values == [1.5, 2, -0.3, 4])
+        #expect(t.anomalyLabels == [0, 1])
+        #expect(t.changepointLabels == [0, 0])
+    }
+
+    @Test("commas and LF, timestamp column not first, label column named label")
+    func commaLF() throws {
+        let text = "x,timestamp,label,y\n1,2026-01-01T00:00:00Z,1,7\n2,2026-01-01T00:00:01Z,0,8"
+        let t = try CSVReader().parse(text: text)
+        #expect(t.sensorNames == ["x", "y"])
+        #expect(t.timestamps.count == 2)
+        #expect(t.values == [1, 7, 2, 8])
+        #expect(t.anomalyLabels == [1, 0])
+        #expect(t.changepointLabels == nil)
+    }
+
+    @Test("the first column is the timestamp when none is named")
+    func firstColumnTimestamp() throws {
+        let t = try CSVReader().parse(text: "time,a\n5,1\n6,2\n")
+        #expect(t.sensorNames == ["a"])
+        #expect(t.timestamps == ["5", "6"])
+    }
+
+    @Test("empty cells are missing readings (NaN)")
+    func missingValues() throws {
+        let t = try CSVReader().parse(text: "datetime;a;b\nt1;;2\nt2;3;\n")
+        #expect(t.values[0].isNaN)
+        #expect(t.values[1] == 2)
+        #expect(t.values[2] == 3)
+        #expect(t.values[3].isNaN)
+    }
+
+    @Test("a non-numeric cell is refused, naming the line and column")
+    func nonNumeric() throws {
+        let text = "datetime;Current;Pressure\nt1;1;2\nt2;1;abc\n"
+        do {
+            _ = try CSVReader().parse(text: text, name: "pump.csv")
+            Issue.record("expected an error")
+        } catch let error as CSVReadError {
+            #expect(error.code == .notANumber)
+            #expect(error.line == 3)
+            #expect(error.column == "Pressure")
+            #expect(error.description.contains("pump.csv, line 3, column \"Pressure\""))
+            #expect(error.description.contains("abc"))
+        }
+    }
+
+    @Test("a row with the wrong number of cells is refused")
+    func wrongCellCount() throws {
+        #expect(throws: CSVReadError.self) { try CSVReader().parse(text: "t;a;b\n1;2\n") }
+    }
+
+    @Test("absurd input is refused without allocating for it")
+    func tooManyColumns() throws {
+        let header = "t" + String(repeating: ";c", count: CSVReader.maximumColumnCount + 5)
+        do {
+            _ = try CSVReader().parse(text: header + "\n")
+            Issue.record("expected an error")
+        } catch let error as CSVReadError {
+            #expect(error.code == .tooManyColumns)
+        }
+        #expect(throws: CSVReadError.self) { try CSVReader().parse(text: "") }
+        #expect(throws: CSVReadError.self) { try CSVReader().parse(text: "datetime;anomaly\n") }
+    }
+
+    @Test("reading a file in chunks gives the same table as parsing it whole")
+    func fileMatchesText() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        var text = "datetime;a;b;anomaly\r\n"
+        for i in 0..<20_000 { text += "2020-01-01 00:00:\(i % 60);\(Double(i) * 0.25);\(i % 7 == 0 ? "" : "\(i)");\(i % 2)\r\n" }
+        try TextFile.write(text, to: dir.file("big.csv"))
+        let fromFile = try CSVReader().read(path: dir.file("big.csv"))
+        let fromText = try CSVReader().parse(text: text)
+        #expect(fromFile.rowCount == 20_000)
+        #expect(fromFile.timestamps == fromText.timestamps)
+        #expect(fromFile.anomalyLabels == fromText.anomalyLabels)
+        #expect(zip(fromFile.values, fromText.values).allSatisfy { $0 == $1 || ($0.isNaN && $1.isNaN) })
+        #expect(fromFile.values[1].isNaN)
+        #expect(fromFile.values[2] == 0.25)
+    }
+
+    @Test("a missing file gives a clear error")
+    func missingFile() {
+        #expect(throws: CSVReadError.self) { try CSVReader().read(path: "/nonexistent/file.csv") }
+    }
+}
