@@ -9,7 +9,7 @@ APT_BUILD    := libmodbus-dev libsqlite3-dev pkg-config
 APT_TEST     := $(APT_BUILD) socat sqlite3
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test build release deps-build deps-test clean help
+.PHONY: demo test build release deps-build deps-test clean help install uninstall
 
 help:
 	@echo "make demo   install what is missing, build (release), run the demo on the built-in simulator"
@@ -41,6 +41,37 @@ demo: release
 
 test: deps-test
 	$(SWIFT) test
+
+# Install the release binary, the systemd unit, and agent.conf (an existing config is kept).
+BINDIR       := $(DESTDIR)$(PREFIX)/bin
+UNITDIR      := $(DESTDIR)/etc/systemd/system
+CONFDIR      := $(DESTDIR)/etc/edge-agent
+DOCDIR       := $(DESTDIR)$(PREFIX)/share/doc/edge-agent
+
+install: release
+	install -d $(BINDIR) $(UNITDIR) $(CONFDIR) $(DOCDIR)
+	install -m 0755 .build/release/edge-agent $(BINDIR)/edge-agent
+	sed 's|/usr/local/bin/edge-agent|$(PREFIX)/bin/edge-agent|' systemd/edge-agent.service > $(UNITDIR)/edge-agent.service
+	chmod 0644 $(UNITDIR)/edge-agent.service
+	@if [ -e $(CONFDIR)/agent.conf ]; then \
+		echo "keeping existing $(CONFDIR)/agent.conf (new example: $(CONFDIR)/agent.conf.example)"; \
+		install -m 0644 agent.conf $(CONFDIR)/agent.conf.example; \
+	else \
+		sed -e 's|^data_dir = .*|data_dir = "/var/lib/edge-agent"|' \
+		    -e 's|^alert_log = .*|alert_log = "/var/log/edge-agent/alerts.jsonl"|' \
+		    -e 's|^summary_dir = .*|summary_dir = "/var/lib/edge-agent/summaries"|' agent.conf > $(CONFDIR)/agent.conf; \
+		chmod 0644 $(CONFDIR)/agent.conf; \
+	fi
+	install -m 0644 README.md $(DOCDIR)/README.md
+	@if [ -z "$(DESTDIR)" ] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
+	@echo "installed; start with: systemctl enable --now edge-agent"
+
+# Removes what install put in place, except /etc/edge-agent/agent.conf (your edits) and the data.
+uninstall:
+	@if [ -z "$(DESTDIR)" ] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then systemctl disable --now edge-agent 2>/dev/null || true; fi
+	rm -f $(BINDIR)/edge-agent $(UNITDIR)/edge-agent.service $(CONFDIR)/agent.conf.example
+	rm -rf $(DOCDIR)
+	@echo "kept $(CONFDIR)/agent.conf and /var/lib/edge-agent; remove them by hand if no longer needed"
 
 clean:
 	rm -rf .build
