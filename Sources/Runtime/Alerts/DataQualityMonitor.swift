@@ -1,0 +1,197 @@
+import EdgeCore
+
+/// When data alerts fire: how long a sensor may go without a good value, and how long a
+/// machine may go without any reading.
+public struct DataQualityPolicy: Sendable, Equatable {
+    /// A sensor is stale after this many consecutive poll cycles without a good value.
+    public var staleAfterCycles: Int = 5
+    /// A unit is offline after this many consecutive poll cycles in which none of its sensors answered.
+    public var offlineAfterCycles: Int = 3
+    /// A machine's data has stopped when no reading (good or bad) arrived for this many poll intervals.
+    public var stoppedAfterIntervals: Int = 10
+    /// Out-of-range must persist this many cycles before an alert (a single glitch is only flagged).
+    public var outOfRangeCycles: Int = 2
+
+    public init() {}
+}
+
+/// What the monitor needs to know about one sensor.
+public struct MonitoredSensor: Sendable, Equatable {
+    public var name: String
+    /// Identifies the Modbus unit it is read from (e.g. `bus/unit`), for unit-offline alerts.
+    public var unitKey: String
+    public var unit: String
+    public var minimum: Double?
+    public var maximum: Double?
+
+    public init(name: String, unitKey: String, unit: String = "", minimum: Double? = nil, maximum: Double? = nil) {
+        self.name = name
+        self.unitKey = unitKey
+        self.unit = unit
+        self.minimum = minimum
+        self.maximum = maximum
+    }
+
+    /// Whether a good value lies outside the sensor's physically possible range.
+    public func isOutOfRange(_ value: Double) -> Bool {
+        if let minimum, value < minimum { return true }
+        if let maximum, value > maximum { return true }
+        return false
+    }
+}
+
+/// Data alerts of one machine, distinct from anomalies: unit offline, sensor stale, value out of
+/// physical range, data stopped. Feed it each poll cycle's readings for the machine in order, and
+/// call `tick` periodically so a machine whose data stopped is noticed even though nothing arrives.
+///
+/// A value type with no I/O, so it can be tested and reused anywhere.
+public struct DataQualityMonitor: Sendable {
+    public let machine: String
+    public let sensors: [MonitoredSensor]
+    public let policy: DataQualityPolicy
+    public let pollIntervalMilliseconds: Int64
+
+    private var badCycles: [Int]
+    private var outOfRangeCycles: [Int]
+    private var openStale: [Alert?]
+    private var openOutOfRange: [Alert?]
+    private let unitKeys: [String]
+    private var unitSilentCycles: [Int]
+    private var openOffline: [Alert?]
+    private var lastArrival: Timestamp?
+    private var openStopped: Alert?
+
+    /// Creates the monitor for one machine.
+    public init(machine: String, sensors: [MonitoredSensor], pollInterval: Duration, policy: DataQualityPolicy = DataQualityPolicy()) {
+        self.machine = machine
+        self.sensors = sensors
+        self.policy = policy
+        self.pollIntervalMilliseconds = max(1, pollInterval.wholeMilliseconds)
+        badCycles = Array(repeating: 0, count: sensors.count)
+        outOfRangeCycles = Array(repeating: 0, count: sensors.count)
+        openStale = Array(repeating: nil, count: sensors.count)
+        openOutOfRange = Array(repeating: nil, count: sensors.count)
+        var keys: [String] = []
+        for s in sensors where !keys.contains(s.unitKey) { keys.append(s.unitKey) }
+        unitKeys = keys
+        unitSilentCycles = Array(repeating: 0, count: keys.count)
+        openOffline = Array(repeating: nil, count: keys.count)
+    }
+
+    /// Whether a reading may be fed to the network: good quality, finite, and within its physical range.
+    public func isScorable(sensor index: Int, value: Double, quality: Quality) -> Bool {
+        quality == .good && value.isFinite && !sensors[index].isOutOfRange(value)
+    }
+
+    /// Takes one poll cycle of this machine: `values[i]` and `qualities[i]` for sensor `i`.
+    /// - Returns: the data alert events this cycle causes (raised or cleared).
+    public mutating func observe(time: Timestamp, values: [Double], qualities: [Quality]) -> [AlertEvent] {
+        precondition(values.count == sensors.count && qualities.count == sensors.count)
+        var events: [AlertEvent] = []
+        lastArrival = time
+        if var stopped = openStopped {
+            stopped.ended = time
+            openStopped = nil
+            events.append(AlertEvent(change: .cleared, time: time, alert: stopped))
+        }
+
+        // Units: offline when none of their sensors answered (timeout/offline) this cycle.
+        for (u, key) in unitKeys.enumerated() {
+            var answered = false
+            for (i, s) in sensors.enumerated() where s.unitKey == key {
+                if qualities[i] != .timeout && qualities[i] != .offline && qualities[i] != .stale { answered = true; break }
+            }
+            if answered {
+                unitSilentCycles[u] = 0
+                if var alert = openOffline[u] {
+                    alert.ended = time
+                    openOffline[u] = nil
+                    events.append(AlertEvent(change: .cleared, time: time, alert: alert))
+                }
+            } else {
+                unitSilentCycles[u] += 1
+                if unitSilentCycles[u] == policy.offlineAfterCycles, openOffline[u] == nil {
+                    let started = Timestamp(millisecondsSinceEpoch: time.millisecondsSinceEpoch - Int64(policy.offlineAfterCycles - 1) * pollIntervalMilliseconds)
+                    let alert = Alert(
+                        id: "\(machine)-\(key)-offline-\(started.millisecondsSinceEpoch)", machine: machine, kind: .unitOffline,
+                        severity: .critical, started: started,
+                        message: "\(machine): Modbus unit \(key) not answering for \(policy.offlineAfterCycles) poll cycles (\(qualities.first { $0 != .good }?.name ?? "no answer"))"
+                    )
+                    openOffline[u] = alert
+                    events.append(AlertEvent(change: .raised, time: time, alert: alert))
+                }
+            }
+        }
+
+        for i in sensors.indices {
+            let sensor = sensors[i]
+            let good = qualities[i] == .good && values[i].isFinite
+            // Stale: no good value for several cycles (only when its unit is not already offline).
+            if good {
+                badCycles[i] = 0
+                if var alert = openStale[i] {
+                    alert.ended = time
+                    openStale[i] = nil
+                    events.append(AlertEvent(change: .cleared, time: time, alert: alert))
+                }
+            } else {
+                badCycles[i] += 1
+                let unitIndex = unitKeys.firstIndex(of: sensor.unitKey) ?? 0
+                if badCycles[i] == policy.staleAfterCycles, openStale[i] == nil, openOffline[unitIndex] == nil {
+                    let alert = Alert(
+                        id: "\(machine)-\(sensor.name)-stale-\(time.millisecondsSinceEpoch)", machine: machine, kind: .sensorStale,
+                        severity: .warning, started: time,
+                        topSensors: [SensorContribution(sensor: sensor.name, value: .nan, contribution: 0,
+                                                        normalLow: sensor.minimum ?? .nan, normalHigh: sensor.maximum ?? .nan, unit: sensor.unit)],
+                        message: "\(machine): sensor \(sensor.name) has had no good value for \(policy.staleAfterCycles) poll cycles (last quality: \(qualities[i].name))"
+                    )
+                    openStale[i] = alert
+                    events.append(AlertEvent(change: .raised, time: time, alert: alert))
+                }
+            }
+            // Out of range: a good value outside the physical range, persisting.
+            if good, sensor.isOutOfRange(values[i]) {
+                outOfRangeCycles[i] += 1
+                if outOfRangeCycles[i] == policy.outOfRangeCycles, openOutOfRange[i] == nil {
+                    let range = "\(sensor.minimum.map { "\($0)" } ?? "-∞")…\(sensor.maximum.map { "\($0)" } ?? "∞")"
+                    let alert = Alert(
+                        id: "\(machine)-\(sensor.name)-range-\(time.millisecondsSinceEpoch)", machine: machine, kind: .outOfRange,
+                        severity: .warning, started: time,
+                        topSensors: [SensorContribution(sensor: sensor.name, value: values[i], contribution: 0,
+                                                        normalLow: sensor.minimum ?? -.infinity, normalHigh: sensor.maximum ?? .infinity, unit: sensor.unit)],
+                        message: "\(machine): sensor \(sensor.name) reads \(values[i])\(sensor.unit.isEmpty ? "" : " " + sensor.unit), outside its physical range \(range)"
+                    )
+                    openOutOfRange[i] = alert
+                    events.append(AlertEvent(change: .raised, time: time, alert: alert))
+                }
+            } else if good {
+                outOfRangeCycles[i] = 0
+                if var alert = openOutOfRange[i] {
+                    alert.ended = time
+                    openOutOfRange[i] = nil
+                    events.append(AlertEvent(change: .cleared, time: time, alert: alert))
+                }
+            }
+        }
+        return events
+    }
+
+    /// Checks for a machine whose data stopped; call it on a timer (e.g. every poll interval).
+    public mutating func tick(now: Timestamp) -> AlertEvent? {
+        guard openStopped == nil, let last = lastArrival else { return nil }
+        let silence = now.millisecondsSinceEpoch - last.millisecondsSinceEpoch
+        guard silence >= Int64(policy.stoppedAfterIntervals) * pollIntervalMilliseconds else { return nil }
+        let alert = Alert(
+            id: "\(machine)-stopped-\(last.millisecondsSinceEpoch)", machine: machine, kind: .dataStopped,
+            severity: .critical, started: last,
+            message: "\(machine): no reading for \(silence / 1000) s (since \(last.iso8601)); is its bus poller running?"
+        )
+        openStopped = alert
+        return AlertEvent(change: .raised, time: now, alert: alert)
+    }
+
+    /// Data alerts currently open.
+    public var openAlerts: [Alert] {
+        (openOffline + openStale + openOutOfRange + [openStopped]).compactMap { $0 }
+    }
+}

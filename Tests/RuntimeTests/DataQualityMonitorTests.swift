@@ -1,0 +1,71 @@
+import EdgeCore
+import Runtime
+import Testing
+
+@Suite struct DataQualityMonitorTests {
+    let sensors = [
+        MonitoredSensor(name: "flow", unitKey: "sim/1", unit: "m3/h", minimum: 0, maximum: 200),
+        MonitoredSensor(name: "pressure", unitKey: "sim/1", unit: "bar", minimum: 0, maximum: 16),
+        MonitoredSensor(name: "ambient", unitKey: "sim/9"),
+    ]
+
+    func t(_ s: Int) -> Timestamp { Timestamp(millisecondsSinceEpoch: 1_000_000 + Int64(s) * 1000) }
+
+    func monitor() -> DataQualityMonitor {
+        DataQualityMonitor(machine: "pump-1", sensors: sensors, pollInterval: .seconds(1))
+    }
+
+    @Test func silentUnitRaisesOfflineOnceAndClears() {
+        var m = monitor()
+        var events: [AlertEvent] = []
+        for s in 0..<10 {
+            events += m.observe(time: t(s), values: [10, 2, .nan], qualities: [.good, .good, .timeout])
+        }
+        events += m.observe(time: t(10), values: [10, 2, 20], qualities: [.good, .good, .good])
+        #expect(events.map(\.change) == [.raised, .cleared])
+        #expect(events[0].alert.kind == .unitOffline)
+        #expect(events[0].alert.message.contains("sim/9"))
+        #expect(events[0].alert.started == t(0))
+        #expect(events[1].alert.ended == t(10))
+    }
+
+    @Test func oneSensorFailingIsStaleNotOffline() {
+        var m = monitor()
+        var events: [AlertEvent] = []
+        for s in 0..<6 {
+            events += m.observe(time: t(s), values: [10, .nan, 20], qualities: [.good, .exception, .good])
+        }
+        #expect(events.map(\.alert.kind) == [.sensorStale])
+        #expect(events[0].alert.topSensors.first?.sensor == "pressure")
+        #expect(events[0].time == t(4))
+    }
+
+    @Test func outOfRangeNeedsPersistenceAndIsNotScorable() {
+        var m = monitor()
+        #expect(!m.isScorable(sensor: 1, value: 99, quality: .good))
+        #expect(!m.isScorable(sensor: 0, value: .infinity, quality: .good))
+        #expect(m.isScorable(sensor: 0, value: 50, quality: .good))
+        #expect(m.observe(time: t(0), values: [10, 99, 20], qualities: [.good, .good, .good]).isEmpty)
+        #expect(m.observe(time: t(1), values: [10, 2, 20], qualities: [.good, .good, .good]).isEmpty)
+        #expect(m.observe(time: t(2), values: [10, 99, 20], qualities: [.good, .good, .good]).isEmpty)
+        let raised = m.observe(time: t(3), values: [10, 99, 20], qualities: [.good, .good, .good])
+        #expect(raised.map(\.alert.kind) == [.outOfRange])
+        #expect(raised.first?.alert.message.contains("outside its physical range 0.0…16.0") == true)
+        let cleared = m.observe(time: t(4), values: [10, 3, 20], qualities: [.good, .good, .good])
+        #expect(cleared.map(\.change) == [.cleared])
+    }
+
+    @Test func stoppedDataRaisesOnTickAndClearsOnArrival() {
+        var m = monitor()
+        #expect(m.tick(now: t(100)) == nil)  // nothing ever arrived: not "stopped", just not started
+        _ = m.observe(time: t(0), values: [1, 1, 1], qualities: [.good, .good, .good])
+        #expect(m.tick(now: t(9)) == nil)
+        let stopped = m.tick(now: t(10))
+        #expect(stopped?.alert.kind == .dataStopped)
+        #expect(m.tick(now: t(20)) == nil)  // raised once
+        #expect(m.openAlerts.count == 1)
+        let events = m.observe(time: t(21), values: [1, 1, 1], qualities: [.good, .good, .good])
+        #expect(events.map(\.change) == [.cleared])
+        #expect(m.openAlerts.isEmpty)
+    }
+}
