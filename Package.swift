@@ -38,11 +38,13 @@ let package = Package(
         .target(name: "Detection", dependencies: ["EdgeCore"]),
         // Simulated machines (pump, motor, compressor) with faults, served over Modbus.
         .target(name: "Simulator", dependencies: ["EdgeCore", "Configuration", "Modbus", "ModbusServer", logging]),
+        // Periodic summary files (JSON, CSV, self-contained HTML with inline SVG charts).
+        .target(name: "Summaries", dependencies: ["EdgeCore", "Store"]),
         // The daemon: pollers → writer → scoring → alerts → sinks, summaries, systemd integration.
         .target(
             name: "Runtime",
             dependencies: [
-                "EdgeCore", "Configuration", "Modbus", "Store", "Detection", logging,
+                "EdgeCore", "Configuration", "Modbus", "Store", "Detection", "Summaries", logging,
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
@@ -50,7 +52,7 @@ let package = Package(
         .executableTarget(
             name: "edge-agent",
             dependencies: [
-                "EdgeCore", "Configuration", "Modbus", "ModbusServer", "Store", "Detection", "Simulator", "Runtime",
+                "EdgeCore", "Configuration", "Modbus", "ModbusServer", "Store", "Detection", "Simulator", "Summaries", "Runtime",
                 logging,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -76,6 +78,7 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
         .testTarget(name: "DetectionTests", dependencies: ["Detection", "TestSupport"]),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "Modbus", "TestSupport"]),
+        .testTarget(name: "SummariesTests", dependencies: ["Summaries", "TestSupport"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Simulator", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
     ]

@@ -1,0 +1,1 @@
+// The Summaries module. See README.md, "Architecture".
