@@ -1,1 +1,0 @@
-// The Detection module. See README.md, "Architecture".
