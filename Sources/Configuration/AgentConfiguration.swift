@@ -44,6 +44,9 @@ public struct AgentSettings: Sendable, Equatable {
     /// Default log level (`trace` … `critical`), overridden by `--log-level`.
     public var logLevel: String = "info"
 
+    /// The accepted `log_level` values, least to most severe (swift-log's level names).
+    public static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+
     public init() {}
 }
 
@@ -53,6 +56,29 @@ public enum Transport: Sendable, Equatable {
     case tcp(host: String, port: Int)
     /// Modbus RTU on a serial device.
     case rtu(device: String, baud: Int, parity: Parity, dataBits: Int, stopBits: Int)
+
+    /// The Modbus TCP port when `port` is not given.
+    public static let defaultPort = 502
+    /// Serial defaults when not given: the Modbus serial-line specification's 19200 baud,
+    /// even parity, 8 data bits, 1 stop bit.
+    public static let defaultBaud = 19200
+    public static let defaultParity = Parity.even
+    public static let defaultDataBits = 8
+    public static let defaultStopBits = 1
+    /// Baud rates the serial driver (termios) and libmodbus support.
+    public static let supportedBaudRates = [
+        110, 300, 600, 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115_200, 230_400, 460_800,
+        500_000, 576_000, 921_600, 1_000_000, 1_152_000, 1_500_000, 2_000_000, 2_500_000, 3_000_000,
+        3_500_000, 4_000_000,
+    ]
+
+    /// `tcp` or `rtu`, as written in agent.conf.
+    public var name: String {
+        switch self {
+        case .tcp: return "tcp"
+        case .rtu: return "rtu"
+        }
+    }
 }
 
 /// Serial parity.
@@ -139,4 +165,7 @@ public struct SensorConfiguration: Sendable, Equatable {
         if kind.isBit { return 1 }
         return type.registerCount
     }
+
+    /// The registers (or bits) this sensor reads: `address … address + span - 1`.
+    public var addresses: ClosedRange<Int> { address...(address + span - 1) }
 }
