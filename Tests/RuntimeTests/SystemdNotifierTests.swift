@@ -59,19 +59,3 @@ final class NotifyListener {
         #expect(!notifier.ready())
     }
 }
-
-@Suite struct AtomicFileTests {
-    @Test func replacesWholeFileAndLeavesNoTemporary() throws {
-        let dir = try TemporaryDirectory()
-        defer { dir.remove() }
-        let path = dir.file("metrics.prom")
-        try AtomicFile.write("a 1\n", to: path)
-        try AtomicFile.write("a 2\n", to: path)
-        #expect(try String(contentsOfFile: path, encoding: .utf8) == "a 2\n")
-        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["metrics.prom"])
-    }
-
-    @Test func missingDirectoryIsAnError() {
-        #expect(throws: AtomicFileError.self) { try AtomicFile.write("x", to: "/nonexistent-edge-agent/x.json") }
-    }
-}

@@ -6,9 +6,13 @@ import Musl
 
 /// Why a file could not be written atomically.
 public struct AtomicFileError: Error, Sendable, CustomStringConvertible {
+    /// The file the failing call was about (the temporary, the final name or the directory).
     public var path: String
+    /// The failing step: `create`, `write`, `fsync` or `rename`.
     public var operation: String
+    /// errno of the failing call.
     public var code: Int32
+    /// One line for people, e.g. `/var/lib/x/.a.json.tmp-12-9: write failed: No space left on device`.
     public var description: String { "\(path): \(operation) failed: \(String(cString: strerror(code)))" }
 }
 
@@ -18,19 +22,26 @@ public struct AtomicFileError: Error, Sendable, CustomStringConvertible {
 /// A crash at any moment leaves either the old file or the new one under the final name,
 /// never half of one. Used for summaries and the metrics textfile.
 public enum AtomicFile {
+    /// What follows `.NAME` in a temporary's name (`.NAME.tmp-PID-RANDOM`); a file with it is
+    /// left behind only when a writer was killed mid-write, and may be deleted.
+    public static let temporaryMarker = ".tmp-"
+
     /// Replaces `path` with `contents`, creating it with `mode`.
     public static func write(_ contents: String, to path: String, mode: mode_t = 0o640) throws(AtomicFileError) {
         let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
         let name = path.lastIndex(of: "/").map { String(path[path.index(after: $0)...]) } ?? path
-        let temporary = "\(directory.isEmpty ? "" : directory)/.\(name).tmp-\(getpid())"
+        // pid + random: two writers of the same file (other processes or other threads) never
+        // share a temporary.
+        let temporary = "\(directory.isEmpty ? "" : directory)/.\(name)\(temporaryMarker)\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         guard fd >= 0 else { throw AtomicFileError(path: temporary, operation: "create", code: errno) }
         var failure: AtomicFileError?
         var text = contents
         text.withUTF8 { buffer in
+            guard let base = buffer.baseAddress else { return }
             var offset = 0
             while offset < buffer.count {
-                let n = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                let n = Glibc.write(fd, base + offset, buffer.count - offset)
                 if n < 0 {
                     if errno == EINTR { continue }
                     failure = AtomicFileError(path: temporary, operation: "write", code: errno)
