@@ -1,17 +1,334 @@
 import ArgumentParser
 import Configuration
+import EdgeCore
 
 struct CheckConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check-config",
-        abstract: "Check agent.conf and print the buses, machines and sensors it describes."
+        abstract: "Check agent.conf and print the buses, machines and sensors it describes.",
+        discussion: """
+            Prints what the agent will do with the file: where it keeps its data, each bus with \
+            its transport and timeouts, each machine with its poll interval and window, and each \
+            sensor with its unit id and the registers it reads. On problems it prints every one, \
+            as file:line: key.path: what was expected, and exits with status 1.
+            """
     )
 
-    @Option(help: "Path to agent.conf.")
-    var config: String = "/etc/edge-agent/agent.conf"
+    @OptionGroup var options: ConfigurationOptions
+    @OptionGroup var logging: LoggingOptions
+
+    @Flag(help: "Print the plan (or the problems) as JSON on standard output, for programs.")
+    var json = false
 
     func run() throws {
-        // Filled in by the configuration loader (issue 2).
-        throw ValidationError("check-config: loader not wired yet")
+        let configuration: AgentConfiguration
+        do {
+            configuration = try ConfigurationLoader.load(path: options.config)
+        } catch {
+            logging.bootstrap()
+            if json {
+                print(ConfigurationPlan.json(of: error))
+            } else {
+                printToStandardError(error.description)
+            }
+            throw ExitCode.failure
+        }
+        let logger = logging.bootstrap(configuredLevel: configuration.agent.logLevel)
+        let plan = ConfigurationPlan(configuration: configuration)
+        logger.debug("configuration is valid", metadata: [
+            "file": "\(options.config)", "buses": "\(configuration.buses.count)",
+            "machines": "\(configuration.machines.count)", "sensors": "\(plan.sensorCount)",
+        ])
+        print(json ? plan.json() : plan.text())
+    }
+}
+
+/// What `check-config` prints for a valid configuration.
+///
+/// Each part of the plan is its own function returning lines, so later work can add its own
+/// (for example the Modbus request plan under each bus) without touching the rest.
+struct ConfigurationPlan {
+    let configuration: AgentConfiguration
+
+    var sensorCount: Int { configuration.machines.reduce(0) { $0 + $1.sensors.count } }
+
+    /// The whole plan as text for people.
+    func text() -> String {
+        var lines = headerLines() + [""] + agentLines()
+        for bus in configuration.buses { lines += [""] + busLines(bus) }
+        for machine in configuration.machines { lines += [""] + machineLines(machine) }
+        return lines.joined(separator: "\n")
+    }
+
+    func headerLines() -> [String] {
+        let buses = configuration.buses.count, machines = configuration.machines.count
+        return ["\(configuration.sourcePath): OK — \(plural(buses, "bus", "buses")), \(plural(machines, "machine", "machines")), \(plural(sensorCount, "sensor", "sensors"))"]
+    }
+
+    func agentLines() -> [String] {
+        let agent = configuration.agent
+        return ["agent"] + Self.columns([
+            ["  data directory", agent.dataDirectory],
+            ["  alert log", agent.alertLog],
+            ["  summaries", "\(agent.summaryDirectory), every \(text(agent.summaryInterval))"],
+            ["  retention", "\(text(agent.retentionAge)), at most \(ConfigurationValueText.text(ofByteCount: agent.retentionBytes)) on disk"],
+            ["  log level", agent.logLevel],
+        ])
+    }
+
+    func busLines(_ bus: BusConfiguration) -> [String] {
+        let transport: String
+        switch bus.transport {
+        case .tcp(let host, let port):
+            transport = "Modbus TCP \(host.contains(":") ? "[\(host)]" : host):\(port)"
+        case .rtu(let device, let baud, let parity, let dataBits, let stopBits):
+            transport = "Modbus RTU \(device) \(baud) baud \(dataBits)\(parity.rawValue)\(stopBits)"
+        }
+        return [
+            "bus \(bus.name): \(transport)",
+            "  response timeout \(text(bus.responseTimeout)), pause between requests \(text(bus.pauseBetweenRequests)), backoff up to \(text(bus.maxBackoff))",
+            "  at most \(bus.maxRegistersPerRead) registers or \(bus.maxBitsPerRead) bits per request; gaps up to \(bus.maxGap) registers are read through",
+        ]
+    }
+
+    func machineLines(_ machine: MachineConfiguration) -> [String] {
+        let title = machine.description.isEmpty ? "machine \(machine.id)" : "machine \(machine.id) — \(machine.description)"
+        let window = machine.pollInterval * machine.windowLength
+        var lines = [
+            title,
+            "  poll every \(text(machine.pollInterval)); window \(machine.windowLength) polls (\(text(window))), scored every \(plural(machine.hop, "poll", "polls"))",
+        ]
+        var rows = [["  sensor", "bus", "unit", "reads", "scale", "offset", "unit", "range"]]
+        rows += machine.sensors.map(sensorRow)
+        lines += Self.columns(rows)
+        return lines
+    }
+
+    func sensorRow(_ sensor: SensorConfiguration) -> [String] {
+        let range: String
+        switch (sensor.minimum, sensor.maximum) {
+        case let (low?, high?): range = "\(number(low))…\(number(high))"
+        case let (low?, nil): range = "≥ \(number(low))"
+        case let (nil, high?): range = "≤ \(number(high))"
+        case (nil, nil): range = "-"
+        }
+        return ["  \(sensor.name)", sensor.bus, "\(sensor.unitID)", registers(sensor), number(sensor.scale), number(sensor.offset),
+                sensor.unit.isEmpty ? "-" : sensor.unit, range]
+    }
+
+    /// `holding 100–101 (float32 CDAB)`, `input 7 (uint16)`, `holding 40 bit 3 (bool)`, `coil 12`.
+    func registers(_ sensor: SensorConfiguration) -> String {
+        if sensor.kind.isBit { return "\(sensor.kind.rawValue) \(sensor.address)" }
+        let span = sensor.span == 1 ? "\(sensor.address)" : "\(sensor.address)–\(sensor.addresses.upperBound)"
+        if let bit = sensor.bit { return "\(sensor.kind.rawValue) \(span) bit \(bit) (bool)" }
+        let order = sensor.span > 1 || sensor.order != .ABCD ? " \(sensor.order.rawValue)" : ""
+        return "\(sensor.kind.rawValue) \(span) (\(sensor.type.rawValue)\(order))"
+    }
+
+    // MARK: JSON
+
+    /// The plan as one JSON object: durations in milliseconds, sizes in bytes.
+    func json() -> String {
+        let agent = configuration.agent
+        var out = JSONWriter()
+        out.object {
+            $0.field("file", configuration.sourcePath)
+            $0.field("valid", true)
+            $0.object("agent") {
+                $0.field("data_dir", agent.dataDirectory)
+                $0.field("alert_log", agent.alertLog)
+                $0.field("summary_dir", agent.summaryDirectory)
+                $0.field("summary_interval_ms", milliseconds(agent.summaryInterval))
+                $0.field("retention_age_ms", milliseconds(agent.retentionAge))
+                $0.field("retention_size_bytes", agent.retentionBytes)
+                $0.field("log_level", agent.logLevel)
+            }
+            $0.array("buses", configuration.buses) { out, bus in
+                out.object {
+                    $0.field("name", bus.name)
+                    $0.field("type", bus.transport.name)
+                    switch bus.transport {
+                    case .tcp(let host, let port):
+                        $0.field("host", host)
+                        $0.field("port", port)
+                    case .rtu(let device, let baud, let parity, let dataBits, let stopBits):
+                        $0.field("device", device)
+                        $0.field("baud", baud)
+                        $0.field("parity", parity.rawValue)
+                        $0.field("data_bits", dataBits)
+                        $0.field("stop_bits", stopBits)
+                    }
+                    $0.field("response_timeout_ms", milliseconds(bus.responseTimeout))
+                    $0.field("pause_between_requests_ms", milliseconds(bus.pauseBetweenRequests))
+                    $0.field("max_registers_per_read", bus.maxRegistersPerRead)
+                    $0.field("max_bits_per_read", bus.maxBitsPerRead)
+                    $0.field("max_gap", bus.maxGap)
+                    $0.field("max_backoff_ms", milliseconds(bus.maxBackoff))
+                }
+            }
+            $0.array("machines", configuration.machines) { out, machine in
+                out.object {
+                    $0.field("id", machine.id)
+                    $0.field("description", machine.description)
+                    $0.field("poll_interval_ms", milliseconds(machine.pollInterval))
+                    $0.field("window_length", machine.windowLength)
+                    $0.field("hop", machine.hop)
+                    $0.array("sensors", machine.sensors) { out, sensor in
+                        out.object {
+                            $0.field("name", sensor.name)
+                            $0.field("bus", sensor.bus)
+                            $0.field("unit_id", sensor.unitID)
+                            $0.field("kind", sensor.kind.rawValue)
+                            $0.field("address", sensor.address)
+                            $0.field("last_address", sensor.addresses.upperBound)
+                            $0.field("type", sensor.type.rawValue)
+                            $0.field("order", sensor.order.rawValue)
+                            if let bit = sensor.bit { $0.field("bit", bit) }
+                            $0.field("scale", sensor.scale)
+                            $0.field("offset", sensor.offset)
+                            $0.field("unit", sensor.unit)
+                            if let low = sensor.minimum { $0.field("min", low) }
+                            if let high = sensor.maximum { $0.field("max", high) }
+                        }
+                    }
+                }
+            }
+        }
+        return out.text
+    }
+
+    /// The problems as one JSON object: `{"file": …, "valid": false, "problems": [{line, key_path, message}]}`.
+    static func json(of error: ConfigurationError) -> String {
+        var out = JSONWriter()
+        out.object {
+            $0.field("file", error.file)
+            $0.field("valid", false)
+            $0.array("problems", error.problems) { out, problem in
+                out.object {
+                    if let line = problem.line { $0.field("line", line) }
+                    $0.field("key_path", problem.keyPath)
+                    $0.field("message", problem.message)
+                }
+            }
+        }
+        return out.text
+    }
+
+    // MARK: Formatting
+
+    private func text(_ duration: Duration) -> String { ConfigurationValueText.text(of: duration) }
+
+    private func milliseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+
+    private func plural(_ count: Int, _ one: String, _ many: String) -> String { "\(count) \(count == 1 ? one : many)" }
+
+    /// `1`, `0.01`, `-40`: whole numbers without a trailing `.0`.
+    private func number(_ value: Double) -> String {
+        if value == value.rounded(), abs(value) < 1e15 { return "\(Int64(value))" }
+        return "\(value)"
+    }
+
+    /// Left-aligned columns separated by two spaces (the last column is not padded).
+    static func columns(_ rows: [[String]]) -> [String] {
+        var widths: [Int] = []
+        for row in rows {
+            for (i, cell) in row.enumerated() {
+                if i == widths.count { widths.append(0) }
+                widths[i] = max(widths[i], cell.count)
+            }
+        }
+        return rows.map { row in
+            var line = ""
+            for (i, cell) in row.enumerated() {
+                line += cell
+                if i < row.count - 1 { line += String(repeating: " ", count: widths[i] - cell.count + 2) }
+            }
+            return line
+        }
+    }
+}
+
+/// A minimal JSON writer (objects, arrays, strings, numbers, booleans) without Foundation.
+struct JSONWriter {
+    private(set) var text = ""
+    private var needsComma = false
+
+    mutating func object(_ body: (inout JSONWriter) -> Void) {
+        separate()
+        text += "{"
+        needsComma = false
+        body(&self)
+        text += "}"
+        needsComma = true
+    }
+
+    mutating func object(_ key: String, _ body: (inout JSONWriter) -> Void) {
+        self.key(key)
+        needsComma = false
+        object(body)
+    }
+
+    mutating func array<S: Sequence>(_ key: String, _ elements: S, _ body: (inout JSONWriter, S.Element) -> Void) {
+        self.key(key)
+        text += "["
+        needsComma = false
+        for element in elements { body(&self, element) }
+        text += "]"
+        needsComma = true
+    }
+
+    mutating func field(_ key: String, _ value: String) {
+        self.key(key)
+        text += Self.quoted(value)
+        needsComma = true
+    }
+
+    mutating func field(_ key: String, _ value: some BinaryInteger) {
+        self.key(key)
+        text += "\(value)"
+        needsComma = true
+    }
+
+    mutating func field(_ key: String, _ value: Double) {
+        self.key(key)
+        text += value.isFinite ? "\(value)" : "null"
+        needsComma = true
+    }
+
+    mutating func field(_ key: String, _ value: Bool) {
+        self.key(key)
+        text += value ? "true" : "false"
+        needsComma = true
+    }
+
+    private mutating func key(_ key: String) {
+        separate()
+        text += Self.quoted(key) + ":"
+    }
+
+    private mutating func separate() {
+        if needsComma { text += "," }
+        needsComma = false
+    }
+
+    static func quoted(_ value: String) -> String {
+        var out = "\""
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
     }
 }

@@ -1,0 +1,138 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The built `edge-agent` next to the test bundle (where `swift build` / `swift test` put it),
+/// else under `.build/debug` of the repository.
+private func edgeAgentExecutable() -> String? {
+    var candidates: [String] = []
+    if let testBinary = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+        var folder = URL(fileURLWithPath: testBinary).deletingLastPathComponent()
+        // Inside an .xctest bundle directory on some platforms: walk up to the build folder.
+        while folder.path != "/" && folder.lastPathComponent.hasSuffix(".xctest") { folder.deleteLastPathComponent() }
+        candidates.append(folder.appendingPathComponent("edge-agent").path)
+    }
+    candidates.append(repositoryRoot() + "/.build/debug/edge-agent")
+    return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
+}
+
+/// What one run of the command printed and how it ended.
+private struct Run {
+    var status: Int32
+    var standardOutput: String
+    var standardError: String
+}
+
+private func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Run {
+    let executable = try #require(edgeAgentExecutable(), "edge-agent is not built; run `swift build` first")
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    var env = ProcessInfo.processInfo.environment
+    env.removeValue(forKey: "JOURNAL_STREAM")
+    for (key, value) in environment { env[key] = value }
+    process.environment = env
+    let output = Pipe(), error = Pipe()
+    process.standardOutput = output
+    process.standardError = error
+    try process.run()
+    // Read both pipes before waiting so a large output cannot fill a pipe and block the child.
+    let outData = output.fileHandleForReading.readDataToEndOfFile()
+    let errData = error.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return Run(status: process.terminationStatus,
+               standardOutput: String(decoding: outData, as: UTF8.self),
+               standardError: String(decoding: errData, as: UTF8.self))
+}
+
+@Suite("edge-agent command line")
+struct CLITests {
+    let agentConf = repositoryRoot() + "/agent.conf"
+
+    @Test("check-config on the shipped agent.conf exits 0 and prints the plan")
+    func checkConfigShipped() throws {
+        let result = try run(["check-config", "--config", agentConf])
+        #expect(result.status == 0, "stderr: \(result.standardError)")
+        #expect(result.standardOutput.contains("OK — 1 bus, 3 machines"))
+        for machine in ["pump-1", "motor-1", "compressor-1"] {
+            #expect(result.standardOutput.contains("machine \(machine)"), "plan does not mention \(machine)")
+        }
+        #expect(result.standardOutput.contains("bus sim: Modbus TCP 127.0.0.1:5020"))
+        #expect(result.standardOutput.contains("holding 2–3 (float32 CDAB)"))
+        #expect(result.standardOutput.contains("holding 10 bit 0 (bool)"))
+        #expect(result.standardError.isEmpty)
+    }
+
+    @Test("check-config on a bad file exits 1 and names file, line and key path on stderr")
+    func checkConfigBad() throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        var text = try String(contentsOfFile: agentConf, encoding: .utf8)
+        text = text.replacingOccurrences(of: "name = \"inlet_pressure\"\n  bus = \"sim\"\n  unit_id = 1\n  address = 2\n  type = \"float32\"",
+                                         with: "name = \"inlet_pressure\"\n  bus = \"sim\"\n  unit_id = 1\n  address = 2\n  type = \"flaot32\"")
+        let path = folder.file("bad.conf")
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let line = try #require(text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains("flaot32") }) + 1
+
+        let result = try run(["check-config", "--config", path])
+        #expect(result.status == 1)
+        #expect(result.standardOutput.isEmpty)
+        let lines = result.standardError.split(separator: "\n")
+        #expect(lines.count == 1, "stderr: \(result.standardError)")
+        #expect(lines.first.map(String.init) == "\(path):\(line): machine[1].sensor[2].type: unknown type \"flaot32\" (expected one of bool, int16, uint16, int32, uint32, int64, uint64, float32, float64); did you mean \"float32\"?")
+
+        let json = try run(["check-config", "--config", path, "--json"])
+        #expect(json.status == 1)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [String: Any])
+        #expect(object["valid"] as? Bool == false)
+        let problems = try #require(object["problems"] as? [[String: Any]])
+        #expect(problems.first?["key_path"] as? String == "machine[1].sensor[2].type")
+        #expect(problems.first?["line"] as? Int == line)
+    }
+
+    @Test("check-config --json prints the plan for programs")
+    func checkConfigJSON() throws {
+        let result = try run(["check-config", "--config", agentConf, "--json"])
+        #expect(result.status == 0)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any])
+        #expect(object["valid"] as? Bool == true)
+        let machines = try #require(object["machines"] as? [[String: Any]])
+        #expect(machines.compactMap { $0["id"] as? String } == ["pump-1", "motor-1", "compressor-1"])
+        let sensors = try #require(machines.first?["sensors"] as? [[String: Any]])
+        #expect(sensors.first?["name"] as? String == "flow")
+        #expect(sensors.first?["last_address"] as? Int == 1)
+        #expect(machines.first?["poll_interval_ms"] as? Int == 1000)
+    }
+
+    @Test("a missing file exits 1 and says what to check")
+    func checkConfigMissing() throws {
+        let result = try run(["check-config", "--config", "/nonexistent/agent.conf"])
+        #expect(result.status == 1)
+        #expect(result.standardError.contains("/nonexistent/agent.conf: cannot open the file: No such file or directory"))
+    }
+
+    @Test("--log-level debug logs; under systemd each line carries a <N> priority instead of a timestamp")
+    func logging() throws {
+        let plain = try run(["check-config", "--config", agentConf, "--log-level", "debug"])
+        #expect(plain.status == 0)
+        let plainLine = try #require(plain.standardError.split(separator: "\n").first { $0.contains("configuration is valid") })
+        #expect(plainLine.contains(" debug edge-agent: configuration is valid"))
+        #expect(plainLine.hasPrefix("20"), "expected an ISO-8601 timestamp first: \(plainLine)")
+
+        let journal = try run(["check-config", "--config", agentConf, "--log-level", "debug"], environment: ["JOURNAL_STREAM": "8:12345"])
+        #expect(journal.standardError.split(separator: "\n").contains { $0.hasPrefix("<7>edge-agent: configuration is valid") }, "stderr: \(journal.standardError)")
+
+        // Without the flag the configuration's log_level (info) applies: no debug line.
+        let quiet = try run(["check-config", "--config", agentConf])
+        #expect(!quiet.standardError.contains("configuration is valid"))
+    }
+
+    @Test("version prints the version")
+    func version() throws {
+        let result = try run(["version"])
+        #expect(result.status == 0)
+        #expect(result.standardOutput.hasPrefix("edge-agent "))
+        let version = result.standardOutput.dropFirst("edge-agent ".count).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(version.split(separator: ".").count == 3 && version.split(separator: ".").allSatisfy { Int($0) != nil }, "not a version: \(version)")
+    }
+}
