@@ -18,6 +18,7 @@ struct EdgeAgentCommand: AsyncParsableCommand {
             VersionCommand.self,
             ReplayCommand.self,
             EvaluateCommand.self,
+            SimulateCommand.self,
         ]
     )
 }

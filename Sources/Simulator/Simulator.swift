@@ -1,1 +1,0 @@
-// The Simulator module. See README.md, "Architecture".
