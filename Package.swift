@@ -32,7 +32,7 @@ let package = Package(
         // A Modbus server on libmodbus's server API (tests and the simulator).
         .target(name: "ModbusServer", dependencies: ["CModbus", "Modbus", "EdgeCore", logging]),
         // Buffer: SQLite wrapper, schema, single writer thread, retention, windows, export.
-        .target(name: "Store", dependencies: ["CSQLite", "EdgeCore", logging]),
+        .target(name: "Store", dependencies: ["CSQLite", "EdgeCore", "Configuration", logging]),
         // Detection: the compact network (float training, int8 inference), model files,
         // meta-learning, calibration and thresholds.
         .target(name: "Detection", dependencies: ["EdgeCore"]),
@@ -75,7 +75,7 @@ let package = Package(
         .testTarget(name: "EdgeCoreTests", dependencies: ["EdgeCore"]),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration", "TestSupport"]),
         .testTarget(name: "ModbusTests", dependencies: ["Modbus", "ModbusServer", "TestSupport"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "Configuration", "TestSupport"]),
         .testTarget(name: "DetectionTests", dependencies: ["Detection", "TestSupport"]),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "Modbus", "TestSupport"]),
         .testTarget(name: "SummariesTests", dependencies: ["Summaries", "TestSupport"]),

@@ -10,4 +10,10 @@ static inline sqlite3_destructor_type CSQLite_TRANSIENT(void) { return SQLITE_TR
 /// Tells sqlite3_bind_text/blob that the buffer outlives the statement's use of it.
 static inline sqlite3_destructor_type CSQLite_STATIC(void) { return SQLITE_STATIC; }
 
+/// Extended result codes are `#define`d as expressions; these are their values for Swift.
+static const int CSQLite_IOERR_ACCESS = SQLITE_IOERR_ACCESS;
+static const int CSQLite_IOERR_WRITE = SQLITE_IOERR_WRITE;
+static const int CSQLite_IOERR_FSYNC = SQLITE_IOERR_FSYNC;
+static const int CSQLite_READONLY_DBMOVED = SQLITE_READONLY_DBMOVED;
+
 #endif

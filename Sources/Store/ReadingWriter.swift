@@ -1,0 +1,576 @@
+// The single writer: one thread owns the write connection, takes batches of readings from a
+// bounded queue, writes them in one transaction per wake-up, and runs retention in small
+// chunks between transactions.
+import Configuration
+import EdgeCore
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Writes readings to the buffer on a thread of its own.
+///
+/// Pollers call `append(_:)` (never blocks on I/O); the writer thread drains the queue, one
+/// transaction for everything queued since its last commit (at most
+/// `Options.maxReadingsPerTransaction`), with one reused prepared INSERT. Each appended batch
+/// gets a sequence number; `committedSequence`, the `onCommit` callback, `flush()` and
+/// `waitUntilCommitted` tell when it is on disk.
+///
+/// A reading whose (sensor, time) is already stored replaces the stored one (the later write
+/// wins): duplicates only arise when the wall clock steps back onto the same millisecond.
+///
+/// When the disk is full or the file read-only, the failure is reported once (`onStateChange`
+/// and a log warning), the unwritten batches stay in memory (bounded by
+/// `Options.queueCapacity`) and are retried every `Options.retryInterval`; writing resumes by
+/// itself when the problem goes away. Batches that do not fit the queue are refused and
+/// counted (`Statistics.rejectedReadings`), reported once per episode.
+public final class ReadingWriter: Sendable {
+    /// How the writer queues, batches, retries and enforces retention.
+    public struct Options: Sendable {
+        /// Most readings held in memory (queued or being written); more are refused and counted.
+        public var queueCapacity: Int = 1_000_000
+        /// Most readings written in one transaction.
+        public var maxReadingsPerTransaction: Int = 50_000
+        /// How long to wait before retrying after a storage failure (disk full, read-only).
+        public var retryInterval: Duration = .seconds(1)
+        /// Readings older than this are deleted; nil keeps them regardless of age.
+        public var retentionAge: Duration? = nil
+        /// The database plus WAL are kept below this size by deleting the oldest readings; nil
+        /// for no limit.
+        public var retentionBytes: Int64? = nil
+        /// How often retention checks age and size (it runs continuously while over a bound).
+        public var retentionCheckInterval: Duration = .seconds(10)
+        /// Most readings deleted in one retention transaction, so a batch never waits long.
+        public var deleteChunkRows: Int = 5000
+        /// The WAL is checkpointed when it reaches this size and truncated back to it.
+        public var walLimitBytes: Int64 = 4 << 20
+
+        /// Defaults: 1 M readings of queue, 50 k readings per transaction, no retention.
+        public init() {}
+
+        /// Defaults with retention from agent.conf's `[agent]` table; the WAL limit is scaled
+        /// to stay a small part of the size bound.
+        public init(settings: AgentSettings) {
+            retentionAge = settings.retentionAge
+            retentionBytes = settings.retentionBytes
+            walLimitBytes = Self.walLimit(forRetentionBytes: settings.retentionBytes)
+        }
+
+        /// A sixteenth of the size bound, between 256 KiB and 4 MiB.
+        public static func walLimit(forRetentionBytes bytes: Int64) -> Int64 {
+            min(4 << 20, max(256 << 10, bytes / 16))
+        }
+    }
+
+    /// Whether readings are reaching the disk.
+    public enum State: Sendable, Equatable {
+        /// Commits succeed.
+        case writing
+        /// The last attempt failed (full disk, read-only file, I/O error); retrying.
+        case failing(SQLiteError)
+    }
+
+    /// What `append` did with a batch.
+    public enum AppendOutcome: Sendable, Equatable {
+        /// Queued; committed once `committedSequence` reaches `sequence`.
+        case queued(sequence: UInt64)
+        /// Refused because the queue is full (counted in `Statistics.rejectedReadings`).
+        case rejectedQueueFull
+        /// Refused because the writer is closed.
+        case rejectedClosed
+    }
+
+    /// Counters since the writer started.
+    public struct Statistics: Sendable, Equatable {
+        /// Highest batch sequence number committed to disk.
+        public var committedSequence: UInt64 = 0
+        /// Readings committed (including those that replaced a stored duplicate).
+        public var committedReadings: Int = 0
+        /// Transactions committed with readings.
+        public var committedTransactions: Int = 0
+        /// Readings refused because the queue was full.
+        public var rejectedReadings: Int = 0
+        /// Readings skipped because their machine/sensor index is not in the mapping.
+        public var unmappedReadings: Int = 0
+        /// Readings queued or being written now.
+        public var queuedReadings: Int = 0
+        /// Readings deleted by retention.
+        public var deletedReadings: Int = 0
+        /// Failed write attempts (each retried).
+        public var failedAttempts: Int = 0
+        /// The current state.
+        public var state: State = .writing
+    }
+
+    struct Pending {
+        let sequence: UInt64
+        let readings: [Reading]
+    }
+
+    /// State shared between callers and the writer thread.
+    ///
+    /// `@unchecked Sendable`: every field is read and written only with `lock` held.
+    final class Shared: @unchecked Sendable {
+        var queue: [Pending] = []
+        var queueHead = 0
+        var nextSequence: UInt64 = 1
+        var statistics = Statistics()
+        var stopping = false
+        var abandon = false
+        var finished = false
+        var overflowReported = false
+        var requestedPragmas: [String] = []
+        var waiters: [(UInt64, CheckedContinuation<Void, Never>)] = []
+
+        var queueIsEmpty: Bool { queueHead == queue.count }
+    }
+
+    private let lock = ConditionLock()
+    private let shared = Shared()
+    private let options: Options
+    private let logger: Logger
+    private let thread: DedicatedThread
+    /// The database file.
+    public let path: String
+
+    /// Opens (creating and migrating if needed) the buffer at `path` and starts the writer
+    /// thread.
+    /// - Parameters:
+    ///   - mapping: from `BufferDatabase.registerSensors`; readings outside it are counted as
+    ///     unmapped and skipped.
+    ///   - clock: the wall clock retention compares reading times with.
+    ///   - onCommit: called on the writer thread after each commit with the highest committed
+    ///     sequence number; keep it short.
+    ///   - onStateChange: called on the writer thread when writing starts failing or recovers.
+    /// - Throws: `SQLiteError` or `StoreError` when the file cannot be opened or migrated.
+    public init(
+        path: String, mapping: SensorMapping, options: Options = Options(), clock: any AgentClock = SystemClock(),
+        logger: Logger = Logger(label: "edge-agent.store"),
+        onCommit: (@Sendable (UInt64) -> Void)? = nil,
+        onStateChange: (@Sendable (State) -> Void)? = nil
+    ) throws {
+        let connection = try SQLiteConnection(path: path, mode: .readWriteCreate)
+        try Schema.configureWriter(connection, walLimitBytes: options.walLimitBytes)
+        try Schema.migrate(connection)
+        let worker = try Worker(
+            connection: connection, mapping: mapping, options: options, clock: clock, logger: logger,
+            lock: lock, shared: shared, onCommit: onCommit, onStateChange: onStateChange)
+        self.path = path
+        self.options = options
+        self.logger = logger
+        self.thread = try DedicatedThread(name: "edge-store-wr") { worker.run() }
+    }
+
+    deinit {
+        lock.withLock {
+            shared.stopping = true
+            shared.abandon = true
+        }
+        lock.broadcast()
+        thread.join()
+    }
+
+    /// Queues a batch for writing; never waits for the disk.
+    ///
+    /// - Returns: the batch's sequence number, or why it was refused (counted and reported once
+    ///   per episode, never silently).
+    public func append(_ readings: [Reading]) -> AppendOutcome {
+        let outcome: AppendOutcome = lock.withLock {
+            if shared.stopping { return .rejectedClosed }
+            if shared.statistics.queuedReadings + readings.count > options.queueCapacity {
+                shared.statistics.rejectedReadings += readings.count
+                if !shared.overflowReported {
+                    shared.overflowReported = true
+                    logger.warning(
+                        "buffer queue full (\(options.queueCapacity) readings): new readings are being refused until the writer catches up",
+                        metadata: ["state": "\(shared.statistics.state)"])
+                }
+                return .rejectedQueueFull
+            }
+            shared.overflowReported = false
+            let sequence = shared.nextSequence
+            shared.nextSequence += 1
+            shared.queue.append(Pending(sequence: sequence, readings: readings))
+            shared.statistics.queuedReadings += readings.count
+            return .queued(sequence: sequence)
+        }
+        if case .queued = outcome { lock.broadcast() }
+        return outcome
+    }
+
+    /// The highest batch sequence number committed to disk.
+    public var committedSequence: UInt64 { lock.withLock { shared.statistics.committedSequence } }
+
+    /// Counters and state.
+    public var statistics: Statistics { lock.withLock { shared.statistics } }
+
+    /// Blocks the calling thread until batch `sequence` is committed or `timeout` passes.
+    /// - Returns: whether it was committed.
+    public func waitUntilCommitted(_ sequence: UInt64, timeout: Duration) -> Bool {
+        let deadline = SystemClock.monotonicNanoseconds() + nanoseconds(timeout)
+        return lock.withLock {
+            while shared.statistics.committedSequence < sequence {
+                if shared.finished || SystemClock.monotonicNanoseconds() >= deadline { return false }
+                lock.wait(untilMonotonicNanoseconds: deadline)
+            }
+            return true
+        }
+    }
+
+    /// Blocks until everything appended so far is committed, or `timeout` passes.
+    /// - Returns: whether everything was committed.
+    public func flush(timeout: Duration) -> Bool {
+        let last = lock.withLock { shared.nextSequence - 1 }
+        return waitUntilCommitted(last, timeout: timeout)
+    }
+
+    /// Waits (without blocking a thread) until everything appended so far is committed, or the
+    /// writer is closed.
+    public func flush() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let resumeNow = lock.withLock {
+                let last = shared.nextSequence - 1
+                if shared.statistics.committedSequence >= last || shared.finished { return true }
+                shared.waiters.append((last, continuation))
+                return false
+            }
+            if resumeNow { continuation.resume() }
+        }
+    }
+
+    /// Writes what is queued (waiting at most `timeout` for a failing disk), then stops the
+    /// thread and closes the connection. Appends after this are refused.
+    /// - Returns: the number of readings that could not be written and were given up.
+    @discardableResult
+    public func close(timeout: Duration = .seconds(5)) -> Int {
+        let deadline = SystemClock.monotonicNanoseconds() + nanoseconds(timeout)
+        let lost: Int = lock.withLock {
+            shared.stopping = true
+            lock.broadcast()
+            while !shared.finished {
+                if SystemClock.monotonicNanoseconds() >= deadline {
+                    shared.abandon = true
+                    lock.broadcast()
+                    lock.wait()
+                } else {
+                    lock.wait(untilMonotonicNanoseconds: deadline)
+                }
+            }
+            return shared.statistics.queuedReadings
+        }
+        thread.join()
+        if lost > 0 {
+            logger.error("buffer closed with \(lost) readings not written: \(shared.statistics.state)")
+        }
+        return lost
+    }
+
+    /// Test hook: sets `PRAGMA max_page_count` on the writer's connection (applied before its
+    /// next transaction), to simulate a full disk.
+    func limitDatabasePages(to pages: Int) {
+        applyPragma("PRAGMA max_page_count = \(pages)")
+    }
+
+    /// Test hook: makes the writer's connection refuse writes with SQLITE_READONLY
+    /// (`PRAGMA query_only`), to simulate a file that became read-only.
+    func simulateReadOnly(_ readOnly: Bool) {
+        applyPragma("PRAGMA query_only = \(readOnly ? 1 : 0)")
+    }
+
+    private func applyPragma(_ sql: String) {
+        lock.withLock { shared.requestedPragmas.append(sql) }
+        lock.broadcast()
+    }
+}
+
+func nanoseconds(_ duration: Duration) -> UInt64 {
+    let (seconds, attoseconds) = duration.components
+    guard seconds >= 0 else { return 0 }
+    return UInt64(seconds) * 1_000_000_000 + UInt64(attoseconds / 1_000_000_000)
+}
+
+/// The writer thread's own state: the connection and its prepared statements.
+///
+/// `@unchecked Sendable`: created on the caller's thread, then used only by the writer thread
+/// (handed over once, through `DedicatedThread`).
+private final class Worker: @unchecked Sendable {
+    let connection: SQLiteConnection
+    let mapping: SensorMapping
+    let options: ReadingWriter.Options
+    let clock: any AgentClock
+    let logger: Logger
+    let lock: ConditionLock
+    let shared: ReadingWriter.Shared
+    let onCommit: (@Sendable (UInt64) -> Void)?
+    let onStateChange: (@Sendable (ReadingWriter.State) -> Void)?
+
+    let begin: SQLiteStatement
+    let commit: SQLiteStatement
+    let insert: SQLiteStatement
+    let boundary: SQLiteStatement
+    let deleteBefore: SQLiteStatement
+    let deleteOlder: SQLiteStatement
+
+    var failing: SQLiteError? = nil
+    var retryAt: UInt64 = 0
+    var nextRetentionCheck: UInt64 = 0
+    var retentionBacklog = false
+
+    init(
+        connection: SQLiteConnection, mapping: SensorMapping, options: ReadingWriter.Options, clock: any AgentClock,
+        logger: Logger, lock: ConditionLock, shared: ReadingWriter.Shared,
+        onCommit: (@Sendable (UInt64) -> Void)?, onStateChange: (@Sendable (ReadingWriter.State) -> Void)?
+    ) throws(SQLiteError) {
+        self.connection = connection
+        self.mapping = mapping
+        self.options = options
+        self.clock = clock
+        self.logger = logger
+        self.lock = lock
+        self.shared = shared
+        self.onCommit = onCommit
+        self.onStateChange = onStateChange
+        begin = try connection.prepare("BEGIN IMMEDIATE")
+        commit = try connection.prepare("COMMIT")
+        insert = try connection.prepare("INSERT OR REPLACE INTO readings(t_ms, sensor_id, value, quality) VALUES (?, ?, ?, ?)")
+        boundary = try connection.prepare("SELECT t_ms, sensor_id FROM readings ORDER BY t_ms, sensor_id LIMIT 1 OFFSET ?")
+        deleteBefore = try connection.prepare("DELETE FROM readings WHERE (t_ms, sensor_id) < (?1, ?2) AND t_ms < ?3")
+        deleteOlder = try connection.prepare("DELETE FROM readings WHERE t_ms < ?")
+    }
+
+    var retentionEnabled: Bool { options.retentionAge != nil || options.retentionBytes != nil }
+
+    func run() {
+        var inFlight: [ReadingWriter.Pending] = []
+        var inFlightCount = 0
+        while true {
+            var pragmas: [String] = []
+            let stop: Bool = lock.withLock {
+                while true {
+                    if shared.abandon || (shared.stopping && shared.queueIsEmpty && inFlight.isEmpty) { return true }
+                    let now = SystemClock.monotonicNanoseconds()
+                    if !shared.requestedPragmas.isEmpty { return false }
+                    if failing != nil {
+                        if now >= retryAt { return false }
+                        lock.wait(untilMonotonicNanoseconds: retryAt)
+                        continue
+                    }
+                    if !inFlight.isEmpty || !shared.queueIsEmpty { return false }
+                    if retentionEnabled && (retentionBacklog || now >= nextRetentionCheck) { return false }
+                    if retentionEnabled {
+                        lock.wait(untilMonotonicNanoseconds: nextRetentionCheck)
+                    } else {
+                        lock.wait()
+                    }
+                }
+            }
+            if stop { break }
+            lock.withLock {
+                pragmas = shared.requestedPragmas
+                shared.requestedPragmas.removeAll()
+                while shared.queueHead < shared.queue.count {
+                    let next = shared.queue[shared.queueHead]
+                    if inFlightCount > 0 && inFlightCount + next.readings.count > options.maxReadingsPerTransaction { break }
+                    inFlight.append(next)
+                    inFlightCount += next.readings.count
+                    shared.queueHead += 1
+                }
+                // Compact the queue's storage once its consumed head dominates it.
+                if shared.queueHead > 1024 && shared.queueHead * 2 > shared.queue.count {
+                    shared.queue.removeFirst(shared.queueHead)
+                    shared.queueHead = 0
+                } else if shared.queueIsEmpty {
+                    shared.queue.removeAll(keepingCapacity: true)
+                    shared.queueHead = 0
+                }
+            }
+            for pragma in pragmas {
+                // Test hooks only: a failure shows up as the test's expectation failing.
+                if let statement = try? connection.prepare(pragma) { _ = try? statement.step() }
+            }
+            var written = 0
+            if !inFlight.isEmpty {
+                do {
+                    let unmapped = try write(inFlight)
+                    written = inFlightCount
+                    committed(inFlight, count: inFlightCount, unmapped: unmapped)
+                    inFlight.removeAll(keepingCapacity: true)
+                    inFlightCount = 0
+                } catch {
+                    failed(error)
+                    continue
+                }
+            }
+            if retentionEnabled && failing == nil {
+                runRetention(after: written)
+            }
+        }
+        lock.withLock {
+            shared.finished = true
+            let waiters = shared.waiters
+            shared.waiters.removeAll()
+            for (_, continuation) in waiters { continuation.resume() }
+        }
+        lock.broadcast()
+    }
+
+    /// Writes the batches in one transaction; returns the number of unmapped readings skipped.
+    func write(_ batches: [ReadingWriter.Pending]) throws(SQLiteError) -> Int {
+        var unmapped = 0
+        do {
+            try begin.run()
+            for batch in batches {
+                for reading in batch.readings {
+                    guard let id = mapping.sensorID(machine: reading.machine, sensor: reading.sensor) else {
+                        unmapped += 1
+                        continue
+                    }
+                    try insert.bind(reading.time.millisecondsSinceEpoch, at: 1)
+                    try insert.bind(id, at: 2)
+                    if reading.quality == .good && !reading.value.isNaN {
+                        try insert.bind(reading.value, at: 3)
+                    } else {
+                        try insert.bindNull(at: 3)
+                    }
+                    try insert.bind(Int64(reading.quality.rawValue), at: 4)
+                    _ = try insert.step()
+                    insert.reset()
+                }
+            }
+            try commit.run()
+        } catch {
+            insert.reset()
+            connection.rollbackIfOpen()
+            throw error
+        }
+        return unmapped
+    }
+
+    func committed(_ batches: [ReadingWriter.Pending], count: Int, unmapped: Int) {
+        let sequence = batches.last?.sequence ?? 0
+        if failing != nil {
+            // Reported before waiters wake, so whoever flushed sees the recovery already.
+            failing = nil
+            logger.notice("buffer writes resumed", metadata: ["path": "\(connection.path)"])
+            onStateChange?(.writing)
+        }
+        lock.withLock {
+            shared.statistics.committedSequence = sequence
+            shared.statistics.committedReadings += count - unmapped
+            shared.statistics.unmappedReadings += unmapped
+            shared.statistics.committedTransactions += 1
+            shared.statistics.queuedReadings -= count
+            shared.statistics.state = .writing
+            var i = 0
+            while i < shared.waiters.count {
+                if shared.waiters[i].0 <= sequence {
+                    shared.waiters[i].1.resume()
+                    shared.waiters.remove(at: i)
+                } else {
+                    i += 1
+                }
+            }
+        }
+        lock.broadcast()
+        if unmapped > 0 {
+            logger.warning("skipped \(unmapped) readings whose machine/sensor index is not in the sensor mapping")
+        }
+        onCommit?(sequence)
+    }
+
+    func failed(_ error: SQLiteError) {
+        let first = failing?.reason != error.reason
+        failing = error
+        retryAt = SystemClock.monotonicNanoseconds() + nanoseconds(options.retryInterval)
+        lock.withLock {
+            shared.statistics.failedAttempts += 1
+            shared.statistics.state = .failing(error)
+        }
+        if first {
+            logger.warning(
+                "buffer writes failing, keeping readings in memory and retrying every \(options.retryInterval): \(error)",
+                metadata: ["path": "\(connection.path)"])
+            onStateChange?(.failing(error))
+        }
+    }
+
+    // MARK: Retention
+
+    /// Runs retention chunks: enough to keep pace with the rows just written, each its own
+    /// short transaction.
+    func runRetention(after written: Int) {
+        let now = SystemClock.monotonicNanoseconds()
+        guard retentionBacklog || now >= nextRetentionCheck else { return }
+        let chunks = max(1, (written + options.deleteChunkRows - 1) / options.deleteChunkRows)
+        do {
+            var more = true
+            for _ in 0..<chunks where more {
+                more = try retentionChunk()
+            }
+            retentionBacklog = more
+        } catch {
+            // A failing delete (e.g. a full disk for the WAL) is retried at the next check; the
+            // insert path reports storage problems.
+            logger.debug("retention chunk failed: \(error)")
+            retentionBacklog = false
+        }
+        if !retentionBacklog {
+            nextRetentionCheck = now + nanoseconds(options.retentionCheckInterval)
+        }
+    }
+
+    /// Deletes at most one chunk of expired or excess readings; returns whether more remains.
+    func retentionChunk() throws(SQLiteError) -> Bool {
+        var deleted = 0
+        var more = false
+        // Before this key (the first one not in the chunk), at most deleteChunkRows rows exist.
+        boundary.reset()
+        try boundary.bind(options.deleteChunkRows, at: 1)
+        let hasBoundary = try boundary.step()
+        let boundaryTime = hasBoundary ? boundary.int64(at: 0) : Int64.max
+        let boundarySensor = hasBoundary ? boundary.int64(at: 1) : Int64.max
+        boundary.reset()
+
+        if let age = options.retentionAge {
+            let cutoff = clock.now().millisecondsSinceEpoch - Int64(nanoseconds(age) / 1_000_000)
+            deleted = try delete(beforeTime: boundaryTime, sensor: boundarySensor, olderThan: cutoff)
+            more = deleted > 0 && hasBoundary && boundaryTime < cutoff
+        }
+        if deleted == 0, let limit = options.retentionBytes {
+            if try measuredBytes() > limit {
+                deleted = try delete(beforeTime: boundaryTime, sensor: boundarySensor, olderThan: Int64.max)
+                more = deleted > 0
+            }
+        }
+        if deleted > 0 {
+            // Give the freed pages back to the file system, so the file shrinks with the data.
+            try connection.execute("PRAGMA incremental_vacuum")
+            lock.withLock { shared.statistics.deletedReadings += deleted }
+        }
+        return more
+    }
+
+    private func delete(beforeTime time: Int64, sensor: Int64, olderThan cutoff: Int64) throws(SQLiteError) -> Int {
+        if time == Int64.max {
+            try deleteOlder.bind(cutoff, at: 1)
+            try deleteOlder.run()
+        } else {
+            try deleteBefore.bind(time, at: 1)
+            try deleteBefore.bind(sensor, at: 2)
+            try deleteBefore.bind(cutoff, at: 3)
+            try deleteBefore.run()
+        }
+        return connection.changedRowCount
+    }
+
+    /// `page_count × page_size` plus the WAL (counted up to its limit: a WAL held open by a
+    /// long reader is not cured by deleting readings).
+    private func measuredBytes() throws(SQLiteError) -> Int64 {
+        let pages = try connection.integer("PRAGMA page_count") ?? 0
+        let pageSize = try connection.integer("PRAGMA page_size") ?? 4096
+        return pages * pageSize + min(fileSize(connection.path + "-wal"), options.walLimitBytes)
+    }
+}

@@ -1,0 +1,57 @@
+import Foundation
+import Testing
+import TestSupport
+
+@testable import Store
+
+/// Kills a writer process with SIGKILL at random moments and checks that the file is sound and
+/// every batch whose commit was reported is there.
+@Suite struct CrashSafetyTests {
+    static let writerBinary = repositoryRoot() + "/.build/debug/edge-bench"
+    static let sensorsPerBatch = 10  // crashWriterSensors in Sources/edge-bench/StoreCrashWriter.swift
+
+    @Test func everyReportedCommitSurvivesSIGKILL() throws {
+        try #require(
+            FileManager.default.isExecutableFile(atPath: Self.writerBinary),
+            "\(Self.writerBinary) is missing: build it with `swift build` (swift test builds it too)")
+        let db = try TestDatabase()
+        defer { db.remove() }
+        var generator = SystemRandomNumberGenerator()
+        var totalCommitted: UInt64 = 0
+        for run in 1...20 {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: Self.writerBinary)
+            process.arguments = ["store-crash-writer", db.path, String(run)]
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            usleep(UInt32.random(in: 150_000...600_000, using: &generator))
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            #expect(process.terminationReason == .uncaughtSignal, "run \(run): the writer exited by itself (\(process.terminationStatus))")
+            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            let reported = text.split(separator: "\n").compactMap { line -> UInt64? in
+                // A line cut by the kill is ignored: only complete lines were reported.
+                line.hasPrefix("committed ") ? UInt64(line.dropFirst("committed ".count)) : nil
+            }
+            let committed = reported.max() ?? 0
+            totalCommitted += committed
+
+            let buffer = try BufferDatabase(path: db.path)
+            #expect(try buffer.integrityCheck() == "ok", "run \(run)")
+            let base = Int64(run) * 1_000_000_000
+            let connection = try SQLiteConnection(path: db.path, mode: .readOnly)
+            let present = try connection.integer(
+                "SELECT count(*) FROM readings WHERE t_ms BETWEEN \(base + 1) AND \(base + Int64(committed))") ?? -1
+            #expect(present == Int64(committed) * Int64(Self.sensorsPerBatch), "run \(run): \(committed) batches reported")
+            // Each stored batch is whole: a transaction never leaves part of a batch behind.
+            let partial = try connection.integer("""
+                SELECT count(*) FROM (SELECT t_ms FROM readings WHERE t_ms > \(base) AND t_ms < \(base + 1_000_000_000)
+                GROUP BY t_ms HAVING count(*) <> \(Self.sensorsPerBatch))
+                """)
+            #expect(partial == 0, "run \(run)")
+        }
+        #expect(totalCommitted > 0, "the writer never reported a commit")
+    }
+}

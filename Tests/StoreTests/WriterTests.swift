@@ -1,0 +1,330 @@
+import EdgeCore
+import Foundation
+import Synchronization
+import Testing
+
+@testable import Store
+
+@Suite struct WriterTests {
+    @Test func batchesAreCommittedInOrderWithSequenceNumbers() async throws {
+        let db = try TestDatabase()
+        defer { db.remove() }
+        let mapping = try BufferDatabase(path: db.path).registerSensors(makeConfiguration(machines: 2, sensors: 4))
+        let reported = Mutex<[UInt64]>([])
+        let writer = try ReadingWriter(path: db.path, mapping: mapping, onCommit: { sequence in
+            reported.withLock { $0.append(sequence) }
+        })
+        var sequences: [UInt64] = []
+        for i in 0..<50 {
+            let batch = poll(machine: 0, sensors: 4, time: 1_000_000 + Int64(i) * 1000) + poll(machine: 1, sensors: 4, time: 1_000_000 + Int64(i) * 1000)
+            guard case .queued(let sequence) = writer.append(batch) else {
+                Issue.record("batch \(i) refused")
+                return
+            }
+            sequences.append(sequence)
+        }
+        #expect(sequences == Array(1...50))
+        await writer.flush()
+        #expect(writer.committedSequence == 50)
+        let statistics = writer.statistics
+        #expect(statistics.committedReadings == 400)
+        #expect(statistics.queuedReadings == 0)
+        #expect(statistics.state == .writing)
+        #expect(reported.withLock { $0.last } == 50)
+        #expect(reported.withLock { $0 == $0.sorted() })
+        #expect(try queryInteger(db.path, "SELECT count(*) FROM readings") == 400)
+        #expect(writer.close() == 0)
+        #expect(writer.append(poll(machine: 0, sensors: 1, time: 0)) == .rejectedClosed)
+    }
+
+    @Test func badQualityIsStoredWithoutValueAndDuplicatesReplace() throws {
+        let db = try TestDatabase()
+        defer { db.remove() }
+        let mapping = try BufferDatabase(path: db.path).registerSensors(makeConfiguration(machines: 1, sensors: 2))
+        let writer = try ReadingWriter(path: db.path, mapping: mapping)
+        let t = Timestamp(millisecondsSinceEpoch: 5000)
+        _ = writer.append([
+            Reading(machine: 0, sensor: 0, time: t, value: 1.5, quality: .good),
+            Reading(machine: 0, sensor: 1, time: t, value: .nan, quality: .timeout),
+            Reading(machine: 3, sensor: 0, time: t, value: 1, quality: .good),  // not in the mapping
+        ])
+        _ = writer.append([Reading(machine: 0, sensor: 0, time: t, value: 2.5, quality: .good)])
+        #expect(writer.flush(timeout: .seconds(30)))
+        #expect(writer.statistics.unmappedReadings == 1)
+        #expect(try queryInteger(db.path, "SELECT count(*) FROM readings") == 2)
+        let connection = try SQLiteConnection(path: db.path, mode: .readOnly)
+        let select = try connection.prepare("SELECT value, quality FROM readings ORDER BY sensor_id")
+        #expect(try select.step())
+        #expect(select.double(at: 0) == 2.5)
+        #expect(try select.step())
+        #expect(select.isNull(at: 0))
+        #expect(select.int64(at: 1) == Int64(Quality.timeout.rawValue))
+    }
+
+    @Test func fullQueueRefusesAndCountsReadings() throws {
+        let db = try TestDatabase()
+        defer { db.remove() }
+        let mapping = try BufferDatabase(path: db.path).registerSensors(makeConfiguration(machines: 1, sensors: 10))
+        var options = ReadingWriter.Options()
+        options.queueCapacity = 25
+        let writer = try ReadingWriter(path: db.path, mapping: mapping, options: options)
+        // Hold the write lock from another connection so nothing drains while we fill the queue.
+        let blocker = try SQLiteConnection(path: db.path, mode: .readWrite)
+        try blocker.execute("BEGIN IMMEDIATE")
+        var outcomes: [ReadingWriter.AppendOutcome] = []
+        for i in 0..<5 { outcomes.append(writer.append(poll(machine: 0, sensors: 10, time: Int64(i)))) }
+        #expect(outcomes.filter { $0 == .rejectedQueueFull }.count == 3)
+        #expect(writer.statistics.rejectedReadings == 30)
+        try blocker.execute("COMMIT")
+        #expect(writer.flush(timeout: .seconds(30)))
+        #expect(try queryInteger(db.path, "SELECT count(*) FROM readings") == 20)
+    }
+
+    @Test func readersDoNotBlockTheWriter() throws {
+        let db = try TestDatabase()
+        defer { db.remove() }
+        let mapping = try BufferDatabase(path: db.path).registerSensors(makeConfiguration(machines: 1, sensors: 4))
+        let writer = try ReadingWriter(path: db.path, mapping: mapping)
+        _ = writer.append(poll(machine: 0, sensors: 4, time: 1000))
+        #expect(writer.flush(timeout: .seconds(30)))
+        // A reader in the middle of a long read transaction.
+        let reader = try SQLiteConnection(path: db.path, mode: .readOnly)
+        try reader.execute("BEGIN")
+        #expect(try reader.integer("SELECT count(*) FROM readings") == 4)
+        for i in 1...20 { _ = writer.append(poll(machine: 0, sensors: 4, time: 1000 + Int64(i) * 1000)) }
+        #expect(writer.flush(timeout: .seconds(30)))
+        #expect(try reader.integer("SELECT count(*) FROM readings") == 4)  // its snapshot
+        try reader.execute("COMMIT")
+        #expect(try reader.integer("SELECT count(*) FROM readings") == 84)
+    }
+
+    @Test func fullDiskIsReportedOnceAndWritingResumes() throws {
+        let db = try TestDatabase()
+        defer { db.remove() }
+        let mapping = try BufferDatabase(path: db.path).registerSensors(makeConfiguration(machines: 1, sensors: 50))
+        var options = ReadingWriter.Options()
+        options.retryInterval = .milliseconds(50)
+        let states = Mutex<[ReadingWriter.State]>([])
+        let writer = try ReadingWriter(path: db.path, mapping: mapping, options: options, onStateChange: { state in
+            states.withLock { $0.append(state) }
+        })
+        _ = writer.append(poll(machine: 0, sensors: 50, time: 0))
+        #expect(writer.flush(timeout: .seconds(30)))
+        let pages = try #require(try queryInteger(db.path, "PRAGMA page_count"))
+        // Leave room for a few pages only; 200 polls × 50 sensors need far more.
+        writer.limitDatabasePages(to: Int(pages) + 3)
+        var last: UInt64 = 0
+        for i in 1...200 {
+            if case .queued(let sequence) = writer.append(poll(machine: 0, sensors: 50, time: Int64(i) * 1000)) { last = sequence }
+        }
+        #expect(last == 201)
+        let sawFull = eventually(within: 30) {
+            if case .failing(let error) = writer.statistics.state { return error.reason == .full }
+            return false
+        }
+        #expect(sawFull)
+        // Several retries fail, but the failure is reported once.
+        #expect(eventually(within: 30) { writer.statistics.failedAttempts >= 3 })
+        #expect(states.withLock { $0.count } == 1)
+        #expect(writer.committedSequence < 201)
+        #expect(writer.statistics.queuedReadings > 0)
+
+        // Space returns: everything kept in memory is written, and recovery is reported once.
+        writer.limitDatabasePages(to: 1_000_000)
+        #expect(writer.flush(timeout: .seconds(30)))
+        #expect(writer.committedSequence == 201)
+        #expect(writer.statistics.state == .writing)
+        let recorded = states.withLock { $0 }
+        #expect(recorded.count == 2)
+        #expect(recorded.last == .writing)
+        #expect(try queryInteger(db.path, "SELECT count(*) FROM readings") == 201 * 50)
+        #expect(try BufferDatabase(path: db.path).integrityCheck() == "ok")
+    }
+
+    @Test func readOnlyFileIsReportedOnceAndWritingResumes() throws {
+        let db = try TestDatabase()
+        defer { db.remove() }
+        let mapping = try BufferDatabase(path: db.path).registerSensors(makeConfiguration(machines: 1, sensors: 5))
+        var options = ReadingWriter.Options()
+        options.retryInterval = .milliseconds(20)
+        let states = Mutex<[ReadingWriter.State]>([])
+        let writer = try ReadingWriter(path: db.path, mapping: mapping, options: options, onStateChange: { state in
+            states.withLock { $0.append(state) }
+        })
+        writer.simulateReadOnly(true)
+        for i in 0..<10 { _ = writer.append(poll(machine: 0, sensors: 5, time: Int64(i))) }
+        #expect(eventually(within: 30) { writer.statistics.failedAttempts >= 5 })
+        guard case .failing(let error) = writer.statistics.state else {
+            Issue.record("expected failing, got \(writer.statistics.state)")
+            return
+        }
+        #expect(error.reason == .readOnly)
+        #expect(error.isStorageProblem)
+        #expect(states.withLock { $0.count } == 1)
+        #expect(writer.committedSequence == 0)
+        writer.simulateReadOnly(false)
+        #expect(writer.flush(timeout: .seconds(30)))
+        #expect(states.withLock { $0 }.last == .writing)
+        #expect(states.withLock { $0.count } == 2)
+        #expect(try queryInteger(db.path, "SELECT count(*) FROM readings") == 50)
+    }
+
+    @Test func closeGivesUpOnAFailingDiskAfterTheTimeout() throws {
+        let db = try TestDatabase()
+        defer { db.remove() }
+        let mapping = try BufferDatabase(path: db.path).registerSensors(makeConfiguration(machines: 1, sensors: 5))
+        var options = ReadingWriter.Options()
+        options.retryInterval = .milliseconds(20)
+        let writer = try ReadingWriter(path: db.path, mapping: mapping, options: options)
+        writer.simulateReadOnly(true)
+        for i in 0..<4 { _ = writer.append(poll(machine: 0, sensors: 5, time: Int64(i))) }
+        #expect(writer.flush(timeout: .milliseconds(200)) == false)
+        #expect(writer.close(timeout: .milliseconds(300)) == 20)
+    }
+}
+
+@Suite struct RetentionTests {
+    @Test func sizeStaysWithinTheBoundUnderSustainedWrites() throws {
+        let db = try TestDatabase()
+        defer { db.remove() }
+        let sensors = 100
+        let mapping = try BufferDatabase(path: db.path).registerSensors(makeConfiguration(machines: 1, sensors: sensors))
+        var options = ReadingWriter.Options()
+        let bound: Int64 = 3 << 20
+        options.retentionBytes = bound
+        options.walLimitBytes = ReadingWriter.Options.walLimit(forRetentionBytes: bound)
+        options.retentionCheckInterval = .milliseconds(20)
+        options.maxReadingsPerTransaction = 2000
+        let writer = try ReadingWriter(path: db.path, mapping: mapping, options: options)
+        // About 400,000 readings ≈ 10 MB unbounded: more than three times the bound.
+        var maxSeen: Int64 = 0
+        for i in 0..<4000 {
+            while writer.append(poll(machine: 0, sensors: sensors, time: Int64(i) * 1000, value: { Double($0) + 0.25 })) == .rejectedQueueFull {
+                usleep(1000)
+            }
+            if i % 200 == 0 {
+                #expect(writer.flush(timeout: .seconds(60)))
+                usleep(50_000)
+                maxSeen = max(maxSeen, fileSize(db.path) + fileSize(db.path + "-wal"))
+            }
+        }
+        #expect(writer.flush(timeout: .seconds(60)))
+        #expect(eventually(within: 20) {
+            let size = fileSize(db.path) + fileSize(db.path + "-wal")
+            return size <= bound
+        })
+        let statistics = try BufferDatabase(path: db.path).statistics()
+        #expect(statistics.fileBytes <= bound)
+        // The newest readings are kept, the oldest deleted.
+        #expect(statistics.newest?.millisecondsSinceEpoch == 3_999_000)
+        #expect((statistics.oldest?.millisecondsSinceEpoch ?? 0) > 1_000_000)
+        #expect(statistics.readingCount > 50_000)
+        #expect(writer.statistics.deletedReadings > 200_000)
+        // Between checks the file may overshoot by at most a few transactions' worth.
+        #expect(maxSeen <= bound + (1 << 20))
+    }
+
+    @Test func readingsOlderThanTheAgeAreDeletedInChunks() throws {
+        let db = try TestDatabase()
+        defer { db.remove() }
+        let mapping = try BufferDatabase(path: db.path).registerSensors(makeConfiguration(machines: 1, sensors: 10))
+        let now: Int64 = 1_780_000_000_000
+        var options = ReadingWriter.Options()
+        options.retentionAge = .seconds(3600)
+        options.retentionCheckInterval = .milliseconds(20)
+        options.deleteChunkRows = 1000
+        let writer = try ReadingWriter(path: db.path, mapping: mapping, options: options, clock: FixedClock(time: Timestamp(millisecondsSinceEpoch: now)))
+        // Two hours of readings, one poll every 2 s: 3600 polls × 10 sensors.
+        for i in 0..<3600 {
+            let time = now - 7_200_000 + Int64(i) * 2000
+            while writer.append(poll(machine: 0, sensors: 10, time: time)) == .rejectedQueueFull { usleep(1000) }
+        }
+        #expect(writer.flush(timeout: .seconds(60)))
+        let cutoff = now - 3_600_000
+        #expect(eventually(within: 30) {
+            (try? queryInteger(db.path, "SELECT count(*) FROM readings WHERE t_ms < \(cutoff)")) == 0
+        })
+        #expect(try queryInteger(db.path, "SELECT count(*) FROM readings") == 18_000)
+        #expect(try queryInteger(db.path, "SELECT min(t_ms) FROM readings") == cutoff)
+        #expect(writer.statistics.deletedReadings == 18_000)
+    }
+}
+
+@Suite struct WindowTests {
+    @Test func windowIsAlignedOnTheGridWithGapsMarked() throws {
+        let db = try TestDatabase()
+        defer { db.remove() }
+        let configuration = makeConfiguration(machines: 2, sensors: 3)
+        let mapping = try BufferDatabase(path: db.path).registerSensors(configuration)
+        let writer = try ReadingWriter(path: db.path, mapping: mapping)
+        let base: Int64 = 1_780_000_000_000
+        // Machine 0: polls every 1000 ms with jitter; step 3 is missing entirely; sensor 1 times
+        // out at step 5. Machine 1 writes at the same times with other values (must not leak in).
+        let jitter: [Int64] = [0, 12, -9, 0, 30, -40, 7, 0]
+        for step in 0..<8 where step != 3 {
+            let t = base + Int64(step) * 1000 + jitter[step]
+            var batch = poll(machine: 0, sensors: 3, time: t) { Double(step * 10 + $0) }
+            if step == 5 { batch[1] = Reading(machine: 0, sensor: 1, time: batch[1].time, value: .nan, quality: .timeout) }
+            batch += poll(machine: 1, sensors: 3, time: t) { _ in -1 }
+            _ = writer.append(batch)
+        }
+        #expect(writer.flush(timeout: .seconds(30)))
+        let reader = try BufferDatabase(path: db.path, access: .readOnly)
+        var window = Window(steps: 6, sensors: 3)
+        #expect(try reader.readWindow(machine: 0, mapping: mapping, stepMilliseconds: 1000, into: &window))
+        #expect(window.end.millisecondsSinceEpoch == base + 7000)
+        // Rows are steps 2…7.
+        for row in 0..<6 {
+            let step = row + 2
+            #expect(window.time(ofStep: row).millisecondsSinceEpoch == base + Int64(step) * 1000)
+            for sensor in 0..<3 {
+                let expected: Float? = (step == 3 || (step == 5 && sensor == 1)) ? nil : Float(step * 10 + sensor)
+                #expect(window[step: row, sensor: sensor] == expected, "step \(step) sensor \(sensor)")
+                if expected == nil { #expect(window.values[row * 3 + sensor].isNaN) }
+            }
+        }
+        #expect(window.presentCount == 6 * 3 - 3 - 1)
+
+        // Reused in place with an explicit end before the data: all gaps, the buffer refilled.
+        #expect(try reader.readWindow(
+            machine: 0, mapping: mapping, stepMilliseconds: 1000, endingAt: Timestamp(millisecondsSinceEpoch: base - 10_000), into: &window))
+        #expect(window.presentCount == 0)
+        #expect(window.present.allSatisfy { !$0 })
+
+        // A machine with no readings and a window of the wrong shape.
+        let other = makeConfiguration(machines: 3, sensors: 3)
+        let otherMapping = try BufferDatabase(path: db.path).registerSensors(other)
+        #expect(try reader.readWindow(machine: 2, mapping: otherMapping, stepMilliseconds: 1000, into: &window) == false)
+        var wrong = Window(steps: 4, sensors: 2)
+        #expect(throws: StoreError.self) { try reader.readWindow(machine: 0, mapping: mapping, stepMilliseconds: 1000, into: &wrong) }
+    }
+
+    @Test func rangeGivesOneRowPerPollTime() throws {
+        let db = try TestDatabase()
+        defer { db.remove() }
+        let mapping = try BufferDatabase(path: db.path).registerSensors(makeConfiguration(machines: 1, sensors: 2))
+        let writer = try ReadingWriter(path: db.path, mapping: mapping)
+        for i in 0..<30_000 {
+            var batch = poll(machine: 0, sensors: 2, time: Int64(i) * 100) { Double(i) + Double($0) / 2 }
+            if i % 7 == 0 { batch.removeLast() }
+            _ = writer.append(batch)
+        }
+        #expect(writer.flush(timeout: .seconds(60)))
+        let reader = try BufferDatabase(path: db.path, access: .readOnly)
+        var times: [Int64] = []
+        var missing = 0
+        var wrong = 0
+        let rows = try reader.forEachRow(
+            machine: 0, mapping: mapping, from: Timestamp(millisecondsSinceEpoch: 500), until: Timestamp(millisecondsSinceEpoch: 2_900_000)
+        ) { time, values in
+            let i = Int(time.millisecondsSinceEpoch / 100)
+            times.append(time.millisecondsSinceEpoch)
+            if values[0] != Double(i) { wrong += 1 }
+            if i % 7 == 0 { if values[1].isNaN { missing += 1 } else { wrong += 1 } } else if values[1] != Double(i) + 0.5 { wrong += 1 }
+        }
+        #expect(rows == 29_000 - 5)
+        #expect(times == Array(stride(from: Int64(500), to: 2_900_000, by: 100)))
+        #expect(wrong == 0)
+        #expect(missing == (5..<29_000).filter { $0 % 7 == 0 }.count)
+    }
+}
