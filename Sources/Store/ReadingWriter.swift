@@ -526,6 +526,7 @@ private final class Worker: @unchecked Sendable {
     func retentionChunk() throws(SQLiteError) -> Bool {
         var deleted = 0
         var more = false
+        var checkpoint = false
         // Before this key (the first one not in the chunk), at most deleteChunkRows rows exist.
         boundary.reset()
         try boundary.bind(options.deleteChunkRows, at: 1)
@@ -543,11 +544,17 @@ private final class Worker: @unchecked Sendable {
             if try measuredBytes() > limit {
                 deleted = try delete(beforeTime: boundaryTime, sensor: boundarySensor, olderThan: Int64.max)
                 more = deleted > 0
+                checkpoint = deleted > 0
             }
         }
         if deleted > 0 {
             // Give the freed pages back to the file system, so the file shrinks with the data.
             try connection.execute("PRAGMA incremental_vacuum")
+            if checkpoint {
+                // Fold the WAL back now so the main file is truncated at once rather than at the
+                // next automatic checkpoint (a reader may keep it from completing; that is fine).
+                _ = try connection.text("PRAGMA wal_checkpoint(PASSIVE)")
+            }
             lock.withLock { shared.statistics.deletedReadings += deleted }
         }
         return more
@@ -566,11 +573,14 @@ private final class Worker: @unchecked Sendable {
         return connection.changedRowCount
     }
 
-    /// `page_count × page_size` plus the WAL (counted up to its limit: a WAL held open by a
-    /// long reader is not cured by deleting readings).
+    /// `page_count × page_size` plus the WAL. A WAL far above its limit is counted at the limit:
+    /// it is held open by a long reader, and deleting readings would not shrink it.
     private func measuredBytes() throws(SQLiteError) -> Int64 {
         let pages = try connection.integer("PRAGMA page_count") ?? 0
         let pageSize = try connection.integer("PRAGMA page_size") ?? 4096
-        return pages * pageSize + min(fileSize(connection.path + "-wal"), options.walLimitBytes)
+        let wal = fileSize(connection.path + "-wal")
+        // In WAL mode the file shrinks only at a checkpoint: count what is really on disk.
+        return max(pages * pageSize, fileSize(connection.path))
+            + (wal > 4 * options.walLimitBytes ? options.walLimitBytes : wal)
     }
 }
