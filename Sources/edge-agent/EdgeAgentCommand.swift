@@ -19,6 +19,7 @@ struct EdgeAgentCommand: AsyncParsableCommand {
             ReplayCommand.self,
             EvaluateCommand.self,
             SimulateCommand.self,
+            ExportCommand.self,
         ]
     )
 }
