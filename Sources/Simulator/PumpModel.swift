@@ -12,7 +12,7 @@ import Musl
 /// losses through first-order thermal lags, and vibration grows with the square of speed.
 struct PumpModel: MachineModel {
     static let channels: [SensorChannel] = [
-        SensorChannel(name: "flow", unit: "m3/h", decimals: 2, minimum: 0, maximum: 2000),
+        SensorChannel(name: "flow", unit: "m³/h", decimals: 2, minimum: 0, maximum: 2000),
         SensorChannel(name: "inlet_pressure", unit: "bar", decimals: 3, minimum: -1, maximum: 10),
         SensorChannel(name: "outlet_pressure", unit: "bar", decimals: 3, minimum: -1, maximum: 25),
         SensorChannel(name: "motor_current", unit: "A", decimals: 2, minimum: 0, maximum: 2000),

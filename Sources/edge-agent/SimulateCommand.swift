@@ -43,6 +43,12 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Timestamp of the first sample (ISO-8601 UTC).", valueName: "time"))
     var start: String = "2026-01-01T00:00:00Z"
 
+    @Flag(help: "Print the Modbus register map of the fleet (unit, sensor, table, address, type, order, scale) and exit.")
+    var printMap = false
+
+    @Flag(help: "Print the agent.conf [[machine]] tables that describe the served fleet, and exit.")
+    var printConfig = false
+
     func validate() throws {
         guard machines >= 1, machines <= 247 else { throw ValidationError("--machines must be 1…247 (one Modbus unit each)") }
         guard hours > 0 else { throw ValidationError("--hours must be positive") }
@@ -64,6 +70,11 @@ struct SimulateCommand: ParsableCommand {
         case "all": options.channels = .all
         case "random": options.channels = .random(minimum: 4)
         default: throw ValidationError("--sensors \(sensors): expected standard, all or random")
+        }
+        if printMap || printConfig {
+            let fleet = Fleet(seed: seed, count: machines, options: options)
+            print(printMap ? RegisterMap.table(of: fleet) : RegisterMap.agentConfiguration(of: fleet, bus: "sim"))
+            return
         }
         guard let directory = export else {
             throw ValidationError("serving over Modbus is not available in this build yet; use --export DIR")
