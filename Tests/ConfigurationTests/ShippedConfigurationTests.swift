@@ -23,15 +23,15 @@ struct ShippedConfigurationTests {
         #expect(configuration.agent.retentionAge == .seconds(30 * 86_400))
 
         let pump = try #require(configuration.machine(id: "pump-1"))
-        for name in ["flow", "inlet_pressure", "outlet_pressure", "motor_current", "voltage", "bearing_temp", "vibration_x", "vibration_y"] {
+        for name in ["flow", "inlet_pressure", "outlet_pressure", "motor_current", "supply_voltage", "bearing_temperature", "vibration_x", "vibration_y"] {
             #expect(pump.sensors.contains { $0.name == name }, "pump-1 lacks \(name)")
         }
         #expect(pump.sensors.allSatisfy { $0.unitID == 1 })
         let motor = try #require(configuration.machine(id: "motor-1"))
-        #expect(Set(motor.sensors.map(\.name)).isSuperset(of: ["current", "voltage", "speed", "winding_temp", "bearing_temp", "vibration"]))
+        #expect(Set(motor.sensors.map(\.name)).isSuperset(of: ["motor_current", "supply_voltage", "speed", "winding_temperature", "bearing_temperature", "vibration_x"]))
         #expect(motor.sensors.allSatisfy { $0.unitID == 2 })
         let compressor = try #require(configuration.machine(id: "compressor-1"))
-        #expect(Set(compressor.sensors.map(\.name)).isSuperset(of: ["discharge_pressure", "suction_pressure", "discharge_temp", "motor_current", "vibration", "oil_temp"]))
+        #expect(Set(compressor.sensors.map(\.name)).isSuperset(of: ["discharge_pressure", "suction_pressure", "discharge_temperature", "motor_current", "vibration_x", "oil_temperature"]))
         #expect(compressor.sensors.allSatisfy { $0.unitID == 3 })
 
         // The mix of types and orders the demo is meant to exercise.
@@ -43,7 +43,7 @@ struct ShippedConfigurationTests {
         #expect(sensors.contains { $0.type == .bool && $0.bit != nil })
         let flow = try #require(pump.sensors.first { $0.name == "flow" })
         #expect(flow.kind == .holding && flow.type == .float32 && flow.addresses == 0...1 && flow.unit == "m³/h")
-        #expect(flow.minimum == 0 && flow.maximum == 500)
+        #expect(flow.minimum == 0 && flow.maximum == 2000)
         let loaded = try #require(compressor.sensors.first { $0.name == "loaded" })
         #expect(loaded.kind == .discrete && loaded.type == .bool)
     }
