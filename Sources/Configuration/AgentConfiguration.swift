@@ -59,11 +59,13 @@ public enum Transport: Sendable, Equatable {
 
     /// The Modbus TCP port when `port` is not given.
     public static let defaultPort = 502
-    /// Serial defaults when not given: the Modbus serial-line specification's 19200 baud,
-    /// even parity, 8 data bits, 1 stop bit.
+    /// The baud rate when `baud` is not given (the Modbus serial-line specification's default).
     public static let defaultBaud = 19200
+    /// The parity when `parity` is not given (even, as the Modbus serial-line specification requires by default).
     public static let defaultParity = Parity.even
+    /// The data bits when `data_bits` is not given.
     public static let defaultDataBits = 8
+    /// The stop bits when `stop_bits` is not given.
     public static let defaultStopBits = 1
     /// Baud rates the serial driver (termios) and libmodbus support.
     public static let supportedBaudRates = [

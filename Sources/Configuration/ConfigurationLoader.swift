@@ -135,6 +135,7 @@ public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
         /// What is wrong and what was expected.
         public var message: String
 
+        /// Creates a problem; `line` is 1-based, `keyPath` empty for the file as a whole.
         public init(line: Int?, keyPath: String, message: String) {
             self.line = line
             self.keyPath = keyPath
@@ -150,6 +151,7 @@ public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
     /// All problems found, in file order.
     public var problems: [Problem]
 
+    /// Creates an error for `file` with the problems found in it.
     public init(file: String, problems: [Problem]) {
         self.file = file
         self.problems = problems

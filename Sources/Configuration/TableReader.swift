@@ -98,7 +98,7 @@ struct TableReader {
         return number
     }
 
-    /// A duration string such as `500ms`; `minimum` is inclusive unless `mustBePositive`.
+    /// A duration string such as `500ms`; zero is accepted unless `mustBePositive`.
     func duration(_ key: String, _ problems: inout ProblemList, mustBePositive: Bool) -> Duration? {
         guard let value = table[key] else { return nil }
         guard let text = value.string else {

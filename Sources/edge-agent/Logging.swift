@@ -39,12 +39,23 @@ enum AgentLogging {
             return !done
         }
         guard first else { return }
-        // systemd connects stderr to the journal and says so in JOURNAL_STREAM.
-        let journal = getenv("JOURNAL_STREAM") != nil
+        let journal = standardErrorIsJournal()
         LoggingSystem.bootstrap { label in
             StandardErrorLogHandler(label: label, logLevel: level, journal: journal)
         }
     }
+}
+
+/// Whether stderr is connected to the systemd journal: systemd then sets JOURNAL_STREAM to
+/// `device:inode` of that stream, and we compare it with stderr so that a redirected stderr
+/// (`2>file` in a service's shell script) still gets plain lines (see systemd.exec(5)).
+func standardErrorIsJournal() -> Bool {
+    guard let value = getenv("JOURNAL_STREAM") else { return false }
+    let parts = String(cString: value).split(separator: ":")
+    guard parts.count == 2, let device = UInt64(parts[0]), let inode = UInt64(parts[1]) else { return false }
+    var status = stat()
+    guard fstat(2, &status) == 0 else { return false }
+    return UInt64(status.st_dev) == device && UInt64(status.st_ino) == inode
 }
 
 /// Writes one line per message to standard error.
@@ -84,6 +95,11 @@ struct StandardErrorLogHandler: LogHandler {
             line += " \(key)=\(value)"
         }
         if let error = event.error { line += " error=\(error)" }
+        if journal && line.contains("\n") {
+            // Every journal line needs its own priority, or continuation lines land at info.
+            let prefix = "<\(Self.syslogPriority(event.level))>"
+            line = line.split(separator: "\n", omittingEmptySubsequences: false).joined(separator: "\n" + prefix)
+        }
         printToStandardError(line)
     }
 

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import Testing
 import TestSupport
@@ -23,7 +26,8 @@ private struct Run {
     var standardError: String
 }
 
-private func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Run {
+/// Runs edge-agent; with `journalStderr` its JOURNAL_STREAM names the stderr pipe, as systemd does.
+private func run(_ arguments: [String], environment: [String: String] = [:], journalStderr: Bool = false) throws -> Run {
     let executable = try #require(edgeAgentExecutable(), "edge-agent is not built; run `swift build` first")
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
@@ -31,8 +35,13 @@ private func run(_ arguments: [String], environment: [String: String] = [:]) thr
     var env = ProcessInfo.processInfo.environment
     env.removeValue(forKey: "JOURNAL_STREAM")
     for (key, value) in environment { env[key] = value }
-    process.environment = env
     let output = Pipe(), error = Pipe()
+    if journalStderr {
+        var status = stat()
+        #expect(fstat(error.fileHandleForWriting.fileDescriptor, &status) == 0)
+        env["JOURNAL_STREAM"] = "\(status.st_dev):\(status.st_ino)"
+    }
+    process.environment = env
     process.standardOutput = output
     process.standardError = error
     try process.run()
@@ -119,8 +128,13 @@ struct CLITests {
         #expect(plainLine.contains(" debug edge-agent: configuration is valid"))
         #expect(plainLine.hasPrefix("20"), "expected an ISO-8601 timestamp first: \(plainLine)")
 
-        let journal = try run(["check-config", "--config", agentConf, "--log-level", "debug"], environment: ["JOURNAL_STREAM": "8:12345"])
+        let journal = try run(["check-config", "--config", agentConf, "--log-level", "debug"], journalStderr: true)
         #expect(journal.standardError.split(separator: "\n").contains { $0.hasPrefix("<7>edge-agent: configuration is valid") }, "stderr: \(journal.standardError)")
+
+        // JOURNAL_STREAM that names another stream (stderr redirected elsewhere): plain lines.
+        let redirected = try run(["check-config", "--config", agentConf, "--log-level", "debug"], environment: ["JOURNAL_STREAM": "8:12345"])
+        #expect(redirected.standardError.contains(" debug edge-agent: configuration is valid"))
+        #expect(!redirected.standardError.contains("<7>"))
 
         // Without the flag the configuration's log_level (info) applies: no debug line.
         let quiet = try run(["check-config", "--config", agentConf])
