@@ -20,6 +20,7 @@ struct EdgeAgentCommand: AsyncParsableCommand {
             EvaluateCommand.self,
             SimulateCommand.self,
             ExportCommand.self,
+            CalibrateCommand.self,
         ]
     )
 }

@@ -23,12 +23,15 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
+    @OptionGroup(title: "Detector settings (defaults are the shipped ones)")
+    var detector: DetectorOptions
+
     func validate() throws {
         guard calibrationRows > 0 else { throw ValidationError("--calibration-rows must be at least 1") }
     }
 
     func run() throws {
-        let files = try DatasetEvaluation.evaluate(directory: dataset, calibrationRows: calibrationRows)
+        let files = try DatasetEvaluation.evaluate(directory: dataset, calibrationRows: calibrationRows, settings: detector.settings)
         guard !files.isEmpty else {
             throw ValidationError("no labelled CSV files (with an anomaly or label column) under \(dataset)")
         }
@@ -36,7 +39,38 @@ struct EvaluateCommand: ParsableCommand {
         if json {
             print(EvaluationText.json(files: files, total: total, calibrationRows: calibrationRows))
         } else {
-            print(EvaluationText.table(files: files, total: total))
+            print(EvaluationText.table(files: files, total: total), terminator: "")
         }
+    }
+}
+
+/// Detector settings shared by `replay` and `evaluate`, for engineers comparing alternatives.
+struct DetectorOptions: ParsableArguments {
+    @Option(help: "Rows averaged per sensor before comparing with its normal level.")
+    var windowRows: Int = WindowDeviationSettings().windowRows
+
+    @Option(help: "Threshold = highest calibration score × this margin.")
+    var thresholdMargin: Float = CalibrationSettings().thresholdMargin
+
+    @Option(help: "Consecutive rows above the threshold before an alert is raised.")
+    var raiseAfter: Int = CalibrationSettings().rule.raiseAfterRows
+
+    @Option(help: "Consecutive rows below the threshold before a raised alert clears.")
+    var clearAfter: Int = CalibrationSettings().rule.clearAfterRows
+
+    @Option(help: "Discount of sensors that wander during calibration (0 = none).")
+    var wanderPower: Float = WindowDeviationSettings().wanderPenaltyPower
+
+    @Option(help: "Set aside calibration rows scoring above this multiple of the median (0 = off).")
+    var trimFactor: Float = CalibrationSettings().trimFactor
+
+    /// The calibration settings these options describe.
+    var settings: CalibrationSettings {
+        var s = CalibrationSettings(
+            deviation: WindowDeviationSettings(windowRows: windowRows, wanderPenaltyPower: wanderPower),
+            thresholdMargin: thresholdMargin,
+            rule: AlertDecisionRule(raiseAfterRows: raiseAfter, clearAfterRows: clearAfter))
+        s.trimFactor = trimFactor
+        return s
     }
 }

@@ -23,13 +23,16 @@ struct ReplayCommand: ParsableCommand {
     @Option(help: "Where to write the per-row predictions (CSV).")
     var output: String
 
+    @OptionGroup(title: "Detector settings (defaults are the shipped ones)")
+    var detector: DetectorOptions
+
     func validate() throws {
         guard calibrationRows > 0 else { throw ValidationError("--calibration-rows must be at least 1") }
     }
 
     func run() throws {
         let table = try CSVReader().read(path: input)
-        let result = try Replay.run(table, calibrationRows: calibrationRows)
+        let result = try Replay.run(table, calibrationRows: calibrationRows, settings: detector.settings)
         try TextFile.write(Replay.csv(table: table, result: result), to: output)
         let alerted = result.alerts.filter { $0 }.count
         print("replay: \(table.rowCount) rows (\(table.sensorCount) sensors), calibrated on \(calibrationRows), threshold \(result.detector.threshold), \(alerted) rows alerted → \(output)")

@@ -14,15 +14,20 @@ public struct CalibrationSettings: Sendable, Hashable, Codable {
     public var thresholdMargin: Float
     /// How scores become alerts (persistence and clearing).
     public var rule: AlertDecisionRule
+    /// Calibration rows scoring above this multiple of the median calibration score are set
+    /// aside as suspect and the baseline is refitted without them (0 disables trimming). This is
+    /// what keeps a short fault hidden in the calibration data from inflating the threshold.
+    public var trimFactor: Float
 
     /// Creates settings; the defaults are the shipped ones (see README, "Calibration and evaluation").
     public init(deviation: WindowDeviationSettings = WindowDeviationSettings(),
-                thresholdQuantile: Double = 1.0, thresholdMargin: Float = 1.5,
-                rule: AlertDecisionRule = AlertDecisionRule(raiseAfterRows: 1, clearAfterRows: 1)) {
+                thresholdQuantile: Double = 1.0, thresholdMargin: Float = 2.0,
+                rule: AlertDecisionRule = AlertDecisionRule(raiseAfterRows: 1, clearAfterRows: 30)) {
         self.deviation = deviation
         self.thresholdQuantile = thresholdQuantile
         self.thresholdMargin = thresholdMargin
         self.rule = rule
+        self.trimFactor = 5
     }
 }
 
@@ -88,6 +93,12 @@ public struct CalibrationReport: Sendable, Hashable, Codable {
     /// Estimated probability that a normal row scores above the threshold, from an exponential
     /// tail fitted to the calibration scores above their 90th percentile (peaks over threshold).
     public var expectedFalseAlarmRate: Double
+    /// Calibration rows set aside as suspect (see `CalibrationSettings.trimFactor`).
+    public var trimmedRows: Int = 0
+    /// Rows of labelled anomalies used.
+    public var labelledAnomalyRows: Int = 0
+    /// Fraction of the labelled anomaly rows scoring above the final threshold.
+    public var labelledAnomalyRecall: Double = 0
 }
 
 /// Fits a `MachineDetector` to rows of a machine's normal operation.
@@ -106,23 +117,76 @@ public struct Calibrator: Sendable {
     /// generalized Pareto shape reliably; the tail fit is used only to *report* the expected rate.
     public func calibrate(values: ArraySlice<Float>, sensorNames: [String]) -> (detector: MachineDetector, report: CalibrationReport) {
         let n = sensorNames.count
-        let baseline = WindowDeviationBaseline.fit(values: values, sensorCount: n, settings: settings.deviation)
-        var scorer = WindowDeviationScorer(baseline: baseline)
         let rows = n > 0 ? values.count / n : 0
-        var scores: [Float] = []
-        scores.reserveCapacity(rows)
-        for r in 0..<rows {
-            let start = values.startIndex + r * n
-            let s = scorer.score(row: values[start..<(start + n)])
-            if r + 1 >= settings.deviation.windowRows || rows < settings.deviation.windowRows { scores.append(s) }
+        var baseline = WindowDeviationBaseline.fit(values: values, sensorCount: n, settings: settings.deviation)
+        var scores = Calibrator.scores(of: values, sensorCount: n, baseline: baseline)
+        var trimmed = 0
+        if settings.trimFactor > 0 {
+            let robust = WindowDeviationBaseline.fit(values: values, sensorCount: n, settings: settings.deviation, robustSpread: true)
+            let robustScores = Calibrator.scores(of: values, sensorCount: n, baseline: robust)
+            let typical = RobustStatistics.median(robustScores)
+            var kept = values
+            for (i, s) in robustScores.enumerated() where s.isFinite && typical.isFinite && s > settings.trimFactor * max(typical, 0.1) {
+                // Score i belongs to row i + windowRows - 1 (see `scores(of:)`): set that row aside.
+                let r = min(rows - 1, i + settings.deviation.windowRows - 1)
+                for c in 0..<n { kept[kept.startIndex + r * n + c] = .nan }
+                trimmed += 1
+            }
+            if trimmed > 0, trimmed < rows / 2 {
+                baseline = WindowDeviationBaseline.fit(values: kept, sensorCount: n, settings: settings.deviation)
+                scores = Calibrator.scores(of: kept, sensorCount: n, baseline: baseline)
+            } else {
+                trimmed = 0
+            }
         }
         var quantile = RobustStatistics.quantile(scores, settings.thresholdQuantile)
         if !quantile.isFinite { quantile = 1 }
         let threshold = max(quantile, 1e-3) * settings.thresholdMargin
         let detector = MachineDetector(sensorNames: sensorNames, baseline: baseline, threshold: threshold, rule: settings.rule)
-        let report = CalibrationReport(rows: rows, threshold: threshold, scoreQuantile: quantile,
+        var report = CalibrationReport(rows: rows, threshold: threshold, scoreQuantile: quantile,
                                        expectedFalseAlarmRate: Calibrator.tailExceedance(scores, above: threshold))
+        report.trimmedRows = trimmed
         return (detector, report)
+    }
+
+    /// Calibrates on the rows of `table`; when `anomalies` (same sensors) is given, the threshold
+    /// is lowered toward the labelled faults' scores where that does not bring it within 10 % of
+    /// the highest calibration score.
+    public func calibrate(table: SensorTable, anomalies: SensorTable? = nil) -> (detector: MachineDetector, report: CalibrationReport) {
+        var (detector, report) = calibrate(values: table.values[...], sensorNames: table.sensorNames)
+        guard let anomalies, anomalies.sensorCount == table.sensorCount else { return (detector, report) }
+        var stream = detector.makeStream()
+        var faultScores: [Float] = []
+        for r in 0..<anomalies.rowCount {
+            let s = stream.score(row: anomalies.row(r))
+            let isFault = anomalies.anomalyLabels.map { $0[r] != 0 } ?? true
+            if isFault && s.isFinite { faultScores.append(s) }
+        }
+        guard !faultScores.isEmpty else { return (detector, report) }
+        let floor = report.scoreQuantile * 1.1
+        let target = RobustStatistics.quantile(faultScores, 0.2)
+        if target.isFinite, target < detector.threshold {
+            detector.threshold = max(floor, target)
+        }
+        report.threshold = detector.threshold
+        report.labelledAnomalyRows = faultScores.count
+        report.labelledAnomalyRecall = Double(faultScores.filter { $0 > detector.threshold }.count) / Double(faultScores.count)
+        return (detector, report)
+    }
+
+    /// The scores of calibration rows once each window is full (all rows when there are fewer).
+    static func scores(of values: ArraySlice<Float>, sensorCount n: Int, baseline: WindowDeviationBaseline) -> [Float] {
+        var scorer = WindowDeviationScorer(baseline: baseline)
+        let rows = n > 0 ? values.count / n : 0
+        let w = baseline.settings.windowRows
+        var scores: [Float] = []
+        scores.reserveCapacity(rows)
+        for r in 0..<rows {
+            let start = values.startIndex + r * n
+            let s = scorer.score(row: values[start..<(start + n)])
+            if r + 1 >= w || rows < w { scores.append(s) }
+        }
+        return scores
     }
 
     /// Peaks over threshold with an exponential tail: P(score > t) ≈ p_u · exp(−(t − u) / σ), where

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 /// Settings of the window-deviation score: how long a window is and how much slow wander a
 /// sensor is allowed before its level counts as a deviation.
 public struct WindowDeviationSettings: Sendable, Hashable, Codable {
@@ -9,12 +15,21 @@ public struct WindowDeviationSettings: Sendable, Hashable, Codable {
     /// Smallest per-sensor scale relative to the sensor's typical magnitude, so that a sensor that
     /// was perfectly constant during calibration does not alarm on its first quantization step.
     public var relativeScaleFloor: Float
+    /// A sensor whose change over `driftHorizonRows` is more than this many times its
+    /// row-to-row change *wanders* (temperatures do): its level says little about faults, so its
+    /// deviation is divided by `(ratio / wanderRatioLimit) ^ wanderPenaltyPower`.
+    public var wanderRatioLimit: Float
+    /// How strongly wandering sensors are discounted (0 disables the discount).
+    public var wanderPenaltyPower: Float
 
     /// Creates settings; the defaults are the shipped ones (see README, "Calibration and evaluation").
-    public init(windowRows: Int = 30, driftHorizonRows: Int = 100, relativeScaleFloor: Float = 1e-3) {
+    public init(windowRows: Int = 20, driftHorizonRows: Int = 100, relativeScaleFloor: Float = 1e-3,
+                wanderRatioLimit: Float = 2, wanderPenaltyPower: Float = 4) {
         self.windowRows = max(1, windowRows)
         self.driftHorizonRows = max(1, driftHorizonRows)
         self.relativeScaleFloor = relativeScaleFloor
+        self.wanderRatioLimit = wanderRatioLimit
+        self.wanderPenaltyPower = wanderPenaltyPower
     }
 }
 
@@ -31,14 +46,20 @@ public struct WindowDeviationBaseline: Sendable, Hashable, Codable {
     public var windowCenter: [Float]
     /// Per-sensor tolerated spread of the normalized window means (MAD, slow wander, noise floor).
     public var windowScale: [Float]
+    /// Per-sensor weight of the deviation (1, or less for sensors that wander; see `WindowDeviationSettings`).
+    public var weight: [Float]
 
     /// Number of sensors.
     public var sensorCount: Int { median.count }
 
     /// Fits the baseline to calibration rows (row-major, `sensorCount` values per row, NaN = missing).
     /// - Important: Robust by construction: medians and MADs ignore a minority of anomalous rows.
+    /// - Parameter robustSpread: measure slow wander by the median change over the horizon
+    ///   instead of the largest one: a first pass that a hidden fault cannot inflate, used to
+    ///   find suspect rows before the final fit.
     public static func fit(values: ArraySlice<Float>, sensorCount: Int,
-                           settings: WindowDeviationSettings = WindowDeviationSettings()) -> WindowDeviationBaseline {
+                           settings: WindowDeviationSettings = WindowDeviationSettings(),
+                           robustSpread: Bool = false) -> WindowDeviationBaseline {
         let rows = sensorCount > 0 ? values.count / sensorCount : 0
         var median = [Float](repeating: .nan, count: sensorCount)
         var scale = [Float](repeating: .nan, count: sensorCount)
@@ -53,7 +74,8 @@ public struct WindowDeviationBaseline: Sendable, Hashable, Codable {
         var baseline = WindowDeviationBaseline(
             settings: settings, median: median, scale: scale,
             windowCenter: [Float](repeating: 0, count: sensorCount),
-            windowScale: [Float](repeating: 1, count: sensorCount))
+            windowScale: [Float](repeating: 1, count: sensorCount),
+            weight: [Float](repeating: 1, count: sensorCount))
         // The window means of the calibration rows themselves, computed by the same streaming code
         // that scores later rows, so calibration and scoring cannot disagree.
         var scorer = WindowDeviationScorer(baseline: baseline)
@@ -73,14 +95,43 @@ public struct WindowDeviationBaseline: Sendable, Hashable, Codable {
             if !spread.isFinite { spread = 0 }
             let h = min(settings.driftHorizonRows, m.count - 1)
             if h > 0 {
-                for i in h..<m.count where m[i].isFinite && m[i - h].isFinite {
-                    spread = max(spread, abs(m[i] - m[i - h]))
-                }
+                let changes = (h..<m.count).map { abs(m[$0] - m[$0 - h]) }
+                let drift = robustSpread ? RobustStatistics.median(changes) : changes.lazy.filter(\.isFinite).max() ?? 0
+                if drift.isFinite { spread = max(spread, drift) }
             }
             baseline.windowCenter[s] = center
             baseline.windowScale[s] = max(spread, noiseFloor)
+            let ratio = wanderRatio(values: values, sensorCount: sensorCount, sensor: s,
+                                    lag: min(settings.driftHorizonRows, rows / 2))
+            if settings.wanderPenaltyPower > 0, ratio > settings.wanderRatioLimit {
+                baseline.weight[s] = pow(settings.wanderRatioLimit / ratio, settings.wanderPenaltyPower)
+            }
         }
         return baseline
+    }
+}
+
+extension WindowDeviationBaseline {
+    /// Typical change over `lag` rows divided by typical change over one row (about 1 for white
+    /// noise around a level, large for a sensor that drifts); 1 when there is too little data.
+    /// "Typical" is the 80th percentile of absolute changes: robust to a short fault hidden in the
+    /// calibration rows, yet non-zero for coarsely quantized sensors that often repeat a value.
+    static func wanderRatio(values: ArraySlice<Float>, sensorCount: Int, sensor: Int, lag: Int) -> Float {
+        let rows = values.count / sensorCount
+        guard lag >= 2, rows > lag else { return 1 }
+        func typicalChange(_ l: Int) -> Float {
+            var changes: [Float] = []
+            changes.reserveCapacity(rows - l)
+            for r in l..<rows {
+                let a = values[values.startIndex + r * sensorCount + sensor]
+                let b = values[values.startIndex + (r - l) * sensorCount + sensor]
+                if a.isFinite && b.isFinite { changes.append(abs(a - b)) }
+            }
+            return RobustStatistics.quantile(changes, 0.8)
+        }
+        let short = typicalChange(1), long = typicalChange(lag)
+        guard short.isFinite, long.isFinite, short > 0 else { return 1 }
+        return long / short
     }
 }
 
@@ -137,7 +188,7 @@ public struct WindowDeviationScorer: Sendable {
         push(row: row)
         var best: Float = .nan
         for s in 0..<baseline.sensorCount {
-            let d = abs(windowMean(sensor: s) - baseline.windowCenter[s]) / baseline.windowScale[s]
+            let d = baseline.weight[s] * abs(windowMean(sensor: s) - baseline.windowCenter[s]) / baseline.windowScale[s]
             if d.isFinite {
                 contributions[s] = d
                 best = best.isNaN ? d : max(best, d)

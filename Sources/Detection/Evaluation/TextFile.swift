@@ -35,3 +35,39 @@ public enum TextFile {
         }
     }
 }
+
+extension TextFile {
+    /// Reads a whole file (refusing files over `limit` bytes).
+    /// - Throws: `ReplayError` naming the path and the system error.
+    public static func readBytes(path: String, limit: Int = 64 << 20) throws -> [UInt8] {
+        guard let file = fopen(path, "rb") else {
+            throw ReplayError(message: "cannot open \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { fclose(file) }
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
+            out.append(contentsOf: chunk[0..<n])
+            guard out.count <= limit else { throw ReplayError(message: "\(path) is larger than \(limit) bytes") }
+            if n < chunk.count {
+                if ferror(file) != 0 { throw ReplayError(message: "read error on \(path)") }
+                return out
+            }
+        }
+    }
+}
+
+extension TextFile {
+    /// Creates a folder and its parents (like `mkdir -p`).
+    /// - Throws: `ReplayError` naming the folder and the system error.
+    public static func makeDirectory(_ path: String) throws {
+        var prefix = path.hasPrefix("/") ? "" : "."
+        for part in path.split(separator: "/") {
+            prefix += "/" + part
+            if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
+                throw ReplayError(message: "cannot create folder \(prefix): \(String(cString: strerror(errno)))")
+            }
+        }
+    }
+}

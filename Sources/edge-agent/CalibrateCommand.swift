@@ -1,0 +1,119 @@
+import ArgumentParser
+import Configuration
+import Detection
+import EdgeCore
+
+struct CalibrateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "calibrate",
+        abstract: "Fit a machine's detector to a stretch of its normal operation.",
+        discussion: """
+            Give a stretch of normal operation (a few minutes are enough: 400 rows at 1 s), from \
+            a CSV file (--input) or from the agent's buffer (--last 10m, or --from/--until). \
+            Calibration learns each sensor's normal level and spread robustly (a few anomalous \
+            rows do not move it), sets the alert threshold, and stores the detector under \
+            <data_dir>/models/<machine>.detector.json. Labelled faults (--anomalies) lower the \
+            threshold where that catches them without alarming on the normal rows.
+            """
+    )
+
+    @Option(help: "The machine's id in agent.conf.")
+    var machine: String
+
+    @Option(help: "Path to agent.conf.")
+    var config: String = "/etc/edge-agent/agent.conf"
+
+    @Option(help: "Calibrate from this CSV file of normal operation instead of the buffer.")
+    var input: String?
+
+    @Option(help: "Use only the first N rows of --input (default: all rows).")
+    var rows: Int?
+
+    @Option(help: "Calibrate from the buffer's most recent stretch, e.g. 10m, 2h, 600s.")
+    var last: String?
+
+    @Option(help: "Start of the stretch in the buffer (ISO-8601 UTC, e.g. 2026-11-29T08:00:00Z).")
+    var from: String?
+
+    @Option(help: "End of the stretch in the buffer (ISO-8601 UTC).")
+    var until: String?
+
+    @Option(help: "CSV of labelled faults of this machine (rows with anomaly=1, or every row if it has no label column).")
+    var anomalies: String?
+
+    @Option(help: "Store the detector under this data folder instead of agent.conf's data_dir.")
+    var dataDir: String?
+
+    @Flag(help: "Print what calibration did as JSON.")
+    var json = false
+
+    func validate() throws {
+        let sources = [input != nil, last != nil, from != nil || until != nil].filter { $0 }.count
+        guard sources == 1 else {
+            throw ValidationError("give exactly one source of normal operation: --input FILE.csv, --last DURATION, or --from T --until T")
+        }
+        if let rows, rows < 2 { throw ValidationError("--rows must be at least 2") }
+    }
+
+    func run() throws {
+        let configuration = try? ConfigurationLoader.load(path: config)
+        guard let directory = dataDir ?? configuration?.agent.dataDirectory else {
+            throw ValidationError("cannot read \(config); fix it (edge-agent check-config) or pass --data-dir")
+        }
+        guard let input else {
+            throw ValidationError("reading normal operation from the buffer (--last/--from/--until) is not available in this build yet; export the stretch to CSV and pass --input")
+        }
+        var table = try CSVReader().read(path: input)
+        if let rows { table = table.prefix(rows: rows) }
+        if let machineConfiguration = configuration?.machines.first(where: { $0.id == machine }) {
+            table = try CalibrateCommand.select(sensors: machineConfiguration.sensors.map(\.name), from: table, file: input)
+        } else if configuration != nil {
+            throw ValidationError("no machine \"\(machine)\" in \(config)")
+        }
+        var labelled: SensorTable? = nil
+        if let anomalies {
+            let faults = try CSVReader().read(path: anomalies)
+            labelled = try CalibrateCommand.select(sensors: table.sensorNames, from: faults, file: anomalies)
+        }
+        let started = SystemClock.monotonicNanoseconds()
+        let outcome = Calibrator().calibrate(table: table, anomalies: labelled)
+        let elapsed = Double(SystemClock.monotonicNanoseconds() - started) / 1e9
+        let path = "\(directory)/models/\(machine).detector.json"
+        try TextFile.makeDirectory("\(directory)/models")
+        try DetectorFile(machine: machine, calibratedAt: Timestamp.now().iso8601,
+                         detector: outcome.detector, report: outcome.report).write(to: path)
+        let r = outcome.report
+        if json {
+            print("{\"machine\":\"\(machine)\",\"rows\":\(r.rows),\"trimmed_rows\":\(r.trimmedRows),\"sensors\":\(table.sensorCount),"
+                + "\"threshold\":\(r.threshold),\"expected_false_alarm_rate\":\(r.expectedFalseAlarmRate),"
+                + "\"labelled_anomaly_rows\":\(r.labelledAnomalyRows),\"seconds\":\(elapsed),\"detector\":\"\(path)\"}")
+        } else {
+            print("calibrated \(machine): K = \(r.rows) rows × \(table.sensorCount) sensors (\(r.trimmedRows) rows set aside as suspect)")
+            print("  threshold \(r.threshold) (calibration score quantile \(r.scoreQuantile) × margin)")
+            print("  expected false-alarm rate \(EvaluationText.fixed(100 * r.expectedFalseAlarmRate, 3)) % of rows (exponential tail fit)")
+            if r.labelledAnomalyRows > 0 {
+                print("  labelled anomalies: \(r.labelledAnomalyRows) rows, \(EvaluationText.fixed(100 * r.labelledAnomalyRecall, 1)) % above the threshold")
+            }
+            print("  took \(EvaluationText.fixed(elapsed, 3)) s; stored \(path)")
+        }
+    }
+
+    /// The columns of `table` named `sensors`, in that order.
+    static func select(sensors: [String], from table: SensorTable, file: String) throws -> SensorTable {
+        let indices = try sensors.map { name in
+            guard let i = table.sensorNames.firstIndex(of: name) else {
+                throw ValidationError("\(file) has no column \"\(name)\" (it has: \(table.sensorNames.joined(separator: ", ")))")
+            }
+            return i
+        }
+        if indices == Array(0..<table.sensorCount) { return table }
+        var values: [Float] = []
+        values.reserveCapacity(table.rowCount * indices.count)
+        for r in 0..<table.rowCount {
+            let row = table.row(r)
+            for i in indices { values.append(row[row.startIndex + i]) }
+        }
+        return SensorTable(sensorNames: sensors, timestamps: table.timestamps, values: values,
+                           anomalyLabels: table.anomalyLabels, changepointLabels: table.changepointLabels)
+    }
+}

@@ -1,0 +1,70 @@
+import Detection
+import Testing
+import TestSupport
+
+@Suite("Calibration of one machine")
+struct CalibrationTests {
+    /// Normal rows of three sensors (levels 10, 50, 200) with uniform noise.
+    func normalRows(_ count: Int, seed: UInt64) -> [Float] {
+        var random = TestRandom(state: seed)
+        var values: [Float] = []
+        for _ in 0..<count {
+            values.append(10 + 0.1 * random.uniform())
+            values.append(50 + 0.5 * random.uniform())
+            values.append(200 + 2 * random.uniform())
+        }
+        return values
+    }
+
+    @Test("a few anomalous rows hidden in the calibration data barely move the baseline")
+    func robustToHiddenAnomalies() {
+        let names = ["a", "b", "c"]
+        let clean = normalRows(400, seed: 11)
+        var dirty = clean
+        for r in 100..<120 { dirty[r * 3 + 1] += 40 }  // 20 rows (5 %) with sensor b far off
+        let a = Calibrator().calibrate(values: clean[...], sensorNames: names).detector
+        let b = Calibrator().calibrate(values: dirty[...], sensorNames: names).detector
+        for s in 0..<3 {
+            #expect(abs(a.baseline.median[s] - b.baseline.median[s]) < 0.1 * a.baseline.scale[s] + 0.02)
+        }
+        // Whatever threshold the dirty calibration chose, a later fault of the same size is still caught.
+        var stream = b.makeStream()
+        var caught = false
+        for r in 0..<100 {
+            var row = Array(normalRows(1, seed: UInt64(1000 + r)))
+            if r >= 50 { row[1] += 40 }
+            if stream.process(row: row).alert { caught = caught || r >= 50 }
+        }
+        #expect(caught, "threshold \(b.threshold) vs clean \(a.threshold), trimmed \(Calibrator().calibrate(values: dirty[...], sensorNames: names).report.trimmedRows)")
+    }
+
+    @Test("labelled anomalies lower the threshold toward them, never to within 10 % of normal scores")
+    func labelledAnomaliesLowerThreshold() {
+        let names = ["a", "b", "c"]
+        let normal = SensorTable(sensorNames: names, timestamps: (0..<400).map(String.init), values: normalRows(400, seed: 5))
+        var faultValues = normalRows(100, seed: 6)
+        for r in 0..<100 { faultValues[r * 3] += 0.4 }  // a modest level shift of sensor a
+        let faults = SensorTable(sensorNames: names, timestamps: (0..<100).map(String.init), values: faultValues)
+        let plain = Calibrator().calibrate(table: normal)
+        let helped = Calibrator().calibrate(table: normal, anomalies: faults)
+        #expect(helped.report.labelledAnomalyRows == 100)
+        #expect(helped.detector.threshold <= plain.detector.threshold)
+        #expect(helped.detector.threshold >= plain.report.scoreQuantile * 1.1 - 1e-4)
+        #expect(helped.report.labelledAnomalyRecall > 0.5)
+    }
+
+    @Test("the detector file round-trips and refuses damaged files")
+    func detectorFile() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let (detector, report) = Calibrator().calibrate(values: normalRows(200, seed: 9)[...], sensorNames: ["a", "b", "c"])
+        let file = DetectorFile(machine: "pump-1", calibratedAt: "2026-11-29T00:00:00.000Z", detector: detector, report: report)
+        try file.write(to: dir.file("pump-1.detector.json"))
+        let back = try DetectorFile.read(path: dir.file("pump-1.detector.json"))
+        #expect(back.detector == detector)
+        #expect(back.machine == "pump-1")
+        try TextFile.write("{\"formatVersion\": 1", to: dir.file("broken.json"))
+        #expect(throws: DetectorFileError.self) { try DetectorFile.read(path: dir.file("broken.json")) }
+        #expect(throws: DetectorFileError.self) { try DetectorFile.read(path: dir.file("absent.json")) }
+    }
+}
