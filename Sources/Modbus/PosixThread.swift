@@ -1,0 +1,115 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// A POSIX thread running one closure, joined explicitly.
+///
+/// Blocking libmodbus I/O runs here, never on the Swift cooperative pool.
+package final class PosixThread {
+    private var thread: pthread_t
+    private var joined = false
+
+    private final class Body {
+        let name: String
+        let run: () -> Void
+        init(name: String, run: @escaping () -> Void) {
+            self.name = name
+            self.run = run
+        }
+    }
+
+    /// Starts a thread running `body`; `name` is kept for diagnostics.
+    /// - Throws: `PosixThreadError` when the system refuses to create a thread.
+    package init(name: String, body: @escaping @Sendable () -> Void) throws(PosixThreadError) {
+        let box = Unmanaged.passRetained(Body(name: name, run: body))
+        var thread = pthread_t()
+        let rc = pthread_create(&thread, nil, { argument in
+            guard let argument else { return nil }
+            let body = Unmanaged<Body>.fromOpaque(argument).takeRetainedValue()
+            body.run()
+            return nil
+        }, box.toOpaque())
+        guard rc == 0 else {
+            box.release()
+            throw PosixThreadError(code: rc)
+        }
+        self.thread = thread
+    }
+
+    /// Waits for the thread to finish (once; later calls return at once).
+    package func join() {
+        guard !joined else { return }
+        joined = true
+        _ = pthread_join(thread, nil)
+    }
+
+    deinit {
+        // A thread never joined would leak; detach so its resources are reclaimed on exit.
+        if !joined { _ = pthread_detach(thread) }
+    }
+}
+
+/// The system could not start a thread.
+package struct PosixThreadError: Error, Sendable, CustomStringConvertible {
+    /// The error number `pthread_create` returned.
+    package var code: Int32
+    package var description: String { "cannot start a thread (error \(code)): too many threads or too little memory" }
+}
+
+/// Sleeps until a monotonic deadline or until `wake()` is called from another thread.
+///
+/// A pipe rather than a condition variable so that a server's `poll()` loop can wait on it
+/// together with its sockets.
+package final class WakeSignal: @unchecked Sendable {
+    // Safe to share: the two descriptors are immutable after init, and write/read/poll on a
+    // pipe are thread-safe system calls.
+    package let readFD: Int32
+    private let writeFD: Int32
+
+    /// Creates the pipe.
+    /// - Throws: `PosixThreadError` with the errno when no descriptors are left.
+    package init() throws(PosixThreadError) {
+        var fds: [Int32] = [-1, -1]
+        guard pipe(&fds) == 0 else { throw PosixThreadError(code: errno) }
+        for fd in fds {
+            // Non-blocking: a full pipe already means "woken", and drain() must not block.
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        }
+        readFD = fds[0]
+        writeFD = fds[1]
+    }
+
+    deinit {
+        close(readFD)
+        close(writeFD)
+    }
+
+    /// Wakes the waiting thread (safe from any thread; a full pipe already means "woken").
+    package func wake() {
+        var byte: UInt8 = 1
+        _ = write(writeFD, &byte, 1)
+    }
+
+    /// Discards pending wake-ups.
+    package func drain() {
+        var buffer = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+        while withUnsafeMutableBytes(of: &buffer, { read(readFD, $0.baseAddress, $0.count) }) > 0 {}
+    }
+
+    /// Waits until `deadline` (CLOCK_MONOTONIC nanoseconds) or a wake-up.
+    /// - Returns: true when woken, false when the deadline passed.
+    package func wait(untilMonotonicNanoseconds deadline: UInt64, now: () -> UInt64) -> Bool {
+        while true {
+            let current = now()
+            if current >= deadline { return false }
+            let milliseconds = Int32(clamping: (deadline - current + 999_999) / 1_000_000)
+            var descriptor = pollfd(fd: readFD, events: Int16(POLLIN), revents: 0)
+            let rc = poll(&descriptor, 1, milliseconds)
+            if rc > 0 { return true }
+            if rc < 0 && errno != EINTR { return false }
+        }
+    }
+}

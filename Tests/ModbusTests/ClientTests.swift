@@ -1,0 +1,272 @@
+import Configuration
+import EdgeCore
+import Foundation
+import Modbus
+import ModbusServer
+import Testing
+import TestSupport
+
+func tcpClient(_ server: ModbusServer, timeout: Duration = .milliseconds(500)) throws -> ModbusClient {
+    let client = try ModbusClient(transport: .tcp(host: "127.0.0.1", port: server.port), responseTimeout: timeout)
+    try client.connect()
+    return client
+}
+
+@Suite("Client against a real libmodbus server")
+struct ClientTests {
+    @Test(arguments: everyTypeAndOrder)
+    func everyTypeAndOrderOverTCP(_ c: TypeOrderCase) throws {
+        let server = try startLoopbackServer(units: [7])
+        defer { server.stop() }
+        let value = try #require(distinctValues[c.type])
+        for kind in [RegisterKind.holding, .input] {
+            try server.setValue(value, as: c.type, order: c.order, kind: kind, unit: 7, address: 1234)
+        }
+        let client = try tcpClient(server)
+        var registers = [UInt16](repeating: 0, count: 8)
+        for kind in [RegisterKind.holding, .input] {
+            try client.readRegisters(kind, unit: 7, address: 1234, count: c.type.registerCount, into: &registers)
+            let decoded = registers.withUnsafeBufferPointer {
+                RegisterCodec.decodeRaw($0, start: 0, type: c.type, order: c.order)
+            }
+            #expect(decoded == value, "\(kind.rawValue)")
+        }
+    }
+
+    @Test func bitsOverTCP() throws {
+        let server = try startLoopbackServer(units: [1])
+        defer { server.stop() }
+        let pattern: [Bool] = [true, false, true, true, false, false, true, false, true, true, true]
+        try server.setBits(pattern, kind: .coil, unit: 1, address: 100)
+        try server.setBits(pattern.map { !$0 }, kind: .discrete, unit: 1, address: 200)
+        let client = try tcpClient(server)
+        var bits = [UInt8](repeating: 9, count: 16)
+        try client.readBits(.coil, unit: 1, address: 100, count: pattern.count, into: &bits)
+        #expect(bits[0..<pattern.count].map { $0 == 1 } == pattern)
+        try client.readBits(.discrete, unit: 1, address: 200, count: pattern.count, into: &bits)
+        #expect(bits[0..<pattern.count].map { $0 == 1 } == pattern.map { !$0 })
+    }
+
+    @Test func writesReachTheServer() throws {
+        let server = try startLoopbackServer(units: [3])
+        defer { server.stop() }
+        let client = try tcpClient(server)
+        try client.writeCoil(unit: 3, address: 5, value: true)
+        try client.writeRegister(unit: 3, address: 10, value: 0xBEEF)
+        try client.writeRegisters(unit: 3, address: 20, values: [1, 2, 3, 4])
+        #expect(try server.bits(kind: .coil, unit: 3, address: 4, count: 3) == [false, true, false])
+        #expect(try server.registers(kind: .holding, unit: 3, address: 10, count: 1) == [0xBEEF])
+        #expect(try server.registers(kind: .holding, unit: 3, address: 20, count: 4) == [1, 2, 3, 4])
+    }
+
+    @Test func unitsHaveSeparateMaps() throws {
+        let server = try startLoopbackServer(units: [1, 2])
+        defer { server.stop() }
+        try server.setRegisters([111], kind: .holding, unit: 1, address: 0)
+        try server.setRegisters([222], kind: .holding, unit: 2, address: 0)
+        let client = try tcpClient(server)
+        var r = [UInt16](repeating: 0, count: 1)
+        try client.readRegisters(.holding, unit: 1, address: 0, count: 1, into: &r)
+        #expect(r == [111])
+        try client.readRegisters(.holding, unit: 2, address: 0, count: 1, into: &r)
+        #expect(r == [222])
+    }
+
+    @Test(arguments: [ModbusExceptionCode.illegalDataAddress, .serverDeviceFailure, .serverDeviceBusy])
+    func exceptionsCarryTheirCode(code: ModbusExceptionCode) throws {
+        let server = try startLoopbackServer(units: [1])
+        defer { server.stop() }
+        server.addException(code, unit: 1, kind: .holding, addresses: 50..<51)
+        let client = try tcpClient(server)
+        var r = [UInt16](repeating: 0, count: 4)
+        let error = try #require(throws: ModbusError.self) {
+            try client.readRegisters(.holding, unit: 1, address: 48, count: 4, into: &r)
+        }
+        #expect(error.code == .exception)
+        #expect(error.exceptionCode == code)
+        // The connection is still usable, and other addresses still answer.
+        try client.readRegisters(.holding, unit: 1, address: 51, count: 4, into: &r)
+        #expect(client.isConnected)
+    }
+
+    @Test func addressOutsideTheMapIsIllegalDataAddress() throws {
+        let server = try startLoopbackServer(units: [1])
+        defer { server.stop() }
+        let client = try tcpClient(server)
+        var r = [UInt16](repeating: 0, count: 2)
+        let error = try #require(throws: ModbusError.self) {
+            try client.readRegisters(.holding, unit: 1, address: 9_999, count: 2, into: &r)
+        }
+        #expect(error.code == .exception)
+        #expect(error.exceptionCode == .illegalDataAddress)
+    }
+
+    @Test func silentUnitTimesOutAndTheConnectionStaysUsable() throws {
+        let server = try startLoopbackServer(units: [1, 2])
+        defer { server.stop() }
+        server.setFault(.silent, unit: 2)
+        try server.setRegisters([42], kind: .holding, unit: 1, address: 0)
+        let client = try tcpClient(server, timeout: .milliseconds(100))
+        var r = [UInt16](repeating: 0, count: 1)
+        let start = ContinuousClock.now
+        let error = try #require(throws: ModbusError.self) {
+            try client.readRegisters(.holding, unit: 2, address: 0, count: 1, into: &r)
+        }
+        #expect(error.code == .timeout)
+        #expect(ContinuousClock.now - start >= .milliseconds(90))
+        try client.readRegisters(.holding, unit: 1, address: 0, count: 1, into: &r)
+        #expect(r == [42])
+    }
+
+    @Test func lateAnswerIsFlushedOrRejectedNeverMisread() throws {
+        let server = try startLoopbackServer(units: [1, 2])
+        defer { server.stop() }
+        server.setFault(.slow(milliseconds: 150), unit: 2)
+        try server.setRegisters([1], kind: .holding, unit: 1, address: 0)
+        try server.setRegisters([2], kind: .holding, unit: 2, address: 0)
+        let client = try tcpClient(server, timeout: .milliseconds(80))
+        var r = [UInt16](repeating: 0, count: 1)
+        #expect(throws: ModbusError.self) { try client.readRegisters(.holding, unit: 2, address: 0, count: 1, into: &r) }
+        // The late answer from unit 2 must never be taken for unit 1's value.
+        for _ in 0..<5 {
+            do {
+                try client.readRegisters(.holding, unit: 1, address: 0, count: 1, into: &r)
+                #expect(r == [1])
+            } catch {
+                #expect(error.code == .invalidResponse || error.code == .timeout)
+            }
+        }
+    }
+
+    @Test func droppedConnectionIsReportedAndReconnectWorks() throws {
+        let server = try startLoopbackServer(units: [1])
+        defer { server.stop() }
+        let client = try tcpClient(server)
+        var r = [UInt16](repeating: 0, count: 1)
+        try client.readRegisters(.holding, unit: 1, address: 0, count: 1, into: &r)
+        server.setFault(.dropConnection, unit: 1)
+        let error = try #require(throws: ModbusError.self) {
+            try client.readRegisters(.holding, unit: 1, address: 0, count: 1, into: &r)
+        }
+        #expect(error.code == .connectionLost)
+        #expect(!client.isConnected)
+        server.setFault(nil, unit: 1)
+        try client.connect()
+        try client.readRegisters(.holding, unit: 1, address: 0, count: 1, into: &r)
+    }
+
+    @Test func refusedConnection() throws {
+        // Bind a server to learn a free port, then stop it so nothing listens there.
+        let server = try startLoopbackServer()
+        let port = server.port
+        server.stop()
+        let client = try ModbusClient(transport: .tcp(host: "127.0.0.1", port: port))
+        let error = try #require(throws: ModbusError.self) { try client.connect() }
+        #expect(error.code == .connectionRefused)
+        #expect(error.description.contains("127.0.0.1:\(port)"))
+    }
+
+    @Test func unknownHostIsNamed() throws {
+        let client = try ModbusClient(transport: .tcp(host: "no-such-host.invalid", port: 502))
+        let error = try #require(throws: ModbusError.self) { try client.connect() }
+        #expect(error.code == .hostNotFound)
+    }
+
+    @Test func ipv6Loopback() throws {
+        let server: ModbusServer
+        do {
+            server = try ModbusServer(endpoint: .tcp(host: "::1", port: 0), units: [.init(unitID: 1)])
+        } catch {
+            // No IPv6 on this machine: nothing to test.
+            return
+        }
+        defer { server.stop() }
+        try server.setRegisters([6], kind: .input, unit: 1, address: 3)
+        let client = try ModbusClient(transport: .tcp(host: "::1", port: server.port))
+        try client.connect()
+        var r = [UInt16](repeating: 0, count: 1)
+        try client.readRegisters(.input, unit: 1, address: 3, count: 1, into: &r)
+        #expect(r == [6])
+    }
+
+    @Test func hostNameLocalhost() throws {
+        let server = try startLoopbackServer(units: [1])
+        defer { server.stop() }
+        try server.setRegisters([77], kind: .holding, unit: 1, address: 0)
+        let client = try ModbusClient(transport: .tcp(host: "localhost", port: server.port))
+        try client.connect()
+        var r = [UInt16](repeating: 0, count: 1)
+        try client.readRegisters(.holding, unit: 1, address: 0, count: 1, into: &r)
+        #expect(r == [77])
+    }
+
+    @Test func invalidArgumentsAreRejectedBeforeTheWire() throws {
+        let server = try startLoopbackServer(units: [1])
+        defer { server.stop() }
+        let client = try tcpClient(server)
+        var r = [UInt16](repeating: 0, count: 200)
+        #expect(throws: ModbusError.self) { try client.readRegisters(.holding, unit: 1, address: 0, count: 126, into: &r) }
+        #expect(throws: ModbusError.self) { try client.readRegisters(.coil, unit: 1, address: 0, count: 1, into: &r) }
+    }
+}
+
+@Suite("RTU over a socat pty pair", .enabled(if: SocatPair.isAvailable))
+struct RTUTests {
+    @Test func everyTypeAndOrderOverRTU() throws {
+        let pair = try SocatPair()
+        defer { pair.stop() }
+        let server = try ModbusServer(endpoint: .rtu(device: pair.serverEnd, baud: 115_200), units: [.init(unitID: 5), .init(unitID: 6)])
+        defer { server.stop() }
+        var address = 0
+        var expected: [(TypeOrderCase, Int, RawValue)] = []
+        for c in everyTypeAndOrder {
+            let value = try #require(distinctValues[c.type])
+            try server.setValue(value, as: c.type, order: c.order, kind: .holding, unit: 5, address: address)
+            expected.append((c, address, value))
+            address += c.type.registerCount
+        }
+        try server.setRegisters([606], kind: .input, unit: 6, address: 0)
+        try server.setBits([true, false, true], kind: .coil, unit: 6, address: 0)
+
+        let client = try ModbusClient(
+            transport: .rtu(device: pair.clientEnd, baud: 115_200, parity: .none, dataBits: 8, stopBits: 1),
+            responseTimeout: .milliseconds(500))
+        try client.connect()
+        var registers = [UInt16](repeating: 0, count: 8)
+        for (c, address, value) in expected {
+            try client.readRegisters(.holding, unit: 5, address: address, count: c.type.registerCount, into: &registers)
+            let decoded = registers.withUnsafeBufferPointer { RegisterCodec.decodeRaw($0, start: 0, type: c.type, order: c.order) }
+            #expect(decoded == value, "\(c.testDescription)")
+        }
+        // Another unit on the same line, other kinds, and a write.
+        try client.readRegisters(.input, unit: 6, address: 0, count: 1, into: &registers)
+        #expect(registers[0] == 606)
+        var bits = [UInt8](repeating: 0, count: 3)
+        try client.readBits(.coil, unit: 6, address: 0, count: 3, into: &bits)
+        #expect(bits == [1, 0, 1])
+        try client.writeRegister(unit: 6, address: 9, value: 99)
+        #expect(try server.registers(kind: .holding, unit: 6, address: 9, count: 1) == [99])
+    }
+
+    @Test func silentRTUUnitTimesOutWithoutDisturbingItsNeighbour() throws {
+        let pair = try SocatPair()
+        defer { pair.stop() }
+        let server = try ModbusServer(endpoint: .rtu(device: pair.serverEnd, baud: 115_200), units: [.init(unitID: 1), .init(unitID: 2)])
+        defer { server.stop() }
+        server.setFault(.silent, unit: 2)
+        try server.setRegisters([11], kind: .holding, unit: 1, address: 0)
+        let client = try ModbusClient(transport: .rtu(device: pair.clientEnd, baud: 115_200, parity: .none, dataBits: 8, stopBits: 1), responseTimeout: .milliseconds(150))
+        try client.connect()
+        var r = [UInt16](repeating: 0, count: 1)
+        let error = try #require(throws: ModbusError.self) { try client.readRegisters(.holding, unit: 2, address: 0, count: 1, into: &r) }
+        #expect(error.code == .timeout)
+        try client.readRegisters(.holding, unit: 1, address: 0, count: 1, into: &r)
+        #expect(r == [11])
+    }
+
+    @Test func missingSerialDeviceIsDeviceUnavailable() throws {
+        let client = try ModbusClient(transport: .rtu(device: "/dev/does-not-exist-edge", baud: 9600, parity: .even, dataBits: 8, stopBits: 1))
+        let error = try #require(throws: ModbusError.self) { try client.connect() }
+        #expect(error.code == .deviceUnavailable)
+    }
+}

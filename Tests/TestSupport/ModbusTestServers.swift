@@ -1,0 +1,71 @@
+import Foundation
+import ModbusServer
+
+/// Starts a real libmodbus server on `127.0.0.1` at an ephemeral port serving `units`
+/// (each with all four tables at addresses 0..<10000). Call `stop()` when done.
+public func startLoopbackServer(units: [Int] = [1]) throws -> ModbusServer {
+    try ModbusServer(endpoint: .tcp(host: "127.0.0.1", port: 0), units: units.map { ModbusServer.Unit(unitID: $0) })
+}
+
+/// A real serial line for RTU tests: two pseudo-terminals joined by `socat`.
+///
+/// `socat -d -d pty,raw,echo=0,link=A pty,raw,echo=0,link=B`; bytes written to one end come
+/// out of the other. Call `stop()` to end socat and remove the links.
+public final class SocatPair: @unchecked Sendable {
+    // @unchecked Sendable: `process` and `directory` are set once in init; Process itself is
+    // thread-safe for terminate/waitUntilExit.
+    /// The end the server opens.
+    public let serverEnd: String
+    /// The end the client opens.
+    public let clientEnd: String
+    private let process: Process
+    private let directory: TemporaryDirectory
+
+    /// Whether socat is installed (tests that need it are skipped otherwise).
+    public static var isAvailable: Bool { socatPath != nil }
+
+    private static var socatPath: String? {
+        ["/usr/bin/socat", "/bin/socat", "/usr/local/bin/socat"].first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    /// Starts socat and waits (up to 5 s) until both pty links exist.
+    public init() throws {
+        guard let socat = SocatPair.socatPath else { throw TestSupportError("socat is not installed (apt-get install socat)") }
+        directory = try TemporaryDirectory(prefix: "socat")
+        serverEnd = directory.file("server")
+        clientEnd = directory.file("client")
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: socat)
+        process.arguments = ["-d", "-d", "pty,raw,echo=0,link=\(serverEnd)", "pty,raw,echo=0,link=\(clientEnd)"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(5)
+        while !(FileManager.default.fileExists(atPath: serverEnd) && FileManager.default.fileExists(atPath: clientEnd)) {
+            if Date() > deadline || !process.isRunning {
+                stop()
+                throw TestSupportError("socat did not create its pty pair within 5 s")
+            }
+            usleep(10_000)
+        }
+    }
+
+    /// Ends socat (waiting for it) and removes the links.
+    public func stop() {
+        if process.isRunning {
+            // SIGKILL, not terminate(): a child spawned from a dispatch thread inherits its
+            // blocked-signal mask, so socat may never see SIGTERM.
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        directory.remove()
+    }
+
+    deinit { stop() }
+}
+
+/// A test-support failure (a tool missing, a process that did not start).
+public struct TestSupportError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
