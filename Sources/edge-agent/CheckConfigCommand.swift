@@ -55,7 +55,7 @@ struct ConfigurationPlan {
     /// The whole plan as text for people.
     func text() -> String {
         var lines = headerLines() + [""] + agentLines()
-        for bus in configuration.buses { lines += [""] + busLines(bus) }
+        for bus in configuration.buses { lines += [""] + busLines(bus) + requestPlanLines(bus) }
         for machine in configuration.machines { lines += [""] + machineLines(machine) }
         return lines.joined(separator: "\n")
     }
@@ -164,6 +164,7 @@ struct ConfigurationPlan {
                     $0.field("max_bits_per_read", bus.maxBitsPerRead)
                     $0.field("max_gap", bus.maxGap)
                     $0.field("max_backoff_ms", milliseconds(bus.maxBackoff))
+                    requestPlanFields(bus, into: &$0)
                 }
             }
             $0.array("machines", configuration.machines) { out, machine in
