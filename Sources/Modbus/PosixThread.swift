@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -7,9 +9,11 @@ import Musl
 /// A POSIX thread running one closure, joined explicitly.
 ///
 /// Blocking libmodbus I/O runs here, never on the Swift cooperative pool.
-package final class PosixThread {
-    private var thread: pthread_t
-    private var joined = false
+package final class PosixThread: @unchecked Sendable {
+    // @unchecked Sendable: `thread` is immutable after init and `joined` is guarded by a
+    // Mutex, so join() may be called from any thread.
+    private let thread: pthread_t
+    private let joined = Mutex(false)
 
     private final class Body {
         let name: String
@@ -40,14 +44,16 @@ package final class PosixThread {
 
     /// Waits for the thread to finish (once; later calls return at once).
     package func join() {
-        guard !joined else { return }
-        joined = true
-        _ = pthread_join(thread, nil)
+        let first = joined.withLock { joined in
+            defer { joined = true }
+            return !joined
+        }
+        if first { _ = pthread_join(thread, nil) }
     }
 
     deinit {
         // A thread never joined would leak; detach so its resources are reclaimed on exit.
-        if !joined { _ = pthread_detach(thread) }
+        if !joined.withLock({ $0 }) { _ = pthread_detach(thread) }
     }
 }
 

@@ -1,0 +1,404 @@
+import Configuration
+import EdgeCore
+import Synchronization
+
+/// Polls every sensor of one bus on a thread of its own and hands each poll cycle's readings
+/// to a sink.
+///
+/// - Each machine is polled on its poll interval (monotonic time; machines sharing an interval
+///   are polled together, in one `PollGroup`). All units on the bus are served in turn through
+///   one connection, with the bus's pause between requests.
+/// - Health is per unit: a unit that times out is skipped for a backoff period (doubling up to
+///   the bus's `maxBackoff`) while the other units keep their schedule. Its sensors read
+///   `.stale` meanwhile.
+/// - A broken connection is closed and re-opened with exponential backoff (capped at
+///   `maxBackoff`); while it is down every sensor reads `.offline`.
+/// - Every cycle yields one `Reading` per sensor with a quality flag, so gaps are explicit.
+///
+/// ```swift
+/// let poller = try BusPoller(bus: bus, machines: config.machines) { readings in store.append(readings) }
+/// try poller.start()
+/// …
+/// poller.stop()
+/// ```
+public final class BusPoller: Sendable {
+    /// Tuning that agent.conf does not expose.
+    public struct Options: Sendable {
+        /// Backoff after a unit's first timeout (doubled per further timeout, capped at the
+        /// bus's `maxBackoff`).
+        public var initialUnitBackoff: Duration = .seconds(1)
+        /// Wait after the first failed (re)connect (doubled per failure, capped likewise).
+        public var initialReconnectBackoff: Duration = .milliseconds(500)
+
+        public init(initialUnitBackoff: Duration = .seconds(1), initialReconnectBackoff: Duration = .milliseconds(500)) {
+            self.initialUnitBackoff = initialUnitBackoff
+            self.initialReconnectBackoff = initialReconnectBackoff
+        }
+    }
+
+    /// Receives the readings of one poll cycle, on the poller's thread.
+    ///
+    /// - Important: return quickly (hand the batch to another thread). The array is the
+    ///   poller's reused buffer: keeping it is allowed but costs the poller one copy next cycle.
+    public typealias Sink = @Sendable (_ readings: [Reading]) -> Void
+
+    /// The bus being polled.
+    public let bus: BusConfiguration
+    /// The requests of each poll cycle.
+    public let plan: RequestPlan
+    private let clock: any AgentClock
+    private let options: Options
+    private let sink: Sink
+    private let healthState: Mutex<BusHealth>
+    private let stopping = Atomic<Bool>(false)
+    private let wake: WakeSignal
+    private let thread = Mutex<PosixThread?>(nil)
+
+    /// Plans the bus's requests; call `start()` to begin polling.
+    ///
+    /// - Parameters:
+    ///   - bus: the bus (transport, timeouts, caps, backoff cap).
+    ///   - machines: all machines of the configuration; readings carry their positions here.
+    ///   - clock: wall time for timestamps, monotonic time for scheduling.
+    ///   - options: backoff starting points.
+    ///   - sink: receives every cycle's readings.
+    /// - Throws: `ModbusPollerError` when a sensor cannot be planned or no wake-up pipe is left.
+    public init(
+        bus: BusConfiguration, machines: [MachineConfiguration], clock: any AgentClock = SystemClock(),
+        options: Options = Options(), sink: @escaping Sink
+    ) throws(ModbusPollerError) {
+        self.bus = bus
+        do { plan = try RequestPlan(bus: bus, machines: machines) } catch { throw ModbusPollerError(message: error.description) }
+        self.clock = clock
+        self.options = options
+        self.sink = sink
+        var unitIDs: [Int] = []
+        for read in plan.reads where !unitIDs.contains(read.unitID) { unitIDs.append(read.unitID) }
+        healthState = Mutex(BusHealth(bus: bus.name, units: unitIDs.sorted().map { UnitHealth(unitID: $0) }))
+        do { wake = try WakeSignal() } catch { throw ModbusPollerError(message: error.description) }
+    }
+
+    deinit { stop() }
+
+    /// Starts the polling thread (no effect when already running).
+    /// - Throws: `ModbusPollerError` when the system cannot start a thread.
+    public func start() throws(ModbusPollerError) {
+        let result = thread.withLock { thread -> ModbusPollerError? in
+            guard thread == nil else { return nil }
+            stopping.store(false, ordering: .sequentiallyConsistent)
+            do throws(PosixThreadError) {
+                // unowned(unsafe): stop() (also called by deinit) joins the thread before the
+                // poller's memory is released; a strong capture would keep a forgotten poller alive.
+                thread = try PosixThread(name: "poll-\(bus.name)") { [unowned(unsafe) self] in self.run() }
+                return nil
+            } catch {
+                return ModbusPollerError(message: error.description)
+            }
+        }
+        if let result { throw result }
+    }
+
+    /// Stops polling: wakes the thread, waits for it to finish its current request and close
+    /// the connection. Idempotent.
+    public func stop() {
+        guard let running = thread.withLock({ t -> PosixThread? in defer { t = nil }; return t }) else { return }
+        stopping.store(true, ordering: .sequentiallyConsistent)
+        wake.wake()
+        running.join()
+    }
+
+    /// A consistent copy of the bus's and its units' health (safe from any thread).
+    public func health() -> BusHealth { healthState.withLock { $0 } }
+
+    // MARK: The polling thread
+
+    /// Per-unit scheduling state, touched only by the polling thread.
+    private struct UnitRuntime {
+        var backoff: Backoff
+        var backoffUntil: UInt64 = 0
+        var healthIndex: Int
+        var skipThisCycle = false
+        var cycleFailed = false
+        var answered = false
+    }
+
+    /// Everything the polling thread mutates, kept together and reused between cycles.
+    private struct PollState {
+        var connection: Connection
+        var units: [UnitRuntime?]
+        var registers: [UInt16]
+        var bits: [UInt8]
+        var readings: [Reading] = []
+        var lastRequestEnd: UInt64 = 0
+        /// Reads that a device refused with "illegal data address" as a whole (a hole in its
+        /// map), replaced by one read per sensor: `splits[group][read]`.
+        var splits: [[[PlannedRead]?]]
+    }
+
+    private func run() {
+        var units = [UnitRuntime?](repeating: nil, count: 256)
+        for (index, id) in health().units.map(\.unitID).enumerated() where (0..<256).contains(id) {
+            units[id] = UnitRuntime(backoff: Backoff(initial: options.initialUnitBackoff, maximum: bus.maxBackoff), healthIndex: index)
+        }
+        var state = PollState(
+            connection: Connection(bus: bus, backoff: Backoff(initial: options.initialReconnectBackoff, maximum: bus.maxBackoff)),
+            units: units,
+            registers: [UInt16](repeating: 0, count: max(bus.maxRegistersPerRead, 125)),
+            bits: [UInt8](repeating: 0, count: max(bus.maxBitsPerRead, 2000)),
+            splits: plan.groups.map { [[PlannedRead]?](repeating: nil, count: $0.reads.count) })
+        state.readings.reserveCapacity(plan.reads.reduce(0) { $0 + $1.sensors.count })
+        var due = [UInt64](repeating: clock.monotonicNanoseconds(), count: plan.groups.count)
+        let intervals = plan.groups.map { UInt64(max(1_000_000, $0.interval.totalNanoseconds)) }
+
+        defer { state.connection.close() }
+        while !stopping.load(ordering: .sequentiallyConsistent) {
+            guard let next = due.indices.min(by: { due[$0] < due[$1] }) else {
+                // No sensors on this bus: idle until stopped.
+                _ = wake.wait(untilMonotonicNanoseconds: UInt64.max, now: clock.monotonicNanoseconds)
+                continue
+            }
+            let now = clock.monotonicNanoseconds()
+            if due[next] > now {
+                if wake.wait(untilMonotonicNanoseconds: due[next], now: clock.monotonicNanoseconds) { wake.drain() }
+                continue
+            }
+            state.readings.removeAll(keepingCapacity: true)
+            pollCycle(group: next, state: &state)
+            if stopping.load(ordering: .sequentiallyConsistent) { break }
+            healthState.withLock { $0.cycles += 1 }
+            sink(state.readings)
+            // Next slot on the grid; slots missed while the bus was busy are skipped, not run in a burst.
+            let after = clock.monotonicNanoseconds()
+            due[next] += intervals[next]
+            if due[next] <= after { due[next] += ((after - due[next]) / intervals[next] + 1) * intervals[next] }
+        }
+    }
+
+    /// The bus connection and its reconnect schedule.
+    private struct Connection {
+        let bus: BusConfiguration
+        var client: ModbusClient?
+        var backoff: Backoff
+        var nextAttempt: UInt64 = 0
+        var everConnected = false
+
+        init(bus: BusConfiguration, backoff: Backoff) {
+            self.bus = bus
+            self.backoff = backoff
+        }
+
+        var isConnected: Bool { client?.isConnected ?? false }
+
+        mutating func close() { client?.close() }
+    }
+
+    /// Connects when disconnected and the reconnect backoff allows; records the outcome.
+    private func ensureConnected(_ connection: inout Connection) {
+        if connection.isConnected { return }
+        let now = clock.monotonicNanoseconds()
+        guard now >= connection.nextAttempt else { return }
+        do throws(ModbusError) {
+            if connection.client == nil {
+                connection.client = try ModbusClient(transport: bus.transport, responseTimeout: bus.responseTimeout)
+            }
+            try connection.client?.connect()
+            connection.backoff.reset()
+            let reconnect = connection.everConnected
+            connection.everConnected = true
+            healthState.withLock { h in
+                h.isConnected = true
+                h.nextConnectAttempt = nil
+                if reconnect { h.reconnects += 1 }
+            }
+        } catch {
+            let wait = connection.backoff.fail()
+            connection.nextAttempt = clock.monotonicNanoseconds() + wait
+            let at = Timestamp(millisecondsSinceEpoch: clock.now().millisecondsSinceEpoch + Int64(wait / 1_000_000))
+            healthState.withLock { h in
+                h.isConnected = false
+                h.connectFailures += 1
+                h.nextConnectAttempt = at
+                h.lastConnectionError = error.description
+            }
+        }
+    }
+
+    private func pollCycle(group g: Int, state: inout PollState) {
+        let group = plan.groups[g]
+        for i in state.units.indices where state.units[i] != nil {
+            state.units[i]!.skipThisCycle = false
+            state.units[i]!.cycleFailed = false
+            state.units[i]!.answered = false
+        }
+        ensureConnected(&state.connection)
+        for (r, read) in group.reads.enumerated() {
+            if stopping.load(ordering: .sequentiallyConsistent) { return }
+            if let parts = state.splits[g][r] {
+                for part in parts { _ = poll(part, state: &state) }
+                continue
+            }
+            if poll(read, state: &state, mayAskForSplit: read.sensors.count > 1) {
+                let parts = read.sensors.map { slot in
+                    var single = slot
+                    single.position = 0
+                    return PlannedRead(unitID: read.unitID, kind: read.kind, address: read.address + slot.position,
+                                       count: read.kind.isBit ? 1 : slot.type.registerCount, sensors: [single])
+                }
+                state.splits[g][r] = parts
+                for part in parts { _ = poll(part, state: &state) }
+            }
+        }
+        // Units that answered every read of this cycle had a good poll.
+        let time = clock.now()
+        healthState.withLock { h in
+            for runtime in state.units where runtime?.answered == true && runtime?.cycleFailed == false {
+                if let index = runtime?.healthIndex { h.units[index].lastGoodPoll = time }
+            }
+        }
+    }
+
+    /// Polls one read and appends a reading per sensor.
+    /// - Returns: true (and appends nothing) when `mayAskForSplit` and the device refused the
+    ///   read as a whole with "illegal data address": the caller then reads sensor by sensor.
+    private func poll(_ read: PlannedRead, state: inout PollState, mayAskForSplit: Bool = false) -> Bool {
+        let unit = read.unitID
+        guard var runtime = state.units[unit] else { return false }
+        if !state.connection.isConnected {
+            ensureConnected(&state.connection)
+            if !state.connection.isConnected {
+                emit(read, quality: .offline, into: &state.readings)
+                return false
+            }
+        }
+        let now = clock.monotonicNanoseconds()
+        if runtime.skipThisCycle || runtime.backoffUntil > now {
+            emit(read, quality: .stale, into: &state.readings)
+            return false
+        }
+        let pause = UInt64(max(0, bus.pauseBetweenRequests.totalNanoseconds))
+        if pause > 0, state.lastRequestEnd > 0, now < state.lastRequestEnd + pause {
+            _ = wake.wait(untilMonotonicNanoseconds: state.lastRequestEnd + pause, now: clock.monotonicNanoseconds)
+        }
+        var outcome = perform(read, client: state.connection.client, registers: &state.registers, bits: &state.bits)
+        if let error = outcome, error.code == .invalidResponse {
+            // Most likely a late answer to an earlier, timed-out request: the client has
+            // flushed it, so ask once more.
+            outcome = perform(read, client: state.connection.client, registers: &state.registers, bits: &state.bits)
+        }
+        state.lastRequestEnd = clock.monotonicNanoseconds()
+        let time = clock.now()
+        let index = runtime.healthIndex
+        guard let error = outcome else {
+            let decodeErrors = decode(read, registers: state.registers, bits: state.bits, time: time, into: &state.readings)
+            runtime.backoff.reset()
+            runtime.backoffUntil = 0
+            runtime.answered = true
+            state.units[unit] = runtime
+            healthState.withLock { h in
+                h.units[index].requests += 1
+                h.units[index].consecutiveErrors = 0
+                h.units[index].backoffUntil = nil
+                h.units[index].errors.decodeErrors += decodeErrors
+            }
+            return false
+        }
+        if mayAskForSplit, error.code == .exception, error.exceptionCode == .illegalDataAddress {
+            healthState.withLock { $0.units[index].requests += 1 }
+            return true
+        }
+        let quality: Quality
+        switch error.code {
+        case .timeout: quality = .timeout
+        case .exception: quality = .exception
+        case .crcError, .invalidResponse, .tooManyData: quality = .decodeError
+        default: quality = .offline
+        }
+        emit(read, quality: quality, into: &state.readings)
+        runtime.cycleFailed = true
+        var backoffUntil: Timestamp? = nil
+        if quality == .timeout {
+            // The unit is probably gone: skip it for a while so its neighbours keep their rate.
+            let wait = runtime.backoff.fail()
+            runtime.backoffUntil = state.lastRequestEnd + wait
+            runtime.skipThisCycle = true
+            backoffUntil = Timestamp(millisecondsSinceEpoch: time.millisecondsSinceEpoch + Int64(wait / 1_000_000))
+        }
+        state.units[unit] = runtime
+        let lost = quality == .offline
+        healthState.withLock { h in
+            h.units[index].requests += 1
+            h.units[index].consecutiveErrors += 1
+            switch quality {
+            case .timeout: h.units[index].errors.timeouts += 1
+            case .exception: h.units[index].errors.exceptions += 1
+            case .decodeError: h.units[index].errors.invalidResponses += 1
+            default: h.units[index].errors.connectionLosses += 1
+            }
+            if let backoffUntil { h.units[index].backoffUntil = backoffUntil }
+            if lost {
+                h.isConnected = false
+                h.lastConnectionError = error.description
+            }
+        }
+        if lost {
+            // Reconnect at once; if that fails, the reconnect backoff applies.
+            state.connection.close()
+            state.connection.nextAttempt = 0
+        }
+        return false
+    }
+
+    /// Sends one planned read; nil on success.
+    private func perform(_ read: PlannedRead, client: ModbusClient?, registers: inout [UInt16], bits: inout [UInt8]) -> ModbusError? {
+        guard let client else {
+            return ModbusError(code: .notConnected, operation: .read(kind: read.kind, unit: read.unitID, address: read.address, count: read.count), endpoint: bus.name)
+        }
+        do throws(ModbusError) {
+            if read.kind.isBit {
+                try client.readBits(read.kind, unit: read.unitID, address: read.address, count: read.count, into: &bits)
+            } else {
+                try client.readRegisters(read.kind, unit: read.unitID, address: read.address, count: read.count, into: &registers)
+            }
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    private func emit(_ read: PlannedRead, quality: Quality, into readings: inout [Reading]) {
+        let time = clock.now()
+        for slot in read.sensors {
+            readings.append(Reading(machine: slot.machine, sensor: slot.sensor, time: time, value: .nan, quality: quality))
+        }
+    }
+
+    /// Decodes every sensor of a successful read; returns how many failed to decode.
+    private func decode(_ read: PlannedRead, registers: [UInt16], bits: [UInt8], time: Timestamp, into readings: inout [Reading]) -> Int {
+        var failures = 0
+        registers.withUnsafeBufferPointer { buffer in
+            for slot in read.sensors {
+                var result: (value: Double, quality: Quality)
+                if read.kind.isBit {
+                    result = RegisterCodec.scaled(bits[slot.position] != 0 ? 1 : 0, scale: slot.scale, offset: slot.offset)
+                } else {
+                    result = RegisterCodec.decode(buffer, start: slot.position, type: slot.type, order: slot.order,
+                                                  bit: slot.bit, scale: slot.scale, offset: slot.offset)
+                }
+                if result.quality == .good {
+                    if let low = slot.minimum, result.value < low { result = (.nan, .decodeError) }
+                    if let high = slot.maximum, result.value > high { result = (.nan, .decodeError) }
+                }
+                if result.quality != .good { failures += 1 }
+                readings.append(Reading(machine: slot.machine, sensor: slot.sensor, time: time, value: result.value, quality: result.quality))
+            }
+        }
+        return failures
+    }
+}
+
+/// A poller could not be set up; says why.
+public struct ModbusPollerError: Error, Sendable, CustomStringConvertible {
+    /// What went wrong and what to do.
+    public var message: String
+    public var description: String { message }
+}

@@ -1,0 +1,267 @@
+import Configuration
+import EdgeCore
+import Foundation
+import Modbus
+import ModbusServer
+import Synchronization
+import Testing
+import TestSupport
+
+/// Collects every batch a poller delivers.
+final class ReadingCollector: Sendable {
+    private let batches = Mutex<[[Reading]]>([])
+
+    var sink: BusPoller.Sink { { [self] readings in batches.withLock { $0.append(readings) } } }
+
+    var all: [Reading] { batches.withLock { $0.flatMap { $0 } } }
+    var batchCount: Int { batches.withLock { $0.count } }
+
+    func readings(machine: Int32, sensor: Int32) -> [Reading] {
+        all.filter { $0.machine == machine && $0.sensor == sensor }
+    }
+
+    func reset() { batches.withLock { $0.removeAll() } }
+}
+
+func sensor(_ name: String, unit: Int = 1, kind: RegisterKind = .holding, address: Int, type: DataType = .uint16,
+            order: WordOrder = .ABCD, scale: Double = 1, offset: Double = 0) -> SensorConfiguration {
+    var s = SensorConfiguration(name: name, bus: "line", address: address)
+    s.unitID = unit
+    s.kind = kind
+    s.type = type
+    s.order = order
+    s.scale = scale
+    s.offset = offset
+    return s
+}
+
+func tcpBus(_ server: ModbusServer, timeout: Duration = .milliseconds(200)) -> BusConfiguration {
+    var bus = BusConfiguration(name: "line", transport: .tcp(host: "127.0.0.1", port: server.port))
+    bus.responseTimeout = timeout
+    bus.maxBackoff = .seconds(2)
+    return bus
+}
+
+func machine(_ id: String, every interval: Duration, _ sensors: [SensorConfiguration]) -> MachineConfiguration {
+    var m = MachineConfiguration(id: id, sensors: sensors)
+    m.pollInterval = interval
+    return m
+}
+
+/// Waits (polling) until `condition` holds or `seconds` pass.
+func eventually(within seconds: Double, _ condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if condition() { return true }
+        usleep(10_000)
+    }
+    return condition()
+}
+
+@Suite("Bus poller against a real server", .serialized)
+struct BusPollerTests {
+    @Test func everySensorDecodedWithScaleAndOffset() throws {
+        let server = try startLoopbackServer(units: [1, 2])
+        defer { server.stop() }
+        try server.setValue(.float(Double(Float(12.5))), as: .float32, order: .CDAB, kind: .holding, unit: 1, address: 0)
+        try server.setValue(.signed(-250), as: .int16, order: .ABCD, kind: .holding, unit: 1, address: 2)
+        try server.setValue(.unsigned(0x0102_0304), as: .uint32, order: .DCBA, kind: .input, unit: 2, address: 10)
+        try server.setBits([true], kind: .coil, unit: 2, address: 3)
+        try server.setRegisters([0b100], kind: .holding, unit: 2, address: 0)
+        var running = sensor("running", unit: 2, address: 0, type: .bool)
+        running.bit = 2
+        let machines = [
+            machine("pump", every: .milliseconds(50), [
+                sensor("flow", address: 0, type: .float32, order: .CDAB),
+                sensor("temp", address: 2, type: .int16, scale: 0.1, offset: 40),
+            ]),
+            machine("motor", every: .milliseconds(50), [
+                sensor("count", unit: 2, kind: .input, address: 10, type: .uint32, order: .DCBA),
+                sensor("light", unit: 2, kind: .coil, address: 3, type: .bool),
+                running,
+            ]),
+        ]
+        let collector = ReadingCollector()
+        let poller = try BusPoller(bus: tcpBus(server), machines: machines, sink: collector.sink)
+        try poller.start()
+        #expect(eventually(within: 5) { collector.batchCount >= 3 })
+        poller.stop()
+        let stoppedAt = collector.batchCount
+        let expected: [(Int32, Int32, Double)] = [(0, 0, 12.5), (0, 1, 15), (1, 0, Double(0x0102_0304)), (1, 1, 1), (1, 2, 1)]
+        for (m, s, value) in expected {
+            let last = try #require(collector.readings(machine: m, sensor: s).last)
+            #expect(last.quality == .good, "machine \(m) sensor \(s)")
+            #expect(abs(last.value - value) < 1e-9, "machine \(m) sensor \(s)")
+        }
+        // Stopped means stopped: no batch arrives after stop() returned.
+        usleep(150_000)
+        #expect(collector.batchCount == stoppedAt)
+        let health = poller.health()
+        #expect(health.isConnected)
+        #expect(health.units.map(\.unitID) == [1, 2])
+        #expect(health.units.allSatisfy { $0.lastGoodPoll != nil && $0.errors.total == 0 })
+    }
+
+    @Test func nanAndOutOfRangeAreDecodeErrors() throws {
+        let server = try startLoopbackServer(units: [1])
+        defer { server.stop() }
+        try server.setValue(.float(.nan), as: .float32, kind: .holding, unit: 1, address: 0)
+        try server.setValue(.float(500), as: .float32, kind: .holding, unit: 1, address: 2)
+        var limited = sensor("limited", address: 2, type: .float32)
+        limited.maximum = 100
+        let collector = ReadingCollector()
+        let poller = try BusPoller(
+            bus: tcpBus(server), machines: [machine("m", every: .milliseconds(50), [sensor("nan", address: 0, type: .float32), limited])],
+            sink: collector.sink)
+        try poller.start()
+        #expect(eventually(within: 5) { collector.batchCount >= 1 })
+        poller.stop()
+        for s: Int32 in [0, 1] {
+            let r = try #require(collector.readings(machine: 0, sensor: s).first)
+            #expect(r.quality == .decodeError)
+            #expect(r.value.isNaN)
+        }
+    }
+
+    @Test func exceptionForOneAddressFlagsOnlyThatSensor() throws {
+        let server = try startLoopbackServer(units: [1])
+        defer { server.stop() }
+        try server.setRegisters([10, 11, 12, 13, 14, 15], kind: .holding, unit: 1, address: 0)
+        server.addException(.illegalDataAddress, unit: 1, kind: .holding, addresses: 3..<4)
+        let sensors = (0..<6).map { sensor("s\($0)", address: $0) }
+        let collector = ReadingCollector()
+        let poller = try BusPoller(bus: tcpBus(server), machines: [machine("m", every: .milliseconds(50), sensors)], sink: collector.sink)
+        #expect(poller.plan.reads.count == 1)  // one merged read, refused as a whole by the device
+        try poller.start()
+        #expect(eventually(within: 5) { collector.batchCount >= 3 })
+        poller.stop()
+        for s in 0..<6 {
+            let last = try #require(collector.readings(machine: 0, sensor: Int32(s)).last)
+            if s == 3 {
+                #expect(last.quality == .exception)
+            } else {
+                #expect(last.quality == .good, "sensor \(s)")
+                #expect(last.value == Double(10 + s))
+            }
+        }
+        #expect(poller.health().unit(1)?.errors.exceptions ?? 0 >= 3)
+    }
+
+    @Test(arguments: [ModbusServer.Fault.silent, .slow(milliseconds: 400)])
+    func deadUnitDoesNotStallItsNeighbours(fault: ModbusServer.Fault) throws {
+        let server = try startLoopbackServer(units: [1, 2, 3])
+        defer { server.stop() }
+        for unit in [1, 2, 3] { try server.setRegisters([UInt16(unit * 100)], kind: .holding, unit: unit, address: 0) }
+        server.setFault(fault, unit: 2)
+        let interval = 50
+        let machines = [1, 2, 3].map { machine("m\($0)", every: .milliseconds(interval), [sensor("v", unit: $0, address: 0)]) }
+        let collector = ReadingCollector()
+        let poller = try BusPoller(
+            bus: tcpBus(server, timeout: .milliseconds(150)), machines: machines,
+            options: .init(initialUnitBackoff: .milliseconds(500)), sink: collector.sink)
+        let runSeconds = 2.0
+        try poller.start()
+        Thread.sleep(forTimeInterval: runSeconds)
+        poller.stop()
+        // Without per-unit backoff every cycle would wait 150 ms for unit 2: at most 1/3 of the
+        // 50 ms rate. With it, neighbours keep (nearly) their full rate.
+        let expectedCycles = runSeconds * 1000 / Double(interval)
+        for m: Int32 in [0, 2] {
+            let good = collector.readings(machine: m, sensor: 0).filter { $0.quality == .good }
+            #expect(Double(good.count) >= 0.6 * expectedCycles, "unit \(m + 1): \(good.count) good of \(expectedCycles) expected")
+            #expect(good.allSatisfy { $0.value == Double((m + 1) * 100) })
+        }
+        let dead = collector.readings(machine: 1, sensor: 0)
+        #expect(dead.allSatisfy { $0.quality == .timeout || $0.quality == .stale })
+        #expect(dead.contains { $0.quality == .stale })
+        let health = poller.health()
+        let unit2 = try #require(health.unit(2))
+        #expect(unit2.errors.timeouts >= 2)
+        #expect(unit2.lastGoodPoll == nil)
+        #expect(unit2.backoffUntil != nil)
+        #expect(health.unit(1)?.errors.total == 0 || fault != .silent)
+    }
+
+    @Test func serverStoppedMidPollThenBackReconnects() throws {
+        var server = try startLoopbackServer(units: [1])
+        let port = server.port
+        try server.setRegisters([7], kind: .holding, unit: 1, address: 0)
+        let collector = ReadingCollector()
+        var bus = tcpBus(server)
+        bus.maxBackoff = .milliseconds(400)
+        let poller = try BusPoller(
+            bus: bus, machines: [machine("m", every: .milliseconds(50), [sensor("v", address: 0)])],
+            options: .init(initialReconnectBackoff: .milliseconds(100)), sink: collector.sink)
+        try poller.start()
+        defer { poller.stop() }
+        #expect(eventually(within: 5) { collector.all.contains { $0.quality == .good } })
+
+        server.stop()
+        #expect(eventually(within: 5) { collector.all.last?.quality == .offline })
+        #expect(eventually(within: 5) { poller.health().connectFailures >= 1 })
+        #expect(!poller.health().isConnected)
+
+        server = try ModbusServer(endpoint: .tcp(host: "127.0.0.1", port: port), units: [.init(unitID: 1)])
+        defer { server.stop() }
+        try server.setRegisters([8], kind: .holding, unit: 1, address: 0)
+        #expect(eventually(within: 5) { collector.all.last.map { $0.quality == .good && $0.value == 8 } ?? false })
+        let health = poller.health()
+        #expect(health.isConnected)
+        #expect(health.reconnects >= 1)
+    }
+
+    @Test func droppedConnectionReconnectsAtOnce() throws {
+        let server = try startLoopbackServer(units: [1])
+        defer { server.stop() }
+        try server.setRegisters([5], kind: .holding, unit: 1, address: 0)
+        let collector = ReadingCollector()
+        let poller = try BusPoller(bus: tcpBus(server), machines: [machine("m", every: .milliseconds(30), [sensor("v", address: 0)])], sink: collector.sink)
+        try poller.start()
+        defer { poller.stop() }
+        #expect(eventually(within: 5) { collector.batchCount >= 2 })
+        server.dropAllConnections()
+        #expect(eventually(within: 5) { poller.health().reconnects >= 1 })
+        collector.reset()
+        #expect(eventually(within: 5) { collector.all.contains { $0.quality == .good && $0.value == 5 } })
+    }
+
+    @Test func pauseBetweenRequestsIsHonoured() throws {
+        let server = try startLoopbackServer(units: [1, 2, 3, 4])
+        defer { server.stop() }
+        var bus = tcpBus(server)
+        bus.pauseBetweenRequests = .milliseconds(40)
+        let machines = [machine("m", every: .milliseconds(10), (1...4).map { sensor("v\($0)", unit: $0, address: 0) })]
+        let collector = ReadingCollector()
+        let poller = try BusPoller(bus: bus, machines: machines, sink: collector.sink)
+        try poller.start()
+        Thread.sleep(forTimeInterval: 1.0)
+        poller.stop()
+        // 4 requests per cycle, 40 ms apart: at most ~25 requests per second, so at most ~7 cycles.
+        let requests = (1...4).map { server.requestCount(unit: $0) }.reduce(0, +)
+        #expect(requests <= 27)
+        #expect(requests >= 8)
+    }
+
+    @Test func rtuPollerOverSocat() throws {
+        guard SocatPair.isAvailable else { return }
+        let pair = try SocatPair()
+        defer { pair.stop() }
+        let server = try ModbusServer(endpoint: .rtu(device: pair.serverEnd, baud: 115_200), units: [.init(unitID: 1), .init(unitID: 2)])
+        defer { server.stop() }
+        try server.setValue(.float(Double(Float(3.25))), as: .float32, order: .BADC, kind: .holding, unit: 1, address: 4)
+        try server.setRegisters([99], kind: .input, unit: 2, address: 0)
+        var bus = BusConfiguration(name: "line", transport: .rtu(device: pair.clientEnd, baud: 115_200, parity: .none, dataBits: 8, stopBits: 1))
+        bus.responseTimeout = .milliseconds(300)
+        bus.pauseBetweenRequests = .milliseconds(5)
+        let machines = [machine("m", every: .milliseconds(50), [
+            sensor("a", address: 4, type: .float32, order: .BADC), sensor("b", unit: 2, kind: .input, address: 0),
+        ])]
+        let collector = ReadingCollector()
+        let poller = try BusPoller(bus: bus, machines: machines, sink: collector.sink)
+        try poller.start()
+        #expect(eventually(within: 5) { collector.batchCount >= 3 })
+        poller.stop()
+        #expect(collector.readings(machine: 0, sensor: 0).last?.value == 3.25)
+        #expect(collector.readings(machine: 0, sensor: 1).last?.value == 99)
+    }
+}
