@@ -37,7 +37,7 @@ let package = Package(
         // meta-learning, calibration and thresholds.
         .target(name: "Detection", dependencies: ["EdgeCore"]),
         // Simulated machines (pump, motor, compressor) with faults, served over Modbus.
-        .target(name: "Simulator", dependencies: ["EdgeCore", "Configuration", "Modbus", "ModbusServer", logging]),
+        .target(name: "Simulator", dependencies: ["EdgeCore", "Configuration", "Modbus", "ModbusServer", logging, .product(name: "TOMLKit", package: "TOMLKit")]),
         // Periodic summary files (JSON, CSV, self-contained HTML with inline SVG charts).
         .target(name: "Summaries", dependencies: ["EdgeCore", "Store"]),
         // The daemon: pollers → writer → scoring → alerts → sinks, summaries, systemd integration.

@@ -107,8 +107,8 @@ struct CompressorModel: MachineModel {
     }
 
     var ratingSummary: String {
-        "screw compressor \(Int((freeAirDelivery * 10).rounded()) / 10) m3/min, load/unload "
-            + "\(Int((loadPressure * 10).rounded()) / 10)…\(Int((unloadPressure * 10).rounded()) / 10) bar, "
+        "screw compressor \(oneDecimal(freeAirDelivery)) m3/min, load/unload "
+            + "\(oneDecimal(loadPressure))…\(oneDecimal(unloadPressure)) bar, "
             + "motor \(Int(ratedCurrent.rounded())) A at \(Int(nominalVoltage)) V"
     }
 
@@ -212,4 +212,11 @@ struct CompressorModel: MachineModel {
         truth[C.voltage] = voltage
         truth[C.ambient] = ambient
     }
+}
+
+/// `value` with one decimal, for people.
+func oneDecimal(_ value: Double) -> String {
+    var bytes: [UInt8] = []
+    SeriesExport.appendFixed(value, decimals: 1, to: &bytes)
+    return String(decoding: bytes, as: UTF8.self)
 }

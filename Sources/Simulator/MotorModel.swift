@@ -12,7 +12,7 @@ import Musl
 struct MotorModel: MachineModel {
     static let channels: [SensorChannel] = [
         SensorChannel(name: "speed", unit: "rpm", decimals: 1, minimum: 0, maximum: 4000),
-        SensorChannel(name: "motor_current", unit: "A", decimals: 2, minimum: 0, maximum: 2000),
+        SensorChannel(name: "motor_current", unit: "A", decimals: 2, minimum: 0, maximum: 600),
         SensorChannel(name: "torque", unit: "Nm", decimals: 1, minimum: -100, maximum: 20000),
         SensorChannel(name: "supply_voltage", unit: "V", decimals: 1, minimum: 0, maximum: 1000),
         SensorChannel(name: "winding_temperature", unit: "°C", decimals: 2, minimum: -40, maximum: 250),

@@ -15,7 +15,7 @@ struct PumpModel: MachineModel {
         SensorChannel(name: "flow", unit: "m³/h", decimals: 2, minimum: 0, maximum: 2000),
         SensorChannel(name: "inlet_pressure", unit: "bar", decimals: 3, minimum: -1, maximum: 10),
         SensorChannel(name: "outlet_pressure", unit: "bar", decimals: 3, minimum: -1, maximum: 25),
-        SensorChannel(name: "motor_current", unit: "A", decimals: 2, minimum: 0, maximum: 2000),
+        SensorChannel(name: "motor_current", unit: "A", decimals: 2, minimum: 0, maximum: 600),
         SensorChannel(name: "supply_voltage", unit: "V", decimals: 1, minimum: 0, maximum: 1000),
         SensorChannel(name: "bearing_temperature", unit: "°C", decimals: 2, minimum: -40, maximum: 200),
         SensorChannel(name: "winding_temperature", unit: "°C", decimals: 2, minimum: -40, maximum: 250),

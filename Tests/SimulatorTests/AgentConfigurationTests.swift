@@ -25,6 +25,7 @@ import TestSupport
                 #expect(d.type == s.type && d.scale == s.scale && d.offset == 0 && d.bit == s.bit, "\(what)")
                 if s.type.registerCount > 1 { #expect(d.order == s.order, "\(what)") }
                 #expect(d.unit == s.unit, "\(what)")
+                #expect(d.minimum == s.minimum && d.maximum == s.maximum, "\(what)")
             }
         }
     }
