@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import Synchronization
 
 /// Something the simulator could not set up, and what to do about it.
 public struct SimulatorError: Error, Sendable, CustomStringConvertible {
@@ -131,27 +132,25 @@ public final class ControlServer {
     }
 }
 
-/// SIGINT and SIGTERM, blocked and polled: the simulator's loop checks `received` between
-/// steps and stops cleanly. Create it before any thread starts so that every thread inherits
-/// the blocked mask (otherwise a signal could hit another thread and kill the process).
-public final class TerminationSignals {
-    private var mask = sigset_t()
+/// Set by the SIGINT/SIGTERM handler (a lock-free atomic store is async-signal-safe).
+private let terminationRequested = Atomic<Bool>(false)
 
-    /// Blocks SIGINT and SIGTERM for this thread and the threads it starts later.
-    /// - Throws: `SimulatorError` when the mask cannot be set.
+/// SIGINT and SIGTERM as a flag: the simulator's loop checks `received` between steps (at
+/// least every 50 ms) and stops cleanly. A handler rather than a blocked mask, because the
+/// Swift runtime may already have started threads that would not inherit a mask.
+public final class TerminationSignals: Sendable {
+    /// Installs the handlers for SIGINT and SIGTERM.
+    /// - Throws: `SimulatorError` when a handler cannot be installed.
     public init() throws(SimulatorError) {
-        sigemptyset(&mask)
-        sigaddset(&mask, SIGINT)
-        sigaddset(&mask, SIGTERM)
-        if pthread_sigmask(SIG_BLOCK, &mask, nil) != 0 {
-            throw SimulatorError("cannot block SIGINT/SIGTERM")
+        for signalNumber in [SIGINT, SIGTERM] {
+            let previous = signal(signalNumber) { _ in terminationRequested.store(true, ordering: .relaxed) }
+            // SIG_ERR is ((sighandler_t) -1).
+            if let previous, unsafeBitCast(previous, to: Int.self) == -1 {
+                throw SimulatorError("cannot install a handler for signal \(signalNumber)")
+            }
         }
     }
 
-    /// Whether SIGINT or SIGTERM has arrived (it stays pending while blocked).
-    public var received: Bool {
-        var pending = sigset_t()
-        guard sigpending(&pending) == 0 else { return false }
-        return sigismember(&pending, SIGINT) == 1 || sigismember(&pending, SIGTERM) == 1
-    }
+    /// Whether SIGINT or SIGTERM has arrived.
+    public var received: Bool { terminationRequested.load(ordering: .relaxed) }
 }

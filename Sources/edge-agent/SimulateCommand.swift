@@ -176,7 +176,7 @@ struct SimulateCommand: ParsableCommand {
             }
         }
 
-        // Block SIGINT/SIGTERM before the server thread starts, so only our loop sees them.
+        // SIGINT/SIGTERM end the loop cleanly (it checks at least every 50 ms).
         let signals = try TerminationSignals()
         let endpoint: ModbusServer.Endpoint = settings.rtuDevice.map { .rtu(device: $0, baud: settings.baud) }
             ?? .tcp(host: "127.0.0.1", port: settings.port)

@@ -1,0 +1,129 @@
+import Configuration
+import Foundation
+import Modbus
+import Testing
+import TestSupport
+@testable import Simulator
+
+/// The built `edge-agent` (next to the test binary, else under .build/debug).
+private func edgeAgentExecutable() -> String? {
+    var candidates: [String] = []
+    if let testBinary = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+        var folder = URL(fileURLWithPath: testBinary).deletingLastPathComponent()
+        while folder.path != "/" && folder.lastPathComponent.hasSuffix(".xctest") { folder.deleteLastPathComponent() }
+        candidates.append(folder.appendingPathComponent("edge-agent").path)
+    }
+    candidates.append(repositoryRoot() + "/.build/debug/edge-agent")
+    return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
+}
+
+/// A TCP port that was free a moment ago on 127.0.0.1.
+private func freePort() throws -> Int {
+    let server = try ControlServer(port: 0)
+    return server.port
+}
+
+/// `edge-agent simulate` as the demo drives it: start, wait for "ready", read, inject, stop.
+@Suite(.serialized) struct SimulateCommandTests {
+    @Test func servesInjectsAndStopsOnSigterm() throws {
+        let executable = try #require(edgeAgentExecutable(), "edge-agent is not built; run `swift build` first")
+        let port = try freePort()
+        let controlPort = try freePort()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = ["simulate", "--speed", "20", "--port", "\(port)", "--control-port", "\(controlPort)",
+                             "--faults", "compressor-1 overheating at=0s"]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { process.terminate(); process.waitUntilExit() } }
+
+        var printed = ""
+        while !printed.contains("\nready\n") {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            printed += String(decoding: chunk, as: UTF8.self)
+        }
+        try #require(printed.contains("\nready\n"), "no ready line; printed: \(printed)")
+        #expect(printed.contains("serving Modbus TCP on 127.0.0.1:\(port)"))
+        #expect(printed.contains("unit 3: compressor-1"))
+        #expect(printed.contains("control: 127.0.0.1:\(controlPort)"))
+
+        // The agent's view: read pump-1's flow and status bit as agent.conf describes them.
+        let config = try ConfigurationLoader.load(path: repositoryRoot() + "/agent.conf")
+        let pump = try #require(config.machine(id: "pump-1"))
+        let flow = try #require(pump.sensors.first { $0.name == "flow" })
+        let client = try ModbusClient(transport: .tcp(host: "127.0.0.1", port: port))
+        try client.connect()
+        defer { client.close() }
+        var registers = [UInt16](repeating: 0, count: 2)
+        try client.readRegisters(flow.kind, unit: flow.unitID, address: flow.address, count: 2, into: &registers)
+        let decoded = registers.withUnsafeBufferPointer { RegisterCodec.decode($0, start: 0, type: flow.type, order: flow.order) }
+        #expect(decoded.quality == .good)
+
+        let connection = try LineConnection(port: controlPort)
+        let values = try connection.ask("values pump-1")
+        #expect(values.hasPrefix("ok {\"time\":"))
+        #expect(try connection.ask("status").contains("\"faults\": [\"overheating\"]"))
+        #expect(try connection.ask("inject pump-1 cavitation for=5m severity=0.9").hasPrefix("ok pump-1 cavitation"))
+        Thread.sleep(forTimeInterval: 0.2)
+        #expect(try connection.ask("values pump-1").contains("\"anomaly\": true"))
+
+        process.terminate()  // SIGTERM
+        process.waitUntilExit()
+        let rest = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 0)
+        #expect(rest.contains("stopped at simulated time"))
+    }
+
+    @Test func exportWritesFilesFasterThanRealTime() throws {
+        let executable = try #require(edgeAgentExecutable(), "edge-agent is not built; run `swift build` first")
+        let dir = try TemporaryDirectory(prefix: "sim-cli")
+        defer { dir.remove() }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = ["simulate", "--export", dir.path, "--machines", "4", "--hours", "1", "--seed", "5", "--sensors", "random"]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(printed.contains("wrote 4 machines × 3600 rows"))
+        for id in ["pump-1", "motor-1", "compressor-1", "pump-2", ] {
+            #expect(FileManager.default.fileExists(atPath: dir.file("\(id).csv")))
+        }
+        #expect(FileManager.default.fileExists(atPath: dir.file("manifest.json")))
+    }
+
+    @Test func simTomlIsReadAndCheckedWithKeyNames() throws {
+        let dir = try TemporaryDirectory(prefix: "sim-toml")
+        defer { dir.remove() }
+        try """
+        seed = 9
+        machines = 4
+        speed = 30
+        step = "100ms"
+        control_port = 0
+        sensors = "all"
+        faults = ["pump-2 leak at=1m for=30s", "motor-1 imbalance profile=spike"]
+        """.write(toFile: dir.file("sim.toml"), atomically: true, encoding: .utf8)
+        let settings = try SimulatorSettings.load(path: dir.file("sim.toml"))
+        #expect(settings.seed == 9 && settings.machines == 4 && settings.speed == 30 && settings.stepMilliseconds == 100)
+        #expect(settings.controlPort == 0 && settings.sensors == .all && settings.port == 5020)
+        #expect(settings.faults.map(\.machineID) == ["pump-2", "motor-1"])
+        #expect(settings.faults[0].fault.startSeconds == 60 && settings.faults[0].fault.durationSeconds == 30)
+
+        for (text, key) in [("sped = 3", "unknown key \"sped\""), ("machines = 0", "machines"), ("step = 5", "step"),
+                            ("faults = [\"pump-1 flood\"]", "faults[0]: unknown fault \"flood\"")] {
+            try text.write(toFile: dir.file("bad.toml"), atomically: true, encoding: .utf8)
+            do {
+                _ = try SimulatorSettings.load(path: dir.file("bad.toml"))
+                Issue.record("\(text) was accepted")
+            } catch {
+                #expect(error.message.contains(dir.file("bad.toml")) && error.message.contains(key), "\(error.message)")
+            }
+        }
+    }
+}
