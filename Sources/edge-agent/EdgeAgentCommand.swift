@@ -16,6 +16,7 @@ struct EdgeAgentCommand: AsyncParsableCommand {
             // Keep one line per subcommand; each lives in its own file.
             CheckConfigCommand.self,
             VersionCommand.self,
+            ReadCommand.self,
             ReplayCommand.self,
             EvaluateCommand.self,
             SimulateCommand.self,

@@ -69,3 +69,41 @@ public struct TestSupportError: Error, CustomStringConvertible {
     public var description: String
     public init(_ description: String) { self.description = description }
 }
+
+/// The built executable `name` (e.g. `edge-agent`) next to the test bundle, else under the
+/// repository's `.build/debug`; nil when it has not been built.
+public func builtExecutable(named name: String) -> String? {
+    var candidates: [String] = []
+    if let testBinary = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+        var folder = URL(fileURLWithPath: testBinary).deletingLastPathComponent()
+        while folder.path != "/" && folder.lastPathComponent.hasSuffix(".xctest") { folder.deleteLastPathComponent() }
+        candidates.append(folder.appendingPathComponent(name).path)
+    }
+    candidates.append(repositoryRoot() + "/.build/debug/\(name)")
+    return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
+}
+
+/// What one run of a program printed and how it ended.
+public struct ProgramRun: Sendable {
+    public var status: Int32
+    public var standardOutput: String
+    public var standardError: String
+}
+
+/// Runs `executable` with `arguments` and waits for it, capturing both outputs.
+public func runProgram(_ executable: String, _ arguments: [String]) throws -> ProgramRun {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    let output = Pipe(), error = Pipe()
+    process.standardOutput = output
+    process.standardError = error
+    try process.run()
+    // Read both pipes before waiting so a large output cannot fill a pipe and block the child.
+    let outData = output.fileHandleForReading.readDataToEndOfFile()
+    let errData = error.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return ProgramRun(status: process.terminationStatus,
+                      standardOutput: String(decoding: outData, as: UTF8.self),
+                      standardError: String(decoding: errData, as: UTF8.self))
+}
