@@ -42,11 +42,11 @@ import Testing
     }
 
     @Test func sgdTrainingLowersTheLoss() {
-        let (_, examples) = Self.normalExamples(count: 32, seed: 5)
+        let (_, examples) = Self.normalExamples(count: 24, seed: 5)
         var network = Network(seed: 6)
         let before = network.loss(on: examples, lossFunction: .oneClass)
         var sgd = StochasticGradientDescent(learningRate: 0.01, momentum: 0.9)
-        for _ in 0..<150 { network.train(on: examples, lossFunction: .oneClass, optimizer: &sgd, maximumGradientNorm: 5) }
+        for _ in 0..<100 { network.train(on: examples, lossFunction: .oneClass, optimizer: &sgd, maximumGradientNorm: 5) }
         let after = network.loss(on: examples, lossFunction: .oneClass)
         #expect(after < 0.5 * before, "loss \(before) → \(after)")
     }
@@ -58,10 +58,18 @@ import Testing
         var network = Network(seed: 9)
         var adam = Adam(learningRate: 5e-3)
         // First fit normal behaviour, then add the deviation term with a reference from normal scores.
-        for _ in 0..<150 { network.train(on: normals, lossFunction: .oneClass, optimizer: &adam, maximumGradientNorm: 10) }
+        var rng = SeededGenerator(seed: 10)
+        for _ in 0..<150 {
+            let batch = (0..<16).map { _ in normals[rng.nextIndex(below: normals.count)] }
+            network.train(on: batch, lossFunction: .oneClass, optimizer: &adam, maximumGradientNorm: 10)
+        }
         let reference = DeviationLoss(fittingNormalScores: normals.map { network.score($0.window).score }, margin: 5)
         let loss = LossFunction(reconstructionWeight: 1, deviation: reference)
-        for _ in 0..<200 { network.train(on: normals + anomalies, lossFunction: loss, optimizer: &adam, maximumGradientNorm: 10) }
+        for _ in 0..<150 {
+            let batch = (0..<10).map { _ in normals[rng.nextIndex(below: normals.count)] }
+                + (0..<6).map { _ in anomalies[rng.nextIndex(below: anomalies.count)] }
+            network.train(on: batch, lossFunction: loss, optimizer: &adam, maximumGradientNorm: 10)
+        }
 
         let normalScores = normals.map { network.score($0.window).score }.sorted()
         let anomalyScores = anomalies.map { network.score($0.window).score }
