@@ -22,6 +22,7 @@ struct EdgeAgentCommand: AsyncParsableCommand {
             SimulateCommand.self,
             ExportCommand.self,
             CalibrateCommand.self,
+            MetaTrainCommand.self,
         ]
     )
 }

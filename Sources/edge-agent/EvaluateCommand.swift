@@ -26,12 +26,16 @@ struct EvaluateCommand: ParsableCommand {
     @OptionGroup(title: "Detector settings (defaults are the shipped ones)")
     var detector: DetectorOptions
 
+    @Flag(help: "Print the few-shot table: F1/FAR of the network score at K = 50, 100, 200, 400 calibration rows for meta-initialization + adaptation, random initialization + adaptation, and meta-initialization alone (rows from 400 on are counted for every K).")
+    var fewShot = false
+
     func validate() throws {
         guard calibrationRows > 0 else { throw ValidationError("--calibration-rows must be at least 1") }
     }
 
     func run() throws {
-        let files = try DatasetEvaluation.evaluate(directory: dataset, calibrationRows: calibrationRows, settings: detector.settings)
+        if fewShot { return try printFewShotTable() }
+        let files = try DatasetEvaluation.evaluate(directory: dataset, calibrationRows: calibrationRows, settings: try detector.settings())
         guard !files.isEmpty else {
             throw ValidationError("no labelled CSV files (with an anomaly or label column) under \(dataset)")
         }
@@ -40,6 +44,45 @@ struct EvaluateCommand: ParsableCommand {
             print(EvaluationText.json(files: files, total: total, calibrationRows: calibrationRows))
         } else {
             print(EvaluationText.table(files: files, total: total), terminator: "")
+        }
+    }
+
+    func printFewShotTable() throws {
+        guard let meta = try detector.initialization() else {
+            throw ValidationError("no meta-initialization: this build ships none; pass --meta-init FILE")
+        }
+        let random = Network(architecture: meta.architecture, seed: 7)
+        var base = try detector.settings()
+        base.useDeviation = false
+        let adaptation = AdaptationSettings(steps: detector.adaptationSteps)
+        let methods: [(String, NetworkCalibration)] = [
+            ("(a) meta-init + adaptation", NetworkCalibration(initialization: meta, adaptation: adaptation)),
+            ("(b) random init + adaptation", NetworkCalibration(initialization: random, adaptation: adaptation)),
+            ("(c) meta-init, no adaptation", NetworkCalibration(initialization: meta, adaptation: AdaptationSettings(steps: 0))),
+        ]
+        var rows: [(String, Int, ConfusionCounts)] = []
+        for k in [50, 100, 200, 400] {
+            for (name, network) in methods {
+                var settings = base
+                settings.network = network
+                let files = try DatasetEvaluation.evaluate(directory: dataset, calibrationRows: k, settings: settings, testStartRow: 400)
+                rows.append((name, k, files.reduce(ConfusionCounts()) { $0 + $1.counts }))
+            }
+            var combined = base
+            combined.useDeviation = true
+            combined.network = methods[0].1
+            let files = try DatasetEvaluation.evaluate(directory: dataset, calibrationRows: k, settings: combined, testStartRow: 400)
+            rows.append(("deviation + (a) (shipped detector)", k, files.reduce(ConfusionCounts()) { $0 + $1.counts }))
+        }
+        if json {
+            let items = rows.map { "{\"method\":\"\($0.0)\",\"k\":\($0.1),\"f1\":\(EvaluationText.fixed($0.2.f1, 4)),\"far\":\(EvaluationText.fixed($0.2.falseAlarmRatePercent, 3))}" }
+            print("[\(items.joined(separator: ","))]")
+        } else {
+            print("method                               K      F1     FAR%   MAR%")
+            for (name, k, c) in rows {
+                print(EvaluationText.pad(name, 37) + EvaluationText.pad("\(k)", 7) + EvaluationText.pad(EvaluationText.fixed(c.f1, 3), 7)
+                      + EvaluationText.pad(EvaluationText.fixed(c.falseAlarmRatePercent, 1), 7) + EvaluationText.fixed(c.missedAlarmRatePercent, 1))
+            }
         }
     }
 }
@@ -64,13 +107,44 @@ struct DetectorOptions: ParsableArguments {
     @Option(help: "Set aside calibration rows scoring above this multiple of the median (0 = off).")
     var trimFactor: Float = CalibrationSettings().trimFactor
 
+    @Option(help: "Which score alerts: deviation (per-sensor window levels), network (the adapted network), or combined.")
+    var scorer: Scorer = .combined
+
+    @Option(help: "Meta-initialization file to adapt from (default: the one shipped in this build).")
+    var metaInit: String?
+
+    @Option(help: "Adam steps of few-shot adaptation (0: use the initialization as it is).")
+    var adaptationSteps: Int = AdaptationSettings().steps
+
+    @Option(help: "Network threshold = highest calibration network score × this margin.")
+    var networkMargin: Float = NetworkCalibration(initialization: Network(seed: 0)).thresholdMargin
+
+    enum Scorer: String, ExpressibleByArgument, CaseIterable {
+        case deviation, network, combined
+    }
+
+    /// The initialization: --meta-init, else the shipped one (nil when neither exists).
+    func initialization() throws -> Network? {
+        if let metaInit {
+            return try MetaInitialization.parse(String(decoding: try TextFile.readBytes(path: metaInit), as: UTF8.self))
+        }
+        return MetaInitialization.shipped
+    }
+
     /// The calibration settings these options describe.
-    var settings: CalibrationSettings {
+    func settings() throws -> CalibrationSettings {
         var s = CalibrationSettings(
             deviation: WindowDeviationSettings(windowRows: windowRows, wanderPenaltyPower: wanderPower),
             thresholdMargin: thresholdMargin,
             rule: AlertDecisionRule(raiseAfterRows: raiseAfter, clearAfterRows: clearAfter))
         s.trimFactor = trimFactor
+        s.useDeviation = scorer != .network
+        if scorer != .deviation, let initial = try initialization() {
+            s.network = NetworkCalibration(initialization: initial, adaptation: AdaptationSettings(steps: adaptationSteps),
+                                           thresholdMargin: networkMargin)
+        } else if scorer == .network {
+            throw ValidationError("--scorer network needs a meta-initialization (--meta-init FILE)")
+        }
         return s
     }
 }

@@ -32,9 +32,9 @@ struct ReplayCommand: ParsableCommand {
 
     func run() throws {
         let table = try CSVReader().read(path: input)
-        let result = try Replay.run(table, calibrationRows: calibrationRows, settings: detector.settings)
+        let result = try Replay.run(table, calibrationRows: calibrationRows, settings: try detector.settings())
         try TextFile.write(Replay.csv(table: table, result: result), to: output)
         let alerted = result.alerts.filter { $0 }.count
-        print("replay: \(table.rowCount) rows (\(table.sensorCount) sensors), calibrated on \(calibrationRows), threshold \(result.detector.threshold), \(alerted) rows alerted → \(output)")
+        print("replay: \(table.rowCount) rows (\(table.sensorCount) sensors), calibrated on \(calibrationRows), threshold \(result.detector.alertThreshold), \(alerted) rows alerted → \(output)")
     }
 }

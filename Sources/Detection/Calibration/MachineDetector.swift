@@ -4,8 +4,25 @@ import Glibc
 import Musl
 #endif
 
-/// Settings of one machine's calibration: the score, the threshold rule and the alert rule.
-public struct CalibrationSettings: Sendable, Hashable, Codable {
+/// How the network half of a detector is calibrated: from which initialization, adapted how.
+public struct NetworkCalibration: Sendable, Hashable {
+    /// The starting weights (the shipped meta-initialization, or another for comparisons).
+    public var initialization: Network
+    /// The few-shot adaptation (steps = 0: use the initialization as it is).
+    public var adaptation: AdaptationSettings
+    /// Network threshold = highest network score on the calibration rows × this margin.
+    public var thresholdMargin: Float
+
+    /// Creates network-calibration settings.
+    public init(initialization: Network, adaptation: AdaptationSettings = AdaptationSettings(), thresholdMargin: Float = 1.5) {
+        self.initialization = initialization
+        self.adaptation = adaptation
+        self.thresholdMargin = thresholdMargin
+    }
+}
+
+/// Settings of one machine's calibration: the scores, the threshold rule and the alert rule.
+public struct CalibrationSettings: Sendable, Hashable {
     /// The window-deviation score's settings.
     public var deviation: WindowDeviationSettings
     /// Quantile of the calibration rows' scores the threshold starts from (1 = their maximum).
@@ -18,66 +35,107 @@ public struct CalibrationSettings: Sendable, Hashable, Codable {
     /// aside as suspect and the baseline is refitted without them (0 disables trimming). This is
     /// what keeps a short fault hidden in the calibration data from inflating the threshold.
     public var trimFactor: Float
+    /// Whether the window-deviation score takes part (false: network only, for comparisons).
+    public var useDeviation: Bool
+    /// The network half, or nil for the window-deviation score alone.
+    public var network: NetworkCalibration?
 
     /// Creates settings; the defaults are the shipped ones (see README, "Calibration and evaluation").
     public init(deviation: WindowDeviationSettings = WindowDeviationSettings(),
                 thresholdQuantile: Double = 1.0, thresholdMargin: Float = 2.0,
-                rule: AlertDecisionRule = AlertDecisionRule(raiseAfterRows: 1, clearAfterRows: 30)) {
+                rule: AlertDecisionRule = AlertDecisionRule(raiseAfterRows: 1, clearAfterRows: 30),
+                network: NetworkCalibration? = nil) {
         self.deviation = deviation
         self.thresholdQuantile = thresholdQuantile
         self.thresholdMargin = thresholdMargin
         self.rule = rule
         self.trimFactor = 5
+        self.useDeviation = true
+        self.network = network
     }
 }
 
-/// A machine's calibrated detector: what normal looks like, the alert threshold and the alert rule.
+/// A machine's calibrated detector: what normal looks like, the alert thresholds and the alert rule.
+///
+/// Without a network the row score is the window-deviation score and `threshold` applies to it.
+/// With a network the row score is `max(deviation / threshold, network / network.threshold)`,
+/// so an alert means "either half is past its own threshold" and `alertThreshold` is 1.
 public struct MachineDetector: Sendable, Hashable, Codable {
     /// Sensor names in the order rows are given.
     public var sensorNames: [String]
     /// The machine's normal levels.
     public var baseline: WindowDeviationBaseline
-    /// Scores above this count towards an alert.
+    /// Threshold of the window-deviation score.
     public var threshold: Float
     /// How scores become alerts.
     public var rule: AlertDecisionRule
+    /// Whether the window-deviation score takes part.
+    public var useDeviation: Bool
+    /// The adapted network, when calibration had an initialization.
+    public var network: NetworkDetector?
 
     /// Creates a detector from its parts.
-    public init(sensorNames: [String], baseline: WindowDeviationBaseline, threshold: Float, rule: AlertDecisionRule) {
+    public init(sensorNames: [String], baseline: WindowDeviationBaseline, threshold: Float, rule: AlertDecisionRule,
+                useDeviation: Bool = true, network: NetworkDetector? = nil) {
         self.sensorNames = sensorNames
         self.baseline = baseline
         self.threshold = threshold
         self.rule = rule
+        self.useDeviation = useDeviation
+        self.network = network
     }
 
-    /// A fresh streaming scorer (empty window, no alert raised).
+    /// The threshold the row score is compared with.
+    public var alertThreshold: Float { network == nil ? threshold : 1 }
+
+    /// A fresh streaming scorer (empty windows, no alert raised).
     public func makeStream() -> DetectorStream { DetectorStream(detector: self) }
 }
 
 /// Scores one machine's rows as they arrive and applies the alert rule; allocation-free per row.
-public struct DetectorStream: Sendable {
+///
+/// - Important: not thread-safe (the network half owns scratch buffers); one per machine per thread.
+public struct DetectorStream {
     /// The detector being applied.
     public let detector: MachineDetector
     private var deviation: WindowDeviationScorer
+    private var network: NetworkStream?
     private var state = AlertDecisionRule.State()
+    /// The last row's window-deviation score (NaN when unused).
+    public private(set) var lastDeviationScore: Float = .nan
+    /// The last row's network score (NaN when unused or the window is not full yet).
+    public private(set) var lastNetworkScore: Float = .nan
 
     init(detector: MachineDetector) {
         self.detector = detector
         deviation = WindowDeviationScorer(baseline: detector.baseline)
+        network = detector.network.map { NetworkStream(detector: $0) }
     }
 
-    /// Per-sensor contributions to the last score (which sensors drove it).
+    /// Per-sensor contributions of the window-deviation score to the last row.
     public var contributions: [Float] { deviation.contributions }
+
+    /// Per-sensor contributions of the network score to the last row (empty without a network).
+    public var networkContributions: [Float] { network?.contributions ?? [] }
 
     /// Scores one row (one value per sensor, NaN = missing) without updating the alert state.
     public mutating func score<C: Collection>(row: C) -> Float where C.Element == Float {
-        deviation.score(row: row)
+        let d = deviation.score(row: row)
+        lastDeviationScore = detector.useDeviation ? d : .nan
+        guard var stream = network, let part = detector.network else { return lastDeviationScore }
+        lastNetworkScore = stream.score(row: row)
+        network = stream
+        let a = lastDeviationScore / detector.threshold
+        let b = lastNetworkScore / part.threshold
+        if a.isNaN { return b }
+        if b.isNaN { return a }
+        return max(a, b)
     }
 
     /// Scores one row and updates the alert state; returns the score and whether an alert is raised.
     public mutating func process<C: Collection>(row: C) -> (score: Float, alert: Bool) where C.Element == Float {
         let s = score(row: row)
-        let alert = state.update(score: s, threshold: detector.threshold, rule: detector.rule)
+        let alert = state.update(score: s, threshold: detector.alertThreshold, rule: detector.rule)
         return (s, alert)
     }
 }
@@ -86,12 +144,12 @@ public struct DetectorStream: Sendable {
 public struct CalibrationReport: Sendable, Hashable, Codable {
     /// Calibration rows used.
     public var rows: Int
-    /// Alert threshold on the score.
+    /// Threshold of the window-deviation score.
     public var threshold: Float
     /// The calibration-score quantile the threshold was derived from.
     public var scoreQuantile: Float
-    /// Estimated probability that a normal row scores above the threshold, from an exponential
-    /// tail fitted to the calibration scores above their 90th percentile (peaks over threshold).
+    /// Estimated probability that a normal row's deviation score exceeds its threshold, from an
+    /// exponential tail fitted to the calibration scores above their 90th percentile (peaks over threshold).
     public var expectedFalseAlarmRate: Double
     /// Calibration rows set aside as suspect (see `CalibrationSettings.trimFactor`).
     public var trimmedRows: Int = 0
@@ -99,6 +157,12 @@ public struct CalibrationReport: Sendable, Hashable, Codable {
     public var labelledAnomalyRows: Int = 0
     /// Fraction of the labelled anomaly rows scoring above the final threshold.
     public var labelledAnomalyRecall: Double = 0
+    /// The network's adaptation, when there is a network.
+    public var adaptation: AdaptationReport? = nil
+    /// Threshold of the network score, when there is a network.
+    public var networkThreshold: Float? = nil
+    /// Estimated exceedance rate of the network threshold (same tail fit), when there is a network.
+    public var networkExpectedFalseAlarmRate: Double? = nil
 }
 
 /// Fits a `MachineDetector` to rows of a machine's normal operation.
@@ -109,15 +173,18 @@ public struct Calibrator: Sendable {
     /// Creates a calibrator.
     public init(settings: CalibrationSettings = CalibrationSettings()) { self.settings = settings }
 
-    /// Calibrates on `values` (row-major, `sensorNames.count` values per row, NaN = missing).
+    /// Calibrates on `values` (row-major, `sensorNames.count` values per row, NaN = missing);
+    /// `labelledAnomalies` (same layout) are rows of known faults that join the network's adaptation.
     ///
     /// The threshold is the calibration scores' `thresholdQuantile` times `thresholdMargin`: a
     /// quantile with a margin rather than a fitted extreme-value tail, because a few hundred
     /// strongly autocorrelated rows hold only a dozen independent windows, too few to fit a
     /// generalized Pareto shape reliably; the tail fit is used only to *report* the expected rate.
-    public func calibrate(values: ArraySlice<Float>, sensorNames: [String]) -> (detector: MachineDetector, report: CalibrationReport) {
+    public func calibrate(values: ArraySlice<Float>, sensorNames: [String],
+                          labelledAnomalies: ArraySlice<Float>? = nil) -> (detector: MachineDetector, report: CalibrationReport) {
         let n = sensorNames.count
         let rows = n > 0 ? values.count / n : 0
+        var kept = values
         var baseline = WindowDeviationBaseline.fit(values: values, sensorCount: n, settings: settings.deviation)
         var scores = Calibrator.scores(of: values, sensorCount: n, baseline: baseline)
         var trimmed = 0
@@ -125,10 +192,9 @@ public struct Calibrator: Sendable {
             let robust = WindowDeviationBaseline.fit(values: values, sensorCount: n, settings: settings.deviation, robustSpread: true)
             let robustScores = Calibrator.scores(of: values, sensorCount: n, baseline: robust)
             let typical = RobustStatistics.median(robustScores)
-            var kept = values
             for (i, s) in robustScores.enumerated() where s.isFinite && typical.isFinite && s > settings.trimFactor * max(typical, 0.1) {
                 // Score i belongs to row i + windowRows - 1 (see `scores(of:)`): set that row aside.
-                let r = min(rows - 1, i + settings.deviation.windowRows - 1)
+                let r = min(rows - 1, i + (rows < settings.deviation.windowRows ? 0 : settings.deviation.windowRows - 1))
                 for c in 0..<n { kept[kept.startIndex + r * n + c] = .nan }
                 trimmed += 1
             }
@@ -137,28 +203,82 @@ public struct Calibrator: Sendable {
                 scores = Calibrator.scores(of: kept, sensorCount: n, baseline: baseline)
             } else {
                 trimmed = 0
+                kept = values
             }
         }
         var quantile = RobustStatistics.quantile(scores, settings.thresholdQuantile)
         if !quantile.isFinite { quantile = 1 }
         let threshold = max(quantile, 1e-3) * settings.thresholdMargin
-        let detector = MachineDetector(sensorNames: sensorNames, baseline: baseline, threshold: threshold, rule: settings.rule)
+        var detector = MachineDetector(sensorNames: sensorNames, baseline: baseline, threshold: threshold,
+                                       rule: settings.rule, useDeviation: settings.useDeviation)
         var report = CalibrationReport(rows: rows, threshold: threshold, scoreQuantile: quantile,
                                        expectedFalseAlarmRate: Calibrator.tailExceedance(scores, above: threshold))
         report.trimmedRows = trimmed
+        if let network = settings.network,
+           let (part, adaptation, networkScores) = Calibrator.calibrateNetwork(network, values: kept, sensorCount: n,
+                                                                               labelledAnomalies: labelledAnomalies) {
+            detector.network = part
+            report.adaptation = adaptation
+            report.networkThreshold = part.threshold
+            report.networkExpectedFalseAlarmRate = Calibrator.tailExceedance(networkScores, above: part.threshold)
+        }
         return (detector, report)
     }
 
-    /// Calibrates on the rows of `table`; when `anomalies` (same sensors) is given, the threshold
-    /// is lowered toward the labelled faults' scores where that does not bring it within 10 % of
-    /// the highest calibration score.
+    /// Fits the normalization, adapts the network and sets its threshold; nil when there are
+    /// fewer rows than one window.
+    static func calibrateNetwork(_ settings: NetworkCalibration, values: ArraySlice<Float>, sensorCount n: Int,
+                                 labelledAnomalies: ArraySlice<Float>?) -> (NetworkDetector, AdaptationReport, [Float])? {
+        let rows = n > 0 ? values.count / n : 0
+        let a = settings.adaptation
+        guard rows >= a.windowRows, n <= settings.initialization.architecture.maximumSensorCount else { return nil }
+        let columns = (0..<n).map { s in (0..<rows).map { values[values.startIndex + $0 * n + s] } }
+        let normalization = Normalization(fittingColumns: columns)
+        let normal = FewShotAdaptation.windows(values: values, sensorCount: n, normalization: normalization,
+                                               windowRows: a.windowRows, stride: a.stride, limit: a.maximumNormalWindows)
+        var faults: [Window] = []
+        if let labelledAnomalies {
+            faults = FewShotAdaptation.windows(values: labelledAnomalies, sensorCount: n, normalization: normalization,
+                                               windowRows: a.windowRows, stride: a.stride, limit: a.maximumNormalWindows)
+        }
+        var network = settings.initialization
+        var report = AdaptationReport(normalWindows: normal.count, anomalousWindows: 0, steps: 0, lossBefore: 0, lossAfter: 0)
+        if a.steps > 0 {
+            let loss = FewShotAdaptation.lossFunction(for: network, normal: normal, margin: a.deviationMargin)
+            let batch = FewShotAdaptation.batch(normal: normal, labelledAnomalies: faults, settings: a)
+            (network, report) = FewShotAdaptation.adapt(network, batch: batch, lossFunction: loss, settings: a)
+        }
+        var part = NetworkDetector(network: network, normalization: normalization, windowRows: a.windowRows, threshold: 1)
+        var stream = NetworkStream(detector: part)
+        var scores: [Float] = []
+        for r in 0..<rows {
+            let s = stream.score(row: values[(values.startIndex + r * n)..<(values.startIndex + (r + 1) * n)])
+            if s.isFinite { scores.append(s) }
+        }
+        let top = RobustStatistics.quantile(scores, 1.0)
+        part.threshold = max(top.isFinite ? top : 1, 1e-6) * settings.thresholdMargin
+        return (part, report, scores)
+    }
+
+    /// Calibrates on the rows of `table`; when `anomalies` (same sensors) is given, its anomalous
+    /// rows join the network's adaptation, and the deviation threshold is lowered toward their
+    /// scores where that does not bring it within 10 % of the highest calibration score.
     public func calibrate(table: SensorTable, anomalies: SensorTable? = nil) -> (detector: MachineDetector, report: CalibrationReport) {
-        var (detector, report) = calibrate(values: table.values[...], sensorNames: table.sensorNames)
+        var faultRows: [Float]? = nil
+        if let anomalies, anomalies.sensorCount == table.sensorCount {
+            var rows: [Float] = []
+            for r in 0..<anomalies.rowCount where anomalies.anomalyLabels.map({ $0[r] != 0 }) ?? true {
+                rows += anomalies.row(r)
+            }
+            faultRows = rows
+        }
+        var (detector, report) = calibrate(values: table.values[...], sensorNames: table.sensorNames,
+                                           labelledAnomalies: faultRows?[...])
         guard let anomalies, anomalies.sensorCount == table.sensorCount else { return (detector, report) }
-        var stream = detector.makeStream()
+        var scorer = WindowDeviationScorer(baseline: detector.baseline)
         var faultScores: [Float] = []
         for r in 0..<anomalies.rowCount {
-            let s = stream.score(row: anomalies.row(r))
+            let s = scorer.score(row: anomalies.row(r))
             let isFault = anomalies.anomalyLabels.map { $0[r] != 0 } ?? true
             if isFault && s.isFinite { faultScores.append(s) }
         }

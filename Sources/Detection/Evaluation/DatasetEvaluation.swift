@@ -54,14 +54,17 @@ public enum DatasetEvaluation {
 
     /// Evaluates every labelled CSV under `directory` (files without an `anomaly`/`label` column are skipped).
     /// - Throws: `CSVReadError` or `ReplayError` for the first file that cannot be read or replayed.
+    /// - Parameter testStartRow: the first row counted (default: `calibrationRows`); the few-shot
+    ///   table calibrates on fewer rows but counts the same rows (from 400) for every K.
     public static func evaluate(directory: String, calibrationRows: Int,
-                                settings: CalibrationSettings = CalibrationSettings()) throws -> [FileEvaluation] {
+                                settings: CalibrationSettings = CalibrationSettings(),
+                                testStartRow: Int? = nil) throws -> [FileEvaluation] {
         var results: [FileEvaluation] = []
         for file in try csvFiles(under: directory) {
             let table = try CSVReader().read(path: directory + "/" + file)
             guard let labels = table.anomalyLabels else { continue }
             let replay = try Replay.run(table, calibrationRows: calibrationRows, settings: settings)
-            let counts = ConfusionCounts(predictions: replay.alerts, labels: labels.map { $0 != 0 }, skip: calibrationRows)
+            let counts = ConfusionCounts(predictions: replay.alerts, labels: labels.map { $0 != 0 }, skip: max(calibrationRows, testStartRow ?? calibrationRows))
             results.append(FileEvaluation(file: file, rows: table.rowCount, counts: counts, threshold: replay.detector.threshold))
         }
         return results

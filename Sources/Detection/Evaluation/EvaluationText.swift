@@ -41,7 +41,8 @@ public enum EvaluationText {
         return decimals > 0 ? "\(sign)\(whole).\(fraction)" : "\(sign)\(whole)"
     }
 
-    static func pad(_ text: String, _ width: Int) -> String {
+    /// `text` padded with spaces to `width` (at least one space after it).
+    public static func pad(_ text: String, _ width: Int) -> String {
         text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
     }
 

@@ -44,7 +44,7 @@ public enum Replay {
     public static func csv(table: SensorTable, result: ReplayResult) -> String {
         var out = "timestamp,score,threshold,alert\n"
         out.reserveCapacity(40 * (table.rowCount + 1))
-        let threshold = formatNumber(result.detector.threshold)
+        let threshold = formatNumber(result.detector.alertThreshold)
         for r in 0..<table.rowCount {
             var ts = table.timestamps[r]
             if ts.contains(",") || ts.contains("\"") { ts = "\"" + ts.replacingAll("\"", with: "\"\"") + "\"" }

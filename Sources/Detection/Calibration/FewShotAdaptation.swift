@@ -1,0 +1,109 @@
+/// Settings of few-shot adaptation: how a shared initialization is fitted to one machine from
+/// windows of its normal operation plus synthetic (and, when given, labelled) anomalies.
+public struct AdaptationSettings: Sendable, Hashable, Codable {
+    /// Rows per network window.
+    public var windowRows: Int
+    /// Rows between the starts of consecutive training windows.
+    public var stride: Int
+    /// At most this many normal windows join the adaptation batch (evenly spaced).
+    public var maximumNormalWindows: Int
+    /// Synthetic anomalies injected into copies of the normal windows.
+    public var syntheticAnomalies: Int
+    /// Adam steps on the full batch.
+    public var steps: Int
+    /// Adam learning rate.
+    public var learningRate: Float
+    /// Scales above the normal reference that anomalies are pushed (deviation loss margin).
+    public var deviationMargin: Float
+    /// Seed of the synthetic anomalies (adaptation is deterministic given it).
+    public var seed: UInt64
+
+    /// Creates settings; the defaults are the shipped ones (see README, "Calibration and evaluation").
+    public init(windowRows: Int = 32, stride: Int = 2, maximumNormalWindows: Int = 64, syntheticAnomalies: Int = 32,
+                steps: Int = 20, learningRate: Float = 3e-3, deviationMargin: Float = 5, seed: UInt64 = 1) {
+        self.windowRows = max(2, windowRows)
+        self.stride = max(1, stride)
+        self.maximumNormalWindows = max(1, maximumNormalWindows)
+        self.syntheticAnomalies = max(0, syntheticAnomalies)
+        self.steps = max(0, steps)
+        self.learningRate = learningRate
+        self.deviationMargin = deviationMargin
+        self.seed = seed
+    }
+}
+
+/// What one adaptation did.
+public struct AdaptationReport: Sendable, Hashable, Codable {
+    /// Normal windows in the batch (K windows).
+    public var normalWindows: Int
+    /// Anomalous windows in the batch (synthetic plus labelled).
+    public var anomalousWindows: Int
+    /// Adam steps taken.
+    public var steps: Int
+    /// Batch loss before the first step.
+    public var lossBefore: Float
+    /// Batch loss after the last step.
+    public var lossAfter: Float
+}
+
+/// Few-shot adaptation of the compact network to one machine (the inner loop of meta-training,
+/// and what `calibrate` runs): a few full-batch Adam steps of the one-class loss plus the
+/// deviation loss on normal windows, synthetic anomalies and labelled anomalies.
+public enum FewShotAdaptation {
+    /// Normalized windows over rows `[0, rows)` of `values` (row-major), `stride` apart, at most
+    /// `limit` of them (evenly spaced). Missing readings become the sensor's median (0).
+    public static func windows(values: ArraySlice<Float>, sensorCount: Int, normalization: Normalization,
+                               windowRows: Int, stride: Int, limit: Int) -> [Window] {
+        let rows = sensorCount > 0 ? values.count / sensorCount : 0
+        guard rows >= windowRows else { return [] }
+        var starts = Array(Swift.stride(from: 0, through: rows - windowRows, by: stride))
+        if starts.count > limit {
+            starts = (0..<limit).map { starts[$0 * starts.count / limit] }
+        }
+        return starts.map { start in
+            var w = [Float](repeating: 0, count: windowRows * sensorCount)
+            for t in 0..<windowRows {
+                for s in 0..<sensorCount {
+                    let v = values[values.startIndex + (start + t) * sensorCount + s]
+                    let z = (v - normalization.centers[s]) / normalization.scales[s]
+                    w[t * sensorCount + s] = z.isFinite ? z : 0
+                }
+            }
+            return Window(timeSteps: windowRows, sensorCount: sensorCount, values: w)
+        }
+    }
+
+    /// The training batch for one machine: its normal windows, synthetic anomalies made from
+    /// them, and labelled anomalous windows.
+    public static func batch(normal: [Window], labelledAnomalies: [Window] = [], settings: AdaptationSettings) -> [TrainingExample] {
+        var examples = normal.map { TrainingExample(window: $0, label: .normal) }
+        if !normal.isEmpty, settings.syntheticAnomalies > 0 {
+            var generator = SyntheticAnomalyGenerator(seed: settings.seed)
+            examples += generator.anomalies(from: normal, count: settings.syntheticAnomalies)
+        }
+        examples += labelledAnomalies.map { TrainingExample(window: $0, label: .anomalous) }
+        return examples
+    }
+
+    /// The loss used for adaptation: one-class on normal windows plus the deviation loss with
+    /// its reference fitted to `network`'s scores of the normal windows.
+    public static func lossFunction(for network: Network, normal: [Window], margin: Float) -> LossFunction {
+        let scores = normal.map { network.score($0).score }
+        return LossFunction(reconstructionWeight: 1, deviation: DeviationLoss(fittingNormalScores: scores, margin: margin))
+    }
+
+    /// Adapts `network` to `batch` for `settings.steps` full-batch Adam steps.
+    public static func adapt(_ network: Network, batch: [TrainingExample], lossFunction: LossFunction,
+                             settings: AdaptationSettings) -> (network: Network, report: AdaptationReport) {
+        var adapted = network
+        var optimizer = Adam(learningRate: settings.learningRate)
+        let before = adapted.loss(on: batch, lossFunction: lossFunction)
+        for _ in 0..<settings.steps {
+            adapted.train(on: batch, lossFunction: lossFunction, optimizer: &optimizer, maximumGradientNorm: 10)
+        }
+        let after = settings.steps > 0 ? adapted.loss(on: batch, lossFunction: lossFunction) : before
+        let anomalous = batch.filter { $0.label == .anomalous }.count
+        return (adapted, AdaptationReport(normalWindows: batch.count - anomalous, anomalousWindows: anomalous,
+                                          steps: settings.steps, lossBefore: before, lossAfter: after))
+    }
+}

@@ -1,0 +1,181 @@
+/// One machine for meta-training: its rows and, when known, which rows are anomalous.
+public struct MetaTask: Sendable {
+    /// A name for progress lines (machine id or file).
+    public var name: String
+    /// Row-major readings, `sensorCount` per row; NaN = missing.
+    public var values: [Float]
+    /// Sensors per row.
+    public var sensorCount: Int
+    /// Per row, whether it is anomalous (all false for normal-only data).
+    public var anomalous: [Bool]
+
+    /// Creates a task; `anomalous` must have one entry per row.
+    public init(name: String, values: [Float], sensorCount: Int, anomalous: [Bool]) {
+        precondition(sensorCount > 0 && values.count == anomalous.count * sensorCount, "one label per row")
+        self.name = name
+        self.values = values
+        self.sensorCount = sensorCount
+        self.anomalous = anomalous
+    }
+
+    /// Number of rows.
+    public var rowCount: Int { anomalous.count }
+}
+
+/// Settings of Reptile meta-training (Nichol et al. 2018).
+public struct MetaTrainingSettings: Sendable, Hashable {
+    /// Outer iterations (one task each).
+    public var iterations: Int
+    /// Rows of normal operation per support set (what one calibration sees).
+    public var supportRows: Int
+    /// Labelled anomalous windows of the task added to the support set when it has any.
+    public var labelledSupportWindows: Int
+    /// The inner loop: few-shot adaptation exactly as calibration runs it (steps, learning rate…).
+    public var inner: AdaptationSettings
+    /// Reptile's outer step size at the start (annealed linearly to 0 at the end).
+    public var outerStepSize: Float
+    /// Normal and anomalous query windows per task for the meta-loss (monitoring only).
+    public var queryWindows: Int
+    /// Seed of task order, support/query choice and synthetic anomalies.
+    public var seed: UInt64
+
+    /// Creates settings; the defaults are the recipe of the shipped initialization (README).
+    public init(iterations: Int = 400, supportRows: Int = 200, labelledSupportWindows: Int = 8,
+                inner: AdaptationSettings = AdaptationSettings(maximumNormalWindows: 48, syntheticAnomalies: 24, steps: 8),
+                outerStepSize: Float = 0.5, queryWindows: Int = 16, seed: UInt64 = 1) {
+        self.iterations = max(1, iterations)
+        self.supportRows = max(2, supportRows)
+        self.labelledSupportWindows = max(0, labelledSupportWindows)
+        self.inner = inner
+        self.outerStepSize = outerStepSize
+        self.queryWindows = max(1, queryWindows)
+        self.seed = seed
+    }
+}
+
+/// One progress report of meta-training.
+public struct MetaTrainingProgress: Sendable {
+    /// Tasks (outer iterations) done.
+    public var iteration: Int
+    /// Total outer iterations.
+    public var iterations: Int
+    /// The task just used.
+    public var task: String
+    /// Mean query loss after adaptation over the last reporting interval (the meta-loss).
+    public var metaLoss: Float
+}
+
+/// One support/query split of a task: what adaptation sees, and what measures it.
+public struct TaskEpisode: Sendable {
+    /// Support set: normal windows (plus labelled anomalies), normalized by the support rows.
+    public var supportNormal: [Window]
+    /// Labelled anomalous windows in the support set.
+    public var supportAnomalies: [Window]
+    /// Query set: normal and anomalous windows from elsewhere in the task, same normalization.
+    public var query: [TrainingExample]
+}
+
+/// Reptile meta-training of the network's shared initialization over many machines.
+public enum MetaTraining {
+    /// Draws one episode from `task`, or nil when the task has no normal stretch of `supportRows` rows.
+    public static func episode(from task: MetaTask, settings: MetaTrainingSettings, random: inout SeededGenerator) -> TaskEpisode? {
+        let n = task.sensorCount
+        let w = settings.inner.windowRows
+        let k = settings.supportRows
+        guard task.rowCount >= k + w else { return nil }
+        // Support: a random start whose k rows are all normal.
+        var start = -1
+        for _ in 0..<20 {
+            let s = random.nextIndex(below: task.rowCount - k + 1)
+            if !task.anomalous[s..<(s + k)].contains(true) { start = s; break }
+        }
+        guard start >= 0 else { return nil }
+        let support = task.values[(start * n)..<((start + k) * n)]
+        let columns = (0..<n).map { s in (0..<k).map { support[support.startIndex + $0 * n + s] } }
+        let normalization = Normalization(fittingColumns: columns)
+        let normal = FewShotAdaptation.windows(values: support, sensorCount: n, normalization: normalization,
+                                               windowRows: w, stride: settings.inner.stride,
+                                               limit: settings.inner.maximumNormalWindows)
+        guard !normal.isEmpty else { return nil }
+        // Windows outside the support stretch, by the label of their last row: normal ones from
+        // the stretch that follows the support (what a calibrated detector faces next), faults
+        // from anywhere.
+        var normalEnds: [Int] = [], anomalousEnds: [Int] = []
+        let horizon = start + k + 3 * k
+        for end in (w - 1)..<task.rowCount where end < start || end - w + 1 >= start + k {
+            if task.anomalous[end] { anomalousEnds.append(end) } else if end >= start + k && end < horizon { normalEnds.append(end) }
+        }
+        func window(endingAt end: Int) -> Window {
+            var v = [Float](repeating: 0, count: w * n)
+            for t in 0..<w {
+                for s in 0..<n {
+                    let z = (task.values[(end - w + 1 + t) * n + s] - normalization.centers[s]) / normalization.scales[s]
+                    v[t * n + s] = z.isFinite ? z : 0
+                }
+            }
+            return Window(timeSteps: w, sensorCount: n, values: v)
+        }
+        func pick(_ ends: [Int], _ count: Int) -> [Window] {
+            guard !ends.isEmpty else { return [] }
+            return (0..<count).map { _ in window(endingAt: ends[random.nextIndex(below: ends.count)]) }
+        }
+        let supportAnomalies = pick(anomalousEnds, settings.labelledSupportWindows)
+        let query = pick(normalEnds, settings.queryWindows).map { TrainingExample(window: $0, label: .normal) }
+            + pick(anomalousEnds, settings.queryWindows).map { TrainingExample(window: $0, label: .anomalous) }
+        return TaskEpisode(supportNormal: normal, supportAnomalies: supportAnomalies, query: query)
+    }
+
+    /// Adapts `network` to an episode's support set and returns the adapted network and its query loss.
+    public static func adaptAndMeasure(_ network: Network, episode: TaskEpisode, inner: AdaptationSettings) -> (Network, Float) {
+        let loss = FewShotAdaptation.lossFunction(for: network, normal: episode.supportNormal, margin: inner.deviationMargin)
+        let batch = FewShotAdaptation.batch(normal: episode.supportNormal, labelledAnomalies: episode.supportAnomalies, settings: inner)
+        let (adapted, _) = FewShotAdaptation.adapt(network, batch: batch, lossFunction: loss, settings: inner)
+        let queryLoss = episode.query.isEmpty ? 0 : adapted.loss(on: episode.query, lossFunction: loss)
+        return (adapted, queryLoss)
+    }
+
+    /// The mean query loss after adaptation from `network` over fixed episodes (a meta-loss
+    /// that can be compared between initializations).
+    public static func metaLoss(of network: Network, episodes: [TaskEpisode], inner: AdaptationSettings) -> Float {
+        guard !episodes.isEmpty else { return 0 }
+        var total: Float = 0
+        for e in episodes { total += adaptAndMeasure(network, episode: e, inner: inner).1 }
+        return total / Float(episodes.count)
+    }
+
+    /// Runs Reptile from `initial` over `tasks`: each iteration adapts a copy of the shared
+    /// weights to one task's support set (the inner loop) and moves the shared weights a step
+    /// toward the adapted ones (the outer loop). Deterministic for a given seed.
+    /// - Parameter progress: called every `reportEvery` iterations with the mean meta-loss since the last call.
+    public static func train(initial: Network, tasks: [MetaTask], settings: MetaTrainingSettings,
+                             reportEvery: Int = 25, progress: (MetaTrainingProgress) -> Void = { _ in }) -> Network {
+        guard !tasks.isEmpty else { return initial }
+        var shared = initial
+        var random = SeededGenerator(seed: settings.seed)
+        var order: [Int] = []
+        var lossSum: Float = 0
+        var lossCount = 0
+        for iteration in 0..<settings.iterations {
+            if order.isEmpty { order = Array(tasks.indices).shuffled(using: &random) }
+            let task = tasks[order.removeLast()]
+            var inner = settings.inner
+            inner.seed = settings.seed &+ UInt64(iteration) &* 0x9E37_79B9
+            if let episode = episode(from: task, settings: settings, random: &random) {
+                let (adapted, queryLoss) = adaptAndMeasure(shared, episode: episode, inner: inner)
+                let epsilon = settings.outerStepSize * (1 - Float(iteration) / Float(settings.iterations))
+                var p = shared.parameters
+                let q = adapted.parameters
+                for k in p.indices { p[k] += epsilon * (q[k] - p[k]) }
+                shared.parameters = p
+                if queryLoss.isFinite { lossSum += queryLoss; lossCount += 1 }
+            }
+            if (iteration + 1) % reportEvery == 0 || iteration + 1 == settings.iterations {
+                progress(MetaTrainingProgress(iteration: iteration + 1, iterations: settings.iterations, task: task.name,
+                                              metaLoss: lossCount > 0 ? lossSum / Float(lossCount) : .nan))
+                lossSum = 0
+                lossCount = 0
+            }
+        }
+        return shared
+    }
+}
