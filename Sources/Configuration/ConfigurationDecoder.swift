@@ -149,7 +149,9 @@ struct ConfigurationDecoder {
         if let count = table.integer("max_bits_per_read", in: 1...2000, &problems, what: "bits per read") { bus.maxBitsPerRead = count }
         if let gap = table.integer("max_gap", in: 0...124, &problems, what: "a gap in registers") { bus.maxGap = gap }
         if let backoff = table.duration("max_backoff", &problems, mustBePositive: true) { bus.maxBackoff = backoff }
-        return name == nil || transport == nil ? nil : bus
+        // A bus with a bad type is still returned so that its sensors are not also reported
+        // as naming an undefined bus; any problem fails the whole load anyway.
+        return name == nil ? nil : bus
     }
 
     private mutating func decodeMachine(_ table: TableReader, buses: [String: BusConfiguration]) -> MachineConfiguration? {
@@ -174,13 +176,14 @@ struct ConfigurationDecoder {
         }
         var names: [String: String] = [:]
         for sensorTable in sensorTables {
-            guard let sensor = decodeSensor(sensorTable, buses: buses) else { continue }
-            if let first = names[sensor.name] {
-                problems.add(sensorTable.keyPath("name"), "duplicate sensor name \"\(sensor.name)\" (already used by \(first)); sensor names must be unique within a machine")
-            } else {
-                names[sensor.name] = sensorTable.path + lineSuffix(sensorTable.path)
+            if let name = sensorTable.table["name"]?.string, !name.isEmpty {
+                if let first = names[name] {
+                    problems.add(sensorTable.keyPath("name"), "duplicate sensor name \"\(name)\" (already used by \(first)); sensor names must be unique within a machine")
+                } else {
+                    names[name] = sensorTable.path + lineSuffix(sensorTable.path)
+                }
             }
-            machine.sensors.append(sensor)
+            if let sensor = decodeSensor(sensorTable, buses: buses) { machine.sensors.append(sensor) }
         }
         return id == nil ? nil : machine
     }

@@ -12,10 +12,6 @@ struct ProblemList {
     mutating func add(_ keyPath: String, _ message: String) {
         problems.append(.init(line: sourceMap.line(of: keyPath), keyPath: keyPath, message: message))
     }
-
-    mutating func add(line: Int?, keyPath: String, _ message: String) {
-        problems.append(.init(line: line, keyPath: keyPath, message: message))
-    }
 }
 
 /// Reads typed values out of one TOML table, reporting wrong types, bad values and unknown keys.

@@ -102,6 +102,8 @@ let badCases: [BadCase] = [
             keyPath: "machine[1].sensor[2].bus", line: 26, fragments: ["bus \"line-b\" is not defined", "defined buses: sim"]),
     BadCase(name: "two sensors with the same name", text: edited([25: "name = \"flow\""]),
             keyPath: "machine[1].sensor[2].name", line: 25, fragments: ["duplicate sensor name \"flow\"", "machine[1].sensor[1] on line 15"]),
+    BadCase(name: "two sensors with the same name, the second also broken", text: edited([25: "name = \"flow\"", 28: "type = \"flaot32\""]),
+            keyPath: "machine[1].sensor[2].name", line: 25, fragments: ["duplicate sensor name \"flow\""]),
     BadCase(name: "duplicate machine ids", text: edited([:], appending: extraMachine),
             keyPath: "machine[2].id", line: 31, fragments: ["duplicate machine id \"pump-1\"", "machine[1] on line 10"]),
     BadCase(name: "duplicate bus names", text: edited([:], appending: extraBus),
@@ -247,5 +249,14 @@ struct BadConfigurationTests {
         } catch {
             #expect(error.description.contains("/nonexistent/agent.conf: cannot open the file: No such file or directory"))
         }
+    }
+}
+
+@Suite("Bad configurations: knock-on problems")
+struct KnockOnTests {
+    @Test("a bus with an unknown type is reported once, not again by each of its sensors")
+    func badBusTypeOnlyOnce() {
+        let found = problems(in: edited([6: "type = \"udp\""]))
+        #expect(found.map(\.keyPath) == ["bus[1].type"], "got \(found)")
     }
 }
