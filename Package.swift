@@ -46,6 +46,7 @@ let package = Package(
             dependencies: [
                 "EdgeCore", "Configuration", "Modbus", "Store", "Detection", "Summaries", logging,
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
         // The command line: argument parsing and wiring only.
@@ -55,6 +56,8 @@ let package = Package(
                 "EdgeCore", "Configuration", "Modbus", "ModbusServer", "Store", "Detection", "Simulator", "Summaries", "Runtime",
                 logging,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
         // Benchmarks (`make bench`): each hot path measured against its practical limit.

@@ -23,6 +23,7 @@ struct EdgeAgentCommand: AsyncParsableCommand {
             ExportCommand.self,
             CalibrateCommand.self,
             MetaTrainCommand.self,
+            RunCommand.self,
         ]
     )
 }

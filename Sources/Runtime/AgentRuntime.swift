@@ -1,0 +1,393 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import Configuration
+import EdgeCore
+import Logging
+import Modbus
+import ServiceLifecycle
+import Store
+import Synchronization
+
+/// Settings of the runtime that agent.conf does not (yet) expose.
+public struct RuntimeOptions: Sendable {
+    /// Anomaly alert rules.
+    public var alertPolicy = AlertPolicy()
+    /// Data alert rules.
+    public var dataPolicy = DataQualityPolicy()
+    /// Commands run on alert events (off unless configured).
+    public var commandActions: [CommandAction] = []
+    /// Poll cycles queued between the pollers and the scoring stage; more are counted as overflow.
+    public var scoringQueueCapacity = 4096
+    /// How often the status (for `edge-agent status`) and the metrics file are refreshed.
+    public var statusInterval: Duration = .seconds(5)
+    /// The Prometheus textfile; nil for `<data_dir>/edge-agent.prom`.
+    public var metricsPath: String? = nil
+    /// How long graceful shutdown may take to flush (below systemd's TimeoutStopSec=30s).
+    public var shutdownTimeout: Duration = .seconds(20)
+    /// Poller tuning (backoff starting points).
+    public var pollerOptions = BusPoller.Options()
+
+    public init() {}
+}
+
+/// What the runtime has done since it started; read by status, metrics, tests and benchmarks.
+public struct RuntimeCounters: Sendable, Equatable {
+    /// Readings handed over by the pollers.
+    public var readingsPolled = 0
+    /// Poll cycles handed over by the pollers.
+    public var cyclesPolled = 0
+    /// Poll cycles the scoring stage could not take (its queue was full); their readings were still stored.
+    public var scoringOverflowCycles = 0
+    /// Readings the database writer refused (its queue was full).
+    public var writerRejectedReadings = 0
+    /// Windows scored.
+    public var windowsScored = 0
+    /// Alert events produced.
+    public var alertEvents = 0
+    /// Delay from a reading's poll time to its score being known, p50 and p99 of recent windows (ms).
+    public var scoreDelayP50Milliseconds = 0.0
+    public var scoreDelayP99Milliseconds = 0.0
+
+    public init() {}
+}
+
+/// `edge-agent run`: pollers (one thread per bus) → the database writer (one thread) →
+/// per-machine scoring → alert engines → sinks (alert log, database, journal, commands).
+///
+/// Run it as a service in a `ServiceGroup`: `run()` returns after a graceful shutdown, having
+/// stopped the pollers and flushed every polled reading and every alert. `reload(_:)` swaps in
+/// a new configuration (the pipeline restarts; nothing queued is lost).
+public final class AgentRuntime: Service, Sendable {
+    private enum Control: Sendable {
+        case reload(AgentConfiguration)
+        case stop
+    }
+
+    fileprivate enum Input: Sendable {
+        case cycle([Reading])
+        case tick
+    }
+
+    private let initialConfiguration: AgentConfiguration
+    private let options: RuntimeOptions
+    private let logger: Logger
+    private let clock: any AgentClock
+    private let notifier: SystemdNotifier
+    private let control: AsyncStream<Control>
+    private let controlContinuation: AsyncStream<Control>.Continuation
+    private let countersState = SharedCounters()
+    private let readyState = Mutex(false)
+
+    /// Creates the runtime for a validated configuration.
+    public init(configuration: AgentConfiguration, options: RuntimeOptions = RuntimeOptions(), logger: Logger,
+                clock: any AgentClock = SystemClock(), notifier: SystemdNotifier = SystemdNotifier()) {
+        initialConfiguration = configuration
+        self.options = options
+        self.logger = logger
+        self.clock = clock
+        self.notifier = notifier
+        (control, controlContinuation) = AsyncStream.makeStream(of: Control.self)
+    }
+
+    /// Counters since start (safe from any thread).
+    public var counters: RuntimeCounters { countersState.withLock { $0 } }
+
+    /// Whether polling has started (READY=1 was sent).
+    public var isReady: Bool { readyState.withLock { $0 } }
+
+    /// Replaces the configuration: the pipeline stops (flushing), then restarts with `configuration`.
+    public func reload(_ configuration: AgentConfiguration) {
+        controlContinuation.yield(.reload(configuration))
+    }
+
+    /// Stops the runtime as a graceful shutdown would.
+    public func stop() {
+        controlContinuation.yield(.stop)
+    }
+
+    /// Runs until graceful shutdown (or `stop()`), then flushes and returns.
+    /// - Throws: when the buffer or the alert log cannot be opened at start.
+    public func run() async throws {
+        try await withGracefulShutdownHandler {
+            var configuration = initialConfiguration
+            var iterator = control.makeAsyncIterator()
+            while true {
+                let pipeline = try await Pipeline.start(
+                    configuration: configuration, options: options, logger: logger, clock: clock, counters: countersState)
+                readyState.withLock { $0 = true }
+                notifier.ready(status: "polling \(configuration.buses.count) bus(es), \(configuration.machines.count) machine(s)")
+                logger.info("agent running: \(configuration.buses.count) bus(es), \(configuration.machines.count) machine(s), buffer \(pipeline.databasePath)")
+                let command = await pipeline.runUntil(next: &iterator, notifier: notifier)
+                switch command {
+                case .reload(let next):
+                    notifier.reloading()
+                    logger.notice("reloading configuration from \(next.sourcePath)")
+                    let lost = await pipeline.shutdown(timeout: options.shutdownTimeout)
+                    if lost > 0 { logger.error("\(lost) readings could not be written during the reload") }
+                    configuration = next
+                case .stop, nil:
+                    notifier.stopping()
+                    logger.notice("shutting down: flushing readings and alerts")
+                    let lost = await pipeline.shutdown(timeout: options.shutdownTimeout)
+                    if lost > 0 { logger.error("\(lost) readings could not be written before the shutdown deadline") }
+                    return
+                }
+            }
+        } onGracefulShutdown: {
+            self.controlContinuation.yield(.stop)
+        }
+    }
+
+    /// One generation of the running pipeline for one configuration.
+    private final class Pipeline: Sendable {
+        let configuration: AgentConfiguration
+        let databasePath: String
+        let writer: ReadingWriter
+        let pollers: [BusPoller]
+        let dispatcher: AlertDispatcher
+        let statusDatabase: BufferDatabase
+        let inputs: AsyncStream<Input>
+        let intake: Intake
+        var inputContinuation: AsyncStream<Input>.Continuation { intake.scoring }
+        let options: RuntimeOptions
+        let logger: Logger
+        let clock: any AgentClock
+        let counters: SharedCounters
+
+        private init(configuration: AgentConfiguration, databasePath: String, writer: ReadingWriter, pollers: [BusPoller],
+                     dispatcher: AlertDispatcher, statusDatabase: BufferDatabase, inputs: AsyncStream<Input>,
+                     intake: Intake, options: RuntimeOptions, logger: Logger,
+                     clock: any AgentClock, counters: SharedCounters) {
+            self.configuration = configuration
+            self.databasePath = databasePath
+            self.writer = writer
+            self.pollers = pollers
+            self.dispatcher = dispatcher
+            self.statusDatabase = statusDatabase
+            self.inputs = inputs
+            self.intake = intake
+            self.options = options
+            self.logger = logger
+            self.clock = clock
+            self.counters = counters
+        }
+
+        /// Opens the buffer and the alert log, starts the writer and the pollers.
+        static func start(configuration: AgentConfiguration, options: RuntimeOptions, logger: Logger,
+                          clock: any AgentClock, counters: SharedCounters) async throws -> Pipeline {
+            // Opening files and SQLite is blocking work: do it off the cooperative pool.
+            try await runBlocking {
+                try makeDirectories(configuration.agent.dataDirectory)
+                let databasePath = Store.databasePath(dataDirectory: configuration.agent.dataDirectory)
+                let database = try BufferDatabase(path: databasePath)
+                let mapping = try database.registerSensors(configuration)
+                let writer = try ReadingWriter(
+                    path: databasePath, mapping: mapping, options: ReadingWriter.Options(settings: configuration.agent),
+                    clock: clock, logger: logger,
+                    onStateChange: { state in
+                        switch state {
+                        case .writing: logger.notice("buffer writable again; queued readings are being written")
+                        case .failing(let error): logger.error("buffer not writable (\(error)); keeping readings in memory and alerting goes on")
+                        }
+                    })
+                let alertLog = try AlertLog(path: configuration.agent.alertLog)
+                if alertLog.repairedBytes > 0 {
+                    logger.warning("alert log \(alertLog.path): cut \(alertLog.repairedBytes) bytes of a torn last line (an earlier crash)")
+                }
+                let dispatcher = try AlertDispatcher(alertLog: alertLog, database: database, actions: options.commandActions, logger: logger)
+                let (inputs, continuation) = AsyncStream.makeStream(of: Input.self, bufferingPolicy: .bufferingOldest(options.scoringQueueCapacity))
+                let intake = Intake(writer: writer, scoring: continuation, counters: counters)
+                var pollers: [BusPoller] = []
+                for bus in configuration.buses where configuration.machines.contains(where: { $0.sensors.contains { $0.bus == bus.name } }) {
+                    let poller = try BusPoller(bus: bus, machines: configuration.machines, clock: clock, options: options.pollerOptions) { readings in
+                        intake.accept(readings)
+                    }
+                    pollers.append(poller)
+                }
+                let pipeline = Pipeline(
+                    configuration: configuration, databasePath: databasePath, writer: writer, pollers: pollers,
+                    dispatcher: dispatcher, statusDatabase: database, inputs: inputs, intake: intake,
+                    options: options, logger: logger, clock: clock, counters: counters)
+                for poller in pollers { try poller.start() }
+                return pipeline
+            }
+        }
+
+        /// Scores and alerts until a control command arrives; returns it (nil: control stream ended).
+        func runUntil(next controlIterator: inout AsyncStream<Control>.Iterator, notifier: SystemdNotifier) async -> Control? {
+            let models = configuration.machines.map { machine -> MachineModel? in
+                do {
+                    return try MachineModel.load(machine: machine.id, dataDirectory: configuration.agent.dataDirectory)
+                } catch {
+                    logger.error("\(machine.id): cannot load its model (\(error)); buffering without scoring until it is recalibrated")
+                    return nil
+                }
+            }
+            var modelTimes = configuration.machines.map {
+                modificationTime(MachineModel.modelPath(machine: $0.id, dataDirectory: configuration.agent.dataDirectory))
+            }
+            let scoring = Task { [self] in
+                var engine = ScoringEngine(machines: configuration.machines, models: models,
+                                           alertPolicy: options.alertPolicy, dataPolicy: options.dataPolicy)
+                var delays = DelayReservoir(capacity: 2048)
+                var lastStatus = clock.monotonicNanoseconds()
+                for await input in inputs {
+                    switch input {
+                    case .cycle(let readings):
+                        let now = clock.now()
+                        let events = engine.process(readings) { window in
+                            delays.add(Double(now.millisecondsSinceEpoch - window.time.millisecondsSinceEpoch))
+                        }
+                        for id in engine.takeNewlyUncalibrated() {
+                            logger.notice("\(id): uncalibrated; readings are buffered but not scored (run `edge-agent calibrate --machine \(id)`)")
+                        }
+                        if !events.isEmpty { dispatcher.dispatch(events) }
+                        counters.withLock { c in
+                            c.windowsScored = engine.windowsScored
+                            c.alertEvents += events.count
+                        }
+                    case .tick:
+                        let events = engine.tick(now: clock.now())
+                        if !events.isEmpty { dispatcher.dispatch(events) }
+                        // Pick up models written by `calibrate` while the agent runs.
+                        for (i, machine) in configuration.machines.enumerated() {
+                            let path = MachineModel.modelPath(machine: machine.id, dataDirectory: configuration.agent.dataDirectory)
+                            let time = modificationTime(path)
+                            guard time != modelTimes[i] else { continue }
+                            modelTimes[i] = time
+                            do {
+                                let model = try MachineModel.load(machine: machine.id, dataDirectory: configuration.agent.dataDirectory)
+                                engine.replaceModel(machine: i, with: model)
+                                logger.notice("\(machine.id): new model loaded (threshold \(model.map { "\($0.threshold)" } ?? "none"))")
+                            } catch {
+                                logger.error("\(machine.id): new model file unusable (\(error)); keeping the previous one")
+                            }
+                        }
+                        let monotonic = clock.monotonicNanoseconds()
+                        if monotonic - lastStatus >= UInt64(max(0, options.statusInterval.wholeNanoseconds)) {
+                            lastStatus = monotonic
+                            let (p50, p99) = delays.percentiles()
+                            let snapshot = counters.withLock { c -> RuntimeCounters in
+                                c.scoreDelayP50Milliseconds = p50
+                                c.scoreDelayP99Milliseconds = p99
+                                return c
+                            }
+                            publishStatus(engine: engine, counters: snapshot)
+                        }
+                    }
+                }
+                // Inputs finished: everything polled has been scored; publish a last status.
+                let snapshot = counters.withLock { $0 }
+                publishStatus(engine: engine, counters: snapshot)
+            }
+            // Ticks: data-stopped checks, model reloads, status; the watchdog only while cycles complete.
+            let ticker = Task { [self] in
+                var lastCycles = intake.cycles.load(ordering: .relaxed)
+                var lastWatchdog = clock.monotonicNanoseconds()
+                let watchdogEvery = notifier.watchdogInterval.map { UInt64($0.wholeNanoseconds / 2) }
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .milliseconds(500))
+                    inputContinuation.yield(.tick)
+                    guard let every = watchdogEvery else { continue }
+                    let cycles = intake.cycles.load(ordering: .relaxed)
+                    let now = clock.monotonicNanoseconds()
+                    if cycles != lastCycles, now - lastWatchdog >= every {
+                        notifier.watchdog()
+                        lastWatchdog = now
+                        lastCycles = cycles
+                    }
+                }
+            }
+            let command = await controlIterator.next()
+            ticker.cancel()
+            _ = await ticker.value
+            scoringTask.withLock { $0 = scoring }
+            return command
+        }
+
+        /// The scoring task of this generation, awaited at shutdown.
+        private let scoringTask = Mutex<Task<Void, Never>?>(nil)
+
+        /// Stops the pollers, lets scoring finish what was polled, flushes alerts and readings.
+        /// - Returns: readings that could not be written before the timeout.
+        func shutdown(timeout: Duration) async -> Int {
+            await runBlocking { for poller in self.pollers { poller.stop() } }
+            inputContinuation.finish()
+            await scoringTask.withLock({ $0 })?.value
+            return await runBlocking {
+                self.dispatcher.drain()
+                self.dispatcher.stop()
+                return self.writer.close(timeout: timeout)
+            }
+        }
+
+        /// Writes the status row (for `edge-agent status`) and the metrics file, on the alert thread.
+        func publishStatus(engine: ScoringEngine, counters: RuntimeCounters) {
+            let health = pollers.map { $0.health() }
+            let writerStatistics = writer.statistics
+            let status = RuntimeStatus(
+                time: clock.now(), pid: Int(getpid()), configuration: configuration, buses: health,
+                machines: configuration.machines.indices.map { i in
+                    RuntimeStatus.MachineStatus(
+                        id: configuration.machines[i].id, model: engine.model(machine: i),
+                        lastScore: engine.lastScore(machine: i))
+                },
+                openAlerts: engine.openAlerts, writer: writerStatistics, counters: counters)
+            let metricsPath = options.metricsPath ?? "\(configuration.agent.dataDirectory)/edge-agent.prom"
+            let database = statusDatabase
+            let logger = logger
+            dispatcher.perform {
+                do {
+                    try database.setValue(status.json, forKey: RuntimeStatus.key)
+                } catch {
+                    logger.debug("status not stored: \(error)")
+                }
+                do {
+                    try AtomicFile.write(status.prometheusText, to: metricsPath)
+                } catch {
+                    logger.debug("metrics file not written: \(error)")
+                }
+            }
+        }
+    }
+}
+
+/// Where the pollers hand over each poll cycle (on their threads): to the database writer's
+/// queue and to the scoring stage's queue, both bounded, with every refusal counted.
+private final class Intake: Sendable {
+    let writer: ReadingWriter
+    let scoring: AsyncStream<AgentRuntime.Input>.Continuation
+    let counters: SharedCounters
+    /// Poll cycles completed, for the watchdog.
+    let cycles = Atomic<Int>(0)
+
+    init(writer: ReadingWriter, scoring: AsyncStream<AgentRuntime.Input>.Continuation, counters: SharedCounters) {
+        self.writer = writer
+        self.scoring = scoring
+        self.counters = counters
+    }
+
+    func accept(_ readings: [Reading]) {
+        let stored = writer.append(readings)
+        let queued = scoring.yield(.cycle(readings))
+        cycles.add(1, ordering: .relaxed)
+        counters.withLock { c in
+            c.readingsPolled += readings.count
+            c.cyclesPolled += 1
+            if case .rejectedQueueFull = stored { c.writerRejectedReadings += readings.count }
+            if case .dropped = queued { c.scoringOverflowCycles += 1 }
+        }
+    }
+}
+
+/// The runtime's counters, shared by the pollers' threads, the scoring task and readers.
+final class SharedCounters: Sendable {
+    private let state = Mutex(RuntimeCounters())
+
+    func withLock<R: Sendable>(_ body: (inout RuntimeCounters) -> R) -> R {
+        state.withLock { body(&$0) }
+    }
+}

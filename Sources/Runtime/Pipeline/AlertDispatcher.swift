@@ -1,0 +1,125 @@
+import EdgeCore
+import Logging
+import Store
+
+/// Delivers alert events to their sinks on threads of their own: the alert log (fsync'd), the
+/// database, the journal (warning level) and the configured command actions.
+///
+/// A failing sink is reported once per episode and never stops the others: alerting goes on
+/// from memory to the alert log when the database is full, and to the database and journal
+/// when the log's disk is.
+final class AlertDispatcher: Sendable {
+    /// Everything below is touched only on `worker`'s thread.
+    private final class State: @unchecked Sendable {
+        // @unchecked Sendable: used only from the single worker thread (jobs run one at a time).
+        let alertLog: AlertLog?
+        let database: BufferDatabase?
+        var databaseIDs: [String: Int64] = [:]
+        var logFailing = false
+        var databaseFailing = false
+        init(alertLog: AlertLog?, database: BufferDatabase?) {
+            self.alertLog = alertLog
+            self.database = database
+        }
+    }
+
+    private let worker: SerialWorker
+    private let actionWorker: SerialWorker
+    private let state: State
+    private let actions: [CommandAction]
+    private let logger: Logger
+
+    init(alertLog: AlertLog?, database: BufferDatabase?, actions: [CommandAction], logger: Logger) throws {
+        worker = try SerialWorker(name: "edge-alerts")
+        actionWorker = try SerialWorker(name: "edge-actions", capacity: 100)
+        state = State(alertLog: alertLog, database: database)
+        self.actions = actions
+        self.logger = logger
+    }
+
+    /// Queues events for delivery (returns at once).
+    func dispatch(_ events: [AlertEvent]) {
+        guard !events.isEmpty else { return }
+        let state = self.state
+        let logger = self.logger
+        worker.submit {
+            for event in events { AlertDispatcher.deliver(event, state: state, logger: logger) }
+        }
+        for event in events {
+            for action in actions where action.events.contains(event.change) {
+                let submitted = actionWorker.submit {
+                    let outcome = action.run(for: event)
+                    if outcome != .exited(0) {
+                        logger.warning("alert command \(action.arguments.first ?? "") for \(event.alert.id): \(outcome)")
+                    }
+                }
+                if !submitted { logger.warning("alert command queue full: \(action.arguments.first ?? "") not run for \(event.alert.id)") }
+            }
+        }
+    }
+
+    /// Runs a blocking job (database or file work) on the alert thread, after queued alerts.
+    func perform(_ job: @escaping @Sendable () -> Void) { worker.submit(job) }
+
+    /// Blocks until everything queued so far is delivered (commands included).
+    func drain() {
+        worker.drain()
+        actionWorker.drain()
+    }
+
+    /// Delivers what is queued, then stops the threads.
+    func stop() {
+        worker.stop()
+        actionWorker.stop()
+    }
+
+    private static func deliver(_ event: AlertEvent, state: State, logger: Logger) {
+        let alert = event.alert
+        logger.warning("alert \(event.change.rawValue): \(alert.message)",
+                       metadata: ["alert": "\(alert.id)", "kind": "\(alert.kind.rawValue)", "severity": "\(alert.severity.rawValue)"])
+        let line = event.jsonLine
+        if let log = state.alertLog {
+            do {
+                try log.append(line: line)
+                if state.logFailing {
+                    state.logFailing = false
+                    logger.notice("alert log \(log.path) writable again")
+                }
+            } catch {
+                if !state.logFailing {
+                    state.logFailing = true
+                    logger.error("cannot write the alert log: \(error); alerts continue to the journal and the database")
+                }
+            }
+        }
+        guard let database = state.database else { return }
+        do {
+            var record = AlertRecord(
+                machine: alert.machine, kind: alert.kind.rawValue, severity: alert.severity.rawValue,
+                state: alert.ended == nil ? .open : .cleared, started: alert.started, ended: alert.ended,
+                peakScore: alert.peakScore, threshold: alert.threshold, details: line)
+            if let id = state.databaseIDs[alert.id] {
+                record.id = id
+                if let stored = try database.alert(id: id) {
+                    // Keep what operators recorded (acknowledged, label, note).
+                    record.label = stored.label
+                    record.note = stored.note
+                    if stored.state == .acknowledged, alert.ended == nil { record.state = .acknowledged }
+                }
+                try database.updateAlert(record)
+            } else {
+                state.databaseIDs[alert.id] = try database.insertAlert(record)
+            }
+            if event.change == .cleared { state.databaseIDs[alert.id] = nil }
+            if state.databaseFailing {
+                state.databaseFailing = false
+                logger.notice("alerts reach the database again")
+            }
+        } catch {
+            if !state.databaseFailing {
+                state.databaseFailing = true
+                logger.error("cannot store alerts in the database: \(error); alerts continue to the alert log and the journal")
+            }
+        }
+    }
+}

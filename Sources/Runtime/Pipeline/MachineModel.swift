@@ -1,0 +1,93 @@
+import Detection
+import EdgeCore
+
+/// A machine's calibrated detector as the runtime uses it: score one row at a time, say which
+/// sensors drove the score, and what each sensor's normal range is.
+///
+/// This is the only file of the runtime that knows the Detection module's types, so a change of
+/// detector touches one place.
+public struct MachineModel: Sendable {
+    /// Where the model was loaded from.
+    public let path: String
+    /// When it was calibrated (ISO-8601, as stored in the file).
+    public let calibratedAt: String
+    /// Scores above this count towards an alert.
+    public let threshold: Double
+    /// Sensor names in the order the detector expects them.
+    public let sensorNames: [String]
+    /// Per-sensor normal range (robust centre ± 3 robust scales), for alerts and summaries.
+    public let normalLow: [Double]
+    public let normalHigh: [Double]
+    private let detector: MachineDetector
+
+    /// Loads the model calibrated for `machine` from `<dataDirectory>/models/`.
+    /// - Returns: nil when the machine has not been calibrated yet.
+    /// - Throws: when a model file exists but cannot be used (corrupt, wrong version).
+    public static func load(machine: String, dataDirectory: String) throws -> MachineModel? {
+        let path = modelPath(machine: machine, dataDirectory: dataDirectory)
+        guard fileExists(path) else { return nil }
+        let file = try DetectorFile.read(path: path)
+        return MachineModel(path: path, file: file)
+    }
+
+    /// Where `calibrate` stores a machine's model.
+    public static func modelPath(machine: String, dataDirectory: String) -> String {
+        "\(dataDirectory)/models/\(machine).detector.json"
+    }
+
+    init(path: String, file: DetectorFile) {
+        self.path = path
+        calibratedAt = file.calibratedAt
+        detector = file.detector
+        threshold = Double(file.detector.alertThreshold)
+        sensorNames = file.detector.sensorNames
+        let baseline = file.detector.baseline
+        normalLow = zip(baseline.median, baseline.scale).map { Double($0 - 3 * $1) }
+        normalHigh = zip(baseline.median, baseline.scale).map { Double($0 + 3 * $1) }
+    }
+
+    /// A fresh streaming scorer for this model.
+    public func makeScorer() -> Scorer { Scorer(stream: detector.makeStream()) }
+
+    /// Scores one machine's rows as they arrive; no allocation per row.
+    ///
+    /// - Important: not thread-safe (it owns scratch buffers): one per machine, used from one task.
+    public struct Scorer {
+        private var stream: DetectorStream
+
+        init(stream: DetectorStream) { self.stream = stream }
+
+        /// Scores one row (one value per sensor in model order; NaN = missing).
+        public mutating func score(row: [Float]) -> Double { Double(stream.score(row: row)) }
+
+        /// Each sensor's share of the last score, from whichever half of the detector (window
+        /// deviation or network) drove it.
+        public var contributions: [Float] {
+            let deviation = stream.lastDeviationScore / stream.detector.threshold
+            if let network = stream.detector.network, !stream.networkContributions.isEmpty,
+               !(deviation >= stream.lastNetworkScore / network.threshold) {
+                return stream.networkContributions
+            }
+            return stream.contributions
+        }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Whether a file exists (no Foundation).
+func fileExists(_ path: String) -> Bool {
+    var st = stat()
+    return stat(path, &st) == 0
+}
+
+/// The file's modification time in nanoseconds, or nil when it does not exist.
+func modificationTime(_ path: String) -> Int64? {
+    var st = stat()
+    guard stat(path, &st) == 0 else { return nil }
+    return Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
+}

@@ -1,0 +1,212 @@
+import Configuration
+import EdgeCore
+
+/// What the scoring stage produced for one machine at one poll time.
+public struct ScoredWindow: Sendable, Equatable {
+    public var machine: Int
+    public var time: Timestamp
+    public var score: Double
+    public var threshold: Double
+}
+
+/// The scoring stage: per-machine windowing, data-quality checks, scoring and the alert state
+/// machines. Takes poll cycles in time order and returns the alert events they cause.
+///
+/// It does no I/O and owns no thread: the runtime drives it from one task, tests drive it
+/// directly with readings.
+public struct ScoringEngine {
+    /// Per-machine state.
+    struct MachineState {
+        let configuration: MachineConfiguration
+        var model: MachineModel?
+        var scorer: MachineModel.Scorer?
+        /// Model column for each configured sensor (nil when the model does not know it).
+        var columnOfSensor: [Int?]
+        var quality: DataQualityMonitor
+        var anomalies: AnomalyAlertEngine
+        /// The row being assembled for the current poll time.
+        var rowTime: Timestamp?
+        var values: [Double]
+        var qualities: [Quality]
+        var modelRow: [Float]
+        var rowsSinceScore = 0
+        var unscorableRun = 0
+        var dataQualityAlert: Alert?
+        var uncalibratedLogged = false
+        var lastScore: Double?
+        var lastScoreTime: Timestamp?
+        var windowsScored = 0
+    }
+
+    /// Fraction of a row's sensors that must be usable for the row to be scored.
+    public var minimumUsableFraction = 0.5
+    private(set) var machines: [MachineState]
+    /// Windows scored since start, all machines.
+    public private(set) var windowsScored = 0
+    /// Machines that have no model yet (logged once each by the runtime).
+    public private(set) var newlyUncalibrated: [String] = []
+
+    /// Creates the stage for the configured machines; `models[i]` is machine i's model or nil.
+    public init(machines: [MachineConfiguration], models: [MachineModel?], alertPolicy: AlertPolicy = AlertPolicy(),
+                dataPolicy: DataQualityPolicy = DataQualityPolicy()) {
+        self.machines = machines.enumerated().map { index, machine in
+            let sensors = machine.sensors.map { s in
+                MonitoredSensor(name: s.name, unitKey: "\(s.bus)/\(s.unitID)", unit: s.unit, minimum: s.minimum, maximum: s.maximum)
+            }
+            var state = MachineState(
+                configuration: machine, model: nil, scorer: nil, columnOfSensor: [],
+                quality: DataQualityMonitor(machine: machine.id, sensors: sensors, pollInterval: machine.pollInterval, policy: dataPolicy),
+                anomalies: AnomalyAlertEngine(machine: machine.id, policy: alertPolicy),
+                values: Array(repeating: .nan, count: machine.sensors.count),
+                qualities: Array(repeating: .offline, count: machine.sensors.count),
+                modelRow: []
+            )
+            ScoringEngine.install(models.indices.contains(index) ? models[index] : nil, into: &state)
+            return state
+        }
+    }
+
+    private static func install(_ model: MachineModel?, into state: inout MachineState) {
+        state.model = model
+        state.scorer = model?.makeScorer()
+        state.columnOfSensor = state.configuration.sensors.map { s in model?.sensorNames.firstIndex(of: s.name) }
+        state.modelRow = Array(repeating: .nan, count: model?.sensorNames.count ?? 0)
+        state.rowsSinceScore = 0
+        state.uncalibratedLogged = false
+    }
+
+    /// Replaces machine `index`'s model (after a new calibration); its window starts afresh.
+    public mutating func replaceModel(machine index: Int, with model: MachineModel?) {
+        ScoringEngine.install(model, into: &machines[index])
+    }
+
+    /// The model of machine `index`, if calibrated.
+    public func model(machine index: Int) -> MachineModel? { machines[index].model }
+
+    /// The last score of machine `index` and when it was computed.
+    public func lastScore(machine index: Int) -> (score: Double, time: Timestamp)? {
+        guard let s = machines[index].lastScore, let t = machines[index].lastScoreTime else { return nil }
+        return (s, t)
+    }
+
+    /// Open alerts of every machine (anomaly and data).
+    public var openAlerts: [Alert] {
+        machines.flatMap { m in [m.anomalies.open, m.dataQualityAlert].compactMap { $0 } + m.quality.openAlerts }
+    }
+
+    /// Takes one poll cycle's readings (any machines, any order within the cycle).
+    /// - Parameters:
+    ///   - scored: receives every window scored (for metrics and summaries).
+    /// - Returns: the alert events caused, in order.
+    public mutating func process(_ readings: [Reading], scored: (ScoredWindow) -> Void = { _ in }) -> [AlertEvent] {
+        var events: [AlertEvent] = []
+        for reading in readings {
+            let m = Int(reading.machine)
+            guard machines.indices.contains(m), machines[m].values.indices.contains(Int(reading.sensor)) else { continue }
+            if let t = machines[m].rowTime, t != reading.time {
+                completeRow(machine: m, events: &events, scored: scored)
+            }
+            machines[m].rowTime = reading.time
+            machines[m].values[Int(reading.sensor)] = reading.value
+            machines[m].qualities[Int(reading.sensor)] = reading.quality
+        }
+        // A poll cycle delivers whole rows: complete every row begun in it.
+        for m in machines.indices where machines[m].rowTime != nil {
+            completeRow(machine: m, events: &events, scored: scored)
+        }
+        return events
+    }
+
+    /// Periodic check for machines whose data stopped.
+    public mutating func tick(now: Timestamp) -> [AlertEvent] {
+        machines.indices.compactMap { machines[$0].quality.tick(now: now) }
+    }
+
+    /// Takes the list of machines that were found uncalibrated since the last call.
+    public mutating func takeNewlyUncalibrated() -> [String] {
+        defer { newlyUncalibrated.removeAll(keepingCapacity: true) }
+        return newlyUncalibrated
+    }
+
+    private mutating func completeRow(machine m: Int, events: inout [AlertEvent], scored: (ScoredWindow) -> Void) {
+        guard let time = machines[m].rowTime else { return }
+        machines[m].rowTime = nil
+        var state = machines[m]
+        defer { machines[m] = state }
+        events.append(contentsOf: state.quality.observe(time: time, values: state.values, qualities: state.qualities))
+
+        guard var scorer = state.scorer, let model = state.model else {
+            if !state.uncalibratedLogged {
+                state.uncalibratedLogged = true
+                newlyUncalibrated.append(state.configuration.id)
+            }
+            resetRow(&state)
+            return
+        }
+        // Fill the model's row: unusable readings (bad quality, NaN/Inf, out of range) become gaps.
+        for c in state.modelRow.indices { state.modelRow[c] = .nan }
+        var usable = 0
+        for (i, column) in state.columnOfSensor.enumerated() {
+            guard let column else { continue }
+            if state.quality.isScorable(sensor: i, value: state.values[i], quality: state.qualities[i]) {
+                state.modelRow[column] = Float(state.values[i])
+                usable += 1
+            }
+        }
+        let needed = max(1, Int((minimumUsableFraction * Double(state.modelRow.count)).rounded(.up)))
+        if usable < needed {
+            state.unscorableRun += 1
+            if state.unscorableRun == state.configuration.windowLength, state.dataQualityAlert == nil {
+                let alert = Alert(
+                    id: "\(state.configuration.id)-quality-\(time.millisecondsSinceEpoch)", machine: state.configuration.id,
+                    kind: .dataQuality, severity: .warning, started: time,
+                    message: "\(state.configuration.id): not scored for \(state.unscorableRun) poll cycles: only \(usable) of \(state.modelRow.count) sensors usable"
+                )
+                state.dataQualityAlert = alert
+                events.append(AlertEvent(change: .raised, time: time, alert: alert))
+            }
+            resetRow(&state)
+            return
+        }
+        state.unscorableRun = 0
+        if var alert = state.dataQualityAlert {
+            alert.ended = time
+            state.dataQualityAlert = nil
+            events.append(AlertEvent(change: .cleared, time: time, alert: alert))
+        }
+        let score = scorer.score(row: state.modelRow)
+        state.scorer = scorer
+        state.rowsSinceScore += 1
+        resetRow(&state)
+        guard state.rowsSinceScore >= max(1, state.configuration.hop) else { return }
+        state.rowsSinceScore = 0
+        state.lastScore = score
+        state.lastScoreTime = time
+        state.windowsScored += 1
+        windowsScored += 1
+        scored(ScoredWindow(machine: m, time: time, score: score, threshold: model.threshold))
+        // Contributions are only assembled when an alert may need them.
+        let contributions: [SensorContribution]
+        if score > model.threshold || state.anomalies.open != nil {
+            let shares = scorer.contributions
+            contributions = state.configuration.sensors.enumerated().compactMap { i, sensor in
+                guard let column = state.columnOfSensor[i], shares.indices.contains(column) else { return nil }
+                return SensorContribution(
+                    sensor: sensor.name, value: state.values[i], contribution: Double(shares[column]),
+                    normalLow: model.normalLow[column], normalHigh: model.normalHigh[column], unit: sensor.unit)
+            }
+        } else {
+            contributions = []
+        }
+        if let event = state.anomalies.observe(score: score, threshold: model.threshold, time: time, contributions: contributions) {
+            events.append(event)
+        }
+    }
+
+    private func resetRow(_ state: inout MachineState) {
+        for i in state.values.indices {
+            state.values[i] = .nan
+            state.qualities[i] = .offline
+        }
+    }
+}

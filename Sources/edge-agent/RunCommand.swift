@@ -1,0 +1,78 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import Configuration
+import EdgeCore
+import Logging
+import Runtime
+import ServiceLifecycle
+import UnixSignals
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the agent: poll, buffer, score and alert until stopped.",
+        discussion: """
+            Polls every sensor in agent.conf, keeps every reading in the buffer (<data_dir>/edge-agent.db), \
+            scores each calibrated machine on every new window and writes alerts to the alert log. \
+            Machines without a model are buffered and logged as uncalibrated: run `edge-agent calibrate` for them. \
+            SIGTERM or SIGINT stop it after flushing every reading and alert; SIGHUP reloads agent.conf \
+            (a broken file is reported and the running configuration stays in force). \
+            Under systemd it sends READY=1 and watchdog pings (Type=notify).
+            """
+    )
+
+    @OptionGroup var options: ConfigurationOptions
+    @OptionGroup var logging: LoggingOptions
+
+    @Option(help: "Write Prometheus textfile metrics here (default: <data_dir>/edge-agent.prom).")
+    var metricsFile: String?
+
+    func run() async throws {
+        // The buffer, alert log and summaries are not for every local user: no world access.
+        umask(0o027)
+        let configuration = try options.load()
+        let logger = logging.bootstrap(configuredLevel: configuration.agent.logLevel)
+        var runtimeOptions = RuntimeOptions()
+        runtimeOptions.metricsPath = metricsFile
+        let runtime = AgentRuntime(configuration: configuration, options: runtimeOptions, logger: logger)
+        let reloader = ReloadService(path: options.config, runtime: runtime, logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: runtime),
+                    .init(service: reloader, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        do {
+            try await group.run()
+        } catch {
+            logger.critical("agent stopped: \(error)")
+            throw ExitCode.failure
+        }
+    }
+}
+
+/// Reloads agent.conf on SIGHUP: a valid file replaces the running configuration, a broken one
+/// is reported (every problem, with its line) and the running configuration stays.
+struct ReloadService: Service {
+    let path: String
+    let runtime: AgentRuntime
+    let logger: Logger
+
+    func run() async throws {
+        let signals = await UnixSignalsSequence(trapping: .sighup)
+        for await _ in signals.cancelOnGracefulShutdown() {
+            do {
+                let next = try ConfigurationLoader.load(path: path)
+                runtime.reload(next)
+            } catch {
+                logger.error("SIGHUP: \(path) not reloaded, the running configuration stays in force:\n\(error.description)")
+            }
+        }
+    }
+}
