@@ -7,9 +7,10 @@ public struct FixedPointMultiplier: Sendable, Hashable {
     /// The total right shift, 1...62.
     public let shift: Int32
 
-    /// Creates the multiplier closest to `real` (which must be ≥ 0 and < 2^30).
+    /// Creates the multiplier closest to `real`; values outside [0, 2^30) (and NaN) are clamped
+    /// into that range, so no input can trap.
     public init(_ real: Double) {
-        precondition(real >= 0 && real < 1_073_741_824, "requantization multipliers must be in [0, 2^30)")
+        let real = real.isNaN ? 0 : min(max(real, 0), 1_073_741_823)
         guard real > 0 else { multiplier = 0; shift = 1; return }
         // real = mantissa × 2^exponent with mantissa in [0.5, 1).
         var exponent = 0
