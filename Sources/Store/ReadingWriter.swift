@@ -26,7 +26,8 @@ import Musl
 /// and a log warning), the unwritten batches stay in memory (bounded by
 /// `Options.queueCapacity`) and are retried every `Options.retryInterval`; writing resumes by
 /// itself when the problem goes away. Batches that do not fit the queue are refused and
-/// counted (`Statistics.rejectedReadings`), reported once per episode.
+/// counted (`Statistics.rejectedReadings`), reported once per episode (an episode ends when the
+/// queue is back below half its capacity).
 public final class ReadingWriter: Sendable {
     /// How the writer queues, batches, retries and enforces retention.
     public struct Options: Sendable {
@@ -103,6 +104,9 @@ public final class ReadingWriter: Sendable {
         public var failedAttempts: Int = 0
         /// The current state.
         public var state: State = .writing
+
+        /// All counters zero, state `.writing`.
+        public init() {}
     }
 
     struct Pending {
@@ -121,6 +125,7 @@ public final class ReadingWriter: Sendable {
         var stopping = false
         var abandon = false
         var finished = false
+        var closed = false
         var overflowReported = false
         var requestedPragmas: [String] = []
         var waiters: [(UInt64, CheckedContinuation<Void, Never>)] = []
@@ -164,13 +169,10 @@ public final class ReadingWriter: Sendable {
         self.thread = try DedicatedThread(name: "edge-store-wr") { worker.run() }
     }
 
+    /// Closes the writer if `close` was not called: what is queued gets two seconds to be
+    /// written, the rest is given up (and logged).
     deinit {
-        lock.withLock {
-            shared.stopping = true
-            shared.abandon = true
-        }
-        lock.broadcast()
-        thread.join()
+        close(timeout: .seconds(2))
     }
 
     /// Queues a batch for writing; never waits for the disk.
@@ -190,7 +192,6 @@ public final class ReadingWriter: Sendable {
                 }
                 return .rejectedQueueFull
             }
-            shared.overflowReported = false
             let sequence = shared.nextSequence
             shared.nextSequence += 1
             shared.queue.append(Pending(sequence: sequence, readings: readings))
@@ -247,7 +248,9 @@ public final class ReadingWriter: Sendable {
     @discardableResult
     public func close(timeout: Duration = .seconds(5)) -> Int {
         let deadline = SystemClock.monotonicNanoseconds() + nanoseconds(timeout)
-        let lost: Int = lock.withLock {
+        let (lost, firstClose, state): (Int, Bool, State) = lock.withLock {
+            let firstClose = !shared.closed
+            shared.closed = true
             shared.stopping = true
             lock.broadcast()
             while !shared.finished {
@@ -259,11 +262,11 @@ public final class ReadingWriter: Sendable {
                     lock.wait(untilMonotonicNanoseconds: deadline)
                 }
             }
-            return shared.statistics.queuedReadings
+            return (shared.statistics.queuedReadings, firstClose, shared.statistics.state)
         }
         thread.join()
-        if lost > 0 {
-            logger.error("buffer closed with \(lost) readings not written: \(shared.statistics.state)")
+        if lost > 0 && firstClose {
+            logger.error("buffer closed with \(lost) readings not written: \(state)")
         }
         return lost
     }
@@ -318,6 +321,7 @@ private final class Worker: @unchecked Sendable {
     var retryAt: UInt64 = 0
     var nextRetentionCheck: UInt64 = 0
     var retentionBacklog = false
+    var unmappedReported = false
 
     init(
         connection: SQLiteConnection, mapping: SensorMapping, options: ReadingWriter.Options, clock: any AgentClock,
@@ -451,6 +455,7 @@ private final class Worker: @unchecked Sendable {
 
     func committed(_ batches: [ReadingWriter.Pending], count: Int, unmapped: Int) {
         let sequence = batches.last?.sequence ?? 0
+        var endedOverflow: Int? = nil
         if failing != nil {
             // Reported before waiters wake, so whoever flushed sees the recovery already.
             failing = nil
@@ -464,6 +469,11 @@ private final class Worker: @unchecked Sendable {
             shared.statistics.committedTransactions += 1
             shared.statistics.queuedReadings -= count
             shared.statistics.state = .writing
+            // An overflow episode ends once the queue is back below half its capacity.
+            if shared.overflowReported && shared.statistics.queuedReadings <= options.queueCapacity / 2 {
+                shared.overflowReported = false
+                endedOverflow = shared.statistics.rejectedReadings
+            }
             var i = 0
             while i < shared.waiters.count {
                 if shared.waiters[i].0 <= sequence {
@@ -475,8 +485,13 @@ private final class Worker: @unchecked Sendable {
             }
         }
         lock.broadcast()
-        if unmapped > 0 {
-            logger.warning("skipped \(unmapped) readings whose machine/sensor index is not in the sensor mapping")
+        if let endedOverflow {
+            logger.notice("buffer queue has room again (\(endedOverflow) readings refused since the writer started)")
+        }
+        if unmapped > 0 && !unmappedReported {
+            // Once: the mapping does not change while the writer runs, so neither would this.
+            unmappedReported = true
+            logger.warning("skipping readings whose machine/sensor index is not in the sensor mapping (counted in statistics.unmappedReadings)")
         }
         onCommit?(sequence)
     }
@@ -526,7 +541,6 @@ private final class Worker: @unchecked Sendable {
     func retentionChunk() throws(SQLiteError) -> Bool {
         var deleted = 0
         var more = false
-        var checkpoint = false
         // Before this key (the first one not in the chunk), at most deleteChunkRows rows exist.
         boundary.reset()
         try boundary.bind(options.deleteChunkRows, at: 1)
@@ -541,20 +555,16 @@ private final class Worker: @unchecked Sendable {
             more = deleted > 0 && hasBoundary && boundaryTime < cutoff
         }
         if deleted == 0, let limit = options.retentionBytes {
-            if try measuredBytes() > limit {
+            // Headroom of one WAL: pages freed since the last checkpoint still occupy the main
+            // file until that checkpoint truncates it.
+            if try measuredBytes() > limit - options.walLimitBytes {
                 deleted = try delete(beforeTime: boundaryTime, sensor: boundarySensor, olderThan: Int64.max)
                 more = deleted > 0
-                checkpoint = deleted > 0
             }
         }
         if deleted > 0 {
             // Give the freed pages back to the file system, so the file shrinks with the data.
             try connection.execute("PRAGMA incremental_vacuum")
-            if checkpoint {
-                // Fold the WAL back now so the main file is truncated at once rather than at the
-                // next automatic checkpoint (a reader may keep it from completing; that is fine).
-                _ = try connection.text("PRAGMA wal_checkpoint(PASSIVE)")
-            }
             lock.withLock { shared.statistics.deletedReadings += deleted }
         }
         return more
@@ -573,14 +583,16 @@ private final class Worker: @unchecked Sendable {
         return connection.changedRowCount
     }
 
-    /// `page_count × page_size` plus the WAL. A WAL far above its limit is counted at the limit:
-    /// it is held open by a long reader, and deleting readings would not shrink it.
+    /// Pages in use (`page_count − freelist_count`, × `page_size`) plus the WAL. A WAL far above
+    /// its limit is counted at the limit: it is held open by a long reader, and deleting
+    /// readings would not shrink it.
+    ///
+    /// With `auto_vacuum=INCREMENTAL` the free list is emptied after every chunk, so this is the
+    /// file's size; a file created without it keeps its size and reuses its free pages.
     private func measuredBytes() throws(SQLiteError) -> Int64 {
-        let pages = try connection.integer("PRAGMA page_count") ?? 0
+        let pages = (try connection.integer("PRAGMA page_count") ?? 0) - (try connection.integer("PRAGMA freelist_count") ?? 0)
         let pageSize = try connection.integer("PRAGMA page_size") ?? 4096
         let wal = fileSize(connection.path + "-wal")
-        // In WAL mode the file shrinks only at a checkpoint: count what is really on disk.
-        return max(pages * pageSize, fileSize(connection.path))
-            + (wal > 4 * options.walLimitBytes ? options.walLimitBytes : wal)
+        return pages * pageSize + (wal > 4 * options.walLimitBytes ? options.walLimitBytes : wal)
     }
 }
