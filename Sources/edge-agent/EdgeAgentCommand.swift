@@ -24,6 +24,9 @@ struct EdgeAgentCommand: AsyncParsableCommand {
             CalibrateCommand.self,
             MetaTrainCommand.self,
             RunCommand.self,
+            StatusCommand.self,
+            AlertsCommand.self,
+            LabelCommand.self,
         ]
     )
 }
