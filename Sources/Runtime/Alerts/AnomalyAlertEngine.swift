@@ -12,8 +12,11 @@ public struct AlertPolicy: Sendable, Equatable {
     public var cooldown: Duration = .seconds(60)
     /// `critical` when the score reaches `criticalRatio × threshold`, else `warning`.
     public var criticalRatio: Double = 2.0
-    /// An `updated` event is written when the peak grows by this fraction, or severity rises.
+    /// An `updated` event is written when severity rises, or when the peak has grown by this
+    /// fraction and the last event is at least `updateInterval` old (a fault that ramps up must
+    /// not flood the log).
     public var updateGrowth: Double = 0.25
+    public var updateInterval: Duration = .seconds(30)
     /// How many sensors an alert names.
     public var topSensorCount: Int = 3
 
@@ -34,6 +37,7 @@ public struct AnomalyAlertEngine: Sendable {
     private var belowClearRun = 0
     private var cooldownUntil: Timestamp?
     private var lastReportedPeak = 0.0
+    private var lastEventTime = Timestamp(millisecondsSinceEpoch: .min)
     /// When the first over-threshold window of the current run was seen (the alert's start).
     private var firstAboveInRun: Timestamp?
 
@@ -84,8 +88,10 @@ public struct AnomalyAlertEngine: Sendable {
             alert.topSensors = top(contributions)
             alert.message = message(alert)
             open = alert
-            if escalated || score >= lastReportedPeak * (1 + policy.updateGrowth) {
+            let quietLongEnough = time.millisecondsSinceEpoch - lastEventTime.millisecondsSinceEpoch >= policy.updateInterval.wholeMilliseconds
+            if escalated || (quietLongEnough && score >= lastReportedPeak * (1 + policy.updateGrowth)) {
                 lastReportedPeak = score
+                lastEventTime = time
                 return AlertEvent(change: .updated, time: time, alert: alert)
             }
             return nil
@@ -104,6 +110,7 @@ public struct AnomalyAlertEngine: Sendable {
         open = alert
         belowClearRun = 0
         lastReportedPeak = score
+        lastEventTime = time
         return AlertEvent(change: .raised, time: time, alert: alert)
     }
 

@@ -15,8 +15,9 @@ public struct ScoredWindow: Sendable, Equatable {
 /// It does no I/O and owns no thread: the runtime drives it from one task, tests drive it
 /// directly with readings.
 public struct ScoringEngine {
-    /// Per-machine state.
-    struct MachineState {
+    /// Per-machine state: a class so the hot path mutates it in place (a struct copied out of
+    /// the array would copy its buffers on every row).
+    final class MachineState {
         let configuration: MachineConfiguration
         var model: MachineModel?
         var scorer: MachineModel.Scorer?
@@ -36,6 +37,16 @@ public struct ScoringEngine {
         var lastScore: Double?
         var lastScoreTime: Timestamp?
         var windowsScored = 0
+
+        init(configuration: MachineConfiguration, quality: DataQualityMonitor, anomalies: AnomalyAlertEngine) {
+            self.configuration = configuration
+            self.quality = quality
+            self.anomalies = anomalies
+            columnOfSensor = []
+            values = Array(repeating: .nan, count: configuration.sensors.count)
+            qualities = Array(repeating: .offline, count: configuration.sensors.count)
+            modelRow = []
+        }
     }
 
     /// Fraction of a row's sensors that must be usable for the row to be scored.
@@ -53,20 +64,16 @@ public struct ScoringEngine {
             let sensors = machine.sensors.map { s in
                 MonitoredSensor(name: s.name, unitKey: "\(s.bus)/\(s.unitID)", unit: s.unit, minimum: s.minimum, maximum: s.maximum)
             }
-            var state = MachineState(
-                configuration: machine, model: nil, scorer: nil, columnOfSensor: [],
+            let state = MachineState(
+                configuration: machine,
                 quality: DataQualityMonitor(machine: machine.id, sensors: sensors, pollInterval: machine.pollInterval, policy: dataPolicy),
-                anomalies: AnomalyAlertEngine(machine: machine.id, policy: alertPolicy),
-                values: Array(repeating: .nan, count: machine.sensors.count),
-                qualities: Array(repeating: .offline, count: machine.sensors.count),
-                modelRow: []
-            )
-            ScoringEngine.install(models.indices.contains(index) ? models[index] : nil, into: &state)
+                anomalies: AnomalyAlertEngine(machine: machine.id, policy: alertPolicy))
+            ScoringEngine.install(models.indices.contains(index) ? models[index] : nil, into: state)
             return state
         }
     }
 
-    private static func install(_ model: MachineModel?, into state: inout MachineState) {
+    private static func install(_ model: MachineModel?, into state: MachineState) {
         state.model = model
         state.scorer = model?.makeScorer()
         state.columnOfSensor = state.configuration.sensors.map { s in model?.sensorNames.firstIndex(of: s.name) }
@@ -77,7 +84,7 @@ public struct ScoringEngine {
 
     /// Replaces machine `index`'s model (after a new calibration); its window starts afresh.
     public mutating func replaceModel(machine index: Int, with model: MachineModel?) {
-        ScoringEngine.install(model, into: &machines[index])
+        ScoringEngine.install(model, into: machines[index])
     }
 
     /// The model of machine `index`, if calibrated.
@@ -131,16 +138,15 @@ public struct ScoringEngine {
     private mutating func completeRow(machine m: Int, events: inout [AlertEvent], scored: (ScoredWindow) -> Void) {
         guard let time = machines[m].rowTime else { return }
         machines[m].rowTime = nil
-        var state = machines[m]
-        defer { machines[m] = state }
+        let state = machines[m]
+        defer { resetRow(state) }
         events.append(contentsOf: state.quality.observe(time: time, values: state.values, qualities: state.qualities))
 
-        guard var scorer = state.scorer, let model = state.model else {
+        guard state.scorer != nil, let model = state.model else {
             if !state.uncalibratedLogged {
                 state.uncalibratedLogged = true
                 newlyUncalibrated.append(state.configuration.id)
             }
-            resetRow(&state)
             return
         }
         // Fill the model's row: unusable readings (bad quality, NaN/Inf, out of range) become gaps.
@@ -165,7 +171,6 @@ public struct ScoringEngine {
                 state.dataQualityAlert = alert
                 events.append(AlertEvent(change: .raised, time: time, alert: alert))
             }
-            resetRow(&state)
             return
         }
         state.unscorableRun = 0
@@ -174,10 +179,8 @@ public struct ScoringEngine {
             state.dataQualityAlert = nil
             events.append(AlertEvent(change: .cleared, time: time, alert: alert))
         }
-        let score = scorer.score(row: state.modelRow)
-        state.scorer = scorer
+        let score = state.scorer!.score(row: state.modelRow)
         state.rowsSinceScore += 1
-        resetRow(&state)
         guard state.rowsSinceScore >= max(1, state.configuration.hop) else { return }
         state.rowsSinceScore = 0
         state.lastScore = score
@@ -188,7 +191,7 @@ public struct ScoringEngine {
         // Contributions are only assembled when an alert may need them.
         let contributions: [SensorContribution]
         if score > model.threshold || state.anomalies.open != nil {
-            let shares = scorer.contributions
+            let shares = state.scorer!.contributions
             contributions = state.configuration.sensors.enumerated().compactMap { i, sensor in
                 guard let column = state.columnOfSensor[i], shares.indices.contains(column) else { return nil }
                 return SensorContribution(
@@ -203,7 +206,7 @@ public struct ScoringEngine {
         }
     }
 
-    private func resetRow(_ state: inout MachineState) {
+    private func resetRow(_ state: MachineState) {
         for i in state.values.indices {
             state.values[i] = .nan
             state.qualities[i] = .offline
