@@ -16,6 +16,7 @@ struct Benchmark {
 /// All benchmarks, one line each (add yours here; keep one line per benchmark).
 let benchmarks: [Benchmark] = [
     Benchmark(name: "store-ingest", summary: "buffer ingest: Store writer vs raw SQLite loop, bytes per reading (--quick: 1 M)", run: storeIngestBenchmark),
+    Benchmark(name: "simulator", summary: "simulator: steps/s in memory and CSV export rows/s (--hours H, default 24)", run: simulatorBenchmark),
     Benchmark(name: "store-crash-writer", summary: "(test helper) appends batches forever, prints each commit", run: storeCrashWriter),
 ]
 
