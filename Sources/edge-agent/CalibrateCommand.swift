@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
 import Configuration
 import Detection
@@ -26,7 +29,7 @@ struct CalibrateCommand: ParsableCommand {
     @Option(help: "Calibrate from this CSV file of normal operation instead of the buffer.")
     var input: String?
 
-    @Option(help: "Use only the first N rows of --input (default: all rows).")
+    @Option(help: "Use only the first N rows (default: all rows).")
     var rows: Int?
 
     @Option(help: "Calibrate from the buffer's most recent stretch, e.g. 10m, 2h, 600s.")
@@ -56,24 +59,35 @@ struct CalibrateCommand: ParsableCommand {
     }
 
     func run() throws {
+        umask(0o027)  // models are not for every local user
         let configuration = try? ConfigurationLoader.load(path: config)
         guard let directory = dataDir ?? configuration?.agent.dataDirectory else {
             throw ValidationError("cannot read \(config); fix it (edge-agent check-config) or pass --data-dir")
         }
-        guard let input else {
-            throw ValidationError("reading normal operation from the buffer (--last/--from/--until) is not available in this build yet; export the stretch to CSV and pass --input")
+        var table: SensorTable
+        var faultsFromAlerts: SensorTable? = nil
+        if let input {
+            table = try CSVReader().read(path: input)
+        } else {
+            guard let configuration, let machineConfiguration = configuration.machines.first(where: { $0.id == machine }) else {
+                throw ValidationError("no machine \"\(machine)\" in \(config)")
+            }
+            (table, faultsFromAlerts) = try CalibrationFromBuffer(configuration: configuration, machine: machineConfiguration)
+                .load(last: last, from: from, until: until)
         }
-        var table = try CSVReader().read(path: input)
+        let source = input ?? "the buffer"
         if let rows { table = table.prefix(rows: rows) }
         if let machineConfiguration = configuration?.machines.first(where: { $0.id == machine }) {
-            table = try CalibrateCommand.select(sensors: machineConfiguration.sensors.map(\.name), from: table, file: input)
+            table = try CalibrateCommand.select(sensors: machineConfiguration.sensors.map(\.name), from: table, file: source)
         } else if configuration != nil {
             throw ValidationError("no machine \"\(machine)\" in \(config)")
         }
-        var labelled: SensorTable? = nil
+        var labelled: SensorTable? = faultsFromAlerts
         if let anomalies {
             let faults = try CSVReader().read(path: anomalies)
-            labelled = try CalibrateCommand.select(sensors: table.sensorNames, from: faults, file: anomalies)
+            let selected = try CalibrateCommand.select(sensors: table.sensorNames, from: faults, file: anomalies)
+            labelled = labelled.map { SensorTable(sensorNames: $0.sensorNames, timestamps: $0.timestamps + selected.timestamps,
+                                                  values: $0.values + selected.values) } ?? selected
         }
         let started = SystemClock.monotonicNanoseconds()
         let outcome = Calibrator().calibrate(table: table, anomalies: labelled)
