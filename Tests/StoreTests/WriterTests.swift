@@ -181,6 +181,22 @@ import Testing
         #expect(writer.flush(timeout: .milliseconds(200)) == false)
         #expect(writer.close(timeout: .milliseconds(300)) == 20)
     }
+
+    @Test func asyncFlushReturnsWhenTheWriterIsClosedWhileFailing() async throws {
+        let db = try TestDatabase()
+        defer { db.remove() }
+        let mapping = try BufferDatabase(path: db.path).registerSensors(makeConfiguration(machines: 1, sensors: 5))
+        var options = ReadingWriter.Options()
+        options.retryInterval = .milliseconds(20)
+        let writer = try ReadingWriter(path: db.path, mapping: mapping, options: options)
+        writer.simulateReadOnly(true)
+        _ = writer.append(poll(machine: 0, sensors: 5, time: 1))
+        let flushed = Task { await writer.flush() }
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(writer.close(timeout: .milliseconds(100)) == 5)
+        await flushed.value
+        #expect(writer.committedSequence == 0)
+    }
 }
 
 @Suite struct RetentionTests {
