@@ -75,3 +75,23 @@ uninstall:
 
 clean:
 	rm -rf .build
+
+# ---------------------------------------------------------------------------------------------
+# Summaries (issue 9): render the sample summary report in headless Chromium and check the
+# screenshots (phone 412 px and desktop 1280 px wide) are not blank. Installs chromium if missing.
+REPORT_DIR   ?= .build/report-screenshot
+
+.PHONY: report-screenshot
+
+report-screenshot: deps-build
+	$(call apt_install,chromium python3)
+	$(SWIFT) build --product edge-agent
+	rm -rf $(REPORT_DIR) && mkdir -p $(REPORT_DIR)
+	.build/debug/edge-agent summarize --sample --output $(REPORT_DIR)
+	for w in 412 1280; do \
+		chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --user-data-dir=$(REPORT_DIR)/profile \
+			--screenshot=$(REPORT_DIR)/report-$$w.png --window-size=$$w,2400 \
+			"file://$$(realpath $$(ls $(REPORT_DIR)/*.html | head -1))" 2>/dev/null || exit 1; \
+		python3 scripts/png-colors.py $(REPORT_DIR)/report-$$w.png --min-colors 200 || exit 1; \
+	done
+	@echo "screenshots: $(REPORT_DIR)/report-412.png $(REPORT_DIR)/report-1280.png"

@@ -39,7 +39,7 @@ let package = Package(
         // Simulated machines (pump, motor, compressor) with faults, served over Modbus.
         .target(name: "Simulator", dependencies: ["EdgeCore", "Configuration", "Modbus", "ModbusServer", logging, .product(name: "TOMLKit", package: "TOMLKit")]),
         // Periodic summary files (JSON, CSV, self-contained HTML with inline SVG charts).
-        .target(name: "Summaries", dependencies: ["EdgeCore", "Store"]),
+        .target(name: "Summaries", dependencies: ["EdgeCore", "Configuration", "Store"]),
         // The daemon: pollers → writer → scoring → alerts → sinks, summaries, systemd integration.
         .target(
             name: "Runtime",
@@ -81,7 +81,7 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "Configuration", "TestSupport"]),
         .testTarget(name: "DetectionTests", dependencies: ["Detection", "TestSupport"]),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "Modbus", "TestSupport"]),
-        .testTarget(name: "SummariesTests", dependencies: ["Summaries", "TestSupport"]),
+        .testTarget(name: "SummariesTests", dependencies: ["Summaries", "Store", "Configuration", "TestSupport"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Simulator", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
     ]

@@ -21,6 +21,7 @@ struct EdgeAgentCommand: AsyncParsableCommand {
             EvaluateCommand.self,
             SimulateCommand.self,
             ExportCommand.self,
+            SummarizeCommand.self,
             CalibrateCommand.self,
             MetaTrainCommand.self,
             RunCommand.self,

@@ -1,0 +1,50 @@
+import Configuration
+import EdgeCore
+import Store
+
+/// Builds a `SummaryInput` for a past period from the agent's buffer, for
+/// `edge-agent summarize`: the machine's readings, its alerts and its latest model.
+///
+/// - Important: The buffer keeps a bad reading's quality but its row reader gives only good
+///   values, so on-demand summaries count good readings only (completeness still shows the
+///   gaps). Anomaly scores are not kept in the buffer, so on-demand summaries have no score chart.
+public enum BufferSummarySource {
+    /// The summary input of `machine` over `[from, until)`.
+    /// - Throws: `StoreError(.unknownMachine)` when agent.conf has no such machine; `SQLiteError`
+    ///   when the buffer cannot be read.
+    public static func input(
+        machine: String, configuration: AgentConfiguration, from: Timestamp, until: Timestamp,
+        database: BufferDatabase, generated: Timestamp = .now()
+    ) throws -> SummaryInput {
+        let mapping = try database.lookUpSensors(configuration)
+        guard let index = mapping.machineIndex(named: machine), let machineConfiguration = configuration.machine(id: machine) else {
+            let known = configuration.machines.map(\.id).joined(separator: ", ")
+            throw StoreError(.unknownMachine, "no machine \"\(machine)\" in \(configuration.sourcePath) (machines: \(known))")
+        }
+        var samples: [[Sample]] = Array(repeating: [], count: machineConfiguration.sensors.count)
+        try database.forEachRow(machine: index, mapping: mapping, from: from, until: until) { time, values in
+            for (column, value) in values.enumerated() where column < samples.count && !value.isNaN {
+                samples[column].append(Sample(time: time, value: value, quality: .good))
+            }
+        }
+        let sensors = machineConfiguration.sensors.enumerated().map { column, sensor in
+            SensorSeries(name: sensor.name, unit: sensor.unit, samples: samples[column])
+        }
+        let alerts = try database.alerts(AlertFilter(machine: machine))
+            .filter { $0.started < until && ($0.ended.map { $0 >= from } ?? true) }
+            .map { record in
+                SummaryAlert(
+                    id: "\(record.machine)-\(record.id)", kind: record.kind, severity: record.severity, started: record.started,
+                    ended: record.ended, peakScore: record.peakScore, threshold: record.threshold,
+                    message: record.note)
+            }
+        let model = try database.latestModel(machine: machine).flatMap { record -> ModelInfo? in
+            guard record.created < until else { return nil }
+            return ModelInfo(name: "model \(record.id)", calibrated: record.created, calibrationWindows: record.windows, threshold: record.threshold)
+        }
+        return SummaryInput(
+            machine: machine, machineDescription: machineConfiguration.description, start: from, end: until,
+            pollIntervalMilliseconds: max(1, machineConfiguration.pollInterval.wholeMilliseconds), sensors: sensors,
+            scores: nil, alerts: alerts, dataQualityEvents: [], model: model, generated: generated)
+    }
+}

@@ -1,1 +1,0 @@
-// The Summaries module. See README.md, "Architecture".

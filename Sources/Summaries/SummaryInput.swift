@@ -1,0 +1,227 @@
+import EdgeCore
+
+/// Everything one summary is made of: one machine, one period, its sensors' readings, its
+/// anomaly scores, its alerts and data-quality events, and the model in use.
+///
+/// The runtime builds one every `summary_interval`; `edge-agent summarize` builds one from the
+/// buffer. Plain values only, so the summary writer needs neither the runtime nor a database.
+public struct SummaryInput: Sendable {
+    /// The machine's id in agent.conf.
+    public var machine: String
+    /// Free text for people (agent.conf `description`), may be empty.
+    public var machineDescription: String
+    /// The start of the period covered, `[start, end)`.
+    public var start: Timestamp
+    /// The end of the period covered (excluded).
+    public var end: Timestamp
+    /// The machine's poll interval: a period of `end − start` expects `(end − start) / poll` readings per sensor.
+    public var pollIntervalMilliseconds: Int64
+    /// The sensors in configuration order.
+    public var sensors: [SensorSeries]
+    /// Anomaly scores over the period, nil when nothing was scored (no model yet, or not recorded).
+    public var scores: ScoreSeries?
+    /// Alerts that were open at some moment of the period (raised before and cleared during it count too).
+    public var alerts: [SummaryAlert]
+    /// Data-quality events of the period (unit offline, sensor stale, out of range, data stopped …).
+    public var dataQualityEvents: [DataQualityEvent]
+    /// The model that scored the period, nil when the machine is not calibrated.
+    public var model: ModelInfo?
+    /// When the summary was produced (shown in the files; defaults to the period's end).
+    public var generated: Timestamp
+
+    /// Creates a summary input.
+    public init(
+        machine: String, machineDescription: String = "", start: Timestamp, end: Timestamp,
+        pollIntervalMilliseconds: Int64, sensors: [SensorSeries], scores: ScoreSeries? = nil,
+        alerts: [SummaryAlert] = [], dataQualityEvents: [DataQualityEvent] = [], model: ModelInfo? = nil,
+        generated: Timestamp? = nil
+    ) {
+        self.machine = machine
+        self.machineDescription = machineDescription
+        self.start = start
+        self.end = end
+        self.pollIntervalMilliseconds = pollIntervalMilliseconds
+        self.sensors = sensors
+        self.scores = scores
+        self.alerts = alerts
+        self.dataQualityEvents = dataQualityEvents
+        self.model = model
+        self.generated = generated ?? end
+    }
+
+    /// The period's length in milliseconds (0 when `end` is not after `start`).
+    public var durationMilliseconds: Int64 { max(0, end.millisecondsSinceEpoch - start.millisecondsSinceEpoch) }
+}
+
+/// One reading of one sensor as the summary sees it.
+public struct Sample: Sendable, Equatable {
+    /// When it was polled.
+    public var time: Timestamp
+    /// The engineering value; ignored unless `quality` is `.good`.
+    public var value: Double
+    /// Whether the value can be trusted.
+    public var quality: Quality
+
+    /// Creates a sample.
+    public init(time: Timestamp, value: Double, quality: Quality = .good) {
+        self.time = time
+        self.value = value
+        self.quality = quality
+    }
+}
+
+/// One sensor's readings in the period, with what people need to read them.
+public struct SensorSeries: Sendable {
+    /// The sensor's name in agent.conf.
+    public var name: String
+    /// Engineering unit (`bar`, `A`, `°C`), may be empty.
+    public var unit: String
+    /// The readings, oldest first (samples outside the period are ignored).
+    public var samples: [Sample]
+    /// The low end of the range the sensor kept during calibration, when known (shaded in the chart).
+    public var normalLow: Double?
+    /// The high end of that range.
+    public var normalHigh: Double?
+
+    /// Creates a sensor series.
+    public init(name: String, unit: String = "", samples: [Sample], normalLow: Double? = nil, normalHigh: Double? = nil) {
+        self.name = name
+        self.unit = unit
+        self.samples = samples
+        self.normalLow = normalLow
+        self.normalHigh = normalHigh
+    }
+}
+
+/// One anomaly score of the machine.
+public struct ScorePoint: Sendable, Equatable {
+    /// The end of the scored window.
+    public var time: Timestamp
+    /// The score (0 = perfectly normal; at or above the threshold counts as anomalous).
+    public var score: Double
+
+    /// Creates a score point.
+    public init(time: Timestamp, score: Double) {
+        self.time = time
+        self.score = score
+    }
+}
+
+/// The machine's anomaly scores over the period, and the alert threshold they are judged against.
+public struct ScoreSeries: Sendable {
+    /// Scores, oldest first.
+    public var points: [ScorePoint]
+    /// The alert threshold in force.
+    public var threshold: Double
+
+    /// Creates a score series.
+    public init(points: [ScorePoint], threshold: Double) {
+        self.points = points
+        self.threshold = threshold
+    }
+}
+
+/// One sensor's part in an anomaly alert (the runtime's `SensorContribution`, as plain values).
+public struct SummaryAlertSensor: Sendable, Equatable {
+    /// The sensor's name.
+    public var sensor: String
+    /// Its value at the alert's peak.
+    public var value: Double
+    /// Engineering unit.
+    public var unit: String
+    /// Its share of the anomaly score.
+    public var contribution: Double
+    /// The low end of the range it kept during calibration.
+    public var normalLow: Double
+    /// The high end of that range.
+    public var normalHigh: Double
+
+    /// Creates an alert sensor entry.
+    public init(sensor: String, value: Double, unit: String = "", contribution: Double, normalLow: Double, normalHigh: Double) {
+        self.sensor = sensor
+        self.value = value
+        self.unit = unit
+        self.contribution = contribution
+        self.normalLow = normalLow
+        self.normalHigh = normalHigh
+    }
+}
+
+/// An alert as a summary reports it (the runtime's `Alert`, as plain values: Summaries does
+/// not depend on the runtime).
+public struct SummaryAlert: Sendable, Equatable {
+    /// Stable id (`<machine>-<start ms>` for the runtime's alerts).
+    public var id: String
+    /// `anomaly`, `unit_offline`, `sensor_stale`, `out_of_range`, `data_stopped`, `data_quality`.
+    public var kind: String
+    /// `warning` or `critical`.
+    public var severity: String
+    /// When the condition started.
+    public var started: Timestamp
+    /// When it cleared; nil while open.
+    public var ended: Timestamp?
+    /// Highest anomaly score while open (0 for data alerts).
+    public var peakScore: Double
+    /// The threshold at the time (0 for data alerts).
+    public var threshold: Double
+    /// The sensors that drove the score at its peak, largest first.
+    public var topSensors: [SummaryAlertSensor]
+    /// One line for people.
+    public var message: String
+
+    /// Creates an alert entry.
+    public init(
+        id: String, kind: String, severity: String, started: Timestamp, ended: Timestamp? = nil,
+        peakScore: Double = 0, threshold: Double = 0, topSensors: [SummaryAlertSensor] = [], message: String = ""
+    ) {
+        self.id = id
+        self.kind = kind
+        self.severity = severity
+        self.started = started
+        self.ended = ended
+        self.peakScore = peakScore
+        self.threshold = threshold
+        self.topSensors = topSensors
+        self.message = message
+    }
+}
+
+/// Something that happened to the data itself in the period (not to the machine).
+public struct DataQualityEvent: Sendable, Equatable {
+    /// When it happened.
+    public var time: Timestamp
+    /// What happened: `unit_offline`, `sensor_stale`, `out_of_range`, `data_stopped`, `recovered` …
+    public var kind: String
+    /// The sensor (or Modbus unit) concerned, empty for the whole machine.
+    public var subject: String
+    /// One line for people.
+    public var message: String
+
+    /// Creates a data-quality event.
+    public init(time: Timestamp, kind: String, subject: String = "", message: String) {
+        self.time = time
+        self.kind = kind
+        self.subject = subject
+        self.message = message
+    }
+}
+
+/// The model that scored the period.
+public struct ModelInfo: Sendable, Equatable {
+    /// A name or version for people (e.g. `model 3` or a file name).
+    public var name: String
+    /// When it was calibrated.
+    public var calibrated: Timestamp?
+    /// How many windows it was calibrated on (0 when unknown).
+    public var calibrationWindows: Int
+    /// Its alert threshold.
+    public var threshold: Double
+
+    /// Creates a model description.
+    public init(name: String, calibrated: Timestamp?, calibrationWindows: Int = 0, threshold: Double) {
+        self.name = name
+        self.calibrated = calibrated
+        self.calibrationWindows = calibrationWindows
+        self.threshold = threshold
+    }
+}

@@ -1,0 +1,161 @@
+import EdgeCore
+import Foundation
+import Testing
+import TestSupport
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@testable import Summaries
+
+@Suite struct AtomicityAndRetentionTests {
+    static let executable = repositoryRoot() + "/.build/debug/edge-agent"
+
+    /// Runs `edge-agent summarize --sample --output DIR`, under `ulimit -f blocks` when given (a
+    /// file-size limit: the kernel fails the write that crosses it with EFBIG).
+    private func runSample(output: String, fileSizeLimit blocks: Int? = nil) throws -> (status: Int32, error: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        let limit = blocks.map { "ulimit -f \($0) && " } ?? ""
+        process.arguments = ["-c", "\(limit)exec \"$0\" summarize --sample --output \"$1\"", Self.executable, output]
+        let error = Pipe()
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = error
+        try process.run()
+        let text = String(decoding: error.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, text)
+    }
+
+    private func hiddenFiles(_ dir: TemporaryDirectory) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasPrefix(".") }
+    }
+
+    /// A write that fails half-way (the disk "fills" at 2 KB, in the middle of the ~50 KB report):
+    /// nothing under the final name, the old version kept, no temporary left behind.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: executable), "build edge-agent first (swift build)"))
+    func failureMidWriteLeavesTheOldFileUnderTheFinalName() throws {
+        let dir = try TemporaryDirectory(prefix: "summaries-efbig")
+        defer { dir.remove() }
+        let name = SummaryFileName(machine: "pump-1", start: SampleSummary.input().start, end: SampleSummary.input().end)
+        let html = dir.file(name.fileName(extension: "html"))
+        let json = dir.file(name.fileName(extension: "json"))
+
+        let first = try runSample(output: dir.path, fileSizeLimit: 4)
+        #expect(first.status != 0)
+        #expect(first.error.contains("write failed"), "stderr: \(first.error)")
+        #expect(!FileManager.default.fileExists(atPath: html))
+        #expect(!FileManager.default.fileExists(atPath: json))
+        #expect(try hiddenFiles(dir).isEmpty)
+
+        try "OLD REPORT".write(toFile: html, atomically: false, encoding: .utf8)
+        #expect(try runSample(output: dir.path, fileSizeLimit: 4).status != 0)
+        #expect(try String(contentsOfFile: html, encoding: .utf8) == "OLD REPORT")
+        #expect(try hiddenFiles(dir).isEmpty)
+
+        #expect(try runSample(output: dir.path).status == 0)
+        #expect(try String(contentsOfFile: html, encoding: .utf8).hasSuffix("</html>\n"))
+        #expect(try hiddenFiles(dir).isEmpty)
+    }
+
+    /// The writer killed with SIGKILL at random moments: under the final names there is always
+    /// either the old file or a complete new one; only hidden temporaries may be torn, and
+    /// retention sweeps them once they are old.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: executable), "build edge-agent first (swift build)"))
+    func killedAtRandomMomentsNeverLeavesAHalfFile() throws {
+        let dir = try TemporaryDirectory(prefix: "summaries-kill")
+        defer { dir.remove() }
+        let name = SummaryFileName(machine: "pump-1", start: SampleSummary.input().start, end: SampleSummary.input().end)
+        let html = dir.file(name.fileName(extension: "html"))
+        let json = dir.file(name.fileName(extension: "json"))
+        let clock = ContinuousClock()
+        var status: Int32 = -1
+        let full = try clock.measure { status = try runSample(output: dir.path).status }
+        #expect(status == 0)
+        let window = max(20, Int(full.components.seconds * 1000 + full.components.attoseconds / 1_000_000_000_000_000))
+        var killed = 0
+        for round in 0..<20 {
+            try "OLD REPORT".write(toFile: html, atomically: false, encoding: .utf8)
+            try? FileManager.default.removeItem(atPath: json)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: Self.executable)
+            process.arguments = ["summarize", "--sample", "--output", dir.path]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            usleep(useconds_t(1000 * Int.random(in: 0...window)))
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            if process.terminationReason == .uncaughtSignal { killed += 1 }
+            let text = try String(contentsOfFile: html, encoding: .utf8)
+            #expect(text == "OLD REPORT" || (text.hasPrefix("<!DOCTYPE html>") && text.hasSuffix("</html>\n")), "round \(round)")
+            if FileManager.default.fileExists(atPath: json) {
+                #expect((try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json)))) != nil, "round \(round)")
+            }
+        }
+        #expect(killed > 0)
+        let torn = try hiddenFiles(dir).count
+        print("summaries kill test: \(killed) of 20 runs killed, \(torn) torn temporaries (a full run takes \(window) ms)")
+        // Retention sweeps the killed writers' temporaries once they are an hour old.
+        let later = Timestamp(millisecondsSinceEpoch: Timestamp.now().millisecondsSinceEpoch + 2 * 3_600_000)
+        let temporaries = Set(try hiddenFiles(dir))
+        #expect(Set(try SummaryRetention().apply(in: dir.path, now: later)) == temporaries)
+        #expect(try hiddenFiles(dir).isEmpty)
+    }
+
+    @Test func writingTwiceReplacesAndLeavesNoTemporary() throws {
+        let dir = try TemporaryDirectory(prefix: "summaries-twice")
+        defer { dir.remove() }
+        var input = smallInput()
+        try SummaryWriter.write(input, to: dir.path)
+        input.machineDescription = "second version"
+        let files = try SummaryWriter.write(input, to: dir.path)
+        #expect(try String(contentsOfFile: files.json, encoding: .utf8).contains("second version"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).count == 3)
+    }
+
+    @Test func unwritableDirectoryIsATypedError() throws {
+        let dir = try TemporaryDirectory(prefix: "summaries-file")
+        defer { dir.remove() }
+        try "x".write(toFile: dir.file("blocker"), atomically: false, encoding: .utf8)
+        #expect(throws: SummaryWriterError.self) { try SummaryWriter.write(smallInput(), to: dir.file("blocker/sub")) }
+    }
+
+    /// Machine a has periods at hours 0…4, machine b at hours 3 and 4 (each as json, csv, html).
+    private func makePeriods(in dir: TemporaryDirectory) throws -> Timestamp {
+        let base = Timestamp(iso8601: "2026-11-29T00:00:00Z")!.millisecondsSinceEpoch
+        for (machine, hours) in [("a", 0..<5), ("b_x", 3..<5)] {
+            for h in hours {
+                let start = Timestamp(millisecondsSinceEpoch: base + Int64(h) * 3_600_000)
+                let name = SummaryFileName(machine: machine, start: start, end: Timestamp(millisecondsSinceEpoch: start.millisecondsSinceEpoch + 3_600_000))
+                for ext in ["json", "csv", "html"] { try "x".write(toFile: dir.file(name.fileName(extension: ext)), atomically: false, encoding: .utf8) }
+            }
+        }
+        try "keep me".write(toFile: dir.file("README.txt"), atomically: false, encoding: .utf8)
+        return Timestamp(millisecondsSinceEpoch: base + 5 * 3_600_000)
+    }
+
+    @Test func retentionKeepsTheNewestPeriodsPerMachine() throws {
+        let dir = try TemporaryDirectory(prefix: "summaries-keep")
+        defer { dir.remove() }
+        let now = try makePeriods(in: dir)
+        let deleted = try SummaryRetention(keepNewest: 2).apply(in: dir.path, now: now)
+        #expect(deleted.count == 9)
+        #expect(deleted.allSatisfy { $0.hasPrefix("a_2026-11-29T0") && !$0.contains("T03") && !$0.contains("T04") })
+        let left = try FileManager.default.contentsOfDirectory(atPath: dir.path)
+        #expect(left.count == 13)  // a: 2 periods, b_x: 2 periods, README
+        #expect(left.contains("README.txt"))
+    }
+
+    @Test func retentionDeletesByAge() throws {
+        let dir = try TemporaryDirectory(prefix: "summaries-age")
+        defer { dir.remove() }
+        let now = try makePeriods(in: dir)
+        // Older than 2.5 h at 05:00: periods starting before 02:30 go (a at 00, 01, 02).
+        let deleted = try SummaryRetention(maximumAge: .seconds(9000)).apply(in: dir.path, now: now)
+        #expect(deleted.count == 9)
+        #expect(Set(deleted.map { String($0.prefix(15)) }) == ["a_2026-11-29T00", "a_2026-11-29T01", "a_2026-11-29T02"])
+        #expect(try SummaryRetention().apply(in: dir.path, now: now).isEmpty)
+        #expect(throws: SummaryWriterError.self) { try SummaryRetention(keepNewest: 1).apply(in: dir.file("missing")) }
+    }
+}
