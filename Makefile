@@ -36,8 +36,10 @@ build: deps-build
 release: deps-build
 	$(SWIFT) build -c release
 
+# The main job: simulator + agent + few-shot calibration + injected faults, about two minutes.
 demo: release
-	.build/release/edge-agent check-config --config $(CONFIG)
+	.build/release/edge-agent check-config --config $(CONFIG) > /dev/null
+	CONFIG=$(CONFIG) scripts/demo.sh
 
 test: deps-test
 	$(SWIFT) test
