@@ -122,3 +122,23 @@ private func at(_ seconds: Double) -> Timestamp {
         #expect(NumberText.fixed(value, decimals: decimals) == text)
     }
 }
+
+@Suite struct SummaryPeriodTests {
+    private func t(_ iso: String) -> Timestamp { Timestamp(iso8601: Substring(iso))! }
+
+    @Test(arguments: [
+        ("2026-11-29T01:59:59.999Z", 3600, 0, "2026-11-29T00:00:00.000Z", "2026-11-29T01:00:00.000Z"),
+        ("2026-11-29T02:00:00.000Z", 3600, 0, "2026-11-29T01:00:00.000Z", "2026-11-29T02:00:00.000Z"),
+        ("2026-11-29T05:59:00.000Z", 86_400, 21_600, "2026-11-27T06:00:00.000Z", "2026-11-28T06:00:00.000Z"),
+        ("2026-11-29T06:00:00.000Z", 86_400, 21_600, "2026-11-28T06:00:00.000Z", "2026-11-29T06:00:00.000Z"),
+        ("2026-11-29T01:07:00.000Z", 900, 0, "2026-11-29T00:45:00.000Z", "2026-11-29T01:00:00.000Z"),
+    ])
+    func periodsAreAlignedToUTC(now: String, intervalSeconds: Int64, offsetSeconds: Int64, start: String, end: String) {
+        let period = SummaryPeriod.lastComplete(before: t(now), interval: .seconds(intervalSeconds), offset: .seconds(offsetSeconds))
+        #expect(period.start.iso8601 == start)
+        #expect(period.end.iso8601 == end)
+        let next = SummaryPeriod.nextBoundary(after: t(now), interval: .seconds(intervalSeconds), offset: .seconds(offsetSeconds))
+        #expect(next.millisecondsSinceEpoch == period.end.millisecondsSinceEpoch + intervalSeconds * 1000)
+        #expect(next > t(now))
+    }
+}
