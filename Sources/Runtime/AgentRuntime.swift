@@ -181,6 +181,7 @@ public final class AgentRuntime: Service, Sendable {
             // Opening files and SQLite is blocking work: do it off the cooperative pool.
             try await runBlocking {
                 try makeDirectories(configuration.agent.dataDirectory)
+                try makeDirectories(configuration.agent.summaryDirectory)
                 let databasePath = Store.databasePath(dataDirectory: configuration.agent.dataDirectory)
                 let database = try BufferDatabase(path: databasePath)
                 let mapping = try database.registerSensors(configuration)
@@ -233,6 +234,7 @@ public final class AgentRuntime: Service, Sendable {
                 var engine = ScoringEngine(machines: configuration.machines, models: models,
                                            alertPolicy: options.alertPolicy, dataPolicy: options.dataPolicy)
                 var delays = DelayReservoir(capacity: 2048)
+                var summaries = PeriodicSummaries(configuration: configuration, now: clock.now())
                 var lastStatus = clock.monotonicNanoseconds()
                 for await input in inputs {
                     switch input {
@@ -240,6 +242,7 @@ public final class AgentRuntime: Service, Sendable {
                         let now = clock.now()
                         let events = engine.process(readings) { window in
                             delays.add(Double(now.millisecondsSinceEpoch - window.time.millisecondsSinceEpoch))
+                            summaries.record(window)
                         }
                         for id in engine.takeNewlyUncalibrated() {
                             logger.notice("\(id): uncalibrated; readings are buffered but not scored (run `edge-agent calibrate --machine \(id)`)")
@@ -250,8 +253,13 @@ public final class AgentRuntime: Service, Sendable {
                             c.alertEvents += events.count
                         }
                     case .tick:
-                        let events = engine.tick(now: clock.now())
+                        let now = clock.now()
+                        let events = engine.tick(now: now)
                         if !events.isEmpty { dispatcher.dispatch(events) }
+                        let models = configuration.machines.indices.map { engine.model(machine: $0) }
+                        for job in summaries.due(now: now, models: models, database: statusDatabase, logger: logger) {
+                            dispatcher.perform(job)
+                        }
                         // Pick up models written by `calibrate` while the agent runs.
                         for (i, machine) in configuration.machines.enumerated() {
                             let path = MachineModel.modelPath(machine: machine.id, dataDirectory: configuration.agent.dataDirectory)

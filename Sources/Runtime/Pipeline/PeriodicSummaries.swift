@@ -1,0 +1,82 @@
+import Configuration
+import EdgeCore
+import Logging
+import Store
+import Summaries
+
+/// Writes each machine's summary files every `summary_interval`, for periods aligned to UTC
+/// multiples of the interval (an hourly summary covers 01:00–02:00). The scores of the period,
+/// which the buffer does not keep, are collected here as they are computed.
+struct PeriodicSummaries {
+    let configuration: AgentConfiguration
+    let intervalMilliseconds: Int64
+    private(set) var periodStart: Timestamp
+    private var scores: [[ScorePoint]]
+    private var thresholds: [Double]
+
+    init(configuration: AgentConfiguration, now: Timestamp) {
+        self.configuration = configuration
+        intervalMilliseconds = max(1000, configuration.agent.summaryInterval.wholeMilliseconds)
+        periodStart = Timestamp(millisecondsSinceEpoch: now.millisecondsSinceEpoch - PeriodicSummaries.modulo(now.millisecondsSinceEpoch, intervalMilliseconds))
+        scores = Array(repeating: [], count: configuration.machines.count)
+        thresholds = Array(repeating: 0, count: configuration.machines.count)
+    }
+
+    private static func modulo(_ a: Int64, _ b: Int64) -> Int64 { ((a % b) + b) % b }
+
+    /// Records one scored window.
+    mutating func record(_ window: ScoredWindow) {
+        if window.time < periodStart { return }
+        scores[window.machine].append(ScorePoint(time: window.time, score: window.score))
+        thresholds[window.machine] = window.threshold
+    }
+
+    /// When the current period is over, returns the jobs that write its summaries (to run on a
+    /// blocking thread) and starts the next period.
+    mutating func due(now: Timestamp, models: [MachineModel?], database: BufferDatabase, logger: Logger) -> [@Sendable () -> Void] {
+        let end = Timestamp(millisecondsSinceEpoch: periodStart.millisecondsSinceEpoch + intervalMilliseconds)
+        guard now >= end else { return [] }
+        let start = periodStart
+        var jobs: [@Sendable () -> Void] = []
+        let configuration = self.configuration
+        for (index, machine) in configuration.machines.enumerated() {
+            let points = scores[index]
+            let threshold = thresholds[index]
+            let model = models[index].map { m in
+                ModelInfo(name: m.path.split(separator: "/").last.map(String.init) ?? m.path,
+                          calibrated: Timestamp(iso8601: Substring(m.calibratedAt)), threshold: m.threshold)
+            }
+            let normal = models[index].map { m in (m.sensorNames, m.normalLow, m.normalHigh) }
+            jobs.append {
+                do {
+                    var input = try BufferSummarySource.input(
+                        machine: machine.id, configuration: configuration, from: start, until: end, database: database)
+                    if !points.isEmpty { input.scores = ScoreSeries(points: points, threshold: threshold) }
+                    if let model { input.model = model }
+                    if let (names, low, high) = normal {
+                        for i in input.sensors.indices {
+                            if let column = names.firstIndex(of: input.sensors[i].name) {
+                                input.sensors[i].normalLow = low[column]
+                                input.sensors[i].normalHigh = high[column]
+                            }
+                        }
+                    }
+                    let files = try SummaryWriter.write(input, to: configuration.agent.summaryDirectory)
+                    logger.info("summary of \(machine.id) for \(start.iso8601) – \(end.iso8601): \(files.html)")
+                } catch {
+                    logger.error("summary of \(machine.id) for \(start.iso8601) not written: \(error)")
+                }
+            }
+        }
+        jobs.append {
+            do {
+                _ = try SummaryRetention(maximumAge: configuration.agent.retentionAge).apply(in: configuration.agent.summaryDirectory)
+            } catch {
+                logger.warning("summary retention: \(error)")
+            }
+        }
+        periodStart = end
+        for i in scores.indices { scores[i].removeAll(keepingCapacity: true) }
+        return jobs
+    }
+}
