@@ -126,6 +126,8 @@ public final class BusPoller: Sendable {
     private struct PollState {
         var connection: Connection
         var units: [UnitRuntime?]
+        /// The unit ids on the bus (indexes into `units`).
+        var unitIDs: [Int]
         var registers: [UInt16]
         var bits: [UInt8]
         var readings: [Reading] = []
@@ -137,18 +139,20 @@ public final class BusPoller: Sendable {
 
     private func run() {
         var units = [UnitRuntime?](repeating: nil, count: 256)
-        for (index, id) in health().units.map(\.unitID).enumerated() where (0..<256).contains(id) {
+        let unitIDs = health().units.map(\.unitID).filter { (0..<256).contains($0) }
+        for (index, id) in unitIDs.enumerated() {
             units[id] = UnitRuntime(backoff: Backoff(initial: options.initialUnitBackoff, maximum: bus.maxBackoff), healthIndex: index)
         }
         var state = PollState(
             connection: Connection(bus: bus, backoff: Backoff(initial: options.initialReconnectBackoff, maximum: bus.maxBackoff)),
             units: units,
+            unitIDs: unitIDs,
             registers: [UInt16](repeating: 0, count: max(bus.maxRegistersPerRead, 125)),
             bits: [UInt8](repeating: 0, count: max(bus.maxBitsPerRead, 2000)),
             splits: plan.groups.map { [[PlannedRead]?](repeating: nil, count: $0.reads.count) })
         state.readings.reserveCapacity(plan.reads.reduce(0) { $0 + $1.sensors.count })
         var due = [UInt64](repeating: clock.monotonicNanoseconds(), count: plan.groups.count)
-        let intervals = plan.groups.map { UInt64(max(1_000_000, $0.interval.totalNanoseconds)) }
+        let intervals = plan.groups.map { UInt64(max(1_000, $0.interval.totalNanoseconds)) }
 
         defer { state.connection.close() }
         while !stopping.load(ordering: .sequentiallyConsistent) {
@@ -225,10 +229,10 @@ public final class BusPoller: Sendable {
 
     private func pollCycle(group g: Int, state: inout PollState) {
         let group = plan.groups[g]
-        for i in state.units.indices where state.units[i] != nil {
-            state.units[i]!.skipThisCycle = false
-            state.units[i]!.cycleFailed = false
-            state.units[i]!.answered = false
+        for id in state.unitIDs {
+            state.units[id]?.skipThisCycle = false
+            state.units[id]?.cycleFailed = false
+            state.units[id]?.answered = false
         }
         ensureConnected(&state.connection)
         for (r, read) in group.reads.enumerated() {
@@ -251,8 +255,10 @@ public final class BusPoller: Sendable {
         // Units that answered every read of this cycle had a good poll.
         let time = clock.now()
         healthState.withLock { h in
-            for runtime in state.units where runtime?.answered == true && runtime?.cycleFailed == false {
-                if let index = runtime?.healthIndex { h.units[index].lastGoodPoll = time }
+            for id in state.unitIDs {
+                if let runtime = state.units[id], runtime.answered, !runtime.cycleFailed {
+                    h.units[runtime.healthIndex].lastGoodPoll = time
+                }
             }
         }
     }

@@ -106,12 +106,23 @@ package final class WakeSignal: @unchecked Sendable {
     }
 
     /// Waits until `deadline` (CLOCK_MONOTONIC nanoseconds) or a wake-up.
+    ///
+    /// Deadlines closer than 50 µs count as reached (that is below the kernel's default timer
+    /// slack, so sleeping would overshoot anyway); the last 2 ms are slept with `nanosleep`
+    /// for sub-millisecond precision, longer waits use `poll()` so `wake()` ends them at once.
     /// - Returns: true when woken, false when the deadline passed.
     package func wait(untilMonotonicNanoseconds deadline: UInt64, now: () -> UInt64) -> Bool {
         while true {
             let current = now()
-            if current >= deadline { return false }
-            let milliseconds = Int32(clamping: (deadline - current + 999_999) / 1_000_000)
+            if current >= deadline || deadline - current <= 50_000 { return false }
+            let remaining = deadline - current
+            if remaining <= 2_000_000 {
+                var request = timespec(tv_sec: 0, tv_nsec: Int(remaining))
+                var rest = timespec()
+                _ = nanosleep(&request, &rest)
+                continue
+            }
+            let milliseconds = Int32(clamping: (remaining - 1_000_000) / 1_000_000)
             var descriptor = pollfd(fd: readFD, events: Int16(POLLIN), revents: 0)
             let rc = poll(&descriptor, 1, milliseconds)
             if rc > 0 { return true }

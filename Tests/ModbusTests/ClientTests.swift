@@ -155,6 +155,38 @@ struct ClientTests {
         try client.readRegisters(.holding, unit: 1, address: 0, count: 1, into: &r)
     }
 
+    @Test func concurrentConnectionsAreServed() throws {
+        let server = try startLoopbackServer(units: [1, 2])
+        defer { server.stop() }
+        try server.setRegisters([10, 20, 30], kind: .holding, unit: 1, address: 0)
+        // Three clients connected at once, each reading in turn on its own connection.
+        let clients = try (0..<3).map { _ in try tcpClient(server) }
+        var r = [UInt16](repeating: 0, count: 1)
+        for round in 0..<5 {
+            for (i, client) in clients.enumerated() {
+                try client.readRegisters(.holding, unit: 1, address: i, count: 1, into: &r)
+                #expect(r == [UInt16(10 * (i + 1))], "round \(round) client \(i)")
+            }
+        }
+        // A slow answer on one connection does not hold up the others.
+        server.setFault(.slow(milliseconds: 400), unit: 2)
+        let done = DispatchSemaphore(value: 0)
+        let port = server.port
+        DispatchQueue.global().async {
+            if let slow = try? ModbusClient(transport: .tcp(host: "127.0.0.1", port: port), responseTimeout: .seconds(2)) {
+                try? slow.connect()
+                var b = [UInt16](repeating: 0, count: 1)
+                try? slow.readRegisters(.holding, unit: 2, address: 0, count: 1, into: &b)
+            }
+            done.signal()
+        }
+        usleep(50_000)  // let the slow request reach the server
+        let start = ContinuousClock.now
+        try clients[1].readRegisters(.holding, unit: 1, address: 1, count: 1, into: &r)
+        #expect(ContinuousClock.now - start < .milliseconds(250))
+        done.wait()
+    }
+
     @Test func refusedConnection() throws {
         // Bind a server to learn a free port, then stop it so nothing listens there.
         let server = try startLoopbackServer()
