@@ -287,9 +287,18 @@ public final class BusPoller: Sendable {
         }
         var outcome = perform(read, client: state.connection.client, registers: &state.registers, bits: &state.bits)
         if let error = outcome, error.code == .invalidResponse {
-            // Most likely a late answer to an earlier, timed-out request: the client has
-            // flushed it, so ask once more.
-            outcome = perform(read, client: state.connection.client, registers: &state.registers, bits: &state.bits)
+            // Most likely a late answer to an earlier, timed-out request: the answers are out of
+            // step with the requests. A flush cannot catch answers still in flight, so on TCP
+            // start a fresh connection (late answers then go to the old socket); on a serial
+            // line the client has flushed. Then ask once more.
+            if case .tcp = bus.transport {
+                state.connection.close()
+                state.connection.nextAttempt = 0
+                ensureConnected(&state.connection)
+            }
+            if state.connection.isConnected {
+                outcome = perform(read, client: state.connection.client, registers: &state.registers, bits: &state.bits)
+            }
         }
         state.lastRequestEnd = clock.monotonicNanoseconds()
         let time = clock.now()
