@@ -41,11 +41,30 @@ import TestSupport
         let client = try ModbusClient(transport: .tcp(host: "127.0.0.1", port: server.server.port))
         try client.connect()
         defer { client.close() }
+        try Self.compareRounds(5, fleet: fleet, server: server, client: client)
+    }
 
+    @Test(.enabled(if: SocatPair.isAvailable)) func registersDecodeOverRTU() throws {
+        let pair = try SocatPair()
+        defer { pair.stop() }
+        let fleet = Fleet(seed: 4, count: 3)
+        let server = try FleetServer(fleet: fleet, endpoint: .rtu(device: pair.serverEnd, baud: 115_200))
+        defer { server.stop() }
+        let client = try ModbusClient(
+            transport: .rtu(device: pair.clientEnd, baud: 115_200, parity: .none, dataBits: 8, stopBits: 1),
+            responseTimeout: .seconds(1)
+        )
+        try client.connect()
+        defer { client.close() }
+        try Self.compareRounds(2, fleet: fleet, server: server, client: client)
+    }
+
+    /// Publishes `rounds` times (7 simulated seconds apart) and compares every register with the simulation.
+    static func compareRounds(_ rounds: Int, fleet: Fleet, server: FleetServer, client: ModbusClient) throws {
         var live = LiveFleet(fleet: fleet, speed: 1)
         var clock: UInt64 = 1_000_000_000
         var compared = 0
-        for _ in 0..<5 {
+        for _ in 0..<rounds {
             // Advance 7 simulated seconds per round (a fake monotonic clock: no waiting).
             _ = live.advance(toMonotonicNanoseconds: clock)
             clock += 7_000_000_000
@@ -68,7 +87,7 @@ import TestSupport
                 }
             }
         }
-        #expect(compared == 5 * fleet.machines.map { RegisterMap.entries(for: $0.kind).count }.reduce(0, +))
+        #expect(compared == rounds * fleet.machines.map { RegisterMap.entries(for: $0.kind).count }.reduce(0, +))
     }
 
     @Test func droppedOutSensorsReadAsMissingOrOutOfRange() throws {
