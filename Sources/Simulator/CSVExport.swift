@@ -149,3 +149,23 @@ final class OutputFile {
         if descriptor >= 0 { _ = Glibc.close(descriptor) }
     }
 }
+
+/// The served simulator's ground truth: one JSON line per fault that begins or ends, appended
+/// to a file (`edge-agent simulate --fault-log PATH`), for matching alerts against faults.
+public final class FaultLog {
+    private let file: OutputFile
+
+    /// Opens (creating or truncating) the log at `path`.
+    /// - Throws: `ExportError` when it cannot be created.
+    public init(path: String) throws(ExportError) {
+        file = try OutputFile(path: path)
+    }
+
+    /// Appends one line per event, stamped with the wall-clock time.
+    /// - Throws: `ExportError` when the write fails.
+    public func append(_ events: [FaultEvent], wallTime: Timestamp) throws(ExportError) {
+        var text = ""
+        for event in events { text += event.json(wallTime: wallTime) + "\n" }
+        try file.write(text)
+    }
+}

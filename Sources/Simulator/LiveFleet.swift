@@ -12,6 +12,10 @@ public struct LiveFleet: Sendable {
     /// The label of each machine's latest sample.
     public private(set) var labels: [SampleLabel]
     private var startNanoseconds: UInt64?
+    /// Per machine: which of its faults were inside their window at the last step.
+    private var activeWindows: [UInt64]
+    /// Faults that began or ended since `drainEvents()` was last called.
+    private var pendingEvents: [FaultEvent] = []
 
     /// Wraps `fleet`; call `advance(toMonotonicNanoseconds:)` to run it.
     public init(fleet: Fleet, speed: Double) {
@@ -19,6 +23,14 @@ public struct LiveFleet: Sendable {
         self.speed = max(speed, 1e-6)
         latest = fleet.machines.map { Array(repeating: 0, count: $0.channels.count) }
         labels = Array(repeating: .normal, count: fleet.machines.count)
+        activeWindows = Array(repeating: 0, count: fleet.machines.count)
+    }
+
+    /// Returns and forgets the faults that began or ended (their windows, not spike bursts)
+    /// since the last call: the ground truth for matching alerts.
+    public mutating func drainEvents() -> [FaultEvent] {
+        defer { pendingEvents.removeAll(keepingCapacity: true) }
+        return pendingEvents
     }
 
     /// Simulated time of the next sample.
@@ -53,7 +65,25 @@ public struct LiveFleet: Sendable {
 
     private mutating func stepAll() {
         for i in fleet.machines.indices {
+            let t = fleet.machines[i].elapsedSeconds
+            let time = fleet.machines[i].time
             labels[i] = fleet.machines[i].step(into: &latest[i])
+            var windows: UInt64 = 0
+            for (n, fault) in fleet.machines[i].faults.enumerated() where fault.startSeconds <= t && t < fault.endSeconds {
+                windows |= 1 << UInt64(n)
+            }
+            let changed = windows ^ activeWindows[i]
+            if changed != 0 {
+                for n in fleet.machines[i].faults.indices where changed & (1 << UInt64(n)) != 0 {
+                    let machine = fleet.machines[i]
+                    pendingEvents.append(FaultEvent(
+                        machineID: machine.id, unitID: i + 1, fault: machine.faults[n],
+                        channels: FleetExport.channelsShowing(machine.faults[n], machine: machine),
+                        began: windows & (1 << UInt64(n)) != 0, simulatedTime: time
+                    ))
+                }
+                activeWindows[i] = windows
+            }
         }
     }
 
@@ -173,4 +203,30 @@ public enum ControlProtocol {
     /// The commands, for `help` and the README.
     public static let help = "commands: inject MACHINE FAULT [at=DELAY] [for=DURATION] [severity=0..1] [profile=step|ramp|spike] [ramp=DURATION] [sensor=NAME]"
         + " | clear MACHINE|all | stop MACHINE | start MACHINE | load MACHINE 0..1 | status | values MACHINE | quit"
+}
+
+/// A fault beginning or ending in a running fleet.
+public struct FaultEvent: Sendable, Hashable {
+    /// The machine's id.
+    public var machineID: String
+    /// Its Modbus unit id.
+    public var unitID: Int
+    /// The fault.
+    public var fault: Fault
+    /// The channels in which it shows.
+    public var channels: [String]
+    /// True when the fault began, false when it ended.
+    public var began: Bool
+    /// Simulated time of the first (or first fault-free) sample.
+    public var simulatedTime: Timestamp
+
+    /// One JSON object (no newline), with the wall-clock time the event was seen.
+    public func json(wallTime: Timestamp) -> String {
+        var out = "{\"time\": \"\(wallTime.iso8601)\", \"simulated_time\": \"\(simulatedTime.iso8601)\", "
+        out += "\"machine\": \(Simulator.json(machineID)), \"unit\": \(unitID), \"event\": \(began ? "\"begin\"" : "\"end\""), "
+        out += "\"fault\": \(Simulator.json(fault.kind.rawValue)), \"severity\": \(Simulator.json(fault.severity)), "
+        out += "\"profile\": \(Simulator.json(fault.profile.rawValue)), "
+        out += "\"channels\": [\(channels.map { Simulator.json($0) }.joined(separator: ", "))]}"
+        return out
+    }
 }

@@ -16,15 +16,20 @@ public enum SimulationLoop {
     ///   - live: the running fleet.
     ///   - control: the control port, if any.
     ///   - signals: SIGINT/SIGTERM, if the loop should stop on them.
+    ///   - events: called with the faults that began or ended in a batch of steps.
     ///   - publish: called after every batch of steps with the fleet's latest values.
-    /// - Throws: whatever `publish` throws.
+    /// - Throws: whatever `publish` or `events` throws.
     public static func run(
         _ live: inout LiveFleet, control: ControlServer?, signals: TerminationSignals?,
-        publish: (LiveFleet) throws -> Void
+        events: ([FaultEvent]) throws -> Void = { _ in }, publish: (LiveFleet) throws -> Void
     ) rethrows {
         while true {
             let now = SystemClock.monotonicNanoseconds()
-            if live.advance(toMonotonicNanoseconds: now) > 0 { try publish(live) }
+            if live.advance(toMonotonicNanoseconds: now) > 0 {
+                try publish(live)
+                let happened = live.drainEvents()
+                if !happened.isEmpty { try events(happened) }
+            }
             if signals?.received == true { return }
             // Wake for the next step, but at least every 50 ms to notice signals.
             let wait = min(live.nanosecondsUntilNextStep(from: SystemClock.monotonicNanoseconds()), 50_000_000)

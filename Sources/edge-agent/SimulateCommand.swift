@@ -72,6 +72,9 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Sensors per machine: standard, all, or random (a varied subset per machine).", valueName: "set"))
     var sensors: String?
 
+    @Option(help: ArgumentHelp("Serving: append one JSON line per fault that begins or ends to this file (ground truth for alerts).", valueName: "path"))
+    var faultLog: String?
+
     @Option(help: ArgumentHelp("Export: timestamp of the first sample (ISO-8601 UTC).", valueName: "time"))
     var start: String = "2026-01-01T00:00:00Z"
 
@@ -206,9 +209,18 @@ struct SimulateCommand: ParsableCommand {
         print("ready")
         fflush(nil)  // all streams: stdout may be a pipe to the demo script
 
-        try SimulationLoop.run(&live, control: control, signals: signals) { live throws(SimulatorError) in
+        let log = try faultLog.map { path throws(ExportError) in try FaultLog(path: path) }
+        try SimulationLoop.run(&live, control: control, signals: signals, events: { happened in
+            for event in happened {
+                let what = event.began ? "fault begins" : "fault ends"
+                print("\(what): \(event.machineID) \(event.fault.kind.rawValue) severity \(event.fault.severity) "
+                    + "(\(event.channels.joined(separator: ", "))) at simulated \(event.simulatedTime.iso8601)")
+            }
+            fflush(nil)
+            try log?.append(happened, wallTime: Timestamp.now())
+        }, publish: { live throws(SimulatorError) in
             try server.publish(live)
-        }
+        })
         print("stopped at simulated time \(live.simulatedTime.iso8601)")
     }
 }

@@ -123,13 +123,17 @@ import TestSupport
         let ready = DispatchSemaphore(value: 0)
         let published = LockedCounter()
         let port = LockedCounter()
+        let begins = LockedCounter()
+        let ends = LockedCounter()
         // The control server belongs to the loop's thread: create it there and report its port.
         let thread = Thread {
             guard let control = try? ControlServer(port: 0) else { ready.signal(); done.signal(); return }
             port.set(control.port)
             ready.signal()
             var live = LiveFleet(fleet: Fleet(seed: 3, count: 3), speed: 100)
-            SimulationLoop.run(&live, control: control, signals: nil) { _ in published.increment() }
+            SimulationLoop.run(&live, control: control, signals: nil, events: { happened in
+                for event in happened where event.machineID == "pump-1" { event.began ? begins.increment() : ends.increment() }
+            }, publish: { _ in published.increment() })
             done.signal()
         }
         thread.start()
@@ -159,6 +163,8 @@ import TestSupport
         #expect(done.wait(timeout: .now() + 10) == .success)
         // Speed 100 for about a second: on the order of a hundred steps, published in batches.
         #expect(published.value > 5)
+        // pump-1's cavitation began once and ended once (cleared).
+        #expect(begins.value == 1 && ends.value == 1)
     }
 }
 

@@ -29,10 +29,12 @@ private func freePort() throws -> Int {
         let executable = try #require(edgeAgentExecutable(), "edge-agent is not built; run `swift build` first")
         let port = try freePort()
         let controlPort = try freePort()
+        let dir = try TemporaryDirectory(prefix: "sim-serve")
+        defer { dir.remove() }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = ["simulate", "--speed", "20", "--port", "\(port)", "--control-port", "\(controlPort)",
-                             "--faults", "compressor-1 overheating at=0s"]
+                             "--faults", "compressor-1 overheating at=0s", "--fault-log", dir.file("faults.jsonl")]
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
@@ -75,6 +77,11 @@ private func freePort() throws -> Int {
         let rest = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(process.terminationStatus == 0)
         #expect(rest.contains("stopped at simulated time"))
+        #expect((printed + rest).contains("fault begins: compressor-1 overheating"))
+        #expect(rest.contains("fault begins: pump-1 cavitation"))
+        let log = try String(contentsOfFile: dir.file("faults.jsonl"), encoding: .utf8).split(separator: "\n")
+        #expect(log.count == 2)
+        #expect(log.contains { $0.contains("\"machine\": \"pump-1\", \"unit\": 1, \"event\": \"begin\", \"fault\": \"cavitation\"") })
     }
 
     @Test func exportWritesFilesFasterThanRealTime() throws {
