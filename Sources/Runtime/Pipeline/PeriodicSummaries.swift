@@ -17,12 +17,10 @@ struct PeriodicSummaries {
     init(configuration: AgentConfiguration, now: Timestamp) {
         self.configuration = configuration
         intervalMilliseconds = max(1000, configuration.agent.summaryInterval.wholeMilliseconds)
-        periodStart = Timestamp(millisecondsSinceEpoch: now.millisecondsSinceEpoch - PeriodicSummaries.modulo(now.millisecondsSinceEpoch, intervalMilliseconds))
+        periodStart = SummaryPeriod.lastComplete(before: now, interval: configuration.agent.summaryInterval).end
         scores = Array(repeating: [], count: configuration.machines.count)
         thresholds = Array(repeating: 0, count: configuration.machines.count)
     }
-
-    private static func modulo(_ a: Int64, _ b: Int64) -> Int64 { ((a % b) + b) % b }
 
     /// Records one scored window.
     mutating func record(_ window: ScoredWindow) {
