@@ -1,0 +1,165 @@
+import EdgeCore
+import Foundation
+import ModbusServer
+import Runtime
+import TestSupport
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `edge-agent run` as a process against a real libmodbus server on loopback: what systemd and
+/// operators see (signals, notify socket, files).
+@Suite(.serialized) struct AgentProcessTests {
+    /// An agent.conf with `machines` machines of `sensors` holding registers each on one TCP bus.
+    static func configuration(port: Int, directory: String, machines: Int = 2, sensors: Int = 10,
+                              poll: String = "50ms", timeout: String = "300ms", extraSensor: String = "") -> String {
+        var text = """
+            [agent]
+            data_dir = "\(directory)/data"
+            alert_log = "\(directory)/alerts.jsonl"
+            summary_dir = "\(directory)/summaries"
+
+            [[bus]]
+            name = "line"
+            type = "tcp"
+            host = "127.0.0.1"
+            port = \(port)
+            response_timeout = "\(timeout)"
+
+            """
+        for m in 0..<machines {
+            text += """
+
+                [[machine]]
+                id = "m\(m)"
+                poll_interval = "\(poll)"
+
+                """
+            for s in 0..<sensors {
+                text += """
+
+                    [[machine.sensor]]
+                    name = "s\(s)"
+                    bus = "line"
+                    unit_id = \(m + 1)
+                    address = \(s)
+                    type = "uint16"
+
+                    """
+            }
+        }
+        return text + extraSensor
+    }
+
+    /// Starts `edge-agent run` with the given environment additions; stdout/stderr go to files.
+    static func startAgent(config: String, directory: String, environment: [String: String] = [:]) throws -> Process {
+        let binary = try #require(builtExecutable(named: "edge-agent"), "build edge-agent first (swift build)")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["run", "--config", config]
+        var env = ProcessInfo.processInfo.environment
+        env.removeValue(forKey: "NOTIFY_SOCKET")
+        env.removeValue(forKey: "WATCHDOG_USEC")
+        for (k, v) in environment { env[k] = v }
+        process.environment = env
+        FileManager.default.createFile(atPath: directory + "/agent.log", contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: directory + "/agent.log"))
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        return process
+    }
+
+    static func waitForExit(_ process: Process, seconds: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        return !process.isRunning
+    }
+
+    static func sqlite(_ database: String, _ query: String) throws -> String {
+        let run = try runProgram("/usr/bin/sqlite3", [database, query])
+        return run.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/sqlite3")))
+    func sigtermDuringHeavyPollingLosesNoPolledReading() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let server = try startLoopbackServer(units: [1, 2, 3, 4])
+        defer { server.stop() }
+        let config = dir.file("agent.conf")
+        try Self.configuration(port: server.port, directory: dir.path, machines: 4, sensors: 25, poll: "10ms")
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let agent = try Self.startAgent(config: config, directory: dir.path)
+        sleep(3)
+        agent.terminate()  // SIGTERM
+        #expect(Self.waitForExit(agent, seconds: 25))
+        #expect(agent.terminationStatus == 0)
+        let database = dir.file("data/edge-agent.db")
+        let stored = try #require(Int(try Self.sqlite(database, "SELECT count(*) FROM readings")))
+        let status = try Self.sqlite(database, "SELECT value FROM kv WHERE key = 'runtime.status'")
+        let polled = try #require(try RuntimeStatus.decode(status).readingsPolled)
+        #expect(polled > 1000, "the agent polled too little to test anything (\(polled))")
+        #expect(stored == polled, "polled \(polled) readings but \(stored) are in the buffer")
+        #expect(try Self.sqlite(database, "PRAGMA integrity_check") == "ok")
+    }
+
+    @Test func sighupWithBrokenConfigKeepsRunningOnTheOldOne() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let server = try startLoopbackServer(units: [1, 2])
+        defer { server.stop() }
+        let config = dir.file("agent.conf")
+        try Self.configuration(port: server.port, directory: dir.path).write(toFile: config, atomically: true, encoding: .utf8)
+        let agent = try Self.startAgent(config: config, directory: dir.path)
+        defer { if agent.isRunning { agent.terminate(); _ = Self.waitForExit(agent, seconds: 20) } }
+        sleep(2)
+        try "[[machine]]\nid = 3\nflaot = true\n".write(toFile: config, atomically: true, encoding: .utf8)
+        kill(agent.processIdentifier, SIGHUP)
+        let before = server.requestCount(unit: 1)
+        sleep(2)
+        #expect(agent.isRunning)
+        #expect(server.requestCount(unit: 1) > before + 10, "polling stopped after a broken reload")
+        let log = try String(contentsOfFile: dir.file("agent.log"), encoding: .utf8)
+        #expect(log.contains("not reloaded, the running configuration stays in force"))
+        #expect(log.contains("agent.conf:"))  // the problems name the file and line
+
+        // A valid new configuration is taken: one machine only now.
+        try Self.configuration(port: server.port, directory: dir.path, machines: 1).write(toFile: config, atomically: true, encoding: .utf8)
+        kill(agent.processIdentifier, SIGHUP)
+        sleep(2)
+        let unit2 = server.requestCount(unit: 2)
+        sleep(1)
+        #expect(server.requestCount(unit: 2) == unit2, "the reloaded configuration no longer polls unit 2")
+        #expect(agent.isRunning)
+    }
+
+    @Test func notifySocketGetsReadyAndWatchdogOnlyWhilePollingCompletes() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let server = try startLoopbackServer(units: [1, 2])
+        defer { server.stop() }
+        let listener = try NotifyListener(path: dir.file("notify.sock"))
+        let config = dir.file("agent.conf")
+        // A response timeout (6 s) far longer than the watchdog (1 s): a silent unit blocks the poll cycle.
+        try Self.configuration(port: server.port, directory: dir.path, machines: 1, poll: "100ms", timeout: "6s")
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let agent = try Self.startAgent(config: config, directory: dir.path,
+                                        environment: ["NOTIFY_SOCKET": listener.path, "WATCHDOG_USEC": "1000000"])
+        defer { if agent.isRunning { agent.terminate(); _ = Self.waitForExit(agent, seconds: 40) } }
+        sleep(3)
+        let healthy = listener.drain()
+        #expect(healthy.first?.hasPrefix("READY=1") == true, "got \(healthy.prefix(3))")
+        #expect(healthy.filter { $0 == "WATCHDOG=1" }.count >= 3, "got \(healthy)")
+
+        server.setFault(.silent, unit: 1)  // the poller now waits 6 s for every answer
+        sleep(1)
+        _ = listener.drain()
+        sleep(3)
+        let stuck = listener.drain()
+        #expect(!stuck.contains("WATCHDOG=1"), "watchdog pings went on while polling was stuck: \(stuck)")
+
+        server.setFault(nil, unit: 1)
+    }
+}

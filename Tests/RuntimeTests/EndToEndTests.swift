@@ -1,0 +1,89 @@
+import EdgeCore
+import Foundation
+import TestSupport
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The whole chain as a user runs it: `edge-agent simulate` → `edge-agent run` with the
+/// repository's agent.conf → `edge-agent calibrate --last` → a fault injected on the
+/// simulator's control port → an alert in the alert log.
+@Suite(.serialized) struct EndToEndTests {
+    /// Sends one line to the simulator's control port and returns its answer.
+    static func control(port: Int, _ command: String) throws -> String {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw TestSupportError("cannot connect to the control port \(port)") }
+        let line = command + "\n"
+        _ = line.withCString { write(fd, $0, strlen($0)) }
+        var buffer = [UInt8](repeating: 0, count: 512)
+        let n = read(fd, &buffer, buffer.count)
+        return n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self) : ""
+    }
+
+    static func anomalyEvents(_ path: String) -> [[String: Any]] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }.filter { $0["kind"] as? String == "anomaly" }
+    }
+
+    @Test func injectedFaultRaisesAnAlertNamingTheMachineAndItsSensors() throws {
+        let binary = try #require(builtExecutable(named: "edge-agent"))
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let modbusPort = Int.random(in: 21_000...29_000)
+        let controlPort = modbusPort + 1
+        let simulator = Process()
+        simulator.executableURL = URL(fileURLWithPath: binary)
+        simulator.arguments = ["simulate", "--speed", "5", "--port", "\(modbusPort)", "--control-port", "\(controlPort)"]
+        simulator.standardOutput = FileHandle.nullDevice
+        simulator.standardError = FileHandle.nullDevice
+        try simulator.run()
+        defer { simulator.terminate(); simulator.waitUntilExit() }
+
+        // The repository's agent.conf, pointed at this simulator and this temp directory.
+        var config = try String(contentsOfFile: repositoryRoot() + "/agent.conf", encoding: .utf8)
+        config = config.replacingOccurrences(of: "port = 5020", with: "port = \(modbusPort)")
+            .replacingOccurrences(of: "\"demo-out/", with: "\"\(dir.path)/")
+        let configPath = dir.file("agent.conf")
+        try config.write(toFile: configPath, atomically: true, encoding: .utf8)
+        usleep(500_000)
+        let agent = try AgentProcessTests.startAgent(config: configPath, directory: dir.path)
+        defer { if agent.isRunning { agent.terminate(); _ = AgentProcessTests.waitForExit(agent, seconds: 20) } }
+
+        sleep(40)  // 200 rows of normal operation (200 ms polls of a simulator 5× real time)
+        let calibration = try runProgram(binary, ["calibrate", "--config", configPath, "--machine", "pump-1", "--last", "40s"])
+        #expect(calibration.status == 0, "\(calibration.standardError)")
+        sleep(2)  // the agent picks up the new model
+
+        sleep(15)  // normal operation, scored: no anomaly alert for pump-1
+        let alertLog = dir.file("alerts.jsonl")
+        let falseAlarms = Self.anomalyEvents(alertLog).filter { $0["machine"] as? String == "pump-1" }
+        #expect(falseAlarms.isEmpty, "false alarms during normal operation: \(falseAlarms.map { $0["message"] ?? "" })")
+
+        let answer = try Self.control(port: controlPort, "inject pump-1 inlet-valve-closing severity=0.9 for=10m")
+        #expect(answer.hasPrefix("ok"), "simulator answered: \(answer)")
+        var raised: [String: Any]? = nil
+        for _ in 0..<40 where raised == nil {
+            sleep(1)
+            raised = Self.anomalyEvents(alertLog).first { event in
+                event["machine"] as? String == "pump-1"
+                    && (event["event"] as? String == "raised" || event["severity"] as? String == "critical")
+                    && !falseAlarms.contains { ($0["id"] as? String) == (event["id"] as? String) }
+            }
+        }
+        let alert = try #require(raised, "no alert for pump-1 within 40 s of the fault")
+        let sensors = (alert["top_sensors"] as? [[String: Any]] ?? []).compactMap { $0["sensor"] as? String }
+        // Closing the inlet valve shows in inlet pressure and flow first.
+        #expect(!Set(sensors).isDisjoint(with: ["inlet_pressure", "flow", "outlet_pressure"]), "alert named \(sensors)")
+    }
+}
