@@ -15,6 +15,7 @@ import TOMLKit
 /// port = 5020              # Modbus TCP on 127.0.0.1
 /// control_port = 5021      # fault injection line protocol on 127.0.0.1 (0 = off)
 /// sensors = "standard"     # standard | all | random
+/// change_interval = "20m"  # mean time between normal setpoint steps and stops ("0s" = none)
 /// # rtu = "/dev/ttyUSB0"   # serve Modbus RTU on a serial device instead of TCP
 /// # baud = 19200
 /// faults = ["pump-1 cavitation at=2m for=1m severity=0.8"]
@@ -34,6 +35,8 @@ public struct SimulatorSettings: Sendable, Equatable {
     public var controlPort = SimulatorDefaults.controlPort
     /// Which channels each machine has.
     public var sensors: ChannelSelection = .standard
+    /// Mean simulated time between normal operating-point changes (setpoint steps, stops); 0 = never.
+    public var changeIntervalSeconds = 1200.0
     /// Serve Modbus RTU on this serial device instead of TCP.
     public var rtuDevice: String?
     /// RTU baud rate.
@@ -45,7 +48,7 @@ public struct SimulatorSettings: Sendable, Equatable {
     public init() {}
 
     /// The keys sim.toml may contain.
-    public static let keys = ["seed", "machines", "speed", "step", "port", "control_port", "sensors", "rtu", "baud", "faults"]
+    public static let keys = ["seed", "machines", "speed", "step", "port", "control_port", "sensors", "change_interval", "rtu", "baud", "faults"]
 
     /// Parses a `--sensors` value.
     public static func channelSelection(_ text: String) -> ChannelSelection? {
@@ -103,6 +106,12 @@ public struct SimulatorSettings: Sendable, Equatable {
         if let v = table["sensors"] {
             guard let s = v.string, let selection = channelSelection(s) else { throw fail("sensors", "\"standard\", \"all\" or \"random\"") }
             settings.sensors = selection
+        }
+        if let v = table["change_interval"] {
+            guard let text = v.string, let seconds = parseDurationSeconds(Substring(text)) else {
+                throw fail("change_interval", "a duration such as \"20m\" (\"0s\" = no operating changes)")
+            }
+            settings.changeIntervalSeconds = seconds
         }
         if let v = table["rtu"] {
             guard let s = v.string, !s.isEmpty else { throw fail("rtu", "a serial device path such as \"/dev/ttyUSB0\"") }

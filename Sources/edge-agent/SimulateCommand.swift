@@ -72,6 +72,9 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Sensors per machine: standard, all, or random (a varied subset per machine).", valueName: "set"))
     var sensors: String?
 
+    @Option(help: ArgumentHelp("Mean simulated time between normal operating changes (setpoint steps, stops and starts); 0s = none. Default 20m.", valueName: "duration"))
+    var changeInterval: String?
+
     @Option(help: ArgumentHelp("Serving: append one JSON line per fault that begins or ends to this file (ground truth for alerts).", valueName: "path"))
     var faultLog: String?
 
@@ -94,6 +97,9 @@ struct SimulateCommand: ParsableCommand {
         guard Timestamp(iso8601: Substring(start)) != nil else {
             throw ValidationError("--start \(start): expected an ISO-8601 time such as 2026-01-01T00:00:00Z")
         }
+        if let changeInterval, parseDurationSeconds(Substring(changeInterval)) == nil {
+            throw ValidationError("--change-interval \(changeInterval): expected a duration such as 20m, or 0s for none")
+        }
         if let sensors, SimulatorSettings.channelSelection(sensors) == nil {
             throw ValidationError("--sensors \(sensors): expected standard, all or random")
         }
@@ -111,6 +117,7 @@ struct SimulateCommand: ParsableCommand {
         if let rtu { s.rtuDevice = rtu }
         if let baud { s.baud = baud }
         if let sensors, let selection = SimulatorSettings.channelSelection(sensors) { s.sensors = selection }
+        if let changeInterval { s.changeIntervalSeconds = parseDurationSeconds(Substring(changeInterval)) ?? s.changeIntervalSeconds }
         return s
     }
 
@@ -119,6 +126,8 @@ struct SimulateCommand: ParsableCommand {
         var options = MachineOptions()
         options.stepMilliseconds = settings.stepMilliseconds
         options.channels = settings.sensors
+        options.automaticOperation = settings.changeIntervalSeconds > 0
+        if settings.changeIntervalSeconds > 0 { options.meanSecondsBetweenChanges = settings.changeIntervalSeconds }
         if printMap || printConfig {
             let fleet = Fleet(seed: settings.seed, count: settings.machines, options: options)
             print(printMap ? RegisterMap.table(of: fleet) : RegisterMap.agentConfiguration(of: fleet, bus: "sim"))

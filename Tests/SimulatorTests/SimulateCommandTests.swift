@@ -114,11 +114,12 @@ private func freePort() throws -> Int {
         step = "100ms"
         control_port = 0
         sensors = "all"
+        change_interval = "0s"
         faults = ["pump-2 leak at=1m for=30s", "motor-1 imbalance profile=spike"]
         """.write(toFile: dir.file("sim.toml"), atomically: true, encoding: .utf8)
         let settings = try SimulatorSettings.load(path: dir.file("sim.toml"))
         #expect(settings.seed == 9 && settings.machines == 4 && settings.speed == 30 && settings.stepMilliseconds == 100)
-        #expect(settings.controlPort == 0 && settings.sensors == .all && settings.port == 5020)
+        #expect(settings.controlPort == 0 && settings.sensors == .all && settings.port == 5020 && settings.changeIntervalSeconds == 0)
         #expect(settings.faults.map(\.machineID) == ["pump-2", "motor-1"])
         #expect(settings.faults[0].fault.startSeconds == 60 && settings.faults[0].fault.durationSeconds == 30)
 
