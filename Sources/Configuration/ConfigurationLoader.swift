@@ -45,6 +45,12 @@ public enum ConfigurationLoader {
                 .init(line: line, keyPath: "", message: "the file contains a NUL byte (it is not a text file)"),
             ])
         }
+        let sourceMap = SourceMap(text: text)
+        guard sourceMap.malformedHeaderLines.isEmpty else {
+            throw ConfigurationError(file: path, problems: sourceMap.malformedHeaderLines.map { line in
+                .init(line: line, keyPath: "", message: "TOML syntax error: a table header must start with a name, such as [agent], [[bus]] or [[machine.sensor]]")
+            })
+        }
         let document: TOMLTable
         do {
             document = try TOMLTable(string: text)
@@ -57,7 +63,7 @@ public enum ConfigurationLoader {
         } catch {
             throw ConfigurationError(file: path, problems: [.init(line: nil, keyPath: "", message: "TOML syntax error: \(error)")])
         }
-        var decoder = ConfigurationDecoder(problems: ProblemList(sourceMap: SourceMap(text: text)), configurationPath: path)
+        var decoder = ConfigurationDecoder(problems: ProblemList(sourceMap: sourceMap), configurationPath: path)
         let configuration = decoder.decode(TableReader(table: document, path: ""))
         let problems = decoder.problems.problems
         guard problems.isEmpty else {

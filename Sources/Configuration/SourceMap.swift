@@ -6,13 +6,19 @@
 /// It only has to be right for files that TOML already accepted.
 struct SourceMap {
     private var lines: [String: Int] = [:]
+    /// Lines whose table header does not start with a key (`[`, `[ #`, `[ é ]`): toml++ 3.4
+    /// asserts on these in debug builds instead of reporting an error, so the loader reports
+    /// them itself before handing the text to TOMLKit.
+    private(set) var malformedHeaderLines: [Int] = []
 
     init(text: String) {
         var scanner = Scanner()
         var lineNumber = 0
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
             lineNumber += 1
-            scanner.scan(Array(line.utf8), lineNumber: lineNumber, into: &lines)
+            if !scanner.scan(Array(line.utf8), lineNumber: lineNumber, into: &lines) {
+                malformedHeaderLines.append(lineNumber)
+            }
         }
     }
 
@@ -40,29 +46,34 @@ struct SourceMap {
         /// The closing delimiter (`"""` or `'''`) of a multi-line string we are inside.
         var multilineString: [UInt8]? = nil
 
-        mutating func scan(_ bytes: [UInt8], lineNumber: Int, into lines: inout [String: Int]) {
+        /// Scans one line; returns false for a table header that does not start with a key.
+        mutating func scan(_ bytes: [UInt8], lineNumber: Int, into lines: inout [String: Int]) -> Bool {
             var i = 0
             if depth > 0 || multilineString != nil {
                 scanValue(bytes, from: &i)
-                return
+                return true
             }
             skipSpaces(bytes, &i)
-            guard i < bytes.count, bytes[i] != UInt8(ascii: "#"), bytes[i] != UInt8(ascii: "\r") else { return }
+            guard i < bytes.count, bytes[i] != UInt8(ascii: "#"), bytes[i] != UInt8(ascii: "\r") else { return true }
             if bytes[i] == UInt8(ascii: "[") {
                 let isArray = i + 1 < bytes.count && bytes[i + 1] == UInt8(ascii: "[")
                 i += isArray ? 2 : 1
+                skipSpaces(bytes, &i)
+                guard i < bytes.count, Scanner.isBareKeyByte(bytes[i]) || bytes[i] == UInt8(ascii: "\"")
+                    || bytes[i] == UInt8(ascii: "'") || bytes[i] == UInt8(ascii: "]") else { return false }
                 let parts = keyParts(bytes, &i)
-                guard !parts.isEmpty else { return }
+                guard !parts.isEmpty else { return true }
                 prefix = resolve(parts, lastIsArrayElement: isArray)
                 if lines[prefix] == nil { lines[prefix] = lineNumber }
-                return
+                return true
             }
             let parts = keyParts(bytes, &i)
-            guard !parts.isEmpty, i < bytes.count, bytes[i] == UInt8(ascii: "=") else { return }
+            guard !parts.isEmpty, i < bytes.count, bytes[i] == UInt8(ascii: "=") else { return true }
             let path = (prefix.isEmpty ? "" : prefix + ".") + parts.joined(separator: ".")
             if lines[path] == nil { lines[path] = lineNumber }
             i += 1
             scanValue(bytes, from: &i)
+            return true
         }
 
         /// Turns header parts into a resolved path: every part that names an array of tables

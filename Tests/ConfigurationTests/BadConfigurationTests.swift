@@ -186,6 +186,13 @@ let badCases: [BadCase] = [
             keyPath: "sensor", line: 24, fragments: ["unknown key \"sensor\"", "under the [[machine]]"]),
     BadCase(name: "TOML syntax error", text: edited([16: "name = \"flow"]),
             keyPath: "", line: 16, fragments: ["TOML syntax error"]),
+    // toml++ 3.4 asserts (aborts a debug build) on headers like these instead of reporting them.
+    BadCase(name: "a cut-off table header", text: edited([24: "  ["]),
+            keyPath: "", line: 24, fragments: ["TOML syntax error", "table header must start with a name"]),
+    BadCase(name: "a table header starting with a comment", text: edited([4: "[[ # bus"]),
+            keyPath: "", line: 4, fragments: ["table header must start with a name"]),
+    BadCase(name: "a table header with a non-ASCII bare key", text: edited([1: "[ é ]"]),
+            keyPath: "", line: 1, fragments: ["table header must start with a name"]),
     BadCase(name: "no machines", text: edited([10: "", 11: "", 12: "", 13: "", 15: "", 16: "", 17: "", 18: "", 19: "", 20: "", 21: "", 22: "", 24: "", 25: "", 26: "", 27: "", 28: "", 29: ""]),
             keyPath: "machine", line: nil, fragments: ["no machines are configured"]),
 ]

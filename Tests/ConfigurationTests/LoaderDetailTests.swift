@@ -110,6 +110,28 @@ struct LoaderDetailTests {
         }
     }
 
+    @Test("brackets inside a multi-line array are not mistaken for table headers")
+    func bracketsInArrays() {
+        let text = """
+            [[machine]]
+            id = "m"
+            description = [
+              [ "not", "a header" ],
+              [ # nor this
+              ],
+            ]
+            """
+        do {
+            _ = try ConfigurationLoader.parse(text, path: "a.conf")
+            Issue.record("expected an error")
+        } catch {
+            let problem = error.problems.first { $0.keyPath == "machine[1].description" }
+            #expect(problem?.line == 3)
+            #expect(problem?.message.contains("expected a string, found an array") == true)
+            #expect(!error.problems.contains { $0.message.contains("TOML syntax error") })
+        }
+    }
+
     @Test("relative paths are resolved against the folder holding the file")
     func relativePaths() throws {
         let text = """
