@@ -97,3 +97,16 @@ report-screenshot: deps-build
 		python3 scripts/png-colors.py $(REPORT_DIR)/report-$$w.png --min-colors 200 || exit 1; \
 	done
 	@echo "screenshots: $(REPORT_DIR)/report-412.png $(REPORT_DIR)/report-1280.png"
+
+# ---------------------------------------------------------------------------------------
+# Benchmarks (issue 10; owned by the benchmark work, see bench/run.sh and BENCHMARKS.md).
+# `make bench` runs everything in release mode (about 35 minutes: a 10-minute RSS run, a
+# static build) and rewrites BENCHMARKS.md; `make bench-quick` runs short versions in under
+# 2 minutes once built and writes bench-out/BENCHMARKS-quick.md. Nothing here is asserted.
+.PHONY: bench bench-quick
+
+bench: deps-test
+	SWIFT=$(SWIFT) bench/run.sh
+
+bench-quick: deps-test
+	SWIFT=$(SWIFT) bench/run.sh --quick

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# bench/footprint.sh — release binary size, dynamic and with --static-swift-stdlib, stripped.
+#
+#   bench/footprint.sh [--skip-static]
+#
+# Builds the static variant in its own scratch path (.build-static, gitignored) so it never
+# disturbs .build. Prints `key=value` lines; the linked libraries go to bench-out/footprint/.
+set -euo pipefail
+skip_static=0
+[ "${1:-}" = "--skip-static" ] && skip_static=1
+swift=${SWIFT:-swift}
+out=bench-out/footprint
+rm -rf "$out"; mkdir -p "$out"
+
+size_of() { stat -c %s "$1"; }
+mb() { awk -v b="$1" 'BEGIN { printf "%.2f", b / 1048576 }'; }
+
+dynamic=.build/release/edge-agent
+[ -x "$dynamic" ] || { echo "bench/footprint.sh: build first (swift build -c release)" >&2; exit 1; }
+strip -o "$out/edge-agent.dynamic.stripped" "$dynamic"
+echo "dynamic_bytes=$(size_of "$dynamic")"
+echo "dynamic_stripped_bytes=$(size_of "$out/edge-agent.dynamic.stripped")"
+ldd "$dynamic" > "$out/ldd-dynamic.txt" 2>&1 || true
+# Shared libraries the dynamic binary needs, and what they add up to on disk.
+libs=$(awk '/=> \// { print $3 }' "$out/ldd-dynamic.txt")
+lib_bytes=0
+for l in $libs; do lib_bytes=$((lib_bytes + $(stat -L -c %s "$l"))); done
+echo "dynamic_libraries=$(awk '/=>/ { print $1 }' "$out/ldd-dynamic.txt" | sed 's/\.so.*//' | tr '\n' ' ' | sed 's/ $//')"
+echo "dynamic_libraries_bytes=$lib_bytes"
+if grep -q 'libFoundation\.so' "$out/ldd-dynamic.txt"; then echo "links_foundation=yes"; else echo "links_foundation=no"; fi
+if grep -qi 'icu' "$out/ldd-dynamic.txt"; then echo "links_icu=yes"; else echo "links_icu=no"; fi
+# Modules (Sources/<target>) with a file that says `import Foundation` (FoundationEssentials does not pull ICU).
+echo "foundation_importers=$(grep -rlE '^\s*(@preconcurrency\s+)?import\s+Foundation\s*$' Sources | cut -d/ -f2 | sort -u | tr '\n' ' ' | sed 's/ $//')"
+echo "foundation_essentials_importers=$(grep -rlE '^\s*import\s+FoundationEssentials' Sources | cut -d/ -f2 | sort -u | tr '\n' ' ' | sed 's/ $//')"
+
+if [ "$skip_static" = 1 ]; then
+    if [ -x .build-static/release/edge-agent ]; then
+        echo "static_note=from an earlier build in .build-static (not rebuilt: --skip-static)"
+    else
+        echo "static_note=not built (--skip-static; make bench builds it)"
+        exit 0
+    fi
+else
+    "$swift" build -c release --static-swift-stdlib --scratch-path .build-static --product edge-agent > "$out/static-build.log" 2>&1 ||
+        { echo "bench/footprint.sh: static build failed, see $out/static-build.log" >&2; tail -20 "$out/static-build.log" >&2; exit 1; }
+fi
+static=.build-static/release/edge-agent
+strip -o "$out/edge-agent.static.stripped" "$static"
+echo "static_bytes=$(size_of "$static")"
+echo "static_stripped_bytes=$(size_of "$out/edge-agent.static.stripped")"
+ldd "$static" > "$out/ldd-static.txt" 2>&1 || true
+echo "static_libraries=$(awk '/=>/ { print $1 }' "$out/ldd-static.txt" | sed 's/\.so.*//' | tr '\n' ' ' | sed 's/ $//')"
+# ICU's data and code inside the static binary: its exported C symbols carry a version suffix.
+icu_symbols=$(nm --defined-only "$static" 2>/dev/null | grep -cE ' (u_|ucol_|ucal_|udat_|unum_)[a-zA-Z]*_[0-9]+$' || true)
+echo "static_icu_symbols=$icu_symbols"
+# The largest sections of the stripped static binary.
+size -A "$out/edge-agent.static.stripped" | awk 'NR > 2 && $2 > 1048576 { printf "%s:%.1fMB ", $1, $2 / 1048576 } END { print "" }' |
+    sed 's/ $//' | sed 's/^/static_big_sections=/'

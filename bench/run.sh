@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# bench/run.sh — every benchmark of issue 10, side by side with its limit.
+#
+#   bench/run.sh          (make bench)        everything, release build, writes BENCHMARKS.md
+#   bench/run.sh --quick  (make bench-quick)  short versions, under 2 minutes once built;
+#                                             writes bench-out/BENCHMARKS-quick.md
+#
+# Component benchmarks are the `edge-bench` executable's (one per hot path, each with its own
+# reference loop); the whole agent, the footprint and the calibration timings are measured
+# here (bench/agent.sh, bench/footprint.sh). Nothing here is asserted: it reports.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+quick=0
+[ "${1:-}" = "--quick" ] && quick=1
+swift=${SWIFT:-swift}
+mkdir -p bench-out
+if [ "$quick" = 1 ]; then report=bench-out/BENCHMARKS-quick.md; else report=BENCHMARKS.md; fi
+body=bench-out/report-body.md
+: > "$body"
+
+log() { echo "bench: $*" >&2; }
+md() { printf '%s\n' "$*" >> "$body"; }
+# stats V1 V2 … → "median min max" (numbers)
+stats() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) { print "- - -"; exit }
+    m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; print m, v[1], v[NR] }'; }
+# fmt "median min max" DIGITS → "m (min–max)"
+fmt() { echo "$1" | awk -v d="$2" '{ if ($1 == "-") { print "–"; exit }
+    if ($2 == $3) printf "%.*f\n", d, $1; else printf "%.*f (%.*f–%.*f)\n", d, $1, d, $2, d, $3 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f×", a / b }'; }
+verdict() { awk -v a="$1" -v b="$2" 'BEGIN { print (a <= b) ? "met" : "missed" }'; }
+field() { grep -o "$2=[^ ]*" "$1" | head -1 | cut -d= -f2; }
+windows_field() { grep '^window=' "$1" | grep -o " $2=[^ ]*" | cut -d= -f2; }
+
+# --- build --------------------------------------------------------------------------------
+log "building release (swift build -c release)"
+"$swift" build -c release > bench-out/build.log 2>&1 || { tail -30 bench-out/build.log >&2; exit 1; }
+bin=.build/release/edge-agent
+benchbin=.build/release/edge-bench
+started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+t_start=$(date +%s)
+
+# --- 1–3, 6: component benchmarks (edge-bench) ----------------------------------------------
+declare -A expected=(
+    [modbus-poll]="1. Polling: agent acquisition vs a C libmodbus loop"
+    [store-ingest]="2. Ingest: Store writer vs a raw SQLite loop"
+    [scoring]="3. Scoring: int8 vs float32 per window"
+)
+available=$("$benchbin" list | awk 'NR > 2 && NF && $2 !~ /^\(test/ { print $1 }')
+md "## Component benchmarks (edge-bench)"
+md ""
+md "Each runs its own reference loop in the same process run and prints its ratio against the issue's limit."
+md ""
+for name in modbus-poll store-ingest scoring; do
+    if ! printf '%s\n' $available | grep -qx "$name"; then
+        log "$name: not available yet"
+        md "### ${expected[$name]}"; md ""; md "not available yet (\`edge-bench $name\` is not in this build)"; md ""
+    fi
+done
+for name in $available; do
+    args=(); [ "$quick" = 1 ] && args=(--quick)
+    title=${expected[$name]:-$name}
+    log "edge-bench $name ${args[*]:-}"
+    t0=$(date +%s)
+    if timeout 1500 "$benchbin" "$name" "${args[@]}" > "bench-out/edge-bench-$name.txt" 2>&1; then rc=0; else rc=$?; fi
+    t1=$(date +%s)
+    md "### $title"; md ""
+    md "\`.build/release/edge-bench $name ${args[*]:-}\` ($((t1 - t0)) s$( [ $rc = 0 ] || echo ", exit $rc"))"; md ""
+    md '```'; cat "bench-out/edge-bench-$name.txt" >> "$body"; md '```'; md ""
+done
+if ! printf '%s\n' $available | grep -qiE 'calib|meta'; then
+    md "Calibration and meta-training component timings in edge-bench: not available yet; the command-line timings below cover item 6."
+    md ""
+fi
+
+# --- 4: whole agent -----------------------------------------------------------------------
+if [ "$quick" = 1 ]; then
+    runs=("10 100ms 15 3 10")
+else
+    runs=("1 1s 40 3 20" "1 100ms 20 3 20" "10 1s 40 3 20" "10 100ms 20 3 20" "100 1s 40 3 20" "100 100ms 20 3 20")
+fi
+md "## 4. Whole agent: \`edge-agent run\` against \`edge-agent simulate\`"
+md ""
+md "Every machine calibrated from 400 rows of its own simulated data (so every window is scored). CPU: utime+stime"
+md "of the agent process over each measurement window after the warm-up, in % of one core; median (min–max) of the windows."
+md "Delay: poll→score p50/p99 from the agent's status JSON at the end of each window. RSS: VmHWM (peak) and VmRSS sampled every second."
+md ""
+md "| sensors × rate | CPU % of one core | peak RSS (MB) | RSS growth after warm-up (MB) | poll→score p50 ms | p99 ms | readings/s polled / committed / expected | windows scored/s | limit |"
+md "|---|---|---|---|---|---|---|---|---|"
+port=15020
+for r in "${runs[@]}"; do
+    set -- $r
+    m=$1 iv=$2 warm=$3 nwin=$4 win=$5
+    port=$((port + 1))
+    f=bench-out/agent-$m-$iv.txt
+    cmd="bench/agent.sh --machines $m --interval $iv --warmup $warm --windows $nwin --window $win"
+    log "$cmd"
+    if ! bench/agent.sh --machines "$m" --interval "$iv" --warmup "$warm" --windows "$nwin" --window "$win" --port "$port" > "$f" 2> "$f.err"; then
+        log "whole agent $m × $iv failed: $(tail -3 "$f.err")"
+        md "| $m machines × $iv | failed: $(tail -1 "$f.err") | | | | | | | |"
+        continue
+    fi
+    sensors=$(field "$f" sensors)
+    cpu=$(stats $(windows_field "$f" cpu_pct)); p50=$(stats $(windows_field "$f" p50_ms)); p99=$(stats $(windows_field "$f" p99_ms))
+    hwm=$(field "$f" peak_rss_kb); growth=$(awk -v a="$(field "$f" rss_after_warmup_kb)" -v b="$(field "$f" rss_max_after_warmup_kb)" 'BEGIN { print (b - a) / 1024 }')
+    hwm_mb=$(awk -v k="$hwm" 'BEGIN { printf "%.1f", k / 1024 }')
+    rate=$([ "$iv" = 1s ] && echo "1 Hz" || echo "10 Hz")
+    limit="–"
+    if [ "$m" = 10 ] && [ "$iv" = 100ms ]; then
+        c=$(echo "$cpu" | cut -d' ' -f1)
+        limit="CPU $(ratio "$c" 2) of 2 % ($(verdict "$c" 2)); RSS $(ratio "$hwm_mb" 15) of 15 MB ($(verdict "$hwm_mb" 15))"
+    fi
+    md "| $sensors × $rate | $(fmt "$cpu" 2) | $hwm_mb | $(printf '%.2f' "$growth") | $(fmt "$p50" 2) | $(fmt "$p99" 2) | $(field "$f" readings_polled_per_s) / $(field "$f" readings_committed_per_s) / $(field "$f" expected_readings_per_s) | $(field "$f" windows_scored_per_s) | $limit |"
+done
+md ""
+md "Per run: \`bench/agent.sh --machines N --interval 1s|100ms --warmup S --windows 3 --window 20\` (N machines ≈ 10 sensors each; output in bench-out/agent-N-INTERVAL/: agent.conf, rss.tsv, status.json, smaps_rollup.txt)."
+md ""
+
+if [ "$quick" = 0 ]; then
+    log "10-minute RSS run: 98 sensors × 10 Hz"
+    f=bench-out/agent-soak.txt
+    if bench/agent.sh --machines 10 --interval 100ms --warmup 30 --windows 10 --window 60 --port 15030 --out bench-out/agent-soak > "$f" 2> "$f.err"; then
+        a=$(field "$f" rss_after_warmup_kb); b=$(field "$f" rss_max_after_warmup_kb); e=$(field "$f" rss_end_kb)
+        growth=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", (b - a) / 1024 }')
+        cpu=$(stats $(windows_field "$f" cpu_pct))
+        md "### RSS over a 10-minute run (98 sensors × 10 Hz)"
+        md ""
+        md "\`bench/agent.sh --machines 10 --interval 100ms --warmup 30 --windows 10 --window 60\`"
+        md ""
+        md "| RSS after 30 s warm-up | max RSS after warm-up | RSS at 10.5 min | growth | limit | CPU % per minute, median (min–max) |"
+        md "|---|---|---|---|---|---|"
+        md "| $(awk -v k="$a" 'BEGIN { printf "%.2f", k / 1024 }') MB | $(awk -v k="$b" 'BEGIN { printf "%.2f", k / 1024 }') MB | $(awk -v k="$e" 'BEGIN { printf "%.2f", k / 1024 }') MB | $growth MB | $(ratio "$growth" 1) of 1 MB ($(verdict "$growth" 1)) | $(fmt "$cpu" 2) |"
+        md ""
+        md "RSS (MB) each minute: $(awk '{ s = int($1); if (s % 60 == 0 && !(s in seen)) { seen[s] = 1; printf "%s%.2f", (n++ ? ", " : ""), $2 / 1024 } } END { print "" }' bench-out/agent-soak/rss.tsv)"
+        md ""
+    else
+        md "10-minute run failed: $(tail -1 "$f.err")"; md ""
+    fi
+fi
+
+# --- 5: footprint -------------------------------------------------------------------------
+log "footprint"
+f=bench-out/footprint.txt
+if [ "$quick" = 1 ]; then bench/footprint.sh --skip-static > "$f"; else bench/footprint.sh > "$f"; fi
+mbs() { awk -v b="$1" 'BEGIN { printf "%.2f", b / 1048576 }'; }
+md "## 5. Footprint"
+md ""
+md "| binary | size (MB) | stripped (MB) | limit |"
+md "|---|---|---|---|"
+md "| dynamic (\`swift build -c release\`) | $(mbs "$(field "$f" dynamic_bytes)") | $(mbs "$(field "$f" dynamic_stripped_bytes)") | – (needs $(mbs "$(field "$f" dynamic_libraries_bytes)") MB of shared libraries) |"
+if grep -q '^static_stripped_bytes=' "$f"; then
+    s=$(mbs "$(field "$f" static_stripped_bytes)")
+    md "| static (\`swift build -c release --static-swift-stdlib --scratch-path .build-static\`) | $(mbs "$(field "$f" static_bytes)") | $s | $(ratio "$s" 20) of 20 MB ($(verdict "$s" 20)) |"
+else
+    md "| static | $(grep '^static_note=' "$f" | cut -d= -f2-) | | |"
+fi
+md ""
+md "- dynamic binary links: $(grep '^dynamic_libraries=' "$f" | cut -d= -f2-)"
+md "- Foundation linked: $(field "$f" links_foundation); ICU linked: $(field "$f" links_icu)"
+md "- modules with \`import Foundation\`: $(grep '^foundation_importers=' "$f" | cut -d= -f2- | sed 's/^$/none/')"
+md "- modules with \`import FoundationEssentials\`: $(grep '^foundation_essentials_importers=' "$f" | cut -d= -f2- | sed 's/^$/none/')"
+grep -q '^static_libraries=' "$f" && md "- static binary still links: $(grep '^static_libraries=' "$f" | cut -d= -f2-); ICU symbols in it: $(field "$f" static_icu_symbols); sections over 1 MB: $(grep '^static_big_sections=' "$f" | cut -d= -f2-)"
+md ""
+md "Command: \`bench/footprint.sh\` (strips copies into bench-out/footprint/)."
+md ""
+
+# --- 6: calibration and meta-training ------------------------------------------------------
+log "calibration timing"
+cal=bench-out/calibration
+rm -rf "$cal"; mkdir -p "$cal"
+"$bin" simulate --export "$cal/csv" --machines 3 --hours 0.2 --faults none > /dev/null
+reps=5; [ "$quick" = 1 ] && reps=3
+md "## 6. Calibration and meta-training"
+md ""
+md "| task | seconds, median (min–max) | runs | command |"
+md "|---|---|---|---|"
+for id in pump-1 motor-1 compressor-1; do
+    times=()
+    for _ in $(seq "$reps"); do
+        t0=$(date +%s%N)
+        "$bin" calibrate --machine "$id" --config agent.conf --input "$cal/csv/$id.csv" --rows 400 --data-dir "$cal/data" > "$cal/$id.txt"
+        t1=$(date +%s%N)
+        times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { print (b - a) / 1e9 }')")
+    done
+    md "| calibrate $id, 400 rows ($(grep -o '[0-9]* sensors' "$cal/$id.txt" | head -1)), whole command | $(fmt "$(stats "${times[@]}")" 3) | $reps | \`edge-agent calibrate --machine $id --config agent.conf --input CSV --rows 400 --data-dir DIR\` (CSV from \`edge-agent simulate --export DIR --machines 3 --hours 0.2 --faults none\`) |"
+done
+if [ "$quick" = 1 ]; then
+    md "| meta-training, shipped recipe | not run in bench-quick (make bench runs it) | | \`edge-agent meta-train --output FILE\` |"
+else
+    log "meta-training (shipped recipe: edge-agent meta-train defaults)"
+    t0=$(date +%s%N)
+    if timeout 1800 "$bin" meta-train --output "$cal/meta-init.txt" > "$cal/meta-train.txt" 2>&1; then
+        t1=$(date +%s%N)
+        md "| meta-training, shipped recipe ($(head -1 "$cal/meta-train.txt" | sed 's/^meta-train: //')) | $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", (b - a) / 1e9 }') | 1 | \`edge-agent meta-train --output FILE\` (defaults) |"
+    else
+        md "| meta-training, shipped recipe | failed: $(tail -1 "$cal/meta-train.txt") | | \`edge-agent meta-train --output FILE\` |"
+    fi
+fi
+md ""
+
+# --- report -------------------------------------------------------------------------------
+t_end=$(date +%s)
+{
+    echo "# Benchmarks"
+    echo ""
+    echo "Generated by \`$([ "$quick" = 1 ] && echo "make bench-quick" || echo "make bench")\` (bench/run.sh$([ "$quick" = 1 ] && echo " --quick")) on $started, in $((t_end - t_start)) s after the build; do not edit by hand."
+    echo ""
+    echo "- machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo) RAM, $(uname -sr)"
+    echo "- toolchain: $("$swift" --version 2>&1 | head -1)"
+    echo "- commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo " (with local changes)")"
+    echo "- release build (\`swift build -c release\`); the machine is shared, so figures carry its noise: each is a median with its spread (min–max)."
+    echo ""
+    cat "$body"
+} > "$report"
+cat "$report"
+log "wrote $report"
