@@ -146,7 +146,14 @@ rss_end=$(awk '/^VmRSS:/ { print $2 }' "/proc/$agent_pid/status")
 hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$agent_pid/status")
 rss_max_after_warmup=$(awk -v w="$warmup" '$1 >= w && $2 > m { m = $2 } END { print m + 0 }' "$out/rss.tsv")
 cp "/proc/$agent_pid/smaps_rollup" "$out/smaps_rollup.txt" 2>/dev/null || true
-span=$(awk -v a="$first_time" -v b="$last_time" 'BEGIN { print b - a }')
+# Rates over the span between the two status snapshots, by the agent's own status times.
+status_time() { printf '%s' "$1" | grep -o '"time" *: *"[^"]*"' | head -1 | sed 's/.*: *"//; s/"$//'; }
+t_first=$(status_time "$first_status"); t_last=$(status_time "$last_status")
+if [ -n "$t_first" ] && [ -n "$t_last" ] && [ "$t_first" != "$t_last" ]; then
+    span=$(awk -v a="$(date -d "$t_first" +%s.%N)" -v b="$(date -d "$t_last" +%s.%N)" 'BEGIN { print b - a }')
+else
+    span=$(awk -v a="$first_time" -v b="$last_time" 'BEGIN { print b - a }')
+fi
 for key in readings_polled readings_committed readings_rejected windows_scored alert_events scoring_overflow_cycles; do
     a=$(status_field "$first_status" "$key"); b=$(status_field "$last_status" "$key")
     echo "$key=$b"

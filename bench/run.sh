@@ -171,28 +171,30 @@ rm -rf "$cal"; mkdir -p "$cal"
 reps=5; [ "$quick" = 1 ] && reps=3
 md "## 6. Calibration and meta-training"
 md ""
-md "| task | seconds, median (min–max) | runs | command |"
-md "|---|---|---|---|"
+md "Wall-clock seconds depend on what else the shared machine runs; CPU seconds (user+system) much less so."
+md ""
+md "| task | wall s, median (min–max) | CPU s, median (min–max) | runs | command |"
+md "|---|---|---|---|---|"
+# timed FILE CMD… → runs CMD with its output in FILE, prints "wall cpu" seconds (bash's time keyword)
+timed() { local f=$1; shift; local TIMEFORMAT='%R %U %S' t
+    { t=$( { time "$@" > "$f" 2>&1; } 2>&1 ); } || return 1
+    echo "$t" | awk '{ print $1, $2 + $3 }'; }
 for id in pump-1 motor-1 compressor-1; do
-    times=()
+    walls=() cpus=()
     for _ in $(seq "$reps"); do
-        t0=$(date +%s%N)
-        "$bin" calibrate --machine "$id" --config agent.conf --input "$cal/csv/$id.csv" --rows 400 --data-dir "$cal/data" > "$cal/$id.txt"
-        t1=$(date +%s%N)
-        times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { print (b - a) / 1e9 }')")
+        t=$(timed "$cal/$id.txt" "$bin" calibrate --machine "$id" --config agent.conf --input "$cal/csv/$id.csv" --rows 400 --data-dir "$cal/data")
+        walls+=("${t% *}"); cpus+=("${t#* }")
     done
-    md "| calibrate $id, 400 rows ($(grep -o '[0-9]* sensors' "$cal/$id.txt" | head -1)), whole command | $(fmt "$(stats "${times[@]}")" 3) | $reps | \`edge-agent calibrate --machine $id --config agent.conf --input CSV --rows 400 --data-dir DIR\` (CSV from \`edge-agent simulate --export DIR --machines 3 --hours 0.2 --faults none\`) |"
+    md "| calibrate $id, 400 rows ($(grep -o '[0-9]* sensors' "$cal/$id.txt" | head -1)), whole command | $(fmt "$(stats "${walls[@]}")" 3) | $(fmt "$(stats "${cpus[@]}")" 3) | $reps | \`edge-agent calibrate --machine $id --config agent.conf --input CSV --rows 400 --data-dir DIR\` (CSV from \`edge-agent simulate --export DIR --machines 3 --hours 0.2 --faults none\`) |"
 done
 if [ "$quick" = 1 ]; then
-    md "| meta-training, shipped recipe | not run in bench-quick (make bench runs it) | | \`edge-agent meta-train --output FILE\` |"
+    md "| meta-training, shipped recipe | not run in bench-quick (make bench runs it) | | | \`edge-agent meta-train --output FILE\` |"
 else
     log "meta-training (shipped recipe: edge-agent meta-train defaults)"
-    t0=$(date +%s%N)
-    if timeout 1800 "$bin" meta-train --output "$cal/meta-init.txt" > "$cal/meta-train.txt" 2>&1; then
-        t1=$(date +%s%N)
-        md "| meta-training, shipped recipe ($(head -1 "$cal/meta-train.txt" | sed 's/^meta-train: //')) | $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", (b - a) / 1e9 }') | 1 | \`edge-agent meta-train --output FILE\` (defaults) |"
+    if t=$(timed "$cal/meta-train.txt" timeout 1800 "$bin" meta-train --output "$cal/meta-init.txt"); then
+        md "| meta-training, shipped recipe ($(head -1 "$cal/meta-train.txt" | sed 's/^meta-train: //')) | $(printf '%.1f' "${t% *}") | $(printf '%.1f' "${t#* }") | 1 | \`edge-agent meta-train --output FILE\` (defaults) |"
     else
-        md "| meta-training, shipped recipe | failed: $(tail -1 "$cal/meta-train.txt") | | \`edge-agent meta-train --output FILE\` |"
+        md "| meta-training, shipped recipe | failed: $(tail -1 "$cal/meta-train.txt") | | | \`edge-agent meta-train --output FILE\` |"
     fi
 fi
 md ""
