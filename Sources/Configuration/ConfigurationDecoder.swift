@@ -260,6 +260,10 @@ struct ConfigurationDecoder {
             valid = false
         }
 
+        if let bus, !sensor.kind.isBit, sensor.span > bus.maxRegistersPerRead {
+            problems.add(table.keyPath("type"), "\(sensor.type.rawValue) needs \(sensor.span) registers in one request, but bus \"\(bus.name)\" reads at most \(bus.maxRegistersPerRead) (raise its max_registers_per_read to \(sensor.span) or more)")
+            valid = false
+        }
         if let scale = table.number("scale", &problems, what: "a scale factor") {
             if scale == 0 { problems.add(table.keyPath("scale"), "scale must not be 0 (every reading would be 0; expected a factor such as 0.1)") }
             sensor.scale = scale

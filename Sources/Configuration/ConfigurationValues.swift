@@ -16,6 +16,9 @@ public enum ConfigurationValueText {
         ("kb", 1 << 10), ("mb", 1 << 20), ("gb", 1 << 30), ("tb", 1 << 40), ("b", 1),
     ]
 
+    /// The longest duration agent.conf accepts anywhere (3650d, about ten years).
+    public static let longestDuration: Duration = .seconds(3650 * 86_400)
+
     /// What a duration looks like, for error messages.
     public static let durationExample = #""500ms", "1s", "5m", "1h" or "7d""#
     /// What a size looks like, for error messages.

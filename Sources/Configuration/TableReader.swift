@@ -105,6 +105,11 @@ struct TableReader {
             problems.add(keyPath(key), "\"\(text)\" is not a duration (expected a whole number and a unit, such as \(ConfigurationValueText.durationExample))")
             return nil
         }
+        if duration > ConfigurationValueText.longestDuration {
+            // Keeps arithmetic on configured durations (window = poll interval × length) far from overflow.
+            problems.add(keyPath(key), "\"\(text)\" is too long (expected at most \(ConfigurationValueText.text(of: ConfigurationValueText.longestDuration)))")
+            return nil
+        }
         if mustBePositive && duration <= .zero {
             problems.add(keyPath(key), "must be greater than 0 (found \"\(text)\")")
             return nil

@@ -113,6 +113,75 @@ struct CLITests {
         #expect(machines.first?["poll_interval_ms"] as? Int == 200)  // agent.conf: the demo fleet runs 5× real time
     }
 
+    @Test("extreme but valid values print as text and JSON without overflowing")
+    func extremeValues() throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let path = folder.file("extreme.conf")
+        try """
+            [agent]
+            data_dir = "/"
+            summary_interval = "3650d"
+            retention_age = "3650d"
+            retention_size = "8000000TB"
+            log_level = "critical"
+
+            [[bus]]
+            name = "b"
+            type = "tcp"
+            host = "::1"
+            port = 65535
+            response_timeout = "3650d"
+            pause_between_requests = "3650d"
+            max_registers_per_read = 4
+            max_bits_per_read = 1
+            max_gap = 124
+            max_backoff = "3650d"
+
+            [[machine]]
+            id = "m"
+            poll_interval = "3650d"
+            window_length = 100000
+            hop = 100000
+
+            [[machine.sensor]]
+            name = "a"
+            bus = "b"
+            unit_id = 255
+            address = 65535
+            type = "uint16"
+            scale = 1e308
+            offset = -1e308
+            min = -1.7976931348623157e308
+            max = 1.7976931348623157e308
+
+            [[machine.sensor]]
+            name = "c"
+            bus = "b"
+            unit_id = 0
+            kind = "coil"
+            address = 65535
+
+            [[machine.sensor]]
+            name = "d"
+            bus = "b"
+            address = 65532
+            type = "float64"
+            order = "DCBA"
+            scale = 1e-300
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        let text = try run(["check-config", "--config", path])
+        #expect(text.status == 0, "stderr: \(text.standardError)")
+        #expect(text.standardOutput.contains("window 100000 polls (365000000d)"))
+        #expect(text.standardOutput.contains("holding 65532–65535 (float64 DCBA)"))
+        #expect(text.standardOutput.contains("Modbus TCP [::1]:65535"))
+        let json = try run(["check-config", "--config", path, "--json"])
+        #expect(json.status == 0)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [String: Any])
+        let agent = try #require(object["agent"] as? [String: Any])
+        #expect(agent["retention_size_bytes"] as? Int == 8_000_000 << 40)
+    }
+
     @Test("a missing file exits 1 and says what to check")
     func checkConfigMissing() throws {
         let result = try run(["check-config", "--config", "/nonexistent/agent.conf"])
