@@ -53,6 +53,10 @@ public final class BusPoller: Sendable {
     private let stopping = Atomic<Bool>(false)
     private let wake: WakeSignal
     private let thread = Mutex<PosixThread?>(nil)
+    private let writes = Mutex<[(write: ModbusWrite, completion: WriteCompletion?)]>([])
+
+    /// Called on the poller's thread with nil when a write succeeded, or the error.
+    public typealias WriteCompletion = @Sendable (_ error: ModbusError?) -> Void
 
     /// Plans the bus's requests; call `start()` to begin polling.
     ///
@@ -99,12 +103,62 @@ public final class BusPoller: Sendable {
     }
 
     /// Stops polling: wakes the thread, waits for it to finish its current request and close
-    /// the connection. Idempotent.
+    /// the connection, and fails the writes still queued. Idempotent.
     public func stop() {
-        guard let running = thread.withLock({ t -> PosixThread? in defer { t = nil }; return t }) else { return }
-        stopping.store(true, ordering: .sequentiallyConsistent)
+        if let running = thread.withLock({ t -> PosixThread? in defer { t = nil }; return t }) {
+            stopping.store(true, ordering: .sequentiallyConsistent)
+            wake.wake()
+            running.join()
+        }
+        // Writes that never reached the bus are failed, not silently dropped.
+        let unsent = writes.withLock { w in defer { w.removeAll() }; return w }
+        for item in unsent {
+            item.completion?(ModbusError(code: .notConnected, operation: item.write.operation, endpoint: bus.name))
+        }
+    }
+
+    /// Queues a write (a stack light, a reset) to be sent on this bus's connection by the
+    /// poller's thread, before its next request (a `modbus_t` is never shared between threads).
+    ///
+    /// - Parameters:
+    ///   - write: the coil or register(s) to write.
+    ///   - completion: called on the poller's thread with nil on success or the `ModbusError`
+    ///     (also when the poller stops before sending it).
+    public func enqueue(_ write: ModbusWrite, completion: WriteCompletion? = nil) {
+        writes.withLock { $0.append((write, completion)) }
         wake.wake()
-        running.join()
+    }
+
+    /// Sends queued writes (on the polling thread).
+    private func performWrites(_ state: inout PollState) {
+        var pending: [(write: ModbusWrite, completion: WriteCompletion?)] = []
+        writes.withLock { swap(&pending, &$0) }
+        guard !pending.isEmpty else { return }
+        for item in pending {
+            ensureConnected(&state.connection)
+            guard let client = state.connection.client, state.connection.isConnected else {
+                item.completion?(ModbusError(code: .notConnected, operation: item.write.operation, endpoint: bus.name))
+                continue
+            }
+            do throws(ModbusError) {
+                switch item.write {
+                case let .coil(unit, address, value): try client.writeCoil(unit: unit, address: address, value: value)
+                case let .register(unit, address, value): try client.writeRegister(unit: unit, address: address, value: value)
+                case let .registers(unit, address, values): try client.writeRegisters(unit: unit, address: address, values: values)
+                }
+                item.completion?(nil)
+            } catch {
+                if error.code.breaksConnection {
+                    healthState.withLock { h in
+                        h.isConnected = false
+                        h.lastConnectionError = error.description
+                    }
+                    state.connection.nextAttempt = 0
+                }
+                item.completion?(error)
+            }
+            state.lastRequestEnd = clock.monotonicNanoseconds()
+        }
     }
 
     /// A consistent copy of the bus's and its units' health (safe from any thread).
@@ -156,6 +210,7 @@ public final class BusPoller: Sendable {
 
         defer { state.connection.close() }
         while !stopping.load(ordering: .sequentiallyConsistent) {
+            performWrites(&state)
             guard let next = due.indices.min(by: { due[$0] < due[$1] }) else {
                 // No sensors on this bus: idle until stopped.
                 _ = wake.wait(untilMonotonicNanoseconds: UInt64.max, now: clock.monotonicNanoseconds)
@@ -408,6 +463,25 @@ public final class BusPoller: Sendable {
             }
         }
         return failures
+    }
+}
+
+/// A write the runtime asks a bus to perform (`BusPoller.enqueue(_:completion:)`).
+public enum ModbusWrite: Sendable, Hashable {
+    /// Set one coil (function 5).
+    case coil(unit: Int, address: Int, value: Bool)
+    /// Write one holding register (function 6).
+    case register(unit: Int, address: Int, value: UInt16)
+    /// Write consecutive holding registers (function 16).
+    case registers(unit: Int, address: Int, values: [UInt16])
+
+    /// How a `ModbusError` describes it.
+    var operation: ModbusError.Operation {
+        switch self {
+        case let .coil(unit, address, _): return .write(kind: .coil, unit: unit, address: address, count: 1)
+        case let .register(unit, address, _): return .write(kind: .holding, unit: unit, address: address, count: 1)
+        case let .registers(unit, address, values): return .write(kind: .holding, unit: unit, address: address, count: values.count)
+        }
     }
 }
 

@@ -265,3 +265,37 @@ struct BusPollerTests {
         #expect(collector.readings(machine: 0, sensor: 1).last?.value == 99)
     }
 }
+
+@Suite("Writes through a running poller")
+struct BusPollerWriteTests {
+    @Test func writesAreSentOnThePollersConnection() throws {
+        let server = try startLoopbackServer(units: [1, 2])
+        defer { server.stop() }
+        let collector = ReadingCollector()
+        let poller = try BusPoller(bus: tcpBus(server), machines: [machine("m", every: .milliseconds(200), [sensor("v", address: 0)])], sink: collector.sink)
+        try poller.start()
+        let results = Mutex<[String]>([])
+        poller.enqueue(.coil(unit: 2, address: 4, value: true)) { error in results.withLock { $0.append(error.map { "\($0.code)" } ?? "ok") } }
+        poller.enqueue(.registers(unit: 1, address: 10, values: [0x0102, 0x0304])) { error in results.withLock { $0.append(error.map { "\($0.code)" } ?? "ok") } }
+        server.addException(.illegalDataAddress, unit: 1, kind: .holding, addresses: 50..<51)
+        poller.enqueue(.register(unit: 1, address: 50, value: 9)) { error in
+            results.withLock { $0.append(error.map { "\($0.code) \($0.exceptionCode?.rawValue ?? 0)" } ?? "ok") }
+        }
+        #expect(eventually(within: 5) { results.withLock { $0.count } == 3 })
+        #expect(results.withLock { $0 } == ["ok", "ok", "Modbus exception 2"])
+        #expect(try server.bits(kind: .coil, unit: 2, address: 4, count: 1) == [true])
+        #expect(try server.registers(kind: .holding, unit: 1, address: 10, count: 2) == [0x0102, 0x0304])
+        poller.stop()
+    }
+
+    @Test func writesQueuedWhenStoppingAreFailedNotDropped() throws {
+        let server = try startLoopbackServer(units: [1])
+        defer { server.stop() }
+        let poller = try BusPoller(bus: tcpBus(server), machines: [machine("m", every: .seconds(1), [sensor("v", address: 0)])]) { _ in }
+        let result = Mutex<ModbusError?>(nil)
+        poller.enqueue(.coil(unit: 1, address: 0, value: true)) { error in result.withLock { $0 = error } }
+        poller.stop()  // never started: the write cannot be sent
+        #expect(result.withLock { $0?.code } == .notConnected)
+        #expect(try server.bits(kind: .coil, unit: 1, address: 0, count: 1) == [false])
+    }
+}
