@@ -351,7 +351,7 @@ public final class ModbusServer: @unchecked Sendable {
         let function = request[offset]
         let address = length > offset + 2 ? Int(request[offset + 1]) << 8 | Int(request[offset + 2]) : 0
         var count = 1
-        if [1, 2, 3, 4, 15, 16].contains(function), length > offset + 4 {
+        if function <= 4 || function == 15 || function == 16, length > offset + 4 {
             count = Int(request[offset + 3]) << 8 | Int(request[offset + 4])
         }
         let kind: RegisterKind? = switch function {
@@ -440,7 +440,7 @@ public final class ModbusServer: @unchecked Sendable {
             descriptors.append(pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0))
             for fd in clients { descriptors.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
             var timeout: Int32 = -1
-            if let due = pending.map(\.due).min() {
+            if let due = pending.lazy.map(\.due).min() {
                 timeout = due <= now ? 0 : Int32(clamping: (due - now + 999_999) / 1_000_000)
             }
             let rc = poll(&descriptors, nfds_t(descriptors.count), timeout)
@@ -489,6 +489,7 @@ public final class ModbusServer: @unchecked Sendable {
         var lastByte: UInt64 = 0
         var buffer = [UInt8](repeating: 0, count: 512)
         let interFrameGap: UInt64 = 50_000_000  // a partial frame older than this is noise
+        var descriptors = [pollfd(fd: wake.readFD, events: Int16(POLLIN), revents: 0), pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
         while !stopping.load(ordering: .sequentiallyConsistent) {
             let now = monotonicNow()
             if let index = pending.firstIndex(where: { $0.due <= now }) {
@@ -497,9 +498,10 @@ public final class ModbusServer: @unchecked Sendable {
                 continue
             }
             var timeout: Int32 = -1
-            if let due = pending.map(\.due).min() { timeout = Int32(clamping: (due - now + 999_999) / 1_000_000) }
+            if let due = pending.lazy.map(\.due).min() { timeout = Int32(clamping: (due - now + 999_999) / 1_000_000) }
             if !frame.isEmpty { timeout = timeout < 0 ? 60 : min(timeout, 60) }
-            var descriptors = [pollfd(fd: wake.readFD, events: Int16(POLLIN), revents: 0), pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
+            descriptors[0].revents = 0
+            descriptors[1].revents = 0
             let rc = poll(&descriptors, 2, timeout)
             if rc < 0 {
                 if errno == EINTR { continue }
