@@ -16,6 +16,7 @@ public struct ErrorCounts: Sendable, Hashable {
     /// All errors together.
     public var total: Int { timeouts + exceptions + invalidResponses + connectionLosses + decodeErrors }
 
+    /// No errors yet.
     public init() {}
 }
 
@@ -40,6 +41,7 @@ public struct UnitHealth: Sendable, Hashable {
         return backoffUntil > time
     }
 
+    /// A unit that has not been polled yet.
     public init(unitID: Int) { self.unitID = unitID }
 }
 
@@ -62,6 +64,7 @@ public struct BusHealth: Sendable, Hashable {
     /// Each unit of the bus, by unit id.
     public var units: [UnitHealth]
 
+    /// A bus that has not connected yet, with its units.
     public init(bus: String, units: [UnitHealth]) {
         self.bus = bus
         self.units = units

@@ -30,6 +30,7 @@ public final class BusPoller: Sendable {
         /// Wait after the first failed (re)connect (doubled per failure, capped likewise).
         public var initialReconnectBackoff: Duration = .milliseconds(500)
 
+        /// Backoff starting points (the caps come from the bus's `maxBackoff`).
         public init(initialUnitBackoff: Duration = .seconds(1), initialReconnectBackoff: Duration = .milliseconds(500)) {
             self.initialUnitBackoff = initialUnitBackoff
             self.initialReconnectBackoff = initialReconnectBackoff
@@ -489,5 +490,6 @@ public enum ModbusWrite: Sendable, Hashable {
 public struct ModbusPollerError: Error, Sendable, CustomStringConvertible {
     /// What went wrong and what to do.
     public var message: String
+/// The message.
     public var description: String { message }
 }

@@ -130,6 +130,7 @@ public struct ModbusError: Error, Sendable, CustomStringConvertible {
         /// Changing a setting (timeout, unit id).
         case configure
 
+        /// `read 10 holding from address 100 on unit 3`.
         public var description: String {
             switch self {
             case .create: return "create context"

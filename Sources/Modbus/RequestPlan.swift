@@ -9,14 +9,19 @@ public struct PlannedSensor: Sendable, Hashable {
     public var sensor: Int32
     /// Registers (or bits) from the start of the read to the sensor's first one.
     public var position: Int
+    /// How the registers are interpreted.
     public var type: DataType
+    /// The device's word and byte order.
     public var order: WordOrder
     /// For `bool` in a register: the bit, 0 = least significant.
     public var bit: Int?
+    /// Engineering value = raw × `scale` + `offset`.
     public var scale: Double
+    /// Added after scaling.
     public var offset: Double
     /// Physically possible range; values outside are flagged `.decodeError`.
     public var minimum: Double?
+    /// Upper end of the physically possible range.
     public var maximum: Double?
 
     /// Creates a sensor slot.
@@ -40,8 +45,11 @@ public struct PlannedSensor: Sendable, Hashable {
 /// One Modbus request: `count` registers or bits of `kind` from `address` on unit `unitID`,
 /// and the sensors decoded from the answer.
 public struct PlannedRead: Sendable, Hashable, CustomStringConvertible {
+    /// The unit (slave) id.
     public var unitID: Int
+    /// The register table.
     public var kind: RegisterKind
+    /// The first register or bit, 0-based.
     public var address: Int
     /// Registers (for holding/input) or bits (for coil/discrete).
     public var count: Int
@@ -85,6 +93,7 @@ public struct RequestPlanError: Error, Sendable, CustomStringConvertible {
     /// What is wrong and how to fix it.
     public var message: String
 
+    /// `bus NAME: machine[i].sensor[j] (…): message`.
     public var description: String { "bus \(bus): \(sensor): \(message)" }
 }
 
@@ -146,8 +155,11 @@ public struct RequestPlan: Sendable, Hashable, CustomStringConvertible {
 
     /// One sensor to plan: where it is and how wide.
     public struct PlanItem: Sendable {
+        /// The unit (slave) id.
         public var unitID: Int
+        /// The register table.
         public var kind: RegisterKind
+        /// The first register or bit, 0-based.
         public var address: Int
         /// Registers (or bits) it occupies.
         public var span: Int

@@ -43,9 +43,13 @@ public final class ModbusServer: @unchecked Sendable {
     public struct Unit: Sendable, Equatable {
         /// The unit (slave) id it answers to.
         public var unitID: Int
+        /// Coil addresses served (others answer "illegal data address").
         public var coils: Range<Int>
+        /// Discrete input addresses served.
         public var discreteInputs: Range<Int>
+        /// Holding register addresses served.
         public var holdingRegisters: Range<Int>
+        /// Input register addresses served.
         public var inputRegisters: Range<Int>
 
         /// A unit whose four tables each cover `addresses` (default 0..<10000).
@@ -589,6 +593,7 @@ public struct ModbusServerError: Error, Sendable, CustomStringConvertible {
     /// The errno of the failing system call, or 0.
     public var errno: Int32
 
+    /// The message, with the system's explanation of `errno`.
     public var description: String {
         errno == 0 ? message : "\(message): \(String(cString: modbus_strerror(errno)))"
     }
