@@ -65,7 +65,7 @@ let package = Package(
             name: "edge-bench",
             dependencies: [
                 "EdgeCore", "Configuration", "Modbus", "ModbusServer", "Store", "Detection", "Simulator", "Runtime",
-                "CModbus", "CSQLite",
+                "Summaries", "CModbus", "CSQLite",
             ]
         ),
 

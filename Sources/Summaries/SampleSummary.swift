@@ -10,20 +10,25 @@ import Musl
 /// with an anomaly alert, a short Modbus outage on one sensor), for trying the report without
 /// a plant: `edge-agent summarize --sample` and `make report-screenshot` render it.
 public enum SampleSummary {
-    /// The sample input for the hour starting at `start` (deterministic for a given `seed`).
-    public static func input(start: Timestamp = Timestamp(iso8601: "2026-11-29T01:00:00Z") ?? Timestamp(millisecondsSinceEpoch: 0), seed: UInt64 = 7) -> SummaryInput {
+    /// The sample input for the hour starting at `start` (deterministic for a given `seed`);
+    /// with `hours` > 1 the same story is stretched over a longer period (for benchmarks).
+    public static func input(
+        start: Timestamp = Timestamp(iso8601: "2026-11-29T01:00:00Z") ?? Timestamp(millisecondsSinceEpoch: 0), seed: UInt64 = 7,
+        hours: Int = 1
+    ) -> SummaryInput {
+        let h = max(1, hours)
         var random = SplitMix64(seed: seed)
         let t0 = start.millisecondsSinceEpoch
-        let seconds = 3600
-        let faultStart = 2280, faultPeak = 2700, faultEnd = 2940  // 01:38 … 01:45 … 01:49
-        let outage = 720..<845  // 01:12:00 … 01:14:05: flow meter unit does not answer
+        let seconds = 3600 * h
+        let faultStart = 2280 * h, faultPeak = 2700 * h, faultEnd = 2940 * h  // 01:38 … 01:45 … 01:49
+        let outage = (720 * h)..<(845 * h)  // 01:12:00 … 01:14:05: flow meter unit does not answer
         func fault(_ s: Int) -> Double {
             guard s >= faultStart, s < faultEnd else { return 0 }
             if s < faultPeak { return Double(s - faultStart) / Double(faultPeak - faultStart) }
             return Double(faultEnd - s) / Double(faultEnd - faultPeak)
         }
         func load(_ s: Int) -> Double {
-            let phase: Double = Double(s) / 3600 * 2 * Double.pi * 1.5
+            let phase: Double = Double(s) / Double(seconds) * 2 * Double.pi * 1.5
             return 0.5 + 0.5 * sin(phase)
         }
         // name, unit, normal range, base value, gain with load, gain with the fault, noise, gap.
@@ -61,8 +66,9 @@ public enum SampleSummary {
             points.append(ScorePoint(time: Timestamp(millisecondsSinceEpoch: t0 + Int64(s) * 1000), score: score))
         }
         let threshold = 3.0
-        let alertStart = Timestamp(millisecondsSinceEpoch: t0 + 2448 * 1000)
-        let alertEnd = Timestamp(millisecondsSinceEpoch: t0 + 2862 * 1000)
+        let alertStart = Timestamp(millisecondsSinceEpoch: t0 + Int64(2448 * h) * 1000)
+        let alertEnd = Timestamp(millisecondsSinceEpoch: t0 + Int64(2862 * h) * 1000)
+        let outageStart = t0 + Int64(725 * h) * 1000, outageEnd = t0 + Int64(845 * h) * 1000
         let alert = SummaryAlert(
             id: "pump-1-\(alertStart.millisecondsSinceEpoch)", kind: "anomaly", severity: "critical", started: alertStart,
             ended: alertEnd, peakScore: 6.41, threshold: threshold,
@@ -73,13 +79,13 @@ public enum SampleSummary {
             ],
             message: "pump-1 anomalous: bearing_temperature 67.9 °C (normal 52–61), vibration_rms 5.6 mm/s (normal 1.2–2.8)")
         let offline = SummaryAlert(
-            id: "pump-1-\(t0 + 725_000)", kind: "unit_offline", severity: "warning",
-            started: Timestamp(millisecondsSinceEpoch: t0 + 725_000), ended: Timestamp(millisecondsSinceEpoch: t0 + 845_000),
+            id: "pump-1-\(outageStart)", kind: "unit_offline", severity: "warning",
+            started: Timestamp(millisecondsSinceEpoch: outageStart), ended: Timestamp(millisecondsSinceEpoch: outageEnd),
             message: "Modbus unit plant-bus/7 (flow) does not answer: timeout")
         let events = [
-            DataQualityEvent(time: Timestamp(millisecondsSinceEpoch: t0 + 725_000), kind: "unit_offline", subject: "plant-bus/7",
+            DataQualityEvent(time: Timestamp(millisecondsSinceEpoch: outageStart), kind: "unit_offline", subject: "plant-bus/7",
                              message: "flow meter stopped answering (timeout after 3 cycles)"),
-            DataQualityEvent(time: Timestamp(millisecondsSinceEpoch: t0 + 845_000), kind: "recovered", subject: "plant-bus/7",
+            DataQualityEvent(time: Timestamp(millisecondsSinceEpoch: outageEnd), kind: "recovered", subject: "plant-bus/7",
                              message: "flow meter answers again"),
         ]
         let model = ModelInfo(name: "pump-1 model 3", calibrated: Timestamp(iso8601: "2026-11-27T14:20:00Z"), calibrationWindows: 4096, threshold: threshold)
