@@ -108,7 +108,7 @@ struct DetectorOptions: ParsableArguments {
     var trimFactor: Float = CalibrationSettings().trimFactor
 
     @Option(help: "Which score alerts: deviation (per-sensor window levels), network (the adapted network), or combined.")
-    var scorer: Scorer = .combined
+    var scorer: Scorer = .deviation
 
     @Option(help: "Meta-initialization file to adapt from (default: the one shipped in this build).")
     var metaInit: String?

@@ -28,6 +28,15 @@ struct MetaTrainCommand: ParsableCommand {
     @Option(help: "Outer iterations (one machine each).")
     var iterations: Int = MetaTrainingSettings().iterations
 
+    @Option(help: "Outer loop: fomaml (first-order MAML) or reptile.")
+    var algorithm: String = "fomaml"
+
+    @Option(help: "Outer learning rate (first-order MAML) or initial step size (Reptile).")
+    var outerRate: Float?
+
+    @Option(help: "Inner-loop Adam steps per task (as calibration runs them).")
+    var innerSteps: Int = MetaTrainingSettings().inner.steps
+
     @Option(help: "Seed: the same seed and inputs give bit-identical weights.")
     var seed: UInt64 = 1
 
@@ -55,14 +64,20 @@ struct MetaTrainCommand: ParsableCommand {
         }
         guard !tasks.isEmpty else { throw ValidationError("no tasks: give --simulated N and/or --csv DIR") }
         print("meta-train: \(tasks.count) tasks, \(iterations) iterations, seed \(seed)")
-        var settings = MetaTrainingSettings(iterations: iterations, seed: seed)
-        settings.iterations = iterations
+        guard let rule = MetaAlgorithm(rawValue: algorithm) else {
+            throw ValidationError("--algorithm must be fomaml or reptile")
+        }
+        var settings = MetaTrainingSettings(iterations: iterations, seed: seed, algorithm: rule)
+        settings.inner.steps = innerSteps
+        if let outerRate {
+            if rule == .reptile { settings.outerStepSize = outerRate } else { settings.outerLearningRate = outerRate }
+        }
         let started = SystemClock.monotonicNanoseconds()
         let network = MetaTraining.train(initial: Network(seed: seed), tasks: tasks, settings: settings) { p in
             let seconds = Double(SystemClock.monotonicNanoseconds() - started) / 1e9
-            print("  task \(p.iteration)/\(p.iterations)  meta-loss \(EvaluationText.fixed(Double(p.metaLoss), 4))  (\(p.task), \(EvaluationText.fixed(seconds, 1)) s)")
+            print("  task \(p.iteration)/\(p.iterations)  meta-loss \(EvaluationText.fixed(Double(p.metaLoss), 4)) (fixed episodes)  training episodes \(EvaluationText.fixed(Double(p.trainingMetaLoss), 2))  [\(p.task), \(EvaluationText.fixed(seconds, 1)) s]")
         }
-        let recipe = "edge-agent meta-train --simulated \(simulated) --hours \(hours) --iterations \(iterations) --seed \(seed)"
+        let recipe = "edge-agent meta-train --simulated \(simulated) --hours \(hours) --iterations \(iterations) --algorithm \(algorithm) --inner-steps \(innerSteps)\(outerRate.map { " --outer-rate \($0)" } ?? "") --seed \(seed)"
             + csv.map { " --csv \($0)" }.joined()
         let text = output.hasSuffix(".swift") ? MetaInitialization.swiftSource(of: network, recipe: recipe)
                                               : MetaInitialization.text(of: network)

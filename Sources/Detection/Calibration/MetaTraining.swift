@@ -22,8 +22,21 @@ public struct MetaTask: Sendable {
     public var rowCount: Int { anomalous.count }
 }
 
-/// Settings of Reptile meta-training (Nichol et al. 2018).
+/// The outer-loop rule of meta-training.
+public enum MetaAlgorithm: String, Sendable, Hashable, CaseIterable {
+    /// Reptile (Nichol et al. 2018): move the shared weights toward the adapted ones.
+    case reptile
+    /// First-order MAML (Finn et al. 2017): step the shared weights along the query loss's
+    /// gradient taken at the adapted weights (Adam on the outer loop).
+    case firstOrderMAML = "fomaml"
+}
+
+/// Settings of meta-training.
 public struct MetaTrainingSettings: Sendable, Hashable {
+    /// The outer-loop rule.
+    public var algorithm: MetaAlgorithm
+    /// Outer learning rate for first-order MAML (Adam).
+    public var outerLearningRate: Float
     /// Outer iterations (one task each).
     public var iterations: Int
     /// Rows of normal operation per support set (what one calibration sees).
@@ -42,7 +55,10 @@ public struct MetaTrainingSettings: Sendable, Hashable {
     /// Creates settings; the defaults are the recipe of the shipped initialization (README).
     public init(iterations: Int = 400, supportRows: Int = 200, labelledSupportWindows: Int = 8,
                 inner: AdaptationSettings = AdaptationSettings(maximumNormalWindows: 48, syntheticAnomalies: 24, steps: 8),
-                outerStepSize: Float = 0.5, queryWindows: Int = 16, seed: UInt64 = 1) {
+                outerStepSize: Float = 0.5, queryWindows: Int = 16, seed: UInt64 = 1,
+                algorithm: MetaAlgorithm = .firstOrderMAML, outerLearningRate: Float = 1e-3) {
+        self.algorithm = algorithm
+        self.outerLearningRate = outerLearningRate
         self.iterations = max(1, iterations)
         self.supportRows = max(2, supportRows)
         self.labelledSupportWindows = max(0, labelledSupportWindows)
@@ -61,7 +77,10 @@ public struct MetaTrainingProgress: Sendable {
     public var iterations: Int
     /// The task just used.
     public var task: String
-    /// Mean query loss after adaptation over the last reporting interval (the meta-loss).
+    /// Mean query loss after adaptation over the last reporting interval's training episodes.
+    public var trainingMetaLoss: Float
+    /// Mean query loss after adaptation on fixed monitoring episodes (comparable across reports;
+    /// iteration 0 is the starting point).
     public var metaLoss: Float
 }
 
@@ -120,18 +139,44 @@ public enum MetaTraining {
             return (0..<count).map { _ in window(endingAt: ends[random.nextIndex(below: ends.count)]) }
         }
         let supportAnomalies = pick(anomalousEnds, settings.labelledSupportWindows)
-        let query = pick(normalEnds, settings.queryWindows).map { TrainingExample(window: $0, label: .normal) }
-            + pick(anomalousEnds, settings.queryWindows).map { TrainingExample(window: $0, label: .anomalous) }
+        // Query: held-out normal windows, synthetic faults injected into other held-out normal
+        // windows (the faults calibration trains on), and the task's real faults when it has any.
+        let queryNormal = pick(normalEnds, settings.queryWindows)
+        var query = queryNormal.map { TrainingExample(window: $0, label: .normal) }
+        if !queryNormal.isEmpty {
+            var generator = SyntheticAnomalyGenerator(seed: random.next())
+            query += generator.anomalies(from: pick(normalEnds, settings.queryWindows), count: settings.queryWindows / 2)
+        }
+        query += pick(anomalousEnds, settings.queryWindows / 2).map { TrainingExample(window: $0, label: .anomalous) }
         return TaskEpisode(supportNormal: normal, supportAnomalies: supportAnomalies, query: query)
     }
 
     /// Adapts `network` to an episode's support set and returns the adapted network and its query loss.
+    ///
+    /// The query loss is `queryLoss(of:episode:margin:)` of the adapted network.
     public static func adaptAndMeasure(_ network: Network, episode: TaskEpisode, inner: AdaptationSettings) -> (Network, Float) {
         let loss = FewShotAdaptation.lossFunction(for: network, normal: episode.supportNormal, margin: inner.deviationMargin)
         let batch = FewShotAdaptation.batch(normal: episode.supportNormal, labelledAnomalies: episode.supportAnomalies, settings: inner)
         let (adapted, _) = FewShotAdaptation.adapt(network, batch: batch, lossFunction: loss, settings: inner)
-        let queryLoss = episode.query.isEmpty ? 0 : adapted.loss(on: episode.query, lossFunction: loss)
-        return (adapted, queryLoss)
+        return (adapted, queryLoss(of: adapted, episode: episode, margin: inner.deviationMargin))
+    }
+
+    /// The query loss of `network` on an episode: 1 − AUC, the fraction of (normal, fault)
+    /// query pairs in which the normal window scores at least as high as the fault (ties count
+    /// half). Threshold-free, so it measures how well adaptation separates faults from normal
+    /// operation, not how a particular threshold happens to fall; 0 is perfect, 0.5 is chance.
+    public static func queryLoss(of network: Network, episode: TaskEpisode, margin: Float) -> Float {
+        var normal: [Float] = [], faults: [Float] = []
+        for example in episode.query {
+            let s = network.score(example.window).score
+            if example.label == .normal { normal.append(s) } else { faults.append(s) }
+        }
+        guard !normal.isEmpty, !faults.isEmpty else { return 0 }
+        var wrong: Float = 0
+        for a in faults {
+            for b in normal { wrong += b > a ? 1 : (b == a ? 0.5 : 0) }
+        }
+        return wrong / Float(normal.count * faults.count)
     }
 
     /// The mean query loss after adaptation from `network` over fixed episodes (a meta-loss
@@ -148,10 +193,19 @@ public enum MetaTraining {
     /// toward the adapted ones (the outer loop). Deterministic for a given seed.
     /// - Parameter progress: called every `reportEvery` iterations with the mean meta-loss since the last call.
     public static func train(initial: Network, tasks: [MetaTask], settings: MetaTrainingSettings,
-                             reportEvery: Int = 25, progress: (MetaTrainingProgress) -> Void = { _ in }) -> Network {
+                             reportEvery: Int = 25, monitorEpisodes: Int = 16,
+                             progress: (MetaTrainingProgress) -> Void = { _ in }) -> Network {
         guard !tasks.isEmpty else { return initial }
         var shared = initial
+        var monitorRandom = SeededGenerator(seed: settings.seed ^ 0x5EED_0F_F1CE)
+        var monitor: [TaskEpisode] = []
+        for i in 0..<(monitorEpisodes * 3) where monitor.count < monitorEpisodes {
+            if let e = episode(from: tasks[i % tasks.count], settings: settings, random: &monitorRandom) { monitor.append(e) }
+        }
+        progress(MetaTrainingProgress(iteration: 0, iterations: settings.iterations, task: "-", trainingMetaLoss: .nan,
+                                      metaLoss: metaLoss(of: shared, episodes: monitor, inner: settings.inner)))
         var random = SeededGenerator(seed: settings.seed)
+        var outer = Adam(learningRate: settings.outerLearningRate)
         var order: [Int] = []
         var lossSum: Float = 0
         var lossCount = 0
@@ -162,16 +216,34 @@ public enum MetaTraining {
             inner.seed = settings.seed &+ UInt64(iteration) &* 0x9E37_79B9
             if let episode = episode(from: task, settings: settings, random: &random) {
                 let (adapted, queryLoss) = adaptAndMeasure(shared, episode: episode, inner: inner)
-                let epsilon = settings.outerStepSize * (1 - Float(iteration) / Float(settings.iterations))
-                var p = shared.parameters
-                let q = adapted.parameters
-                for k in p.indices { p[k] += epsilon * (q[k] - p[k]) }
-                shared.parameters = p
+                switch settings.algorithm {
+                case .reptile:
+                    let epsilon = settings.outerStepSize * (1 - Float(iteration) / Float(settings.iterations))
+                    var p = shared.parameters
+                    let q = adapted.parameters
+                    for k in p.indices { p[k] += epsilon * (q[k] - p[k]) }
+                    shared.parameters = p
+                case .firstOrderMAML:
+                    let reference = DeviationLoss(fittingNormalScores: episode.supportNormal.map { adapted.score($0).score },
+                                                  margin: inner.deviationMargin)
+                    let queryObjective = LossFunction(reconstructionWeight: 0, deviation: reference)
+                    // The gradient of the bounded query loss: a normal window already a full
+                    // margin above the reference contributes nothing (its term is capped at 1).
+                    let useful = episode.query.filter { example in
+                        example.label == .anomalous
+                            || (adapted.score(example.window).score - reference.reference) / reference.scale < reference.margin
+                    }
+                    var (_, gradient) = adapted.lossAndGradient(on: useful, lossFunction: queryObjective)
+                    let norm = gradient.reduce(0) { $0 + $1 * $1 }.squareRoot()
+                    if norm > 10 { for k in gradient.indices { gradient[k] *= 10 / norm } }
+                    if norm.isFinite { outer.update(&shared.parameters, gradient: gradient) }
+                }
                 if queryLoss.isFinite { lossSum += queryLoss; lossCount += 1 }
             }
             if (iteration + 1) % reportEvery == 0 || iteration + 1 == settings.iterations {
                 progress(MetaTrainingProgress(iteration: iteration + 1, iterations: settings.iterations, task: task.name,
-                                              metaLoss: lossCount > 0 ? lossSum / Float(lossCount) : .nan))
+                                              trainingMetaLoss: lossCount > 0 ? lossSum / Float(lossCount) : .nan,
+                                              metaLoss: metaLoss(of: shared, episodes: monitor, inner: settings.inner)))
                 lossSum = 0
                 lossCount = 0
             }
