@@ -2,6 +2,14 @@ import Configuration
 import EdgeCore
 import Store
 
+// JSONDecoder for the alert details the runtime stores (its alert-log line); FoundationEssentials
+// has it without ICU.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
 /// Builds a `SummaryInput` for a past period from the agent's buffer, for
 /// `edge-agent summarize`: the machine's readings, its alerts and its latest model.
 ///
@@ -32,12 +40,7 @@ public enum BufferSummarySource {
         }
         let alerts = try database.alerts(AlertFilter(machine: machine))
             .filter { $0.started < until && ($0.ended.map { $0 >= from } ?? true) }
-            .map { record in
-                SummaryAlert(
-                    id: "\(record.machine)-\(record.id)", kind: record.kind, severity: record.severity, started: record.started,
-                    ended: record.ended, peakScore: record.peakScore, threshold: record.threshold,
-                    message: record.note)
-            }
+            .map(summaryAlert)
         let model = try database.latestModel(machine: machine).flatMap { record -> ModelInfo? in
             guard record.created < until else { return nil }
             return ModelInfo(name: "model \(record.id)", calibrated: record.created, calibrationWindows: record.windows, threshold: record.threshold)
@@ -47,4 +50,38 @@ public enum BufferSummarySource {
             pollIntervalMilliseconds: max(1, machineConfiguration.pollInterval.wholeMilliseconds), sensors: sensors,
             scores: nil, alerts: alerts, dataQualityEvents: [], model: model, generated: generated)
     }
+
+    /// The runtime stores each alert's latest alert-log line as its details: the id, the top
+    /// sensors and the message come from there; an operator's note is added to the message.
+    static func summaryAlert(_ record: AlertRecord) -> SummaryAlert {
+        let details = try? JSONDecoder().decode(AlertDetails.self, from: Data(record.details.utf8))
+        var message = details?.message ?? ""
+        if !record.note.isEmpty { message += message.isEmpty ? "note: \(record.note)" : " (note: \(record.note))" }
+        let sensors = (details?.top_sensors ?? []).map { s in
+            SummaryAlertSensor(
+                sensor: s.sensor, value: s.value ?? .nan, unit: s.unit ?? "", contribution: s.contribution ?? .nan,
+                normalLow: s.normal_low ?? .nan, normalHigh: s.normal_high ?? .nan)
+        }
+        return SummaryAlert(
+            id: details?.id ?? "\(record.machine)-\(record.id)", kind: record.kind, severity: record.severity,
+            started: record.started, ended: record.ended, peakScore: record.peakScore, threshold: record.threshold,
+            topSensors: sensors, message: message)
+    }
+}
+
+/// The fields of the runtime's alert-log line that a summary shows (all optional: other writers'
+/// details, or none, are fine).
+private struct AlertDetails: Decodable {
+    struct Sensor: Decodable {
+        var sensor: String
+        var value: Double?
+        var unit: String?
+        var contribution: Double?
+        var normal_low: Double?
+        var normal_high: Double?
+    }
+
+    var id: String?
+    var message: String?
+    var top_sensors: [Sensor]?
 }

@@ -38,9 +38,16 @@ import TestSupport
             ])
         }
         #expect(writer.flush(timeout: .seconds(10)))
+        // Details as the runtime stores them: the alert's latest alert-log line.
+        let line = """
+            {"event":"cleared","time":"2026-11-29T01:00:40.000Z","id":"pump-1-\(start + 20_000)","machine":"pump-1","kind":"anomaly",\
+            "severity":"critical","started":"2026-11-29T01:00:20.000Z","ended":"2026-11-29T01:00:40.000Z","peak_score":5,"threshold":3,\
+            "top_sensors":[{"sensor":"pressure","value":30,"unit":"bar","contribution":4.5,"normal_low":1,"normal_high":20},\
+            {"sensor":"current","value":7,"unit":"A","contribution":null,"normal_low":6,"normal_high":8}],"message":"pressure high"}
+            """
         _ = try database.insertAlert(AlertRecord(
-            machine: "pump-1", kind: "anomaly", severity: "critical", state: .cleared, started: Timestamp(millisecondsSinceEpoch: start + 20_000),
-            ended: Timestamp(millisecondsSinceEpoch: start + 40_000), peakScore: 5, threshold: 3))
+            machine: "pump-1", kind: "anomaly", severity: "critical", state: .cleared, note: "valve closed", started: Timestamp(millisecondsSinceEpoch: start + 20_000),
+            ended: Timestamp(millisecondsSinceEpoch: start + 40_000), peakScore: 5, threshold: 3, details: line))
         _ = try database.insertAlert(AlertRecord(
             machine: "pump-1", kind: "anomaly", severity: "warning", started: Timestamp(millisecondsSinceEpoch: start - 600_000),
             ended: Timestamp(millisecondsSinceEpoch: start - 500_000), peakScore: 4, threshold: 3))
@@ -62,7 +69,18 @@ import TestSupport
         #expect(stats.sensors[0].minimum == 1 && stats.sensors[0].maximum == 30 && stats.sensors[0].last == 30)
         #expect(stats.sensors[1].count == 30 && stats.sensors[1].standardDeviation == 0 && stats.sensors[1].unit == "A")
         #expect(stats.alerts.count == 1)
-        #expect(stats.alerts.first?.peakScore == 5)
+        let alert = try #require(stats.alerts.first)
+        #expect(alert.peakScore == 5)
+        #expect(alert.id == "pump-1-\(start + 20_000)")
+        #expect(alert.message == "pressure high (note: valve closed)")
+        #expect(alert.topSensors.map(\.sensor) == ["pressure", "current"])
+        #expect(alert.topSensors.first == SummaryAlertSensor(sensor: "pressure", value: 30, unit: "bar", contribution: 4.5, normalLow: 1, normalHigh: 20))
+        #expect(alert.topSensors.last?.contribution.isNaN == true)
+        // Details that are not an alert-log line still give an alert.
+        let bare = BufferSummarySource.summaryAlert(AlertRecord(
+            id: 9, machine: "pump-1", kind: "sensor_stale", severity: "warning", started: Timestamp(millisecondsSinceEpoch: start),
+            peakScore: 0, threshold: 0, details: "not json"))
+        #expect(bare.id == "pump-1-9" && bare.topSensors.isEmpty && bare.message == "")
         #expect(input.model?.calibrationWindows == 321)
         #expect(input.model?.threshold == 3)
         #expect(throws: StoreError.self) {
