@@ -107,9 +107,10 @@ private let chromium: String? = ["/usr/bin/chromium", "/usr/bin/chromium-browser
         let files = try SummaryWriter.write(SampleSummary.input(), to: dir.path)
         let png = dir.file("report.png")
         let browser = Process()
-        browser.executableURL = URL(fileURLWithPath: chromium!)
+        // Under timeout(1): a browser that hangs on a loaded machine fails the test instead of stalling the suite.
+        browser.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
         browser.arguments = [
-            "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--user-data-dir=\(dir.file("profile"))",
+            "120", chromium!, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--user-data-dir=\(dir.file("profile"))",
             "--screenshot=\(png)", "--window-size=412,1400", "file://\(files.html)",
         ]
         browser.standardOutput = FileHandle.nullDevice
