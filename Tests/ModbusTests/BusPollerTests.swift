@@ -49,18 +49,24 @@ func machine(_ id: String, every interval: Duration, _ sensors: [SensorConfigura
 }
 
 /// Waits (polling) until `condition` holds or `seconds` pass.
-func eventually(within seconds: Double, _ condition: () -> Bool) -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
+/// Sleeps on the Swift clock, leaving the test runner's threads free for other suites.
+func pause(_ duration: Duration) async {
+    try? await Task.sleep(for: duration)
+}
+
+/// Waits (polling every 10 ms, without blocking a thread) until `condition` holds or `seconds` pass.
+func eventually(within seconds: Double, _ condition: () -> Bool) async -> Bool {
+    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+    while ContinuousClock.now < deadline {
         if condition() { return true }
-        usleep(10_000)
+        await pause(.milliseconds(10))
     }
     return condition()
 }
 
 @Suite("Bus poller against a real server", .serialized)
 struct BusPollerTests {
-    @Test func everySensorDecodedWithScaleAndOffset() throws {
+    @Test func everySensorDecodedWithScaleAndOffset() async throws {
         let server = try startLoopbackServer(units: [1, 2])
         defer { server.stop() }
         try server.setValue(.float(Double(Float(12.5))), as: .float32, order: .CDAB, kind: .holding, unit: 1, address: 0)
@@ -84,7 +90,7 @@ struct BusPollerTests {
         let collector = ReadingCollector()
         let poller = try BusPoller(bus: tcpBus(server), machines: machines, sink: collector.sink)
         try poller.start()
-        #expect(eventually(within: 5) { collector.batchCount >= 3 })
+        #expect(await eventually(within: 5) { collector.batchCount >= 3 })
         poller.stop()
         let stoppedAt = collector.batchCount
         let expected: [(Int32, Int32, Double)] = [(0, 0, 12.5), (0, 1, 15), (1, 0, Double(0x0102_0304)), (1, 1, 1), (1, 2, 1)]
@@ -94,7 +100,7 @@ struct BusPollerTests {
             #expect(abs(last.value - value) < 1e-9, "machine \(m) sensor \(s)")
         }
         // Stopped means stopped: no batch arrives after stop() returned.
-        usleep(150_000)
+        await pause(.milliseconds(150))
         #expect(collector.batchCount == stoppedAt)
         let health = poller.health()
         #expect(health.isConnected)
@@ -102,7 +108,7 @@ struct BusPollerTests {
         #expect(health.units.allSatisfy { $0.lastGoodPoll != nil && $0.errors.total == 0 })
     }
 
-    @Test func nanAndOutOfRangeAreDecodeErrors() throws {
+    @Test func nanAndOutOfRangeAreDecodeErrors() async throws {
         let server = try startLoopbackServer(units: [1])
         defer { server.stop() }
         try server.setValue(.float(.nan), as: .float32, kind: .holding, unit: 1, address: 0)
@@ -114,7 +120,7 @@ struct BusPollerTests {
             bus: tcpBus(server), machines: [machine("m", every: .milliseconds(50), [sensor("nan", address: 0, type: .float32), limited])],
             sink: collector.sink)
         try poller.start()
-        #expect(eventually(within: 5) { collector.batchCount >= 1 })
+        #expect(await eventually(within: 5) { collector.batchCount >= 1 })
         poller.stop()
         for s: Int32 in [0, 1] {
             let r = try #require(collector.readings(machine: 0, sensor: s).first)
@@ -123,7 +129,7 @@ struct BusPollerTests {
         }
     }
 
-    @Test func exceptionForOneAddressFlagsOnlyThatSensor() throws {
+    @Test func exceptionForOneAddressFlagsOnlyThatSensor() async throws {
         let server = try startLoopbackServer(units: [1])
         defer { server.stop() }
         try server.setRegisters([10, 11, 12, 13, 14, 15], kind: .holding, unit: 1, address: 0)
@@ -133,7 +139,7 @@ struct BusPollerTests {
         let poller = try BusPoller(bus: tcpBus(server), machines: [machine("m", every: .milliseconds(50), sensors)], sink: collector.sink)
         #expect(poller.plan.reads.count == 1)  // one merged read, refused as a whole by the device
         try poller.start()
-        #expect(eventually(within: 5) { collector.batchCount >= 3 })
+        #expect(await eventually(within: 5) { collector.batchCount >= 3 })
         poller.stop()
         for s in 0..<6 {
             let last = try #require(collector.readings(machine: 0, sensor: Int32(s)).last)
@@ -148,7 +154,7 @@ struct BusPollerTests {
     }
 
     @Test(arguments: [ModbusServer.Fault.silent, .slow(milliseconds: 400)])
-    func deadUnitDoesNotStallItsNeighbours(fault: ModbusServer.Fault) throws {
+    func deadUnitDoesNotStallItsNeighbours(fault: ModbusServer.Fault) async throws {
         let server = try startLoopbackServer(units: [1, 2, 3])
         defer { server.stop() }
         for unit in [1, 2, 3] { try server.setRegisters([UInt16(unit * 100)], kind: .holding, unit: unit, address: 0) }
@@ -161,7 +167,7 @@ struct BusPollerTests {
             options: .init(initialUnitBackoff: .milliseconds(500)), sink: collector.sink)
         let runSeconds = 2.0
         try poller.start()
-        Thread.sleep(forTimeInterval: runSeconds)
+        await pause(.milliseconds(Int(runSeconds * 1000)))
         poller.stop()
         // Without per-unit backoff every cycle would wait 150 ms for unit 2: at most 1/3 of the
         // 50 ms rate. With it, neighbours keep (nearly) their full rate.
@@ -182,7 +188,7 @@ struct BusPollerTests {
         #expect(health.unit(1)?.errors.total == 0 || fault != .silent)
     }
 
-    @Test func serverStoppedMidPollThenBackReconnects() throws {
+    @Test func serverStoppedMidPollThenBackReconnects() async throws {
         var server = try startLoopbackServer(units: [1])
         let port = server.port
         try server.setRegisters([7], kind: .holding, unit: 1, address: 0)
@@ -194,23 +200,23 @@ struct BusPollerTests {
             options: .init(initialReconnectBackoff: .milliseconds(100)), sink: collector.sink)
         try poller.start()
         defer { poller.stop() }
-        #expect(eventually(within: 5) { collector.all.contains { $0.quality == .good } })
+        #expect(await eventually(within: 5) { collector.all.contains { $0.quality == .good } })
 
         server.stop()
-        #expect(eventually(within: 5) { collector.all.last?.quality == .offline })
-        #expect(eventually(within: 5) { poller.health().connectFailures >= 1 })
+        #expect(await eventually(within: 5) { collector.all.last?.quality == .offline })
+        #expect(await eventually(within: 5) { poller.health().connectFailures >= 1 })
         #expect(!poller.health().isConnected)
 
         server = try ModbusServer(endpoint: .tcp(host: "127.0.0.1", port: port), units: [.init(unitID: 1)])
         defer { server.stop() }
         try server.setRegisters([8], kind: .holding, unit: 1, address: 0)
-        #expect(eventually(within: 5) { collector.all.last.map { $0.quality == .good && $0.value == 8 } ?? false })
+        #expect(await eventually(within: 5) { collector.all.last.map { $0.quality == .good && $0.value == 8 } ?? false })
         let health = poller.health()
         #expect(health.isConnected)
         #expect(health.reconnects >= 1)
     }
 
-    @Test func droppedConnectionReconnectsAtOnce() throws {
+    @Test func droppedConnectionReconnectsAtOnce() async throws {
         let server = try startLoopbackServer(units: [1])
         defer { server.stop() }
         try server.setRegisters([5], kind: .holding, unit: 1, address: 0)
@@ -218,14 +224,14 @@ struct BusPollerTests {
         let poller = try BusPoller(bus: tcpBus(server), machines: [machine("m", every: .milliseconds(30), [sensor("v", address: 0)])], sink: collector.sink)
         try poller.start()
         defer { poller.stop() }
-        #expect(eventually(within: 5) { collector.batchCount >= 2 })
+        #expect(await eventually(within: 5) { collector.batchCount >= 2 })
         server.dropAllConnections()
-        #expect(eventually(within: 5) { poller.health().reconnects >= 1 })
+        #expect(await eventually(within: 5) { poller.health().reconnects >= 1 })
         collector.reset()
-        #expect(eventually(within: 5) { collector.all.contains { $0.quality == .good && $0.value == 5 } })
+        #expect(await eventually(within: 5) { collector.all.contains { $0.quality == .good && $0.value == 5 } })
     }
 
-    @Test func pauseBetweenRequestsIsHonoured() throws {
+    @Test func pauseBetweenRequestsIsHonoured() async throws {
         let server = try startLoopbackServer(units: [1, 2, 3, 4])
         defer { server.stop() }
         var bus = tcpBus(server)
@@ -234,7 +240,7 @@ struct BusPollerTests {
         let collector = ReadingCollector()
         let poller = try BusPoller(bus: bus, machines: machines, sink: collector.sink)
         try poller.start()
-        Thread.sleep(forTimeInterval: 1.0)
+        await pause(.seconds(1))
         poller.stop()
         // 4 requests per cycle, 40 ms apart: at most ~25 requests per second, so at most ~7 cycles.
         let requests = (1...4).map { server.requestCount(unit: $0) }.reduce(0, +)
@@ -242,7 +248,7 @@ struct BusPollerTests {
         #expect(requests >= 8)
     }
 
-    @Test func rtuPollerOverSocat() throws {
+    @Test func rtuPollerOverSocat() async throws {
         guard SocatPair.isAvailable else { return }
         let pair = try SocatPair()
         defer { pair.stop() }
@@ -259,7 +265,7 @@ struct BusPollerTests {
         let collector = ReadingCollector()
         let poller = try BusPoller(bus: bus, machines: machines, sink: collector.sink)
         try poller.start()
-        #expect(eventually(within: 5) { collector.batchCount >= 3 })
+        #expect(await eventually(within: 5) { collector.batchCount >= 3 })
         poller.stop()
         #expect(collector.readings(machine: 0, sensor: 0).last?.value == 3.25)
         #expect(collector.readings(machine: 0, sensor: 1).last?.value == 99)
@@ -268,7 +274,7 @@ struct BusPollerTests {
 
 @Suite("Writes through a running poller")
 struct BusPollerWriteTests {
-    @Test func writesAreSentOnThePollersConnection() throws {
+    @Test func writesAreSentOnThePollersConnection() async throws {
         let server = try startLoopbackServer(units: [1, 2])
         defer { server.stop() }
         let collector = ReadingCollector()
@@ -281,14 +287,14 @@ struct BusPollerWriteTests {
         poller.enqueue(.register(unit: 1, address: 50, value: 9)) { error in
             results.withLock { $0.append(error.map { "\($0.code) \($0.exceptionCode?.rawValue ?? 0)" } ?? "ok") }
         }
-        #expect(eventually(within: 5) { results.withLock { $0.count } == 3 })
+        #expect(await eventually(within: 5) { results.withLock { $0.count } == 3 })
         #expect(results.withLock { $0 } == ["ok", "ok", "Modbus exception 2"])
         #expect(try server.bits(kind: .coil, unit: 2, address: 4, count: 1) == [true])
         #expect(try server.registers(kind: .holding, unit: 1, address: 10, count: 2) == [0x0102, 0x0304])
         poller.stop()
     }
 
-    @Test func writesQueuedWhenStoppingAreFailedNotDropped() throws {
+    @Test func writesQueuedWhenStoppingAreFailedNotDropped() async throws {
         let server = try startLoopbackServer(units: [1])
         defer { server.stop() }
         let poller = try BusPoller(bus: tcpBus(server), machines: [machine("m", every: .seconds(1), [sensor("v", address: 0)])]) { _ in }
