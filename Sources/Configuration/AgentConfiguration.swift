@@ -13,12 +13,19 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var buses: [BusConfiguration]
     /// The `[[machine]]` tables, in file order.
     public var machines: [MachineConfiguration]
+    /// The `[alerts]` table: when anomaly alerts are raised and cleared.
+    public var alerts: AlertSettings
+    /// The `[[action]]` tables: local actions on alert events (none by default).
+    public var actions: [ActionConfiguration]
 
-    public init(sourcePath: String, agent: AgentSettings, buses: [BusConfiguration], machines: [MachineConfiguration]) {
+    public init(sourcePath: String, agent: AgentSettings, buses: [BusConfiguration], machines: [MachineConfiguration],
+                alerts: AlertSettings = AlertSettings(), actions: [ActionConfiguration] = []) {
         self.sourcePath = sourcePath
         self.agent = agent
         self.buses = buses
         self.machines = machines
+        self.alerts = alerts
+        self.actions = actions
     }
 
     /// The bus with this name, if any.
@@ -170,4 +177,49 @@ public struct SensorConfiguration: Sendable, Equatable {
 
     /// The registers (or bits) this sensor reads: `address … address + span - 1`.
     public var addresses: ClosedRange<Int> { address...(address + span - 1) }
+}
+
+/// The `[alerts]` table: debouncing, hysteresis, cooldown and severity of anomaly alerts.
+public struct AlertSettings: Sendable, Equatable {
+    /// Raise when `raiseCount` of the last `raiseWindow` scored windows are above threshold.
+    public var raiseCount: Int = 3
+    public var raiseWindow: Int = 5
+    /// Clear after `clearCount` consecutive windows below `clearRatio` × threshold.
+    public var clearRatio: Double = 0.8
+    public var clearCount: Int = 10
+    /// No new alert for a machine this long after one cleared.
+    public var cooldown: Duration = .seconds(60)
+    /// Critical (instead of warning) when the score reaches `criticalRatio` × threshold.
+    public var criticalRatio: Double = 2.0
+    /// The alert log is rotated when it would grow past this size.
+    public var alertLogMaxBytes: Int64 = 10 << 20
+    /// Rotated alert logs kept (`alerts.jsonl.1` …).
+    public var alertLogKeep: Int = 5
+
+    public init() {}
+}
+
+/// One `[[action]]`: something done locally when an alert event happens.
+public struct ActionConfiguration: Sendable, Equatable {
+    /// What the action does.
+    public enum Kind: Sendable, Equatable {
+        /// Run a program directly (never through a shell), alert fields in its environment.
+        case command(arguments: [String], timeout: Duration)
+        /// Write a coil or holding register (e.g. a stack light): `onValue` when an alert is
+        /// raised, `offValue` when it clears.
+        case modbusWrite(bus: String, unitID: Int, kind: RegisterKind, address: Int, onValue: Int, offValue: Int)
+    }
+
+    public var kind: Kind
+    /// Which events trigger it: any of `raised`, `updated`, `cleared`.
+    public var events: [String]
+    /// Only alerts of these machines; empty for all.
+    public var machines: [String] = []
+    /// Only alerts at least this severe (`warning` or `critical`).
+    public var minimumSeverity: String = "warning"
+
+    public init(kind: Kind, events: [String]) {
+        self.kind = kind
+        self.events = events
+    }
 }

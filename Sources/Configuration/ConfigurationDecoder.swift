@@ -25,7 +25,9 @@ struct ConfigurationDecoder {
 
     // MARK: Key names
 
-    static let documentKeys = ["agent", "bus", "machine"]
+    static let documentKeys = ["agent", "bus", "machine", "alerts", "action"]
+    static let alertKeys = ["raise_count", "raise_window", "clear_ratio", "clear_count", "cooldown", "critical_ratio", "alert_log_max_size", "alert_log_keep"]
+    static let actionKeys = ["type", "on", "machines", "min_severity", "command", "timeout", "bus", "unit_id", "kind", "address", "value_on", "value_off"]
     static let agentKeys = ["data_dir", "alert_log", "summary_dir", "summary_interval", "retention_age", "retention_size", "log_level"]
     static let busKeys = [
         "name", "type", "host", "port", "device", "baud", "parity", "data_bits", "stop_bits", "response_timeout",
@@ -43,7 +45,7 @@ struct ConfigurationDecoder {
         var homes: [String: String] = [:]
         for (keys, header) in [
             (documentKeys, "the top level"), (agentKeys, "[agent]"), (busKeys, "[[bus]]"),
-            (machineKeys, "[[machine]]"), (sensorKeys, "[[machine.sensor]]"),
+            (machineKeys, "[[machine]]"), (sensorKeys, "[[machine.sensor]]"), (alertKeys, "[alerts]"), (actionKeys, "[[action]]"),
         ] {
             for key in keys { homes[key] = homes[key].map { "\($0) or \(header)" } ?? header }
         }
@@ -86,7 +88,110 @@ struct ConfigurationDecoder {
             }
             machines.append(machine)
         }
-        return AgentConfiguration(sourcePath: configurationPath, agent: agent, buses: buses, machines: machines)
+        var alerts = AlertSettings()
+        if let table = document.subtable("alerts", &problems, header: "[alerts]") {
+            alerts = decodeAlerts(table)
+        }
+        let actions = document.tables("action", &problems, header: "[[action]]").compactMap {
+            decodeAction($0, buses: busByName, machines: machines)
+        }
+        return AgentConfiguration(sourcePath: configurationPath, agent: agent, buses: buses, machines: machines,
+                                  alerts: alerts, actions: actions)
+    }
+
+    private mutating func decodeAlerts(_ table: TableReader) -> AlertSettings {
+        table.rejectUnknownKeys(known: Self.alertKeys, tableName: "[alerts]", elsewhere: Self.keyHomes, into: &problems)
+        var alerts = AlertSettings()
+        if let n = table.integer("raise_window", in: 1...1000, &problems, what: "windows") { alerts.raiseWindow = n }
+        if let k = table.integer("raise_count", in: 1...1000, &problems, what: "windows") {
+            if k > alerts.raiseWindow {
+                problems.add(table.keyPath("raise_count"), "raise_count \(k) is more than raise_window \(alerts.raiseWindow) (expected 1…\(alerts.raiseWindow))")
+            } else {
+                alerts.raiseCount = k
+            }
+        }
+        if let ratio = table.number("clear_ratio", &problems, what: "a ratio") {
+            if ratio > 0 && ratio <= 1 { alerts.clearRatio = ratio } else {
+                problems.add(table.keyPath("clear_ratio"), "\(ratio) is out of range (expected a ratio above 0 and at most 1 of the threshold)")
+            }
+        }
+        if let n = table.integer("clear_count", in: 1...100_000, &problems, what: "windows") { alerts.clearCount = n }
+        if let d = table.duration("cooldown", &problems, mustBePositive: false) { alerts.cooldown = d }
+        if let ratio = table.number("critical_ratio", &problems, what: "a ratio") {
+            if ratio >= 1 { alerts.criticalRatio = ratio } else {
+                problems.add(table.keyPath("critical_ratio"), "\(ratio) is below 1 (expected a multiple of the threshold, at least 1)")
+            }
+        }
+        if let size = table.byteCount("alert_log_max_size", &problems) { alerts.alertLogMaxBytes = size }
+        if let n = table.integer("alert_log_keep", in: 1...1000, &problems, what: "a number of files") { alerts.alertLogKeep = n }
+        return alerts
+    }
+
+    private mutating func decodeAction(_ table: TableReader, buses: [String: BusConfiguration], machines: [MachineConfiguration]) -> ActionConfiguration? {
+        table.rejectUnknownKeys(known: Self.actionKeys, tableName: "[[action]]", elsewhere: Self.keyHomes, into: &problems)
+        let type = table.choice("type", [("command", "command"), ("modbus_write", "modbus_write")], &problems, what: "action type")
+        if !table.contains("type") { problems.add(table.keyPath("type"), "missing key \"type\" (expected \"command\" or \"modbus_write\")") }
+        let events = stringArray(table, "on", allowed: ["raised", "updated", "cleared"]) ?? (type == "modbus_write" ? ["raised", "cleared"] : ["raised"])
+        let machineIDs = stringArray(table, "machines", allowed: machines.map(\.id)) ?? []
+        let severity = table.choice("min_severity", [("warning", "warning"), ("critical", "critical")], &problems, what: "severity") ?? "warning"
+        var kind: ActionConfiguration.Kind? = nil
+        switch type {
+        case "command":
+            let timeout = table.duration("timeout", &problems, mustBePositive: true) ?? .seconds(10)
+            if let arguments = stringArray(table, "command", allowed: nil) {
+                if arguments.isEmpty || arguments[0].isEmpty {
+                    problems.add(table.keyPath("command"), "must name a program (expected [\"/path/to/program\", \"argument\", …]; it runs without a shell)")
+                } else {
+                    kind = .command(arguments: arguments, timeout: timeout)
+                }
+            } else if !table.contains("command") {
+                problems.add(table.keyPath("command"), "missing key \"command\" (expected [\"/path/to/program\", \"argument\", …])")
+            }
+        case "modbus_write":
+            let bus = table.name("bus", &problems, what: "a bus name")
+            if let bus, buses[bus] == nil {
+                problems.add(table.keyPath("bus"), "no [[bus]] named \"\(bus)\" (buses: \(buses.keys.sorted().joined(separator: ", ")))")
+            }
+            let unit = table.integer("unit_id", in: 0...247, &problems, what: "a unit id") ?? 1
+            let registerKind = table.choice("kind", [("coil", RegisterKind.coil), ("holding", RegisterKind.holding)], &problems, what: "writable register kind") ?? .coil
+            let address = table.integer("address", in: 0...65535, &problems, what: "a register address")
+            if !table.contains("address") { problems.add(table.keyPath("address"), "missing key \"address\" (the coil or register to write)") }
+            let maxValue = registerKind == .coil ? 1 : 65535
+            let on = table.integer("value_on", in: 0...maxValue, &problems, what: "a value") ?? 1
+            let off = table.integer("value_off", in: 0...maxValue, &problems, what: "a value") ?? 0
+            if let bus, let address, buses[bus] != nil {
+                kind = .modbusWrite(bus: bus, unitID: unit, kind: registerKind, address: address, onValue: on, offValue: off)
+            }
+        default:
+            break
+        }
+        guard let kind else { return nil }
+        var action = ActionConfiguration(kind: kind, events: events)
+        action.machines = machineIDs
+        action.minimumSeverity = severity
+        return action
+    }
+
+    /// An array of strings, each checked against `allowed` when given.
+    private mutating func stringArray(_ table: TableReader, _ key: String, allowed: [String]?) -> [String]? {
+        guard let value = table.table[key] else { return nil }
+        guard let array = value.array else {
+            problems.add(table.keyPath(key), "expected an array of strings such as [\"a\", \"b\"]")
+            return nil
+        }
+        var out: [String] = []
+        for index in 0..<array.count {
+            guard let text = array[index].string else {
+                problems.add("\(table.keyPath(key))[\(index + 1)]", "expected a string")
+                return nil
+            }
+            if let allowed, !allowed.contains(text) {
+                problems.add("\(table.keyPath(key))[\(index + 1)]", "unknown value \"\(text)\" (expected one of \(allowed.joined(separator: ", ")))")
+                return nil
+            }
+            out.append(text)
+        }
+        return out
     }
 
     private mutating func decodeAgent(_ table: TableReader) -> AgentSettings {

@@ -13,12 +13,8 @@ import Synchronization
 
 /// Settings of the runtime that agent.conf does not (yet) expose.
 public struct RuntimeOptions: Sendable {
-    /// Anomaly alert rules.
-    public var alertPolicy = AlertPolicy()
     /// Data alert rules.
     public var dataPolicy = DataQualityPolicy()
-    /// Commands run on alert events (off unless configured).
-    public var commandActions: [CommandAction] = []
     /// Poll cycles queued between the pollers and the scoring stage; more are counted as overflow.
     public var scoringQueueCapacity = 4096
     /// How often the status (for `edge-agent status`) and the metrics file are refreshed.
@@ -194,11 +190,17 @@ public final class AgentRuntime: Service, Sendable {
                         case .failing(let error): logger.error("buffer not writable (\(error)); keeping readings in memory and alerting goes on")
                         }
                     })
-                let alertLog = try AlertLog(path: configuration.agent.alertLog)
+                let alertLog = try AlertLog(path: configuration.agent.alertLog, maxBytes: configuration.alerts.alertLogMaxBytes,
+                                            keepFiles: configuration.alerts.alertLogKeep)
                 if alertLog.repairedBytes > 0 {
                     logger.warning("alert log \(alertLog.path): cut \(alertLog.repairedBytes) bytes of a torn last line (an earlier crash)")
                 }
-                let dispatcher = try AlertDispatcher(alertLog: alertLog, database: database, actions: options.commandActions, logger: logger)
+                let actions = configuration.actions.compactMap { action -> ConfiguredAction? in
+                    let (configured, problem) = ConfiguredAction.make(action, buses: configuration.buses)
+                    if let problem { logger.error("alert action not used: \(problem)") }
+                    return configured
+                }
+                let dispatcher = try AlertDispatcher(alertLog: alertLog, database: database, actions: actions, logger: logger)
                 let (inputs, continuation) = AsyncStream.makeStream(of: Input.self, bufferingPolicy: .bufferingOldest(options.scoringQueueCapacity))
                 let intake = Intake(writer: writer, scoring: continuation, counters: counters)
                 var pollers: [BusPoller] = []
@@ -232,7 +234,7 @@ public final class AgentRuntime: Service, Sendable {
             }
             let scoring = Task { [self] in
                 var engine = ScoringEngine(machines: configuration.machines, models: models,
-                                           alertPolicy: options.alertPolicy, dataPolicy: options.dataPolicy)
+                                           alertPolicy: AlertPolicy(configuration.alerts), dataPolicy: options.dataPolicy)
                 var delays = DelayReservoir(capacity: 2048)
                 var summaries = PeriodicSummaries(configuration: configuration, now: clock.now())
                 var lastStatus = clock.monotonicNanoseconds()

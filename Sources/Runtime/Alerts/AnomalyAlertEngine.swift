@@ -1,3 +1,4 @@
+import Configuration
 import EdgeCore
 
 /// When an anomaly alert is raised, escalated and cleared.
@@ -21,6 +22,16 @@ public struct AlertPolicy: Sendable, Equatable {
     public var topSensorCount: Int = 3
 
     public init() {}
+
+    /// The policy agent.conf's `[alerts]` table describes.
+    public init(_ settings: AlertSettings) {
+        raiseCount = settings.raiseCount
+        raiseWindow = settings.raiseWindow
+        clearRatio = settings.clearRatio
+        clearCount = settings.clearCount
+        cooldown = settings.cooldown
+        criticalRatio = settings.criticalRatio
+    }
 }
 
 /// The anomaly alert state machine of one machine: debouncing (k of n), hysteresis, cooldown, severity.

@@ -26,10 +26,10 @@ final class AlertDispatcher: Sendable {
     private let worker: SerialWorker
     private let actionWorker: SerialWorker
     private let state: State
-    private let actions: [CommandAction]
+    private let actions: [ConfiguredAction]
     private let logger: Logger
 
-    init(alertLog: AlertLog?, database: BufferDatabase?, actions: [CommandAction], logger: Logger) throws {
+    init(alertLog: AlertLog?, database: BufferDatabase?, actions: [ConfiguredAction], logger: Logger) throws {
         worker = try SerialWorker(name: "edge-alerts")
         actionWorker = try SerialWorker(name: "edge-actions", capacity: 100)
         state = State(alertLog: alertLog, database: database)
@@ -46,14 +46,13 @@ final class AlertDispatcher: Sendable {
             for event in events { AlertDispatcher.deliver(event, state: state, logger: logger) }
         }
         for event in events {
-            for action in actions where action.events.contains(event.change) {
+            for action in actions where action.applies(to: event) {
                 let submitted = actionWorker.submit {
-                    let outcome = action.run(for: event)
-                    if outcome != .exited(0) {
-                        logger.warning("alert command \(action.arguments.first ?? "") for \(event.alert.id): \(outcome)")
+                    if let failure = action.run(for: event) {
+                        logger.warning("alert action for \(event.alert.id) failed: \(failure)")
                     }
                 }
-                if !submitted { logger.warning("alert command queue full: \(action.arguments.first ?? "") not run for \(event.alert.id)") }
+                if !submitted { logger.warning("alert action queue full: an action was not run for \(event.alert.id)") }
             }
         }
     }
