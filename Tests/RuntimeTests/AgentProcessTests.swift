@@ -63,7 +63,7 @@ import Glibc
         env.removeValue(forKey: "WATCHDOG_USEC")
         for (k, v) in environment { env[k] = v }
         process.environment = env
-        FileManager.default.createFile(atPath: directory + "/agent.log", contents: nil)
+        _ = FileManager.default.createFile(atPath: directory + "/agent.log", contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: directory + "/agent.log"))
         process.standardOutput = log
         process.standardError = log
@@ -99,7 +99,7 @@ import Glibc
         let database = dir.file("data/edge-agent.db")
         let stored = try #require(Int(try Self.sqlite(database, "SELECT count(*) FROM readings")))
         let status = try Self.sqlite(database, "SELECT value FROM kv WHERE key = 'runtime.status'")
-        let polled = try #require(try RuntimeStatus.decode(status).readingsPolled)
+        let polled = try RuntimeStatus.decode(status).readingsPolled
         #expect(polled > 1000, "the agent polled too little to test anything (\(polled))")
         #expect(stored == polled, "polled \(polled) readings but \(stored) are in the buffer")
         #expect(try Self.sqlite(database, "PRAGMA integrity_check") == "ok")
