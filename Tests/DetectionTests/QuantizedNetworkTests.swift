@@ -121,6 +121,25 @@ import Testing
         }
     }
 
+    @Test(arguments: [1, 3, 8, 13, 64])
+    func fastKernelsMatchTheReferenceInt8PathBitForBit(_ sensorCount: Int) throws {
+        let machine = SyntheticMachine(sensorCount: sensorCount, seed: 70 + UInt64(sensorCount))
+        let raw = machine.windows(count: 12, seed: 71)
+        let normalization = Normalization(fitting: raw)
+        let quantized = try Network(seed: 72).quantize(calibrationWindows: raw, normalization: normalization)
+        var generator = SyntheticAnomalyGenerator(seed: 73)
+        let fast = ScoringWorkspace(), reference = ScoringWorkspace()
+        for (n, window) in raw.enumerated() {
+            // Half the windows anomalous, so saturation paths are exercised too.
+            let scored = n % 2 == 0 ? window
+                : generator.inject(.levelShift, into: normalization.normalize(window), sensor: n % sensorCount).denormalized(normalization)
+            let a = quantized.score(scored, normalization: normalization, workspace: fast)
+            let b = quantized.scoreReference(scored, normalization: normalization, workspace: reference)
+            #expect(a.bitPattern == b.bitPattern)
+            #expect(fast.contributions.map(\.bitPattern) == reference.contributions.map(\.bitPattern))
+        }
+    }
+
     @Test func quantizingWithoutCalibrationDataThrows() {
         #expect(throws: NetworkError.self) { try Network(seed: 1).quantize(calibrationWindows: []) }
     }

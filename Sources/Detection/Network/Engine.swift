@@ -12,23 +12,35 @@
 ///   `c_i = (e_i + |d_i|) / C`, `score = Σ_i c_i`.
 final class Engine<Scalar: BinaryFloatingPoint> {
     let layout: ParameterLayout
-    private(set) var capacity = 0
     private(set) var sensorCount = 0
 
-    // Forward state, sensor-major blocks.
-    var x = Buffer<Scalar>(), u = Buffer<Scalar>(), a1 = Buffer<Scalar>(), r1 = Buffer<Scalar>()
-    var a2 = Buffer<Scalar>(), h = Buffer<Scalar>(), m = Buffer<Scalar>(), mx = Buffer<Scalar>()
-    var argMax = Buffer<Int32>(), v = Buffer<Scalar>(), a3 = Buffer<Scalar>(), r3 = Buffer<Scalar>()
-    var p = Buffer<Scalar>(), wIn = Buffer<Scalar>(), a5 = Buffer<Scalar>(), r5 = Buffer<Scalar>()
-    var d = Buffer<Scalar>(), e = Buffer<Scalar>(), contributions = Buffer<Scalar>()
-    var sum = Buffer<Scalar>(), best1 = Buffer<Scalar>(), best2 = Buffer<Scalar>(), bestIndex = Buffer<Int32>()
+    // Forward state, sensor-major blocks, allocated once for the architecture's maximum sensor
+    // count. `let` so the hot loops pay no dynamic exclusivity checks.
+    let x: Buffer<Scalar>, u: Buffer<Scalar>, a1: Buffer<Scalar>, r1: Buffer<Scalar>
+    let a2: Buffer<Scalar>, h: Buffer<Scalar>, m: Buffer<Scalar>, mx: Buffer<Scalar>
+    let argMax: Buffer<Int32>, v: Buffer<Scalar>, a3: Buffer<Scalar>, r3: Buffer<Scalar>
+    let p: Buffer<Scalar>, wIn: Buffer<Scalar>, a5: Buffer<Scalar>, r5: Buffer<Scalar>
+    let d: Buffer<Scalar>, e: Buffer<Scalar>, contributions: Buffer<Scalar>
+    let sum: Buffer<Scalar>, best1: Buffer<Scalar>, best2: Buffer<Scalar>, bestIndex: Buffer<Int32>
     // Backward scratch.
-    var dh = Buffer<Scalar>(), dm = Buffer<Scalar>(), dmx = Buffer<Scalar>(), dTemp = Buffer<Scalar>(), dTemp2 = Buffer<Scalar>()
+    let dh: Buffer<Scalar>, dm: Buffer<Scalar>, dmx: Buffer<Scalar>, dTemp: Buffer<Scalar>, dTemp2: Buffer<Scalar>
     // Feature scratch (always Float: features have no gradient).
-    var features = Buffer<Float>(), featureScratch = Buffer<Float>()
+    let features: Buffer<Float>, featureScratch: Buffer<Float>
 
     init(architecture: NetworkArchitecture) {
-        layout = ParameterLayout(architecture)
+        let L = ParameterLayout(architecture)
+        layout = L
+        let c = L.maxSensors
+        x = Buffer(c * L.f); u = Buffer(c * L.in1); a1 = Buffer(c * L.h1); r1 = Buffer(c * L.h1)
+        a2 = Buffer(c * L.e); h = Buffer(c * L.e); m = Buffer(c * L.e); mx = Buffer(c * L.e); argMax = Buffer(c * L.e)
+        v = Buffer(c * L.in3); a3 = Buffer(c * L.h3); r3 = Buffer(c * L.h3); p = Buffer(c * L.f)
+        wIn = Buffer(c * L.in5); a5 = Buffer(c * L.h5); r5 = Buffer(c * L.h5)
+        d = Buffer(c); e = Buffer(c); contributions = Buffer(c)
+        sum = Buffer(L.e); best1 = Buffer(L.e); best2 = Buffer(L.e); bestIndex = Buffer(2 * L.e)
+        dh = Buffer(c * L.e); dm = Buffer(c * L.e); dmx = Buffer(c * L.e)
+        let widest = max(L.in1, L.in3, L.in5, L.h1, L.h3, L.h5, L.f, L.e)
+        dTemp = Buffer(widest); dTemp2 = Buffer(widest)
+        features = Buffer(c * L.f); featureScratch = Buffer(c * FeatureExtractor.scratchPerSensor)
     }
 
     deinit {
@@ -37,22 +49,10 @@ final class Engine<Scalar: BinaryFloatingPoint> {
         argMax.free(); bestIndex.free(); features.free(); featureScratch.free()
     }
 
-    /// Makes room for `c` sensors (allocates only when `c` exceeds the capacity so far).
+    /// Sets the sensor count of the next pass (at most the architecture's maximum).
     func reserve(sensors c: Int) {
+        precondition(c >= 1 && c <= layout.maxSensors, "sensor count outside 1...maximumSensorCount")
         sensorCount = c
-        guard c > capacity else { return }
-        let L = layout
-        x.resize(c * L.f); u.resize(c * L.in1); a1.resize(c * L.h1); r1.resize(c * L.h1)
-        a2.resize(c * L.e); h.resize(c * L.e); m.resize(c * L.e); mx.resize(c * L.e); argMax.resize(c * L.e)
-        v.resize(c * L.in3); a3.resize(c * L.h3); r3.resize(c * L.h3); p.resize(c * L.f)
-        wIn.resize(c * L.in5); a5.resize(c * L.h5); r5.resize(c * L.h5)
-        d.resize(c); e.resize(c); contributions.resize(c)
-        sum.resize(L.e); best1.resize(L.e); best2.resize(L.e); bestIndex.resize(2 * L.e)
-        dh.resize(c * L.e); dm.resize(c * L.e); dmx.resize(c * L.e)
-        let widest = max(L.in1, L.in3, L.in5, L.h1, L.h3, L.h5, L.f, L.e)
-        dTemp.resize(widest); dTemp2.resize(widest)
-        features.resize(c * L.f); featureScratch.resize(c * FeatureExtractor.scratchPerSensor)
-        capacity = c
     }
 
     /// Extracts the features of `window` (normalizing with `centers`/`inverseScales`) into `x`.
@@ -257,20 +257,18 @@ final class Engine<Scalar: BinaryFloatingPoint> {
     }
 }
 
-/// A growable, manually managed buffer (no copy-on-write, no bounds checks in release).
+/// A fixed-size, manually managed buffer of trivial values (no copy-on-write, no bounds checks in
+/// release builds); its owner frees it in `deinit`.
 struct Buffer<Element> {
-    private(set) var pointer: UnsafeMutablePointer<Element>
-    private(set) var count = 0
+    let pointer: UnsafeMutablePointer<Element>
+    let count: Int
 
-    init() {
-        pointer = UnsafeMutablePointer<Element>.allocate(capacity: 1)
-    }
-
-    /// Reallocates to `n` elements; contents are not preserved (callers refill).
-    mutating func resize(_ n: Int) {
-        pointer.deallocate()
-        pointer = UnsafeMutablePointer<Element>.allocate(capacity: max(n, 1))
-        count = n
+    /// Allocates `count` elements, zero-filled (elements are plain numbers).
+    init(_ count: Int) {
+        self.count = count
+        pointer = UnsafeMutablePointer<Element>.allocate(capacity: max(count, 1))
+        UnsafeMutableRawPointer(pointer).initializeMemory(as: UInt8.self, repeating: 0,
+                                                          count: max(count, 1) * MemoryLayout<Element>.stride)
     }
 
     func free() { pointer.deallocate() }

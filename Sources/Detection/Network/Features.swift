@@ -32,44 +32,49 @@ enum FeatureExtractor {
         let spread = scratch + 6 * c
         let tMean = Float(w - 1) * 0.5
         let recentStart = w - min(recentSteps, w)
-        // Row 0 initializes the accumulators.
-        for s in 0..<c {
-            let z = (values[s] - centers[s]) * inverseScales[s]
-            sum[s] = z
-            trend[s] = -tMean * z
-            high[s] = z
-            low[s] = z
-            rough[s] = 0
-            recent[s] = recentStart == 0 ? z : 0
-        }
-        var t = 1
-        while t < w {
-            let row = values + t * c
-            let previous = row - c
-            let dt = Float(t) - tMean
-            let inRecent: Float = t >= recentStart ? 1 : 0
-            for s in 0..<c {
-                let z = (row[s] - centers[s]) * inverseScales[s]
-                let zp = (previous[s] - centers[s]) * inverseScales[s]
-                sum[s] += z
-                trend[s] += dt * z
-                high[s] = z > high[s] ? z : high[s]
-                low[s] = z < low[s] ? z : low[s]
-                rough[s] += abs(z - zp)
-                recent[s] += inRecent * z
-            }
-            t += 1
-        }
         let inverseW = 1 / Float(w)
-        for s in 0..<c { sum[s] *= inverseW; spread[s] = 0 }
-        t = 0
-        while t < w {
-            let row = values + t * c
-            for s in 0..<c {
-                let d = (row[s] - centers[s]) * inverseScales[s] - sum[s]
-                spread[s] += d * d
+        // Four sensors at a time in SIMD lanes (rows are contiguous in the time-major window);
+        // every lane does exactly the scalar arithmetic, in the same order.
+        var s0 = 0
+        while s0 < c {
+            let lanes = min(4, c - s0)
+            @inline(__always) func load(_ p: UnsafePointer<Float>) -> SIMD4<Float> {
+                if lanes == 4 { return UnsafeRawPointer(p + s0).loadUnaligned(as: SIMD4<Float>.self) }
+                var v = SIMD4<Float>(repeating: 0)
+                for l in 0..<lanes { v[l] = p[s0 + l] }
+                return v
             }
-            t += 1
+            let center = load(centers), inverse = load(inverseScales)
+            var z = (load(values) - center) * inverse
+            var vSum = z, vTrend = -tMean * z, vHigh = z, vLow = z
+            var vRough = SIMD4<Float>(repeating: 0)
+            var vRecent = recentStart == 0 ? z : SIMD4<Float>(repeating: 0)
+            var t = 1
+            while t < w {
+                let zp = z
+                z = (load(values + t * c) - center) * inverse
+                vSum += z
+                vTrend += (Float(t) - tMean) * z
+                vHigh = vHigh.replacing(with: z, where: z .> vHigh)
+                vLow = vLow.replacing(with: z, where: z .< vLow)
+                let step = z - zp
+                vRough += step.replacing(with: -step, where: step .< 0)
+                if t >= recentStart { vRecent += z }
+                t += 1
+            }
+            let mean = vSum * inverseW
+            var vSpread = SIMD4<Float>(repeating: 0)
+            t = 0
+            while t < w {
+                let dz = (load(values + t * c) - center) * inverse - mean
+                vSpread += dz * dz
+                t += 1
+            }
+            for l in 0..<lanes {
+                sum[s0 + l] = mean[l]; trend[s0 + l] = vTrend[l]; high[s0 + l] = vHigh[l]; low[s0 + l] = vLow[l]
+                rough[s0 + l] = vRough[l]; recent[s0 + l] = vRecent[l]; spread[s0 + l] = vSpread[l]
+            }
+            s0 += 4
         }
         // Σ (t - t̄)² = W (W² - 1) / 12.
         let wf = Float(w)

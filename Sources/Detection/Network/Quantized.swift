@@ -61,6 +61,22 @@ public struct QuantizedDenseLayer: Sendable, Hashable {
     public let dequantization: [Float]
 }
 
+extension QuantizedNetwork {
+    /// Equal when architecture, scales and layers are equal (the packed copy follows from them).
+    public static func == (lhs: QuantizedNetwork, rhs: QuantizedNetwork) -> Bool {
+        lhs.architecture == rhs.architecture && lhs.inputScales == rhs.inputScales
+            && lhs.activationScales == rhs.activationScales && lhs.layers == rhs.layers
+    }
+
+    /// Hashes architecture, scales and layers.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(architecture)
+        hasher.combine(inputScales)
+        hasher.combine(activationScales)
+        hasher.combine(layers)
+    }
+}
+
 /// The compact network in int8: the inference path the runtime uses.
 ///
 /// Features are computed in float (O(W·C)), quantized per feature channel, and every dense layer
@@ -81,6 +97,8 @@ public struct QuantizedNetwork: Sendable, Hashable {
     let inputInverseScales: [Float]
     /// `meanMultipliers[n × E + k]`: a sum of `n` embeddings' channel k → their mean (mean scale).
     let meanMultipliers: [FixedPointMultiplier]
+    /// The same layers repacked for the fast kernels.
+    let packed: PackedLayers
 
     init(architecture: NetworkArchitecture, inputScales: [Float], activationScales: [[Float]], layers: [QuantizedDenseLayer]) {
         self.architecture = architecture
@@ -88,6 +106,7 @@ public struct QuantizedNetwork: Sendable, Hashable {
         self.activationScales = activationScales
         self.layers = layers
         inputInverseScales = inputScales.map { 1 / $0 }
+        packed = PackedLayers(layers)
         let e = architecture.embeddingWidth
         meanMultipliers = (0...architecture.maximumSensorCount).flatMap { n in
             (0..<e).map { k in
@@ -113,7 +132,22 @@ public struct QuantizedNetwork: Sendable, Hashable {
         precondition(window.sensorCount == normalization.sensorCount, "window and normalization disagree on sensor count")
         precondition(window.sensorCount <= architecture.maximumSensorCount, "more sensors than the architecture's slots")
         let storage = workspace.quantizedStorage(for: architecture)
-        storage.reserve(sensors: window.sensorCount)
+        let s = window.values.withUnsafeBufferPointer { values in
+            normalization.centers.withUnsafeBufferPointer { centers in
+                normalization.inverseScales.withUnsafeBufferPointer { inverse in
+                    runPacked(values: values.baseAddress!, timeSteps: window.timeSteps, sensorCount: window.sensorCount,
+                              centers: centers.baseAddress!, inverseScales: inverse.baseAddress!, storage: storage)
+                }
+            }
+        }
+        workspace.lastSensorCount = window.sensorCount
+        workspace.lastContributionsFromFloat = false
+        return s
+    }
+
+    /// The straightforward (unpacked, scalar) int8 path; the fast path must match it bit for bit.
+    func scoreReference(_ window: Window, normalization: Normalization, workspace: ScoringWorkspace) -> Float {
+        let storage = workspace.quantizedStorage(for: architecture)
         let s = window.values.withUnsafeBufferPointer { values in
             normalization.centers.withUnsafeBufferPointer { centers in
                 normalization.inverseScales.withUnsafeBufferPointer { inverse in
@@ -210,6 +244,77 @@ public struct QuantizedNetwork: Sendable, Hashable {
         }
         return score
     }
+
+    private func runPacked(values: UnsafePointer<Float>, timeSteps: Int, sensorCount c: Int,
+                     centers: UnsafePointer<Float>, inverseScales: UnsafePointer<Float>,
+                     storage S: QuantizedWorkspaceStorage) -> Float {
+        let f = NetworkArchitecture.featureCount
+        let h1 = architecture.encoderHiddenWidth, e = architecture.embeddingWidth
+        let h3 = architecture.decoderHiddenWidth, h5 = architecture.headHiddenWidth
+        FeatureExtractor.extract(values: values, timeSteps: timeSteps, sensorCount: c, centers: centers,
+                                 inverseScales: inverseScales, scratch: S.featureScratch.pointer, into: S.features.pointer)
+        inputInverseScales.withUnsafeBufferPointer { inv in
+            for i in 0..<c {
+                for k in 0..<f { S.xq[i * f + k] = roundToInt8(S.features[i * f + k] * inv[k]) }
+            }
+        }
+        let L = packed.layers
+        let acc = S.accumulators.pointer
+        // Encoder, per sensor.
+        for i in 0..<c {
+            L[0].forward(S.xq.pointer + i * f, slot: i, scratch: acc, into: S.r1.pointer + i * h1)
+            L[1].forward(S.r1.pointer + i * h1, slot: 0, scratch: acc, into: S.h.pointer + i * e)
+        }
+        // Leave-one-out mean (requantized to its own scale) and max of the uint8 embeddings.
+        let in3 = 2 * e, in5 = 3 * e
+        if c > 1 {
+            for k in 0..<e {
+                let toMean = meanMultipliers[(c - 1) * e + k]
+                var total: Int32 = 0, best1: UInt8 = 0, best2: UInt8 = 0, bestIndex = -1
+                for i in 0..<c {
+                    let value = S.h[i * e + k]
+                    total &+= Int32(value)
+                    if value > best1 { best2 = best1; best1 = value; bestIndex = i } else if value > best2 { best2 = value }
+                }
+                for i in 0..<c {
+                    let own = S.h[i * e + k]
+                    let q = toMean.apply(total &- Int32(own))
+                    let mean = UInt8(truncatingIfNeeded: q > 255 ? 255 : q)
+                    let maximum = i == bestIndex ? best2 : best1
+                    S.v[i * in3 + k] = mean
+                    S.v[i * in3 + e + k] = maximum
+                    S.w[i * in5 + k] = own
+                    S.w[i * in5 + e + k] = mean
+                    S.w[i * in5 + 2 * e + k] = maximum
+                }
+            }
+        } else {
+            for k in 0..<e {
+                S.v[k] = 0; S.v[e + k] = 0
+                S.w[k] = S.h[k]; S.w[e + k] = 0; S.w[2 * e + k] = 0
+            }
+        }
+        // Decoder and head, per sensor; errors in float.
+        var score: Float = 0
+        let inverseF = 1 / Float(f), inverseC = 1 / Float(c)
+        for i in 0..<c {
+            L[2].forward(S.v.pointer + i * in3, slot: i, scratch: acc, into: S.r3.pointer + i * h3)
+            L[3].forwardReal(S.r3.pointer + i * h3, scratch: acc, into: S.prediction.pointer)
+            var err: Float = 0
+            for k in 0..<f {
+                let diff = S.prediction[k] - S.features[i * f + k]
+                err += diff * diff
+            }
+            L[4].forward(S.w.pointer + i * in5, slot: i, scratch: acc, into: S.r5.pointer + i * h5)
+            L[5].forwardReal(S.r5.pointer + i * h5, scratch: acc, into: S.prediction.pointer + f)
+            S.errors[i] = err * inverseF
+            S.deviations[i] = S.prediction[f]
+            let contribution = (err * inverseF + abs(S.prediction[f])) * inverseC
+            S.contributions[i] = contribution
+            score += contribution
+        }
+        return score
+    }
 }
 
 /// Round to nearest (ties to even) and saturate to ±127, without a libm call.
@@ -264,37 +369,34 @@ extension QuantizedDenseLayer {
 /// Scratch for int8 scoring, kept in a `ScoringWorkspace`.
 final class QuantizedWorkspaceStorage {
     let architecture: NetworkArchitecture
-    private(set) var capacity = 0
-    var features = Buffer<Float>(), featureScratch = Buffer<Float>(), contributionsBuffer = Buffer<Float>()
-    var prediction = Buffer<Float>(), errors = Buffer<Float>(), deviations = Buffer<Float>()
-    var xq = Buffer<Int8>(), r1 = Buffer<UInt8>(), h = Buffer<UInt8>(), v = Buffer<UInt8>(), w = Buffer<UInt8>()
-    var r3 = Buffer<UInt8>(), r5 = Buffer<UInt8>()
+    // Allocated once for the architecture's maximum sensor count; `let` so the hot loops pay no
+    // dynamic exclusivity checks.
+    let features: Buffer<Float>, featureScratch: Buffer<Float>, contributions: Buffer<Float>
+    let prediction: Buffer<Float>, errors: Buffer<Float>, deviations: Buffer<Float>
+    let xq: Buffer<Int8>, r1: Buffer<UInt8>, h: Buffer<UInt8>, v: Buffer<UInt8>, w: Buffer<UInt8>
+    let r3: Buffer<UInt8>, r5: Buffer<UInt8>
+    let accumulators: Buffer<Int32>
 
-    init(architecture: NetworkArchitecture) {
-        self.architecture = architecture
-        prediction.resize(NetworkArchitecture.featureCount + 1)
+    init(architecture a: NetworkArchitecture) {
+        architecture = a
+        let c = a.maximumSensorCount, f = NetworkArchitecture.featureCount
+        features = Buffer(c * f); featureScratch = Buffer(c * FeatureExtractor.scratchPerSensor); contributions = Buffer(c)
+        prediction = Buffer(f + 1); errors = Buffer(c); deviations = Buffer(c)
+        xq = Buffer(c * f); r1 = Buffer(c * a.encoderHiddenWidth); h = Buffer(c * a.embeddingWidth)
+        v = Buffer(c * 2 * a.embeddingWidth); w = Buffer(c * 3 * a.embeddingWidth)
+        r3 = Buffer(c * a.decoderHiddenWidth); r5 = Buffer(c * a.headHiddenWidth)
+        let widest = max(a.encoderHiddenWidth, a.embeddingWidth, a.decoderHiddenWidth, a.headHiddenWidth, f)
+        accumulators = Buffer((widest + 7) / 8 * 8)
     }
 
     deinit {
-        for b in [features, featureScratch, contributionsBuffer, prediction, errors, deviations] { b.free() }
+        for b in [features, featureScratch, contributions, prediction, errors, deviations] { b.free() }
         xq.free()
         for b in [r1, h, v, w, r3, r5] { b.free() }
+        accumulators.free()
     }
 
-    var contributions: Buffer<Float> { contributionsBuffer }
-
-    func reserve(sensors c: Int) {
-        guard c > capacity else { return }
-        let a = architecture, f = NetworkArchitecture.featureCount
-        features.resize(c * f); featureScratch.resize(c * FeatureExtractor.scratchPerSensor); contributionsBuffer.resize(c)
-        errors.resize(c); deviations.resize(c)
-        xq.resize(c * f); r1.resize(c * a.encoderHiddenWidth); h.resize(c * a.embeddingWidth)
-        v.resize(c * 2 * a.embeddingWidth); w.resize(c * 3 * a.embeddingWidth)
-        r3.resize(c * a.decoderHiddenWidth); r5.resize(c * a.headHiddenWidth)
-        capacity = c
-    }
-
-    func contributions(count: Int) -> [Float] { (0..<count).map { contributionsBuffer[$0] } }
+    func contributions(count: Int) -> [Float] { (0..<count).map { contributions[$0] } }
 }
 
 extension ScoringWorkspace {
