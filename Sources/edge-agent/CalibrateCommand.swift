@@ -89,13 +89,31 @@ struct CalibrateCommand: ParsableCommand {
             labelled = labelled.map { SensorTable(sensorNames: $0.sensorNames, timestamps: $0.timestamps + selected.timestamps,
                                                   values: $0.values + selected.values) } ?? selected
         }
+        var settings = CalibrationSettings()
+        if let meta = MetaInitialization.shipped {
+            settings.network = NetworkCalibration(initialization: meta)
+        }
         let started = SystemClock.monotonicNanoseconds()
-        let outcome = Calibrator().calibrate(table: table, anomalies: labelled)
+        let outcome = Calibrator(settings: settings).calibrate(table: table, anomalies: labelled)
         let elapsed = Double(SystemClock.monotonicNanoseconds() - started) / 1e9
         let path = "\(directory)/models/\(machine).detector.json"
         try TextFile.makeDirectory("\(directory)/models")
+        // The detector file holds what alerts (the window-deviation score); the adapted int8
+        // network goes to the binary model file beside it.
+        var alerting = outcome.detector
+        alerting.network = nil
         try DetectorFile(machine: machine, calibratedAt: Timestamp.now().iso8601,
-                         detector: outcome.detector, report: outcome.report).write(to: path)
+                         detector: alerting, report: outcome.report).write(to: path)
+        var modelPath: String? = nil
+        if let part = outcome.detector.network, let quantized = part.quantized {
+            let metadata = ModelMetadata(machineID: machine, sensorNames: table.sensorNames, timeSteps: part.windowRows,
+                                         calibrationWindowCount: outcome.report.adaptation?.normalWindows ?? 0,
+                                         createdAt: Timestamp.now(), notes: "few-shot adaptation of the shipped meta-initialization")
+            let model = NetworkModel(metadata: metadata, normalization: part.normalization, threshold: part.threshold,
+                                     quantized: quantized, network: part.network)
+            modelPath = "\(directory)/models/\(machine).model"
+            try model.write(to: modelPath!)
+        }
         let r = outcome.report
         if json {
             print("{\"machine\":\"\(machine)\",\"rows\":\(r.rows),\"trimmed_rows\":\(r.trimmedRows),\"sensors\":\(table.sensorCount),"
@@ -108,7 +126,12 @@ struct CalibrateCommand: ParsableCommand {
             if r.labelledAnomalyRows > 0 {
                 print("  labelled anomalies: \(r.labelledAnomalyRows) rows, \(EvaluationText.fixed(100 * r.labelledAnomalyRecall, 1)) % above the threshold")
             }
-            print("  took \(EvaluationText.fixed(elapsed, 3)) s; stored \(path)")
+            if let a = r.adaptation, let t = r.networkThreshold {
+                print("  network: K = \(a.normalWindows) windows + \(a.anomalousWindows) synthetic/labelled anomalies, \(a.steps) Adam steps, loss \(a.lossBefore) → \(a.lossAfter)")
+                print("  network threshold \(t) (int8), expected false-alarm rate \(EvaluationText.fixed(100 * (r.networkExpectedFalseAlarmRate ?? 0), 3)) %")
+                print("  note: the shipped detector alerts on the window-deviation score; the network is stored for comparison (README)")
+            }
+            print("  took \(EvaluationText.fixed(elapsed, 3)) s; stored \(path)\(modelPath.map { " and \($0)" } ?? "")")
         }
     }
 

@@ -55,10 +55,11 @@ struct EvaluateCommand: ParsableCommand {
         var base = try detector.settings()
         base.useDeviation = false
         let adaptation = AdaptationSettings(steps: detector.adaptationSteps)
+        let margin = detector.networkMargin, int8 = !detector.float
         let methods: [(String, NetworkCalibration)] = [
-            ("(a) meta-init + adaptation", NetworkCalibration(initialization: meta, adaptation: adaptation)),
-            ("(b) random init + adaptation", NetworkCalibration(initialization: random, adaptation: adaptation)),
-            ("(c) meta-init, no adaptation", NetworkCalibration(initialization: meta, adaptation: AdaptationSettings(steps: 0))),
+            ("(a) meta-init + adaptation", NetworkCalibration(initialization: meta, adaptation: adaptation, thresholdMargin: margin, quantize: int8)),
+            ("(b) random init + adaptation", NetworkCalibration(initialization: random, adaptation: adaptation, thresholdMargin: margin, quantize: int8)),
+            ("(c) meta-init, no adaptation", NetworkCalibration(initialization: meta, adaptation: AdaptationSettings(steps: 0), thresholdMargin: margin, quantize: int8)),
         ]
         var rows: [(String, Int, ConfusionCounts)] = []
         for k in [50, 100, 200, 400] {
@@ -68,11 +69,11 @@ struct EvaluateCommand: ParsableCommand {
                 let files = try DatasetEvaluation.evaluate(directory: dataset, calibrationRows: k, settings: settings, testStartRow: 400)
                 rows.append((name, k, files.reduce(ConfusionCounts()) { $0 + $1.counts }))
             }
-            var combined = base
-            combined.useDeviation = true
-            combined.network = methods[0].1
-            let files = try DatasetEvaluation.evaluate(directory: dataset, calibrationRows: k, settings: combined, testStartRow: 400)
-            rows.append(("deviation + (a) (shipped detector)", k, files.reduce(ConfusionCounts()) { $0 + $1.counts }))
+            var deviationOnly = base
+            deviationOnly.useDeviation = true
+            deviationOnly.network = nil
+            let files = try DatasetEvaluation.evaluate(directory: dataset, calibrationRows: k, settings: deviationOnly, testStartRow: 400)
+            rows.append(("window deviation (shipped default)", k, files.reduce(ConfusionCounts()) { $0 + $1.counts }))
         }
         if json {
             let items = rows.map { "{\"method\":\"\($0.0)\",\"k\":\($0.1),\"f1\":\(EvaluationText.fixed($0.2.f1, 4)),\"far\":\(EvaluationText.fixed($0.2.falseAlarmRatePercent, 3))}" }
@@ -119,6 +120,9 @@ struct DetectorOptions: ParsableArguments {
     @Option(help: "Network threshold = highest calibration network score × this margin.")
     var networkMargin: Float = NetworkCalibration(initialization: Network(seed: 0)).thresholdMargin
 
+    @Flag(help: "Score the network in float32 instead of int8 (to compare the two).")
+    var float = false
+
     enum Scorer: String, ExpressibleByArgument, CaseIterable {
         case deviation, network, combined
     }
@@ -141,7 +145,7 @@ struct DetectorOptions: ParsableArguments {
         s.useDeviation = scorer != .network
         if scorer != .deviation, let initial = try initialization() {
             s.network = NetworkCalibration(initialization: initial, adaptation: AdaptationSettings(steps: adaptationSteps),
-                                           thresholdMargin: networkMargin)
+                                           thresholdMargin: networkMargin, quantize: !float)
         } else if scorer == .network {
             throw ValidationError("--scorer network needs a meta-initialization (--meta-init FILE)")
         }

@@ -12,12 +12,16 @@ public struct NetworkCalibration: Sendable, Hashable {
     public var adaptation: AdaptationSettings
     /// Network threshold = highest network score on the calibration rows × this margin.
     public var thresholdMargin: Float
+    /// Whether the adapted network is quantized to int8 and scored that way (as the runtime does).
+    public var quantize: Bool
 
     /// Creates network-calibration settings.
-    public init(initialization: Network, adaptation: AdaptationSettings = AdaptationSettings(), thresholdMargin: Float = 1.5) {
+    public init(initialization: Network, adaptation: AdaptationSettings = AdaptationSettings(), thresholdMargin: Float = 1.5,
+                quantize: Bool = true) {
         self.initialization = initialization
         self.adaptation = adaptation
         self.thresholdMargin = thresholdMargin
+        self.quantize = quantize
     }
 }
 
@@ -249,6 +253,9 @@ public struct Calibrator: Sendable {
             (network, report) = FewShotAdaptation.adapt(network, batch: batch, lossFunction: loss, settings: a)
         }
         var part = NetworkDetector(network: network, normalization: normalization, windowRows: a.windowRows, threshold: 1)
+        if settings.quantize, !normal.isEmpty {
+            part.quantized = try? network.quantize(calibrationWindows: normal)
+        }
         var stream = NetworkStream(detector: part)
         var scores: [Float] = []
         for r in 0..<rows {

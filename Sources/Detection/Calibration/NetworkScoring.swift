@@ -9,6 +9,9 @@ public struct NetworkDetector: Sendable, Hashable {
     public var windowRows: Int
     /// Network scores above this count as anomalous (calibration maximum × margin).
     public var threshold: Float
+    /// The int8 network scored in place of the float one, when calibration quantized it.
+    /// Not stored in the detector file (the binary model file holds it).
+    public var quantized: QuantizedNetwork?
 
     /// Creates a network detector from its parts.
     public init(network: Network, normalization: Normalization, windowRows: Int, threshold: Float) {
@@ -42,6 +45,7 @@ extension NetworkDetector: Codable {
         normalization = Normalization(centers: centers, scales: scales)
         windowRows = try c.decode(Int.self, forKey: .windowRows)
         threshold = try c.decode(Float.self, forKey: .threshold)
+        quantized = nil
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -95,6 +99,9 @@ public struct NetworkStream {
         }
         seen += 1
         guard seen >= w else { return .nan }
+        if let quantized = detector.quantized {
+            return quantized.score(window, normalization: detector.normalization, workspace: workspace)
+        }
         return detector.network.score(window, normalization: detector.normalization, workspace: workspace)
     }
 }
