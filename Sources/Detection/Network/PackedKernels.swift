@@ -80,6 +80,21 @@ extension PackedLayers.Layer {
     func accumulate<Input: FixedWidthInteger>(_ input: UnsafePointer<Input>, slot: Int,
                                               into accumulators: UnsafeMutablePointer<Int32>) {
         let bias = biases + (biasRows > 1 ? slot * paddedOutputs : 0)
+        if paddedOutputs == 16 {
+            // Both 8-wide halves in one pass: each input is broadcast once.
+            var acc0 = UnsafeRawPointer(bias).loadUnaligned(as: SIMD8<Int32>.self)
+            var acc1 = UnsafeRawPointer(bias + 8).loadUnaligned(as: SIMD8<Int32>.self)
+            var w = UnsafeRawPointer(weights)
+            for k in 0..<inputs {
+                let x = SIMD8<Int32>(repeating: Int32(truncatingIfNeeded: input[k]))
+                acc0 &+= SIMD8<Int32>(truncatingIfNeeded: w.loadUnaligned(as: SIMD8<Int16>.self)) &* x
+                acc1 &+= SIMD8<Int32>(truncatingIfNeeded: w.loadUnaligned(fromByteOffset: 16, as: SIMD8<Int16>.self)) &* x
+                w += 32
+            }
+            UnsafeMutableRawPointer(accumulators).storeBytes(of: acc0, as: SIMD8<Int32>.self)
+            UnsafeMutableRawPointer(accumulators + 8).storeBytes(of: acc1, as: SIMD8<Int32>.self)
+            return
+        }
         var chunk = 0
         while chunk < paddedOutputs {
             var acc = UnsafeRawPointer(bias + chunk).loadUnaligned(as: SIMD8<Int32>.self)
