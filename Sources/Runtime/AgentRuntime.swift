@@ -195,21 +195,27 @@ public final class AgentRuntime: Service, Sendable {
                 if alertLog.repairedBytes > 0 {
                     logger.warning("alert log \(alertLog.path): cut \(alertLog.repairedBytes) bytes of a torn last line (an earlier crash)")
                 }
-                let actions = configuration.actions.compactMap { action -> ConfiguredAction? in
-                    let (configured, problem) = ConfiguredAction.make(action, buses: configuration.buses)
-                    if let problem { logger.error("alert action not used: \(problem)") }
-                    return configured
-                }
-                let dispatcher = try AlertDispatcher(alertLog: alertLog, database: database, actions: actions, logger: logger)
                 let (inputs, continuation) = AsyncStream.makeStream(of: Input.self, bufferingPolicy: .bufferingOldest(options.scoringQueueCapacity))
                 let intake = Intake(writer: writer, scoring: continuation, counters: counters)
                 var pollers: [BusPoller] = []
-                for bus in configuration.buses where configuration.machines.contains(where: { $0.sensors.contains { $0.bus == bus.name } }) {
+                // A bus is polled when sensors are read on it or an action writes to it.
+                let writtenBuses = Set(configuration.actions.compactMap { action -> String? in
+                    if case .modbusWrite(let bus, _, _, _, _, _) = action.kind { return bus }
+                    return nil
+                })
+                for bus in configuration.buses
+                where writtenBuses.contains(bus.name) || configuration.machines.contains(where: { $0.sensors.contains { $0.bus == bus.name } }) {
                     let poller = try BusPoller(bus: bus, machines: configuration.machines, clock: clock, options: options.pollerOptions) { readings in
                         intake.accept(readings)
                     }
                     pollers.append(poller)
                 }
+                let actions = configuration.actions.compactMap { action -> ConfiguredAction? in
+                    let (configured, problem) = ConfiguredAction.make(action, pollers: pollers)
+                    if let problem { logger.error("alert action not used: \(problem)") }
+                    return configured
+                }
+                let dispatcher = try AlertDispatcher(alertLog: alertLog, database: database, actions: actions, logger: logger)
                 let pipeline = Pipeline(
                     configuration: configuration, databasePath: databasePath, writer: writer, pollers: pollers,
                     dispatcher: dispatcher, statusDatabase: database, inputs: inputs, intake: intake,

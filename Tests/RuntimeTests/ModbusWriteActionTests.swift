@@ -1,5 +1,6 @@
 import Configuration
 import EdgeCore
+import Modbus
 import ModbusServer
 @testable import Runtime
 import TestSupport
@@ -16,10 +17,13 @@ import Testing
         let server = try startLoopbackServer(units: [7])
         defer { server.stop() }
         let bus = BusConfiguration(name: "plc", transport: .tcp(host: "127.0.0.1", port: server.port))
+        let poller = try BusPoller(bus: bus, machines: []) { _ in }
+        try poller.start()
+        defer { poller.stop() }
         var configuration = ActionConfiguration(
             kind: .modbusWrite(bus: "plc", unitID: 7, kind: .coil, address: 3, onValue: 1, offValue: 0), events: ["raised", "cleared"])
         configuration.minimumSeverity = "critical"
-        let (made, problem) = ConfiguredAction.make(configuration, buses: [bus])
+        let (made, problem) = ConfiguredAction.make(configuration, pollers: [poller])
         let action = try #require(made, "\(problem ?? "")")
         #expect(!action.applies(to: event(.raised, severity: .warning)))
         #expect(!action.applies(to: event(.updated, severity: .critical)))
@@ -30,16 +34,19 @@ import Testing
         #expect(try server.bits(kind: .coil, unit: 7, address: 3, count: 1) == [false])
     }
 
-    @Test func unreachableDeviceIsAReportedFailureAndRTUIsRefused() throws {
-        let closed = BusConfiguration(name: "plc", transport: .tcp(host: "127.0.0.1", port: 1))
+    @Test func unreachableDeviceIsAReportedFailureAndAnUnpolledBusIsRefused() throws {
+        var closed = BusConfiguration(name: "plc", transport: .tcp(host: "127.0.0.1", port: 1))
+        closed.responseTimeout = .milliseconds(100)
+        let poller = try BusPoller(bus: closed, machines: []) { _ in }
+        try poller.start()
+        defer { poller.stop() }
         let write = ActionConfiguration(kind: .modbusWrite(bus: "plc", unitID: 1, kind: .holding, address: 0, onValue: 5, offValue: 0),
                                         events: ["raised"])
-        let action = try #require(ConfiguredAction.make(write, buses: [closed]).0)
+        let action = try #require(ConfiguredAction.make(write, pollers: [poller]).0)
         let failure = try #require(action.run(for: event(.raised)))
         #expect(failure.contains("plc"))
-        let serial = BusConfiguration(name: "plc", transport: .rtu(device: "/dev/ttyUSB0", baud: 19200, parity: .none, dataBits: 8, stopBits: 1))
-        let (refused, reason) = ConfiguredAction.make(write, buses: [serial])
+        let (refused, reason) = ConfiguredAction.make(write, pollers: [])
         #expect(refused == nil)
-        #expect(reason?.contains("RTU") == true)
+        #expect(reason?.contains("plc") == true)
     }
 }
