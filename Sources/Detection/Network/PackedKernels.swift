@@ -116,7 +116,8 @@ extension PackedLayers.Layer {
                                            scratch: UnsafeMutablePointer<Int32>, into out: UnsafeMutablePointer<UInt8>) {
         accumulate(input, slot: slot, into: scratch)
         for j in 0..<outputs {
-            let q = (Int64(scratch[j]) &* multipliers[j] &+ roundings[j]) >> shifts[j]
+            // `&>>`: one arithmetic shift (shifts are 1...62, so masking never changes the result).
+            let q = (Int64(scratch[j]) &* multipliers[j] &+ roundings[j]) &>> shifts[j]
             out[j] = UInt8(truncatingIfNeeded: q > 255 ? 255 : (q < 0 ? 0 : q))
         }
     }

@@ -38,7 +38,7 @@ public struct FixedPointMultiplier: Sendable, Hashable {
     @inline(__always)
     public func apply(_ value: Int32) -> Int32 {
         let product = Int64(value) &* Int64(multiplier)
-        let rounded = (product &+ (Int64(1) << Int64(shift &- 1))) >> Int64(shift)
+        let rounded = (product &+ (Int64(1) &<< Int64(shift &- 1))) &>> Int64(shift)
         return Int32(truncatingIfNeeded: rounded)
     }
 }
