@@ -26,6 +26,9 @@ struct EvaluateCommand: ParsableCommand {
     @OptionGroup(title: "Detector settings (defaults are the shipped ones)")
     var detector: DetectorOptions
 
+    @Flag(help: "Leave-one-file-out: for each file, pick the detector settings (from a small grid) that score best on the OTHER files (F1 − FAR%/100), apply them to this file, and print the totals: an estimate free of tuning on the file itself.")
+    var leaveOneOut = false
+
     @Flag(help: "Print the few-shot table: F1/FAR of the network score at K = 50, 100, 200, 400 calibration rows for meta-initialization + adaptation, random initialization + adaptation, and meta-initialization alone (rows from 400 on are counted for every K).")
     var fewShot = false
 
@@ -35,6 +38,7 @@ struct EvaluateCommand: ParsableCommand {
 
     func run() throws {
         if fewShot { return try printFewShotTable() }
+        if leaveOneOut { return try printLeaveOneOut() }
         let files = try DatasetEvaluation.evaluate(directory: dataset, calibrationRows: calibrationRows, settings: try detector.settings())
         guard !files.isEmpty else {
             throw ValidationError("no labelled CSV files (with an anomaly or label column) under \(dataset)")
@@ -45,6 +49,44 @@ struct EvaluateCommand: ParsableCommand {
         } else {
             print(EvaluationText.table(files: files, total: total), terminator: "")
         }
+    }
+
+    func printLeaveOneOut() throws {
+        struct Candidate { var window: Int; var margin: Float; var clear: Int; var wander: Float }
+        var grid: [Candidate] = []
+        for window in [10, 20, 30] {
+            for margin: Float in [1.5, 2, 2.5] {
+                for clear in [1, 30] {
+                    for wander: Float in [0, 4] { grid.append(Candidate(window: window, margin: margin, clear: clear, wander: wander)) }
+                }
+            }
+        }
+        var perConfig: [[FileEvaluation]] = []
+        for c in grid {
+            var settings = try detector.settings()
+            settings.deviation = WindowDeviationSettings(windowRows: c.window, wanderPenaltyPower: c.wander)
+            settings.thresholdMargin = c.margin
+            settings.rule = AlertDecisionRule(raiseAfterRows: 1, clearAfterRows: c.clear)
+            perConfig.append(try DatasetEvaluation.evaluate(directory: dataset, calibrationRows: calibrationRows, settings: settings))
+        }
+        let fileCount = perConfig[0].count
+        var total = ConfusionCounts()
+        print("file                    chosen (window, margin, clear-after, wander power)   F1     FAR%")
+        for f in 0..<fileCount {
+            var best = 0
+            var bestObjective = -Double.infinity
+            for (k, results) in perConfig.enumerated() {
+                var others = ConfusionCounts()
+                for (i, r) in results.enumerated() where i != f { others = others + r.counts }
+                let objective = others.f1 - others.falseAlarmRatePercent / 100
+                if objective > bestObjective { bestObjective = objective; best = k }
+            }
+            let c = grid[best], counts = perConfig[best][f].counts
+            total = total + counts
+            print(EvaluationText.pad(perConfig[best][f].file, 24) + EvaluationText.pad("\(c.window), \(c.margin), \(c.clear), \(c.wander)", 53)
+                  + EvaluationText.pad(EvaluationText.fixed(counts.f1, 3), 7) + EvaluationText.fixed(counts.falseAlarmRatePercent, 1))
+        }
+        print("TOTAL leave-one-file-out: F1 \(EvaluationText.fixed(total.f1, 3))  FAR \(EvaluationText.fixed(total.falseAlarmRatePercent, 1)) %  MAR \(EvaluationText.fixed(total.missedAlarmRatePercent, 1)) %  (TP \(total.truePositives) FP \(total.falsePositives) FN \(total.falseNegatives) TN \(total.trueNegatives))")
     }
 
     func printFewShotTable() throws {
