@@ -255,7 +255,10 @@ public final class AgentRuntime: Service, Sendable {
                         for id in engine.takeNewlyUncalibrated() {
                             logger.notice("\(id): uncalibrated; readings are buffered but not scored (run `edge-agent calibrate --machine \(id)`)")
                         }
-                        if !events.isEmpty { dispatcher.dispatch(events) }
+                        if !events.isEmpty {
+                            dispatcher.dispatch(events)
+                            summaries.record(events)
+                        }
                         counters.withLock { c in
                             c.windowsScored = engine.windowsScored
                             c.alertEvents += events.count
@@ -263,7 +266,10 @@ public final class AgentRuntime: Service, Sendable {
                     case .tick:
                         let now = clock.now()
                         let events = engine.tick(now: now)
-                        if !events.isEmpty { dispatcher.dispatch(events) }
+                        if !events.isEmpty {
+                            dispatcher.dispatch(events)
+                            summaries.record(events)
+                        }
                         let models = configuration.machines.indices.map { engine.model(machine: $0) }
                         for job in summaries.due(now: now, models: models, database: statusDatabase, logger: logger) {
                             dispatcher.perform(job)

@@ -13,6 +13,7 @@ struct PeriodicSummaries {
     private(set) var periodStart: Timestamp
     private var scores: [[ScorePoint]]
     private var thresholds: [Double]
+    private var dataEvents: [[DataQualityEvent]]
 
     init(configuration: AgentConfiguration, now: Timestamp) {
         self.configuration = configuration
@@ -20,6 +21,19 @@ struct PeriodicSummaries {
         periodStart = SummaryPeriod.lastComplete(before: now, interval: configuration.agent.summaryInterval).end
         scores = Array(repeating: [], count: configuration.machines.count)
         thresholds = Array(repeating: 0, count: configuration.machines.count)
+        dataEvents = Array(repeating: [], count: configuration.machines.count)
+    }
+
+    /// Records the data alerts among `events` (unit offline, stale, out of range, stopped and
+    /// their recoveries) as the period's data-quality events.
+    mutating func record(_ events: [AlertEvent]) {
+        for event in events where event.alert.kind != .anomaly && event.change != .updated {
+            guard let index = configuration.machines.firstIndex(where: { $0.id == event.alert.machine }) else { continue }
+            dataEvents[index].append(DataQualityEvent(
+                time: event.time, kind: event.change == .cleared ? "recovered" : event.alert.kind.rawValue,
+                subject: event.alert.topSensors.first?.sensor ?? "",
+                message: event.change == .cleared ? "cleared: \(event.alert.message)" : event.alert.message))
+        }
     }
 
     /// Records one scored window.
@@ -39,6 +53,7 @@ struct PeriodicSummaries {
         let configuration = self.configuration
         for (index, machine) in configuration.machines.enumerated() {
             let points = scores[index]
+            let quality = dataEvents[index]
             let threshold = thresholds[index]
             let model = models[index].map { m in
                 ModelInfo(name: m.path.split(separator: "/").last.map(String.init) ?? m.path,
@@ -50,6 +65,7 @@ struct PeriodicSummaries {
                     var input = try BufferSummarySource.input(
                         machine: machine.id, configuration: configuration, from: start, until: end, database: database)
                     if !points.isEmpty { input.scores = ScoreSeries(points: points, threshold: threshold) }
+                    input.dataQualityEvents = quality
                     if let model { input.model = model }
                     if let (names, low, high) = normal {
                         for i in input.sensors.indices {
@@ -75,6 +91,7 @@ struct PeriodicSummaries {
         }
         periodStart = end
         for i in scores.indices { scores[i].removeAll(keepingCapacity: true) }
+        for i in dataEvents.indices { dataEvents[i].removeAll() }
         return jobs
     }
 }
