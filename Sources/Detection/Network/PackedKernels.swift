@@ -110,6 +110,70 @@ extension PackedLayers.Layer {
         }
     }
 
+    /// `accumulate` for two sensors at once (inputs `inputA`/`inputB`, slots `slotA`/`slotB`):
+    /// each weight vector is loaded and widened once for both. Results go to `accumulators` and
+    /// `accumulators + paddedOutputs`.
+    @inline(__always)
+    func accumulatePair<Input: FixedWidthInteger>(_ inputA: UnsafePointer<Input>, _ inputB: UnsafePointer<Input>,
+                                                  slotA: Int, slotB: Int, into accumulators: UnsafeMutablePointer<Int32>) {
+        let biasA = biases + (biasRows > 1 ? slotA * paddedOutputs : 0)
+        let biasB = biases + (biasRows > 1 ? slotB * paddedOutputs : 0)
+        let outB = accumulators + paddedOutputs
+        if paddedOutputs == 16 {
+            var a0 = UnsafeRawPointer(biasA).loadUnaligned(as: SIMD8<Int32>.self)
+            var a1 = UnsafeRawPointer(biasA + 8).loadUnaligned(as: SIMD8<Int32>.self)
+            var b0 = UnsafeRawPointer(biasB).loadUnaligned(as: SIMD8<Int32>.self)
+            var b1 = UnsafeRawPointer(biasB + 8).loadUnaligned(as: SIMD8<Int32>.self)
+            var w = UnsafeRawPointer(weights)
+            for k in 0..<inputs {
+                let w0 = SIMD8<Int32>(truncatingIfNeeded: w.loadUnaligned(as: SIMD8<Int16>.self))
+                let w1 = SIMD8<Int32>(truncatingIfNeeded: w.loadUnaligned(fromByteOffset: 16, as: SIMD8<Int16>.self))
+                let xa = SIMD8<Int32>(repeating: Int32(truncatingIfNeeded: inputA[k]))
+                let xb = SIMD8<Int32>(repeating: Int32(truncatingIfNeeded: inputB[k]))
+                a0 &+= w0 &* xa; a1 &+= w1 &* xa
+                b0 &+= w0 &* xb; b1 &+= w1 &* xb
+                w += 32
+            }
+            UnsafeMutableRawPointer(accumulators).storeBytes(of: a0, as: SIMD8<Int32>.self)
+            UnsafeMutableRawPointer(accumulators + 8).storeBytes(of: a1, as: SIMD8<Int32>.self)
+            UnsafeMutableRawPointer(outB).storeBytes(of: b0, as: SIMD8<Int32>.self)
+            UnsafeMutableRawPointer(outB + 8).storeBytes(of: b1, as: SIMD8<Int32>.self)
+            return
+        }
+        var chunk = 0
+        let stride = paddedOutputs * MemoryLayout<Int16>.stride
+        while chunk < paddedOutputs {
+            var a = UnsafeRawPointer(biasA + chunk).loadUnaligned(as: SIMD8<Int32>.self)
+            var b = UnsafeRawPointer(biasB + chunk).loadUnaligned(as: SIMD8<Int32>.self)
+            var w = UnsafeRawPointer(weights + chunk)
+            for k in 0..<inputs {
+                let wk = SIMD8<Int32>(truncatingIfNeeded: w.loadUnaligned(as: SIMD8<Int16>.self))
+                a &+= wk &* SIMD8<Int32>(repeating: Int32(truncatingIfNeeded: inputA[k]))
+                b &+= wk &* SIMD8<Int32>(repeating: Int32(truncatingIfNeeded: inputB[k]))
+                w += stride
+            }
+            UnsafeMutableRawPointer(accumulators + chunk).storeBytes(of: a, as: SIMD8<Int32>.self)
+            UnsafeMutableRawPointer(outB + chunk).storeBytes(of: b, as: SIMD8<Int32>.self)
+            chunk += 8
+        }
+    }
+
+    /// `forward` for two sensors at once; `scratch` must hold 2 × `paddedOutputs` values.
+    @inline(__always)
+    func forwardPair<Input: FixedWidthInteger>(_ inputA: UnsafePointer<Input>, _ inputB: UnsafePointer<Input>,
+                                               slotA: Int, slotB: Int, scratch: UnsafeMutablePointer<Int32>,
+                                               intoA outA: UnsafeMutablePointer<UInt8>, intoB outB: UnsafeMutablePointer<UInt8>) {
+        accumulatePair(inputA, inputB, slotA: slotA, slotB: slotB, into: scratch)
+        let scratchB = scratch + paddedOutputs
+        for j in 0..<outputs {
+            let m = multipliers[j], r = roundings[j], sh = shifts[j]
+            let qa = (Int64(scratch[j]) &* m &+ r) &>> sh
+            let qb = (Int64(scratchB[j]) &* m &+ r) &>> sh
+            outA[j] = UInt8(truncatingIfNeeded: qa > 255 ? 255 : (qa < 0 ? 0 : qa))
+            outB[j] = UInt8(truncatingIfNeeded: qb > 255 ? 255 : (qb < 0 ? 0 : qb))
+        }
+    }
+
     /// Hidden layer: accumulate, requantize (Q31 multiplier, round half up), ReLU to uint8.
     @inline(__always)
     func forward<Input: FixedWidthInteger>(_ input: UnsafePointer<Input>, slot: Int,

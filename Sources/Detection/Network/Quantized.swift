@@ -261,7 +261,15 @@ public struct QuantizedNetwork: Sendable, Hashable {
         let L = packed.layers
         let acc = S.accumulators.pointer
         // Encoder, per sensor.
-        for i in 0..<c {
+        var i = 0
+        while i + 1 < c {
+            L[0].forwardPair(S.xq.pointer + i * f, S.xq.pointer + (i + 1) * f, slotA: i, slotB: i + 1, scratch: acc,
+                             intoA: S.r1.pointer + i * h1, intoB: S.r1.pointer + (i + 1) * h1)
+            L[1].forwardPair(S.r1.pointer + i * h1, S.r1.pointer + (i + 1) * h1, slotA: 0, slotB: 0, scratch: acc,
+                             intoA: S.h.pointer + i * e, intoB: S.h.pointer + (i + 1) * e)
+            i += 2
+        }
+        if i < c {
             L[0].forward(S.xq.pointer + i * f, slot: i, scratch: acc, into: S.r1.pointer + i * h1)
             L[1].forward(S.r1.pointer + i * h1, slot: 0, scratch: acc, into: S.h.pointer + i * e)
         }
@@ -297,15 +305,26 @@ public struct QuantizedNetwork: Sendable, Hashable {
         // Decoder and head, per sensor; errors in float.
         var score: Float = 0
         let inverseF = 1 / Float(f), inverseC = 1 / Float(c)
-        for i in 0..<c {
+        // Hidden layers of decoder and head two sensors at a time; output layers per sensor.
+        i = 0
+        while i + 1 < c {
+            L[2].forwardPair(S.v.pointer + i * in3, S.v.pointer + (i + 1) * in3, slotA: i, slotB: i + 1, scratch: acc,
+                             intoA: S.r3.pointer + i * h3, intoB: S.r3.pointer + (i + 1) * h3)
+            L[4].forwardPair(S.w.pointer + i * in5, S.w.pointer + (i + 1) * in5, slotA: i, slotB: i + 1, scratch: acc,
+                             intoA: S.r5.pointer + i * h5, intoB: S.r5.pointer + (i + 1) * h5)
+            i += 2
+        }
+        if i < c {
             L[2].forward(S.v.pointer + i * in3, slot: i, scratch: acc, into: S.r3.pointer + i * h3)
+            L[4].forward(S.w.pointer + i * in5, slot: i, scratch: acc, into: S.r5.pointer + i * h5)
+        }
+        for i in 0..<c {
             L[3].forwardReal(S.r3.pointer + i * h3, scratch: acc, into: S.prediction.pointer)
             var err: Float = 0
             for k in 0..<f {
                 let diff = S.prediction[k] - S.features[i * f + k]
                 err += diff * diff
             }
-            L[4].forward(S.w.pointer + i * in5, slot: i, scratch: acc, into: S.r5.pointer + i * h5)
             L[5].forwardReal(S.r5.pointer + i * h5, scratch: acc, into: S.prediction.pointer + f)
             S.errors[i] = err * inverseF
             S.deviations[i] = S.prediction[f]
@@ -386,7 +405,7 @@ final class QuantizedWorkspaceStorage {
         v = Buffer(c * 2 * a.embeddingWidth); w = Buffer(c * 3 * a.embeddingWidth)
         r3 = Buffer(c * a.decoderHiddenWidth); r5 = Buffer(c * a.headHiddenWidth)
         let widest = max(a.encoderHiddenWidth, a.embeddingWidth, a.decoderHiddenWidth, a.headHiddenWidth, f)
-        accumulators = Buffer((widest + 7) / 8 * 8)
+        accumulators = Buffer(2 * ((widest + 7) / 8 * 8))
     }
 
     deinit {
