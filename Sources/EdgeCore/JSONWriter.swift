@@ -127,6 +127,27 @@ public struct JSONWriter: Sendable {
         needsComma.removeLast()
     }
 
+    /// Writes a nested object under `name`, filled by `body`.
+    public mutating func object(_ name: String, _ body: (inout JSONWriter) -> Void) {
+        beginObject(name)
+        body(&self)
+        endObject()
+    }
+
+    /// Writes an object as the next element of the current array, filled by `body`.
+    public mutating func object(_ body: (inout JSONWriter) -> Void) {
+        beginObjectElement()
+        body(&self)
+        endObject()
+    }
+
+    /// Writes an array under `name` with one element per item of `elements`, each written by `body`.
+    public mutating func array<S: Sequence>(_ name: String, _ elements: S, _ body: (inout JSONWriter, S.Element) -> Void) {
+        beginArray(name)
+        for element in elements { body(&self, element) }
+        endArray()
+    }
+
     /// Closes the top-level object and returns the text.
     public mutating func finish() -> String {
         while needsComma.count > 1 { endObject() }

@@ -51,7 +51,7 @@ struct AlertsCommand: ParsableCommand {
         let alerts = try database.alerts(filter)
         if json {
             let objects = alerts.map { a -> String in
-                var w = EdgeCore.JSONWriter()
+                var w = JSONWriter()
                 w.field("number", a.id)
                 w.field("id", alertLogID(of: a))
                 w.field("machine", a.machine)

@@ -131,7 +131,7 @@ struct ConfigurationPlan {
     func json() -> String {
         let agent = configuration.agent
         var out = JSONWriter()
-        out.object {
+        out.root {
             $0.field("file", configuration.sourcePath)
             $0.field("valid", true)
             $0.object("agent") {
@@ -195,13 +195,13 @@ struct ConfigurationPlan {
                 }
             }
         }
-        return out.text
+        return out.finish()
     }
 
     /// The problems as one JSON object: `{"file": …, "valid": false, "problems": [{line, key_path, message}]}`.
     static func json(of error: ConfigurationError) -> String {
         var out = JSONWriter()
-        out.object {
+        out.root {
             $0.field("file", error.file)
             $0.field("valid", false)
             $0.array("problems", error.problems) { out, problem in
@@ -212,17 +212,14 @@ struct ConfigurationPlan {
                 }
             }
         }
-        return out.text
+        return out.finish()
     }
 
     // MARK: Formatting
 
     private func text(_ duration: Duration) -> String { ConfigurationValueText.text(of: duration) }
 
-    private func milliseconds(_ duration: Duration) -> Int64 {
-        let (seconds, attoseconds) = duration.components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
-    }
+    private func milliseconds(_ duration: Duration) -> Int64 { duration.wholeMilliseconds }
 
     private func plural(_ count: Int, _ one: String, _ many: String) -> String { "\(count) \(count == 1 ? one : many)" }
 
@@ -252,84 +249,8 @@ struct ConfigurationPlan {
     }
 }
 
-/// A minimal JSON writer (objects, arrays, strings, numbers, booleans) without Foundation.
-struct JSONWriter {
-    private(set) var text = ""
-    private var needsComma = false
 
-    mutating func object(_ body: (inout JSONWriter) -> Void) {
-        separate()
-        text += "{"
-        needsComma = false
-        body(&self)
-        text += "}"
-        needsComma = true
-    }
-
-    mutating func object(_ key: String, _ body: (inout JSONWriter) -> Void) {
-        self.key(key)
-        needsComma = false
-        object(body)
-    }
-
-    mutating func array<S: Sequence>(_ key: String, _ elements: S, _ body: (inout JSONWriter, S.Element) -> Void) {
-        self.key(key)
-        text += "["
-        needsComma = false
-        for element in elements { body(&self, element) }
-        text += "]"
-        needsComma = true
-    }
-
-    mutating func field(_ key: String, _ value: String) {
-        self.key(key)
-        text += Self.quoted(value)
-        needsComma = true
-    }
-
-    mutating func field(_ key: String, _ value: some BinaryInteger) {
-        self.key(key)
-        text += "\(value)"
-        needsComma = true
-    }
-
-    mutating func field(_ key: String, _ value: Double) {
-        self.key(key)
-        text += value.isFinite ? "\(value)" : "null"
-        needsComma = true
-    }
-
-    mutating func field(_ key: String, _ value: Bool) {
-        self.key(key)
-        text += value ? "true" : "false"
-        needsComma = true
-    }
-
-    private mutating func key(_ key: String) {
-        separate()
-        text += Self.quoted(key) + ":"
-    }
-
-    private mutating func separate() {
-        if needsComma { text += "," }
-        needsComma = false
-    }
-
-    static func quoted(_ value: String) -> String {
-        var out = "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
+extension JSONWriter {
+    /// Fills the top-level object with `body` (reads like the nested `object` calls).
+    mutating func root(_ body: (inout JSONWriter) -> Void) { body(&self) }
 }

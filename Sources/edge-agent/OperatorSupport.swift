@@ -18,7 +18,7 @@ func openBuffer(_ configuration: AgentConfiguration, access: BufferDatabase.Acce
 /// Escapes a string as a JSON string literal.
 func jsonString(_ text: String) -> String {
     var out = ""
-    EdgeCore.JSONWriter.appendString(text, to: &out)
+    JSONWriter.appendString(text, to: &out)
     return out
 }
 

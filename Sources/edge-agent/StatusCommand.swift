@@ -27,7 +27,7 @@ struct StatusCommand: ParsableCommand {
         let status = try stored.map { try RuntimeStatus.decode($0) }
         let openAlerts = try database.alerts(AlertFilter(state: .open)) + database.alerts(AlertFilter(state: .acknowledged))
         if json {
-            var w = EdgeCore.JSONWriter()
+            var w = JSONWriter()
             w.rawField("agent", stored ?? "null")
             w.beginObject("buffer")
             w.field("path", database.path)
