@@ -61,37 +61,3 @@ final class ConditionLock: @unchecked Sendable {
     }
 }
 
-/// Starts `body` on a new POSIX thread of its own (not the Swift cooperative pool) and returns
-/// a handle to join it.
-final class DedicatedThread: @unchecked Sendable {
-    // `@unchecked Sendable`: `thread` is written once in init before the handle is shared, and
-    // `join` is called once, by the owner.
-    private var thread = pthread_t()
-    private var joined = false
-
-    private final class Box {
-        let body: () -> Void
-        init(_ body: @escaping () -> Void) { self.body = body }
-    }
-
-    init(name: String, _ body: @escaping @Sendable () -> Void) throws(StoreError) {
-        let box = Unmanaged.passRetained(Box(body)).toOpaque()
-        let rc = pthread_create(&thread, nil, { raw in
-            guard let raw else { return nil }
-            let box = Unmanaged<Box>.fromOpaque(raw).takeRetainedValue()
-            box.body()
-            return nil
-        }, box)
-        guard rc == 0 else {
-            Unmanaged<Box>.fromOpaque(box).release()
-            throw StoreError(.invalidArgument, "cannot start the \(name) thread: error \(rc) (too many threads or out of memory)")
-        }
-    }
-
-    /// Waits for the thread to finish (once).
-    func join() {
-        guard !joined else { return }
-        joined = true
-        pthread_join(thread, nil)
-    }
-}

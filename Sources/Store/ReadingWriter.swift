@@ -137,7 +137,7 @@ public final class ReadingWriter: Sendable {
     private let shared = Shared()
     private let options: Options
     private let logger: Logger
-    private let thread: DedicatedThread
+    private let thread: PosixThread
     /// The database file.
     public let path: String
 
@@ -166,7 +166,11 @@ public final class ReadingWriter: Sendable {
         self.path = path
         self.options = options
         self.logger = logger
-        self.thread = try DedicatedThread(name: "edge-store-wr") { worker.run() }
+        do {
+            self.thread = try PosixThread(name: "edge-store-wr") { worker.run() }
+        } catch {
+            throw StoreError(.invalidArgument, "cannot start the buffer writer thread: \(error)")
+        }
     }
 
     /// Closes the writer if `close` was not called: what is queued gets two seconds to be

@@ -3,7 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import Modbus
+import EdgeCore
 
 /// A thread of its own that runs submitted jobs one at a time, in order, so blocking work
 /// (fsync of the alert log, SQLite writes, alert commands) never runs on the cooperative pool.

@@ -3,7 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import Modbus
+import EdgeCore
 
 /// Runs blocking work (joining threads, opening SQLite, flushing) on a thread of its own and
 /// waits for it without blocking the cooperative pool.
