@@ -31,6 +31,12 @@ if grep -q 'libFoundation\.so' "$out/ldd-dynamic.txt"; then echo "links_foundati
 if grep -qi 'icu' "$out/ldd-dynamic.txt"; then echo "links_icu=yes"; else echo "links_icu=no"; fi
 # Modules (Sources/<target>) with a file that says `import Foundation` (FoundationEssentials does not pull ICU).
 echo "foundation_importers=$(grep -rlE '^\s*(@preconcurrency\s+)?import\s+Foundation\s*$' Sources | cut -d/ -f2 | sort -u | tr '\n' ' ' | sed 's/ $//')"
+# Dependencies (their Swift sources, docs excluded) with an import of Foundation or one of its types
+# (some only in an #if branch not taken where FoundationEssentials exists): these can link Foundation and ICU.
+echo "foundation_dependencies=$(for d in .build/checkouts/*/; do
+    grep -rlE --include='*.swift' '^\s*(@_implementationOnly |@preconcurrency |internal |package |public )?import (struct |class |enum |func |protocol )?Foundation(\.[A-Za-z]+)?\s*$' "$d" 2>/dev/null |
+        grep -v '/Tests/\|/Benchmarks/\|/Examples/\|Package.swift' | head -1 | cut -d/ -f3
+done | sort -u | tr '\n' ' ' | sed 's/ $//')"
 echo "foundation_essentials_importers=$(grep -rlE '^\s*import\s+FoundationEssentials' Sources | cut -d/ -f2 | sort -u | tr '\n' ' ' | sed 's/ $//')"
 
 if [ "$skip_static" = 1 ]; then

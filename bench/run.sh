@@ -113,6 +113,16 @@ for r in "${runs[@]}"; do
     md "| $sensors × $rate | $(fmt "$cpu" 2) | $hwm_mb | $(printf '%.2f' "$growth") | $(fmt "$p50" 2) | $(fmt "$p99" 2) | $(field "$f" readings_polled_per_s) / $(field "$f" readings_committed_per_s) / $(field "$f" expected_readings_per_s) | $(field "$f" windows_scored_per_s) | $limit |"
 done
 md ""
+# Where the target configuration's RSS goes: file pages shared with other processes (the Swift
+# runtime, Foundation and ICU libraries, the binary) vs the agent's own private memory.
+sm=bench-out/agent-10-100ms/smaps_rollup.txt
+if [ -f "$sm" ]; then
+    kb() { awk -v k="$1:" '$1 == k { printf "%.1f", $2 / 1024 }' "$sm"; }
+    md "RSS of the 98 sensors × 10 Hz agent at the end of its run (/proc/PID/smaps_rollup): $(kb Rss) MB, of which $(kb Shared_Clean) MB clean file pages"
+    md "shared with other processes (mapped code and data of the binary and the Swift/Foundation/ICU shared libraries), $(kb Private_Clean) MB private clean,"
+    md "$(kb Private_Dirty) MB private dirty ($(kb Anonymous) MB anonymous: heap, stacks); proportional share (PSS) $(kb Pss) MB."
+    md ""
+fi
 md "Per run: \`bench/agent.sh --machines N --interval 1s|100ms --warmup S --windows 3 --window 20\` (N machines ≈ 10 sensors each; output in bench-out/agent-N-INTERVAL/: agent.conf, rss.tsv, status.json, smaps_rollup.txt)."
 md ""
 
@@ -158,6 +168,7 @@ md ""
 md "- dynamic binary links: $(grep '^dynamic_libraries=' "$f" | cut -d= -f2-)"
 md "- Foundation linked: $(field "$f" links_foundation); ICU linked: $(field "$f" links_icu)"
 md "- modules with \`import Foundation\`: $(grep '^foundation_importers=' "$f" | cut -d= -f2- | sed 's/^$/none/')"
+md "- dependencies that import Foundation or its types (some only in an \`#if\` branch not taken here): $(grep '^foundation_dependencies=' "$f" | cut -d= -f2- | sed 's/^$/none/')"
 md "- modules with \`import FoundationEssentials\`: $(grep '^foundation_essentials_importers=' "$f" | cut -d= -f2- | sed 's/^$/none/')"
 grep -q '^static_libraries=' "$f" && md "- static binary still links: $(grep '^static_libraries=' "$f" | cut -d= -f2-); ICU symbols in it: $(field "$f" static_icu_symbols); sections over 1 MB: $(grep '^static_big_sections=' "$f" | cut -d= -f2-)"
 md ""
