@@ -56,9 +56,12 @@ echo "static_bytes=$(size_of "$static")"
 echo "static_stripped_bytes=$(size_of "$out/edge-agent.static.stripped")"
 ldd "$static" > "$out/ldd-static.txt" 2>&1 || true
 echo "static_libraries=$(awk '/=>/ { print $1 }' "$out/ldd-static.txt" | sed 's/\.so.*//' | tr '\n' ' ' | sed 's/ $//')"
-# ICU's data and code inside the static binary: its exported C symbols carry a version suffix.
-icu_symbols=$(nm --defined-only "$static" 2>/dev/null | grep -cE ' (u_|ucol_|ucal_|udat_|unum_)[a-zA-Z]*_[0-9]+$' || true)
-echo "static_icu_symbols=$icu_symbols"
+# ICU's data table inside the static binary (symbol icudtNN_dat, brought in by Foundation's
+# internationalization layer), and the defined symbols of ICU's code (C++ namespace icu_NN).
+icu_hex=$(nm --defined-only -S "$static" 2>/dev/null | awk '$4 ~ /^icudt[0-9]+_dat$/ { print $2; exit }')
+echo "static_icu_data_bytes=$(( 16#${icu_hex:-0} ))"
+echo "static_icu_symbols=$(nm --defined-only -C "$static" 2>/dev/null | grep -c ' icu_[0-9]*::' || true)"
+echo "static_foundation_symbols=$(nm --defined-only "$static" 2>/dev/null | grep -c ' \$s10Foundation' || true)"
 # The largest sections of the stripped static binary.
 size -A "$out/edge-agent.static.stripped" | awk 'NR > 2 && $2 > 1048576 { printf "%s:%.1fMB ", $1, $2 / 1048576 } END { print "" }' |
     sed 's/ $//' | sed 's/^/static_big_sections=/'

@@ -37,6 +37,7 @@ log "building release (swift build -c release)"
 bin=.build/release/edge-agent
 benchbin=.build/release/edge-bench
 started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- Sources Package.swift 2>/dev/null || echo " (with local changes)")"
 t_start=$(date +%s)
 
 # --- 1–3, 6: component benchmarks (edge-bench) ----------------------------------------------
@@ -123,6 +124,11 @@ if [ -f "$sm" ]; then
     md "$(kb Private_Dirty) MB private dirty ($(kb Anonymous) MB anonymous: heap, stacks); proportional share (PSS) $(kb Pss) MB."
     md ""
 fi
+mp=bench-out/agent-10-100ms/rss-by-mapping.tsv
+if [ -s "$mp" ]; then
+    md "Resident by mapping (MB): $(head -10 "$mp" | awk -F'\t' '{ n = split($2, p, "/"); printf "%s%s %.1f", (NR > 1 ? ", " : ""), p[n], $1 / 1024 }')."
+    md ""
+fi
 md "Per run: \`bench/agent.sh --machines N --interval 1s|100ms --warmup S --windows 3 --window 20\` (N machines ≈ 10 sensors each; output in bench-out/agent-N-INTERVAL/: agent.conf, rss.tsv, status.json, smaps_rollup.txt)."
 md ""
 
@@ -170,10 +176,26 @@ md "- Foundation linked: $(field "$f" links_foundation); ICU linked: $(field "$f
 md "- modules with \`import Foundation\`: $(grep '^foundation_importers=' "$f" | cut -d= -f2- | sed 's/^$/none/')"
 md "- dependencies that import Foundation or its types (some only in an \`#if\` branch not taken here): $(grep '^foundation_dependencies=' "$f" | cut -d= -f2- | sed 's/^$/none/')"
 md "- modules with \`import FoundationEssentials\`: $(grep '^foundation_essentials_importers=' "$f" | cut -d= -f2- | sed 's/^$/none/')"
-grep -q '^static_libraries=' "$f" && md "- static binary still links: $(grep '^static_libraries=' "$f" | cut -d= -f2-); ICU symbols in it: $(field "$f" static_icu_symbols); sections over 1 MB: $(grep '^static_big_sections=' "$f" | cut -d= -f2-)"
+grep -q '^static_libraries=' "$f" && md "- static binary still links: $(grep '^static_libraries=' "$f" | cut -d= -f2-); ICU data table in it: $(mbs "$(field "$f" static_icu_data_bytes)") MB, ICU code symbols: $(field "$f" static_icu_symbols), Foundation symbols: $(field "$f" static_foundation_symbols); sections over 1 MB: $(grep '^static_big_sections=' "$f" | cut -d= -f2-)"
 md ""
 md "Command: \`bench/footprint.sh\` (strips copies into bench-out/footprint/)."
 md ""
+# The same target run with the static binary: no Swift/Foundation/ICU shared libraries mapped.
+if [ "$quick" = 0 ] && [ -x .build-static/release/edge-agent ]; then
+    f=bench-out/agent-static.txt
+    log "whole agent with the static binary: 98 sensors × 10 Hz"
+    if bench/agent.sh --bin .build-static/release/edge-agent --machines 10 --interval 100ms --warmup 20 --windows 3 --window 20 \
+        --port 15040 --out bench-out/agent-static > "$f" 2> "$f.err"; then
+        cpu=$(stats $(windows_field "$f" cpu_pct)); c=$(echo "$cpu" | cut -d' ' -f1)
+        hwm_mb=$(awk -v k="$(field "$f" peak_rss_kb)" 'BEGIN { printf "%.1f", k / 1024 }')
+        md "Whole agent with the static binary (98 sensors × 10 Hz, \`bench/agent.sh --bin .build-static/release/edge-agent --machines 10 --interval 100ms --warmup 20 --windows 3 --window 20\`):"
+        md "CPU $(fmt "$cpu" 2) % of one core ($(ratio "$c" 2) of 2 %, $(verdict "$c" 2)), peak RSS $hwm_mb MB ($(ratio "$hwm_mb" 15) of 15 MB, $(verdict "$hwm_mb" 15)),"
+        md "p50/p99 poll→score $(fmt "$(stats $(windows_field "$f" p50_ms))" 1) / $(fmt "$(stats $(windows_field "$f" p99_ms))" 1) ms."
+    else
+        md "Whole agent with the static binary: failed: $(tail -1 "$f.err")"
+    fi
+    md ""
+fi
 
 # --- 6: calibration and meta-training ------------------------------------------------------
 log "calibration timing"
@@ -220,7 +242,7 @@ t_end=$(date +%s)
     echo ""
     echo "- machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo) RAM, $(uname -sr)"
     echo "- toolchain: $("$swift" --version 2>&1 | head -1)"
-    echo "- commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo " (with local changes)")"
+    echo "- commit measured: $commit"
     echo "- release build (\`swift build -c release\`); the machine is shared, so figures carry its noise: each is a median with its spread (min–max)."
     echo ""
     cat "$body"
