@@ -113,7 +113,8 @@ sampler_pid=$!
 
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 status_field() { # status_field JSON KEY → number (0 when absent)
-    printf '%s' "$1" | tr ',{}' '\n\n\n' | awk -v k="\"$2\"" 'index($0, k) { sub(/.*: */, ""); v = $1 + 0; found = 1; exit }
+    # awk reads to the end (no early exit): a large status must not end the pipe with SIGPIPE.
+    printf '%s' "$1" | tr ',{}' '\n\n\n' | awk -v k="\"$2\"" '!found && index($0, k) { sub(/.*: */, ""); v = $1 + 0; found = 1 }
         END { print found ? v : 0 }'
 }
 # The status JSON the agent stores every 5 s (what `edge-agent status --json` prints as "agent"),
@@ -150,7 +151,7 @@ cp "/proc/$agent_pid/smaps_rollup" "$out/smaps_rollup.txt" 2>/dev/null || true
 awk '/^[0-9a-f]+-[0-9a-f]+ / { f = $6 } /^Rss:/ { r[f == "" ? "[anon]" : f] += $2 }
      END { for (k in r) printf "%d\t%s\n", r[k], k }' "/proc/$agent_pid/smaps" 2>/dev/null | sort -rn > "$out/rss-by-mapping.tsv" || true
 # Rates over the span between the two status snapshots, by the agent's own status times.
-status_time() { printf '%s' "$1" | grep -o '"time" *: *"[^"]*"' | head -1 | sed 's/.*: *"//; s/"$//'; }
+status_time() { printf '%s' "$1" | grep -o '"time" *: *"[^"]*"' | sed -n '1s/.*: *"//; 1s/"$//; 1p'; }
 t_first=$(status_time "$first_status"); t_last=$(status_time "$last_status")
 if [ -n "$t_first" ] && [ -n "$t_last" ] && [ "$t_first" != "$t_last" ]; then
     span=$(awk -v a="$(date -d "$t_first" +%s.%N)" -v b="$(date -d "$t_last" +%s.%N)" 'BEGIN { print b - a }')

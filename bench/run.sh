@@ -28,7 +28,12 @@ fmt() { echo "$1" | awk -v d="$2" '{ if ($1 == "-") { print "–"; exit }
     if ($2 == $3) printf "%.*f\n", d, $1; else printf "%.*f (%.*f–%.*f)\n", d, $1, d, $2, d, $3 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f×", a / b }'; }
 verdict() { awk -v a="$1" -v b="$2" 'BEGIN { print (a <= b) ? "met" : "missed" }'; }
-field() { grep -o "$2=[^ ]*" "$1" | head -1 | cut -d= -f2; }
+field() { grep -o "$2=[^ ]*" "$1" | awk -F= 'NR == 1 { print $2 }'; }
+# BENCH_REUSE=1 keeps a whole-agent run whose output is complete (it ends with agent_exit=) from an
+# earlier invocation instead of measuring it again; the report marks each reused row.
+reuse=${BENCH_REUSE:-0}
+reusable() { [ "$reuse" = 1 ] && [ -s "$1" ] && grep -q '^agent_exit=' "$1"; }
+reused_note() { echo " (reused: measured $(date -u -r "$1" +%H:%MZ))"; }
 windows_field() { grep '^window=' "$1" | grep -o " $2=[^ ]*" | cut -d= -f2; }
 
 # --- build --------------------------------------------------------------------------------
@@ -95,8 +100,13 @@ for r in "${runs[@]}"; do
     port=$((port + 1))
     f=bench-out/agent-$m-$iv.txt
     cmd="bench/agent.sh --machines $m --interval $iv --warmup $warm --windows $nwin --window $win"
-    log "$cmd"
-    if ! bench/agent.sh --machines "$m" --interval "$iv" --warmup "$warm" --windows "$nwin" --window "$win" --port "$port" > "$f" 2> "$f.err"; then
+    note=""
+    if reusable "$f"; then
+        log "$cmd: reusing $f"; note=$(reused_note "$f")
+    else
+        log "$cmd"
+    fi
+    if [ -z "$note" ] && ! bench/agent.sh --machines "$m" --interval "$iv" --warmup "$warm" --windows "$nwin" --window "$win" --port "$port" > "$f" 2> "$f.err"; then
         log "whole agent $m × $iv failed: $(tail -3 "$f.err")"
         md "| $m machines × $iv | failed: $(tail -1 "$f.err") | | | | | | | |"
         continue
@@ -111,7 +121,7 @@ for r in "${runs[@]}"; do
         c=$(echo "$cpu" | cut -d' ' -f1)
         limit="CPU $(ratio "$c" 2) of 2 % ($(verdict "$c" 2)); RSS $(ratio "$hwm_mb" 15) of 15 MB ($(verdict "$hwm_mb" 15))"
     fi
-    md "| $sensors × $rate | $(fmt "$cpu" 2) | $hwm_mb | $(printf '%.2f' "$growth") | $(fmt "$p50" 2) | $(fmt "$p99" 2) | $(field "$f" readings_polled_per_s) / $(field "$f" readings_committed_per_s) / $(field "$f" expected_readings_per_s) | $(field "$f" windows_scored_per_s) | $limit |"
+    md "| $sensors × $rate$note | $(fmt "$cpu" 2) | $hwm_mb | $(printf '%.2f' "$growth") | $(fmt "$p50" 2) | $(fmt "$p99" 2) | $(field "$f" readings_polled_per_s) / $(field "$f" readings_committed_per_s) / $(field "$f" expected_readings_per_s) | $(field "$f" windows_scored_per_s) | $limit |"
 done
 md ""
 # Where the target configuration's RSS goes: file pages shared with other processes (the Swift
@@ -135,11 +145,12 @@ md ""
 if [ "$quick" = 0 ]; then
     log "10-minute RSS run: 98 sensors × 10 Hz"
     f=bench-out/agent-soak.txt
-    if bench/agent.sh --machines 10 --interval 100ms --warmup 30 --windows 10 --window 60 --port 15030 --out bench-out/agent-soak > "$f" 2> "$f.err"; then
+    note=""; reusable "$f" && note=$(reused_note "$f")
+    if [ -n "$note" ] || bench/agent.sh --machines 10 --interval 100ms --warmup 30 --windows 10 --window 60 --port 15030 --out bench-out/agent-soak > "$f" 2> "$f.err"; then
         a=$(field "$f" rss_after_warmup_kb); b=$(field "$f" rss_max_after_warmup_kb); e=$(field "$f" rss_end_kb)
         growth=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", (b - a) / 1024 }')
         cpu=$(stats $(windows_field "$f" cpu_pct))
-        md "### RSS over a 10-minute run (98 sensors × 10 Hz)"
+        md "### RSS over a 10-minute run (98 sensors × 10 Hz)$note"
         md ""
         md "\`bench/agent.sh --machines 10 --interval 100ms --warmup 30 --windows 10 --window 60\`"
         md ""
