@@ -35,7 +35,7 @@ echo "foundation_importers=$(grep -rlE '^\s*(@preconcurrency\s+)?import\s+Founda
 # (some only in an #if branch not taken where FoundationEssentials exists): these can link Foundation and ICU.
 echo "foundation_dependencies=$(for d in .build/checkouts/*/; do
     grep -rlE --include='*.swift' '^\s*(@_implementationOnly |@preconcurrency |internal |package |public )?import (struct |class |enum |func |protocol )?Foundation(\.[A-Za-z]+)?\s*$' "$d" 2>/dev/null |
-        grep -v '/Tests/\|/Benchmarks/\|/Examples/\|Package.swift' | head -1 | cut -d/ -f3
+        grep -v '/Tests/\|/Benchmarks/\|/Examples/\|Package.swift' | awk -F/ 'NR == 1 { print $3 }'
 done | sort -u | tr '\n' ' ' | sed 's/ $//')"
 echo "foundation_essentials_importers=$(grep -rlE '^\s*import\s+FoundationEssentials' Sources | cut -d/ -f2 | sort -u | tr '\n' ' ' | sed 's/ $//')"
 
@@ -58,10 +58,10 @@ ldd "$static" > "$out/ldd-static.txt" 2>&1 || true
 echo "static_libraries=$(awk '/=>/ { print $1 }' "$out/ldd-static.txt" | sed 's/\.so.*//' | tr '\n' ' ' | sed 's/ $//')"
 # ICU's data table inside the static binary (symbol icudtNN_dat, brought in by Foundation's
 # internationalization layer), and the defined symbols of ICU's code (C++ namespace icu_NN).
-icu_hex=$(nm --defined-only -S "$static" 2>/dev/null | awk '$4 ~ /^icudt[0-9]+_dat$/ { print $2; exit }')
+icu_hex=$(nm --defined-only -S "$static" 2>/dev/null | awk '$4 ~ /^icudt[0-9]+_dat$/ && !h { h = $2 } END { print h }')
 echo "static_icu_data_bytes=$(( 16#${icu_hex:-0} ))"
 echo "static_icu_symbols=$(nm --defined-only -C "$static" 2>/dev/null | grep -c ' icu_[0-9]*::' || true)"
 echo "static_foundation_symbols=$(nm --defined-only "$static" 2>/dev/null | grep -c ' \$s10Foundation' || true)"
 # The largest sections of the stripped static binary.
-size -A "$out/edge-agent.static.stripped" | awk 'NR > 2 && $2 > 1048576 { printf "%s:%.1fMB ", $1, $2 / 1048576 } END { print "" }' |
+size -A "$out/edge-agent.static.stripped" | awk 'NR > 2 && $1 != "Total" && $2 > 1048576 { printf "%s:%.1fMB ", $1, $2 / 1048576 } END { print "" }' |
     sed 's/ $//' | sed 's/^/static_big_sections=/'
