@@ -50,6 +50,7 @@ declare -A expected=(
     [modbus-poll]="1. Polling: agent acquisition vs a C libmodbus loop"
     [store-ingest]="2. Ingest: Store writer vs a raw SQLite loop"
     [scoring]="3. Scoring: int8 vs float32 per window"
+    [calibration]="6. Calibration of one machine (edge-bench)"
 )
 # The issue's hot paths (other edge-bench entries, e.g. simulator or crash safety, are not timed here).
 available=$("$benchbin" list | awk 'NR > 2 && NF && $2 !~ /^\(test/ { print $1 }' | grep -E '^(modbus-poll|store-ingest|scoring)$|calib|meta' || true)
@@ -233,11 +234,13 @@ for id in pump-1 motor-1 compressor-1; do
     md "| calibrate $id, 400 rows ($(grep -o '[0-9]* sensors' "$cal/$id.txt" | head -1)), whole command | $(fmt "$(stats "${walls[@]}")" 3) | $(fmt "$(stats "${cpus[@]}")" 3) | $reps | \`edge-agent calibrate --machine $id --config agent.conf --input CSV --rows 400 --data-dir DIR\` (CSV from \`edge-agent simulate --export DIR --machines 3 --hours 0.2 --faults none\`) |"
 done
 if [ "$quick" = 1 ]; then
-    md "| meta-training, shipped recipe | not run in bench-quick (make bench runs it) | | | \`edge-agent meta-train --output FILE\` |"
+    md "| meta-training, shipped recipe | not run in bench-quick (make bench runs it) | | | \`edge-agent meta-train --simulated 24 --hours 1.5 --iterations 400 --algorithm reptile --seed 1 --output FILE\` |"
 else
-    log "meta-training (shipped recipe: edge-agent meta-train defaults)"
-    if t=$(timed "$cal/meta-train.txt" timeout 1800 "$bin" meta-train --output "$cal/meta-init.txt"); then
-        md "| meta-training, shipped recipe ($(head -1 "$cal/meta-train.txt" | sed 's/^meta-train: //')) | $(printf '%.1f' "${t% *}") | $(printf '%.1f' "${t#* }") | 1 | \`edge-agent meta-train --output FILE\` (defaults) |"
+    # The recipe README's "Calibration and evaluation" gives for the shipped initialization.
+    recipe=(--simulated 24 --hours 1.5 --iterations 400 --algorithm reptile --seed 1)
+    log "meta-training (shipped recipe: edge-agent meta-train ${recipe[*]})"
+    if t=$(timed "$cal/meta-train.txt" timeout 1800 "$bin" meta-train "${recipe[@]}" --output "$cal/meta-init.txt"); then
+        md "| meta-training, shipped recipe ($(head -1 "$cal/meta-train.txt" | sed 's/^meta-train: //')) | $(printf '%.1f' "${t% *}") | $(printf '%.1f' "${t#* }") | 1 | \`edge-agent meta-train ${recipe[*]} --output FILE\` |"
     else
         md "| meta-training, shipped recipe | failed: $(tail -1 "$cal/meta-train.txt") | | | \`edge-agent meta-train --output FILE\` |"
     fi
