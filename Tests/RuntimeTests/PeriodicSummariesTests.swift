@@ -66,4 +66,25 @@ import Testing
         #expect(score["threshold"] as? Double == 0.5)
         writer.close()
     }
+
+    @Test func scorePointsStayBoundedAndKeepThePeak() throws {
+        var agent = AgentSettings()
+        agent.summaryInterval = .seconds(3600)
+        let machine = MachineConfiguration(id: "m", sensors: [SensorConfiguration(name: "s", bus: "b", address: 0)])
+        let configuration = AgentConfiguration(sourcePath: "t", agent: agent,
+                                               buses: [BusConfiguration(name: "b", transport: .tcp(host: "h", port: 1))], machines: [machine])
+        let start = try #require(Timestamp(iso8601: "2026-11-29T12:00:00Z"))
+        var summaries = PeriodicSummaries(configuration: configuration, now: start)
+        // An hour at 10 Hz: 36,000 windows, one peak of 9 at window 20,001.
+        for i in 0..<36_000 {
+            let score = i == 20_001 ? 9.0 : 0.1
+            summaries.record(ScoredWindow(machine: 0, time: Timestamp(millisecondsSinceEpoch: start.millisecondsSinceEpoch + Int64(i) * 100),
+                                          score: score, threshold: 1))
+        }
+        let points = summaries.scorePoints(machine: 0)
+        #expect(points.count <= PeriodicSummaries.maximumScorePoints)
+        #expect(points.count >= PeriodicSummaries.maximumScorePoints / 2)
+        #expect(points.map(\.score).max() == 9)
+        #expect(zip(points, points.dropFirst()).allSatisfy { $0.time < $1.time })
+    }
 }

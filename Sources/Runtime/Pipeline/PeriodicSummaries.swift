@@ -36,11 +36,35 @@ struct PeriodicSummaries {
         }
     }
 
+    /// Most score points kept per machine and period: memory stays flat however long the
+    /// period and however fast the polling (an hour at 10 Hz would otherwise be 36,000 points).
+    static let maximumScorePoints = 4096
+
     /// Records one scored window.
+    ///
+    /// When a machine's points reach `maximumScorePoints`, neighbouring pairs are merged into
+    /// the higher-scoring one: the chart keeps its shape and every peak, and the period's
+    /// statistics become those of the retained points (mean and p95 lean slightly high).
     mutating func record(_ window: ScoredWindow) {
         if window.time < periodStart { return }
-        scores[window.machine].append(ScorePoint(time: window.time, score: window.score))
         thresholds[window.machine] = window.threshold
+        if scores[window.machine].count >= Self.maximumScorePoints { Self.halve(&scores[window.machine]) }
+        scores[window.machine].append(ScorePoint(time: window.time, score: window.score))
+    }
+
+    /// The score points kept so far for machine `index` in the current period.
+    func scorePoints(machine index: Int) -> [ScorePoint] { scores[index] }
+
+    private static func halve(_ points: inout [ScorePoint]) {
+        var kept = 0
+        var i = 0
+        while i + 1 < points.count {
+            points[kept] = points[i].score >= points[i + 1].score ? points[i] : points[i + 1]
+            kept += 1
+            i += 2
+        }
+        if i < points.count { points[kept] = points[i]; kept += 1 }
+        points.removeLast(points.count - kept)
     }
 
     /// When the current period is over, returns the jobs that write its summaries (to run on a
