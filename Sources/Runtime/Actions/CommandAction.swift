@@ -18,13 +18,11 @@ public struct CommandAction: Sendable, Equatable {
     public var arguments: [String]
     /// Longest time the program may run before it is killed (SIGTERM, then SIGKILL after 1 s).
     public var timeout: Duration
-    /// Which events trigger it.
-    public var events: Set<AlertEvent.Change>
 
-    public init(arguments: [String], timeout: Duration = .seconds(10), events: Set<AlertEvent.Change> = [.raised]) {
+    /// Creates the action; which events run it is decided by the `[[action]]` that holds it.
+    public init(arguments: [String], timeout: Duration = .seconds(10)) {
         self.arguments = arguments
         self.timeout = timeout
-        self.events = events
     }
 
     /// How a run ended.

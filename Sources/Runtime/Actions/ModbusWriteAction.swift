@@ -101,7 +101,7 @@ struct ConfiguredAction: Sendable {
         let severity = AlertSeverity(rawValue: configuration.minimumSeverity) ?? .warning
         switch configuration.kind {
         case let .command(arguments, timeout):
-            let action = CommandAction(arguments: arguments, timeout: timeout, events: events)
+            let action = CommandAction(arguments: arguments, timeout: timeout)
             return (ConfiguredAction(work: .command(action), events: events, machines: Set(configuration.machines), minimumSeverity: severity), nil)
         case let .modbusWrite(busName, unitID, kind, address, on, off):
             guard let poller = pollers.first(where: { $0.bus.name == busName }) else { return (nil, "no poller for bus \(busName)") }
