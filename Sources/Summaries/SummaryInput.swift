@@ -121,31 +121,8 @@ public struct ScoreSeries: Sendable {
     }
 }
 
-/// One sensor's part in an anomaly alert (the runtime's `SensorContribution`, as plain values).
-public struct SummaryAlertSensor: Sendable, Equatable {
-    /// The sensor's name.
-    public var sensor: String
-    /// Its value at the alert's peak.
-    public var value: Double
-    /// Engineering unit.
-    public var unit: String
-    /// Its share of the anomaly score.
-    public var contribution: Double
-    /// The low end of the range it kept during calibration.
-    public var normalLow: Double
-    /// The high end of that range.
-    public var normalHigh: Double
-
-    /// Creates an alert sensor entry.
-    public init(sensor: String, value: Double, unit: String = "", contribution: Double, normalLow: Double, normalHigh: Double) {
-        self.sensor = sensor
-        self.value = value
-        self.unit = unit
-        self.contribution = contribution
-        self.normalLow = normalLow
-        self.normalHigh = normalHigh
-    }
-}
+/// One sensor's part in an anomaly alert: the same type the runtime's alerts carry.
+public typealias SummaryAlertSensor = SensorContribution
 
 /// An alert as a summary reports it (the runtime's `Alert`, as plain values: Summaries does
 /// not depend on the runtime).

@@ -69,18 +69,7 @@ public enum SummaryJSON {
             json.field("cleared_in_period", alert.ended.map { $0 >= input.start && $0 < input.end } ?? false)
             json.field("peak_score", alert.peakScore)
             json.field("threshold", alert.threshold)
-            json.beginArray("top_sensors")
-            for s in alert.topSensors {
-                json.beginObjectElement()
-                json.field("sensor", s.sensor)
-                json.field("value", s.value)
-                json.field("unit", s.unit)
-                json.field("contribution", s.contribution)
-                json.field("normal_low", s.normalLow)
-                json.field("normal_high", s.normalHigh)
-                json.endObject()
-            }
-            json.endArray()
+            json.contributions("top_sensors", alert.topSensors)
             json.field("message", alert.message)
             json.endObject()
         }

@@ -4,10 +4,10 @@ import Testing
 
 @Suite struct AnomalyAlertEngineTests {
     let contributions = [
-        SensorContribution(sensor: "flow", value: 12, contribution: 0.2, normalLow: 20, normalHigh: 40, unit: "m3/h"),
-        SensorContribution(sensor: "inlet_pressure", value: 0.1, contribution: 2.5, normalLow: 0.8, normalHigh: 1.2, unit: "bar"),
-        SensorContribution(sensor: "current", value: 10, contribution: 0.01, normalLow: 9, normalHigh: 11, unit: "A"),
-        SensorContribution(sensor: "vibration", value: 4, contribution: 1.1, normalLow: 1, normalHigh: 2, unit: "mm/s"),
+        SensorContribution(sensor: "flow", value: 12, unit: "m3/h", contribution: 0.2, normalLow: 20, normalHigh: 40),
+        SensorContribution(sensor: "inlet_pressure", value: 0.1, unit: "bar", contribution: 2.5, normalLow: 0.8, normalHigh: 1.2),
+        SensorContribution(sensor: "current", value: 10, unit: "A", contribution: 0.01, normalLow: 9, normalHigh: 11),
+        SensorContribution(sensor: "vibration", value: 4, unit: "mm/s", contribution: 1.1, normalLow: 1, normalHigh: 2),
     ]
 
     func t(_ second: Int) -> Timestamp { Timestamp(millisecondsSinceEpoch: 1_700_000_000_000 + Int64(second) * 1000) }

@@ -25,30 +25,6 @@ public enum AlertSeverity: String, Sendable, Comparable {
     }
 }
 
-/// One sensor's part in an anomaly: its value, its share of the score and its normal range.
-public struct SensorContribution: Sendable, Equatable {
-    /// The sensor's name in agent.conf.
-    public var sensor: String
-    /// Its latest engineering value.
-    public var value: Double
-    /// Its share of the anomaly score (contributions of all sensors add up to the score).
-    public var contribution: Double
-    /// The range it kept during calibration (robust, e.g. median ± 3 robust scales).
-    public var normalLow: Double
-    public var normalHigh: Double
-    /// Engineering unit, for people.
-    public var unit: String
-
-    public init(sensor: String, value: Double, contribution: Double, normalLow: Double, normalHigh: Double, unit: String = "") {
-        self.sensor = sensor
-        self.value = value
-        self.contribution = contribution
-        self.normalLow = normalLow
-        self.normalHigh = normalHigh
-        self.unit = unit
-    }
-}
-
 /// An alert as people see it in the alert log, the database and `edge-agent alerts`.
 public struct Alert: Sendable, Equatable {
     /// Stable id across `raised`, `updated` and `cleared` events: `<machine>-<start ms>`.
@@ -119,18 +95,7 @@ public struct AlertEvent: Sendable, Equatable {
         json.field("ended", alert.ended?.iso8601)
         json.field("peak_score", alert.peakScore)
         json.field("threshold", alert.threshold)
-        json.beginArray("top_sensors")
-        for s in alert.topSensors {
-            json.beginObjectElement()
-            json.field("sensor", s.sensor)
-            json.field("value", s.value)
-            json.field("unit", s.unit)
-            json.field("contribution", s.contribution)
-            json.field("normal_low", s.normalLow)
-            json.field("normal_high", s.normalHigh)
-            json.endObject()
-        }
-        json.endArray()
+        json.contributions("top_sensors", alert.topSensors)
         json.field("message", alert.message)
         return json.finish()
     }

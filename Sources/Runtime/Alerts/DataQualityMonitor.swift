@@ -141,8 +141,8 @@ public struct DataQualityMonitor: Sendable {
                     let alert = Alert(
                         id: "\(machine)-\(sensor.name)-stale-\(time.millisecondsSinceEpoch)", machine: machine, kind: .sensorStale,
                         severity: .warning, started: time,
-                        topSensors: [SensorContribution(sensor: sensor.name, value: .nan, contribution: 0,
-                                                        normalLow: sensor.minimum ?? .nan, normalHigh: sensor.maximum ?? .nan, unit: sensor.unit)],
+                        topSensors: [SensorContribution(sensor: sensor.name, value: .nan, unit: sensor.unit, contribution: 0,
+                                                        normalLow: sensor.minimum ?? .nan, normalHigh: sensor.maximum ?? .nan)],
                         message: "\(machine): sensor \(sensor.name) has had no good value for \(policy.staleAfterCycles) poll cycles (last quality: \(qualities[i].name))"
                     )
                     openStale[i] = alert
@@ -157,8 +157,8 @@ public struct DataQualityMonitor: Sendable {
                     let alert = Alert(
                         id: "\(machine)-\(sensor.name)-range-\(time.millisecondsSinceEpoch)", machine: machine, kind: .outOfRange,
                         severity: .warning, started: time,
-                        topSensors: [SensorContribution(sensor: sensor.name, value: values[i], contribution: 0,
-                                                        normalLow: sensor.minimum ?? -.infinity, normalHigh: sensor.maximum ?? .infinity, unit: sensor.unit)],
+                        topSensors: [SensorContribution(sensor: sensor.name, value: values[i], unit: sensor.unit, contribution: 0,
+                                                        normalLow: sensor.minimum ?? -.infinity, normalHigh: sensor.maximum ?? .infinity)],
                         message: "\(machine): sensor \(sensor.name) reads \(values[i])\(sensor.unit.isEmpty ? "" : " " + sensor.unit), outside its physical range \(range)"
                     )
                     openOutOfRange[i] = alert

@@ -195,8 +195,8 @@ public struct ScoringEngine {
             contributions = state.configuration.sensors.enumerated().compactMap { i, sensor in
                 guard let column = state.columnOfSensor[i], shares.indices.contains(column) else { return nil }
                 return SensorContribution(
-                    sensor: sensor.name, value: state.values[i], contribution: Double(shares[column]),
-                    normalLow: model.normalLow[column], normalHigh: model.normalHigh[column], unit: sensor.unit)
+                    sensor: sensor.name, value: state.values[i], unit: sensor.unit, contribution: Double(shares[column]),
+                    normalLow: model.normalLow[column], normalHigh: model.normalHigh[column])
             }
         } else {
             contributions = []

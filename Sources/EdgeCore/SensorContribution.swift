@@ -1,0 +1,42 @@
+/// One sensor's part in an anomaly alert: its value, its share of the score and its normal range.
+///
+/// Shared by the runtime's alerts and the summaries that report them, so both write the same
+/// `top_sensors` objects.
+public struct SensorContribution: Sendable, Equatable {
+    /// The sensor's name in agent.conf.
+    public var sensor: String
+    /// Its engineering value at the time.
+    public var value: Double
+    /// Engineering unit, for people.
+    public var unit: String
+    /// Its share of the anomaly score (contributions of all sensors add up to the score).
+    public var contribution: Double
+    /// The range it kept during calibration (robust, e.g. median ± 3 robust scales).
+    public var normalLow: Double
+    public var normalHigh: Double
+
+    public init(sensor: String, value: Double, unit: String = "", contribution: Double, normalLow: Double, normalHigh: Double) {
+        self.sensor = sensor
+        self.value = value
+        self.unit = unit
+        self.contribution = contribution
+        self.normalLow = normalLow
+        self.normalHigh = normalHigh
+    }
+}
+
+extension JSONWriter {
+    /// Writes `sensors` as an array of `{sensor, value, unit, contribution, normal_low, normal_high}`.
+    public mutating func contributions(_ name: String, _ sensors: [SensorContribution]) {
+        array(name, sensors) { json, s in
+            json.object {
+                $0.field("sensor", s.sensor)
+                $0.field("value", s.value)
+                $0.field("unit", s.unit)
+                $0.field("contribution", s.contribution)
+                $0.field("normal_low", s.normalLow)
+                $0.field("normal_high", s.normalHigh)
+            }
+        }
+    }
+}
