@@ -110,3 +110,25 @@ bench: deps-test
 
 bench-quick: deps-test
 	SWIFT=$(SWIFT) bench/run.sh --quick
+
+# ---------------------------------------------------------------------------------------------
+# Reliability (issue 11): bad input, long runs, sanitizers. See README "Reliability".
+FUZZ_COUNT   ?= 10000
+FUZZ_SEED    ?= 1
+SOAK_MINUTES ?= 60
+
+.PHONY: fuzz soak sanitize
+
+# agent.conf mutation fuzzing through the loader: prints mutants, accepted, rejected, crashes.
+fuzz: deps-build
+	$(SWIFT) build -c release --product edge-bench
+	.build/release/edge-bench fuzz-config --count $(FUZZ_COUNT) --seed $(FUZZ_SEED) --config $(CONFIG)
+
+# The whole agent against the simulator at ~1,000 readings/s with faults every few minutes.
+soak: deps-test
+	SWIFT=$(SWIFT) SOAK_MINUTES=$(SOAK_MINUTES) bench/soak.sh
+
+# The test suite under ThreadSanitizer, then AddressSanitizer (separate build folders; slow).
+sanitize: deps-test
+	$(SWIFT) test --sanitize=thread --build-path .build-tsan
+	$(SWIFT) test --sanitize=address --build-path .build-asan

@@ -65,14 +65,14 @@ let package = Package(
             name: "edge-bench",
             dependencies: [
                 "EdgeCore", "Configuration", "Modbus", "ModbusServer", "Store", "Detection", "Simulator", "Runtime",
-                "Summaries", "CModbus", "CSQLite",
+                "Summaries", "CModbus", "CSQLite", "TestSupport",
             ]
         ),
 
         // Shared test support: real servers (libmodbus on loopback, socat pty pairs), temp dirs.
         .target(
             name: "TestSupport",
-            dependencies: ["EdgeCore", "Modbus", "ModbusServer"],
+            dependencies: ["EdgeCore", "Configuration", "Modbus", "ModbusServer"],
             path: "Tests/TestSupport"
         ),
         .testTarget(name: "EdgeCoreTests", dependencies: ["EdgeCore"]),

@@ -22,6 +22,7 @@ let benchmarks: [Benchmark] = [
     Benchmark(name: "summary", summary: "summary files: compute and write JSON/CSV/HTML for 1 h and 24 h of 1 s readings (--repeats N)", run: summaryBenchmark),
     Benchmark(name: "scoring", summary: "one window, int8 vs float32, 4/8/16/64 sensors × 32 steps; int8 model size (--quick)", run: scoringBenchmark),
     Benchmark(name: "calibration", summary: "calibrate one machine from 400 rows × 8 sensors incl. network adaptation and int8 (target < 2 s)", run: calibrationBenchmark),
+    Benchmark(name: "fuzz-config", summary: "agent.conf mutation fuzzing through the loader (--count N, default 10000; --seed S; --show INDEX)", run: configurationFuzzBenchmark),
     Benchmark(name: "store-crash-writer", summary: "(test helper) appends batches forever, prints each commit", run: storeCrashWriter),
 ]
 

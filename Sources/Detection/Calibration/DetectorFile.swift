@@ -54,12 +54,58 @@ public struct DetectorFile: Sendable, Codable {
         guard file.formatVersion == currentVersion else {
             throw DetectorFileError(path: path, message: "format version \(file.formatVersion) is not supported (this agent reads \(currentVersion)); recalibrate with this agent")
         }
-        let n = file.detector.sensorNames.count
-        let b = file.detector.baseline
-        guard [b.median.count, b.scale.count, b.windowCenter.count, b.windowScale.count, b.weight.count].allSatisfy({ $0 == n }) else {
-            throw DetectorFileError(path: path, message: "inconsistent sensor counts; the file is damaged, recalibrate the machine")
+        if let problem = file.detector.problem {
+            throw DetectorFileError(path: path, message: "\(problem); the file is damaged, recalibrate the machine")
         }
         return file
+    }
+}
+
+extension MachineDetector {
+    /// Largest window the file may ask for (agent.conf's `window_length` bound), so a damaged
+    /// count never turns into a huge allocation when scoring starts.
+    static let maximumWindowRows = 100_000
+
+    /// What makes a decoded detector unusable, or nil when it can score: JSON decoding skips
+    /// the initializers' clamps, so counts, sizes and numbers are checked here before any
+    /// buffer is sized from them. NaN is allowed where calibration writes it (a sensor that
+    /// was never read); infinities never are.
+    var problem: String? {
+        let n = sensorNames.count
+        let b = baseline, settings = b.settings
+        guard n >= 1 else { return "no sensors" }
+        guard [b.median.count, b.scale.count, b.windowCenter.count, b.windowScale.count, b.weight.count].allSatisfy({ $0 == n }) else {
+            return "inconsistent sensor counts (\(n) sensor names)"
+        }
+        guard (1...Self.maximumWindowRows).contains(settings.windowRows), (1...Self.maximumWindowRows).contains(settings.driftHorizonRows) else {
+            return "window of \(settings.windowRows) rows or drift horizon of \(settings.driftHorizonRows) rows (expected 1…\(Self.maximumWindowRows))"
+        }
+        guard [settings.relativeScaleFloor, settings.wanderRatioLimit, settings.wanderPenaltyPower].allSatisfy({ $0.isFinite && $0 >= 0 }) else {
+            return "window-deviation settings are not finite and non-negative"
+        }
+        guard b.median.allSatisfy({ !$0.isInfinite }), b.windowCenter.allSatisfy({ !$0.isInfinite }),
+              b.scale.allSatisfy({ $0.isNaN || ($0.isFinite && $0 > 0) }), b.windowScale.allSatisfy({ $0.isNaN || ($0.isFinite && $0 > 0) }),
+              b.weight.allSatisfy({ $0.isNaN || ($0.isFinite && $0 >= 0) }) else {
+            return "the baseline holds an infinite value or a scale that is not positive"
+        }
+        guard threshold.isFinite, threshold >= 0 else { return "threshold \(threshold) is not a finite, non-negative number" }
+        guard rule.raiseAfterRows >= 1, rule.clearAfterRows >= 1 else {
+            return "alert rule counts \(rule.raiseAfterRows)/\(rule.clearAfterRows) (expected at least 1)"
+        }
+        if let network {
+            guard (2...Self.maximumWindowRows).contains(network.windowRows) else {
+                return "network window of \(network.windowRows) rows (expected 2…\(Self.maximumWindowRows))"
+            }
+            guard network.threshold.isFinite, network.threshold >= 0 else { return "network threshold is not a finite, non-negative number" }
+            guard network.normalization.sensorCount == n, n <= network.network.architecture.maximumSensorCount else {
+                return "the network reads \(network.normalization.sensorCount) sensors with \(network.network.architecture.maximumSensorCount) slots, the detector has \(n)"
+            }
+            guard network.normalization.centers.allSatisfy(\.isFinite), network.normalization.scales.allSatisfy({ $0.isFinite && $0 > 0 }),
+                  network.network.parameters.allSatisfy(\.isFinite) else {
+                return "the network's weights or normalization are not finite"
+            }
+        }
+        return nil
     }
 }
 

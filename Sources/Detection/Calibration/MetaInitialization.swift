@@ -46,27 +46,38 @@ public enum MetaInitialization {
     /// Parses the file text.
     /// - Throws: `MetaInitializationError` saying which line is wrong.
     public static func parse(_ text: String) throws -> Network {
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: true)
-        guard lines.first.map(String.init) == magic else {
-            throw MetaInitializationError(message: "line 1: not a meta-initialization file (expected \"\(magic)\")")
+        // Blank lines are skipped, but messages count every line of the file (1-based).
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+            .map { (number: $0.offset + 1, text: $0.element.last == "\r" ? $0.element.dropLast() : $0.element) }
+            .filter { !$0.text.isEmpty }
+        guard let first = lines.first, first.text == magic else {
+            throw MetaInitializationError(message: "line \(lines.first?.number ?? 1): not a meta-initialization file (expected \"\(magic)\")")
         }
-        guard lines.count >= 2 else { throw MetaInitializationError(message: "line 2: missing architecture") }
-        let widths = lines[1].split(separator: " ").compactMap { Int($0) }
+        guard lines.count >= 2 else { throw MetaInitializationError(message: "line \(first.number + 1): missing architecture") }
+        let widthFields = lines[1].text.split(separator: " ")
+        let widths = widthFields.compactMap { Int($0) }
+        guard widths.count == widthFields.count else {
+            throw MetaInitializationError(message: "line \(lines[1].number): expected six widths in 0...255")
+        }
         var bits: [UInt32] = []
         bits.reserveCapacity(lines.count - 2)
-        for (i, line) in lines.dropFirst(2).enumerated() {
-            guard line.count == 8, let b = UInt32(line, radix: 16) else {
-                throw MetaInitializationError(message: "line \(i + 3): \"\(line.prefix(20))\" is not 8 hex digits")
+        for line in lines.dropFirst(2) {
+            guard line.text.utf8.count == 8, line.text.allSatisfy(\.isHexDigit), let b = UInt32(line.text, radix: 16) else {
+                throw MetaInitializationError(message: "line \(line.number): \"\(line.text.prefix(20))\" is not 8 hex digits")
             }
             bits.append(b)
         }
-        return try network(widths: widths, bits: bits)
+        do {
+            return try network(widths: widths, bits: bits)
+        } catch {
+            throw MetaInitializationError(message: "line \(lines[1].number): \(error.message)")
+        }
     }
 
-    static func network(widths: [Int], bits: [UInt32]) throws -> Network {
+    static func network(widths: [Int], bits: [UInt32]) throws(MetaInitializationError) -> Network {
         guard widths.count == 6, widths.allSatisfy({ (0...255).contains($0) }), widths[0] >= 1, widths[1] >= 1,
               widths[2] >= 1, widths[3] >= 1, widths[5] >= 1 else {
-            throw MetaInitializationError(message: "line 2: expected six widths in 0...255")
+            throw MetaInitializationError(message: "expected six widths in 0...255")
         }
         let architecture = NetworkArchitecture(encoderHiddenWidth: widths[0], embeddingWidth: widths[1],
                                                decoderHiddenWidth: widths[2], headHiddenWidth: widths[3],
@@ -74,7 +85,7 @@ public enum MetaInitialization {
         do {
             return try Network(architecture: architecture, parameters: bits.map { Float(bitPattern: $0) })
         } catch {
-            throw MetaInitializationError(message: "\(error)")
+            throw MetaInitializationError(message: "the \(bits.count) weights cannot be used with these widths: \(error)")
         }
     }
 

@@ -95,7 +95,8 @@ public struct CSVReadError: Error, Sendable, CustomStringConvertible {
 /// endings, a timestamp column (`datetime`, `timestamp`, or else the first column), label columns
 /// (`anomaly`, `changepoint`, `label`: never inputs), and every other column as a numeric sensor.
 ///
-/// Empty cells are missing readings (NaN). The file is read in fixed-size chunks, so a malformed
+/// Empty cells are missing readings (NaN), and so are cells holding `nan`, `inf`, `-inf` or a
+/// number beyond Float's range (±3.4e38): a detector never sees a non-finite value. The file is read in fixed-size chunks, so a malformed
 /// file (one endless line, a million columns) is refused with an error instead of exhausting memory.
 public struct CSVReader: Sendable {
     /// The largest number of columns accepted in a header.
@@ -163,6 +164,11 @@ public struct CSVReader: Sendable {
             var index = start
             while index != bytes.endIndex {
                 if bytes[index] == UInt8(ascii: "\n") {
+                    // The same limit whether the text comes in chunks or whole.
+                    if pending.count + bytes.distance(from: start, to: index) > CSVReader.maximumLineBytes {
+                        throw error(.lineTooLong, line: lineNumber + 1, column: nil,
+                                    "a line is longer than \(CSVReader.maximumLineBytes) bytes; is this really a CSV file?")
+                    }
                     if pending.isEmpty {
                         try handle(line: Array(bytes[start..<index]))
                     } else {
@@ -317,7 +323,10 @@ public struct CSVReader: Sendable {
                 throw error(.notANumber, line: lineNumber, column: columnNames[column],
                             "\"\(text)\" is not a number; sensor and label cells must be numbers or empty")
             }
-            return parsed.isFinite ? Float(parsed) : .nan
+            // NaN, ±inf and values beyond Float's range are missing readings, like an empty
+            // cell (and like a Modbus value that decodes to NaN): never fed to a detector.
+            let value = Float(parsed)
+            return value.isFinite ? value : .nan
         }
     }
 }
