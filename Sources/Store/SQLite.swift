@@ -3,6 +3,12 @@
 // turned into `SQLiteError`.
 import CSQLite
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 /// An error reported by SQLite, with the result code callers act on.
 ///
 /// `reason` is what to switch on; `code` / `extendedCode` and `message` (from
@@ -125,6 +131,15 @@ public final class SQLiteConnection {
         case .readOnly: flags |= SQLITE_OPEN_READONLY
         case .readWrite: flags |= SQLITE_OPEN_READWRITE
         case .readWriteCreate: flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+        }
+        if mode == .readWriteCreate {
+            // SQLite would create the file with 0644 & ~umask; create it first with 0640 so the
+            // buffer is never world-readable, whatever the umask. SQLite gives the -wal and
+            // -shm files the database file's mode.
+            // EEXIST: the file is there already. Any other failure is left to sqlite3_open_v2,
+            // which reports it with the path and SQLite's message.
+            let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
+            if fd >= 0 { close(fd) }
         }
         var db: OpaquePointer?
         let rc = sqlite3_open_v2(path, &db, flags, nil)

@@ -43,10 +43,12 @@ public enum SummaryWriter {
         let files = SummaryFiles(
             json: base + name.fileName(extension: "json"), csv: base + name.fileName(extension: "csv"),
             html: base + name.fileName(extension: "html"))
+        // Mode 0640 whatever the umask: summaries hold the same sensor values as the alert log
+        // and the buffer, so only the agent's user and group read them.
         // JSON last: log shippers that watch for *.json then find the CSV and HTML already there.
-        try AtomicFile.write(SummaryCSV.render(input, statistics: statistics), to: files.csv, mode: 0o644)
-        try AtomicFile.write(SummaryHTML.render(input, statistics: statistics), to: files.html, mode: 0o644)
-        try AtomicFile.write(SummaryJSON.render(input, statistics: statistics), to: files.json, mode: 0o644)
+        try AtomicFile.write(SummaryCSV.render(input, statistics: statistics), to: files.csv, mode: 0o640)
+        try AtomicFile.write(SummaryHTML.render(input, statistics: statistics), to: files.html, mode: 0o640)
+        try AtomicFile.write(SummaryJSON.render(input, statistics: statistics), to: files.json, mode: 0o640)
         return files
     }
 
@@ -56,7 +58,7 @@ public enum SummaryWriter {
         var prefix = path.hasPrefix("/") ? "/" : ""
         for component in path.split(separator: "/") {
             prefix += component
-            if mkdir(prefix, 0o755) != 0 {
+            if mkdir(prefix, 0o750) != 0 {
                 let code = errno
                 var info = stat()
                 guard code == EEXIST, stat(prefix, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {

@@ -7,7 +7,7 @@ import TestSupport
 /// Kills a writer process with SIGKILL at random moments and checks that the file is sound and
 /// every batch whose commit was reported is there.
 @Suite struct CrashSafetyTests {
-    static let writerBinary = repositoryRoot() + "/.build/debug/edge-bench"
+    static let writerBinary = builtExecutable(named: "edge-bench") ?? repositoryRoot() + "/.build/debug/edge-bench"
     static let sensorsPerBatch = 10  // crashWriterSensors in Sources/edge-bench/StoreCrashWriter.swift
 
     @Test func everyReportedCommitSurvivesSIGKILL() throws {

@@ -9,7 +9,7 @@ import TestSupport
 /// `edge-agent export` end to end: a real agent.conf, a buffer written by the writer thread,
 /// the built executable.
 @Suite struct ExportCommandTests {
-    static let executable = repositoryRoot() + "/.build/debug/edge-agent"
+    static let executable = builtExecutable(named: "edge-agent") ?? repositoryRoot() + "/.build/debug/edge-agent"
 
     func runExport(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
         let process = Process()

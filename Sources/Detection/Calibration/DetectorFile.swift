@@ -35,7 +35,8 @@ public struct DetectorFile: Sendable, Codable {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         let data = try encoder.encode(self)
-        try data.withUnsafeBytes { try TextFile.write(bytes: $0, to: path) }
+        // 0640: a machine's model is not for every local user (the agent's user and group).
+        try data.withUnsafeBytes { try TextFile.write(bytes: $0, to: path, mode: 0o640) }
     }
 
     /// Reads and checks a document.

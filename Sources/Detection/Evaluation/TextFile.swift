@@ -13,12 +13,16 @@ public enum TextFile {
         try copy.withUTF8 { try write(bytes: UnsafeRawBufferPointer($0), to: path) }
     }
 
-    /// Writes `bytes` to `path`, replacing it atomically.
+    /// Writes `bytes` to `path`, replacing it atomically; the file is created with `mode` (the
+    /// umask can only narrow it, so 0640 is never world-readable).
     /// - Throws: `ReplayError` naming the path and the system error.
-    public static func write(bytes: UnsafeRawBufferPointer, to path: String) throws {
+    public static func write(bytes: UnsafeRawBufferPointer, to path: String, mode: mode_t = 0o644) throws {
         let temporary = path + ".tmp-\(getpid())"
-        guard let file = fopen(temporary, "wb") else {
-            throw ReplayError(message: "cannot create \(temporary): \(String(cString: strerror(errno))); check the folder exists and is writable")
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+        guard descriptor >= 0, let file = fdopen(descriptor, "wb") else {
+            let reason = String(cString: strerror(errno))
+            if descriptor >= 0 { close(descriptor); unlink(temporary) }
+            throw ReplayError(message: "cannot create \(temporary): \(reason); check the folder exists and is writable")
         }
         let written = bytes.count == 0 ? 0 : fwrite(bytes.baseAddress, 1, bytes.count, file)
         let flushed = fflush(file) == 0

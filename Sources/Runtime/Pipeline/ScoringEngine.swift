@@ -154,8 +154,11 @@ public struct ScoringEngine {
         var usable = 0
         for (i, column) in state.columnOfSensor.enumerated() {
             guard let column else { continue }
-            if state.quality.isScorable(sensor: i, value: state.values[i], quality: state.qualities[i]) {
-                state.modelRow[column] = Float(state.values[i])
+            // A finite Double beyond Float's range (a float64 register reading 1e300) would
+            // become ±inf here: it is a gap too, so the network only ever sees finite values.
+            let value = Float(state.values[i])
+            if value.isFinite, state.quality.isScorable(sensor: i, value: state.values[i], quality: state.qualities[i]) {
+                state.modelRow[column] = value
                 usable += 1
             }
         }
