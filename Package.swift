@@ -82,7 +82,7 @@ let package = Package(
         .testTarget(name: "DetectionTests", dependencies: ["Detection", "TestSupport"]),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "Modbus", "TestSupport"]),
         .testTarget(name: "SummariesTests", dependencies: ["Summaries", "Store", "Configuration", "TestSupport"]),
-        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Simulator", "TestSupport"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Detection", "Configuration", "Simulator", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
     ]
 )

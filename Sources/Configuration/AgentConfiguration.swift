@@ -131,6 +131,13 @@ public struct MachineConfiguration: Sendable, Equatable {
     public var windowLength: Int = 32
     /// Time steps between two scored windows.
     public var hop: Int = 1
+    /// Name of one of its sensors that says whether the machine runs (true or ≥ 0.5: running).
+    /// While it is stopped the machine is not scored and calibration leaves those rows out; nil:
+    /// the machine is always scored.
+    public var runSignal: String? = nil
+    /// After a start (run signal back on), how long the machine is left to settle (warm up,
+    /// reach its setpoint) before scoring resumes. Calibration leaves those rows out too.
+    public var settleAfterStart: Duration = .zero
     /// The sensors, in file order (their index is the column in a window).
     public var sensors: [SensorConfiguration]
 

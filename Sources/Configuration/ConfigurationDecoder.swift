@@ -35,7 +35,7 @@ struct ConfigurationDecoder {
     ]
     static let tcpOnlyKeys = ["host", "port"]
     static let rtuOnlyKeys = ["device", "baud", "parity", "data_bits", "stop_bits"]
-    static let machineKeys = ["id", "description", "poll_interval", "window_length", "hop", "sensor"]
+    static let machineKeys = ["id", "description", "poll_interval", "window_length", "hop", "run_signal", "settle_after_start", "sensor"]
     static let sensorKeys = ["name", "bus", "unit_id", "kind", "address", "type", "order", "bit", "scale", "offset", "unit", "min", "max"]
 
     /// For an unknown key: which table it belongs in (keys put under the wrong header,
@@ -289,6 +289,19 @@ struct ConfigurationDecoder {
                 }
             }
             if let sensor = decodeSensor(sensorTable, buses: buses) { machine.sensors.append(sensor) }
+        }
+        if let settle = table.duration("settle_after_start", &problems, mustBePositive: false) { machine.settleAfterStart = settle }
+        if let signal = table.name("run_signal", &problems, what: "a sensor name") {
+            if names[signal] == nil {
+                let known = names.keys.sorted()
+                var message = "run_signal \"\(signal)\" is not a sensor of this machine"
+                if let suggestion = closest(to: signal, among: known) { message += " (did you mean \"\(suggestion)\"?)" }
+                problems.add(table.keyPath("run_signal"), message)
+            } else {
+                machine.runSignal = signal
+            }
+        } else if table.contains("settle_after_start") {
+            problems.add(table.keyPath("settle_after_start"), "settle_after_start needs run_signal (the sensor that says when the machine starts)")
         }
         return id == nil ? nil : machine
     }

@@ -77,8 +77,15 @@ struct CalibrateCommand: ParsableCommand {
         }
         let source = input ?? "the buffer"
         if let rows { table = table.prefix(rows: rows) }
+        var notRunningRows = 0
         if let machineConfiguration = configuration?.machines.first(where: { $0.id == machine }) {
             table = try CalibrateCommand.select(sensors: machineConfiguration.sensors.map(\.name), from: table, file: source)
+            if machineConfiguration.runSignal != nil {
+                (table, notRunningRows) = CalibrateCommand.runningRows(of: table, machine: machineConfiguration)
+                guard table.rowCount >= 2 else {
+                    throw ValidationError("\(machine) was stopped (\(machineConfiguration.runSignal ?? "")) or settling during almost all of \(source): calibrate on a stretch where it runs")
+                }
+            }
         } else if configuration != nil {
             throw ValidationError("no machine \"\(machine)\" in \(config)")
         }
@@ -121,6 +128,7 @@ struct CalibrateCommand: ParsableCommand {
                 + "\"labelled_anomaly_rows\":\(r.labelledAnomalyRows),\"seconds\":\(elapsed),\"detector\":\"\(path)\"}")
         } else {
             print("calibrated \(machine): K = \(r.rows) rows × \(table.sensorCount) sensors (\(r.trimmedRows) rows set aside as suspect)")
+            if notRunningRows > 0 { print("  left out \(notRunningRows) rows where the machine was stopped or settling after a start") }
             print("  threshold \(r.threshold) (calibration score quantile \(r.scoreQuantile) × margin)")
             print("  expected false-alarm rate \(EvaluationText.fixed(100 * r.expectedFalseAlarmRate, 3)) % of rows (exponential tail fit)")
             if r.labelledAnomalyRows > 0 {
@@ -136,6 +144,31 @@ struct CalibrateCommand: ParsableCommand {
     }
 
     /// The columns of `table` named `sensors`, in that order.
+    /// The rows where the machine runs and has settled after its last start (`run_signal`,
+    /// `settle_after_start` in agent.conf; settling counted in poll intervals), without the run
+    /// signal's column: a stopped machine is not scored, so it is not calibrated either.
+    static func runningRows(of table: SensorTable, machine: MachineConfiguration) -> (table: SensorTable, excluded: Int) {
+        guard let signal = machine.runSignal, let k = table.sensorNames.firstIndex(of: signal) else { return (table, 0) }
+        let interval = max(1, machine.pollInterval.wholeMilliseconds)
+        let settleRows = Int((machine.settleAfterStart.wholeMilliseconds + interval - 1) / interval)
+        let kept = table.sensorNames.indices.filter { $0 != k }
+        var values: [Float] = [], times: [String] = []
+        var stopped = false, sinceStart = Int.max
+        for r in 0..<table.rowCount {
+            let row = table.row(r)
+            let v = row[row.startIndex + k]
+            if v.isFinite {
+                if v < 0.5 { stopped = true } else if stopped { stopped = false; sinceStart = 0 }
+            }
+            defer { if sinceStart < Int.max { sinceStart += 1 } }
+            guard v.isFinite, !stopped, sinceStart >= settleRows else { continue }
+            times.append(table.timestamps[r])
+            for i in kept { values.append(row[row.startIndex + i]) }
+        }
+        let names = kept.map { table.sensorNames[$0] }
+        return (SensorTable(sensorNames: names, timestamps: times, values: values), table.rowCount - times.count)
+    }
+
     static func select(sensors: [String], from table: SensorTable, file: String) throws -> SensorTable {
         let indices = try sensors.map { name in
             guard let i = table.sensorNames.firstIndex(of: name) else {

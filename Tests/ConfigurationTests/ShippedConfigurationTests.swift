@@ -54,7 +54,7 @@ struct ShippedConfigurationTests {
         let keys = ["data_dir", "alert_log", "summary_dir", "summary_interval", "retention_age", "retention_size", "log_level",
                     "name", "type", "host", "port", "device", "baud", "parity", "data_bits", "stop_bits", "response_timeout",
                     "pause_between_requests", "max_registers_per_read", "max_bits_per_read", "max_gap", "max_backoff",
-                    "id", "description", "poll_interval", "window_length", "hop",
+                    "id", "description", "poll_interval", "window_length", "hop", "run_signal", "settle_after_start",
                     "bus", "unit_id", "kind", "address", "order", "bit", "scale", "offset", "unit", "min", "max"]
         for key in keys {
             #expect(text.contains("\(key) = "), "agent.conf does not show \(key)")

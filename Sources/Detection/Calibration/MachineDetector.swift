@@ -39,6 +39,9 @@ public struct CalibrationSettings: Sendable, Hashable {
     /// aside as suspect and the baseline is refitted without them (0 disables trimming). This is
     /// what keeps a short fault hidden in the calibration data from inflating the threshold.
     public var trimFactor: Float
+    /// Suspect stretches longer than this many rows are kept: a long stretch that differs is the
+    /// machine run at another load or speed, which calibration has to learn, not a hidden fault.
+    public var longestSuspectRun: Int
     /// Whether the window-deviation score takes part (false: network only, for comparisons).
     public var useDeviation: Bool
     /// The network half, or nil for the window-deviation score alone.
@@ -54,6 +57,7 @@ public struct CalibrationSettings: Sendable, Hashable {
         self.thresholdMargin = thresholdMargin
         self.rule = rule
         self.trimFactor = 5
+        self.longestSuspectRun = 100
         self.useDeviation = true
         self.network = network
     }
@@ -196,7 +200,18 @@ public struct Calibrator: Sendable {
             let robust = WindowDeviationBaseline.fit(values: values, sensorCount: n, settings: settings.deviation, robustSpread: true)
             let robustScores = Calibrator.scores(of: values, sensorCount: n, baseline: robust)
             let typical = RobustStatistics.median(robustScores)
-            for (i, s) in robustScores.enumerated() where s.isFinite && typical.isFinite && s > settings.trimFactor * max(typical, 0.1) {
+            var suspect = robustScores.map { $0.isFinite && typical.isFinite && $0 > settings.trimFactor * max(typical, 0.1) }
+            // A long stretch that differs is the plant running the machine differently (another
+            // load or speed), which calibration must learn; only short excursions are set aside.
+            var start = 0
+            while start < suspect.count {
+                guard suspect[start] else { start += 1; continue }
+                var end = start
+                while end < suspect.count && suspect[end] { end += 1 }
+                if end - start > settings.longestSuspectRun { for i in start..<end { suspect[i] = false } }
+                start = end
+            }
+            for (i, isSuspect) in suspect.enumerated() where isSuspect {
                 // Score i belongs to row i + windowRows - 1 (see `scores(of:)`): set that row aside.
                 let r = min(rows - 1, i + (rows < settings.deviation.windowRows ? 0 : settings.deviation.windowRows - 1))
                 for c in 0..<n { kept[kept.startIndex + r * n + c] = .nan }

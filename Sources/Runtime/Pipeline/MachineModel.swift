@@ -18,6 +18,8 @@ public struct MachineModel: Sendable {
     /// Per-sensor normal range (robust centre ± 3 robust scales), for alerts and summaries.
     public let normalLow: [Double]
     public let normalHigh: [Double]
+    /// Rows the scorer needs before its windows are full; earlier scores are not judged.
+    public let windowRows: Int
     private let detector: MachineDetector
 
     /// Loads the model calibrated for `machine` from `<dataDirectory>/models/`.
@@ -42,6 +44,7 @@ public struct MachineModel: Sendable {
         threshold = Double(file.detector.alertThreshold)
         sensorNames = file.detector.sensorNames
         let baseline = file.detector.baseline
+        windowRows = max(baseline.settings.windowRows, file.detector.network?.windowRows ?? 0)
         normalLow = zip(baseline.median, baseline.scale).map { Double($0 - 3 * $1) }
         normalHigh = zip(baseline.median, baseline.scale).map { Double($0 + 3 * $1) }
     }

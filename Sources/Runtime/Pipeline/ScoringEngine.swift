@@ -37,6 +37,14 @@ public struct ScoringEngine {
         var lastScore: Double?
         var lastScoreTime: Timestamp?
         var windowsScored = 0
+        /// Index of the run-signal sensor, when the machine has one.
+        let runSignal: Int?
+        /// When the machine last started, while it is still settling.
+        var startedAt: Timestamp?
+        /// Whether the last row said the machine is stopped.
+        var stopped = false
+        /// Rows given to the scorer since it was created (its windows are full from `model.windowRows` on).
+        var rowsInWindow = 0
 
         init(configuration: MachineConfiguration, quality: DataQualityMonitor, anomalies: AnomalyAlertEngine) {
             self.configuration = configuration
@@ -46,6 +54,40 @@ public struct ScoringEngine {
             values = Array(repeating: .nan, count: configuration.sensors.count)
             qualities = Array(repeating: .offline, count: configuration.sensors.count)
             modelRow = []
+            runSignal = configuration.runSignal.flatMap { name in configuration.sensors.firstIndex { $0.name == name } }
+        }
+
+        /// Follows the run signal: false while the machine is stopped or still settling after a
+        /// start. Stopping and settling empty the scorer's windows, so scoring resumes on windows
+        /// of settled data only. A machine
+        /// already running when the agent starts counts as settled.
+        func isReadyToScore(at time: Timestamp) -> Bool {
+            guard let k = runSignal else { return true }
+            let v = values[k]
+            if qualities[k] == .good, v.isFinite {
+                if v < 0.5 {
+                    if !stopped {
+                        stopped = true
+                        scorer = model?.makeScorer()
+                        rowsInWindow = 0
+                    }
+                    return false
+                }
+                if stopped {
+                    stopped = false
+                    startedAt = time
+                }
+            }
+            if stopped { return false }
+            guard let start = startedAt else { return true }
+            if time.millisecondsSinceEpoch - start.millisecondsSinceEpoch >= configuration.settleAfterStart.wholeMilliseconds {
+                // Settled: windows start afresh, so nothing from the settling is judged.
+                startedAt = nil
+                scorer = model?.makeScorer()
+                rowsInWindow = 0
+                return true
+            }
+            return false
         }
     }
 
@@ -79,6 +121,7 @@ public struct ScoringEngine {
         state.columnOfSensor = state.configuration.sensors.map { s in model?.sensorNames.firstIndex(of: s.name) }
         state.modelRow = Array(repeating: .nan, count: model?.sensorNames.count ?? 0)
         state.rowsSinceScore = 0
+        state.rowsInWindow = 0
         state.uncalibratedLogged = false
     }
 
@@ -182,7 +225,13 @@ public struct ScoringEngine {
             state.dataQualityAlert = nil
             events.append(AlertEvent(change: .cleared, time: time, alert: alert))
         }
+        let ready = state.isReadyToScore(at: time)
+        guard !state.stopped else { return }
         let score = state.scorer!.score(row: state.modelRow)
+        state.rowsInWindow += 1
+        // Settling after a start, or windows not yet full (agent start, new model, after a
+        // stop): the windows fill, nothing is judged.
+        guard ready, state.rowsInWindow >= model.windowRows else { return }
         state.rowsSinceScore += 1
         guard state.rowsSinceScore >= max(1, state.configuration.hop) else { return }
         state.rowsSinceScore = 0
