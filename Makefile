@@ -132,3 +132,19 @@ soak: deps-test
 sanitize: deps-test
 	$(SWIFT) test --sanitize=thread --build-path .build-tsan
 	$(SWIFT) test --sanitize=address --build-path .build-asan
+
+# Reliability (issue 11, faults). `make test` runs every fault test with small counts (5 kills);
+# `make killtest` SIGKILLs `edge-agent run` $(KILLS) times against the simulator and prints the
+# counts; `make faults` runs all fault tests (devices, RTU garbage, kills, full disk, clock
+# jumps) and prints what each measured.
+KILLS        ?= 50
+
+.PHONY: killtest faults
+
+killtest: deps-test
+	$(SWIFT) build --build-tests
+	EDGE_KILLTEST_ITERATIONS=$(KILLS) $(SWIFT) test --skip-build --filter FaultToleranceTests.KillTests
+
+faults: deps-test
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build --filter FaultToleranceTests

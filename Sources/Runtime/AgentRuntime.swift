@@ -59,6 +59,8 @@ public struct RuntimeCounters: Sendable, Equatable {
 public final class AgentRuntime: Service, Sendable {
     private enum Control: Sendable {
         case reload(AgentConfiguration)
+        /// Start the pipeline afresh with the same configuration (the buffer file was deleted).
+        case restart
         case stop
     }
 
@@ -116,8 +118,13 @@ public final class AgentRuntime: Service, Sendable {
                 readyState.withLock { $0 = true }
                 notifier.ready(status: "polling \(configuration.buses.count) bus(es), \(configuration.machines.count) machine(s)")
                 logger.info("agent running: \(configuration.buses.count) bus(es), \(configuration.machines.count) machine(s), buffer \(pipeline.databasePath)")
-                let command = await pipeline.runUntil(next: &iterator, notifier: notifier)
+                let command = await pipeline.runUntil(next: &iterator, notifier: notifier) { [controlContinuation] in
+                    controlContinuation.yield(.restart)
+                }
                 switch command {
+                case .restart:
+                    let lost = await pipeline.shutdown(timeout: options.shutdownTimeout)
+                    if lost > 0 { logger.error("\(lost) readings could not be written while the buffer was reopened") }
                 case .reload(let next):
                     notifier.reloading()
                     logger.notice("reloading configuration from \(next.sourcePath)")
@@ -141,6 +148,8 @@ public final class AgentRuntime: Service, Sendable {
     private final class Pipeline: Sendable {
         let configuration: AgentConfiguration
         let databasePath: String
+        /// The buffer file as opened, to notice it being deleted or replaced under the agent.
+        let databaseIdentity: FileIdentity?
         let writer: ReadingWriter
         let pollers: [BusPoller]
         let dispatcher: AlertDispatcher
@@ -153,12 +162,14 @@ public final class AgentRuntime: Service, Sendable {
         let clock: any AgentClock
         let counters: SharedCounters
 
-        private init(configuration: AgentConfiguration, databasePath: String, writer: ReadingWriter, pollers: [BusPoller],
+        private init(configuration: AgentConfiguration, databasePath: String, databaseIdentity: FileIdentity?,
+                     writer: ReadingWriter, pollers: [BusPoller],
                      dispatcher: AlertDispatcher, statusDatabase: BufferDatabase, inputs: AsyncStream<Input>,
                      intake: Intake, options: RuntimeOptions, logger: Logger,
                      clock: any AgentClock, counters: SharedCounters) {
             self.configuration = configuration
             self.databasePath = databasePath
+            self.databaseIdentity = databaseIdentity
             self.writer = writer
             self.pollers = pollers
             self.dispatcher = dispatcher
@@ -179,8 +190,14 @@ public final class AgentRuntime: Service, Sendable {
                 try makeDirectories(configuration.agent.dataDirectory)
                 try makeDirectories(configuration.agent.summaryDirectory)
                 let databasePath = Store.databasePath(dataDirectory: configuration.agent.dataDirectory)
-                let database = try BufferDatabase(path: databasePath)
-                let mapping = try database.registerSensors(configuration)
+                let database: BufferDatabase
+                let mapping: SensorMapping
+                do {
+                    database = try BufferDatabase(path: databasePath)
+                    mapping = try database.registerSensors(configuration)
+                } catch {
+                    throw BufferUnavailableError(path: databasePath, dataDirectory: configuration.agent.dataDirectory, reason: "\(error)")
+                }
                 let writer = try ReadingWriter(
                     path: databasePath, mapping: mapping, options: ReadingWriter.Options(settings: configuration.agent),
                     clock: clock, logger: logger,
@@ -217,7 +234,8 @@ public final class AgentRuntime: Service, Sendable {
                 }
                 let dispatcher = try AlertDispatcher(alertLog: alertLog, database: database, actions: actions, logger: logger)
                 let pipeline = Pipeline(
-                    configuration: configuration, databasePath: databasePath, writer: writer, pollers: pollers,
+                    configuration: configuration, databasePath: databasePath, databaseIdentity: FileIdentity(path: databasePath),
+                    writer: writer, pollers: pollers,
                     dispatcher: dispatcher, statusDatabase: database, inputs: inputs, intake: intake,
                     options: options, logger: logger, clock: clock, counters: counters)
                 for poller in pollers { try poller.start() }
@@ -226,7 +244,10 @@ public final class AgentRuntime: Service, Sendable {
         }
 
         /// Scores and alerts until a control command arrives; returns it (nil: control stream ended).
-        func runUntil(next controlIterator: inout AsyncStream<Control>.Iterator, notifier: SystemdNotifier) async -> Control? {
+        /// - Parameters:
+        ///   - restart: asks for a fresh pipeline (called once, when the buffer file disappears).
+        func runUntil(next controlIterator: inout AsyncStream<Control>.Iterator, notifier: SystemdNotifier,
+                      restart: @escaping @Sendable () -> Void) async -> Control? {
             let models = configuration.machines.map { machine -> MachineModel? in
                 do {
                     return try MachineModel.load(machine: machine.id, dataDirectory: configuration.agent.dataDirectory)
@@ -248,7 +269,7 @@ public final class AgentRuntime: Service, Sendable {
                     switch input {
                     case .cycle(let readings):
                         let now = clock.now()
-                        let events = engine.process(readings) { window in
+                        let events = engine.process(readings, monotonicNanoseconds: clock.monotonicNanoseconds()) { window in
                             delays.add(Double(now.millisecondsSinceEpoch - window.time.millisecondsSinceEpoch))
                             summaries.record(window)
                         }
@@ -265,7 +286,7 @@ public final class AgentRuntime: Service, Sendable {
                         }
                     case .tick:
                         let now = clock.now()
-                        let events = engine.tick(now: now)
+                        let events = engine.tick(now: now, monotonicNanoseconds: clock.monotonicNanoseconds())
                         if !events.isEmpty {
                             dispatcher.dispatch(events)
                             summaries.record(events)
@@ -309,10 +330,22 @@ public final class AgentRuntime: Service, Sendable {
             let ticker = Task { [self] in
                 var lastCycles = intake.cycles.load(ordering: .relaxed)
                 var lastWatchdog = clock.monotonicNanoseconds()
+                var lastBufferCheck = lastWatchdog
+                var bufferLost = false
                 let watchdogEvery = notifier.watchdogInterval.map { UInt64($0.wholeNanoseconds / 2) }
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .milliseconds(500))
                     inputContinuation.yield(.tick)
+                    // A deleted buffer file takes every reading written since with it (SQLite
+                    // writes on into the unlinked inode): report it and start a new buffer.
+                    if !bufferLost, clock.monotonicNanoseconds() - lastBufferCheck >= 2_000_000_000 {
+                        lastBufferCheck = clock.monotonicNanoseconds()
+                        if let opened = databaseIdentity, FileIdentity(path: databasePath) != opened {
+                            bufferLost = true
+                            logger.error("buffer \(databasePath) was deleted or replaced while the agent runs; readings since then are lost with it. Starting a new buffer at that path")
+                            restart()
+                        }
+                    }
                     guard let every = watchdogEvery else { continue }
                     let cycles = intake.cycles.load(ordering: .relaxed)
                     let now = clock.monotonicNanoseconds()
@@ -411,5 +444,20 @@ final class SharedCounters: Sendable {
 
     func withLock<R: Sendable>(_ body: (inout RuntimeCounters) -> R) -> R {
         state.withLock { body(&$0) }
+    }
+}
+
+/// The buffer could not be opened at start (read-only or full file system, no permission, a
+/// damaged file); says which file and what to check.
+public struct BufferUnavailableError: Error, Sendable, CustomStringConvertible {
+    /// The database file.
+    public var path: String
+    /// agent.conf's `data_dir`.
+    public var dataDirectory: String
+    /// SQLite's or the system's reason.
+    public var reason: String
+
+    public var description: String {
+        "cannot open the buffer \(path): \(reason). Check that data_dir \(dataDirectory) is on a writable, mounted file system with free space and that the agent's user may write there"
     }
 }

@@ -19,8 +19,9 @@ import Musl
 /// gets a sequence number; `committedSequence`, the `onCommit` callback, `flush()` and
 /// `waitUntilCommitted` tell when it is on disk.
 ///
-/// A reading whose (sensor, time) is already stored replaces the stored one (the later write
-/// wins): duplicates only arise when the wall clock steps back onto the same millisecond.
+/// A reading whose (sensor, time) is already stored never replaces it: it is stored 1 ms later
+/// (as many milliseconds as needed; counted in `Statistics.shiftedReadings`). Such clashes only
+/// arise when the wall clock steps back over times already stored, and neither reading is lost.
 ///
 /// When the disk is full or the file read-only, the failure is reported once (`onStateChange`
 /// and a log warning), the unwritten batches stay in memory (bounded by
@@ -100,6 +101,9 @@ public final class ReadingWriter: Sendable {
         public var queuedReadings: Int = 0
         /// Readings deleted by retention.
         public var deletedReadings: Int = 0
+        /// Readings stored a few milliseconds later than their time because a reading of the
+        /// same sensor was already stored at that time (the wall clock stepped back).
+        public var shiftedReadings: Int = 0
         /// Failed write attempts (each retried).
         public var failedAttempts: Int = 0
         /// The current state.
@@ -326,6 +330,7 @@ private final class Worker: @unchecked Sendable {
     var nextRetentionCheck: UInt64 = 0
     var retentionBacklog = false
     var unmappedReported = false
+    var shiftReported = false
 
     init(
         connection: SQLiteConnection, mapping: SensorMapping, options: ReadingWriter.Options, clock: any AgentClock,
@@ -343,7 +348,10 @@ private final class Worker: @unchecked Sendable {
         self.onStateChange = onStateChange
         begin = try connection.prepare("BEGIN IMMEDIATE")
         commit = try connection.prepare("COMMIT")
-        insert = try connection.prepare("INSERT OR REPLACE INTO readings(t_ms, sensor_id, value, quality) VALUES (?, ?, ?, ?)")
+        // DO NOTHING, not REPLACE: after the wall clock steps back, a new reading may fall on a
+        // stored one's millisecond; `write` then moves it forward instead of destroying the old one.
+        insert = try connection.prepare(
+            "INSERT INTO readings(t_ms, sensor_id, value, quality) VALUES (?, ?, ?, ?) ON CONFLICT(t_ms, sensor_id) DO NOTHING")
         boundary = try connection.prepare("SELECT t_ms, sensor_id FROM readings ORDER BY t_ms, sensor_id LIMIT 1 OFFSET ?")
         deleteBefore = try connection.prepare("DELETE FROM readings WHERE (t_ms, sensor_id) < (?1, ?2) AND t_ms < ?3")
         deleteOlder = try connection.prepare("DELETE FROM readings WHERE t_ms < ?")
@@ -402,9 +410,9 @@ private final class Worker: @unchecked Sendable {
             var written = 0
             if !inFlight.isEmpty {
                 do {
-                    let unmapped = try write(inFlight)
+                    let (unmapped, shifted) = try write(inFlight)
                     written = inFlightCount
-                    committed(inFlight, count: inFlightCount, unmapped: unmapped)
+                    committed(inFlight, count: inFlightCount, unmapped: unmapped, shifted: shifted)
                     inFlight.removeAll(keepingCapacity: true)
                     inFlightCount = 0
                 } catch {
@@ -425,9 +433,11 @@ private final class Worker: @unchecked Sendable {
         lock.broadcast()
     }
 
-    /// Writes the batches in one transaction; returns the number of unmapped readings skipped.
-    func write(_ batches: [ReadingWriter.Pending]) throws(SQLiteError) -> Int {
+    /// Writes the batches in one transaction; returns the number of unmapped readings skipped
+    /// and of readings moved forward past a stored one at the same time.
+    func write(_ batches: [ReadingWriter.Pending]) throws(SQLiteError) -> (unmapped: Int, shifted: Int) {
         var unmapped = 0
+        var shifted = 0
         do {
             try begin.run()
             for batch in batches {
@@ -436,7 +446,6 @@ private final class Worker: @unchecked Sendable {
                         unmapped += 1
                         continue
                     }
-                    try insert.bind(reading.time.millisecondsSinceEpoch, at: 1)
                     try insert.bind(id, at: 2)
                     if reading.quality == .good && !reading.value.isNaN {
                         try insert.bind(reading.value, at: 3)
@@ -444,8 +453,16 @@ private final class Worker: @unchecked Sendable {
                         try insert.bindNull(at: 3)
                     }
                     try insert.bind(Int64(reading.quality.rawValue), at: 4)
-                    _ = try insert.step()
-                    insert.reset()
+                    var time = reading.time.millisecondsSinceEpoch
+                    while true {
+                        try insert.bind(time, at: 1)
+                        _ = try insert.step()
+                        insert.reset()
+                        if connection.changedRowCount > 0 { break }
+                        // (sensor, time) is taken: the clock stepped back over stored readings.
+                        time += 1
+                        if time == reading.time.millisecondsSinceEpoch + 1 { shifted += 1 }
+                    }
                 }
             }
             try commit.run()
@@ -454,10 +471,10 @@ private final class Worker: @unchecked Sendable {
             connection.rollbackIfOpen()
             throw error
         }
-        return unmapped
+        return (unmapped, shifted)
     }
 
-    func committed(_ batches: [ReadingWriter.Pending], count: Int, unmapped: Int) {
+    func committed(_ batches: [ReadingWriter.Pending], count: Int, unmapped: Int, shifted: Int) {
         let sequence = batches.last?.sequence ?? 0
         var endedOverflow: Int? = nil
         if failing != nil {
@@ -470,6 +487,7 @@ private final class Worker: @unchecked Sendable {
             shared.statistics.committedSequence = sequence
             shared.statistics.committedReadings += count - unmapped
             shared.statistics.unmappedReadings += unmapped
+            shared.statistics.shiftedReadings += shifted
             shared.statistics.committedTransactions += 1
             shared.statistics.queuedReadings -= count
             shared.statistics.state = .writing
@@ -491,6 +509,11 @@ private final class Worker: @unchecked Sendable {
         lock.broadcast()
         if let endedOverflow {
             logger.notice("buffer queue has room again (\(endedOverflow) readings refused since the writer started)")
+        }
+        if shifted > 0 && !shiftReported {
+            // Once per writer: a clock that steps back does so rarely, and the count is in statistics.
+            shiftReported = true
+            logger.warning("readings at times already stored (the wall clock stepped back): stored 1 ms later each, none replaced (counted in statistics.shiftedReadings)")
         }
         if unmapped > 0 && !unmappedReported {
             // Once: the mapping does not change while the writer runs, so neither would this.

@@ -52,29 +52,19 @@ import Glibc
         return text + extraSensor
     }
 
-    /// Starts `edge-agent run` with the given environment additions; stdout/stderr go to files.
-    static func startAgent(config: String, directory: String, environment: [String: String] = [:]) throws -> Process {
+    /// Starts `edge-agent run` with the given environment additions; stdout/stderr go to
+    /// `agent.log` in `directory`. A `ChildProcess`: it cannot outlive the test process.
+    static func startAgent(config: String, directory: String, environment: [String: String] = [:]) throws -> ChildProcess {
         let binary = try #require(builtExecutable(named: "edge-agent"), "build edge-agent first (swift build)")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["run", "--config", config]
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "NOTIFY_SOCKET")
         env.removeValue(forKey: "WATCHDOG_USEC")
         for (k, v) in environment { env[k] = v }
-        process.environment = env
-        _ = FileManager.default.createFile(atPath: directory + "/agent.log", contents: nil)
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: directory + "/agent.log"))
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
-        return process
+        return try ChildProcess(binary, ["run", "--config", config], environment: env, outputFile: directory + "/agent.log")
     }
 
-    static func waitForExit(_ process: Process, seconds: Double) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while process.isRunning && Date() < deadline { usleep(20_000) }
-        return !process.isRunning
+    static func waitForExit(_ process: ChildProcess, seconds: Double) -> Bool {
+        process.waitForExit(seconds: seconds)
     }
 
     static func sqlite(_ database: String, _ query: String) throws -> String {
@@ -92,6 +82,7 @@ import Glibc
         try Self.configuration(port: server.port, directory: dir.path, machines: 4, sensors: 25, poll: "10ms")
             .write(toFile: config, atomically: true, encoding: .utf8)
         let agent = try Self.startAgent(config: config, directory: dir.path)
+        defer { agent.killAndWait() }
         sleep(3)
         agent.terminate()  // SIGTERM
         #expect(Self.waitForExit(agent, seconds: 25))

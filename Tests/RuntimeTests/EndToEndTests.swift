@@ -42,13 +42,8 @@ import Glibc
         defer { dir.remove() }
         let modbusPort = Int.random(in: 21_000...29_000)
         let controlPort = modbusPort + 1
-        let simulator = Process()
-        simulator.executableURL = URL(fileURLWithPath: binary)
-        simulator.arguments = ["simulate", "--speed", "5", "--port", "\(modbusPort)", "--control-port", "\(controlPort)"]
-        simulator.standardOutput = FileHandle.nullDevice
-        simulator.standardError = FileHandle.nullDevice
-        try simulator.run()
-        defer { simulator.terminate(); simulator.waitUntilExit() }
+        let simulator = try ChildProcess(binary, ["simulate", "--speed", "5", "--port", "\(modbusPort)", "--control-port", "\(controlPort)"])
+        defer { simulator.stop() }
 
         // The repository's agent.conf, pointed at this simulator and this temp directory.
         var config = try String(contentsOfFile: repositoryRoot() + "/agent.conf", encoding: .utf8)

@@ -37,7 +37,7 @@ import Testing
         #expect(writer.append(poll(machine: 0, sensors: 1, time: 0)) == .rejectedClosed)
     }
 
-    @Test func badQualityIsStoredWithoutValueAndDuplicatesReplace() throws {
+    @Test func badQualityIsStoredWithoutValueAndDuplicatesAreKeptOneMillisecondLater() throws {
         let db = try TestDatabase()
         defer { db.remove() }
         let mapping = try BufferDatabase(path: db.path).registerSensors(makeConfiguration(machines: 1, sensors: 2))
@@ -48,17 +48,21 @@ import Testing
             Reading(machine: 0, sensor: 1, time: t, value: .nan, quality: .timeout),
             Reading(machine: 3, sensor: 0, time: t, value: 1, quality: .good),  // not in the mapping
         ])
+        // The same sensor and millisecond again (the wall clock stepped back): neither is lost.
         _ = writer.append([Reading(machine: 0, sensor: 0, time: t, value: 2.5, quality: .good)])
         #expect(writer.flush(timeout: .seconds(30)))
         #expect(writer.statistics.unmappedReadings == 1)
-        #expect(try queryInteger(db.path, "SELECT count(*) FROM readings") == 2)
+        #expect(writer.statistics.shiftedReadings == 1)
+        #expect(try queryInteger(db.path, "SELECT count(*) FROM readings") == 3)
         let connection = try SQLiteConnection(path: db.path, mode: .readOnly)
-        let select = try connection.prepare("SELECT value, quality FROM readings ORDER BY sensor_id")
+        let select = try connection.prepare("SELECT t_ms, value, quality FROM readings ORDER BY sensor_id, t_ms")
         #expect(try select.step())
-        #expect(select.double(at: 0) == 2.5)
+        #expect(select.int64(at: 0) == 5000 && select.double(at: 1) == 1.5)
         #expect(try select.step())
-        #expect(select.isNull(at: 0))
-        #expect(select.int64(at: 1) == Int64(Quality.timeout.rawValue))
+        #expect(select.int64(at: 0) == 5001 && select.double(at: 1) == 2.5)
+        #expect(try select.step())
+        #expect(select.isNull(at: 1))
+        #expect(select.int64(at: 2) == Int64(Quality.timeout.rawValue))
     }
 
     @Test func fullQueueRefusesAndCountsReadings() throws {

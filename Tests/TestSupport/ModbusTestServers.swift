@@ -12,13 +12,13 @@ public func startLoopbackServer(units: [Int] = [1]) throws -> ModbusServer {
 /// `socat -d -d pty,raw,echo=0,link=A pty,raw,echo=0,link=B`; bytes written to one end come
 /// out of the other. Call `stop()` to end socat and remove the links.
 public final class SocatPair: @unchecked Sendable {
-    // @unchecked Sendable: `process` and `directory` are set once in init; Process itself is
-    // thread-safe for terminate/waitUntilExit.
+    // @unchecked Sendable: `process` and `directory` are set once in init; ChildProcess is
+    // safe to signal and wait for from any thread.
     /// The end the server opens.
     public let serverEnd: String
     /// The end the client opens.
     public let clientEnd: String
-    private let process: Process
+    private let process: ChildProcess
     private let directory: TemporaryDirectory
 
     /// Whether socat is installed (tests that need it are skipped otherwise).
@@ -34,12 +34,8 @@ public final class SocatPair: @unchecked Sendable {
         directory = try TemporaryDirectory(prefix: "socat")
         serverEnd = directory.file("server")
         clientEnd = directory.file("client")
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: socat)
-        process.arguments = ["-d", "-d", "pty,raw,echo=0,link=\(serverEnd)", "pty,raw,echo=0,link=\(clientEnd)"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        // A ChildProcess: socat dies with the test process even when that crashes.
+        process = try ChildProcess(socat, ["-d", "-d", "pty,raw,echo=0,link=\(serverEnd)", "pty,raw,echo=0,link=\(clientEnd)"])
         let deadline = Date().addingTimeInterval(5)
         while !(FileManager.default.fileExists(atPath: serverEnd) && FileManager.default.fileExists(atPath: clientEnd)) {
             if Date() > deadline || !process.isRunning {
@@ -52,12 +48,7 @@ public final class SocatPair: @unchecked Sendable {
 
     /// Ends socat (waiting for it) and removes the links.
     public func stop() {
-        if process.isRunning {
-            // SIGKILL, not terminate(): a child spawned from a dispatch thread inherits its
-            // blocked-signal mask, so socat may never see SIGTERM.
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        process.killAndWait()
         directory.remove()
     }
 

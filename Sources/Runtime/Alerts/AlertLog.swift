@@ -73,7 +73,13 @@ public final class AlertLog {
             }
             return true
         }
-        guard ok else { throw AlertLogError(operation: "write", path: path, code: errno) }
+        guard ok else {
+            let code = errno
+            // A partial line (e.g. the disk filled mid-write) is cut off again, so the next line
+            // does not start in the middle of it and readers keep seeing valid JSON Lines.
+            _ = ftruncate(fd, off_t(size))
+            throw AlertLogError(operation: "write", path: path, code: code)
+        }
         size += count
         guard fsync(fd) == 0 else { throw AlertLogError(operation: "fsync", path: path, code: errno) }
     }

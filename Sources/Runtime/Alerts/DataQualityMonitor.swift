@@ -59,6 +59,9 @@ public struct DataQualityMonitor: Sendable {
     private var unitSilentCycles: [Int]
     private var openOffline: [Alert?]
     private var lastArrival: Timestamp?
+    /// Monotonic time of the last arrival, when the caller gives it: silence is then measured on
+    /// a clock that a wall-clock step cannot move.
+    private var lastArrivalMonotonic: UInt64?
     private var openStopped: Alert?
 
     /// Creates the monitor for one machine.
@@ -84,11 +87,15 @@ public struct DataQualityMonitor: Sendable {
     }
 
     /// Takes one poll cycle of this machine: `values[i]` and `qualities[i]` for sensor `i`.
+    /// - Parameters:
+    ///   - monotonicNanoseconds: when the cycle arrived on the monotonic clock; given here and to
+    ///     `tick`, data-stopped checks ignore wall-clock steps.
     /// - Returns: the data alert events this cycle causes (raised or cleared).
-    public mutating func observe(time: Timestamp, values: [Double], qualities: [Quality]) -> [AlertEvent] {
+    public mutating func observe(time: Timestamp, values: [Double], qualities: [Quality], monotonicNanoseconds: UInt64? = nil) -> [AlertEvent] {
         precondition(values.count == sensors.count && qualities.count == sensors.count)
         var events: [AlertEvent] = []
         lastArrival = time
+        lastArrivalMonotonic = monotonicNanoseconds
         if var stopped = openStopped {
             stopped.ended = time
             openStopped = nil
@@ -177,9 +184,18 @@ public struct DataQualityMonitor: Sendable {
     }
 
     /// Checks for a machine whose data stopped; call it on a timer (e.g. every poll interval).
-    public mutating func tick(now: Timestamp) -> AlertEvent? {
+    /// - Parameters:
+    ///   - monotonicNanoseconds: now on the monotonic clock; when both this and the last
+    ///     arrival's monotonic time are known, the silence is measured with them (a wall clock
+    ///     that jumps forward then raises no false alarm, one that jumps back hides no real one).
+    public mutating func tick(now: Timestamp, monotonicNanoseconds: UInt64? = nil) -> AlertEvent? {
         guard openStopped == nil, let last = lastArrival else { return nil }
-        let silence = now.millisecondsSinceEpoch - last.millisecondsSinceEpoch
+        let silence: Int64
+        if let monotonicNanoseconds, let arrived = lastArrivalMonotonic {
+            silence = monotonicNanoseconds >= arrived ? Int64((monotonicNanoseconds - arrived) / 1_000_000) : 0
+        } else {
+            silence = now.millisecondsSinceEpoch - last.millisecondsSinceEpoch
+        }
         guard silence >= Int64(policy.stoppedAfterIntervals) * pollIntervalMilliseconds else { return nil }
         let alert = Alert(
             id: "\(machine)-stopped-\(last.millisecondsSinceEpoch)", machine: machine, kind: .dataStopped,

@@ -114,6 +114,14 @@ struct PeriodicSummaries {
             }
         }
         periodStart = end
+        // The wall clock jumped ahead over whole periods (or the agent was stopped, e.g. a
+        // suspended VM): nothing was polled in them, since every poll cycle is stamped with that
+        // clock. Go on with the period in progress instead of writing one empty period per tick.
+        let current = SummaryPeriod.lastComplete(before: now, interval: configuration.agent.summaryInterval).end
+        if current.millisecondsSinceEpoch >= end.millisecondsSinceEpoch + 2 * intervalMilliseconds {
+            logger.notice("summaries for \(end.iso8601) – \(current.iso8601) skipped: the wall clock moved ahead over them and nothing was polled in them (`edge-agent summarize` writes any period on demand)")
+            periodStart = current
+        }
         for i in scores.indices { scores[i].removeAll(keepingCapacity: true) }
         for i in dataEvents.indices { dataEvents[i].removeAll() }
         return jobs

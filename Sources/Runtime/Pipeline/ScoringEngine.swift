@@ -144,11 +144,17 @@ public struct ScoringEngine {
         machines.flatMap { m in [m.anomalies.open, m.dataQualityAlert].compactMap { $0 } + m.quality.openAlerts }
     }
 
+    /// Monotonic arrival time of the cycle being processed (nil when the caller gives none).
+    private var arrivalMonotonic: UInt64?
+
     /// Takes one poll cycle's readings (any machines, any order within the cycle).
     /// - Parameters:
+    ///   - monotonicNanoseconds: when the cycle arrived on the monotonic clock (see `tick`).
     ///   - scored: receives every window scored (for metrics and summaries).
     /// - Returns: the alert events caused, in order.
-    public mutating func process(_ readings: [Reading], scored: (ScoredWindow) -> Void = { _ in }) -> [AlertEvent] {
+    public mutating func process(_ readings: [Reading], monotonicNanoseconds: UInt64? = nil,
+                                 scored: (ScoredWindow) -> Void = { _ in }) -> [AlertEvent] {
+        arrivalMonotonic = monotonicNanoseconds
         var events: [AlertEvent] = []
         for reading in readings {
             let m = Int(reading.machine)
@@ -168,8 +174,11 @@ public struct ScoringEngine {
     }
 
     /// Periodic check for machines whose data stopped.
-    public mutating func tick(now: Timestamp) -> [AlertEvent] {
-        machines.indices.compactMap { machines[$0].quality.tick(now: now) }
+    /// - Parameters:
+    ///   - monotonicNanoseconds: now on the monotonic clock; given here and to `process`, the
+    ///     silence is measured on it, so a wall-clock step raises no data-stopped alert.
+    public mutating func tick(now: Timestamp, monotonicNanoseconds: UInt64? = nil) -> [AlertEvent] {
+        machines.indices.compactMap { machines[$0].quality.tick(now: now, monotonicNanoseconds: monotonicNanoseconds) }
     }
 
     /// Takes the list of machines that were found uncalibrated since the last call.
@@ -183,7 +192,8 @@ public struct ScoringEngine {
         machines[m].rowTime = nil
         let state = machines[m]
         defer { resetRow(state) }
-        events.append(contentsOf: state.quality.observe(time: time, values: state.values, qualities: state.qualities))
+        events.append(contentsOf: state.quality.observe(
+            time: time, values: state.values, qualities: state.qualities, monotonicNanoseconds: arrivalMonotonic))
 
         guard state.scorer != nil, let model = state.model else {
             if !state.uncalibratedLogged {

@@ -40,6 +40,20 @@ public struct DirectoryError: Error, Sendable, CustomStringConvertible {
     public var description: String { "cannot create directory \(path): \(String(cString: strerror(code)))" }
 }
 
+/// Which file a path names (device and inode), to notice a file deleted or replaced under an
+/// open descriptor; nil when nothing is there.
+struct FileIdentity: Sendable, Equatable {
+    var device: UInt64
+    var inode: UInt64
+
+    init?(path: String) {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        device = UInt64(st.st_dev)
+        inode = UInt64(st.st_ino)
+    }
+}
+
 /// `mkdir -p` with mode 0750 (data is not world-readable).
 func makeDirectories(_ path: String) throws(DirectoryError) {
     var current = path.hasPrefix("/") ? "" : "."

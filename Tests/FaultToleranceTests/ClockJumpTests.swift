@@ -1,0 +1,161 @@
+import EdgeCore
+import Foundation
+import Runtime
+import Synchronization
+import TestSupport
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The system clocks with a wall-clock offset the test can change at any moment: an NTP step,
+/// an operator setting the date, a gateway whose RTC was wrong at boot. Monotonic time is left
+/// alone, as the kernel does.
+final class JumpingClock: AgentClock {
+    private let offsetMilliseconds = Atomic<Int64>(0)
+
+    func now() -> Timestamp {
+        Timestamp(millisecondsSinceEpoch: Timestamp.now().millisecondsSinceEpoch + offsetMilliseconds.load(ordering: .relaxed))
+    }
+
+    func monotonicNanoseconds() -> UInt64 { SystemClock.monotonicNanoseconds() }
+
+    /// Steps the wall clock by `milliseconds` (negative: backwards).
+    func jump(by milliseconds: Int64) { offsetMilliseconds.add(milliseconds, ordering: .relaxed) }
+}
+
+/// The wall clock jumps backwards and forwards under a running agent (in this process, with a
+/// calibrated machine being scored): no reading is lost or overwritten in the buffer, scoring
+/// goes on, the jump raises no alert, and the summaries stay sane.
+@Suite(.serialized) struct ClockJumpTests {
+    static let sensors = 4
+
+    @Test(.enabled(if: sqlite3Available), .timeLimit(.minutes(2)))
+    func wallClockJumpsBackAndForth() async throws {
+        let binary = try #require(builtExecutable(named: "edge-agent"), "build edge-agent first (swift build)")
+        let dir = try TemporaryDirectory(prefix: "clock-jump")
+        defer { dir.remove() }
+        let server = try startLoopbackServer(units: [1])
+        defer { server.stop() }
+        let base: [UInt16] = (0..<Self.sensors).map { UInt16(100 * ($0 + 1)) }
+        try server.setRegisters(base, kind: .holding, unit: 1, address: 0)
+
+        var text = agentTable(dir.path, summaryInterval: "2s")
+        text += """
+
+            [[bus]]
+            name = "line"
+            type = "tcp"
+            host = "127.0.0.1"
+            port = \(server.port)
+            response_timeout = "200ms"
+
+            [[machine]]
+            id = "m"
+            poll_interval = "10ms"
+
+            """
+        for s in 0..<Self.sensors {
+            text += "\n  [[machine.sensor]]\n  name = \"s\(s)\"\n  bus = \"line\"\n  address = \(s)\n"
+        }
+        let configuration = try loadConfiguration(text, in: dir)
+
+        // Calibrate the machine from a CSV of normal operation around the values the unit serves.
+        var csv = "timestamp," + (0..<Self.sensors).map { "s\($0)" }.joined(separator: ",") + "\n"
+        var generator = SystemRandomNumberGenerator()
+        for row in 0..<400 {
+            let time = Timestamp(millisecondsSinceEpoch: 1_790_000_000_000 + Int64(row) * 10)
+            csv += time.iso8601 + "," + base.map { String(Double($0) + Double.random(in: -2...2, using: &generator)) }.joined(separator: ",") + "\n"
+        }
+        try csv.write(toFile: dir.file("normal.csv"), atomically: true, encoding: .utf8)
+        let calibration = try runProgram(binary, ["calibrate", "--config", dir.file("agent.conf"), "--machine", "m", "--input", dir.file("normal.csv")])
+        #expect(calibration.status == 0, "calibration failed: \(calibration.standardError)")
+
+        let clock = JumpingClock()
+        let agent = RunningAgent(configuration, clock: clock)
+        #expect(await agent.waitUntilReady())
+        try await Task.sleep(for: .milliseconds(2500))
+        let scoredBefore = agent.runtime.counters.windowsScored
+        #expect(scoredBefore > 0, "the calibrated machine is not scored")
+
+        clock.jump(by: -2_000)  // back 2 s: new readings land among the ones stored since the start
+        try await Task.sleep(for: .milliseconds(2500))
+        let scoredAfterBack = agent.runtime.counters.windowsScored
+        #expect(scoredAfterBack > scoredBefore + 50, "scoring stalled after the clock went back")
+
+        clock.jump(by: 3_600_000)  // forward an hour
+        try await Task.sleep(for: .milliseconds(2500))
+        let scoredAfterForward = agent.runtime.counters.windowsScored
+        #expect(scoredAfterForward > scoredAfterBack + 50, "scoring stalled after the clock went forward")
+        #expect(!agent.hasEnded)
+        let polled = agent.runtime.counters.readingsPolled
+        #expect(await agent.stop() == nil)
+
+        let database = dir.file("data/edge-agent.db")
+        #expect(try sqlite(database, "PRAGMA integrity_check") == "ok")
+        let stored = Int(try sqlite(database, "SELECT count(*) FROM readings")) ?? -1
+        // Every polled reading is stored: none overwrote an earlier one with the same time.
+        #expect(stored == polled, "polled \(polled) readings but \(stored) are stored")
+        let bad = Int(try sqlite(database, "SELECT count(*) FROM readings WHERE quality != 0")) ?? -1
+        #expect(bad == 0)
+
+        // A clock step is not a fault of the machine: no anomaly, no data-stopped alert.
+        let events = ((try? String(contentsOfFile: dir.file("alerts.jsonl"), encoding: .utf8)) ?? "").split(separator: "\n")
+        #expect(events.isEmpty, "alerts raised by the clock jumps: \(events.prefix(3))")
+
+        // Summaries: every file whole, no negative duration, no empty period written for the hour
+        // the clock skipped.
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: dir.file("summaries"))) ?? []
+        let jsonFiles = names.filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }
+        #expect(!jsonFiles.isEmpty, "no summary written")
+        var problems: [String] = []
+        for name in jsonFiles {
+            guard let data = FileManager.default.contents(atPath: dir.file("summaries/\(name)")),
+                  let summary = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+                problems.append("\(name): not JSON")
+                continue
+            }
+            if let seconds = summary["period_seconds"] as? Double, seconds <= 0 { problems.append("\(name): period_seconds \(seconds)") }
+            if let score = summary["anomaly_score"] as? [String: Any] {
+                for key in ["seconds_above_threshold", "fraction_above_threshold"] {
+                    if let value = score[key] as? Double, value < 0 { problems.append("\(name): \(key) \(value)") }
+                }
+            }
+            let sensors = summary["sensors"] as? [[String: Any]] ?? []
+            let readings = sensors.reduce(0) { $0 + (($1["readings"] as? Int) ?? 0) }
+            if readings == 0 { problems.append("\(name): a summary of a period without any reading") }
+            for sensor in sensors {
+                if let completeness = sensor["completeness_percent"] as? Double, completeness < 0 || completeness > 100 {
+                    problems.append("\(name): completeness \(completeness)")
+                }
+            }
+        }
+        #expect(problems.isEmpty, "\(problems.prefix(5))")
+        print("clock jumps: polled \(polled), stored \(stored); windows scored \(scoredBefore) → \(scoredAfterBack) → \(scoredAfterForward); \(jsonFiles.count) summaries, \(events.count) alerts")
+    }
+}
+
+/// Data-stopped checks measure silence on the monotonic clock, whatever the wall clock does.
+@Suite struct DataStoppedUnderClockJumpsTests {
+    static func monitor() -> DataQualityMonitor {
+        DataQualityMonitor(machine: "m", sensors: [MonitoredSensor(name: "s", unitKey: "line/1")], pollInterval: .milliseconds(100))
+    }
+
+    static let start = Timestamp(millisecondsSinceEpoch: 1_790_000_000_000)
+    static func wall(_ offset: Int64) -> Timestamp { Timestamp(millisecondsSinceEpoch: start.millisecondsSinceEpoch + offset) }
+
+    @Test func wallClockJumpingAheadRaisesNoDataStoppedAlert() {
+        var monitor = Self.monitor()
+        _ = monitor.observe(time: Self.start, values: [1], qualities: [.good], monotonicNanoseconds: 5_000_000_000)
+        // 50 ms later on the monotonic clock, but the wall clock stepped an hour ahead.
+        #expect(monitor.tick(now: Self.wall(3_600_000), monotonicNanoseconds: 5_050_000_000) == nil)
+    }
+
+    @Test func wallClockJumpingBackHidesNoRealStop() {
+        var monitor = Self.monitor()
+        _ = monitor.observe(time: Self.start, values: [1], qualities: [.good], monotonicNanoseconds: 5_000_000_000)
+        // Nothing for 2 s (20 poll intervals) while the wall clock went back an hour.
+        let event = monitor.tick(now: Self.wall(-3_600_000), monotonicNanoseconds: 7_000_000_000)
+        #expect(event?.alert.kind == .dataStopped)
+    }
+}

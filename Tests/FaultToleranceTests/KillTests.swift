@@ -1,0 +1,238 @@
+import EdgeCore
+import Foundation
+import TestSupport
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `edge-agent run` killed with SIGKILL at random moments against a running simulator, then
+/// restarted: the buffer, the alert log and the summaries must survive every kill whole.
+///
+/// `swift test` runs 5 kills; `make killtest` runs 50 (`EDGE_KILLTEST_ITERATIONS`) and prints
+/// the counts.
+@Suite(.serialized) struct KillTests {
+    /// Counts of one kill loop, printed at the end.
+    struct Tally: CustomStringConvertible {
+        var kills = 0
+        var killsBeforeBufferExisted = 0
+        var integrityOK = 0
+        var snapshotReadingsChecked = 0
+        var committedReadingsLost = 0
+        var alertLogLinesChecked = 0
+        var invalidAlertLogLines = 0
+        var tornLinesInjected = 0
+        var tornLinesRepaired = 0
+        var summaryFilesChecked = 0
+        var brokenSummaryFiles = 0
+        var restartsFailed = 0
+
+        var description: String {
+            """
+            killtest: \(kills) kills (\(killsBeforeBufferExisted) before the buffer existed), \
+            integrity_check ok \(integrityOK)/\(kills - killsBeforeBufferExisted), \
+            \(snapshotReadingsChecked) committed readings checked, \(committedReadingsLost) lost; \
+            alert log \(alertLogLinesChecked) lines checked, \(invalidAlertLogLines) invalid, \
+            torn lines injected \(tornLinesInjected), repaired \(tornLinesRepaired); \
+            summaries \(summaryFilesChecked) files checked, \(brokenSummaryFiles) broken; \
+            restarts failed \(restartsFailed)
+            """
+        }
+    }
+
+    @Test(.enabled(if: sqlite3Available), .timeLimit(.minutes(10)))
+    func sigkillAtRandomMomentsLosesNothingCommitted() throws {
+        let iterations = environmentCount("EDGE_KILLTEST_ITERATIONS", default: 5)
+        let binary = try #require(builtExecutable(named: "edge-agent"), "build edge-agent first (swift build)")
+        let dir = try TemporaryDirectory(prefix: "killtest")
+        defer { dir.remove() }
+
+        let modbusPort = try unusedPort()
+        let simulator = try ChildProcess(
+            binary, ["simulate", "--speed", "5", "--port", "\(modbusPort)", "--control-port", "0", "--change-interval", "0s"],
+            outputFile: dir.file("simulator.log"))
+        defer { simulator.stop() }
+        #expect(waitForListening(port: modbusPort, seconds: 20), "the simulator did not start serving")
+
+        // The repository's agent.conf against this simulator, polling fast and summarizing every
+        // second, plus a sensor on a unit the simulator does not serve: its stale-data alert is
+        // raised again after every restart, so the alert log keeps being written.
+        var config = try String(contentsOfFile: repositoryRoot() + "/agent.conf", encoding: .utf8)
+        config = config.replacingOccurrences(of: "port = 5020", with: "port = \(modbusPort)")
+            .replacingOccurrences(of: "\"demo-out/", with: "\"\(dir.path)/")
+            .replacingOccurrences(of: "poll_interval = \"200ms\"", with: "poll_interval = \"50ms\"")
+            .replacingOccurrences(of: "summary_interval = \"1h\"", with: "summary_interval = \"1s\"")
+        config += """
+
+            [[machine]]
+            id = "ghost"
+            poll_interval = "100ms"
+
+              [[machine.sensor]]
+              name = "level"
+              bus = "sim"
+              unit_id = 99
+              address = 0
+
+            """
+        let configPath = dir.file("agent.conf")
+        try config.write(toFile: configPath, atomically: true, encoding: .utf8)
+        let database = dir.file("data/edge-agent.db")
+        let alertLog = dir.file("alerts.jsonl")
+        let summaries = dir.file("summaries")
+
+        var tally = Tally()
+        var generator = SystemRandomNumberGenerator()
+        for iteration in 0..<iterations {
+            let agent = try ChildProcess(binary, ["run", "--config", configPath], outputFile: dir.file("agent.log"))
+            // After a torn line was injected, the agent repairs the log when it opens it.
+            if tally.tornLinesInjected > tally.tornLinesRepaired {
+                if await_(seconds: 10, { invalidJSONLines(alertLog).isEmpty }) { tally.tornLinesRepaired += 1 }
+            }
+            // Kill anywhere from start-up (opening and migrating the buffer) to steady polling.
+            let lifetime = UInt32.random(in: 50_000...2_500_000, using: &generator)
+            usleep(lifetime)
+            if !agent.isRunning { tally.restartsFailed += 1 }
+            // What a reader sees as committed just before the kill: rows per sensor up to each
+            // sensor's newest time. The kill then lands 0–200 ms later, possibly mid-commit.
+            let snapshot = committedSnapshot(database)
+            usleep(UInt32.random(in: 0...200_000, using: &generator))
+            agent.send(SIGKILL)
+            agent.killAndWait()
+            tally.kills += 1
+
+            guard FileManager.default.fileExists(atPath: database) else {
+                tally.killsBeforeBufferExisted += 1
+                continue
+            }
+            let integrity = (try? sqlite(database, "PRAGMA integrity_check")) ?? "sqlite3 failed"
+            #expect(integrity == "ok", "kill \(iteration): \(integrity)")
+            if integrity == "ok" { tally.integrityOK += 1 }
+            if !snapshot.isEmpty {
+                let lost = lostCommittedReadings(database, snapshot: snapshot)
+                tally.snapshotReadingsChecked += snapshot.reduce(0) { $0 + $1.count }
+                tally.committedReadingsLost += lost
+                #expect(lost == 0, "kill \(iteration): \(lost) committed readings missing after the kill")
+            }
+            let bad = invalidJSONLines(alertLog)
+            tally.alertLogLinesChecked += lineCount(alertLog)
+            tally.invalidAlertLogLines += bad.count
+            #expect(bad.isEmpty, "kill \(iteration): alert log not valid JSON Lines: \(bad.prefix(3))")
+            let (checked, broken) = checkSummaries(summaries)
+            tally.summaryFilesChecked += checked
+            tally.brokenSummaryFiles += broken.count
+            #expect(broken.isEmpty, "kill \(iteration): broken summary files \(broken.prefix(3))")
+            // Every third kill, leave a torn last line behind as a crash mid-write would (a
+            // single write(2) per line makes SIGKILL alone unlikely to tear one).
+            if iteration % 3 == 1, let handle = FileHandle(forWritingAtPath: alertLog) {
+                handle.seekToEndOfFile()
+                handle.write(Data("{\"event\":\"raised\",\"time\":\"2026-11-".utf8))
+                try? handle.close()
+                tally.tornLinesInjected += 1
+            }
+        }
+        // One last clean run: it starts on whatever the last kill left, repairs, and stops cleanly.
+        let last = try ChildProcess(binary, ["run", "--config", configPath], outputFile: dir.file("agent.log"))
+        sleep(2)
+        if tally.tornLinesInjected > tally.tornLinesRepaired, invalidJSONLines(alertLog).isEmpty { tally.tornLinesRepaired += 1 }
+        last.terminate()
+        #expect(last.waitForExit(seconds: 30))
+        #expect(last.terminationReason == .exit && last.terminationStatus == 0, "the last run did not stop cleanly")
+        #expect(try sqlite(database, "PRAGMA integrity_check") == "ok")
+        #expect(invalidJSONLines(alertLog).isEmpty)
+        let stored = Int(try sqlite(database, "SELECT count(*) FROM readings")) ?? 0
+        print(tally.description + "; \(stored) readings in the buffer at the end")
+        #expect(tally.committedReadingsLost == 0)
+        #expect(tally.tornLinesRepaired == tally.tornLinesInjected)
+        #expect(tally.restartsFailed == 0, "the agent exited by itself after a restart; see agent.log")
+        #expect(stored > 0)
+        if tally.restartsFailed > 0 { print(try String(contentsOfFile: dir.file("agent.log"), encoding: .utf8).suffix(3000)) }
+    }
+
+    /// Per sensor: how many readings are committed, up to which time.
+    struct SensorSnapshot {
+        var sensor: Int
+        var count: Int
+        var newest: Int64
+    }
+
+    func committedSnapshot(_ database: String) -> [SensorSnapshot] {
+        guard FileManager.default.fileExists(atPath: database),
+              let text = try? sqlite(database, "SELECT sensor_id, count(*), max(t_ms) FROM readings GROUP BY sensor_id", readOnly: true)
+        else { return [] }
+        return text.split(separator: "\n").compactMap { line in
+            let p = line.split(separator: "|")
+            guard p.count == 3, let s = Int(p[0]), let n = Int(p[1]), let t = Int64(p[2]) else { return nil }
+            return SensorSnapshot(sensor: s, count: n, newest: t)
+        }
+    }
+
+    /// Readings of the snapshot no longer in the buffer (readings only ever get newer times, so
+    /// the rows up to a sensor's snapshot time must be exactly the snapshot's).
+    func lostCommittedReadings(_ database: String, snapshot: [SensorSnapshot]) -> Int {
+        let values = snapshot.map { "(\($0.sensor), \($0.count), \($0.newest))" }.joined(separator: ", ")
+        let query = """
+            WITH snap(s, n, t) AS (VALUES \(values))
+            SELECT coalesce(sum(n - (SELECT count(*) FROM readings WHERE sensor_id = s AND t_ms <= t)), 0) FROM snap
+            """
+        guard let text = try? sqlite(database, query), let lost = Int(text) else { return 1_000_000_000 }
+        return lost
+    }
+
+    func lineCount(_ path: String) -> Int {
+        guard let data = FileManager.default.contents(atPath: path) else { return 0 }
+        return data.reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) }
+    }
+
+    /// Every visible summary file must be whole: JSON parses with its schema, CSV has its header
+    /// and whole rows, HTML is closed. Hidden `.NAME.tmp-*` files are half-written by design.
+    func checkSummaries(_ directory: String) -> (checked: Int, broken: [String]) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return (0, []) }
+        var checked = 0
+        var broken: [String] = []
+        for name in names where !name.hasPrefix(".") {
+            guard let data = FileManager.default.contents(atPath: "\(directory)/\(name)") else { continue }
+            checked += 1
+            let text = String(decoding: data, as: UTF8.self)
+            let whole: Bool
+            if name.hasSuffix(".json") {
+                let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+                whole = (object?["schema"] as? String)?.hasPrefix("edge-agent.summary/") == true
+            } else if name.hasSuffix(".csv") {
+                whole = text.hasPrefix("machine,period_start") && text.hasSuffix("\n")
+            } else if name.hasSuffix(".html") {
+                whole = text.trimmingCharacters(in: .whitespacesAndNewlines).hasSuffix("</html>")
+            } else {
+                whole = true
+            }
+            if !whole { broken.append(name) }
+        }
+        return (checked, broken)
+    }
+}
+
+/// Polls `condition` every 20 ms on this thread for up to `seconds`.
+func await_(seconds: Double, _ condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if condition() { return true }
+        usleep(20_000)
+    }
+    return condition()
+}
+
+/// Whether something accepts TCP connections on 127.0.0.1:`port` within `seconds`.
+func waitForListening(port: Int, seconds: Double) -> Bool {
+    await_(seconds: seconds) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+    }
+}

@@ -1,0 +1,196 @@
+import Configuration
+import EdgeCore
+import Foundation
+import Logging
+import Runtime
+import Synchronization
+import TestSupport
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The sqlite3 command-line shell, used to look at the buffer from outside the agent.
+let sqlite3Path = "/usr/bin/sqlite3"
+let sqlite3Available = FileManager.default.isExecutableFile(atPath: sqlite3Path)
+
+/// Runs one SQL statement with the sqlite3 shell and returns its trimmed output.
+/// `readOnly` opens the file with `mode=ro` (never creates it).
+func sqlite(_ database: String, _ query: String, readOnly: Bool = false) throws -> String {
+    let target = readOnly ? "file:\(database)?mode=ro" : database
+    // A busy timeout like every reader of the buffer: the agent may be checkpointing.
+    let run = try runProgram(sqlite3Path, ["-batch", "-cmd", ".timeout 5000", target, query])
+    guard run.status == 0 else { throw TestSupportError("sqlite3 \(query): \(run.standardError)") }
+    return run.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+}
+
+/// One stored reading as the buffer holds it.
+struct StoredReading: Equatable {
+    var milliseconds: Int64
+    var quality: Quality
+}
+
+/// The readings of one sensor in the buffer, oldest first.
+func storedReadings(_ database: String, machine: String, sensor: String) throws -> [StoredReading] {
+    let text = try sqlite(database, """
+        SELECT r.t_ms, r.quality FROM readings r JOIN sensors s ON s.id = r.sensor_id JOIN machines m ON m.id = s.machine_id
+        WHERE m.name = '\(machine)' AND s.name = '\(sensor)' ORDER BY r.t_ms
+        """)
+    return text.split(separator: "\n").compactMap { line in
+        let parts = line.split(separator: "|")
+        guard parts.count == 2, let t = Int64(parts[0]), let q = UInt8(parts[1]), let quality = Quality(rawValue: q) else { return nil }
+        return StoredReading(milliseconds: t, quality: quality)
+    }
+}
+
+/// Writes `text` as agent.conf in `directory` and loads it.
+func loadConfiguration(_ text: String, in directory: TemporaryDirectory) throws -> AgentConfiguration {
+    let path = directory.file("agent.conf")
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    do {
+        return try ConfigurationLoader.load(path: path)
+    } catch {
+        throw TestSupportError("test configuration invalid:\n\(error.description)")
+    }
+}
+
+/// The `[agent]` table of a test configuration: everything in `directory`.
+func agentTable(_ directory: String, summaryInterval: String = "1h", dataDirectory: String? = nil) -> String {
+    """
+    [agent]
+    data_dir = "\(dataDirectory ?? directory + "/data")"
+    alert_log = "\(directory)/alerts.jsonl"
+    summary_dir = "\(directory)/summaries"
+    summary_interval = "\(summaryInterval)"
+
+    """
+}
+
+/// Log lines the runtime wrote, kept for the test to inspect.
+final class CollectedLog: Sendable {
+    private let lines = Mutex<[(level: Logger.Level, message: String)]>([])
+
+    func append(_ level: Logger.Level, _ message: String) { lines.withLock { $0.append((level, message)) } }
+
+    /// Messages at `level` or above containing `text`.
+    func messages(containing text: String, atLeast level: Logger.Level = .trace) -> [String] {
+        lines.withLock { $0.filter { $0.level >= level && $0.message.contains(text) }.map(\.message) }
+    }
+
+    var all: [String] { lines.withLock { $0.map { "\($0.level) \($0.message)" } } }
+
+    /// A logger whose lines (info and above) land here.
+    func logger() -> Logger {
+        var logger = Logger(label: "edge-agent.test") { _ in CollectingHandler(log: self) }
+        logger.logLevel = .info
+        return logger
+    }
+}
+
+private struct CollectingHandler: LogHandler {
+    let log: CollectedLog
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .info
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        log.append(event.level, event.message.description)
+    }
+}
+
+/// `AgentRuntime` running in this process on its own task; `stop()` shuts it down gracefully
+/// (every polled reading flushed to the buffer) and reports how `run()` ended.
+final class RunningAgent: Sendable {
+    let runtime: AgentRuntime
+    let log: CollectedLog
+    private let task: Task<String?, Never>
+    private let ended: EndFlag
+
+    private final class EndFlag: Sendable {
+        let value = Atomic<Bool>(false)
+    }
+
+    /// Whether `run()` has returned (before `stop()`, that means the agent gave up by itself).
+    var hasEnded: Bool { ended.value.load(ordering: .sequentiallyConsistent) }
+
+    init(_ configuration: AgentConfiguration, clock: any AgentClock = SystemClock(), options: RuntimeOptions = RuntimeOptions()) {
+        log = CollectedLog()
+        var options = options
+        options.statusInterval = .seconds(1)
+        runtime = AgentRuntime(configuration: configuration, options: options, logger: log.logger(), clock: clock)
+        let runtime = self.runtime
+        let ended = EndFlag()
+        self.ended = ended
+        task = Task {
+            defer { ended.value.store(true, ordering: .sequentiallyConsistent) }
+            do {
+                try await runtime.run()
+                return nil
+            } catch {
+                return "\(error)"
+            }
+        }
+    }
+
+    /// Waits until polling runs (or `seconds` pass).
+    func waitUntilReady(seconds: Double = 10) async -> Bool {
+        await eventually(within: seconds) { self.runtime.isReady }
+    }
+
+    /// Stops and waits; returns the error `run()` ended with, or nil for a clean shutdown.
+    func stop() async -> String? {
+        runtime.stop()
+        return await task.value
+    }
+}
+
+/// Waits (polling every 20 ms, without blocking a thread) until `condition` holds or `seconds` pass.
+func eventually(within seconds: Double, _ condition: () -> Bool) async -> Bool {
+    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+    while ContinuousClock.now < deadline {
+        if condition() { return true }
+        try? await Task.sleep(for: .milliseconds(20))
+    }
+    return condition()
+}
+
+/// A free TCP port on 127.0.0.1 with nothing listening on it (bound, then closed).
+func unusedPort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw TestSupportError("socket: \(String(cString: strerror(errno)))") }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Bool in
+            bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
+        }
+    }
+    guard bound else { throw TestSupportError("bind: \(String(cString: strerror(errno)))") }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// Every line of a JSON Lines file that does not parse as a JSON object (empty when valid).
+func invalidJSONLines(_ path: String) -> [String] {
+    guard let data = FileManager.default.contents(atPath: path) else { return [] }
+    let text = String(decoding: data, as: UTF8.self)
+    var bad: [String] = []
+    if !text.isEmpty && !text.hasSuffix("\n") { bad.append("(no newline at end) \(text.suffix(80))") }
+    for line in text.split(separator: "\n", omittingEmptySubsequences: false).dropLast() {
+        let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+        if object == nil { bad.append(String(line.prefix(200))) }
+    }
+    return bad
+}
+
+/// An integer environment variable (for the bigger `make` versions of the tests), else `fallback`.
+func environmentCount(_ name: String, default fallback: Int) -> Int {
+    ProcessInfo.processInfo.environment[name].flatMap { Int($0) } ?? fallback
+}

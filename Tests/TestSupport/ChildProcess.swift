@@ -1,0 +1,148 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A program started by a test that cannot outlive the test process.
+///
+/// Started through `setpriv --pdeathsig KILL` (util-linux), so the kernel sends it SIGKILL when
+/// its parent goes away, even when the test process itself is killed or traps and no `defer`
+/// runs. The kernel's "parent" is the *thread* that spawned the child, so every child is spawned
+/// from one thread that lives as long as the process (`Spawner`), never from a cooperative-pool
+/// thread that may exit while the child still runs. That thread also has no signal blocked, so
+/// the child starts with an empty signal mask and sees SIGTERM. `deinit` kills a child still
+/// running.
+public final class ChildProcess: @unchecked Sendable {
+    // @unchecked Sendable: `process` is set once in init; Foundation's Process is safe to
+    // query and signal from any thread.
+    private let process: Process
+
+    /// The child's process id (the program's own: `setpriv` execs it).
+    public var processIdentifier: Int32 { process.processIdentifier }
+    /// Whether the child is still running.
+    public var isRunning: Bool { process.isRunning }
+    /// The exit status (or the signal number when `terminationReason` is `.uncaughtSignal`).
+    public var terminationStatus: Int32 { process.terminationStatus }
+    /// Whether it exited (`.exit`) or was killed by a signal (`.uncaughtSignal`).
+    public var terminationReason: Process.TerminationReason { process.terminationReason }
+
+    /// Starts `executable` with `arguments`.
+    ///
+    /// - Parameters:
+    ///   - environment: replaces the environment when given (default: inherited).
+    ///   - outputFile: stdout and stderr are appended to this file; nil discards them.
+    /// - Throws: when the program cannot be started.
+    public init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, outputFile: String? = nil) throws {
+        process = Process()
+        if let setpriv = ChildProcess.setprivPath {
+            process.executableURL = URL(fileURLWithPath: setpriv)
+            process.arguments = ["--pdeathsig", "KILL", "--", executable] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments
+        }
+        if let environment { process.environment = environment }
+        if let outputFile {
+            if !FileManager.default.fileExists(atPath: outputFile) {
+                _ = FileManager.default.createFile(atPath: outputFile, contents: nil)
+            }
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: outputFile))
+            handle.seekToEndOfFile()
+            process.standardOutput = handle
+            process.standardError = handle
+        } else {
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+        }
+        process.standardInput = FileHandle.nullDevice
+        try Spawner.shared.run(process)
+    }
+
+    deinit { killAndWait() }
+
+    /// Sends `signal` to the child (no effect once it has exited).
+    public func send(_ signal: Int32) {
+        if process.isRunning { kill(process.processIdentifier, signal) }
+    }
+
+    /// Sends SIGTERM.
+    public func terminate() { send(SIGTERM) }
+
+    /// Waits until the child has exited or `seconds` passed; returns whether it exited.
+    @discardableResult
+    public func waitForExit(seconds: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning && Date() < deadline { usleep(10_000) }
+        if process.isRunning { return false }
+        process.waitUntilExit()
+        return true
+    }
+
+    /// SIGKILL if still running, then reaps it.
+    public func killAndWait() {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+        }
+        process.waitUntilExit()
+    }
+
+    /// Asks the child to stop with SIGTERM, then kills it after `seconds`.
+    public func stop(graceSeconds seconds: Double = 10) {
+        terminate()
+        if !waitForExit(seconds: seconds) { killAndWait() }
+    }
+
+    private static let setprivPath: String? =
+        ["/usr/bin/setpriv", "/bin/setpriv"].first { FileManager.default.isExecutableFile(atPath: $0) }
+}
+
+/// The one thread every test child is spawned from (see `ChildProcess`).
+private final class Spawner: @unchecked Sendable {
+    // @unchecked Sendable: `jobs` is only touched with `condition` locked.
+    static let shared = Spawner()
+
+    private let condition = NSCondition()
+    private var jobs: [() -> Void] = []
+
+    private init() {
+        let thread = Thread { [self] in
+            // Children inherit the spawning thread's signal mask: keep it empty.
+            var none = sigset_t()
+            sigemptyset(&none)
+            pthread_sigmask(SIG_SETMASK, &none, nil)
+            while true {
+                condition.lock()
+                while jobs.isEmpty { condition.wait() }
+                let job = jobs.removeFirst()
+                condition.unlock()
+                job()
+            }
+        }
+        thread.name = "test-spawner"
+        thread.start()
+    }
+
+    /// Runs `process` on the spawner thread and waits for the outcome of `run()`.
+    func run(_ process: Process) throws {
+        let done = NSCondition()
+        var finished = false
+        var failure: Error? = nil
+        condition.lock()
+        jobs.append {
+            var error: Error? = nil
+            do { try process.run() } catch let e { error = e }
+            done.lock()
+            failure = error
+            finished = true
+            done.signal()
+            done.unlock()
+        }
+        condition.signal()
+        condition.unlock()
+        done.lock()
+        while !finished { done.wait() }
+        let error = failure
+        done.unlock()
+        if let error { throw error }
+    }
+}
