@@ -41,7 +41,7 @@ import Glibc
     }
 
     @Test(.enabled(if: sqlite3Available), .timeLimit(.minutes(10)))
-    func sigkillAtRandomMomentsLosesNothingCommitted() throws {
+    func sigkillAtRandomMomentsLosesNothingCommitted() async throws {
         let iterations = environmentCount("EDGE_KILLTEST_ITERATIONS", default: 5)
         let binary = try #require(builtExecutable(named: "edge-agent"), "build edge-agent first (swift build)")
         let dir = try TemporaryDirectory(prefix: "killtest")
@@ -52,7 +52,7 @@ import Glibc
             binary, ["simulate", "--speed", "5", "--port", "\(modbusPort)", "--control-port", "0", "--change-interval", "0s"],
             outputFile: dir.file("simulator.log"))
         defer { simulator.stop() }
-        #expect(waitForListening(port: modbusPort, seconds: 20), "the simulator did not start serving")
+        #expect(await eventually(within: 20) { isListening(port: modbusPort) }, "the simulator did not start serving")
 
         // The repository's agent.conf against this simulator, polling fast and summarizing every
         // second, plus a sensor on a unit the simulator does not serve: its stale-data alert is
@@ -87,16 +87,15 @@ import Glibc
             let agent = try ChildProcess(binary, ["run", "--config", configPath], outputFile: dir.file("agent.log"))
             // After a torn line was injected, the agent repairs the log when it opens it.
             if tally.tornLinesInjected > tally.tornLinesRepaired {
-                if await_(seconds: 10, { invalidJSONLines(alertLog).isEmpty }) { tally.tornLinesRepaired += 1 }
+                if await eventually(within: 10, { invalidJSONLines(alertLog).isEmpty }) { tally.tornLinesRepaired += 1 }
             }
             // Kill anywhere from start-up (opening and migrating the buffer) to steady polling.
-            let lifetime = UInt32.random(in: 50_000...2_500_000, using: &generator)
-            usleep(lifetime)
+            try await Task.sleep(for: .milliseconds(Int.random(in: 50...2500, using: &generator)))
             if !agent.isRunning { tally.restartsFailed += 1 }
             // What a reader sees as committed just before the kill: rows per sensor up to each
             // sensor's newest time. The kill then lands 0–200 ms later, possibly mid-commit.
             let snapshot = committedSnapshot(database)
-            usleep(UInt32.random(in: 0...200_000, using: &generator))
+            try await Task.sleep(for: .milliseconds(Int.random(in: 0...200, using: &generator)))
             agent.send(SIGKILL)
             agent.killAndWait()
             tally.kills += 1
@@ -133,10 +132,10 @@ import Glibc
         }
         // One last clean run: it starts on whatever the last kill left, repairs, and stops cleanly.
         let last = try ChildProcess(binary, ["run", "--config", configPath], outputFile: dir.file("agent.log"))
-        sleep(2)
+        try await Task.sleep(for: .seconds(2))
         if tally.tornLinesInjected > tally.tornLinesRepaired, invalidJSONLines(alertLog).isEmpty { tally.tornLinesRepaired += 1 }
         last.terminate()
-        #expect(last.waitForExit(seconds: 30))
+        #expect(await last.waitForExit(seconds: 30))
         #expect(last.terminationReason == .exit && last.terminationStatus == 0, "the last run did not stop cleanly")
         #expect(try sqlite(database, "PRAGMA integrity_check") == "ok")
         #expect(invalidJSONLines(alertLog).isEmpty)
@@ -211,28 +210,16 @@ import Glibc
     }
 }
 
-/// Polls `condition` every 20 ms on this thread for up to `seconds`.
-func await_(seconds: Double, _ condition: () -> Bool) -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-        if condition() { return true }
-        usleep(20_000)
-    }
-    return condition()
-}
-
-/// Whether something accepts TCP connections on 127.0.0.1:`port` within `seconds`.
-func waitForListening(port: Int, seconds: Double) -> Bool {
-    await_(seconds: seconds) {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-        }
+/// Whether something accepts TCP connections on 127.0.0.1:`port`.
+func isListening(port: Int) -> Bool {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { return false }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    return withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
     }
 }

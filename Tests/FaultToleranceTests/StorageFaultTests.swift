@@ -79,14 +79,14 @@ final class SmallFilesystem {
         return text
     }
 
-    /// The disk under the buffer fills (a 4 MB tmpfs filled by another file): alerting goes on
+    /// The disk under the buffer fills (a 16 MB tmpfs filled up by another file): alerting goes on
     /// (the alert log is elsewhere), the condition is reported once, readings wait in memory,
     /// and when space returns they are all written.
     @Test(.enabled(if: sqlite3Available && StorageFaultTests.canMount), .timeLimit(.minutes(2)))
     func diskFullKeepsAlertingReportsOnceAndRecovers() async throws {
         let dir = try TemporaryDirectory(prefix: "disk-full")
         defer { dir.remove() }
-        let fs = try #require(SmallFilesystem(at: dir.file("small"), size: "4m"))
+        let fs = try #require(SmallFilesystem(at: dir.file("small"), size: "16m"))
         defer { fs.unmount() }
         let server = try startLoopbackServer(units: [1, 2])
         defer { server.stop() }

@@ -137,7 +137,7 @@ final class RunningAgent: Sendable {
     }
 
     /// Waits until polling runs (or `seconds` pass).
-    func waitUntilReady(seconds: Double = 10) async -> Bool {
+    func waitUntilReady(seconds: Double = 30) async -> Bool {
         await eventually(within: seconds) { self.runtime.isReady }
     }
 

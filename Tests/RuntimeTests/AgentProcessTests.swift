@@ -63,6 +63,7 @@ import Glibc
         return try ChildProcess(binary, ["run", "--config", config], environment: env, outputFile: directory + "/agent.log")
     }
 
+    /// Blocks until `process` exited or `seconds` passed (for `defer`; tests await `waitForExit`).
     static func waitForExit(_ process: ChildProcess, seconds: Double) -> Bool {
         process.waitForExit(seconds: seconds)
     }
@@ -73,7 +74,7 @@ import Glibc
     }
 
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/sqlite3")))
-    func sigtermDuringHeavyPollingLosesNoPolledReading() throws {
+    func sigtermDuringHeavyPollingLosesNoPolledReading() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let server = try startLoopbackServer(units: [1, 2, 3, 4])
@@ -83,9 +84,9 @@ import Glibc
             .write(toFile: config, atomically: true, encoding: .utf8)
         let agent = try Self.startAgent(config: config, directory: dir.path)
         defer { agent.killAndWait() }
-        sleep(3)
+        try await Task.sleep(for: .seconds(3))
         agent.terminate()  // SIGTERM
-        #expect(Self.waitForExit(agent, seconds: 25))
+        #expect(await agent.waitForExit(seconds: 25))
         #expect(agent.terminationStatus == 0)
         let database = dir.file("data/edge-agent.db")
         let stored = try #require(Int(try Self.sqlite(database, "SELECT count(*) FROM readings")))
@@ -96,7 +97,7 @@ import Glibc
         #expect(try Self.sqlite(database, "PRAGMA integrity_check") == "ok")
     }
 
-    @Test func sighupWithBrokenConfigKeepsRunningOnTheOldOne() throws {
+    @Test func sighupWithBrokenConfigKeepsRunningOnTheOldOne() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let server = try startLoopbackServer(units: [1, 2])
@@ -105,11 +106,11 @@ import Glibc
         try Self.configuration(port: server.port, directory: dir.path).write(toFile: config, atomically: true, encoding: .utf8)
         let agent = try Self.startAgent(config: config, directory: dir.path)
         defer { if agent.isRunning { agent.terminate(); _ = Self.waitForExit(agent, seconds: 20) } }
-        sleep(2)
+        try await Task.sleep(for: .seconds(2))
         try "[[machine]]\nid = 3\nflaot = true\n".write(toFile: config, atomically: true, encoding: .utf8)
         kill(agent.processIdentifier, SIGHUP)
         let before = server.requestCount(unit: 1)
-        sleep(2)
+        try await Task.sleep(for: .seconds(2))
         #expect(agent.isRunning)
         #expect(server.requestCount(unit: 1) > before + 10, "polling stopped after a broken reload")
         let log = try String(contentsOfFile: dir.file("agent.log"), encoding: .utf8)
@@ -119,14 +120,14 @@ import Glibc
         // A valid new configuration is taken: one machine only now.
         try Self.configuration(port: server.port, directory: dir.path, machines: 1).write(toFile: config, atomically: true, encoding: .utf8)
         kill(agent.processIdentifier, SIGHUP)
-        sleep(2)
+        try await Task.sleep(for: .seconds(2))
         let unit2 = server.requestCount(unit: 2)
-        sleep(1)
+        try await Task.sleep(for: .seconds(1))
         #expect(server.requestCount(unit: 2) == unit2, "the reloaded configuration no longer polls unit 2")
         #expect(agent.isRunning)
     }
 
-    @Test func notifySocketGetsReadyAndWatchdogOnlyWhilePollingCompletes() throws {
+    @Test func notifySocketGetsReadyAndWatchdogOnlyWhilePollingCompletes() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let server = try startLoopbackServer(units: [1, 2])
@@ -139,15 +140,15 @@ import Glibc
         let agent = try Self.startAgent(config: config, directory: dir.path,
                                         environment: ["NOTIFY_SOCKET": listener.path, "WATCHDOG_USEC": "1000000"])
         defer { if agent.isRunning { agent.terminate(); _ = Self.waitForExit(agent, seconds: 40) } }
-        sleep(3)
+        try await Task.sleep(for: .seconds(3))
         let healthy = listener.drain()
         #expect(healthy.first?.hasPrefix("READY=1") == true, "got \(healthy.prefix(3))")
         #expect(healthy.filter { $0 == "WATCHDOG=1" }.count >= 3, "got \(healthy)")
 
         server.setFault(.silent, unit: 1)  // the poller now waits 6 s for every answer
-        sleep(1)
+        try await Task.sleep(for: .seconds(1))
         _ = listener.drain()
-        sleep(3)
+        try await Task.sleep(for: .seconds(3))
         let stuck = listener.drain()
         #expect(!stuck.contains("WATCHDOG=1"), "watchdog pings went on while polling was stuck: \(stuck)")
 

@@ -36,7 +36,7 @@ import Glibc
         }.filter { $0["kind"] as? String == "anomaly" }
     }
 
-    @Test func injectedFaultRaisesAnAlertNamingTheMachineAndItsSensors() throws {
+    @Test func injectedFaultRaisesAnAlertNamingTheMachineAndItsSensors() async throws {
         let binary = try #require(builtExecutable(named: "edge-agent"))
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
@@ -51,16 +51,16 @@ import Glibc
             .replacingOccurrences(of: "\"demo-out/", with: "\"\(dir.path)/")
         let configPath = dir.file("agent.conf")
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)
-        usleep(500_000)
+        try await Task.sleep(for: .milliseconds(500))
         let agent = try AgentProcessTests.startAgent(config: configPath, directory: dir.path)
         defer { if agent.isRunning { agent.terminate(); _ = AgentProcessTests.waitForExit(agent, seconds: 20) } }
 
-        sleep(40)  // 200 rows of normal operation (200 ms polls of a simulator 5× real time)
+        try await Task.sleep(for: .seconds(40))  // 200 rows of normal operation (200 ms polls of a simulator 5× real time)
         let calibration = try runProgram(binary, ["calibrate", "--config", configPath, "--machine", "pump-1", "--last", "40s"])
         #expect(calibration.status == 0, "\(calibration.standardError)")
-        sleep(2)  // the agent picks up the new model
+        try await Task.sleep(for: .seconds(2))  // the agent picks up the new model
 
-        sleep(15)  // normal operation, scored: no anomaly alert for pump-1
+        try await Task.sleep(for: .seconds(15))  // normal operation, scored: no anomaly alert for pump-1
         let alertLog = dir.file("alerts.jsonl")
         let falseAlarms = Self.anomalyEvents(alertLog).filter { $0["machine"] as? String == "pump-1" }
         #expect(falseAlarms.isEmpty, "false alarms during normal operation: \(falseAlarms.map { $0["message"] ?? "" })")
@@ -69,7 +69,7 @@ import Glibc
         #expect(answer.hasPrefix("ok"), "simulator answered: \(answer)")
         var raised: [String: Any]? = nil
         for _ in 0..<40 where raised == nil {
-            sleep(1)
+            try await Task.sleep(for: .seconds(1))
             raised = Self.anomalyEvents(alertLog).first { event in
                 event["machine"] as? String == "pump-1"
                     && (event["event"] as? String == "raised" || event["severity"] as? String == "critical")

@@ -68,11 +68,22 @@ public final class ChildProcess: @unchecked Sendable {
     /// Sends SIGTERM.
     public func terminate() { send(SIGTERM) }
 
-    /// Waits until the child has exited or `seconds` passed; returns whether it exited.
+    /// Blocks until the child has exited or `seconds` passed; returns whether it exited.
+    /// In async code use the async overload, which leaves the thread free.
     @discardableResult
     public func waitForExit(seconds: Double) -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         while process.isRunning && Date() < deadline { usleep(10_000) }
+        if process.isRunning { return false }
+        process.waitUntilExit()
+        return true
+    }
+
+    /// Waits without blocking a thread (tests share the cooperative pool with in-process
+    /// agents) until the child has exited or `seconds` passed; returns whether it exited.
+    public func waitForExit(seconds: Double) async -> Bool {
+        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        while process.isRunning && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(10)) }
         if process.isRunning { return false }
         process.waitUntilExit()
         return true
