@@ -78,6 +78,8 @@ public final class AgentRuntime: Service, Sendable {
     private let controlContinuation: AsyncStream<Control>.Continuation
     private let countersState = SharedCounters()
     private let readyState = Mutex(false)
+    /// The running pipeline's buffer writer (for the test hook below).
+    private let currentWriter = Mutex<ReadingWriter?>(nil)
 
     /// Creates the runtime for a validated configuration.
     public init(configuration: AgentConfiguration, options: RuntimeOptions = RuntimeOptions(), logger: Logger,
@@ -101,6 +103,13 @@ public final class AgentRuntime: Service, Sendable {
         controlContinuation.yield(.reload(configuration))
     }
 
+    /// Test hook: caps the buffer at `pages` database pages (`PRAGMA max_page_count` on the
+    /// writer's connection), so writes fail as on a full disk where no small file system can be
+    /// mounted for the test; a large value makes room again.
+    package func limitBufferPages(to pages: Int) {
+        currentWriter.withLock { $0 }?.limitDatabasePages(to: pages)
+    }
+
     /// Stops the runtime as a graceful shutdown would.
     public func stop() {
         controlContinuation.yield(.stop)
@@ -115,6 +124,7 @@ public final class AgentRuntime: Service, Sendable {
             while true {
                 let pipeline = try await Pipeline.start(
                     configuration: configuration, options: options, logger: logger, clock: clock, counters: countersState)
+                currentWriter.withLock { $0 = pipeline.writer }
                 readyState.withLock { $0 = true }
                 notifier.ready(status: "polling \(configuration.buses.count) bus(es), \(configuration.machines.count) machine(s)")
                 logger.info("agent running: \(configuration.buses.count) bus(es), \(configuration.machines.count) machine(s), buffer \(pipeline.databasePath)")

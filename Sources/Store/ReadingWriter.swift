@@ -280,8 +280,8 @@ public final class ReadingWriter: Sendable {
     }
 
     /// Test hook: sets `PRAGMA max_page_count` on the writer's connection (applied before its
-    /// next transaction), to simulate a full disk.
-    func limitDatabasePages(to pages: Int) {
+    /// next transaction), to simulate a full disk; a large value makes room again.
+    package func limitDatabasePages(to pages: Int) {
         applyPragma("PRAGMA max_page_count = \(pages)")
     }
 

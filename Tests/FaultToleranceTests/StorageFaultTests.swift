@@ -79,24 +79,49 @@ final class SmallFilesystem {
         return text
     }
 
-    /// The disk under the buffer fills (a 16 MB tmpfs filled up by another file): alerting goes on
-    /// (the alert log is elsewhere), the condition is reported once, readings wait in memory,
-    /// and when space returns they are all written.
-    @Test(.enabled(if: sqlite3Available && StorageFaultTests.canMount), .timeLimit(.minutes(2)))
-    func diskFullKeepsAlertingReportsOnceAndRecovers() async throws {
+    /// How a test fills the disk under the buffer.
+    enum FullDisk: String, CaseIterable, Sendable, CustomTestStringConvertible {
+        /// The buffer on a 16 MB tmpfs, filled up by another file (needs root).
+        case smallFilesystem
+        /// SQLite's `max_page_count` capped at the file's size (works anywhere).
+        case pageLimit
+        var testDescription: String { rawValue }
+        static var available: [FullDisk] { StorageFaultTests.canMount ? allCases : [.pageLimit] }
+    }
+
+    /// The disk under the buffer fills: alerting goes on (the alert log is elsewhere), the
+    /// condition is reported once, readings wait in memory, and when space returns they are all
+    /// written.
+    @Test(.enabled(if: sqlite3Available), .timeLimit(.minutes(2)), arguments: FullDisk.available)
+    func diskFullKeepsAlertingReportsOnceAndRecovers(_ mode: FullDisk) async throws {
         let dir = try TemporaryDirectory(prefix: "disk-full")
         defer { dir.remove() }
-        let fs = try #require(SmallFilesystem(at: dir.file("small"), size: "16m"))
-        defer { fs.unmount() }
+        var fs: SmallFilesystem? = nil
+        if mode == .smallFilesystem {
+            guard let mounted = SmallFilesystem(at: dir.file("small"), size: "16m") else {
+                Issue.record("cannot mount a tmpfs although the probe could")
+                return
+            }
+            fs = mounted
+        }
+        defer { fs?.unmount() }
+        let dataDirectory = (fs?.path ?? dir.path) + "/data"
+        let database = dataDirectory + "/edge-agent.db"
         let server = try startLoopbackServer(units: [1, 2])
         defer { server.stop() }
         let configuration = try loadConfiguration(
-            Self.configuration(directory: dir.path, dataDirectory: fs.path + "/data", port: server.port), in: dir)
+            Self.configuration(directory: dir.path, dataDirectory: dataDirectory, port: server.port), in: dir)
         let agent = RunningAgent(configuration)
         #expect(await agent.waitUntilReady())
         try await Task.sleep(for: .seconds(1))
 
-        let filled = fs.fill()
+        var filled = 0
+        if let fs {
+            filled = fs.fill()
+        } else {
+            filled = Int(try sqlite(database, "PRAGMA page_count")) ?? 0
+            agent.runtime.limitBufferPages(to: filled)
+        }
         #expect(filled > 0)
         // Let the writer hit the wall, then make a unit go silent: an alert must still be raised.
         #expect(await eventually(within: 10) { !agent.log.messages(containing: "buffer not writable").isEmpty },
@@ -114,7 +139,7 @@ final class SmallFilesystem {
         #expect(failingReports.count == 1, "reported \(failingReports.count) times: \(failingReports)")
         #expect(writerReports.count == 1, "reported \(writerReports.count) times: \(writerReports)")
 
-        fs.free()
+        if let fs { fs.free() } else { agent.runtime.limitBufferPages(to: 1 << 30) }
         server.setFault(nil, unit: 2)
         let freedAt = Timestamp.now()
         #expect(await eventually(within: 10) { !agent.log.messages(containing: "buffer writable again").isEmpty },
@@ -124,7 +149,6 @@ final class SmallFilesystem {
         let polled = agent.runtime.counters.readingsPolled
         #expect(await agent.stop() == nil)
 
-        let database = fs.path + "/data/edge-agent.db"
         #expect(try sqlite(database, "PRAGMA integrity_check") == "ok")
         let stored = Int(try sqlite(database, "SELECT count(*) FROM readings")) ?? -1
         let storedWhileFull = Int(try sqlite(database, """
@@ -134,7 +158,7 @@ final class SmallFilesystem {
         #expect(stored >= polled, "polled \(polled), stored \(stored)")
         #expect(storedWhileFull > 0, "readings from the full period were not written after recovery")
         #expect(invalidJSONLines(alertLog).isEmpty)
-        print("disk full: filler \(filled) bytes; reported \(failingReports.count)×, recovered \(agent.log.messages(containing: "buffer writable again").count)×; polled \(polled), stored \(stored) (\(storedWhileFull) from the full period)")
+        print("disk full (\(mode)): \(fs == nil ? "capped at \(filled) pages" : "filler \(filled) bytes"); reported \(failingReports.count)×, recovered \(agent.log.messages(containing: "buffer writable again").count)×; polled \(polled), stored \(stored) (\(storedWhileFull) from the full period)")
     }
 
     /// `edge-agent run` with a buffer directory it cannot use: a clear error naming the path, exit 1.
