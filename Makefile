@@ -126,12 +126,13 @@ fuzz: deps-build
 
 # The whole agent against the simulator at ~1,000 readings/s with faults every few minutes.
 soak: deps-test
-	SWIFT=$(SWIFT) SOAK_MINUTES=$(SOAK_MINUTES) bench/soak.sh
+	$(SWIFT) build -c release --product edge-agent
+	SOAK_MINUTES=$(SOAK_MINUTES) bench/soak.sh
 
-# The test suite under ThreadSanitizer, then AddressSanitizer (separate build folders; slow).
+# The test suite under ThreadSanitizer, then AddressSanitizer (separate build folders; slow:
+# about half an hour on 2 cores). Reports of every process go to .build-sanitize/.
 sanitize: deps-test
-	$(SWIFT) test --sanitize=thread --build-path .build-tsan
-	$(SWIFT) test --sanitize=address --build-path .build-asan
+	SWIFT=$(SWIFT) scripts/sanitize.sh
 
 # Reliability (issue 11, faults). `make test` runs every fault test with small counts (5 kills);
 # `make killtest` SIGKILLs `edge-agent run` $(KILLS) times against the simulator and prints the

@@ -1,5 +1,6 @@
 import Foundation
 import ModbusServer
+import Synchronization
 
 /// Starts a real libmodbus server on `127.0.0.1` at an ephemeral port serving `units`
 /// (each with all four tables at addresses 0..<10000). Call `stop()` when done.
@@ -90,9 +91,19 @@ public func runProgram(_ executable: String, _ arguments: [String]) throws -> Pr
     process.standardOutput = output
     process.standardError = error
     try process.run()
-    // Read both pipes before waiting so a large output cannot fill a pipe and block the child.
+    // Read both pipes at once, before waiting: reading one to its end first would block for
+    // good when the child fills the other (a sanitizer report on stderr is easily 64 KB).
+    let errorData = Mutex(Data())
+    let errorDone = DispatchSemaphore(value: 0)
+    let errorHandle = error.fileHandleForReading
+    Thread {
+        let data = errorHandle.readDataToEndOfFile()
+        errorData.withLock { $0 = data }
+        errorDone.signal()
+    }.start()
     let outData = output.fileHandleForReading.readDataToEndOfFile()
-    let errData = error.fileHandleForReading.readDataToEndOfFile()
+    errorDone.wait()
+    let errData = errorData.withLock { $0 }
     process.waitUntilExit()
     return ProgramRun(status: process.terminationStatus,
                       standardOutput: String(decoding: outData, as: UTF8.self),
