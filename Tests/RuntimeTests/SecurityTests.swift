@@ -119,21 +119,23 @@ struct SecurityTests {
         environment.removeValue(forKey: "NOTIFY_SOCKET")
         environment.removeValue(forKey: "WATCHDOG_USEC")
         agent.environment = environment
-        agent.standardOutput = FileHandle.nullDevice
-        agent.standardError = FileHandle.nullDevice
+        _ = FileManager.default.createFile(atPath: directory.file("agent.log"), contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: directory.file("agent.log")))
+        agent.standardOutput = log
+        agent.standardError = log
         try agent.run()
         defer { if agent.isRunning { agent.terminate(); agent.waitUntilExit() } }
 
         // Wait until it is polling: its Modbus connection is established.
         var inodes: Set<String> = []
         var connections: [(state: String, local: String)] = []
-        for _ in 0..<100 where connections.isEmpty {
+        for _ in 0..<300 where connections.isEmpty && agent.isRunning {
             usleep(100_000)
             inodes = Self.socketInodes(pid: agent.processIdentifier)
             connections = (Self.inetSockets(pid: agent.processIdentifier, table: "tcp", inodes: inodes)
                 + Self.inetSockets(pid: agent.processIdentifier, table: "tcp6", inodes: inodes)).filter { $0.state == "01" }
         }
-        #expect(!connections.isEmpty, "the agent never connected to the simulator")
+        #expect(!connections.isEmpty, "the agent never connected to the simulator: \((try? String(contentsOfFile: directory.file("agent.log"), encoding: .utf8))?.suffix(1500) ?? "")")
         sleep(2)
         inodes = Self.socketInodes(pid: agent.processIdentifier)
         var listening: [String] = []
