@@ -92,7 +92,7 @@ struct SecurityTests {
 
     @Test("the agent with the shipped agent.conf listens on nothing; its buffer is not world-readable under umask 000",
           .enabled(if: builtExecutable(named: "edge-agent") != nil))
-    func agentListensOnNothing() throws {
+    func agentListensOnNothing() async throws {
         let binary = try #require(builtExecutable(named: "edge-agent"))
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
@@ -109,7 +109,17 @@ struct SecurityTests {
         config = config.replacingOccurrences(of: "port = 5020", with: "port = \(modbusPort)")
             .replacingOccurrences(of: "\"demo-out/", with: "\"\(directory.path)/")
         try config.write(toFile: directory.file("agent.conf"), atomically: true, encoding: .utf8)
-        usleep(500_000)
+        // Start the agent once the simulator listens (else its reconnect backoff outlasts the
+        // wait below). This is also the check's positive control: it finds the simulator's two
+        // listening ports (Modbus and control).
+        var simulatorListening: [(state: String, local: String)] = []
+        for _ in 0..<300 where simulatorListening.count < 2 && simulator.isRunning {
+            try await Task.sleep(for: .milliseconds(100))  // never block the test pool's threads
+            let inodes = Self.socketInodes(pid: simulator.processIdentifier)
+            simulatorListening = (Self.inetSockets(pid: simulator.processIdentifier, table: "tcp", inodes: inodes)
+                + Self.inetSockets(pid: simulator.processIdentifier, table: "tcp6", inodes: inodes)).filter { $0.state == "0A" }
+        }
+        #expect(simulatorListening.count == 2, "\(simulatorListening)")
         // `sh -c 'umask 000; exec edge-agent run …'`: the agent inherits the loosest umask.
         let agent = Process()
         agent.executableURL = URL(fileURLWithPath: "/bin/sh")
@@ -130,13 +140,13 @@ struct SecurityTests {
         var inodes: Set<String> = []
         var connections: [(state: String, local: String)] = []
         for _ in 0..<300 where connections.isEmpty && agent.isRunning {
-            usleep(100_000)
+            try await Task.sleep(for: .milliseconds(100))
             inodes = Self.socketInodes(pid: agent.processIdentifier)
             connections = (Self.inetSockets(pid: agent.processIdentifier, table: "tcp", inodes: inodes)
                 + Self.inetSockets(pid: agent.processIdentifier, table: "tcp6", inodes: inodes)).filter { $0.state == "01" }
         }
         #expect(!connections.isEmpty, "the agent never connected to the simulator: \((try? String(contentsOfFile: directory.file("agent.log"), encoding: .utf8))?.suffix(1500) ?? "")")
-        sleep(2)
+        try await Task.sleep(for: .seconds(2))
         inodes = Self.socketInodes(pid: agent.processIdentifier)
         var listening: [String] = []
         for table in ["tcp", "tcp6"] {
@@ -149,12 +159,6 @@ struct SecurityTests {
         listening += Self.listeningUnixSockets(pid: agent.processIdentifier, inodes: inodes)
         #expect(agent.isRunning)
         #expect(listening.isEmpty, "the agent listens on \(listening)")
-
-        // The same check finds the simulator's two listening ports (Modbus and control).
-        let simulatorInodes = Self.socketInodes(pid: simulator.processIdentifier)
-        let simulatorListening = (Self.inetSockets(pid: simulator.processIdentifier, table: "tcp", inodes: simulatorInodes)
-            + Self.inetSockets(pid: simulator.processIdentifier, table: "tcp6", inodes: simulatorInodes)).filter { $0.state == "0A" }
-        #expect(simulatorListening.count == 2, "\(simulatorListening)")
 
         for path in [directory.file("data/edge-agent.db"), directory.file("data/edge-agent.db-wal")] {
             let mode = try #require(Self.mode(path), "\(path) was not created")
