@@ -140,6 +140,37 @@ import Testing
         }
     }
 
+    /// The fast path requantizes in double only where that is exact; a layer with a huge bias and a
+    /// mean with a huge multiplier take the Int64 form, which must match the reference too.
+    @Test func fastKernelsMatchTheReferenceWhenRequantizationFallsBackToInt64() throws {
+        let sensorCount = 6
+        let machine = SyntheticMachine(sensorCount: sensorCount, seed: 90)
+        let raw = machine.windows(count: 12, seed: 91)
+        let normalization = Normalization(fitting: raw)
+        let base = try Network(seed: 92).quantize(calibrationWindows: raw, normalization: normalization)
+        #expect(base.packed.encoderInput.requantizer.exactInDouble)
+        #expect(base.packed.meanRequantizers[sensorCount - 1].exactInDouble)
+        var layers = base.layers
+        let first = layers[0]
+        var biases = first.biases
+        for slot in 0..<(biases.count / first.outputCount) { biases[slot * first.outputCount] = 1_900_000_000 }
+        layers[0] = QuantizedDenseLayer(outputCount: first.outputCount, inputCount: first.inputCount, weights: first.weights,
+                                        biases: biases, requantization: first.requantization, dequantization: first.dequantization)
+        var scales = base.activationScales
+        scales[2] = scales[2].map { $0 * 1e-7 }
+        let extreme = QuantizedNetwork(architecture: base.architecture, inputScales: base.inputScales,
+                                       activationScales: scales, layers: layers)
+        #expect(!extreme.packed.encoderInput.requantizer.exactInDouble)
+        #expect(!extreme.packed.meanRequantizers[sensorCount - 1].exactInDouble)
+        let fast = ScoringWorkspace(), reference = ScoringWorkspace()
+        for window in raw {
+            let a = extreme.score(window, normalization: normalization, workspace: fast)
+            let b = extreme.scoreReference(window, normalization: normalization, workspace: reference)
+            #expect(a.bitPattern == b.bitPattern)
+            #expect(fast.contributions.map(\.bitPattern) == reference.contributions.map(\.bitPattern))
+        }
+    }
+
     @Test func quantizingWithoutCalibrationDataThrows() {
         #expect(throws: NetworkError.self) { try Network(seed: 1).quantize(calibrationWindows: []) }
     }

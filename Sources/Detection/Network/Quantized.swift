@@ -98,7 +98,7 @@ public struct QuantizedNetwork: Sendable, Hashable {
     /// `meanMultipliers[n × E + k]`: a sum of `n` embeddings' channel k → their mean (mean scale).
     let meanMultipliers: [FixedPointMultiplier]
     /// The same layers repacked for the fast kernels.
-    let packed: PackedLayers
+    let packed: PackedNetwork
 
     init(architecture: NetworkArchitecture, inputScales: [Float], activationScales: [[Float]], layers: [QuantizedDenseLayer]) {
         self.architecture = architecture
@@ -106,13 +106,14 @@ public struct QuantizedNetwork: Sendable, Hashable {
         self.activationScales = activationScales
         self.layers = layers
         inputInverseScales = inputScales.map { 1 / $0 }
-        packed = PackedLayers(layers)
         let e = architecture.embeddingWidth
         meanMultipliers = (0...architecture.maximumSensorCount).flatMap { n in
             (0..<e).map { k in
                 FixedPointMultiplier(n == 0 ? 0 : Double(activationScales[1][k]) / Double(activationScales[2][k]) / Double(n))
             }
         }
+        packed = PackedNetwork(layers: layers, architecture: architecture, inputInverseScales: inputInverseScales,
+                               meanMultipliers: meanMultipliers)
     }
 
     /// Bytes of int8 weights, int32 biases, multipliers and scales (the size of the int8 model).
@@ -244,96 +245,6 @@ public struct QuantizedNetwork: Sendable, Hashable {
         }
         return score
     }
-
-    private func runPacked(values: UnsafePointer<Float>, timeSteps: Int, sensorCount c: Int,
-                     centers: UnsafePointer<Float>, inverseScales: UnsafePointer<Float>,
-                     storage S: QuantizedWorkspaceStorage) -> Float {
-        let f = NetworkArchitecture.featureCount
-        let h1 = architecture.encoderHiddenWidth, e = architecture.embeddingWidth
-        let h3 = architecture.decoderHiddenWidth, h5 = architecture.headHiddenWidth
-        FeatureExtractor.extract(values: values, timeSteps: timeSteps, sensorCount: c, centers: centers,
-                                 inverseScales: inverseScales, scratch: S.featureScratch.pointer, into: S.features.pointer)
-        inputInverseScales.withUnsafeBufferPointer { inv in
-            for i in 0..<c {
-                for k in 0..<f { S.xq[i * f + k] = roundToInt8(S.features[i * f + k] * inv[k]) }
-            }
-        }
-        let L = packed.layers
-        let acc = S.accumulators.pointer
-        // Encoder, per sensor.
-        var i = 0
-        while i + 1 < c {
-            L[0].forwardPair(S.xq.pointer + i * f, S.xq.pointer + (i + 1) * f, slotA: i, slotB: i + 1, scratch: acc,
-                             intoA: S.r1.pointer + i * h1, intoB: S.r1.pointer + (i + 1) * h1)
-            L[1].forwardPair(S.r1.pointer + i * h1, S.r1.pointer + (i + 1) * h1, slotA: 0, slotB: 0, scratch: acc,
-                             intoA: S.h.pointer + i * e, intoB: S.h.pointer + (i + 1) * e)
-            i += 2
-        }
-        if i < c {
-            L[0].forward(S.xq.pointer + i * f, slot: i, scratch: acc, into: S.r1.pointer + i * h1)
-            L[1].forward(S.r1.pointer + i * h1, slot: 0, scratch: acc, into: S.h.pointer + i * e)
-        }
-        // Leave-one-out mean (requantized to its own scale) and max of the uint8 embeddings.
-        let in3 = 2 * e, in5 = 3 * e
-        if c > 1 {
-            for k in 0..<e {
-                let toMean = meanMultipliers[(c - 1) * e + k]
-                var total: Int32 = 0, best1: UInt8 = 0, best2: UInt8 = 0, bestIndex = -1
-                for i in 0..<c {
-                    let value = S.h[i * e + k]
-                    total &+= Int32(value)
-                    if value > best1 { best2 = best1; best1 = value; bestIndex = i } else if value > best2 { best2 = value }
-                }
-                for i in 0..<c {
-                    let own = S.h[i * e + k]
-                    let q = toMean.apply(total &- Int32(own))
-                    let mean = UInt8(truncatingIfNeeded: q > 255 ? 255 : q)
-                    let maximum = i == bestIndex ? best2 : best1
-                    S.v[i * in3 + k] = mean
-                    S.v[i * in3 + e + k] = maximum
-                    S.w[i * in5 + k] = own
-                    S.w[i * in5 + e + k] = mean
-                    S.w[i * in5 + 2 * e + k] = maximum
-                }
-            }
-        } else {
-            for k in 0..<e {
-                S.v[k] = 0; S.v[e + k] = 0
-                S.w[k] = S.h[k]; S.w[e + k] = 0; S.w[2 * e + k] = 0
-            }
-        }
-        // Decoder and head, per sensor; errors in float.
-        var score: Float = 0
-        let inverseF = 1 / Float(f), inverseC = 1 / Float(c)
-        // Hidden layers of decoder and head two sensors at a time; output layers per sensor.
-        i = 0
-        while i + 1 < c {
-            L[2].forwardPair(S.v.pointer + i * in3, S.v.pointer + (i + 1) * in3, slotA: i, slotB: i + 1, scratch: acc,
-                             intoA: S.r3.pointer + i * h3, intoB: S.r3.pointer + (i + 1) * h3)
-            L[4].forwardPair(S.w.pointer + i * in5, S.w.pointer + (i + 1) * in5, slotA: i, slotB: i + 1, scratch: acc,
-                             intoA: S.r5.pointer + i * h5, intoB: S.r5.pointer + (i + 1) * h5)
-            i += 2
-        }
-        if i < c {
-            L[2].forward(S.v.pointer + i * in3, slot: i, scratch: acc, into: S.r3.pointer + i * h3)
-            L[4].forward(S.w.pointer + i * in5, slot: i, scratch: acc, into: S.r5.pointer + i * h5)
-        }
-        for i in 0..<c {
-            L[3].forwardReal(S.r3.pointer + i * h3, scratch: acc, into: S.prediction.pointer)
-            var err: Float = 0
-            for k in 0..<f {
-                let diff = S.prediction[k] - S.features[i * f + k]
-                err += diff * diff
-            }
-            L[5].forwardReal(S.r5.pointer + i * h5, scratch: acc, into: S.prediction.pointer + f)
-            S.errors[i] = err * inverseF
-            S.deviations[i] = S.prediction[f]
-            let contribution = (err * inverseF + abs(S.prediction[f])) * inverseC
-            S.contributions[i] = contribution
-            score += contribution
-        }
-        return score
-    }
 }
 
 /// Round to nearest (ties to even) and saturate to ±127, without a libm call.
@@ -394,25 +305,36 @@ final class QuantizedWorkspaceStorage {
     let prediction: Buffer<Float>, errors: Buffer<Float>, deviations: Buffer<Float>
     let xq: Buffer<Int8>, r1: Buffer<UInt8>, h: Buffer<UInt8>, v: Buffer<UInt8>, w: Buffer<UInt8>
     let r3: Buffer<UInt8>, r5: Buffer<UInt8>
-    let accumulators: Buffer<Int32>
+    // The fast path: per sensor `[m_i, h_i]` in int16 lanes, one sensor's layer inputs and
+    // outputs, pooling statistics, the max parts and which sensors need their own max part.
+    let context: Buffer<Int16>, inputs: Buffer<Int16>, hidden: Buffer<Int16>
+    let total: Buffer<Int32>, best1: Buffer<Int16>, best2: Buffer<Int16>, bestIndex: Buffer<Int16>
+    let shared3: Buffer<Int32>, shared5: Buffer<Int32>, offset3: Buffer<Int32>, offset5: Buffer<Int32>
+    let flags: Buffer<UInt8>
 
     init(architecture a: NetworkArchitecture) {
         architecture = a
         let c = a.maximumSensorCount, f = NetworkArchitecture.featureCount
         features = Buffer(c * f); featureScratch = Buffer(c * FeatureExtractor.scratchPerSensor); contributions = Buffer(c)
-        prediction = Buffer(f + 1); errors = Buffer(c); deviations = Buffer(c)
+        prediction = Buffer(padded(f) + padded(1)); errors = Buffer(c); deviations = Buffer(c)
         xq = Buffer(c * f); r1 = Buffer(c * a.encoderHiddenWidth); h = Buffer(c * a.embeddingWidth)
         v = Buffer(c * 2 * a.embeddingWidth); w = Buffer(c * 3 * a.embeddingWidth)
         r3 = Buffer(c * a.decoderHiddenWidth); r5 = Buffer(c * a.headHiddenWidth)
-        let widest = max(a.encoderHiddenWidth, a.embeddingWidth, a.decoderHiddenWidth, a.headHiddenWidth, f)
-        accumulators = Buffer(2 * ((widest + 7) / 8 * 8))
+        let ep = padded(a.embeddingWidth)
+        let widest = padded(max(a.encoderHiddenWidth, a.decoderHiddenWidth, a.headHiddenWidth, 2 * a.embeddingWidth, f))
+        context = Buffer(c * 2 * ep); inputs = Buffer(widest); hidden = Buffer(widest)
+        total = Buffer(ep); best1 = Buffer(ep); best2 = Buffer(ep); bestIndex = Buffer(ep)
+        shared3 = Buffer(padded(a.decoderHiddenWidth)); offset3 = Buffer(padded(a.decoderHiddenWidth))
+        shared5 = Buffer(padded(a.headHiddenWidth)); offset5 = Buffer(padded(a.headHiddenWidth))
+        flags = Buffer(c)
     }
 
     deinit {
         for b in [features, featureScratch, contributions, prediction, errors, deviations] { b.free() }
         xq.free()
-        for b in [r1, h, v, w, r3, r5] { b.free() }
-        accumulators.free()
+        for b in [r1, h, v, w, r3, r5, flags] { b.free() }
+        for b in [context, inputs, hidden, best1, best2, bestIndex] { b.free() }
+        for b in [total, shared3, shared5, offset3, offset5] { b.free() }
     }
 
     func contributions(count: Int) -> [Float] { (0..<count).map { contributions[$0] } }
