@@ -1,6 +1,7 @@
 import ArgumentParser
 import Detection
 import EdgeCore
+import Simulator
 
 struct EvaluateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -89,33 +90,80 @@ struct EvaluateCommand: ParsableCommand {
         print("TOTAL leave-one-file-out: F1 \(EvaluationText.fixed(total.f1, 3))  FAR \(EvaluationText.fixed(total.falseAlarmRatePercent, 1)) %  MAR \(EvaluationText.fixed(total.missedAlarmRatePercent, 1)) %  (TP \(total.truePositives) FP \(total.falsePositives) FN \(total.falseNegatives) TN \(total.trueNegatives))")
     }
 
+    @Option(help: "With --few-shot: split the labelled files into N folds by file and measure each fold with a meta-initialization trained on the other folds' files plus the unlabelled files (e.g. anomaly-free operation), so no file is measured by an initialization that saw it (0: use the shipped initialization or --meta-init).")
+    var metaFolds: Int = 0
+
+    @Option(help: "With --meta-folds: simulated machines added to every fold's meta-training.")
+    var metaSimulated: Int = 0
+
+    @Option(help: "With --meta-folds: outer iterations of each fold's meta-training.")
+    var metaIterations: Int = MetaTrainingSettings().iterations
+
+    @Option(help: "With --meta-folds: seed of meta-training (fold f uses seed + f).")
+    var metaSeed: UInt64 = 1
+
+    @Option(help: "With --meta-folds: meta-training's outer loop, reptile, fomaml or threshold-fomaml.")
+    var metaAlgorithm: String = "reptile"
+
+    @Option(help: "With --meta-folds: inner-loop Adam steps of meta-training.")
+    var metaInnerSteps: Int = MetaTrainingSettings().inner.steps
+
+    @Option(help: "With --meta-folds: Reptile's initial outer step size, or first-order MAML's outer learning rate.")
+    var metaOuterRate: Float?
+
+    @Option(help: "With --meta-folds: support rows per meta-training episode, comma-separated; each episode draws one (e.g. 50,100,200,400).")
+    var metaSupportRows: String = "\(MetaTrainingSettings().supportRows)"
+
+    @Option(help: "With --meta-folds: normal and fault query windows per meta-training episode.")
+    var metaQueryWindows: Int = MetaTrainingSettings().queryWindows
+
+    @Flag(help: "With --meta-folds: learn each fold's network threshold margin per K on the other folds' files (best F1 − FAR%/100 over a grid) instead of --network-margin.")
+    var learnMargin = false
+
+    @Flag(help: "With --meta-folds: widen the calibration scales of rows (a) and (c) by per-sensor factors learned per K on the other folds' files (how much more a sensor wanders than its first K rows show); adds row (b') with random initialization and the same factors.")
+    var learnScales = false
+
+    @Option(help: "With --few-shot: seed of the random initialization of row (b).")
+    var randomSeed: UInt64 = 7
+
     func printFewShotTable() throws {
-        guard let meta = try detector.initialization() else {
-            throw ValidationError("no meta-initialization: this build ships none; pass --meta-init FILE")
+        var settings = FewShotEvaluationSettings(folds: metaFolds, adaptation: AdaptationSettings(steps: detector.adaptationSteps),
+                                                 thresholdMargin: detector.networkMargin, quantize: !detector.float,
+                                                 randomSeed: randomSeed)
+        guard let algorithm = MetaAlgorithm(rawValue: metaAlgorithm) else { throw ValidationError("--meta-algorithm must be reptile, fomaml or threshold-fomaml") }
+        var meta = MetaTrainingSettings(iterations: metaIterations, seed: metaSeed, algorithm: algorithm)
+        meta.inner.steps = metaInnerSteps
+        if let metaOuterRate {
+            if algorithm == .reptile { meta.outerStepSize = metaOuterRate } else { meta.outerLearningRate = metaOuterRate }
         }
-        let random = Network(architecture: meta.architecture, seed: 7)
-        var base = try detector.settings()
-        base.useDeviation = false
-        let adaptation = AdaptationSettings(steps: detector.adaptationSteps)
-        let margin = detector.networkMargin, int8 = !detector.float
-        let methods: [(String, NetworkCalibration)] = [
-            ("(a) meta-init + adaptation", NetworkCalibration(initialization: meta, adaptation: adaptation, thresholdMargin: margin, quantize: int8)),
-            ("(b) random init + adaptation", NetworkCalibration(initialization: random, adaptation: adaptation, thresholdMargin: margin, quantize: int8)),
-            ("(c) meta-init, no adaptation", NetworkCalibration(initialization: meta, adaptation: AdaptationSettings(steps: 0), thresholdMargin: margin, quantize: int8)),
-        ]
-        var rows: [(String, Int, ConfusionCounts)] = []
-        for k in [50, 100, 200, 400] {
-            for (name, network) in methods {
-                var settings = base
-                settings.network = network
-                let files = try DatasetEvaluation.evaluate(directory: dataset, calibrationRows: k, settings: settings, testStartRow: 400)
-                rows.append((name, k, files.reduce(ConfusionCounts()) { $0 + $1.counts }))
-            }
+        let supportRows = metaSupportRows.split(separator: ",").compactMap { Int($0.filter { $0 != " " }) }
+        guard !supportRows.isEmpty, supportRows.allSatisfy({ $0 >= 2 }) else { throw ValidationError("--meta-support-rows: comma-separated row counts ≥ 2") }
+        meta.supportRows = supportRows[0]
+        meta.supportRowChoices = supportRows.count > 1 ? supportRows : []
+        meta.queryWindows = metaQueryWindows
+        settings.metaTraining = meta
+        settings.learnThresholdMargin = learnMargin
+        settings.learnNormalizationPrior = learnScales
+        let initialization = metaFolds >= 2 ? nil : try detector.initialization()
+        guard metaFolds >= 2 || initialization != nil else {
+            throw ValidationError("no meta-initialization: this build ships none; pass --meta-init FILE or --meta-folds N")
+        }
+        let extra = metaFolds >= 2 ? MetaTrainCommand.simulatedTasks(count: metaSimulated, hours: 1.5, seed: metaSeed) : []
+        let results = try FewShotEvaluation.run(directory: dataset, initialization: initialization, extraTasks: extra,
+                                                settings: settings) { line in if !json { print(line) } }
+        var rows = results.map { ($0.method.rawValue, $0.calibrationRows, $0.counts) }
+        if learnMargin, !json {
+            for r in results { print("learned margins \(r.method.rawValue) K=\(r.calibrationRows): \(r.thresholdMargins.map { "\($0)" }.joined(separator: " "))") }
+        }
+        let base = try detector.settings()
+        for k in settings.calibrationRowCounts {
             var deviationOnly = base
             deviationOnly.useDeviation = true
             deviationOnly.network = nil
-            let files = try DatasetEvaluation.evaluate(directory: dataset, calibrationRows: k, settings: deviationOnly, testStartRow: 400)
-            rows.append(("window deviation (shipped default)", k, files.reduce(ConfusionCounts()) { $0 + $1.counts }))
+            let files = try DatasetEvaluation.evaluate(directory: dataset, calibrationRows: k, settings: deviationOnly,
+                                                       testStartRow: settings.testStartRow)
+            let at = rows.lastIndex { $0.1 == k }.map { $0 + 1 } ?? rows.endIndex
+            rows.insert(("window deviation (shipped default)", k, files.reduce(ConfusionCounts()) { $0 + $1.counts }), at: at)
         }
         if json {
             let items = rows.map { "{\"method\":\"\($0.0)\",\"k\":\($0.1),\"f1\":\(EvaluationText.fixed($0.2.f1, 4)),\"far\":\(EvaluationText.fixed($0.2.falseAlarmRatePercent, 3))}" }

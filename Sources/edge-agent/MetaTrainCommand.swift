@@ -43,18 +43,22 @@ struct MetaTrainCommand: ParsableCommand {
     @Option(help: "Where to write the initialization (text format; .swift writes Swift source for the shipped copy).")
     var output: String
 
+    /// Meta-training tasks from `count` simulated machines (pumps, motors, compressors with 3+
+    /// random sensors and 2 random faults each).
+    static func simulatedTasks(count: Int, hours: Double, seed: UInt64) -> [MetaTask] {
+        guard count > 0 else { return [] }
+        var options = MachineOptions()
+        options.channels = .random(minimum: 3)
+        var fleet = Fleet(seed: seed, count: count, options: options)
+        fleet.addRandomFaults(count: 2, hours: hours)
+        return fleet.generate(hours: hours).map { series in
+            MetaTask(name: series.machineID, values: series.values, sensorCount: series.channels.count, anomalous: series.anomaly)
+        }
+    }
+
     func run() throws {
         var tasks: [MetaTask] = []
-        if simulated > 0 {
-            var options = MachineOptions()
-            options.channels = .random(minimum: 3)
-            var fleet = Fleet(seed: seed, count: simulated, options: options)
-            fleet.addRandomFaults(count: 2, hours: hours)
-            for series in fleet.generate(hours: hours) {
-                tasks.append(MetaTask(name: series.machineID, values: series.values,
-                                      sensorCount: series.channels.count, anomalous: series.anomaly))
-            }
-        }
+        tasks += Self.simulatedTasks(count: simulated, hours: hours, seed: seed)
         for folder in csv {
             for file in try DatasetEvaluation.csvFiles(under: folder) {
                 let table = try CSVReader().read(path: folder + "/" + file)

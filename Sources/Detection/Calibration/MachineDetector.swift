@@ -14,6 +14,8 @@ public struct NetworkCalibration: Sendable, Hashable {
     public var thresholdMargin: Float
     /// Whether the adapted network is quantized to int8 and scored that way (as the runtime does).
     public var quantize: Bool
+    /// Meta-learned widening of the calibration scales (nil: the plain median/MAD scales).
+    public var normalizationPrior: NormalizationPrior? = nil
 
     /// Creates network-calibration settings.
     public init(initialization: Network, adaptation: AdaptationSettings = AdaptationSettings(), thresholdMargin: Float = 1.5,
@@ -252,7 +254,8 @@ public struct Calibrator: Sendable {
         let a = settings.adaptation
         guard rows >= a.windowRows, n <= settings.initialization.architecture.maximumSensorCount else { return nil }
         let columns = (0..<n).map { s in (0..<rows).map { values[values.startIndex + $0 * n + s] } }
-        let normalization = Normalization(fittingColumns: columns)
+        let fitted = Normalization(fittingColumns: columns)
+        let normalization = settings.normalizationPrior?.apply(to: fitted) ?? fitted
         let normal = FewShotAdaptation.windows(values: values, sensorCount: n, normalization: normalization,
                                                windowRows: a.windowRows, stride: a.stride, limit: a.maximumNormalWindows)
         var faults: [Window] = []

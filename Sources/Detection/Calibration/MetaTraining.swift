@@ -29,6 +29,12 @@ public enum MetaAlgorithm: String, Sendable, Hashable, CaseIterable {
     /// First-order MAML (Finn et al. 2017): step the shared weights along the query loss's
     /// gradient taken at the adapted weights (Adam on the outer loop).
     case firstOrderMAML = "fomaml"
+    /// First-order MAML with a query loss that mirrors how calibration sets its threshold:
+    /// relative to the adapted network's highest support score T, held-out normal windows
+    /// (from anywhere later in the task) are penalized by max(0, s/T − 1) and faults by
+    /// max(0, `thresholdQueryMargin` − s/T). It teaches the initialization to adapt without
+    /// overfitting the few support windows, which is what drives false alarms at small K.
+    case thresholdMAML = "threshold-fomaml"
 }
 
 /// Settings of meta-training.
@@ -41,10 +47,18 @@ public struct MetaTrainingSettings: Sendable, Hashable {
     public var iterations: Int
     /// Rows of normal operation per support set (what one calibration sees).
     public var supportRows: Int
+    /// When not empty, each episode draws its support rows from these (so the initialization
+    /// is trained for every K a calibration may use); otherwise every episode uses `supportRows`.
+    public var supportRowChoices: [Int] = []
     /// Labelled anomalous windows of the task added to the support set when it has any.
     public var labelledSupportWindows: Int
     /// The inner loop: few-shot adaptation exactly as calibration runs it (steps, learning rate…).
     public var inner: AdaptationSettings
+    /// Rows after the support set from which normal query windows are drawn (nil: 3 × the
+    /// support rows; the threshold-aware rule uses the whole rest of the task unless set).
+    public var queryHorizonRows: Int? = nil
+    /// The threshold-aware rule's target: faults should score this multiple of T.
+    public var thresholdQueryMargin: Float = 3
     /// Reptile's outer step size at the start (annealed linearly to 0 at the end).
     public var outerStepSize: Float
     /// Normal and anomalous query windows per task for the meta-loss (monitoring only).
@@ -100,7 +114,9 @@ public enum MetaTraining {
     public static func episode(from task: MetaTask, settings: MetaTrainingSettings, random: inout SeededGenerator) -> TaskEpisode? {
         let n = task.sensorCount
         let w = settings.inner.windowRows
-        let k = settings.supportRows
+        let k = settings.supportRowChoices.isEmpty
+            ? settings.supportRows
+            : max(2, settings.supportRowChoices[random.nextIndex(below: settings.supportRowChoices.count)])
         guard task.rowCount >= k + w else { return nil }
         // Support: a random start whose k rows are all normal.
         var start = -1
@@ -120,7 +136,7 @@ public enum MetaTraining {
         // the stretch that follows the support (what a calibrated detector faces next), faults
         // from anywhere.
         var normalEnds: [Int] = [], anomalousEnds: [Int] = []
-        let horizon = start + k + 3 * k
+        let horizon = start + k + (settings.queryHorizonRows ?? (settings.algorithm == .thresholdMAML ? task.rowCount : 3 * k))
         for end in (w - 1)..<task.rowCount where end < start || end - w + 1 >= start + k {
             if task.anomalous[end] { anomalousEnds.append(end) } else if end >= start + k && end < horizon { normalEnds.append(end) }
         }
@@ -234,6 +250,15 @@ public enum MetaTraining {
                             || (adapted.score(example.window).score - reference.reference) / reference.scale < reference.margin
                     }
                     var (_, gradient) = adapted.lossAndGradient(on: useful, lossFunction: queryObjective)
+                    let norm = gradient.reduce(0) { $0 + $1 * $1 }.squareRoot()
+                    if norm > 10 { for k in gradient.indices { gradient[k] *= 10 / norm } }
+                    if norm.isFinite { outer.update(&shared.parameters, gradient: gradient) }
+                case .thresholdMAML:
+                    let top = episode.supportNormal.map { adapted.score($0).score }.max() ?? 0
+                    guard top.isFinite, top > 0 else { break }
+                    // dev = (s − T) / T: normal windows above T and faults below m·T are penalized.
+                    let relative = DeviationLoss(reference: top, scale: top, margin: settings.thresholdQueryMargin - 1)
+                    var (_, gradient) = adapted.lossAndGradient(on: episode.query, lossFunction: LossFunction(reconstructionWeight: 0, deviation: relative))
                     let norm = gradient.reduce(0) { $0 + $1 * $1 }.squareRoot()
                     if norm > 10 { for k in gradient.indices { gradient[k] *= 10 / norm } }
                     if norm.isFinite { outer.update(&shared.parameters, gradient: gradient) }

@@ -1,0 +1,193 @@
+import EdgeCore
+
+/// Settings of the few-shot table: which K, which adaptation, and how meta-initializations are
+/// made when the data set itself feeds meta-training (k-fold by file).
+public struct FewShotEvaluationSettings: Sendable {
+    /// Calibration rows compared (each file is calibrated on its first K rows).
+    public var calibrationRowCounts: [Int]
+    /// First row counted for every K, so every K is scored on the same rows.
+    public var testStartRow: Int
+    /// Folds by file: 0 evaluates every file with the given initialization; N ≥ 2 splits the
+    /// labelled files into N folds (file i goes to fold i mod N) and measures each fold with an
+    /// initialization meta-trained on the other folds' files, the unlabelled files and the extra
+    /// tasks, so no file is measured by an initialization that saw it.
+    public var folds: Int
+    /// Meta-training of each fold's initialization.
+    public var metaTraining: MetaTrainingSettings
+    /// Whether, with folds, each fold's network threshold margin per K and method is learned on
+    /// the other folds' files (the grid value with the best F1 − FAR%/100 there) instead of
+    /// `thresholdMargin`: a score calibration learned across machines.
+    public var learnThresholdMargin: Bool = false
+    /// Whether, with folds, the meta-learned rows (a) and (c) also widen the calibration scales by
+    /// a `NormalizationPrior` learned per K on the other folds' files and the unlabelled files;
+    /// row (b') then shows random initialization with the same prior, to tell the two apart.
+    public var learnNormalizationPrior: Bool = false
+    /// The margins tried when learning one.
+    public var thresholdMarginGrid: [Float] = [1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10, 12, 16, 24, 32, 48]
+    /// The network calibration of (a) and (b); (c) is the same with 0 adaptation steps.
+    public var adaptation: AdaptationSettings
+    /// Network threshold = highest calibration network score × this margin.
+    public var thresholdMargin: Float
+    /// Whether the network is scored in int8.
+    public var quantize: Bool
+    /// Seed of (b)'s random initialization.
+    public var randomSeed: UInt64
+
+    /// Creates settings; the defaults are those of `edge-agent evaluate --few-shot`.
+    public init(calibrationRowCounts: [Int] = [50, 100, 200, 400], testStartRow: Int = 400, folds: Int = 0,
+                metaTraining: MetaTrainingSettings = MetaTrainingSettings(), adaptation: AdaptationSettings = AdaptationSettings(),
+                thresholdMargin: Float = 1.5, quantize: Bool = true, randomSeed: UInt64 = 7) {
+        self.calibrationRowCounts = calibrationRowCounts
+        self.testStartRow = testStartRow
+        self.folds = folds
+        self.metaTraining = metaTraining
+        self.adaptation = adaptation
+        self.thresholdMargin = thresholdMargin
+        self.quantize = quantize
+        self.randomSeed = randomSeed
+    }
+}
+
+/// One cell of the few-shot table: a method at one K, counted over every labelled file.
+public struct FewShotResult: Sendable {
+    /// `metaAdapted`, `randomAdapted` or `metaOnly`.
+    public var method: FewShotMethod
+    /// Calibration rows.
+    public var calibrationRows: Int
+    /// Counts summed over the files' rows from `testStartRow` on.
+    public var counts: ConfusionCounts
+    /// The network threshold margin used for each fold.
+    public var thresholdMargins: [Float]
+}
+
+/// The three rows of the few-shot table.
+public enum FewShotMethod: String, Sendable, CaseIterable {
+    /// (a) meta-initialization + adaptation.
+    case metaAdapted = "(a) meta-init + adaptation"
+    /// (b) random initialization + the same adaptation.
+    case randomAdapted = "(b) random init + adaptation"
+    /// (c) meta-initialization without adaptation.
+    case metaOnly = "(c) meta-init, no adaptation"
+    /// (b') random initialization + adaptation, with the meta-learned normalization prior
+    /// (only when one is learned): separates what the prior does from what the weights do.
+    case randomAdaptedWithPrior = "(b') random init + adapt. + prior"
+}
+
+/// The few-shot table on a folder of labelled CSV files (network score only).
+public enum FewShotEvaluation {
+    /// Which fold each of `count` files belongs to (file i → fold i mod folds).
+    public static func fold(ofFile index: Int, folds: Int) -> Int { folds > 1 ? index % folds : 0 }
+
+    /// Meta-training tasks made from CSV tables: labelled rows count as faults, unlabelled files are all normal.
+    public static func tasks(from tables: [(name: String, table: SensorTable)]) -> [MetaTask] {
+        tables.map { item in
+            let labels = item.table.anomalyLabels?.map { $0 != 0 } ?? Array(repeating: false, count: item.table.rowCount)
+            return MetaTask(name: item.name, values: item.table.values, sensorCount: item.table.sensorCount, anomalous: labels)
+        }
+    }
+
+    /// Runs the table.
+    /// - Parameters:
+    ///   - directory: folder of CSV files; labelled ones are measured, unlabelled ones only feed meta-training.
+    ///   - initialization: the initialization used when `settings.folds` < 2 (e.g. the shipped one).
+    ///   - extraTasks: tasks every fold's meta-training also uses (e.g. simulated machines).
+    ///   - progress: called with a line of text after each fold's meta-training.
+    /// - Throws: `CSVReadError`/`ReplayError` when a file cannot be read or is too short.
+    public static func run(directory: String, initialization: Network?, extraTasks: [MetaTask] = [],
+                           settings: FewShotEvaluationSettings, progress: (String) -> Void = { _ in }) throws -> [FewShotResult] {
+        var labelled: [(name: String, table: SensorTable)] = []
+        var unlabelled: [(name: String, table: SensorTable)] = []
+        for file in try DatasetEvaluation.csvFiles(under: directory) {
+            let table = try CSVReader().read(path: directory + "/" + file)
+            if table.anomalyLabels == nil { unlabelled.append((file, table)) } else { labelled.append((file, table)) }
+        }
+        let folds = max(1, settings.folds)
+        var initializations: [Network] = []
+        var foldTasks: [[MetaTask]] = []
+        if settings.folds >= 2 {
+            for f in 0..<folds {
+                let training = labelled.indices.filter { fold(ofFile: $0, folds: folds) != f }.map { labelled[$0] }
+                let tasks = self.tasks(from: training + unlabelled) + extraTasks
+                foldTasks.append(self.tasks(from: training + unlabelled))
+                var meta = settings.metaTraining
+                meta.seed = settings.metaTraining.seed &+ UInt64(f)
+                let started = MonotonicTime.seconds()
+                var last: Float = .nan, first: Float = .nan
+                let network = MetaTraining.train(initial: Network(seed: meta.seed), tasks: tasks, settings: meta,
+                                                 reportEvery: meta.iterations, monitorEpisodes: 8) { p in
+                    if p.iteration == 0 { first = p.metaLoss } else { last = p.metaLoss }
+                }
+                initializations.append(network)
+                progress("fold \(f + 1)/\(folds): meta-trained on \(tasks.count) tasks (\(training.count) labelled files held in), "
+                         + "meta-loss \(EvaluationText.fixed(Double(first), 3)) → \(EvaluationText.fixed(Double(last), 3)), "
+                         + "\(EvaluationText.fixed(MonotonicTime.seconds() - started, 1)) s")
+            }
+        } else {
+            guard let initialization else { throw ReplayError(message: "no meta-initialization: pass one or use k-fold meta-training") }
+            initializations = [initialization]
+        }
+        let random = Network(architecture: initializations[0].architecture, seed: settings.randomSeed)
+        let rule = CalibrationSettings().rule
+        var results: [FewShotResult] = []
+        for k in settings.calibrationRowCounts {
+            let usePrior = settings.learnNormalizationPrior && !foldTasks.isEmpty
+            let priors = usePrior ? foldTasks.map { NormalizationPrior.learn(from: $0, calibrationRows: k) } : []
+            for method in FewShotMethod.allCases where method != .randomAdaptedWithPrior || usePrior {
+                var adaptation = settings.adaptation
+                if method == .metaOnly { adaptation.steps = 0 }
+                // Scores relative to the highest calibration score (margin 1), one array per
+                // (fold, file); the random initialization without prior is the same for every fold.
+                let perFold = method != .randomAdapted || usePrior
+                var scores: [[[Float]]] = []
+                for f in 0..<(perFold ? folds : 1) {
+                    let start = method == .randomAdapted || method == .randomAdaptedWithPrior ? random : initializations[min(f, initializations.count - 1)]
+                    var network = NetworkCalibration(initialization: start, adaptation: adaptation, thresholdMargin: 1, quantize: settings.quantize)
+                    if usePrior, method != .randomAdapted { network.normalizationPrior = priors[f] }
+                    var calibration = CalibrationSettings()
+                    calibration.useDeviation = false
+                    calibration.network = network
+                    scores.append(try labelled.map { try Replay.run($0.table, calibrationRows: k, settings: calibration).scores })
+                }
+                if usePrior, method == .metaAdapted {
+                    progress("K=\(k) learned scale factors (fold 1): " + priors[0].scaleFactors.map { EvaluationText.fixed(Double($0), 1) }.joined(separator: " "))
+                }
+                func counts(file i: Int, start: Int, margin: Float) -> ConfusionCounts {
+                    let labels = labelled[i].table.anomalyLabels ?? []
+                    var state = AlertDecisionRule.State()
+                    var c = ConfusionCounts()
+                    for r in k..<labels.count {
+                        let alert = state.update(score: scores[start][i][r], threshold: margin, rule: rule)
+                        if r >= max(k, settings.testStartRow) { c.record(prediction: alert, label: labels[r] != 0) }
+                    }
+                    return c
+                }
+                var total = ConfusionCounts()
+                var chosen: [Float] = []
+                for f in 0..<folds {
+                    let start = scores.count == 1 ? 0 : f
+                    var margin = settings.thresholdMargin
+                    if settings.learnThresholdMargin, folds >= 2 {
+                        // The margin that served the OTHER folds' files best (F1 − FAR%/100),
+                        // measured with this fold's initialization: learned across machines.
+                        var best = -Double.infinity
+                        for m in settings.thresholdMarginGrid {
+                            var c = ConfusionCounts()
+                            for i in labelled.indices where fold(ofFile: i, folds: folds) != f { c = c + counts(file: i, start: start, margin: m) }
+                            let objective = c.f1 - c.falseAlarmRatePercent / 100
+                            if objective > best { best = objective; margin = m }
+                        }
+                    }
+                    chosen.append(margin)
+                    for i in labelled.indices where fold(ofFile: i, folds: folds) == f { total = total + counts(file: i, start: start, margin: margin) }
+                }
+                results.append(FewShotResult(method: method, calibrationRows: k, counts: total, thresholdMargins: chosen))
+            }
+        }
+        return results
+    }
+}
+
+/// Wall-clock seconds for progress lines (CLOCK_MONOTONIC).
+private enum MonotonicTime {
+    static func seconds() -> Double { Double(SystemClock.monotonicNanoseconds()) / 1e9 }
+}
