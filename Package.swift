@@ -88,3 +88,11 @@ let package = Package(
         .testTarget(name: "FaultToleranceTests", dependencies: ["Runtime", "Store", "Modbus", "ModbusServer", "Configuration", "EdgeCore", "TestSupport", logging]),
     ]
 )
+
+// Every module of ours (tests aside) sees only the extension members of modules it imports itself
+// (SE-0444). Without it, TOMLKit's `import Foundation` makes Foundation's `String.contains(_:)`
+// win overload resolution in every module above Configuration, and one such call links Foundation
+// and ICU (about 40 MB) into the static agent. See README, Performance.
+for target in package.targets where target.type == .regular || target.type == .executable {
+    target.swiftSettings = (target.swiftSettings ?? []) + [.enableUpcomingFeature("MemberImportVisibility")]
+}

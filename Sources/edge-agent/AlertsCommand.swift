@@ -86,7 +86,7 @@ struct AlertsCommand: ParsableCommand {
     }
 
     private func message(of record: AlertRecord) -> String? {
-        guard let range = record.details.range(of: "\"message\":\"") else { return nil }
+        guard let range = record.details.firstRange(of: "\"message\":\"") else { return nil }
         var out = ""
         var escaped = false
         for c in record.details[range.upperBound...] {

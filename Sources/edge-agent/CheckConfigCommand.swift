@@ -1,6 +1,7 @@
 import ArgumentParser
 import Configuration
 import EdgeCore
+import Logging
 
 struct CheckConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Configuration
 import EdgeCore
+import Logging
 import Store
 
 #if canImport(Glibc)

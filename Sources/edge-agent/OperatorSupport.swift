@@ -24,7 +24,7 @@ func jsonString(_ text: String) -> String {
 
 /// The alert log id (`pump-1-1764378600000`) stored in an alert record's details.
 func alertLogID(of record: AlertRecord) -> String? {
-    guard let range = record.details.range(of: "\"id\":\"") else { return nil }
+    guard let range = record.details.firstRange(of: "\"id\":\"") else { return nil }
     let rest = record.details[range.upperBound...]
     guard let end = rest.firstIndex(of: "\"") else { return nil }
     return String(rest[..<end])
