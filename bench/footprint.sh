@@ -47,7 +47,10 @@ if [ "$skip_static" = 1 ]; then
         exit 0
     fi
 else
-    "$swift" build -c release --static-swift-stdlib --scratch-path .build-static --product edge-agent > "$out/static-build.log" 2>&1 ||
+    # The link map names, for each archive member linked, the object and symbol that pulled it in:
+    # the first libFoundation.a member tells which call of ours brought Foundation (and ICU) back.
+    "$swift" build -c release --static-swift-stdlib --scratch-path .build-static --product edge-agent \
+        -Xlinker -Map="$PWD/$out/static.map" > "$out/static-build.log" 2>&1 ||
         { echo "bench/footprint.sh: static build failed, see $out/static-build.log" >&2; tail -20 "$out/static-build.log" >&2; exit 1; }
 fi
 static=.build-static/release/edge-agent
@@ -62,6 +65,10 @@ icu_hex=$(nm --defined-only -S "$static" 2>/dev/null | awk '$4 ~ /^icudt[0-9]+_d
 echo "static_icu_data_bytes=$(( 16#${icu_hex:-0} ))"
 echo "static_icu_symbols=$(nm --defined-only -C "$static" 2>/dev/null | grep -c ' icu_[0-9]*::' || true)"
 echo "static_foundation_symbols=$(nm --defined-only "$static" 2>/dev/null | grep -c ' \$s10Foundation' || true)"
+if [ -s "$out/static.map" ]; then
+    pulled_by=$(grep -A1 -m1 '/libFoundation\.a(' "$out/static.map" | sed -n '2p' | sed -E 's/^ +//; s|[^ ]*/([^/ ]+/[^/ ]+\.o)|\1|')
+    echo "static_foundation_pulled_by=${pulled_by:-nothing (libFoundation.a not linked)}"
+fi
 # The largest sections of the stripped static binary.
 size -A "$out/edge-agent.static.stripped" | awk 'NR > 2 && $1 != "Total" && $2 > 1048576 { printf "%s:%.1fMB ", $1, $2 / 1048576 } END { print "" }' |
     sed 's/ $//' | sed 's/^/static_big_sections=/'

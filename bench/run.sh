@@ -188,6 +188,7 @@ md "- Foundation linked: $(field "$f" links_foundation); ICU linked: $(field "$f
 md "- modules with \`import Foundation\`: $(grep '^foundation_importers=' "$f" | cut -d= -f2- | sed 's/^$/none/')"
 md "- dependencies that import Foundation or its types (some only in an \`#if\` branch not taken here): $(grep '^foundation_dependencies=' "$f" | cut -d= -f2- | sed 's/^$/none/')"
 md "- modules with \`import FoundationEssentials\`: $(grep '^foundation_essentials_importers=' "$f" | cut -d= -f2- | sed 's/^$/none/')"
+grep -q '^static_foundation_pulled_by=' "$f" && md "- libFoundation.a in the static link pulled in by: $(grep '^static_foundation_pulled_by=' "$f" | cut -d= -f2- | swift demangle --simplified 2>/dev/null || grep '^static_foundation_pulled_by=' "$f" | cut -d= -f2-)"
 grep -q '^static_libraries=' "$f" && md "- static binary still links: $(grep '^static_libraries=' "$f" | cut -d= -f2-); ICU data table in it: $(mbs "$(field "$f" static_icu_data_bytes)") MB, ICU code symbols: $(field "$f" static_icu_symbols), Foundation symbols: $(field "$f" static_foundation_symbols); sections over 1 MB: $(grep '^static_big_sections=' "$f" | cut -d= -f2-)"
 md ""
 md "Command: \`bench/footprint.sh\` (strips copies into bench-out/footprint/)."
