@@ -132,28 +132,24 @@ public struct QuantizedNetwork: Sendable, Hashable {
     public func score(_ window: Window, normalization: Normalization, workspace: ScoringWorkspace) -> Float {
         precondition(window.sensorCount == normalization.sensorCount, "window and normalization disagree on sensor count")
         precondition(window.sensorCount <= architecture.maximumSensorCount, "more sensors than the architecture's slots")
-        let storage = workspace.quantizedStorage(for: architecture)
-        let s = window.values.withUnsafeBufferPointer { values in
-            normalization.centers.withUnsafeBufferPointer { centers in
-                normalization.inverseScales.withUnsafeBufferPointer { inverse in
-                    runPacked(values: values.baseAddress!, timeSteps: window.timeSteps, sensorCount: window.sensorCount,
-                              centers: centers.baseAddress!, inverseScales: inverse.baseAddress!, storage: storage)
-                }
-            }
-        }
-        workspace.lastSensorCount = window.sensorCount
-        workspace.lastContributionsFromFloat = false
-        return s
+        return score(window, normalization: normalization, workspace: workspace, fast: true)
     }
 
     /// The straightforward (unpacked, scalar) int8 path; the fast path must match it bit for bit.
     func scoreReference(_ window: Window, normalization: Normalization, workspace: ScoringWorkspace) -> Float {
+        score(window, normalization: normalization, workspace: workspace, fast: false)
+    }
+
+    private func score(_ window: Window, normalization: Normalization, workspace: ScoringWorkspace, fast: Bool) -> Float {
         let storage = workspace.quantizedStorage(for: architecture)
         let s = window.values.withUnsafeBufferPointer { values in
             normalization.centers.withUnsafeBufferPointer { centers in
                 normalization.inverseScales.withUnsafeBufferPointer { inverse in
-                    run(values: values.baseAddress!, timeSteps: window.timeSteps, sensorCount: window.sensorCount,
-                        centers: centers.baseAddress!, inverseScales: inverse.baseAddress!, storage: storage)
+                    fast
+                        ? runPacked(values: values.baseAddress!, timeSteps: window.timeSteps, sensorCount: window.sensorCount,
+                                    centers: centers.baseAddress!, inverseScales: inverse.baseAddress!, storage: storage)
+                        : run(values: values.baseAddress!, timeSteps: window.timeSteps, sensorCount: window.sensorCount,
+                              centers: centers.baseAddress!, inverseScales: inverse.baseAddress!, storage: storage)
                 }
             }
         }
