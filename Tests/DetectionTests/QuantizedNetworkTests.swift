@@ -140,6 +140,31 @@ import Testing
         }
     }
 
+    /// Widths that are not multiples of 8 (padding) and an embedding wider than 8 (two channel
+    /// blocks in the pooling) take the same fast path and must match the reference too.
+    @Test(arguments: [
+        NetworkArchitecture(encoderHiddenWidth: 10, embeddingWidth: 5, decoderHiddenWidth: 9, headHiddenWidth: 3, slotWidth: 2, maximumSensorCount: 20),
+        NetworkArchitecture(encoderHiddenWidth: 24, embeddingWidth: 11, decoderHiddenWidth: 17, headHiddenWidth: 12, slotWidth: 0, maximumSensorCount: 20),
+    ])
+    func fastKernelsMatchTheReferenceForOtherArchitectures(_ architecture: NetworkArchitecture) throws {
+        for sensorCount in [1, 2, 7, 20] {
+            let machine = SyntheticMachine(sensorCount: sensorCount, seed: 80 + UInt64(sensorCount))
+            let raw = machine.windows(count: 8, seed: 81)
+            let normalization = Normalization(fitting: raw)
+            let quantized = try Network(architecture: architecture, seed: 82).quantize(calibrationWindows: raw, normalization: normalization)
+            var generator = SyntheticAnomalyGenerator(seed: 83)
+            let fast = ScoringWorkspace(architecture: architecture), reference = ScoringWorkspace(architecture: architecture)
+            for (n, window) in raw.enumerated() {
+                let scored = n % 2 == 0 ? window
+                    : generator.inject(.spike, into: normalization.normalize(window), sensor: n % sensorCount).denormalized(normalization)
+                let a = quantized.score(scored, normalization: normalization, workspace: fast)
+                let b = quantized.scoreReference(scored, normalization: normalization, workspace: reference)
+                #expect(a.bitPattern == b.bitPattern, "\(sensorCount) sensors")
+                #expect(fast.contributions.map(\.bitPattern) == reference.contributions.map(\.bitPattern))
+            }
+        }
+    }
+
     /// The fast path requantizes in double only where that is exact; a layer with a huge bias and a
     /// mean with a huge multiplier take the Int64 form, which must match the reference too.
     @Test func fastKernelsMatchTheReferenceWhenRequantizationFallsBackToInt64() throws {
