@@ -19,7 +19,7 @@ struct PeriodicSummaries {
         self.configuration = configuration
         intervalMilliseconds = max(1000, configuration.agent.summaryInterval.wholeMilliseconds)
         periodStart = SummaryPeriod.lastComplete(before: now, interval: configuration.agent.summaryInterval).end
-        scores = Array(repeating: [], count: configuration.machines.count)
+        scores = (0..<configuration.machines.count).map { _ in Self.preallocatedScorePoints() }
         thresholds = Array(repeating: 0, count: configuration.machines.count)
         dataEvents = Array(repeating: [], count: configuration.machines.count)
     }
@@ -50,6 +50,16 @@ struct PeriodicSummaries {
         thresholds[window.machine] = window.threshold
         if scores[window.machine].count >= Self.maximumScorePoints { Self.halve(&scores[window.machine]) }
         scores[window.machine].append(ScorePoint(time: window.time, score: window.score))
+    }
+
+    /// An empty array with room for `maximumScorePoints`, every page of it already written once:
+    /// the points' memory is resident from start-up instead of growing over the first minutes of
+    /// the period (or the first `maximumScorePoints` windows), so the agent's RSS stays flat.
+    private static func preallocatedScorePoints() -> [ScorePoint] {
+        var points = [ScorePoint](repeating: ScorePoint(time: Timestamp(millisecondsSinceEpoch: 0), score: 0),
+                                  count: maximumScorePoints)
+        points.removeAll(keepingCapacity: true)
+        return points
     }
 
     /// The score points kept so far for machine `index` in the current period.
@@ -122,7 +132,8 @@ struct PeriodicSummaries {
             logger.notice("summaries for \(end.iso8601) – \(current.iso8601) skipped: the wall clock moved ahead over them and nothing was polled in them (`edge-agent summarize` writes any period on demand)")
             periodStart = current
         }
-        for i in scores.indices { scores[i].removeAll(keepingCapacity: true) }
+        // The jobs hold the finished period's arrays; the next period gets fresh ones.
+        for i in scores.indices { scores[i] = Self.preallocatedScorePoints() }
         for i in dataEvents.indices { dataEvents[i].removeAll() }
         return jobs
     }
