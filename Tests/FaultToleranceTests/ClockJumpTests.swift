@@ -24,7 +24,7 @@ final class JumpingClock: AgentClock {
     func jump(by milliseconds: Int64) { offsetMilliseconds.add(milliseconds, ordering: .relaxed) }
 }
 
-/// The wall clock jumps backwards and forwards under a running agent (in this process, with a
+/// The wall clock jumps backwards and forwards (2 s back, an hour ahead, an hour back) under a running agent (in this process, with a
 /// calibrated machine being scored): no reading is lost or overwritten in the buffer, scoring
 /// goes on, the jump raises no alert, and the summaries stay sane.
 @Suite(.serialized) struct ClockJumpTests {
@@ -87,6 +87,12 @@ final class JumpingClock: AgentClock {
         try await Task.sleep(for: .milliseconds(2500))
         let scoredAfterForward = agent.runtime.counters.windowsScored
         #expect(scoredAfterForward > scoredAfterBack + 50, "scoring stalled after the clock went forward")
+
+        clock.jump(by: -3_600_000)  // and back the hour (an NTP correction of a wrong RTC)
+        let backAgain = clock.now()
+        try await Task.sleep(for: .milliseconds(3500))
+        let scoredAtEnd = agent.runtime.counters.windowsScored
+        #expect(scoredAtEnd > scoredAfterForward + 50, "scoring stalled after the clock went back an hour")
         #expect(!agent.hasEnded)
         let polled = agent.runtime.counters.readingsPolled
         #expect(await agent.stop() == nil)
@@ -131,7 +137,15 @@ final class JumpingClock: AgentClock {
             }
         }
         #expect(problems.isEmpty, "\(problems.prefix(5))")
-        print("clock jumps: polled \(polled), stored \(stored); windows scored \(scoredBefore) → \(scoredAfterBack) → \(scoredAfterForward); \(jsonFiles.count) summaries, \(events.count) alerts")
+        // Summaries go on after the hour back instead of waiting for the clock to come round.
+        let after = jsonFiles.filter { name in
+            guard let data = FileManager.default.contents(atPath: dir.file("summaries/\(name)")),
+                  let summary = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                  let start = (summary["period_start"] as? String).flatMap({ Timestamp(iso8601: Substring($0)) }) else { return false }
+            return start >= backAgain
+        }
+        #expect(!after.isEmpty, "no summary after the clock went back an hour")
+        print("clock jumps: polled \(polled), stored \(stored); windows scored \(scoredBefore) → \(scoredAfterBack) → \(scoredAfterForward) → \(scoredAtEnd); \(jsonFiles.count) summaries (\(after.count) after the hour back), \(events.count) alerts")
     }
 }
 

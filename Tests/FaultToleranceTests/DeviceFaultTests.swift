@@ -135,11 +135,13 @@ import Glibc
         let span = Double(ended.millisecondsSinceEpoch - started.millisecondsSinceEpoch)
         let expectedCycles = span / Double(Self.pollMilliseconds)
         // Healthy units, on the faulty unit's bus and on another bus, keep their schedule.
+        var healthyShares: [String] = []
         for machine in ["healthy-a", "healthy-b"] {
             let good = try storedReadings(database, machine: machine, sensor: "v")
                 .filter { $0.quality == .good && $0.milliseconds >= started.millisecondsSinceEpoch }
             #expect(Double(good.count) >= 0.6 * expectedCycles,
                     "\(fault): \(machine) has \(good.count) good readings of \(Int(expectedCycles)) expected")
+            healthyShares.append("\(machine) \(Int((100 * Double(good.count) / expectedCycles).rounded())) %")
         }
 
         let faulty = try storedReadings(database, machine: "faulty", sensor: "v")
@@ -167,6 +169,6 @@ import Glibc
         let afterRecovery = faulty.filter { $0.milliseconds > (recovered?.milliseconds ?? Int64.max) }
         let expectedAfter = Double(ended.millisecondsSinceEpoch - (recovered?.milliseconds ?? ended.millisecondsSinceEpoch)) / Double(Self.pollMilliseconds)
         #expect(Double(afterRecovery.filter { $0.quality == .good }.count) >= 0.6 * expectedAfter)
-        print("\(fault): \(faulty.count) readings of the faulty unit (\(during.count) during the fault, flags \(Set(during.map(\.quality.name)).sorted())), recovery \(recovery ?? -1) ms, max gap \(gaps.max() ?? 0) ms")
+        print("\(fault): \(faulty.count) readings of the faulty unit (\(during.count) during the fault, flags \(Set(during.map(\.quality.name)).sorted())), recovery \(recovery ?? -1) ms, max gap \(gaps.max() ?? 0) ms; healthy units' polls: \(healthyShares.joined(separator: ", "))")
     }
 }

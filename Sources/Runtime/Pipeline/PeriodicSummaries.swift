@@ -80,6 +80,17 @@ struct PeriodicSummaries {
     /// When the current period is over, returns the jobs that write its summaries (to run on a
     /// blocking thread) and starts the next period.
     mutating func due(now: Timestamp, models: [MachineModel?], database: BufferDatabase, logger: Logger) -> [@Sendable () -> Void] {
+        if now.millisecondsSinceEpoch < periodStart.millisecondsSinceEpoch - intervalMilliseconds {
+            // The wall clock went back more than a whole period before the period in progress:
+            // waiting for it to come round again would stop summaries for as long as the step.
+            // Go on with the period that holds the new time (the readings stay in the buffer).
+            let current = SummaryPeriod.lastComplete(before: now, interval: configuration.agent.summaryInterval).end
+            logger.notice("wall clock moved back to \(now.iso8601), before the summary period in progress (from \(periodStart.iso8601)); summaries go on from \(current.iso8601)")
+            periodStart = current
+            for i in scores.indices { scores[i].removeAll(keepingCapacity: true) }
+            for i in dataEvents.indices { dataEvents[i].removeAll() }
+            return []
+        }
         let end = Timestamp(millisecondsSinceEpoch: periodStart.millisecondsSinceEpoch + intervalMilliseconds)
         guard now >= end else { return [] }
         let start = periodStart
