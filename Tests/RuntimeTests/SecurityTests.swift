@@ -71,8 +71,17 @@ struct SecurityTests {
     }
 
     /// Rows of /proc/PID/net/TABLE (tcp, tcp6, udp, udp6) owned by the process: (state, inode).
+    /// A /proc file read to its end. `String(contentsOfFile:)` stops after the first page (4 KB)
+    /// of a /proc file (its size reads as 0), which loses sockets once the machine has more than
+    /// about 25 TCP sockets open, e.g. while other suites run.
+    static func procText(_ path: String) -> String? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        return String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
+    }
+
     static func inetSockets(pid: Int32, table: String, inodes: Set<String>) -> [(state: String, local: String)] {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/net/\(table)", encoding: .utf8) else { return [] }
+        guard let text = Self.procText("/proc/\(pid)/net/\(table)") else { return [] }
         return text.split(separator: "\n").dropFirst().compactMap { line in
             let fields = line.split(separator: " ")
             guard fields.count > 9, inodes.contains(String(fields[9])) else { return nil }
@@ -82,7 +91,7 @@ struct SecurityTests {
 
     /// Listening Unix sockets (flag __SO_ACCEPTCON) owned by the process.
     static func listeningUnixSockets(pid: Int32, inodes: Set<String>) -> [String] {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/net/unix", encoding: .utf8) else { return [] }
+        guard let text = Self.procText("/proc/\(pid)/net/unix") else { return [] }
         return text.split(separator: "\n").dropFirst().compactMap { line in
             let fields = line.split(separator: " ")
             guard fields.count > 6, inodes.contains(String(fields[6])), fields[3] == "00010000" else { return nil }
