@@ -94,8 +94,9 @@ final class JumpingClock: AgentClock {
         let scoredAtEnd = agent.runtime.counters.windowsScored
         #expect(scoredAtEnd > scoredAfterForward + 50, "scoring stalled after the clock went back an hour")
         #expect(!agent.hasEnded)
-        let polled = agent.runtime.counters.readingsPolled
         #expect(await agent.stop() == nil)
+        // After the shutdown: every reading polled until the pollers stopped.
+        let polled = agent.runtime.counters.readingsPolled
 
         let database = dir.file("data/edge-agent.db")
         #expect(try sqlite(database, "PRAGMA integrity_check") == "ok")
