@@ -106,13 +106,9 @@ struct SecurityTests {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let modbusPort = Int.random(in: 30_000...39_000)
-        let simulator = Process()
-        simulator.executableURL = URL(fileURLWithPath: binary)
-        simulator.arguments = ["simulate", "--speed", "5", "--port", "\(modbusPort)", "--control-port", "\(modbusPort + 1)"]
-        simulator.standardOutput = FileHandle.nullDevice
-        simulator.standardError = FileHandle.nullDevice
-        try simulator.run()
-        defer { simulator.terminate(); simulator.waitUntilExit() }
+        // ChildProcess: neither the simulator nor the agent can outlive a crashed test run.
+        let simulator = try ChildProcess(binary, ["simulate", "--speed", "5", "--port", "\(modbusPort)", "--control-port", "\(modbusPort + 1)"])
+        defer { simulator.stop() }
 
         var config = try String(contentsOfFile: repositoryRoot() + "/agent.conf", encoding: .utf8)
         config = config.replacingOccurrences(of: "port = 5020", with: "port = \(modbusPort)")
@@ -130,20 +126,14 @@ struct SecurityTests {
         }
         #expect(simulatorListening.count == 2, "\(simulatorListening)")
         // `sh -c 'umask 000; exec edge-agent run …'`: the agent inherits the loosest umask.
-        let agent = Process()
-        agent.executableURL = URL(fileURLWithPath: "/bin/sh")
-        agent.arguments = ["-c", "umask 000; exec \"$0\" run --config \"$1\" --metrics-file \"$2\"", binary,
-                           directory.file("agent.conf"), directory.file("metrics.prom")]
         var environment = ProcessInfo.processInfo.environment
         environment.removeValue(forKey: "NOTIFY_SOCKET")
         environment.removeValue(forKey: "WATCHDOG_USEC")
-        agent.environment = environment
-        _ = FileManager.default.createFile(atPath: directory.file("agent.log"), contents: nil)
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: directory.file("agent.log")))
-        agent.standardOutput = log
-        agent.standardError = log
-        try agent.run()
-        defer { if agent.isRunning { agent.terminate(); agent.waitUntilExit() } }
+        let agent = try ChildProcess(
+            "/bin/sh", ["-c", "umask 000; exec \"$0\" run --config \"$1\" --metrics-file \"$2\"", binary,
+                        directory.file("agent.conf"), directory.file("metrics.prom")],
+            environment: environment, outputFile: directory.file("agent.log"))
+        defer { agent.stop() }
 
         // Wait until it is polling: its Modbus connection is established.
         var inodes: Set<String> = []
