@@ -5,8 +5,9 @@
 #                                 [--fault-for S] [--port P]
 #
 # Serves N simulated machines (default 10, about 100 sensors) polled every 100 ms: about
-# 1,000 readings/s. Every machine is calibrated first (400 rows of the simulator's own data),
-# so every machine is scored. After a 30 s warm-up it runs SOAK_MINUTES, injecting one fault
+# 1,000 readings/s. After 70 s of buffering every machine is calibrated from its last 60 s in
+# the buffer (`calibrate --last 60s`, as on a gateway), so every machine is scored; 30 s later
+# (the running agent has loaded the models) it runs SOAK_MINUTES, injecting one fault
 # every --fault-every seconds (default 180) through the simulator's control port, rotating
 # over the machines and over faults that fit each kind, each lasting --fault-for seconds
 # (default 60). Then it stops the agent with SIGTERM (it flushes everything) and reports:
@@ -41,7 +42,6 @@ bin=$(realpath "$bin")
 out=${out:-bench-out/soak}
 rm -rf "$out"; mkdir -p "$out"
 out=$(realpath "$out")
-cache=$(realpath -m "$out/../model-cache/$machines-100ms")
 control_port=$((port + 1))
 
 sim_pid="" agent_pid=""
@@ -80,19 +80,6 @@ EOF
 sensors=$(grep -c '^\s*\[\[machine.sensor\]\]' "$conf")
 ids=$(awk -F'"' '/^id = / { print $2 }' "$conf")
 
-# --- calibrate every machine (cached: the same seed serves the same machines) -------------
-mkdir -p "$out/data/models"
-if [ ! -f "$cache/done" ]; then
-    rm -rf "$cache"; mkdir -p "$cache"
-    "$bin" simulate --export "$cache/csv" --machines "$machines" --hours 0.02 --step 100ms --faults none > "$cache/export.txt"
-    for id in $ids; do
-        "$bin" calibrate --machine "$id" --config "$conf" --input "$cache/csv/$id.csv" --rows 400 --data-dir "$cache/data" \
-            > "$cache/calibrate-$id.txt"
-    done
-    touch "$cache/done"
-fi
-cp "$cache"/data/models/* "$out/data/models/"
-
 # --- simulator (with its control port) and agent -------------------------------------------
 "$bin" simulate --machines "$machines" --step 100ms --port "$port" --control-port "$control_port" \
     --fault-log "$out/simulator-faults.jsonl" > "$out/simulator.log" 2>&1 &
@@ -114,18 +101,26 @@ control() {
     printf '%s' "$answer"
 }
 fault_for_machine() { # fault_for_machine ID N → a fault that fits the machine's kind
-    local kind=${1%%-*}
+    local kind=${1%%-*} n=$2
     case "$kind" in
         pump) set -- cavitation inlet-valve-closing outlet-valve-closing leak bearing-wear ;;
         motor) set -- imbalance overheating bearing-wear ;;
         *) set -- outlet-valve-closing leak overheating bearing-wear ;;
     esac
     local faults=("$@")
-    printf '%s' "${faults[$(( $2 % ${#faults[@]} ))]}"
+    printf '%s' "${faults[$(( n % ${#faults[@]} ))]}"
 }
 
+# Warm-up as on a gateway: buffer normal operation, calibrate every machine from its last
+# 60 s in the buffer (600 rows), let the running agent load the models and fill its windows.
+sleep 70
+for id in $ids; do
+    "$bin" calibrate --config "$conf" --machine "$id" --last 60s > "$out/calibrate-$id.txt" 2>&1 ||
+        { echo "bench/soak.sh: calibrate $id failed:" >&2; cat "$out/calibrate-$id.txt" >&2; exit 1; }
+done
 sleep "$warmup"
 kill -0 "$agent_pid" 2>/dev/null || { echo "bench/soak.sh: the agent exited during warm-up:" >&2; tail -20 "$out/agent.log" >&2; exit 1; }
+measure_from=$(date -u +%Y-%m-%dT%H:%M:%S.000Z)
 rss_start=$(rss); fds_start=$(fds)
 start=$(date +%s)
 end=$((start + minutes * 60))
@@ -166,8 +161,10 @@ stored=$(sqlite3 -readonly "$out/data/edge-agent.db" "SELECT count(*) FROM readi
 
 # Faults against anomaly alerts: a fault counts as alerted when its machine raised an anomaly
 # alert between the fault's start and 60 s after its end; an alert matching no fault is unmatched.
+# Alerts raised during the warm-up (before the models were in force) are left out.
 grep '"kind":"anomaly"' "$out/alerts.jsonl" 2>/dev/null | grep '"event":"raised"' |
-    sed -E 's/.*"time":"([^"]*)".*"machine":"([^"]*)".*/\1\t\2/' > "$out/alerts-raised.tsv" || true
+    sed -E 's/.*"time":"([^"]*)".*"machine":"([^"]*)".*/\1\t\2/' |
+    awk -F'\t' -v from="$measure_from" '$1 >= from' > "$out/alerts-raised.tsv" || true
 to_epoch() { while IFS=$'\t' read -r t rest; do printf '%s\t%s\n' "$(date -d "$t" +%s)" "$rest"; done; }
 to_epoch < "$out/faults-injected.tsv" > "$out/faults.epoch"
 to_epoch < "$out/alerts-raised.tsv" > "$out/alerts.epoch"
@@ -183,7 +180,7 @@ echo "minutes=$minutes"
 echo "machines=$machines"
 echo "sensors=$sensors"
 echo "expected_readings_per_s=$((sensors * 10))"
-echo "readings_per_s=$(awk -v p="$polled" -v m="$minutes" -v w="$warmup" 'BEGIN { printf "%.1f", p / (m * 60 + w) }')"
+echo "readings_per_s=$(awk -v p="$polled" -v m="$minutes" -v w="$warmup" 'BEGIN { printf "%.1f", p / (m * 60 + w + 70) }')"
 echo "rss_start_kb=$rss_start"
 echo "rss_end_kb=$rss_end"
 echo "rss_max_kb=$(awk 'NR > 1 && $2 > m { m = $2 } END { print m + 0 }' "$out/samples.tsv")"
