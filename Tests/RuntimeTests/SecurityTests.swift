@@ -135,14 +135,15 @@ struct SecurityTests {
             environment: environment, outputFile: directory.file("agent.log"))
         defer { agent.stop() }
 
-        // Wait until it is polling: its Modbus connection is established.
+        // Wait until it holds its Modbus connection (any TCP state: under a sanitizer a slow
+        // agent may still be connecting), the check's positive control for the agent.
         var inodes: Set<String> = []
         var connections: [(state: String, local: String)] = []
         for _ in 0..<300 where connections.isEmpty && agent.isRunning {
             try await Task.sleep(for: .milliseconds(100))
             inodes = Self.socketInodes(pid: agent.processIdentifier)
             connections = (Self.inetSockets(pid: agent.processIdentifier, table: "tcp", inodes: inodes)
-                + Self.inetSockets(pid: agent.processIdentifier, table: "tcp6", inodes: inodes)).filter { $0.state == "01" }
+                + Self.inetSockets(pid: agent.processIdentifier, table: "tcp6", inodes: inodes)).filter { $0.state != "0A" }
         }
         #expect(!connections.isEmpty, "the agent never connected to the simulator: \((try? String(contentsOfFile: directory.file("agent.log"), encoding: .utf8))?.suffix(1500) ?? "")")
         try await Task.sleep(for: .seconds(2))
