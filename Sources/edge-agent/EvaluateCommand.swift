@@ -123,6 +123,9 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(help: "With --meta-folds: widen the calibration scales of rows (a) and (c) by per-sensor factors learned per K on the other folds' files (how much more a sensor wanders than its first K rows show); adds row (b') with random initialization and the same factors.")
     var learnScales = false
 
+    @Flag(help: "With --learn-scales: meta-training episodes are normalized with the same learned factors (for their support rows) as calibration will use.")
+    var metaTrainWithScales = false
+
     @Option(help: "With --few-shot: seed of the random initialization of row (b).")
     var randomSeed: UInt64 = 7
 
@@ -144,6 +147,7 @@ struct EvaluateCommand: ParsableCommand {
         settings.metaTraining = meta
         settings.learnThresholdMargin = learnMargin
         settings.learnNormalizationPrior = learnScales
+        settings.priorsInMetaTraining = metaTrainWithScales
         let initialization = metaFolds >= 2 ? nil : try detector.initialization()
         guard metaFolds >= 2 || initialization != nil else {
             throw ValidationError("no meta-initialization: this build ships none; pass --meta-init FILE or --meta-folds N")

@@ -54,6 +54,9 @@ public struct MetaTrainingSettings: Sendable, Hashable {
     public var labelledSupportWindows: Int
     /// The inner loop: few-shot adaptation exactly as calibration runs it (steps, learning rate…).
     public var inner: AdaptationSettings
+    /// Normalization priors by support rows: when an episode's K has one, its windows are
+    /// normalized as a calibration with that prior would normalize them.
+    public var normalizationPriors: [Int: NormalizationPrior] = [:]
     /// Rows after the support set from which normal query windows are drawn (nil: 3 × the
     /// support rows; the threshold-aware rule uses the whole rest of the task unless set).
     public var queryHorizonRows: Int? = nil
@@ -127,7 +130,8 @@ public enum MetaTraining {
         guard start >= 0 else { return nil }
         let support = task.values[(start * n)..<((start + k) * n)]
         let columns = (0..<n).map { s in (0..<k).map { support[support.startIndex + $0 * n + s] } }
-        let normalization = Normalization(fittingColumns: columns)
+        let fitted = Normalization(fittingColumns: columns)
+        let normalization = settings.normalizationPriors[k]?.apply(to: fitted) ?? fitted
         let normal = FewShotAdaptation.windows(values: support, sensorCount: n, normalization: normalization,
                                                windowRows: w, stride: settings.inner.stride,
                                                limit: settings.inner.maximumNormalWindows)

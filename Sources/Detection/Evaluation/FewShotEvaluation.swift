@@ -22,6 +22,8 @@ public struct FewShotEvaluationSettings: Sendable {
     /// a `NormalizationPrior` learned per K on the other folds' files and the unlabelled files;
     /// row (b') then shows random initialization with the same prior, to tell the two apart.
     public var learnNormalizationPrior: Bool = false
+    /// Whether meta-training episodes are normalized with the same learned prior (for their K).
+    public var priorsInMetaTraining: Bool = false
     /// The margins tried when learning one.
     public var thresholdMarginGrid: [Float] = [1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10, 12, 16, 24, 32, 48]
     /// The network calibration of (a) and (b); (c) is the same with 0 adaptation steps.
@@ -111,6 +113,11 @@ public enum FewShotEvaluation {
                 foldTasks.append(self.tasks(from: training + unlabelled))
                 var meta = settings.metaTraining
                 meta.seed = settings.metaTraining.seed &+ UInt64(f)
+                if settings.learnNormalizationPrior, settings.priorsInMetaTraining {
+                    // Episodes see their inputs as calibration will: widened by the same prior.
+                    let supportRows = meta.supportRowChoices.isEmpty ? [meta.supportRows] : meta.supportRowChoices
+                    for k in supportRows { meta.normalizationPriors[k] = NormalizationPrior.learn(from: foldTasks[f], calibrationRows: k) }
+                }
                 let started = MonotonicTime.seconds()
                 var last: Float = .nan, first: Float = .nan
                 let network = MetaTraining.train(initial: Network(seed: meta.seed), tasks: tasks, settings: meta,
