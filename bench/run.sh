@@ -185,7 +185,7 @@ fi
 md ""
 md "- dynamic binary links: $(grep '^dynamic_libraries=' "$f" | cut -d= -f2-)"
 md "- Foundation linked: $(field "$f" links_foundation); ICU linked: $(field "$f" links_icu)"
-md "- modules with \`import Foundation\`: $(grep '^foundation_importers=' "$f" | cut -d= -f2- | sed 's/^$/none/')"
+md "- modules with an \`import Foundation\` line (some only in the \`#else\` of \`#if canImport(FoundationEssentials)\`): $(grep '^foundation_importers=' "$f" | cut -d= -f2- | sed 's/^$/none/')"
 md "- dependencies that import Foundation or its types (some only in an \`#if\` branch not taken here): $(grep '^foundation_dependencies=' "$f" | cut -d= -f2- | sed 's/^$/none/')"
 md "- modules with \`import FoundationEssentials\`: $(grep '^foundation_essentials_importers=' "$f" | cut -d= -f2- | sed 's/^$/none/')"
 grep -q '^static_foundation_pulled_by=' "$f" && md "- libFoundation.a in the static link pulled in by: $(grep '^static_foundation_pulled_by=' "$f" | cut -d= -f2- | swift demangle --simplified 2>/dev/null || grep '^static_foundation_pulled_by=' "$f" | cut -d= -f2-)"

@@ -29,7 +29,14 @@ public enum BufferSummarySource {
             let known = configuration.machines.map(\.id).joined(separator: ", ")
             throw StoreError(.unknownMachine, "no machine \"\(machine)\" in \(configuration.sourcePath) (machines: \(known))")
         }
-        var samples: [[Sample]] = Array(repeating: [], count: machineConfiguration.sensors.count)
+        // Room for every poll of the period up front: growing by doubling would hold up to twice
+        // the period's samples at once (an hour at 10 Hz is 36,000 per sensor).
+        let polls = (until.millisecondsSinceEpoch - from.millisecondsSinceEpoch) / max(1, machineConfiguration.pollInterval.wholeMilliseconds) + 1
+        var samples: [[Sample]] = (0..<machineConfiguration.sensors.count).map { _ in
+            var column: [Sample] = []
+            column.reserveCapacity(Int(max(0, min(polls, 1 << 22))))
+            return column
+        }
         try database.forEachRow(machine: index, mapping: mapping, from: from, until: until) { time, values in
             for (column, value) in values.enumerated() where column < samples.count && !value.isNaN {
                 samples[column].append(Sample(time: time, value: value, quality: .good))

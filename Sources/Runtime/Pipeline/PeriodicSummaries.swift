@@ -133,6 +133,8 @@ struct PeriodicSummaries {
             } catch {
                 logger.warning("summary retention: \(error)")
             }
+            // The last job on the same serial worker: the summaries' memory is free by now.
+            releaseFreedHeapMemory()
         }
         periodStart = end
         // The wall clock jumped ahead over whole periods (or the agent was stopped, e.g. a

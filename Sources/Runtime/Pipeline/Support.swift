@@ -86,3 +86,17 @@ struct DelayReservoir: Sendable {
         return (at(0.5), at(0.99))
     }
 }
+
+/// Hands the heap's free pages back to the kernel (glibc `malloc_trim(0)`), after work that
+/// allocates a lot for a moment, such as a period's summaries reading an hour of readings:
+/// glibc keeps freed memory otherwise, and the agent's RSS would stay at that peak.
+/// `malloc_trim` is declared in <malloc.h>, which the Glibc module does not import, so it is
+/// looked up by name and called with the C calling convention; without it nothing happens.
+func releaseFreedHeapMemory() {
+    #if canImport(Glibc)
+    // A null handle is RTLD_DEFAULT: search the process's global symbols.
+    guard let symbol = dlsym(nil, "malloc_trim") else { return }
+    typealias MallocTrim = @convention(c) (Int) -> Int32
+    _ = unsafeBitCast(symbol, to: MallocTrim.self)(0)  // 1: memory released, 0: none to release
+    #endif
+}
