@@ -19,7 +19,7 @@ struct EvaluationSKABTests {
         #expect(files.count == 24)
         let total = files.reduce(ConfusionCounts()) { $0 + $1.counts }
         #expect(total.f1 >= 0.85, "F1 \(total.f1)")
-        #expect(total.falseAlarmRatePercent <= 13.0, "FAR \(total.falseAlarmRatePercent) %")
+        #expect(total.falseAlarmRatePercent <= 10.0, "FAR \(total.falseAlarmRatePercent) %")
         // The scored rows are exactly the rows after each file's first 400.
         #expect(total.total == files.reduce(0) { $0 + $1.rows - 400 })
     }

@@ -55,12 +55,25 @@ import Glibc
         let agent = try AgentProcessTests.startAgent(config: configPath, directory: dir.path)
         defer { if agent.isRunning { agent.terminate(); _ = AgentProcessTests.waitForExit(agent, seconds: 20) } }
 
-        try await Task.sleep(for: .seconds(40))  // 200 rows of normal operation (200 ms polls of a simulator 5× real time)
+        // 200 rows of normal operation (200 ms polls of a simulator 5× real time) at three
+        // loads, as a commissioning run would take the pump through its operating points.
+        for load in ["0.5", "0.9", "0.7"] {
+            let answer = try Self.control(port: controlPort, "load pump-1 \(load)")
+            #expect(answer.hasPrefix("ok"), "simulator answered: \(answer)")
+            try await Task.sleep(for: .seconds(13))
+        }
+        try await Task.sleep(for: .seconds(1))
         let calibration = try runProgram(binary, ["calibrate", "--config", configPath, "--machine", "pump-1", "--last", "40s"])
         #expect(calibration.status == 0, "\(calibration.standardError)")
         try await Task.sleep(for: .seconds(2))  // the agent picks up the new model
 
-        try await Task.sleep(for: .seconds(15))  // normal operation, scored: no anomaly alert for pump-1
+        // Normal operation with load changes, scored, as long as the fault phase below may
+        // take: no anomaly alert for pump-1.
+        for load in ["0.8", "0.6", "0.75"] {
+            let answer = try Self.control(port: controlPort, "load pump-1 \(load)")
+            #expect(answer.hasPrefix("ok"), "simulator answered: \(answer)")
+            try await Task.sleep(for: .seconds(13))
+        }
         let alertLog = dir.file("alerts.jsonl")
         let falseAlarms = Self.anomalyEvents(alertLog).filter { $0["machine"] as? String == "pump-1" }
         #expect(falseAlarms.isEmpty, "false alarms during normal operation: \(falseAlarms.map { $0["message"] ?? "" })")

@@ -111,6 +111,7 @@ public struct DetectorStream {
     private var deviation: WindowDeviationScorer
     private var network: NetworkStream?
     private var state = AlertDecisionRule.State()
+    private var rowsSeen = 0
     /// The last row's window-deviation score (NaN when unused).
     public private(set) var lastDeviationScore: Float = .nan
     /// The last row's network score (NaN when unused or the window is not full yet).
@@ -145,6 +146,9 @@ public struct DetectorStream {
     /// Scores one row and updates the alert state; returns the score and whether an alert is raised.
     public mutating func process<C: Collection>(row: C) -> (score: Float, alert: Bool) where C.Element == Float {
         let s = score(row: row)
+        // Until the windows are full their means are noisier than calibration's: not judged.
+        rowsSeen += 1
+        guard rowsSeen >= detector.baseline.settings.windowRows else { return (s, false) }
         let alert = state.update(score: s, threshold: detector.alertThreshold, rule: detector.rule)
         return (s, alert)
     }

@@ -21,15 +21,24 @@ public struct WindowDeviationSettings: Sendable, Hashable, Codable {
     public var wanderRatioLimit: Float
     /// How strongly wandering sensors are discounted (0 disables the discount).
     public var wanderPenaltyPower: Float
+    /// Smallest tolerated change of a sensor's level, as a fraction of its typical magnitude:
+    /// a supply voltage 1 % off its calibration level is normal however still it sat then.
+    public var relativeToleranceFloor: Float
+    /// How operating directions (sensors moving together with load or speed) are found; nil
+    /// scores plain per-sensor levels (see `OperatingSubspace`).
+    public var operating: OperatingSubspace.Settings?
 
     /// Creates settings; the defaults are the shipped ones (see README, "Calibration and evaluation").
     public init(windowRows: Int = 20, driftHorizonRows: Int = 100, relativeScaleFloor: Float = 1e-3,
-                wanderRatioLimit: Float = 2, wanderPenaltyPower: Float = 4) {
+                wanderRatioLimit: Float = 2, wanderPenaltyPower: Float = 4,
+                operating: OperatingSubspace.Settings? = OperatingSubspace.Settings(), relativeToleranceFloor: Float = 0.01) {
         self.windowRows = max(1, windowRows)
         self.driftHorizonRows = max(1, driftHorizonRows)
         self.relativeScaleFloor = relativeScaleFloor
         self.wanderRatioLimit = wanderRatioLimit
         self.wanderPenaltyPower = wanderPenaltyPower
+        self.operating = operating
+        self.relativeToleranceFloor = relativeToleranceFloor
     }
 }
 
@@ -48,6 +57,8 @@ public struct WindowDeviationBaseline: Sendable, Hashable, Codable {
     public var windowScale: [Float]
     /// Per-sensor weight of the deviation (1, or less for sensors that wander; see `WindowDeviationSettings`).
     public var weight: [Float]
+    /// The machine's operating directions, removed before measuring deviations (nil: none seen).
+    public var operating: OperatingSubspace?
 
     /// Number of sensors.
     public var sensorCount: Int { median.count }
@@ -87,10 +98,29 @@ public struct WindowDeviationBaseline: Sendable, Hashable, Codable {
             for s in 0..<sensorCount { means[s].append(scorer.windowMean(sensor: s)) }
         }
         let noiseFloor = 0.5 / Float(settings.windowRows).squareRoot()
+        for s in 0..<sensorCount { baseline.windowCenter[s] = RobustStatistics.median(means[s]) }
+        if let operating = settings.operating {
+            baseline.operating = OperatingSubspace.fit(means: means, center: baseline.windowCenter,
+                                                       lag: settings.windowRows, settings: operating)
+        }
+        if var subspace = baseline.operating {
+            // From here on the spreads are those of the residuals off the operating directions.
+            let count = means.first?.count ?? 0
+            var e = [Float](repeating: 0, count: sensorCount)
+            var residuals: [[Float]] = Array(repeating: [], count: sensorCount)
+            for t in 0..<count {
+                for s in 0..<sensorCount { e[s] = means[s][t] - baseline.windowCenter[s] }
+                e.withUnsafeMutableBufferPointer { subspace.project($0) }
+                for s in 0..<sensorCount { residuals[s].append(e[s]) }
+            }
+            subspace.residualCenter = residuals.map { RobustStatistics.median($0) }.map { $0.isFinite ? $0 : 0 }
+            baseline.operating = subspace
+            for s in 0..<sensorCount { means[s] = residuals[s].map { $0 - subspace.residualCenter[s] } }
+        }
         for s in 0..<sensorCount {
             let m = means[s]
-            let center = RobustStatistics.median(m)
-            guard center.isFinite else { baseline.windowCenter[s] = .nan; continue }
+            let center: Float = baseline.operating == nil ? baseline.windowCenter[s] : 0
+            guard center.isFinite, baseline.windowCenter[s].isFinite else { baseline.windowCenter[s] = .nan; continue }
             var spread = RobustStatistics.scaledMAD(m, center: center)
             if !spread.isFinite { spread = 0 }
             let h = min(settings.driftHorizonRows, m.count - 1)
@@ -99,10 +129,14 @@ public struct WindowDeviationBaseline: Sendable, Hashable, Codable {
                 let drift = robustSpread ? RobustStatistics.median(changes) : changes.lazy.filter(\.isFinite).max() ?? 0
                 if drift.isFinite { spread = max(spread, drift) }
             }
-            baseline.windowCenter[s] = center
-            baseline.windowScale[s] = max(spread, noiseFloor)
-            let ratio = wanderRatio(values: values, sensorCount: sensorCount, sensor: s,
-                                    lag: min(settings.driftHorizonRows, rows / 2))
+            let relativeFloor = settings.relativeToleranceFloor * abs(baseline.median[s]) / baseline.scale[s]
+            baseline.windowScale[s] = max(spread, noiseFloor, relativeFloor.isFinite ? relativeFloor : 0)
+            // With operating directions, wander is judged on what they leave (a load step is
+            // not wander): the residual's change over the horizon against its change over one
+            // window length (independent windows: about 1 for noise).
+            let ratio = baseline.operating == nil
+                ? wanderRatio(values: values, sensorCount: sensorCount, sensor: s, lag: min(settings.driftHorizonRows, rows / 2))
+                : residualWanderRatio(m, window: settings.windowRows, horizon: min(settings.driftHorizonRows, m.count / 2))
             if settings.wanderPenaltyPower > 0, ratio > settings.wanderRatioLimit {
                 baseline.weight[s] = pow(settings.wanderRatioLimit / ratio, settings.wanderPenaltyPower)
             }
@@ -112,6 +146,16 @@ public struct WindowDeviationBaseline: Sendable, Hashable, Codable {
 }
 
 extension WindowDeviationBaseline {
+    /// Typical (80th percentile) change of a window-mean series over `horizon` divided by its
+    /// typical change over `window` rows; 1 when there is too little data.
+    static func residualWanderRatio(_ m: [Float], window: Int, horizon: Int) -> Float {
+        guard horizon > window, m.count > horizon else { return 1 }
+        let long = RobustStatistics.quantile((horizon..<m.count).map { abs(m[$0] - m[$0 - horizon]) }, 0.8)
+        let short = RobustStatistics.quantile((window..<m.count).map { abs(m[$0] - m[$0 - window]) }, 0.8)
+        guard short.isFinite, long.isFinite, short > 0 else { return 1 }
+        return long / short
+    }
+
     /// Typical change over `lag` rows divided by typical change over one row (about 1 for white
     /// noise around a level, large for a sensor that drifts); 1 when there is too little data.
     /// "Typical" is the 80th percentile of absolute changes: robust to a short fault hidden in the
@@ -147,6 +191,8 @@ public struct WindowDeviationScorer: Sendable {
     private var counts: [Int32]
     private var next = 0
     private var filled = 0
+    /// Scratch: each sensor's window mean minus its normal level (then off the operating directions).
+    private var offsets: [Float]
     /// Per-sensor deviation of the last scored row (0 where the sensor had no data).
     public private(set) var contributions: [Float]
 
@@ -158,6 +204,7 @@ public struct WindowDeviationScorer: Sendable {
         sums = [Float](repeating: 0, count: n)
         counts = [Int32](repeating: 0, count: n)
         contributions = [Float](repeating: 0, count: n)
+        offsets = [Float](repeating: 0, count: n)
     }
 
     /// Adds one row (one value per sensor, NaN = missing) to the window without scoring it.
@@ -186,9 +233,14 @@ public struct WindowDeviationScorer: Sendable {
     /// Adds one row and returns its score (NaN when no sensor has data in the window).
     public mutating func score<C: Collection>(row: C) -> Float where C.Element == Float {
         push(row: row)
+        let n = baseline.sensorCount
+        for s in 0..<n { offsets[s] = windowMean(sensor: s) - baseline.windowCenter[s] }
+        if let operating = baseline.operating {
+            offsets.withUnsafeMutableBufferPointer { operating.project($0) }
+        }
         var best: Float = .nan
-        for s in 0..<baseline.sensorCount {
-            let d = baseline.weight[s] * abs(windowMean(sensor: s) - baseline.windowCenter[s]) / baseline.windowScale[s]
+        for s in 0..<n {
+            let d = baseline.weight[s] * abs(offsets[s]) / baseline.windowScale[s]
             if d.isFinite {
                 contributions[s] = d
                 best = best.isNaN ? d : max(best, d)
