@@ -398,7 +398,7 @@ public final class AgentRuntime: Service, Sendable {
                 machines: configuration.machines.indices.map { i in
                     RuntimeStatus.MachineStatus(
                         id: configuration.machines[i].id, model: engine.model(machine: i),
-                        lastScore: engine.lastScore(machine: i))
+                        lastScore: engine.lastScore(machine: i), networkScore: engine.lastNetworkScore(machine: i))
                 },
                 openAlerts: engine.openAlerts, writer: writerStatistics, counters: counters)
             let metricsPath = options.metricsPath ?? "\(configuration.agent.dataDirectory)/edge-agent.prom"

@@ -45,13 +45,19 @@ public struct RuntimeStatus: Sendable, Codable, Equatable {
         public var threshold: Double?
         public var lastScore: Double?
         public var lastScoreTime: String?
+        /// The int8 network's score of the same window and its own threshold (reported, not
+        /// alerted on), when `calibrate` stored a network model.
+        public var networkScore: Double?
+        public var networkThreshold: Double?
 
-        init(id: String, model: MachineModel?, lastScore: (score: Double, time: Timestamp)?) {
+        init(id: String, model: MachineModel?, lastScore: (score: Double, time: Timestamp)?, networkScore: Double? = nil) {
             self.id = id
             calibratedAt = model?.calibratedAt
             threshold = model?.threshold
             self.lastScore = lastScore.map { $0.score.isFinite ? $0.score : -1 }
             lastScoreTime = lastScore?.time.iso8601
+            self.networkScore = networkScore
+            networkThreshold = model?.networkThreshold
         }
     }
 
@@ -164,6 +170,12 @@ public struct RuntimeStatus: Sendable, Codable, Equatable {
         for machine in machines {
             if let score = machine.lastScore {
                 text.add("edge_agent_last_score", type: .gauge, help: "Last anomaly score per machine.", labels: ["machine": machine.id], value: score)
+            }
+            if let score = machine.networkScore {
+                text.add("edge_agent_network_score", type: .gauge, help: "Last int8 network score per machine (reported beside the alerting score).", labels: ["machine": machine.id], value: score)
+            }
+            if let threshold = machine.networkThreshold {
+                text.add("edge_agent_network_threshold", type: .gauge, help: "The int8 network score's own threshold per machine.", labels: ["machine": machine.id], value: threshold)
             }
             if let threshold = machine.threshold {
                 text.add("edge_agent_threshold", type: .gauge, help: "Alert threshold per machine.", labels: ["machine": machine.id], value: threshold)

@@ -61,6 +61,9 @@ struct StatusCommand: ParsableCommand {
                     let score = m.lastScore.map { String(($0 * 1000).rounded() / 1000) } ?? "none yet"
                     print("machine \(m.id): calibrated \(m.calibratedAt ?? "?"), threshold \((threshold * 1000).rounded() / 1000), last score \(score)"
                           + (m.lastScoreTime.map { " at \($0)" } ?? ""))
+                    if let network = m.networkScore, let networkThreshold = m.networkThreshold {
+                        print("  int8 network score \((network * 1000).rounded() / 1000) (its threshold \((networkThreshold * 1000).rounded() / 1000); reported, not alerted on)")
+                    }
                 } else {
                     print("machine \(m.id): UNCALIBRATED (run `edge-agent calibrate --machine \(m.id)`)")
                 }

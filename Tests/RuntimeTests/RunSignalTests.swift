@@ -3,6 +3,7 @@ import Detection
 import EdgeCore
 @testable import Runtime
 import Testing
+import TestSupport
 
 /// Deterministic noise in 0…1 (a hash of the row number), so the tests are repeatable.
 func noise(_ r: Int) -> Float {
@@ -90,5 +91,53 @@ func noise(_ r: Int) -> Float {
         #expect(Self.feed(&engine, rows: normal, start: 0, scored: &scored).isEmpty)
         let stop = [(Double, Double)](repeating: (0, 0), count: 120)
         #expect(!Self.feed(&engine, rows: stop, start: 100_000, scored: &scored).isEmpty)
+    }
+}
+
+/// The runtime scores every judged window with the int8 network stored beside the detector,
+/// exactly as the network model scores that window itself.
+@Suite struct RuntimeNetworkScoreTests {
+    @Test func int8NetworkScoreMatchesTheModelFile() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let names = ["flow", "pressure", "current"]
+        var values: [Float] = []
+        for r in 0..<400 { values += [20 + noise(r), 5 + noise(r + 7) / 10, 2 + noise(r + 13) / 5] }
+        var settings = CalibrationSettings()
+        settings.network = NetworkCalibration(initialization: Network(seed: 3))
+        let (detector, report) = Calibrator(settings: settings).calibrate(values: values[...], sensorNames: names)
+        let part = try #require(detector.network)
+        let quantized = try #require(part.quantized)
+        var alerting = detector
+        alerting.network = nil
+        try TextFile.makeDirectory("\(directory.path)/models")
+        try DetectorFile(machine: "m", calibratedAt: "2026-11-29T00:00:00.000Z", detector: alerting, report: report)
+            .write(to: "\(directory.path)/models/m.detector.json")
+        let metadata = ModelMetadata(machineID: "m", sensorNames: names, timeSteps: part.windowRows, calibrationWindowCount: 64,
+                                     createdAt: Timestamp(millisecondsSinceEpoch: 0), notes: "test")
+        let file = NetworkModel(metadata: metadata, normalization: part.normalization, threshold: part.threshold, quantized: quantized)
+        try file.write(to: "\(directory.path)/models/m.model")
+
+        let model = try #require(try MachineModel.load(machine: "m", dataDirectory: directory.path))
+        #expect(model.networkThreshold == Double(part.threshold))
+        var scorer = model.makeScorer()
+        var rows: [[Float]] = []
+        for r in 0..<(part.windowRows + 5) {
+            let row: [Float] = [20 + noise(r + 500), 5 + noise(r + 600) / 10, r > part.windowRows ? 3 : 2 + noise(r + 700) / 5]
+            rows.append(row)
+            _ = scorer.score(row: row)
+            if r + 1 < part.windowRows { #expect(scorer.networkScore.isNaN) }
+        }
+        let window = Window(rows: Array(rows.suffix(part.windowRows)))
+        let expected = file.score(window, workspace: ScoringWorkspace())
+        #expect(scorer.networkScore.isFinite)
+        #expect(Float(scorer.networkScore).bitPattern == expected.bitPattern)
+
+        // A network model of other sensors is refused with a clear error.
+        let other = NetworkModel(metadata: ModelMetadata(machineID: "m", sensorNames: ["a", "b", "c"], timeSteps: part.windowRows,
+                                                         calibrationWindowCount: 64, createdAt: Timestamp(millisecondsSinceEpoch: 0), notes: ""),
+                                 normalization: part.normalization, threshold: part.threshold, quantized: quantized)
+        try other.write(to: "\(directory.path)/models/m.model")
+        #expect(throws: MachineModelError.self) { _ = try MachineModel.load(machine: "m", dataDirectory: directory.path) }
     }
 }

@@ -1,6 +1,15 @@
 import Detection
 import EdgeCore
 
+/// A machine's stored model that cannot be used, with the file and what to do.
+public struct MachineModelError: Error, Sendable, CustomStringConvertible {
+    /// The file.
+    public var path: String
+    /// What is wrong and what to do.
+    public var message: String
+    public var description: String { "\(path): \(message)" }
+}
+
 /// A machine's calibrated detector as the runtime uses it: score one row at a time, say which
 /// sensors drove the score, and what each sensor's normal range is.
 ///
@@ -20,7 +29,11 @@ public struct MachineModel: Sendable {
     public let normalHigh: [Double]
     /// Rows the scorer needs before its windows are full; earlier scores are not judged.
     public let windowRows: Int
+    /// Threshold of the int8 network's own score, when `calibrate` stored a network model
+    /// (`<machine>.model`) beside the detector.
+    public let networkThreshold: Double?
     private let detector: MachineDetector
+    private let network: NetworkModel?
 
     /// Loads the model calibrated for `machine` from `<dataDirectory>/models/`.
     /// - Returns: nil when the machine has not been calibrated yet.
@@ -29,7 +42,21 @@ public struct MachineModel: Sendable {
         let path = modelPath(machine: machine, dataDirectory: dataDirectory)
         guard fileExists(path) else { return nil }
         let file = try DetectorFile.read(path: path)
-        return MachineModel(path: path, file: file)
+        var network: NetworkModel? = nil
+        let networkPath = "\(dataDirectory)/models/\(machine).model"
+        if fileExists(networkPath) {
+            let model: NetworkModel
+            do {
+                model = try NetworkModel(contentsOf: networkPath)
+            } catch {
+                throw MachineModelError(path: networkPath, message: "\(error) (recalibrate the machine, or remove the file to run without the network score)")
+            }
+            guard model.metadata.sensorNames == file.detector.sensorNames else {
+                throw MachineModelError(path: networkPath, message: "its sensors (\(model.metadata.sensorNames.joined(separator: ", "))) are not the detector's (\(file.detector.sensorNames.joined(separator: ", "))): recalibrate the machine")
+            }
+            network = model
+        }
+        return MachineModel(path: path, file: file, network: network)
     }
 
     /// Where `calibrate` stores a machine's model.
@@ -37,8 +64,10 @@ public struct MachineModel: Sendable {
         "\(dataDirectory)/models/\(machine).detector.json"
     }
 
-    init(path: String, file: DetectorFile) {
+    init(path: String, file: DetectorFile, network: NetworkModel? = nil) {
         self.path = path
+        self.network = network
+        networkThreshold = network.map { Double($0.threshold) }
         calibratedAt = file.calibratedAt
         detector = file.detector
         threshold = Double(file.detector.alertThreshold)
@@ -50,18 +79,61 @@ public struct MachineModel: Sendable {
     }
 
     /// A fresh streaming scorer for this model.
-    public func makeScorer() -> Scorer { Scorer(stream: detector.makeStream()) }
+    public func makeScorer() -> Scorer { Scorer(stream: detector.makeStream(), network: network.map(NetworkScorer.init)) }
+
+    /// Scores the machine's last `timeSteps` rows with the int8 network; allocation-free per row.
+    ///
+    /// - Important: not thread-safe (it owns a scoring workspace).
+    struct NetworkScorer {
+        let model: NetworkModel
+        var window: Window
+        var rows = 0
+        let workspace: ScoringWorkspace
+
+        init(model: NetworkModel) {
+            self.model = model
+            let c = model.normalization.sensorCount, w = model.metadata.timeSteps
+            window = Window(timeSteps: w, sensorCount: c, values: [Float](repeating: 0, count: w * c))
+            workspace = ScoringWorkspace(architecture: model.quantized.architecture)
+        }
+
+        /// Adds one row (missing readings replaced by the sensor's median) and returns the int8
+        /// score of the window ending at it, or NaN until the window is full.
+        mutating func score(row: [Float]) -> Float {
+            let c = model.normalization.sensorCount, w = model.metadata.timeSteps
+            window.values.withUnsafeMutableBufferPointer { v in
+                if w > 1 { _ = memmove(v.baseAddress!, v.baseAddress! + c, (w - 1) * c * MemoryLayout<Float>.stride) }
+                for s in 0..<c {
+                    let x = s < row.count ? row[s] : .nan
+                    v[(w - 1) * c + s] = x.isFinite ? x : model.normalization.centers[s]
+                }
+            }
+            rows += 1
+            return rows >= w ? model.score(window, workspace: workspace) : .nan
+        }
+    }
 
     /// Scores one machine's rows as they arrive; no allocation per row.
     ///
     /// - Important: not thread-safe (it owns scratch buffers): one per machine, used from one task.
     public struct Scorer {
         private var stream: DetectorStream
+        private var network: NetworkScorer?
+        /// The int8 network's score of the last row's window (NaN without a network model or
+        /// before its window is full). Reported beside the alerting score, not alerted on: on
+        /// real data it did not improve the decisions (README, "Results on SKAB").
+        public private(set) var networkScore: Double = .nan
 
-        init(stream: DetectorStream) { self.stream = stream }
+        init(stream: DetectorStream, network: NetworkScorer?) {
+            self.stream = stream
+            self.network = network
+        }
 
         /// Scores one row (one value per sensor in model order; NaN = missing).
-        public mutating func score(row: [Float]) -> Double { Double(stream.score(row: row)) }
+        public mutating func score(row: [Float]) -> Double {
+            if network != nil { networkScore = Double(network!.score(row: row)) }
+            return Double(stream.score(row: row))
+        }
 
         /// Each sensor's share of the last score, from whichever half of the detector (window
         /// deviation or network) drove it.

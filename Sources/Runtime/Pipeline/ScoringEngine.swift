@@ -36,6 +36,8 @@ public struct ScoringEngine {
         var uncalibratedLogged = false
         var lastScore: Double?
         var lastScoreTime: Timestamp?
+        /// The int8 network's score of the last judged window (nil without a network model).
+        var lastNetworkScore: Double?
         var windowsScored = 0
         /// Index of the run-signal sensor, when the machine has one.
         let runSignal: Int?
@@ -138,6 +140,9 @@ public struct ScoringEngine {
         guard let s = machines[index].lastScore, let t = machines[index].lastScoreTime else { return nil }
         return (s, t)
     }
+
+    /// The int8 network's score of machine `index`'s last judged window, when it has a network model.
+    public func lastNetworkScore(machine index: Int) -> Double? { machines[index].lastNetworkScore }
 
     /// Open alerts of every machine (anomaly and data).
     public var openAlerts: [Alert] {
@@ -247,6 +252,8 @@ public struct ScoringEngine {
         state.rowsSinceScore = 0
         state.lastScore = score
         state.lastScoreTime = time
+        let networkScore = state.scorer!.networkScore
+        state.lastNetworkScore = networkScore.isFinite ? networkScore : nil
         state.windowsScored += 1
         windowsScored += 1
         scored(ScoredWindow(machine: m, time: time, score: score, threshold: model.threshold))
