@@ -67,4 +67,25 @@ struct CalibrationTests {
         #expect(throws: DetectorFileError.self) { try DetectorFile.read(path: dir.file("broken.json")) }
         #expect(throws: DetectorFileError.self) { try DetectorFile.read(path: dir.file("absent.json")) }
     }
+
+    @Test("a detector file written before operating directions and the tolerance floor still loads and scores as it did")
+    func detectorFileFromBeforeTheNewSettings() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        var settings = CalibrationSettings()
+        settings.deviation.operating = nil
+        settings.deviation.relativeToleranceFloor = 0
+        let (detector, report) = Calibrator(settings: settings).calibrate(values: normalRows(200, seed: 9)[...], sensorNames: ["a", "b", "c"])
+        try DetectorFile(machine: "pump-1", calibratedAt: "2026-11-29T00:00:00.000Z", detector: detector, report: report)
+            .write(to: dir.file("new.json"))
+        // The same file as the previous release wrote it: without the two keys.
+        let text = try String(decoding: TextFile.readBytes(path: dir.file("new.json")), as: UTF8.self)
+        let old = text.split(separator: "\n", omittingEmptySubsequences: false)
+            .filter { !$0.contains("\"relativeToleranceFloor\"") && !$0.contains("\"operating\"") }
+            .joined(separator: "\n")
+        #expect(!old.contains("relativeToleranceFloor"))
+        try TextFile.write(old, to: dir.file("old.json"))
+        let back = try DetectorFile.read(path: dir.file("old.json"))
+        #expect(back.detector == detector)
+    }
 }

@@ -42,6 +42,38 @@ public struct WindowDeviationSettings: Sendable, Hashable, Codable {
     }
 }
 
+extension WindowDeviationSettings {
+    private enum Keys: String, CodingKey {
+        case windowRows, driftHorizonRows, relativeScaleFloor, wanderRatioLimit, wanderPenaltyPower, relativeToleranceFloor, operating
+    }
+
+    /// Reads settings; keys added after the first release take the value that reproduces how
+    /// detectors calibrated before them score (no tolerance floor, no operating directions), so
+    /// an agent upgrade keeps every calibrated machine running.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: Keys.self)
+        windowRows = try c.decode(Int.self, forKey: .windowRows)
+        driftHorizonRows = try c.decode(Int.self, forKey: .driftHorizonRows)
+        relativeScaleFloor = try c.decode(Float.self, forKey: .relativeScaleFloor)
+        wanderRatioLimit = try c.decode(Float.self, forKey: .wanderRatioLimit)
+        wanderPenaltyPower = try c.decode(Float.self, forKey: .wanderPenaltyPower)
+        relativeToleranceFloor = try c.decodeIfPresent(Float.self, forKey: .relativeToleranceFloor) ?? 0
+        operating = try c.decodeIfPresent(OperatingSubspace.Settings.self, forKey: .operating)
+    }
+
+    /// Writes every setting.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encode(windowRows, forKey: .windowRows)
+        try c.encode(driftHorizonRows, forKey: .driftHorizonRows)
+        try c.encode(relativeScaleFloor, forKey: .relativeScaleFloor)
+        try c.encode(wanderRatioLimit, forKey: .wanderRatioLimit)
+        try c.encode(wanderPenaltyPower, forKey: .wanderPenaltyPower)
+        try c.encode(relativeToleranceFloor, forKey: .relativeToleranceFloor)
+        try c.encodeIfPresent(operating, forKey: .operating)
+    }
+}
+
 /// One machine's normal levels, learned from calibration rows: robust per-sensor normalization
 /// (median and MAD) and the spread of each sensor's window mean in normal operation.
 public struct WindowDeviationBaseline: Sendable, Hashable, Codable {
