@@ -78,7 +78,10 @@ sensors=$(grep -c '^\s*\[\[machine.sensor\]\]' "$conf")
 
 # --- calibrate every machine (cached: the same seed serves the same machines) -------------
 mkdir -p "$out/data/models"
-if [ ! -f "$cache/done" ]; then
+# The models are only valid for the binary that calibrated them (the detector file format can
+# change between commits): the cache is keyed on the binary's checksum.
+stamp=$(sha256sum "$bin" | cut -c1-16)
+if [ ! -f "$cache/done" ] || [ "$(cat "$cache/done")" != "$stamp" ]; then
     rm -rf "$cache"; mkdir -p "$cache"
     "$bin" simulate --export "$cache/csv" --machines "$machines" --hours "$rows_hours" --step "$step" \
         --faults none > "$cache/export.txt"
@@ -88,7 +91,7 @@ if [ ! -f "$cache/done" ]; then
         "$bin" calibrate --machine "$id" --config "$conf" --input "$csv" --rows 400 --data-dir "$cache/data" \
             > "$cache/calibrate-$id.txt"
     done
-    touch "$cache/done"
+    echo "$stamp" > "$cache/done"
 fi
 cp "$cache"/data/models/* "$out/data/models/"
 calibrated=$(ls "$out/data/models" | grep -c '\.detector\.json$' || true)
