@@ -87,18 +87,9 @@ public struct NetworkStream {
     /// Adds one row and returns the network's score of the window ending at it (NaN until the
     /// window is full). Missing readings are replaced by the sensor's median.
     public mutating func score<C: Collection>(row: C) -> Float where C.Element == Float {
-        let c = detector.normalization.sensorCount
-        let w = detector.windowRows
-        window.values.withUnsafeMutableBufferPointer { v in
-            for k in 0..<((w - 1) * c) { v[k] = v[k + c] }
-            var s = 0
-            for x in row where s < c {
-                v[(w - 1) * c + s] = x.isFinite ? x : detector.normalization.centers[s]
-                s += 1
-            }
-        }
+        window.slide(in: row, fill: detector.normalization.centers)
         seen += 1
-        guard seen >= w else { return .nan }
+        guard seen >= detector.windowRows else { return .nan }
         if let quantized = detector.quantized {
             return quantized.score(window, normalization: detector.normalization, workspace: workspace)
         }

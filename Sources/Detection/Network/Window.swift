@@ -22,6 +22,25 @@ public struct Window: Sendable, Hashable {
         self.values = values
     }
 
+    /// Slides the window one row on: drops the oldest row and appends `row` as the newest; a
+    /// missing (non-finite) value, or a sensor the row lacks, takes `fill[sensor]` (for scoring:
+    /// the sensor's median). No allocation.
+    public mutating func slide<C: Collection>(in row: C, fill: [Float]) where C.Element == Float {
+        let c = sensorCount, w = timeSteps
+        values.withUnsafeMutableBufferPointer { v in
+            for k in 0..<((w - 1) * c) { v[k] = v[k + c] }
+            var s = 0
+            for x in row where s < c {
+                v[(w - 1) * c + s] = x.isFinite ? x : fill[s]
+                s += 1
+            }
+            while s < c {
+                v[(w - 1) * c + s] = fill[s]
+                s += 1
+            }
+        }
+    }
+
     /// Creates a window from rows (one array of sensor values per time step, oldest first).
     public init(rows: [[Float]]) {
         let c = rows.first?.count ?? 0

@@ -100,16 +100,9 @@ public struct MachineModel: Sendable {
         /// Adds one row (missing readings replaced by the sensor's median) and returns the int8
         /// score of the window ending at it, or NaN until the window is full.
         mutating func score(row: [Float]) -> Float {
-            let c = model.normalization.sensorCount, w = model.metadata.timeSteps
-            window.values.withUnsafeMutableBufferPointer { v in
-                if w > 1 { _ = memmove(v.baseAddress!, v.baseAddress! + c, (w - 1) * c * MemoryLayout<Float>.stride) }
-                for s in 0..<c {
-                    let x = s < row.count ? row[s] : .nan
-                    v[(w - 1) * c + s] = x.isFinite ? x : model.normalization.centers[s]
-                }
-            }
+            window.slide(in: row, fill: model.normalization.centers)
             rows += 1
-            return rows >= w ? model.score(window, workspace: workspace) : .nan
+            return rows >= window.timeSteps ? model.score(window, workspace: workspace) : .nan
         }
     }
 
