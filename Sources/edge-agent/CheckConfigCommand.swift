@@ -99,6 +99,9 @@ struct ConfigurationPlan {
             title,
             "  poll every \(text(machine.pollInterval)); window \(machine.windowLength) polls (\(text(window))), scored every \(plural(machine.hop, "poll", "polls"))",
         ]
+        if let signal = machine.runSignal {
+            lines.append("  runs while \(signal) is on (not scored when stopped); settles \(text(machine.settleAfterStart)) after a start")
+        }
         var rows = [["  sensor", "bus", "unit", "reads", "scale", "offset", "unit", "range"]]
         rows += machine.sensors.map(sensorRow)
         lines += Self.columns(rows)
