@@ -1,3 +1,5 @@
+import EdgeCore
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)

@@ -52,7 +52,7 @@ public enum SampleSummary {
                 }
                 // Vibration grows with the square of the bearing damage.
                 let damage: Double = recipe.name == "vibration_rms" ? fault(s) * fault(s) : fault(s)
-                let noise: Double = recipe.name == "vibration_rms" ? abs(random.gaussian()) : random.gaussian()
+                let noise: Double = recipe.name == "vibration_rms" ? abs(random.sampleGaussian()) : random.sampleGaussian()
                 var value: Double = recipe.base + recipe.load * load(s)
                 value += recipe.fault * damage + recipe.noise * noise
                 samples.append(Sample(time: time, value: value, quality: .good))
@@ -61,7 +61,7 @@ public enum SampleSummary {
         }
         var points: [ScorePoint] = []
         for s in stride(from: 31, to: seconds, by: 2) {
-            let noise: Double = abs(random.gaussian()) * 0.35
+            let noise: Double = abs(random.sampleGaussian()) * 0.35
             let score: Double = 1.1 + 0.25 * load(s) + noise + 5.2 * fault(s)
             points.append(ScorePoint(time: Timestamp(millisecondsSinceEpoch: t0 + Int64(s) * 1000), score: score))
         }
@@ -97,25 +97,13 @@ public enum SampleSummary {
     }
 }
 
-/// A small deterministic random generator (SplitMix64) so the sample is the same every time.
-struct SplitMix64 {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in (0, 1).
-    mutating func uniform() -> Double { (Double(next() >> 11) + 0.5) / Double(1 << 53) }
-
-    /// Standard normal (Box–Muller).
-    mutating func gaussian() -> Double {
-        (-2 * log(uniform())).squareRoot() * cos(2 * .pi * uniform())
+extension SplitMix64 {
+    /// A standard normal value from two uniforms in (0, 1), each the middle of one of 2^53 equal
+    /// cells (Box–Muller). Not EdgeCore's `gaussian()`, whose uniforms start at 0: the sample's
+    /// numbers (and the report screenshot) stay exactly what they were before the generator
+    /// moved to EdgeCore.
+    mutating func sampleGaussian() -> Double {
+        func uniformInOpenUnitInterval() -> Double { (Double(next() >> 11) + 0.5) / Double(1 << 53) }
+        return (-2 * log(uniformInOpenUnitInterval())).squareRoot() * cos(2 * .pi * uniformInOpenUnitInterval())
     }
 }

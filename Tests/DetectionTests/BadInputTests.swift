@@ -88,7 +88,7 @@ struct BadInputTests {
     @Test("1,500 random corruptions with the checksum fixed: each decodes to a model that scores, or is refused")
     func randomCorruptionsBehindValidChecksum() {
         let original = Self.model.encoded()
-        var random = TestRandom(state: 11)
+        var random = SplitMix64(seed: 11)
         let window = SyntheticMachine(sensorCount: 8, seed: 61).windows(count: 1, seed: 99)[0]
         let workspace = ScoringWorkspace()
         var refused = 0
@@ -116,9 +116,9 @@ struct BadInputTests {
 
     /// A calibrated detector with its network half, as the JSON document `calibrate` writes.
     static let detectorData: Data = {
-        var random = TestRandom(state: 5)
+        var random = SplitMix64(seed: 5)
         var values: [Float] = []
-        for _ in 0..<200 { values += [10 + 0.1 * random.uniform(), 50 + 0.5 * random.uniform(), 200 + 2 * random.uniform()] }
+        for _ in 0..<200 { values += [10 + 0.1 * random.signedUnitFloat(), 50 + 0.5 * random.signedUnitFloat(), 200 + 2 * random.signedUnitFloat()] }
         let settings = CalibrationSettings(network: NetworkCalibration(initialization: Network(seed: 3), adaptation: AdaptationSettings(steps: 2)))
         let (detector, report) = Calibrator(settings: settings).calibrate(values: values[...], sensorNames: ["a", "b", "c"])
         let file = DetectorFile(machine: "pump-1", calibratedAt: "2026-11-29T00:00:00.000Z", detector: detector, report: report)
@@ -281,7 +281,7 @@ struct BadInputTests {
         let original = Array(text.utf8)
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        var random = TestRandom(state: 77)
+        var random = SplitMix64(seed: 77)
         var refused = 0
         for round in 0..<400 {
             var bytes = original

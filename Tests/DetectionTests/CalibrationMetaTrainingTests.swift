@@ -1,23 +1,24 @@
 import Detection
+import EdgeCore
 import Testing
 
 /// A toy fleet for meta-training tests: each machine's sensors follow one shared load with their
 /// own gains, offsets and noise; its faults break a sensor's relation to the load for a while.
 func toyTask(seed: UInt64, rows: Int = 1200, sensors: Int = 4) -> MetaTask {
-    var random = TestRandom(state: seed)
-    let gains = (0..<sensors).map { _ in 0.5 + 2 * abs(random.uniform()) }
-    let offsets = (0..<sensors).map { _ in 50 * random.uniform() }
-    let noise = (0..<sensors).map { _ in 0.05 + 0.1 * abs(random.uniform()) }
+    var random = SplitMix64(seed: seed)
+    let gains = (0..<sensors).map { _ in 0.5 + 2 * abs(random.signedUnitFloat()) }
+    let offsets = (0..<sensors).map { _ in 50 * random.signedUnitFloat() }
+    let noise = (0..<sensors).map { _ in 0.05 + 0.1 * abs(random.signedUnitFloat()) }
     var values: [Float] = []
     var anomalous: [Bool] = []
     var load: Float = 0
-    let faultStart = 700 + Int(abs(random.uniform()) * 200)
-    let faultSensor = Int(abs(random.uniform()) * Float(sensors)) % sensors
+    let faultStart = 700 + Int(abs(random.signedUnitFloat()) * 200)
+    let faultSensor = Int(abs(random.signedUnitFloat()) * Float(sensors)) % sensors
     for r in 0..<rows {
-        load = 0.97 * load + 0.1 * random.uniform()
+        load = 0.97 * load + 0.1 * random.signedUnitFloat()
         let fault = r >= faultStart && r < faultStart + 150
         for s in 0..<sensors {
-            var v = offsets[s] + gains[s] * load + noise[s] * random.uniform()
+            var v = offsets[s] + gains[s] * load + noise[s] * random.signedUnitFloat()
             if fault && s == faultSensor { v += 6 * noise[s] + 0.8 * gains[s] }
             values.append(v)
         }

@@ -1,17 +1,18 @@
 import Detection
+import EdgeCore
 import Testing
 
 /// A two-sensor machine: sensor 0 is stationary noise, sensor 1 the same noise plus a slow ramp
 /// (a temperature warming up) that a short calibration cannot see; rows in `faulty` carry a huge
 /// labelled fault on sensor 0.
 private func wanderingTask(seed: UInt64, rows: Int = 800, faulty: Range<Int> = 0..<0) -> MetaTask {
-    var random = TestRandom(state: seed)
+    var random = SplitMix64(seed: seed)
     var values: [Float] = []
     var anomalous: [Bool] = []
     for r in 0..<rows {
         let fault = faulty.contains(r)
-        values.append(10 + random.uniform() + (fault ? 500 : 0))
-        values.append(60 + random.uniform() + 0.02 * Float(r))
+        values.append(10 + random.signedUnitFloat() + (fault ? 500 : 0))
+        values.append(60 + random.signedUnitFloat() + 0.02 * Float(r))
         anomalous.append(fault)
     }
     return MetaTask(name: "wander-\(seed)", values: values, sensorCount: 2, anomalous: anomalous)

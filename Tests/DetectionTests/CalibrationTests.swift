@@ -1,4 +1,5 @@
 import Detection
+import EdgeCore
 import Testing
 import TestSupport
 
@@ -6,12 +7,12 @@ import TestSupport
 struct CalibrationTests {
     /// Normal rows of three sensors (levels 10, 50, 200) with uniform noise.
     func normalRows(_ count: Int, seed: UInt64) -> [Float] {
-        var random = TestRandom(state: seed)
+        var random = SplitMix64(seed: seed)
         var values: [Float] = []
         for _ in 0..<count {
-            values.append(10 + 0.1 * random.uniform())
-            values.append(50 + 0.5 * random.uniform())
-            values.append(200 + 2 * random.uniform())
+            values.append(10 + 0.1 * random.signedUnitFloat())
+            values.append(50 + 0.5 * random.signedUnitFloat())
+            values.append(200 + 2 * random.signedUnitFloat())
         }
         return values
     }

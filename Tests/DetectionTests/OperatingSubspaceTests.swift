@@ -1,4 +1,5 @@
 @testable import Detection
+import EdgeCore
 import Testing
 import TestSupport
 
@@ -24,12 +25,12 @@ struct OperatingSubspaceTests {
     /// Rows of a machine whose load moves flow and current together (current = 0.1 × flow), with
     /// an independent pressure; `loads` gives the flow level of consecutive stretches.
     func rows(loads: [Float], rowsPerLoad: Int, seed: UInt64, current: (Float) -> Float = { 0.1 * $0 }) -> [Float] {
-        var random = TestRandom(state: seed)
+        var random = SplitMix64(seed: seed)
         var values: [Float] = []
         for load in loads {
             for _ in 0..<rowsPerLoad {
-                let flow = load + 0.2 * random.uniform()
-                values += [flow, current(flow) + 0.02 * random.uniform(), 5 + 0.05 * random.uniform()]
+                let flow = load + 0.2 * random.signedUnitFloat()
+                values += [flow, current(flow) + 0.02 * random.signedUnitFloat(), 5 + 0.05 * random.signedUnitFloat()]
             }
         }
         return values
@@ -74,14 +75,14 @@ struct OperatingSubspaceTests {
 
     @Test("a sensor's level within 1 % of its magnitude is tolerated however still it sat in calibration")
     func relativeToleranceFloor() {
-        var random = TestRandom(state: 8)
+        var random = SplitMix64(seed: 8)
         var calibration: [Float] = []
-        for _ in 0..<400 { calibration += [400 + 0.05 * random.uniform(), 10 + 0.2 * random.uniform()] }
+        for _ in 0..<400 { calibration += [400 + 0.05 * random.signedUnitFloat(), 10 + 0.2 * random.signedUnitFloat()] }
         let detector = Calibrator().calibrate(values: calibration[...], sensorNames: ["voltage", "flow"]).detector
         func later(voltage: Float) -> [Float] {
-            var r = TestRandom(state: 9)
+            var r = SplitMix64(seed: 9)
             var values: [Float] = []
-            for _ in 0..<200 { values += [voltage + 0.05 * r.uniform(), 10 + 0.2 * r.uniform()] }
+            for _ in 0..<200 { values += [voltage + 0.05 * r.signedUnitFloat(), 10 + 0.2 * r.signedUnitFloat()] }
             return values
         }
         func count(_ values: [Float]) -> Int {

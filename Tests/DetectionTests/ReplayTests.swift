@@ -1,31 +1,23 @@
 import Detection
+import EdgeCore
 import Foundation
 import Testing
 import TestSupport
 
-/// A deterministic pseudo-random generator for test data (SplitMix64).
-struct TestRandom {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [-1, 1).
-    mutating func uniform() -> Float { Float(next() >> 40) / Float(1 << 23) - 1 }
+extension SplitMix64 {
+    /// Test-data noise: uniform in [-1, 1) as `Float`, from the top 24 of the next 64 bits.
+    mutating func signedUnitFloat() -> Float { Float(next() >> 40) / Float(1 << 23) - 1 }
 }
 
 /// A labelled two-sensor CSV: noise around fixed levels, with sensor `b` shifted by `shift` on `anomalous` rows.
 func labelledCSV(rows: Int, anomalous: Range<Int>, shift: Float, seed: UInt64, crlf: Bool = false) -> String {
-    var random = TestRandom(state: seed)
+    var random = SplitMix64(seed: seed)
     let eol = crlf ? "\r\n" : "\n"
     var text = "datetime;a;b;anomaly;changepoint" + eol
     for r in 0..<rows {
         let bad = anomalous.contains(r)
-        let a = 10 + 0.1 * random.uniform()
-        let b = 50 + 0.5 * random.uniform() + (bad ? shift : 0)
+        let a = 10 + 0.1 * random.signedUnitFloat()
+        let b = 50 + 0.5 * random.signedUnitFloat() + (bad ? shift : 0)
         text += "2020-03-09 10:\(r / 60):\(r % 60);\(a);\(b);\(bad ? "1.0" : "0.0");0.0" + eol
     }
     return text

@@ -5,13 +5,11 @@ import EdgeCore
 import Testing
 import TestSupport
 
-/// Deterministic noise in 0…1 (a hash of the row number), so the tests are repeatable.
+/// Deterministic noise in 0…1 (the first draw of a generator seeded with the row number), so
+/// the tests are repeatable.
 func noise(_ r: Int) -> Float {
-    var x = UInt64(truncatingIfNeeded: r) &* 0x9E37_79B9_7F4A_7C15
-    x ^= x >> 31
-    x = x &* 0xBF58_476D_1CE4_E5B9
-    x ^= x >> 29
-    return Float(x % 10_000) / 10_000
+    var random = SplitMix64(seed: UInt64(truncatingIfNeeded: r))
+    return Float(random.next() % 10_000) / 10_000
 }
 
 /// A machine with a run signal (`run_signal`, `settle_after_start`): stops are not anomalies,

@@ -1,4 +1,5 @@
 import Configuration
+import EdgeCore
 import Modbus
 
 /// A deterministic mutation fuzzer for agent.conf: each mutant is derived from a seed and its
@@ -103,30 +104,30 @@ public struct ConfigurationFuzzer: Sendable {
 
     /// The mutant at `index`: 1 to 3 edits drawn from a generator seeded by `seed` and `index`.
     public func mutant(_ index: Int) -> Mutant {
-        var random = MutationRandom(state: seed &+ UInt64(truncatingIfNeeded: index) &* 0xD1B5_4A32_D192_ED03)
+        var random = SplitMix64(seed: seed &+ UInt64(truncatingIfNeeded: index) &* 0xD1B5_4A32_D192_ED03)
         var lines = self.lines
         var edits: [String] = []
         // One mutant in ten is harmless only: the loader must accept it.
-        let harmlessOnly = random.below(10) == 0
-        for _ in 0...random.below(3) {
+        let harmlessOnly = random.index(below: 10) == 0
+        for _ in 0...random.index(below: 3) {
             edits.append(harmlessOnly ? Self.harmlessEdit(&lines, &random) : Self.lineEdit(&lines, &random))
         }
         var bytes = Array(lines.joined(separator: "\n").utf8)
-        if !harmlessOnly, random.below(4) == 0 {
+        if !harmlessOnly, random.index(below: 4) == 0 {
             edits.append(Self.byteEdit(&bytes, &random))
         }
         return Mutant(bytes: bytes, edits: edits, mustBeAccepted: harmlessOnly)
     }
 
     /// An edit that keeps a valid file valid.
-    static func harmlessEdit(_ lines: inout [String], _ random: inout MutationRandom) -> String {
-        let i = random.below(lines.count + 1)
-        switch random.below(4) {
+    static func harmlessEdit(_ lines: inout [String], _ random: inout SplitMix64) -> String {
+        let i = random.index(below: lines.count + 1)
+        switch random.index(below: 4) {
         case 0:
             lines.insert("", at: i)
             return "blank line before line \(i + 1)"
         case 1:
-            lines.insert("# " + String(repeating: "comment ", count: random.below(20_000)), at: i)
+            lines.insert("# " + String(repeating: "comment ", count: random.index(below: 20_000)), at: i)
             return "comment line before line \(i + 1)"
         case 2:
             guard i < lines.count, let equals = lines[i].firstIndex(of: "="), !lines[i].hasPrefix("#") else { return "nothing" }
@@ -142,14 +143,14 @@ public struct ConfigurationFuzzer: Sendable {
     }
 
     /// An edit on whole lines that may break the file.
-    static func lineEdit(_ lines: inout [String], _ random: inout MutationRandom) -> String {
+    static func lineEdit(_ lines: inout [String], _ random: inout SplitMix64) -> String {
         guard !lines.isEmpty else { return "nothing" }
-        let i = random.below(lines.count)
+        let i = random.index(below: lines.count)
         let keyLines = lines.indices.filter { lines[$0].contains("=") && !lines[$0].hasPrefix("#") }
         func setValue(_ line: Int, _ value: String) {
             if let equals = lines[line].firstIndex(of: "=") { lines[line] = String(lines[line][...equals]) + " " + value }
         }
-        switch random.below(12) {
+        switch random.index(below: 12) {
         case 0:
             lines.remove(at: i)
             return "deleted line \(i + 1)"
@@ -176,8 +177,8 @@ public struct ConfigurationFuzzer: Sendable {
             setValue(line, "\"\"")
             return "empty string on line \(line + 1)"
         case 8:  // a very long value, key or line
-            let length = 1_000 << random.below(8)  // 1 000 … 128 000 characters
-            switch random.below(3) {
+            let length = 1_000 << random.index(below: 8)  // 1 000 … 128 000 characters
+            switch random.index(below: 3) {
             case 0:
                 guard let line = keyLines.randomElement(&random) else { return "nothing" }
                 setValue(line, "\"" + String(repeating: "x", count: length) + "\"")
@@ -188,11 +189,11 @@ public struct ConfigurationFuzzer: Sendable {
         case 9:  // a printable garbage character somewhere in the line
             var characters = Array(lines[i])
             guard !characters.isEmpty else { return "nothing" }
-            characters[random.below(characters.count)] = Character(Unicode.Scalar(UInt8(33 + random.below(94))))
+            characters[random.index(below: characters.count)] = Character(Unicode.Scalar(UInt8(33 + random.index(below: 94))))
             lines[i] = String(characters)
             return "garbage character on line \(i + 1)"
         case 10:
-            lines[i] = String(lines[i].prefix(random.below(lines[i].count + 1)))
+            lines[i] = String(lines[i].prefix(random.index(below: lines[i].count + 1)))
             return "truncated line \(i + 1)"
         default:
             guard let header = headers.randomElement(&random) else { return "nothing" }
@@ -202,27 +203,27 @@ public struct ConfigurationFuzzer: Sendable {
     }
 
     /// An edit on the raw bytes: invalid UTF-8, NUL, a flipped bit, random bytes, truncation.
-    static func byteEdit(_ bytes: inout [UInt8], _ random: inout MutationRandom) -> String {
+    static func byteEdit(_ bytes: inout [UInt8], _ random: inout SplitMix64) -> String {
         guard !bytes.isEmpty else { return "nothing" }
-        let at = random.below(bytes.count + 1)
-        switch random.below(5) {
+        let at = random.index(below: bytes.count + 1)
+        switch random.index(below: 5) {
         case 0:
-            let sequence = invalidUTF8[random.below(invalidUTF8.count)]
+            let sequence = invalidUTF8[random.index(below: invalidUTF8.count)]
             bytes.insert(contentsOf: sequence, at: at)
             return "invalid UTF-8 \(sequence) at byte \(at)"
         case 1:
             bytes.removeSubrange(at...)
             return "truncated at byte \(at)"
         case 2:
-            let count = 1 + random.below(8)
+            let count = 1 + random.index(below: 8)
             for _ in 0..<count {
-                let i = random.below(bytes.count)
-                bytes[i] ^= UInt8(1 << random.below(8))
+                let i = random.index(below: bytes.count)
+                bytes[i] ^= UInt8(1 << random.index(below: 8))
             }
             return "\(count) bit flips"
         case 3:
-            let count = 1 + random.below(8)
-            for _ in 0..<count { bytes.insert(UInt8(random.below(256)), at: random.below(bytes.count + 1)) }
+            let count = 1 + random.index(below: 8)
+            for _ in 0..<count { bytes.insert(UInt8(random.index(below: 256)), at: random.index(below: bytes.count + 1)) }
             return "\(count) random bytes inserted"
         default:
             bytes.insert(0, at: at)
@@ -278,25 +279,9 @@ public struct ConfigurationFuzzer: Sendable {
     }
 }
 
-/// SplitMix64: small, fast, and the same sequence on every platform for a seed.
-struct MutationRandom {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// A number in `0..<bound` (`bound` > 0).
-    mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
-}
-
 extension Array {
-    fileprivate func randomElement(_ random: inout MutationRandom) -> Element? {
-        isEmpty ? nil : self[random.below(count)]
+    fileprivate func randomElement(_ random: inout SplitMix64) -> Element? {
+        isEmpty ? nil : self[random.index(below: count)]
     }
 }
 

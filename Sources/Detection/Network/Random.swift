@@ -1,4 +1,6 @@
-/// A seeded, reproducible pseudo-random generator (xoshiro256** seeded through SplitMix64).
+import EdgeCore
+
+/// A seeded, reproducible pseudo-random generator (xoshiro256** seeded through EdgeCore's `SplitMix64`).
 ///
 /// Training, initialization and synthetic anomalies draw only from this generator, never from
 /// `SystemRandomNumberGenerator`, so the same seed gives bit-identical weights on every run.
@@ -10,18 +12,11 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable, Hashable {
 
     /// Creates a generator whose whole sequence is determined by `seed`.
     public init(seed: UInt64) {
-        var x = seed
-        func splitMix() -> UInt64 {
-            x &+= 0x9E37_79B9_7F4A_7C15
-            var z = x
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        s0 = splitMix()
-        s1 = splitMix()
-        s2 = splitMix()
-        s3 = splitMix()
+        var mixer = SplitMix64(seed: seed)
+        s0 = mixer.next()
+        s1 = mixer.next()
+        s2 = mixer.next()
+        s3 = mixer.next()
     }
 
     /// The next 64 random bits.

@@ -6,13 +6,19 @@ import Musl
 
 /// A small, fast, seedable pseudo-random generator (SplitMix64, Steele, Lea & Flood 2014).
 ///
-/// The simulator draws every random number from generators of this type so that a seed
-/// gives bit-identical output on every run; `SystemRandomNumberGenerator` is never used.
+/// The one implementation in the package: the simulator draws every random number from it, the
+/// sample summary its noise, Detection's `SeededGenerator` its xoshiro256** state, and the tests
+/// their data, so that a seed gives bit-identical output on every run and every platform;
+/// `SystemRandomNumberGenerator` is never used where results must repeat.
+///
+/// - Important: seeded tests, the simulator's fleets and the shipped meta-initialization depend
+///   on the exact streams of `next()` and of every helper below; `SplitMix64Tests` pins their
+///   first values. Add new helpers rather than changing what an existing one returns.
 public struct SplitMix64: RandomNumberGenerator, Sendable, Equatable {
     /// The internal state; two generators with the same state produce the same sequence.
     public private(set) var state: UInt64
 
-    /// Creates a generator whose sequence is fixed by `seed`.
+    /// Creates a generator whose sequence is fixed by `seed` (every seed, 0 included, is fine).
     public init(seed: UInt64) {
         state = seed
     }
@@ -42,6 +48,9 @@ public struct SplitMix64: RandomNumberGenerator, Sendable, Equatable {
     }
 
     /// A uniformly distributed integer in `0 ..< upperBound` (`upperBound` > 0).
+    ///
+    /// The remainder of 64 random bits: biased by less than `upperBound` / 2^64, which no test
+    /// or simulation here can see, and one draw per call.
     public mutating func index(below upperBound: Int) -> Int {
         Int(next() % UInt64(upperBound))
     }
