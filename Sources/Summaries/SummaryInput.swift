@@ -124,8 +124,15 @@ public struct ScoreSeries: Sendable {
 /// One sensor's part in an anomaly alert: the same type the runtime's alerts carry.
 public typealias SummaryAlertSensor = SensorContribution
 
-/// An alert as a summary reports it (the runtime's `Alert`, as plain values: Summaries does
-/// not depend on the runtime).
+/// An alert as a summary reports it: the runtime's `Alert` as it is read back from the buffer's
+/// `AlertRecord` and the alert-log line stored with it.
+///
+/// Deliberately not a shared EdgeCore type: Summaries never sees the runtime's `Alert` (only the
+/// buffer's rows), and there `kind` and `severity` are free text (the Store's `AlertRecord`
+/// allows `info` and kinds the runtime's `AlertKind` lacks): a typed kind and severity would have
+/// to drop or rename such rows, where the summary now shows them as stored.
+/// What both write identically, the `top_sensors` objects, is shared: `SensorContribution` and
+/// `JSONWriter.contributions`.
 public struct SummaryAlert: Sendable, Equatable {
     /// Stable id (`<machine>-<start ms>` for the runtime's alerts).
     public var id: String
