@@ -5,53 +5,25 @@ import Foundation
 import Testing
 import TestSupport
 
-/// The built `edge-agent` next to the test bundle (where `swift build` / `swift test` put it),
-/// else under `.build/debug` of the repository.
-private func edgeAgentExecutable() -> String? {
-    var candidates: [String] = []
-    if let testBinary = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-        var folder = URL(fileURLWithPath: testBinary).deletingLastPathComponent()
-        // Inside an .xctest bundle directory on some platforms: walk up to the build folder.
-        while folder.path != "/" && folder.lastPathComponent.hasSuffix(".xctest") { folder.deleteLastPathComponent() }
-        candidates.append(folder.appendingPathComponent("edge-agent").path)
-    }
-    candidates.append(repositoryRoot() + "/.build/debug/edge-agent")
-    return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
-}
-
-/// What one run of the command printed and how it ended.
-private struct Run {
-    var status: Int32
-    var standardOutput: String
-    var standardError: String
-}
-
-/// Runs edge-agent; with `journalStderr` its JOURNAL_STREAM names the stderr pipe, as systemd does.
-private func run(_ arguments: [String], environment: [String: String] = [:], journalStderr: Bool = false) throws -> Run {
-    let executable = try #require(edgeAgentExecutable(), "edge-agent is not built; run `swift build` first")
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
+/// Runs edge-agent to its end as a `ChildProcess`; with `journalStderr` its JOURNAL_STREAM names
+/// the file its stderr goes to, as systemd names the journal's stream.
+private func run(_ arguments: [String], environment: [String: String] = [:], journalStderr: Bool = false) throws -> ProgramRun {
+    let executable = try #require(builtExecutable(named: "edge-agent"), "edge-agent is not built; run `swift build` first")
     var env = ProcessInfo.processInfo.environment
     env.removeValue(forKey: "JOURNAL_STREAM")
     for (key, value) in environment { env[key] = value }
-    let output = Pipe(), error = Pipe()
-    if journalStderr {
-        var status = stat()
-        #expect(fstat(error.fileHandleForWriting.fileDescriptor, &status) == 0)
-        env["JOURNAL_STREAM"] = "\(status.st_dev):\(status.st_ino)"
-    }
-    process.environment = env
-    process.standardOutput = output
-    process.standardError = error
-    try process.run()
-    // Read both pipes before waiting so a large output cannot fill a pipe and block the child.
-    let outData = output.fileHandleForReading.readDataToEndOfFile()
-    let errData = error.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return Run(status: process.terminationStatus,
-               standardOutput: String(decoding: outData, as: UTF8.self),
-               standardError: String(decoding: errData, as: UTF8.self))
+    guard journalStderr else { return try runProgram(executable, arguments, environment: env) }
+    let directory = try TemporaryDirectory(prefix: "cli-journal")
+    defer { directory.remove() }
+    let errorFile = directory.file("stderr")
+    _ = FileManager.default.createFile(atPath: errorFile, contents: nil)
+    var status = stat()
+    #expect(stat(errorFile, &status) == 0)
+    env["JOURNAL_STREAM"] = "\(status.st_dev):\(status.st_ino)"
+    let child = try ChildProcess(executable, arguments, environment: env, outputFile: directory.file("stdout"), errorFile: errorFile)
+    #expect(child.waitForExit(seconds: 120))
+    func text(_ path: String) throws -> String { String(decoding: try Data(contentsOf: URL(fileURLWithPath: path)), as: UTF8.self) }
+    return ProgramRun(status: child.terminationStatus, standardOutput: try text(directory.file("stdout")), standardError: try text(errorFile))
 }
 
 @Suite("edge-agent command line")

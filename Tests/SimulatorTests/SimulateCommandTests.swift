@@ -5,18 +5,6 @@ import Testing
 import TestSupport
 @testable import Simulator
 
-/// The built `edge-agent` (next to the test binary, else under .build/debug).
-private func edgeAgentExecutable() -> String? {
-    var candidates: [String] = []
-    if let testBinary = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-        var folder = URL(fileURLWithPath: testBinary).deletingLastPathComponent()
-        while folder.path != "/" && folder.lastPathComponent.hasSuffix(".xctest") { folder.deleteLastPathComponent() }
-        candidates.append(folder.appendingPathComponent("edge-agent").path)
-    }
-    candidates.append(repositoryRoot() + "/.build/debug/edge-agent")
-    return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
-}
-
 /// A TCP port that was free a moment ago on 127.0.0.1.
 private func freePort() throws -> Int {
     let server = try ControlServer(port: 0)
@@ -26,26 +14,26 @@ private func freePort() throws -> Int {
 /// `edge-agent simulate` as the demo drives it: start, wait for "ready", read, inject, stop.
 @Suite(.serialized) struct SimulateCommandTests {
     @Test func servesInjectsAndStopsOnSigterm() throws {
-        let executable = try #require(edgeAgentExecutable(), "edge-agent is not built; run `swift build` first")
+        let executable = try #require(builtExecutable(named: "edge-agent"), "edge-agent is not built; run `swift build` first")
         let port = try freePort()
         let controlPort = try freePort()
         let dir = try TemporaryDirectory(prefix: "sim-serve")
         defer { dir.remove() }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["simulate", "--speed", "20", "--port", "\(port)", "--control-port", "\(controlPort)",
-                             "--faults", "compressor-1 overheating at=0s", "--fault-log", dir.file("faults.jsonl")]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        defer { if process.isRunning { process.terminate(); process.waitUntilExit() } }
+        let outputFile = dir.file("stdout")
+        func output() -> String { String(decoding: FileManager.default.contents(atPath: outputFile) ?? Data(), as: UTF8.self) }
+        let process = try ChildProcess(
+            executable,
+            ["simulate", "--speed", "20", "--port", "\(port)", "--control-port", "\(controlPort)",
+             "--faults", "compressor-1 overheating at=0s", "--fault-log", dir.file("faults.jsonl")],
+            outputFile: outputFile, errorFile: dir.file("stderr"))
+        defer { process.killAndWait() }
 
-        var printed = ""
-        while !printed.contains("\nready\n") {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            printed += String(decoding: chunk, as: UTF8.self)
+        // Until "ready" is printed, the simulator exits, or two minutes (a loaded machine) pass.
+        var printed = output()
+        let deadline = ContinuousClock.now + .seconds(120)
+        while !printed.contains("\nready\n") && process.isRunning && ContinuousClock.now < deadline {
+            Thread.sleep(forTimeInterval: 0.02)
+            printed = output()
         }
         try #require(printed.contains("\nready\n"), "no ready line; printed: \(printed)")
         #expect(printed.contains("serving Modbus TCP on 127.0.0.1:\(port)"))
@@ -73,8 +61,9 @@ private func freePort() throws -> Int {
         #expect(try connection.ask("values pump-1").contains("\"anomaly\": true"))
 
         process.terminate()  // SIGTERM
-        process.waitUntilExit()
-        let rest = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.waitForExit(seconds: 60))
+        let rest = String(decoding: output().utf8.dropFirst(printed.utf8.count), as: UTF8.self)
+        #expect(process.terminationReason == .exit)
         #expect(process.terminationStatus == 0)
         #expect(rest.contains("stopped at simulated time"))
         #expect((printed + rest).contains("fault begins: compressor-1 overheating"))
@@ -85,18 +74,12 @@ private func freePort() throws -> Int {
     }
 
     @Test func exportWritesFilesFasterThanRealTime() throws {
-        let executable = try #require(edgeAgentExecutable(), "edge-agent is not built; run `swift build` first")
+        let executable = try #require(builtExecutable(named: "edge-agent"), "edge-agent is not built; run `swift build` first")
         let dir = try TemporaryDirectory(prefix: "sim-cli")
         defer { dir.remove() }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["simulate", "--export", dir.path, "--machines", "4", "--hours", "1", "--seed", "5", "--sensors", "random"]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        let run = try runProgram(executable, ["simulate", "--export", dir.path, "--machines", "4", "--hours", "1", "--seed", "5", "--sensors", "random"])
+        let printed = run.standardOutput
+        #expect(run.status == 0, "stderr: \(run.standardError)")
         #expect(printed.contains("wrote 4 machines × 3600 rows"))
         for id in ["pump-1", "motor-1", "compressor-1", "pump-2", ] {
             #expect(FileManager.default.fileExists(atPath: dir.file("\(id).csv")))

@@ -19,18 +19,13 @@ import TestSupport
         var generator = SystemRandomNumberGenerator()
         var totalCommitted: UInt64 = 0
         for run in 1...20 {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: Self.writerBinary)
-            process.arguments = ["store-crash-writer", db.path, String(run)]
-            let output = Pipe()
-            process.standardOutput = output
-            process.standardError = FileHandle.nullDevice
-            try process.run()
+            let outputFile = db.directory.file("writer-\(run).out")
+            let process = try ChildProcess(
+                Self.writerBinary, ["store-crash-writer", db.path, String(run)], outputFile: outputFile, errorFile: "/dev/null")
             usleep(UInt32.random(in: 150_000...600_000, using: &generator))
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            process.killAndWait()
             #expect(process.terminationReason == .uncaughtSignal, "run \(run): the writer exited by itself (\(process.terminationStatus))")
-            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            let text = String(decoding: try Data(contentsOf: URL(fileURLWithPath: outputFile)), as: UTF8.self)
             let reported = text.split(separator: "\n").compactMap { line -> UInt64? in
                 // A line cut by the kill is ignored: only complete lines were reported.
                 line.hasPrefix("committed ") ? UInt64(line.dropFirst("committed ".count)) : nil

@@ -14,17 +14,11 @@ import Glibc
     /// Runs `edge-agent summarize --sample --output DIR`, under `ulimit -f blocks` when given (a
     /// file-size limit: the kernel fails the write that crosses it with EFBIG).
     private func runSample(output: String, fileSizeLimit blocks: Int? = nil) throws -> (status: Int32, error: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
         let limit = blocks.map { "ulimit -f \($0) && " } ?? ""
-        process.arguments = ["-c", "\(limit)exec \"$0\" summarize --sample --output \"$1\"", Self.executable, output]
-        let error = Pipe()
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = error
-        try process.run()
-        let text = String(decoding: error.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, text)
+        // The limit also applies to the files runProgram captures the outputs in; the program
+        // prints a line or two, far below it.
+        let run = try runProgram("/bin/sh", ["-c", "\(limit)exec \"$0\" summarize --sample --output \"$1\"", Self.executable, output])
+        return (run.status, run.standardError)
     }
 
     private func hiddenFiles(_ dir: TemporaryDirectory) throws -> [String] {
@@ -77,15 +71,9 @@ import Glibc
         for round in 0..<20 {
             try "OLD REPORT".write(toFile: html, atomically: false, encoding: .utf8)
             try? FileManager.default.removeItem(atPath: json)
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: Self.executable)
-            process.arguments = ["summarize", "--sample", "--output", dir.path]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
+            let process = try ChildProcess(Self.executable, ["summarize", "--sample", "--output", dir.path])
             usleep(useconds_t(1000 * Int.random(in: 0...window)))
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            process.killAndWait()
             if process.terminationReason == .uncaughtSignal { killed += 1 }
             let text = try String(contentsOfFile: html, encoding: .utf8)
             #expect(text == "OLD REPORT" || (text.hasPrefix("<!DOCTYPE html>") && text.hasSuffix("</html>\n")), "round \(round)")

@@ -106,29 +106,17 @@ private let chromium: String? = ["/usr/bin/chromium", "/usr/bin/chromium-browser
         defer { dir.remove() }
         let files = try SummaryWriter.write(SampleSummary.input(), to: dir.path)
         let png = dir.file("report.png")
-        let browser = Process()
         // Under timeout(1): a browser that hangs on a loaded machine fails the test instead of stalling the suite.
-        browser.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
-        browser.arguments = [
+        let browser = try runProgram("/usr/bin/timeout", [
             "120", chromium!, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--user-data-dir=\(dir.file("profile"))",
             "--screenshot=\(png)", "--window-size=412,1400", "file://\(files.html)",
-        ]
-        browser.standardOutput = FileHandle.nullDevice
-        browser.standardError = FileHandle.nullDevice
-        try browser.run()
-        browser.waitUntilExit()
-        #expect(browser.terminationStatus == 0)
+        ])
+        #expect(browser.status == 0)
         #expect(FileManager.default.fileExists(atPath: png))
 
-        let check = Process()
-        check.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        check.arguments = [repositoryRoot() + "/scripts/png-colors.py", png, "--min-colors", "200"]
-        let output = Pipe()
-        check.standardOutput = output
-        try check.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        check.waitUntilExit()
-        #expect(check.terminationStatus == 0, "screenshot looks blank: \(text)")
+        let check = try runProgram("/usr/bin/python3", [repositoryRoot() + "/scripts/png-colors.py", png, "--min-colors", "200"])
+        let text = check.standardOutput
+        #expect(check.status == 0, "screenshot looks blank: \(text)\(check.standardError)")
         #expect(text.hasPrefix("412x1400"))
     }
 }

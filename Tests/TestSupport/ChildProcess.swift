@@ -30,9 +30,19 @@ public final class ChildProcess: @unchecked Sendable {
     ///
     /// - Parameters:
     ///   - environment: replaces the environment when given (default: inherited).
-    ///   - outputFile: stdout and stderr are appended to this file; nil discards them.
-    /// - Throws: when the program cannot be started.
-    public init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, outputFile: String? = nil) throws {
+    ///   - outputFile: stdout (and stderr, unless `errorFile` is given) is appended to this file;
+    ///     nil discards it.
+    ///   - errorFile: stderr is appended to this file instead; nil sends it where stdout goes.
+    /// - Throws: `TestSupportError` when `executable` is not an executable file (checked here,
+    ///   because `setpriv` would start and only then fail to run it); Foundation's error when
+    ///   the program cannot be started.
+    public init(
+        _ executable: String, _ arguments: [String], environment: [String: String]? = nil, outputFile: String? = nil,
+        errorFile: String? = nil
+    ) throws {
+        guard FileManager.default.isExecutableFile(atPath: executable) else {
+            throw TestSupportError("cannot start \"\(executable)\": not an executable file (run `swift build` first if it is one of ours)")
+        }
         process = Process()
         if let setpriv = ChildProcess.setprivPath {
             process.executableURL = URL(fileURLWithPath: setpriv)
@@ -42,18 +52,9 @@ public final class ChildProcess: @unchecked Sendable {
             process.arguments = arguments
         }
         if let environment { process.environment = environment }
-        if let outputFile {
-            if !FileManager.default.fileExists(atPath: outputFile) {
-                _ = FileManager.default.createFile(atPath: outputFile, contents: nil)
-            }
-            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: outputFile))
-            handle.seekToEndOfFile()
-            process.standardOutput = handle
-            process.standardError = handle
-        } else {
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-        }
+        let output = try outputFile.map(Self.appending) ?? FileHandle.nullDevice
+        process.standardOutput = output
+        process.standardError = try errorFile.map(Self.appending) ?? (outputFile == nil ? FileHandle.nullDevice : output)
         process.standardInput = FileHandle.nullDevice
         try Spawner.shared.run(process)
     }
@@ -101,6 +102,16 @@ public final class ChildProcess: @unchecked Sendable {
     public func stop(graceSeconds seconds: Double = 10) {
         terminate()
         if !waitForExit(seconds: seconds) { killAndWait() }
+    }
+
+    /// `path` opened for appending, created when missing.
+    private static func appending(to path: String) throws -> FileHandle {
+        if !FileManager.default.fileExists(atPath: path) {
+            _ = FileManager.default.createFile(atPath: path, contents: nil)
+        }
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        handle.seekToEndOfFile()
+        return handle
     }
 
     private static let setprivPath: String? =
@@ -157,3 +168,4 @@ private final class Spawner: @unchecked Sendable {
         if let error { throw error }
     }
 }
+

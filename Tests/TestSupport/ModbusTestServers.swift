@@ -1,6 +1,5 @@
 import Foundation
 import ModbusServer
-import Synchronization
 
 /// Starts a real libmodbus server on `127.0.0.1` at an ephemeral port serving `units`
 /// (each with all four tables at addresses 0..<10000). Call `stop()` when done.
@@ -77,35 +76,40 @@ public func builtExecutable(named name: String) -> String? {
 
 /// What one run of a program printed and how it ended.
 public struct ProgramRun: Sendable {
+    /// The exit status (or the signal number when a signal ended it).
     public var status: Int32
+    /// Everything it wrote to stdout.
     public var standardOutput: String
+    /// Everything it wrote to stderr.
     public var standardError: String
+
+    /// A run's outcome, for test helpers that start programs their own way.
+    public init(status: Int32, standardOutput: String, standardError: String) {
+        self.status = status
+        self.standardOutput = standardOutput
+        self.standardError = standardError
+    }
 }
 
-/// Runs `executable` with `arguments` and waits for it, capturing both outputs.
-public func runProgram(_ executable: String, _ arguments: [String]) throws -> ProgramRun {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    let output = Pipe(), error = Pipe()
-    process.standardOutput = output
-    process.standardError = error
-    try process.run()
-    // Read both pipes at once, before waiting: reading one to its end first would block for
-    // good when the child fills the other (a sanitizer report on stderr is easily 64 KB).
-    let errorData = Mutex(Data())
-    let errorDone = DispatchSemaphore(value: 0)
-    let errorHandle = error.fileHandleForReading
-    Thread {
-        let data = errorHandle.readDataToEndOfFile()
-        errorData.withLock { $0 = data }
-        errorDone.signal()
-    }.start()
-    let outData = output.fileHandleForReading.readDataToEndOfFile()
-    errorDone.wait()
-    let errData = errorData.withLock { $0 }
-    process.waitUntilExit()
-    return ProgramRun(status: process.terminationStatus,
-                      standardOutput: String(decoding: outData, as: UTF8.self),
-                      standardError: String(decoding: errData, as: UTF8.self))
+/// Runs `executable` with `arguments` to its end as a `ChildProcess` (so it dies with the test
+/// process), capturing stdout and stderr separately.
+///
+/// - Parameters:
+///   - environment: replaces the environment when given (default: inherited).
+///   - timeoutSeconds: a program still running then is killed, and its `status` is SIGKILL's number.
+/// - Throws: `TestSupportError` when `executable` is not an executable file; an error when it
+///   cannot be started or its output cannot be read.
+public func runProgram(
+    _ executable: String, _ arguments: [String], environment: [String: String]? = nil, timeoutSeconds: Double = 600
+) throws -> ProgramRun {
+    // Files, not pipes: nothing has to drain them while the child runs.
+    let directory = try TemporaryDirectory(prefix: "run-program")
+    defer { directory.remove() }
+    let child = try ChildProcess(
+        executable, arguments, environment: environment, outputFile: directory.file("stdout"), errorFile: directory.file("stderr"))
+    if !child.waitForExit(seconds: timeoutSeconds) { child.killAndWait() }
+    func text(_ name: String) throws -> String {
+        String(decoding: try Data(contentsOf: URL(fileURLWithPath: directory.file(name))), as: UTF8.self)
+    }
+    return ProgramRun(status: child.terminationStatus, standardOutput: try text("stdout"), standardError: try text("stderr"))
 }
