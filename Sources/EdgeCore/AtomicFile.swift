@@ -20,7 +20,8 @@ public struct AtomicFileError: Error, Sendable, CustomStringConvertible {
 /// directory, fsync it, rename it over the final name, fsync the directory.
 ///
 /// A crash at any moment leaves either the old file or the new one under the final name,
-/// never half of one. Used for summaries and the metrics textfile.
+/// never half of one. Used for summaries, the metrics textfile, model and detector files and
+/// every file the evaluation commands write.
 public enum AtomicFile {
     /// What follows `.NAME` in a temporary's name (`.NAME.tmp-PID-RANDOM`); a file with it is
     /// left behind only when a writer was killed mid-write, and may be deleted.
@@ -28,6 +29,15 @@ public enum AtomicFile {
 
     /// Replaces `path` with `contents`, creating it with `mode`.
     public static func write(_ contents: String, to path: String, mode: mode_t = 0o640) throws(AtomicFileError) {
+        var text = contents
+        let result = text.withUTF8 { buffer in
+            Result { () throws(AtomicFileError) in try write(bytes: UnsafeRawBufferPointer(buffer), to: path, mode: mode) }
+        }
+        try result.get()
+    }
+
+    /// Replaces `path` with `bytes`, creating it with `mode` (the umask can only narrow it).
+    public static func write(bytes: UnsafeRawBufferPointer, to path: String, mode: mode_t = 0o640) throws(AtomicFileError) {
         let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
         let name = path.lastIndex(of: "/").map { String(path[path.index(after: $0)...]) } ?? path
         // pid + random: two writers of the same file (other processes or other threads) never
@@ -36,16 +46,14 @@ public enum AtomicFile {
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         guard fd >= 0 else { throw AtomicFileError(path: temporary, operation: "create", code: errno) }
         var failure: AtomicFileError?
-        var text = contents
-        text.withUTF8 { buffer in
-            guard let base = buffer.baseAddress else { return }
+        if let base = bytes.baseAddress {
             var offset = 0
-            while offset < buffer.count {
-                let n = Glibc.write(fd, base + offset, buffer.count - offset)
+            while offset < bytes.count {
+                let n = Glibc.write(fd, base + offset, bytes.count - offset)
                 if n < 0 {
                     if errno == EINTR { continue }
                     failure = AtomicFileError(path: temporary, operation: "write", code: errno)
-                    return
+                    break
                 }
                 offset += n
             }

@@ -39,4 +39,17 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["report.json"])
         #expect(try FileManager.default.contentsOfDirectory(atPath: "\(dir)/report.json") == ["inner"])
     }
+
+    /// Binary contents (model and detector files): every byte, zeros and invalid UTF-8 included,
+    /// arrives as written, with the requested mode, and no temporary is left.
+    @Test func writesBytesExactlyWithTheMode() throws {
+        let dir = try makeDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let bytes: [UInt8] = [0x89, 0x45, 0, 0xFF, 0xC3, 0x28, 0, 10] + (0..<70_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        try bytes.withUnsafeBytes { try AtomicFile.write(bytes: $0, to: "\(dir)/m.model", mode: 0o600) }
+        #expect(Array(try Data(contentsOf: URL(fileURLWithPath: "\(dir)/m.model"))) == bytes)
+        let attributes = try FileManager.default.attributesOfItem(atPath: "\(dir)/m.model")
+        #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["m.model"])
+    }
 }

@@ -1,10 +1,12 @@
+import EdgeCore
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
 
-/// Writes whole text or binary files atomically (temporary file + rename), with errors that name the path.
+/// Writes whole text or binary files atomically (temporary file + fsync + rename), with errors that name the path.
 public enum TextFile {
     /// Writes `text` to `path`, replacing it atomically.
     /// - Throws: `ReplayError` naming the path and the system error.
@@ -13,29 +15,20 @@ public enum TextFile {
         try copy.withUTF8 { try write(bytes: UnsafeRawBufferPointer($0), to: path) }
     }
 
-    /// Writes `bytes` to `path`, replacing it atomically; the file is created with `mode` (the
-    /// umask can only narrow it, so 0640 is never world-readable).
+    /// Writes `bytes` to `path`, replacing it atomically (EdgeCore's `AtomicFile`: temporary
+    /// file, fsync, rename); the file is created with `mode` (the umask can only narrow it, so
+    /// 0640 is never world-readable).
     /// - Throws: `ReplayError` naming the path and the system error.
     public static func write(bytes: UnsafeRawBufferPointer, to path: String, mode: mode_t = 0o644) throws {
-        let temporary = path + ".tmp-\(getpid())"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
-        guard descriptor >= 0, let file = fdopen(descriptor, "wb") else {
-            let reason = String(cString: strerror(errno))
-            if descriptor >= 0 { close(descriptor); unlink(temporary) }
-            throw ReplayError(message: "cannot create \(temporary): \(reason); check the folder exists and is writable")
-        }
-        let written = bytes.count == 0 ? 0 : fwrite(bytes.baseAddress, 1, bytes.count, file)
-        let flushed = fflush(file) == 0
-        let closed = fclose(file) == 0
-        guard written == bytes.count, flushed, closed else {
-            let reason = String(cString: strerror(errno))
-            unlink(temporary)
-            throw ReplayError(message: "cannot write \(path): \(reason); is the disk full?")
-        }
-        guard rename(temporary, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(temporary)
-            throw ReplayError(message: "cannot replace \(path): \(reason)")
+        do {
+            try AtomicFile.write(bytes: bytes, to: path, mode: mode)
+        } catch {
+            let reason = String(cString: strerror(error.code))
+            switch error.operation {
+            case "create": throw ReplayError(message: "cannot create \(error.path): \(reason); check the folder exists and is writable")
+            case "rename": throw ReplayError(message: "cannot replace \(path): \(reason)")
+            default: throw ReplayError(message: "cannot write \(path): \(reason); is the disk full?")
+            }
         }
     }
 }

@@ -260,41 +260,26 @@ public struct NetworkModel: Sendable, Hashable {
 
     // MARK: Files
 
-    /// Writes the model file atomically (temporary file in the same folder, fsync, rename).
+    /// Writes the model file atomically (EdgeCore's `AtomicFile`: temporary file in the same
+    /// folder, fsync, rename, fsync of the folder).
     /// - Throws: `ModelFileError` with code `.io` naming the path and the system error.
     public func write(to path: String) throws(ModelFileError) {
         let bytes = encoded()
-        let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
-        let temporary = "\(path).tmp-\(getpid())"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
-        guard fd >= 0 else {
-            throw ModelFileError(.io, "cannot create \(temporary): \(String(cString: strerror(errno))); check that \(directory.isEmpty ? "/" : directory) exists and is writable")
+        let result = bytes.withUnsafeBytes { buffer in
+            Result { () throws(AtomicFileError) in try AtomicFile.write(bytes: buffer, to: path, mode: 0o640) }
         }
-        var failure: ModelFileError?
-        bytes.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let n = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = ModelFileError(.io, "cannot write \(temporary): \(String(cString: strerror(errno))); is the disk full?")
-                    return
-                }
-                offset += n
+        do {
+            try result.get()
+        } catch {
+            let reason = String(cString: strerror(error.code))
+            switch error.operation {
+            case "create":
+                let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+                throw ModelFileError(.io, "cannot create \(error.path): \(reason); check that \(directory.isEmpty ? "/" : directory) exists and is writable")
+            case "write": throw ModelFileError(.io, "cannot write \(error.path): \(reason); is the disk full?")
+            case "fsync": throw ModelFileError(.io, "cannot sync \(error.path): \(reason)")
+            default: throw ModelFileError(.io, "cannot replace \(path): \(reason)")
             }
-        }
-        if failure == nil, fsync(fd) != 0 {
-            failure = ModelFileError(.io, "cannot sync \(temporary): \(String(cString: strerror(errno)))")
-        }
-        close(fd)
-        if let failure {
-            unlink(temporary)
-            throw failure
-        }
-        guard rename(temporary, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(temporary)
-            throw ModelFileError(.io, "cannot replace \(path): \(reason)")
         }
     }
 
