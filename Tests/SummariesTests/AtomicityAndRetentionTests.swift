@@ -9,7 +9,7 @@ import Glibc
 @testable import Summaries
 
 @Suite struct AtomicityAndRetentionTests {
-    static let executable = repositoryRoot() + "/.build/debug/edge-agent"
+    static let executable = builtExecutable(named: "edge-agent") ?? repositoryRoot() + "/.build/debug/edge-agent"
 
     /// Runs `edge-agent summarize --sample --output DIR`, under `ulimit -f blocks` when given (a
     /// file-size limit: the kernel fails the write that crosses it with EFBIG).

@@ -10,7 +10,7 @@ import TestSupport
 /// `edge-agent summarize` end to end: a real agent.conf, a buffer written by the writer thread,
 /// the built executable.
 @Suite struct SummarizeCommandTests {
-    static let executable = repositoryRoot() + "/.build/debug/edge-agent"
+    static let executable = builtExecutable(named: "edge-agent") ?? repositoryRoot() + "/.build/debug/edge-agent"
 
     private func run(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
         let run = try runProgram(Self.executable, ["summarize"] + arguments)
