@@ -126,6 +126,18 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(help: "With --learn-scales: meta-training episodes are normalized with the same learned factors (for their support rows) as calibration will use.")
     var metaTrainWithScales = false
 
+    @Flag(help: "With --few-shot: rows (a) and (c) calibrate with a prior learned for their initialization on the meta-training machines (scale widening and network threshold margin per K, aiming at --prior-target-far on those machines' later normal rows): each fold's machines with --meta-folds, else the simulated fleet of the shipped recipe. Adds row (b'): random initialization with a prior learned the same way.")
+    var calibrationPrior = false
+
+    @Flag(help: "With --calibration-prior and no --meta-folds: learn the prior on simulated machines held at one operating point.")
+    var priorSteady = false
+
+    @Option(help: "With --calibration-prior: the false-alarm rate (percent of later normal rows alerted) the learned margin aims at on the meta-training machines.")
+    var priorTargetFar: Double = CalibrationPriorSettings().targetFalseAlarmRate * 100
+
+    @Flag(help: "With --few-shot: also print, per row, the F1/FAR at the best margin with FAR ≤ 10 % chosen on the test labels (an oracle: how good the score's ranking is once the threshold is right) and the mean per-file AUC.")
+    var diagnose = false
+
     @Option(help: "With --few-shot: seed of the random initialization of row (b).")
     var randomSeed: UInt64 = 7
 
@@ -148,6 +160,10 @@ struct EvaluateCommand: ParsableCommand {
         settings.learnThresholdMargin = learnMargin
         settings.learnNormalizationPrior = learnScales
         settings.priorsInMetaTraining = metaTrainWithScales
+        settings.diagnostics = diagnose
+        settings.learnCalibrationPrior = calibrationPrior
+        settings.calibrationPrior.targetFalseAlarmRate = priorTargetFar / 100
+        if calibrationPrior, metaFolds < 2 { settings.priorTasks = MetaTrainCommand.simulatedTasks(count: 24, hours: 1.5, seed: 1, steady: priorSteady) }
         let initialization = metaFolds >= 2 ? nil : try detector.initialization()
         guard metaFolds >= 2 || initialization != nil else {
             throw ValidationError("no meta-initialization: this build ships none; pass --meta-init FILE or --meta-folds N")
@@ -156,6 +172,12 @@ struct EvaluateCommand: ParsableCommand {
         let results = try FewShotEvaluation.run(directory: dataset, initialization: initialization, extraTasks: extra,
                                                 settings: settings) { line in if !json { print(line) } }
         var rows = results.map { ($0.method.rawValue, $0.calibrationRows, $0.counts) }
+        if diagnose, !json {
+            for r in results {
+                let oracle = r.oracleCounts.map { "F1 \(EvaluationText.fixed($0.f1, 3)) FAR \(EvaluationText.fixed($0.falseAlarmRatePercent, 1)) at margin \(r.oracleMargin ?? 0)" } ?? "none with FAR ≤ 10 %"
+                print("diagnostics \(r.method.rawValue) K=\(r.calibrationRows): oracle \(oracle); mean AUC \(r.meanAUC.map { EvaluationText.fixed($0, 3) } ?? "-")")
+            }
+        }
         if learnMargin, !json {
             for r in results { print("learned margins \(r.method.rawValue) K=\(r.calibrationRows): \(r.thresholdMargins.map { "\($0)" }.joined(separator: " "))") }
         }

@@ -45,10 +45,13 @@ struct MetaTrainCommand: ParsableCommand {
 
     /// Meta-training tasks from `count` simulated machines (pumps, motors, compressors with 3+
     /// random sensors and 2 random faults each).
-    static func simulatedTasks(count: Int, hours: Double, seed: UInt64) -> [MetaTask] {
+    /// - Parameter steady: machines held at one operating point (no automatic setpoint changes
+    ///   or stops), as a calibration at one operating point sees them.
+    static func simulatedTasks(count: Int, hours: Double, seed: UInt64, steady: Bool = false) -> [MetaTask] {
         guard count > 0 else { return [] }
         var options = MachineOptions()
         options.channels = .random(minimum: 3)
+        options.automaticOperation = !steady
         var fleet = Fleet(seed: seed, count: count, options: options)
         fleet.addRandomFaults(count: 2, hours: hours)
         return fleet.generate(hours: hours).map { series in

@@ -16,6 +16,9 @@ public struct NetworkCalibration: Sendable, Hashable {
     public var quantize: Bool
     /// Meta-learned widening of the calibration scales (nil: the plain median/MAD scales).
     public var normalizationPrior: NormalizationPrior? = nil
+    /// What the initialization's meta-training learned about short calibrations (scale widening
+    /// and threshold margin per K); when set, its margin replaces `thresholdMargin`.
+    public var calibrationPrior: CalibrationPrior? = nil
 
     /// Creates network-calibration settings.
     public init(initialization: Network, adaptation: AdaptationSettings = AdaptationSettings(), thresholdMargin: Float = 1.5,
@@ -259,7 +262,8 @@ public struct Calibrator: Sendable {
         guard rows >= a.windowRows, n <= settings.initialization.architecture.maximumSensorCount else { return nil }
         let columns = (0..<n).map { s in (0..<rows).map { values[values.startIndex + $0 * n + s] } }
         let fitted = Normalization(fittingColumns: columns)
-        let normalization = settings.normalizationPrior?.apply(to: fitted) ?? fitted
+        let perSlot = settings.normalizationPrior?.apply(to: fitted) ?? fitted
+        let normalization = settings.calibrationPrior?.widen(perSlot, rows: rows) ?? perSlot
         let normal = FewShotAdaptation.windows(values: values, sensorCount: n, normalization: normalization,
                                                windowRows: a.windowRows, stride: a.stride, limit: a.maximumNormalWindows)
         var faults: [Window] = []
@@ -285,7 +289,8 @@ public struct Calibrator: Sendable {
             if s.isFinite { scores.append(s) }
         }
         let top = RobustStatistics.quantile(scores, 1.0)
-        part.threshold = max(top.isFinite ? top : 1, 1e-6) * settings.thresholdMargin
+        let margin = settings.calibrationPrior?.entry(forRows: rows)?.thresholdMargin ?? settings.thresholdMargin
+        part.threshold = max(top.isFinite ? top : 1, 1e-6) * margin
         return (part, report, scores)
     }
 

@@ -22,6 +22,16 @@ public struct FewShotEvaluationSettings: Sendable {
     /// a `NormalizationPrior` learned per K on the other folds' files and the unlabelled files;
     /// row (b') then shows random initialization with the same prior, to tell the two apart.
     public var learnNormalizationPrior: Bool = false
+    /// Whether rows (a) and (c) calibrate with a `CalibrationPrior` (scale widening and
+    /// threshold margin per K) learned for their initialization and adaptation on the
+    /// meta-training machines (each fold's, or `priorTasks` without folds); row (b') then shows
+    /// random initialization with a prior learned the same way for it. (b) stays without.
+    public var learnCalibrationPrior: Bool = false
+    /// Without folds: the machines the calibration prior is learned on (e.g. the simulated
+    /// fleet of the shipped initialization's recipe).
+    public var priorTasks: [MetaTask] = []
+    /// How calibration priors are learned.
+    public var calibrationPrior = CalibrationPriorSettings()
     /// Whether meta-training episodes are normalized with the same learned prior (for their K).
     public var priorsInMetaTraining: Bool = false
     /// The margins tried when learning one.
@@ -34,6 +44,9 @@ public struct FewShotEvaluationSettings: Sendable {
     public var quantize: Bool
     /// Seed of (b)'s random initialization.
     public var randomSeed: UInt64
+    /// Whether each result also carries the oracle-margin counts and the mean AUC (diagnostics
+    /// that look at test labels; never used to choose anything).
+    public var diagnostics: Bool = false
 
     /// Creates settings; the defaults are those of `edge-agent evaluate --few-shot`.
     public init(calibrationRowCounts: [Int] = [50, 100, 200, 400], testStartRow: Int = 400, folds: Int = 0,
@@ -60,6 +73,16 @@ public struct FewShotResult: Sendable {
     public var counts: ConfusionCounts
     /// The network threshold margin used for each fold.
     public var thresholdMargins: [Float]
+    /// Diagnostics (`FewShotEvaluationSettings.diagnostics`): the counts at the one grid margin
+    /// with the highest F1 among those with FAR ≤ 10 % over all files' test rows. It looks at
+    /// the test labels, so it is an oracle: it says how good the score's *ranking* is once the
+    /// threshold is right, separating the weights from threshold estimation.
+    public var oracleCounts: ConfusionCounts? = nil
+    /// Diagnostics: that oracle margin.
+    public var oracleMargin: Float? = nil
+    /// Diagnostics: the area under the ROC curve of the relative score (score / highest
+    /// calibration score) over the test rows, averaged over the files that have both classes.
+    public var meanAUC: Double? = nil
 }
 
 /// The three rows of the few-shot table.
@@ -135,21 +158,49 @@ public enum FewShotEvaluation {
         }
         let random = Network(architecture: initializations[0].architecture, seed: settings.randomSeed)
         let rule = CalibrationSettings().rule
+        // Calibration priors per method and fold, learned on machines the fold does not hold.
+        var calibrationPriors: [FewShotMethod: [CalibrationPrior]] = [:]
+        if settings.learnCalibrationPrior {
+            var priorSettings = settings.calibrationPrior
+            priorSettings.calibrationRowCounts = settings.calibrationRowCounts
+            for method in [FewShotMethod.metaAdapted, .metaOnly, .randomAdaptedWithPrior] {
+                var adaptation = settings.adaptation
+                if method == .metaOnly { adaptation.steps = 0 }
+                calibrationPriors[method] = (0..<folds).map { f in
+                    let start = method == .randomAdaptedWithPrior ? random : initializations[min(f, initializations.count - 1)]
+                    let tasks = foldTasks.isEmpty ? settings.priorTasks : foldTasks[f] + extraTasks
+                    let calibration = NetworkCalibration(initialization: start, adaptation: adaptation, thresholdMargin: 1, quantize: settings.quantize)
+                    let prior = CalibrationPrior.learn(initialization: start, calibration: calibration, tasks: tasks, settings: priorSettings)
+                    progress("calibration prior \(method.rawValue), fold \(f + 1): " + prior.entries.map {
+                        "K=\($0.calibrationRows) scale ×\(EvaluationText.fixed(Double($0.scaleFactor), 2)) margin \($0.thresholdMargin)"
+                    }.joined(separator: ", "))
+                    return prior
+                }
+            }
+        }
         var results: [FewShotResult] = []
         for k in settings.calibrationRowCounts {
             let usePrior = settings.learnNormalizationPrior && !foldTasks.isEmpty
             let priors = usePrior ? foldTasks.map { NormalizationPrior.learn(from: $0, calibrationRows: k) } : []
-            for method in FewShotMethod.allCases where method != .randomAdaptedWithPrior || usePrior {
+            for method in FewShotMethod.allCases where method != .randomAdaptedWithPrior || usePrior || settings.learnCalibrationPrior {
                 var adaptation = settings.adaptation
                 if method == .metaOnly { adaptation.steps = 0 }
                 // Scores relative to the highest calibration score (margin 1), one array per
                 // (fold, file); the random initialization without prior is the same for every fold.
-                let perFold = method != .randomAdapted || usePrior
+                let perFold = method != .randomAdapted || usePrior || settings.learnCalibrationPrior
                 var scores: [[[Float]]] = []
+                var priorMargins = [Float?](repeating: nil, count: folds)
                 for f in 0..<(perFold ? folds : 1) {
                     let start = method == .randomAdapted || method == .randomAdaptedWithPrior ? random : initializations[min(f, initializations.count - 1)]
                     var network = NetworkCalibration(initialization: start, adaptation: adaptation, thresholdMargin: 1, quantize: settings.quantize)
                     if usePrior, method != .randomAdapted { network.normalizationPrior = priors[f] }
+                    if let learned = calibrationPriors[method] {
+                        // Margin 1 here: the scores are compared with multiples of the threshold below.
+                        network.calibrationPrior = CalibrationPrior(entries: learned[f].entries.map {
+                            CalibrationPrior.Entry(calibrationRows: $0.calibrationRows, scaleFactor: $0.scaleFactor, thresholdMargin: 1)
+                        })
+                        priorMargins[f] = learned[f].entry(forRows: k)?.thresholdMargin
+                    }
                     var calibration = CalibrationSettings()
                     calibration.useDeviation = false
                     calibration.network = network
@@ -172,7 +223,7 @@ public enum FewShotEvaluation {
                 var chosen: [Float] = []
                 for f in 0..<folds {
                     let start = scores.count == 1 ? 0 : f
-                    var margin = settings.thresholdMargin
+                    var margin = priorMargins[f] ?? settings.thresholdMargin
                     if settings.learnThresholdMargin, folds >= 2 {
                         // The margin that served the OTHER folds' files best (F1 − FAR%/100),
                         // measured with this fold's initialization: learned across machines.
@@ -187,10 +238,51 @@ public enum FewShotEvaluation {
                     chosen.append(margin)
                     for i in labelled.indices where fold(ofFile: i, folds: folds) == f { total = total + counts(file: i, start: start, margin: margin) }
                 }
-                results.append(FewShotResult(method: method, calibrationRows: k, counts: total, thresholdMargins: chosen))
+                var result = FewShotResult(method: method, calibrationRows: k, counts: total, thresholdMargins: chosen)
+                if settings.diagnostics {
+                    var best = -1.0
+                    for m in settings.thresholdMarginGrid {
+                        var c = ConfusionCounts()
+                        for f in 0..<folds {
+                            for i in labelled.indices where fold(ofFile: i, folds: folds) == f { c = c + counts(file: i, start: scores.count == 1 ? 0 : f, margin: m) }
+                        }
+                        if c.falseAlarmRatePercent <= 10, c.f1 > best { best = c.f1; result.oracleCounts = c; result.oracleMargin = m }
+                    }
+                    var aucs: [Double] = []
+                    for i in labelled.indices {
+                        let f = scores.count == 1 ? 0 : fold(ofFile: i, folds: folds)
+                        let labels = labelled[i].table.anomalyLabels ?? []
+                        var pairs: [(Float, Bool)] = []
+                        for r in max(k, settings.testStartRow)..<labels.count where scores[f][i][r].isFinite { pairs.append((scores[f][i][r], labels[r] != 0)) }
+                        if let auc = FewShotEvaluation.areaUnderCurve(pairs) { aucs.append(auc) }
+                    }
+                    if !aucs.isEmpty { result.meanAUC = aucs.reduce(0, +) / Double(aucs.count) }
+                }
+                results.append(result)
             }
         }
         return results
+    }
+}
+
+extension FewShotEvaluation {
+    /// The area under the ROC curve of `(score, isAnomalous)` pairs: the probability that an
+    /// anomalous row scores higher than a normal one (ties count half); nil without both classes.
+    public static func areaUnderCurve(_ pairs: [(Float, Bool)]) -> Double? {
+        let sorted = pairs.sorted { $0.0 < $1.0 }
+        let positives = sorted.filter(\.1).count, negatives = sorted.count - positives
+        guard positives > 0, negatives > 0 else { return nil }
+        // Mann–Whitney U with average ranks for ties.
+        var rankSum = 0.0
+        var i = 0
+        while i < sorted.count {
+            var j = i
+            while j + 1 < sorted.count && sorted[j + 1].0 == sorted[i].0 { j += 1 }
+            let rank = Double(i + j) / 2 + 1
+            for t in i...j where sorted[t].1 { rankSum += rank }
+            i = j + 1
+        }
+        return (rankSum - Double(positives) * Double(positives + 1) / 2) / (Double(positives) * Double(negatives))
     }
 }
 
