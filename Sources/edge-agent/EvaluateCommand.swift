@@ -132,6 +132,9 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(help: "With --calibration-prior and no --meta-folds: learn the prior on simulated machines held at one operating point.")
     var priorSteady = false
 
+    @Option(help: "With --calibration-prior: leading rows of each meta-training machine never calibrated on (settling after a start).")
+    var priorSettlingRows: Int = 0
+
     @Option(help: "With --calibration-prior: the false-alarm rate (percent of later normal rows alerted) the learned margin aims at on the meta-training machines.")
     var priorTargetFar: Double = CalibrationPriorSettings().targetFalseAlarmRate * 100
 
@@ -163,6 +166,7 @@ struct EvaluateCommand: ParsableCommand {
         settings.diagnostics = diagnose
         settings.learnCalibrationPrior = calibrationPrior
         settings.calibrationPrior.targetFalseAlarmRate = priorTargetFar / 100
+        settings.calibrationPrior.settlingRows = max(0, priorSettlingRows)
         if calibrationPrior, metaFolds < 2 { settings.priorTasks = MetaTrainCommand.simulatedTasks(count: 24, hours: 1.5, seed: 1, steady: priorSteady) }
         let initialization = metaFolds >= 2 ? nil : try detector.initialization()
         guard metaFolds >= 2 || initialization != nil else {

@@ -1,14 +1,15 @@
 import Detection
+import EdgeCore
 import Testing
 
-/// A two-sensor machine: sensor 0 is stationary noise; with `wander`, sensor 1 adds a slow ramp
-/// (a temperature warming up) that a short calibration cannot see.
+/// A two-sensor machine of stationary noise; with `wander`, both sensors add slow ramps (a
+/// machine warming up) that a short calibration cannot see.
 private func machine(seed: UInt64, wander: Bool, rows: Int = 900) -> MetaTask {
-    var random = TestRandom(state: seed)
+    var random = SplitMix64(seed: seed)
     var values: [Float] = []
     for r in 0..<rows {
-        values.append(10 + random.uniform())
-        values.append(60 + random.uniform() + (wander ? 0.02 * Float(r) : 0))
+        values.append(10 + random.signedUnitFloat() + (wander ? 0.01 * Float(r) : 0))
+        values.append(60 + random.signedUnitFloat() + (wander ? 0.02 * Float(r) : 0))
     }
     return MetaTask(name: "machine-\(seed)", values: values, sensorCount: 2, anomalous: Array(repeating: false, count: rows))
 }

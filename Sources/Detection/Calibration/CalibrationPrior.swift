@@ -79,6 +79,8 @@ public struct CalibrationPriorSettings: Sendable, Hashable {
     public var episodesPerTask: Int
     /// The alert rule whose output the false-alarm rate counts.
     public var rule: AlertDecisionRule
+    /// Leading rows of every task never calibrated on (a machine settling after its start).
+    public var settlingRows: Int = 0
 
     /// Creates settings; the defaults are the shipped recipe (README).
     public init(calibrationRowCounts: [Int] = [50, 100, 200, 400], targetFalseAlarmRate: Double = 0.05,
@@ -107,7 +109,7 @@ extension CalibrationPrior {
                              settings: CalibrationPriorSettings = CalibrationPriorSettings()) -> CalibrationPrior {
         var entries: [Entry] = []
         for k in settings.calibrationRowCounts where k >= calibration.adaptation.windowRows {
-            let stretches = tasks.map { task in starts(in: task, rows: k, count: settings.episodesPerTask) }
+            let stretches = tasks.map { task in starts(in: task, rows: k, count: settings.episodesPerTask, after: settings.settlingRows) }
             // Scale factor: pooled ratios over every sensor of every stretch.
             var ratios: [Float] = []
             for (task, starts) in zip(tasks, stretches) {
@@ -154,11 +156,11 @@ extension CalibrationPrior {
     }
 
     /// Starts of up to `count` stretches of `rows` normal rows in `task` that leave at least
-    /// `rows` later rows: the first one, then evenly spaced.
-    static func starts(in task: MetaTask, rows k: Int, count: Int) -> [Int] {
+    /// `rows` later rows: the first one after `after` rows, then evenly spaced.
+    static func starts(in task: MetaTask, rows k: Int, count: Int, after first: Int = 0) -> [Int] {
         let last = task.rowCount - 2 * k
-        guard last >= 0 else { return [] }
-        let candidates = count == 1 ? [0] : (0..<count).map { $0 * last / (count - 1) }
+        guard last >= first else { return [] }
+        let candidates = count == 1 ? [first] : (0..<count).map { first + $0 * (last - first) / (count - 1) }
         var seen = Set<Int>()
         return candidates.filter { seen.insert($0).inserted && !task.anomalous[$0..<($0 + k)].contains(true) }
     }
