@@ -169,6 +169,10 @@ public struct SensorConfiguration: Sendable, Equatable {
     /// Physically possible range; values outside it are flagged, never scored.
     public var minimum: Double? = nil
     public var maximum: Double? = nil
+    /// How far the sensor's level may move from its calibration level, in its unit, and still be
+    /// normal (a dead band: a supply voltage wandering with the grid). Only the change beyond it
+    /// counts as a deviation; nil: calibration alone judges the normal spread.
+    public var tolerance: Double? = nil
 
     public init(name: String, bus: String, address: Int) {
         self.name = name

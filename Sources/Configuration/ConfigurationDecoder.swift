@@ -36,7 +36,7 @@ struct ConfigurationDecoder {
     static let tcpOnlyKeys = ["host", "port"]
     static let rtuOnlyKeys = ["device", "baud", "parity", "data_bits", "stop_bits"]
     static let machineKeys = ["id", "description", "poll_interval", "window_length", "hop", "run_signal", "settle_after_start", "sensor"]
-    static let sensorKeys = ["name", "bus", "unit_id", "kind", "address", "type", "order", "bit", "scale", "offset", "unit", "min", "max"]
+    static let sensorKeys = ["name", "bus", "unit_id", "kind", "address", "type", "order", "bit", "scale", "offset", "unit", "min", "max", "tolerance"]
 
     /// For an unknown key: which table it belongs in (keys put under the wrong header,
     /// such as a machine's `poll_interval` written after its first `[[machine.sensor]]`),
@@ -398,6 +398,15 @@ struct ConfigurationDecoder {
         sensor.maximum = table.number("max", &problems, what: "the highest physically possible value")
         if let low = sensor.minimum, let high = sensor.maximum, low >= high {
             problems.add(table.keyPath("max"), "max \(high) must be greater than min \(low)")
+        }
+        if let tolerance = table.number("tolerance", &problems, what: "a tolerated change of the sensor's level, in its unit") {
+            if tolerance <= 0 {
+                problems.add(table.keyPath("tolerance"), "tolerance must be greater than 0 (found \(tolerance)); leave it out to let calibration alone judge the sensor's normal spread")
+            } else if sensor.type == .bool {
+                problems.add(table.keyPath("tolerance"), "tolerance applies to measured values; a bool sensor is either on or off")
+            } else {
+                sensor.tolerance = tolerance
+            }
         }
         return name == nil || busName == nil || address == nil || !valid ? nil : sensor
     }

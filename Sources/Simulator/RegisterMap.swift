@@ -139,11 +139,17 @@ public enum RegisterMap {
         }.joined(separator: "\n")
     }
 
-    /// The `[[machine]]` tables of agent.conf that describe what `fleet` serves on bus `bus`.
-    public static func agentConfiguration(of fleet: Fleet, bus: String) -> String {
+    /// The `[[machine]]` tables of agent.conf that describe what `fleet` serves on bus `bus`;
+    /// machines with a `running` channel get it as their run signal and `settleAfterStart`.
+    public static func agentConfiguration(of fleet: Fleet, bus: String, settleAfterStart: String = "2m") -> String {
         var out = ""
         for (i, machine) in fleet.machines.enumerated() {
             out += "[[machine]]\nid = \"\(machine.id)\"\ndescription = \"Simulated: \(machine.ratingSummary)\"\n"
+            // Pumps and motors report whether they run: stops are not scored, and the first
+            // minutes after a start (temperatures settling) neither.
+            if machine.channels.contains(where: { $0.name == "running" }) {
+                out += "run_signal = \"running\"\nsettle_after_start = \"\(settleAfterStart)\"\n"
+            }
             for s in sensors(of: machine, unitID: i + 1, bus: bus) {
                 out += "\n  [[machine.sensor]]\n  name = \"\(s.name)\"\n  bus = \"\(s.bus)\"\n  unit_id = \(s.unitID)\n"
                 if s.kind != .holding { out += "  kind = \"\(s.kind.rawValue)\"\n" }
@@ -153,6 +159,10 @@ public enum RegisterMap {
                 if s.scale != 1 { out += "  scale = \(s.scale)\n" }
                 if !s.unit.isEmpty { out += "  unit = \"\(s.unit)\"\n" }
                 if let lo = s.minimum, let hi = s.maximum { out += "  min = \(lo)\n  max = \(hi)\n" }
+                // The grid moves the supply voltage by a few percent: normal whatever calibration saw.
+                if s.name == "supply_voltage", let magnitude = machine.typicalMagnitude(ofChannel: s.name) {
+                    out += "  tolerance = \((0.6 * magnitude * 10).rounded() / 10)\n"
+                }
             }
             out += "\n"
         }

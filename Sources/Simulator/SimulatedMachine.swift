@@ -151,6 +151,12 @@ public struct SimulatedMachine: Sendable {
     /// One line on the machine's ratings, for people.
     public let ratingSummary: String
 
+    /// A typical magnitude of channel `name` (what drift and spikes are sized by; for the supply
+    /// voltage 5 % of the nominal voltage), or nil when the kind has no such channel.
+    public func typicalMagnitude(ofChannel name: String) -> Double? {
+        kind.allChannels.firstIndex(where: { $0.name == name }).map { typicalMagnitude[$0] }
+    }
+
     /// Builds a machine whose ratings, surroundings, operation and noise are fixed by `seed`.
     /// - Parameters:
     ///   - kind: pump, motor or compressor.

@@ -101,7 +101,12 @@ struct CalibrateCommand: ParsableCommand {
             settings.network = NetworkCalibration(initialization: meta)
         }
         let started = SystemClock.monotonicNanoseconds()
-        let outcome = Calibrator(settings: settings).calibrate(table: table, anomalies: labelled)
+        // Tolerances from agent.conf, in the table's column order (NaN: none).
+        let sensorsByName = Dictionary((configuration?.machines.first(where: { $0.id == machine })?.sensors ?? []).map { ($0.name, $0) },
+                                       uniquingKeysWith: { first, _ in first })
+        let tolerances = table.sensorNames.map { name in sensorsByName[name]?.tolerance.map(Float.init) ?? .nan }
+        let outcome = Calibrator(settings: settings).calibrate(table: table, anomalies: labelled,
+                                                               tolerances: tolerances.contains(where: { $0 > 0 }) ? tolerances : nil)
         let elapsed = Double(SystemClock.monotonicNanoseconds() - started) / 1e9
         let path = "\(directory)/models/\(machine).detector.json"
         try TextFile.makeDirectory("\(directory)/models")
@@ -122,10 +127,21 @@ struct CalibrateCommand: ParsableCommand {
             try model.write(to: modelPath!)
         }
         let r = outcome.report
+        let machineConfiguration = configuration?.machines.first(where: { $0.id == machine })
+        let warnings = machineConfiguration.map { CalibrateCommand.narrowCalibrationWarnings(table: table, machine: $0) } ?? []
         if json {
-            print("{\"machine\":\"\(machine)\",\"rows\":\(r.rows),\"trimmed_rows\":\(r.trimmedRows),\"sensors\":\(table.sensorCount),"
-                + "\"threshold\":\(r.threshold),\"expected_false_alarm_rate\":\(r.expectedFalseAlarmRate),"
-                + "\"labelled_anomaly_rows\":\(r.labelledAnomalyRows),\"seconds\":\(elapsed),\"detector\":\"\(path)\"}")
+            var out = JSONWriter()
+            out.field("machine", machine)
+            out.field("rows", r.rows)
+            out.field("trimmed_rows", r.trimmedRows)
+            out.field("sensors", table.sensorCount)
+            out.field("threshold", Double(r.threshold))
+            out.field("expected_false_alarm_rate", r.expectedFalseAlarmRate)
+            out.field("labelled_anomaly_rows", r.labelledAnomalyRows)
+            out.field("seconds", elapsed)
+            out.field("detector", path)
+            out.array("warnings", warnings) { $0.element($1) }
+            print(out.finish())
         } else {
             print("calibrated \(machine): K = \(r.rows) rows × \(table.sensorCount) sensors (\(r.trimmedRows) rows set aside as suspect)")
             if notRunningRows > 0 { print("  left out \(notRunningRows) rows where the machine was stopped or settling after a start") }
@@ -139,8 +155,31 @@ struct CalibrateCommand: ParsableCommand {
                 print("  network threshold \(t) (int8), expected false-alarm rate \(EvaluationText.fixed(100 * (r.networkExpectedFalseAlarmRate ?? 0), 3)) %")
                 print("  note: the shipped detector alerts on the window-deviation score; the network is stored for comparison (README)")
             }
+            let tolerant = (machineConfiguration?.sensors ?? []).filter { $0.tolerance != nil && table.sensorNames.contains($0.name) }
+            if !tolerant.isEmpty {
+                print("  tolerances (agent.conf): " + tolerant.map { "\($0.name) ±\($0.tolerance ?? 0)\($0.unit.isEmpty ? "" : " \($0.unit)")" }.joined(separator: ", "))
+            }
             print("  took \(EvaluationText.fixed(elapsed, 3)) s; stored \(path)\(modelPath.map { " and \($0)" } ?? "")")
+            for warning in warnings { print("  warning: \(warning)") }
         }
+    }
+
+    /// What the calibration data did not show that the machine will later do: a state sensor
+    /// (`bool`) that never changed means every change of it will alert.
+    static func narrowCalibrationWarnings(table: SensorTable, machine: MachineConfiguration) -> [String] {
+        var warnings: [String] = []
+        for sensor in machine.sensors where sensor.type == .bool {
+            guard let column = table.sensorNames.firstIndex(of: sensor.name) else { continue }
+            var seen: Set<Float> = []
+            for r in 0..<table.rowCount {
+                let v = table.row(r)[table.row(r).startIndex + column]
+                if v.isFinite { seen.insert(v >= 0.5 ? 1 : 0) }
+            }
+            if seen.count == 1, let only = seen.first {
+                warnings.append("\(sensor.name) was \(only == 1 ? "on" : "off") throughout calibration: when it turns \(only == 1 ? "off" : "on"), \(machine.id) will alert. Calibrate on a stretch that shows both states.")
+            }
+        }
+        return warnings
     }
 
     /// The columns of `table` named `sensors`, in that order.

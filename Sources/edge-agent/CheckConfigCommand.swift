@@ -102,7 +102,7 @@ struct ConfigurationPlan {
         if let signal = machine.runSignal {
             lines.append("  runs while \(signal) is on (not scored when stopped); settles \(text(machine.settleAfterStart)) after a start")
         }
-        var rows = [["  sensor", "bus", "unit", "reads", "scale", "offset", "unit", "range"]]
+        var rows = [["  sensor", "bus", "unit", "reads", "scale", "offset", "unit", "range", "tolerance"]]
         rows += machine.sensors.map(sensorRow)
         lines += Self.columns(rows)
         return lines
@@ -117,7 +117,7 @@ struct ConfigurationPlan {
         case (nil, nil): range = "-"
         }
         return ["  \(sensor.name)", sensor.bus, "\(sensor.unitID)", registers(sensor), number(sensor.scale), number(sensor.offset),
-                sensor.unit.isEmpty ? "-" : sensor.unit, range]
+                sensor.unit.isEmpty ? "-" : sensor.unit, range, sensor.tolerance.map { "±\(number($0))" } ?? "-"]
     }
 
     /// `holding 100–101 (float32 CDAB)`, `input 7 (uint16)`, `holding 40 bit 3 (bool)`, `coil 12`.
@@ -194,6 +194,7 @@ struct ConfigurationPlan {
                             $0.field("unit", sensor.unit)
                             if let low = sensor.minimum { $0.field("min", low) }
                             if let high = sensor.maximum { $0.field("max", high) }
+                            if let tolerance = sensor.tolerance { $0.field("tolerance", tolerance) }
                         }
                     }
                 }

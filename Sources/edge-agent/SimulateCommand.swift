@@ -130,7 +130,9 @@ struct SimulateCommand: ParsableCommand {
         if settings.changeIntervalSeconds > 0 { options.meanSecondsBetweenChanges = settings.changeIntervalSeconds }
         if printMap || printConfig {
             let fleet = Fleet(seed: settings.seed, count: settings.machines, options: options)
-            print(printMap ? RegisterMap.table(of: fleet) : RegisterMap.agentConfiguration(of: fleet, bus: "sim"))
+            // Temperatures settle within about 10 simulated minutes of a start.
+            let settle = "\(max(1, Int((600 / settings.speed).rounded())))s"
+            print(printMap ? RegisterMap.table(of: fleet) : RegisterMap.agentConfiguration(of: fleet, bus: "sim", settleAfterStart: settle))
             return
         }
         if let directory = export {

@@ -190,4 +190,61 @@ struct CLITests {
         let version = result.standardOutput.dropFirst("edge-agent ".count).trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(version.split(separator: ".").count == 3 && version.split(separator: ".").allSatisfy { Int($0) != nil }, "not a version: \(version)")
     }
+
+    @Test("calibrate uses agent.conf's tolerances and warns about a state sensor that never changed")
+    func calibrateToleranceAndWarning() throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let conf = """
+            [agent]
+            data_dir = "\(folder.file("data"))"
+
+            [[bus]]
+            name = "b"
+            type = "tcp"
+            host = "127.0.0.1"
+            port = 1502
+
+            [[machine]]
+            id = "c-1"
+
+              [[machine.sensor]]
+              name = "voltage"
+              bus = "b"
+              address = 0
+              tolerance = 8.0
+
+              [[machine.sensor]]
+              name = "pressure"
+              bus = "b"
+              address = 1
+
+              [[machine.sensor]]
+              name = "loaded"
+              bus = "b"
+              kind = "discrete"
+              address = 0
+            """
+        try conf.write(toFile: folder.file("agent.conf"), atomically: true, encoding: .utf8)
+        var csv = "timestamp,voltage,pressure,loaded\n"
+        for r in 0..<300 {
+            let wobble = Double((r * 37) % 11) / 10
+            csv += "2026-11-29T00:\(String(format: "%02d:%02d", r / 60, r % 60)).000Z,\(400 + wobble),\(7 + wobble / 10),1\n"
+        }
+        try csv.write(toFile: folder.file("normal.csv"), atomically: true, encoding: .utf8)
+        let result = try run(["calibrate", "--config", folder.file("agent.conf"), "--machine", "c-1", "--input", folder.file("normal.csv")])
+        #expect(result.status == 0, "stderr: \(result.standardError)")
+        #expect(result.standardOutput.contains("tolerances (agent.conf): voltage ±8.0"), "\(result.standardOutput)")
+        #expect(result.standardOutput.contains("warning: loaded was on throughout calibration: when it turns off, c-1 will alert"),
+                "\(result.standardOutput)")
+        #expect(!result.standardOutput.contains("warning: voltage") && !result.standardOutput.contains("warning: pressure"))
+        let detector = try String(contentsOfFile: folder.file("data/models/c-1.detector.json"), encoding: .utf8)
+        #expect(detector.contains("\"deadBand\""))
+
+        let json = try run(["calibrate", "--config", folder.file("agent.conf"), "--machine", "c-1", "--input", folder.file("normal.csv"), "--json"])
+        #expect(json.status == 0)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [String: Any])
+        let warnings = try #require(object["warnings"] as? [String])
+        #expect(warnings.count == 1 && warnings.first?.hasPrefix("loaded was on") == true)
+    }
 }

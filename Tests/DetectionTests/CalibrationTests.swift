@@ -89,4 +89,61 @@ struct CalibrationTests {
         let back = try DetectorFile.read(path: dir.file("old.json"))
         #expect(back.detector == detector)
     }
+
+    /// Whether streaming `rows` normal rows with sensor c shifted by `shift` raises an alert.
+    private func alerts(_ detector: MachineDetector, shift: Float, seed: UInt64) -> Bool {
+        var stream = detector.makeStream()
+        var raised = false
+        let rows = normalRows(200, seed: seed)
+        for r in 0..<200 {
+            var row = Array(rows[(r * 3)..<(r * 3 + 3)])
+            row[2] += shift
+            if stream.process(row: row).alert { raised = true }
+        }
+        return raised
+    }
+
+    @Test("a configured tolerance is a dead band: level changes within it are normal, beyond it they alert")
+    func toleranceIsADeadBand() throws {
+        let names = ["a", "b", "c"]
+        let calibration = normalRows(400, seed: 21)[...]
+        let plain = Calibrator().calibrate(values: calibration, sensorNames: names).detector
+        let tolerant = Calibrator().calibrate(values: calibration, sensorNames: names, tolerances: [.nan, .nan, 10]).detector
+        // Sensor c (200 ± 2) moved by 6: an alert without a tolerance, normal within a tolerance of 10.
+        #expect(alerts(plain, shift: 6, seed: 5))
+        #expect(!alerts(tolerant, shift: 6, seed: 5))
+        #expect(!alerts(tolerant, shift: -9, seed: 6))
+        // Beyond the tolerance the excess counts.
+        #expect(alerts(tolerant, shift: 30, seed: 7))
+        #expect(alerts(tolerant, shift: -30, seed: 8))
+        // Sensors without a tolerance are judged as before.
+        #expect(tolerant.baseline.deadBand?[0] == 0)
+        #expect(tolerant.baseline.deadBand.map { $0[2] > 0 } == true)
+        var stream = tolerant.makeStream()
+        var raised = false
+        for r in 0..<200 {
+            var row = Array(normalRows(1, seed: UInt64(100 + r)))
+            row[0] += 5  // a (10 ± 0.1) moved by 5
+            if stream.process(row: row).alert { raised = true }
+        }
+        #expect(raised)
+    }
+
+    @Test("the dead band is stored in the detector file, and a damaged one is refused")
+    func deadBandInTheDetectorFile() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let (detector, report) = Calibrator().calibrate(values: normalRows(200, seed: 9)[...], sensorNames: ["a", "b", "c"],
+                                                        tolerances: [0.5, .nan, 10])
+        try DetectorFile(machine: "pump-1", calibratedAt: "2026-11-29T00:00:00.000Z", detector: detector, report: report)
+            .write(to: dir.file("good.json"))
+        let back = try DetectorFile.read(path: dir.file("good.json"))
+        #expect(back.detector == detector)
+        #expect(back.detector.baseline.deadBand?.count == 3)
+        var damaged = detector
+        damaged.baseline.deadBand = [1, -1, 0]
+        try DetectorFile(machine: "pump-1", calibratedAt: "2026-11-29T00:00:00.000Z", detector: damaged, report: report)
+            .write(to: dir.file("damaged.json"))
+        #expect(throws: DetectorFileError.self) { try DetectorFile.read(path: dir.file("damaged.json")) }
+    }
 }

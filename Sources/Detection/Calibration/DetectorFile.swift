@@ -89,6 +89,11 @@ extension MachineDetector {
               b.weight.allSatisfy({ $0.isNaN || ($0.isFinite && $0 >= 0) }) else {
             return "the baseline holds an infinite value or a scale that is not positive"
         }
+        if let band = b.deadBand {
+            guard band.count == n, band.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
+                return "dead band of \(band.count) sensors, or not finite and non-negative (expected \(n) values ≥ 0)"
+            }
+        }
         guard threshold.isFinite, threshold >= 0 else { return "threshold \(threshold) is not a finite, non-negative number" }
         guard rule.raiseAfterRows >= 1, rule.clearAfterRows >= 1 else {
             return "alert rule counts \(rule.raiseAfterRows)/\(rule.clearAfterRows) (expected at least 1)"

@@ -197,16 +197,21 @@ public struct Calibrator: Sendable {
     /// quantile with a margin rather than a fitted extreme-value tail, because a few hundred
     /// strongly autocorrelated rows hold only a dozen independent windows, too few to fit a
     /// generalized Pareto shape reliably; the tail fit is used only to *report* the expected rate.
+    ///
+    /// `tolerances` (per sensor, in its unit; NaN: none) are the level changes that are normal
+    /// whatever calibration saw (see `WindowDeviationBaseline.deadBand`).
     public func calibrate(values: ArraySlice<Float>, sensorNames: [String],
-                          labelledAnomalies: ArraySlice<Float>? = nil) -> (detector: MachineDetector, report: CalibrationReport) {
+                          labelledAnomalies: ArraySlice<Float>? = nil,
+                          tolerances: [Float]? = nil) -> (detector: MachineDetector, report: CalibrationReport) {
         let n = sensorNames.count
         let rows = n > 0 ? values.count / n : 0
         var kept = values
-        var baseline = WindowDeviationBaseline.fit(values: values, sensorCount: n, settings: settings.deviation)
+        var baseline = WindowDeviationBaseline.fit(values: values, sensorCount: n, settings: settings.deviation, tolerances: tolerances)
         var scores = Calibrator.scores(of: values, sensorCount: n, baseline: baseline)
         var trimmed = 0
         if settings.trimFactor > 0 {
-            let robust = WindowDeviationBaseline.fit(values: values, sensorCount: n, settings: settings.deviation, robustSpread: true)
+            let robust = WindowDeviationBaseline.fit(values: values, sensorCount: n, settings: settings.deviation,
+                                                     robustSpread: true, tolerances: tolerances)
             let robustScores = Calibrator.scores(of: values, sensorCount: n, baseline: robust)
             let typical = RobustStatistics.median(robustScores)
             var suspect = robustScores.map { $0.isFinite && typical.isFinite && $0 > settings.trimFactor * max(typical, 0.1) }
@@ -227,7 +232,7 @@ public struct Calibrator: Sendable {
                 trimmed += 1
             }
             if trimmed > 0, trimmed < rows / 2 {
-                baseline = WindowDeviationBaseline.fit(values: kept, sensorCount: n, settings: settings.deviation)
+                baseline = WindowDeviationBaseline.fit(values: kept, sensorCount: n, settings: settings.deviation, tolerances: tolerances)
                 scores = Calibrator.scores(of: kept, sensorCount: n, baseline: baseline)
             } else {
                 trimmed = 0
@@ -297,7 +302,8 @@ public struct Calibrator: Sendable {
     /// Calibrates on the rows of `table`; when `anomalies` (same sensors) is given, its anomalous
     /// rows join the network's adaptation, and the deviation threshold is lowered toward their
     /// scores where that does not bring it within 10 % of the highest calibration score.
-    public func calibrate(table: SensorTable, anomalies: SensorTable? = nil) -> (detector: MachineDetector, report: CalibrationReport) {
+    public func calibrate(table: SensorTable, anomalies: SensorTable? = nil,
+                          tolerances: [Float]? = nil) -> (detector: MachineDetector, report: CalibrationReport) {
         var faultRows: [Float]? = nil
         if let anomalies, anomalies.sensorCount == table.sensorCount {
             var rows: [Float] = []
@@ -307,7 +313,7 @@ public struct Calibrator: Sendable {
             faultRows = rows
         }
         var (detector, report) = calibrate(values: table.values[...], sensorNames: table.sensorNames,
-                                           labelledAnomalies: faultRows?[...])
+                                           labelledAnomalies: faultRows?[...], tolerances: tolerances)
         guard let anomalies, anomalies.sensorCount == table.sensorCount else { return (detector, report) }
         var scorer = WindowDeviationScorer(baseline: detector.baseline)
         var faultScores: [Float] = []

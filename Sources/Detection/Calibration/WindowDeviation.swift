@@ -91,6 +91,10 @@ public struct WindowDeviationBaseline: Sendable, Hashable, Codable {
     public var weight: [Float]
     /// The machine's operating directions, removed before measuring deviations (nil: none seen).
     public var operating: OperatingSubspace?
+    /// Per-sensor dead band in normalized units (the configured tolerance divided by `scale`): only
+    /// the part of a window's offset beyond it counts (nil or 0: none). Detectors calibrated
+    /// before tolerances existed have none.
+    public var deadBand: [Float]?
 
     /// Number of sensors.
     public var sensorCount: Int { median.count }
@@ -100,9 +104,11 @@ public struct WindowDeviationBaseline: Sendable, Hashable, Codable {
     /// - Parameter robustSpread: measure slow wander by the median change over the horizon
     ///   instead of the largest one: a first pass that a hidden fault cannot inflate, used to
     ///   find suspect rows before the final fit.
+    /// - Parameter tolerances: per sensor, how far its level may move and still be normal, in the
+    ///   sensor's own unit (NaN or ≤ 0: no tolerance); becomes `deadBand`.
     public static func fit(values: ArraySlice<Float>, sensorCount: Int,
                            settings: WindowDeviationSettings = WindowDeviationSettings(),
-                           robustSpread: Bool = false) -> WindowDeviationBaseline {
+                           robustSpread: Bool = false, tolerances: [Float]? = nil) -> WindowDeviationBaseline {
         let rows = sensorCount > 0 ? values.count / sensorCount : 0
         var median = [Float](repeating: .nan, count: sensorCount)
         var scale = [Float](repeating: .nan, count: sensorCount)
@@ -119,6 +125,12 @@ public struct WindowDeviationBaseline: Sendable, Hashable, Codable {
             windowCenter: [Float](repeating: 0, count: sensorCount),
             windowScale: [Float](repeating: 1, count: sensorCount),
             weight: [Float](repeating: 1, count: sensorCount))
+        if let tolerances, tolerances.count == sensorCount, tolerances.contains(where: { $0 > 0 }) {
+            baseline.deadBand = (0..<sensorCount).map { s in
+                let band = tolerances[s] / scale[s]
+                return tolerances[s] > 0 && band.isFinite ? band : 0
+            }
+        }
         // The window means of the calibration rows themselves, computed by the same streaming code
         // that scores later rows, so calibration and scoring cannot disagree.
         var scorer = WindowDeviationScorer(baseline: baseline)
@@ -269,6 +281,9 @@ public struct WindowDeviationScorer: Sendable {
         for s in 0..<n { offsets[s] = windowMean(sensor: s) - baseline.windowCenter[s] }
         if let operating = baseline.operating {
             offsets.withUnsafeMutableBufferPointer { operating.project($0) }
+        }
+        if let band = baseline.deadBand {
+            for s in 0..<n { offsets[s] = max(0, abs(offsets[s]) - band[s]) }
         }
         var best: Float = .nan
         for s in 0..<n {

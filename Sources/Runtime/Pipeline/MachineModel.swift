@@ -74,8 +74,10 @@ public struct MachineModel: Sendable {
         sensorNames = file.detector.sensorNames
         let baseline = file.detector.baseline
         windowRows = max(baseline.settings.windowRows, file.detector.network?.windowRows ?? 0)
-        normalLow = zip(baseline.median, baseline.scale).map { Double($0 - 3 * $1) }
-        normalHigh = zip(baseline.median, baseline.scale).map { Double($0 + 3 * $1) }
+        // Centre ± 3 robust scales, widened by the sensor's configured tolerance (its dead band).
+        let halfWidth = baseline.scale.indices.map { s in Double(baseline.scale[s] * (3 + (baseline.deadBand?[s] ?? 0))) }
+        normalLow = baseline.median.indices.map { Double(baseline.median[$0]) - halfWidth[$0] }
+        normalHigh = baseline.median.indices.map { Double(baseline.median[$0]) + halfWidth[$0] }
     }
 
     /// A fresh streaming scorer for this model.
