@@ -99,12 +99,15 @@ public struct MachineModel: Sendable {
             workspace = ScoringWorkspace(architecture: model.quantized.architecture)
         }
 
-        /// Adds one row (missing readings replaced by the sensor's median) and returns the int8
-        /// score of the window ending at it, or NaN until the window is full.
-        mutating func score(row: [Float]) -> Float {
+        /// Adds one row (missing readings replaced by the sensor's median) to the window.
+        mutating func push(row: [Float]) {
             window.slide(in: row, fill: model.normalization.centers)
             rows += 1
-            return rows >= window.timeSteps ? model.score(window, workspace: workspace) : .nan
+        }
+
+        /// The int8 score of the window ending at the last row, or NaN until the window is full.
+        func scoreWindow() -> Float {
+            rows >= window.timeSteps ? model.score(window, workspace: workspace) : .nan
         }
     }
 
@@ -116,8 +119,9 @@ public struct MachineModel: Sendable {
         private var network: NetworkScorer?
         /// The int8 network's score of the last row's window (NaN without a network model or
         /// before its window is full). Reported beside the alerting score, not alerted on: on
-        /// real data it did not improve the decisions (README, "Results on SKAB").
-        public private(set) var networkScore: Double = .nan
+        /// real data it did not improve the decisions (README, "Results on SKAB"). Computed on
+        /// demand, so that with `hop` > 1 only the windows that are judged cost a forward pass.
+        public var networkScore: Double { network.map { Double($0.scoreWindow()) } ?? .nan }
 
         init(stream: DetectorStream, network: NetworkScorer?) {
             self.stream = stream
@@ -126,7 +130,7 @@ public struct MachineModel: Sendable {
 
         /// Scores one row (one value per sensor in model order; NaN = missing).
         public mutating func score(row: [Float]) -> Double {
-            if network != nil { networkScore = Double(network!.score(row: row)) }
+            network?.push(row: row)
             return Double(stream.score(row: row))
         }
 
