@@ -80,6 +80,27 @@ func noise(_ r: Int) -> Float {
         #expect(events.contains { $0.change == .raised && $0.alert.machine == "pump-9" })
     }
 
+    @Test func anOpenAlertClearsWhenTheMachineStops() throws {
+        let (machine, model) = try Self.machineAndModel(settle: .seconds(30))
+        var engine = ScoringEngine(machines: [machine], models: [model])
+        let start: Int64 = 1_800_000_000_000
+        var scored = 0
+        #expect(Self.feed(&engine, rows: Self.normalRows(100), start: start, scored: &scored).isEmpty)
+        let fault = [(Double, Double)](repeating: (12, 1), count: 30)
+        let raised = Self.feed(&engine, rows: fault, start: start + 100_000, scored: &scored)
+        #expect(raised.map(\.change) == [.raised])
+        // The operator stops the machine: the alert clears at once and says why.
+        let stop = [(Double, Double)](repeating: (0, 0), count: 60)
+        let cleared = Self.feed(&engine, rows: stop, start: start + 130_000, scored: &scored)
+        #expect(cleared.map(\.change) == [.cleared])
+        #expect(cleared.first?.alert.ended == Timestamp(millisecondsSinceEpoch: start + 130_000))
+        #expect(cleared.first?.alert.message.hasSuffix("cleared because pump-9 stopped (running off)") == true)
+        // Restarted with the fault still there: after settling, a new alert (no cooldown).
+        let again = Self.feed(&engine, rows: fault + fault + fault, start: start + 190_000, scored: &scored)
+        #expect(again.map(\.change).first == .raised)
+        #expect(again.first.map { $0.alert.started.millisecondsSinceEpoch >= start + 190_000 + 30_000 } == true)
+    }
+
     @Test func withoutRunSignalAStopIsAnAnomaly() throws {
         var (machine, model) = try Self.machineAndModel(settle: .zero)
         machine.runSignal = nil

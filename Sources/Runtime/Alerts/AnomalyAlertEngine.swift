@@ -125,6 +125,21 @@ public struct AnomalyAlertEngine: Sendable {
         return AlertEvent(change: .raised, time: time, alert: alert)
     }
 
+    /// Clears the open alert, if any, because the machine stopped (its run signal went off): a
+    /// stopped machine is not scored, so the alert could not clear by itself. The rolling window
+    /// starts afresh, without a cooldown: if the fault is still there after the restart and
+    /// settling, a new alert is raised.
+    public mutating func clearBecauseStopped(at time: Timestamp, runSignal: String) -> AlertEvent? {
+        for i in recentAbove.indices { recentAbove[i] = false }
+        firstAboveInRun = nil
+        belowClearRun = 0
+        guard var alert = open else { return nil }
+        alert.ended = time
+        alert.message += "; cleared because \(machine) stopped (\(runSignal) off)"
+        open = nil
+        return AlertEvent(change: .cleared, time: time, alert: alert)
+    }
+
     private func severityFor(score: Double, threshold: Double) -> AlertSeverity {
         score >= policy.criticalRatio * threshold ? .critical : .warning
     }

@@ -241,7 +241,13 @@ public struct ScoringEngine {
             events.append(AlertEvent(change: .cleared, time: time, alert: alert))
         }
         let ready = state.isReadyToScore(at: time)
-        guard !state.stopped else { return }
+        guard !state.stopped else {
+            if state.anomalies.open != nil,
+               let event = state.anomalies.clearBecauseStopped(at: time, runSignal: state.configuration.runSignal ?? "run signal") {
+                events.append(event)
+            }
+            return
+        }
         let score = state.scorer!.score(row: state.modelRow)
         state.rowsInWindow += 1
         // Settling after a start, or windows not yet full (agent start, new model, after a
