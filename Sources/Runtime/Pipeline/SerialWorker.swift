@@ -8,13 +8,18 @@ import EdgeCore
 /// A thread of its own that runs submitted jobs one at a time, in order, so blocking work
 /// (fsync of the alert log, SQLite writes, alert commands) never runs on the cooperative pool.
 ///
-/// The queue is bounded: a job submitted while it is full is refused and counted.
+/// The queue is bounded: a job submitted while it is full is refused and counted. A job is
+/// released as soon as it has run, and with it whatever it captured (a period's score points, a
+/// status snapshot): a long-running agent's memory does not grow with the jobs it has done.
 final class SerialWorker: @unchecked Sendable {
-    // @unchecked Sendable: `jobs`, `stopping` and `refused` are only touched with `mutex` held;
+    // @unchecked Sendable: `jobs`, `head`, `running`, `stopping` and `refused` are only touched
+    // with `mutex` held;
     // `mutex`/`condition` are heap-allocated pthread objects that never move.
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    private var jobs: [@Sendable () -> Void] = []
+    /// Queued jobs from `head` on; the slots before `head` have run and are nil, so nothing they
+    /// captured stays alive until the storage is compacted.
+    private var jobs: [(@Sendable () -> Void)?] = []
     private var head = 0
     private var running = false
     private var stopping = false
@@ -80,15 +85,22 @@ final class SerialWorker: @unchecked Sendable {
         while true {
             while head == jobs.count && !stopping { pthread_cond_wait(condition, mutex) }
             if head == jobs.count && stopping { break }
-            let job = jobs[head]
+            var job = jobs[head].take()
             head += 1
-            if head > 1024, head * 2 > jobs.count {
+            if head == jobs.count {
+                // Everything queued has been taken: start over in the same storage.
+                jobs.removeAll(keepingCapacity: true)
+                head = 0
+            } else if head > 1024, head * 2 > jobs.count {
+                // Never empty for long (a steady stream of jobs): drop the consumed slots.
                 jobs.removeFirst(head)
                 head = 0
             }
             running = true
             pthread_mutex_unlock(mutex)
-            job()
+            job?()
+            // Released here, outside the lock: what it captured may have a deinit of its own.
+            job = nil
             pthread_mutex_lock(mutex)
             running = false
             pthread_cond_broadcast(condition)
