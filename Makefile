@@ -9,7 +9,7 @@ APT_BUILD    := libmodbus-dev libsqlite3-dev pkg-config
 APT_TEST     := $(APT_BUILD) socat sqlite3
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test build release deps-build deps-test clean help install uninstall
+.PHONY: demo test build release release-static deps-build deps-test clean help install uninstall
 
 help:
 	@echo "make demo   install what is missing, build (release), run the demo on the built-in simulator"
@@ -35,6 +35,11 @@ build: deps-build
 
 release: deps-build
 	$(SWIFT) build -c release
+
+# The static agent, Swift runtime linked in (only libc, libstdc++, libm, libsqlite3, libmodbus
+# loaded at run time): .build-static/release/edge-agent. Linker options: scripts/build-static.sh.
+release-static: deps-build
+	SWIFT=$(SWIFT) scripts/build-static.sh
 
 # The main job: simulator + agent + few-shot calibration + injected faults, about two minutes.
 demo: release

@@ -13,7 +13,6 @@ out=bench-out/footprint
 rm -rf "$out"; mkdir -p "$out"
 
 size_of() { stat -c %s "$1"; }
-mb() { awk -v b="$1" 'BEGIN { printf "%.2f", b / 1048576 }'; }
 
 dynamic=.build/release/edge-agent
 [ -x "$dynamic" ] || { echo "bench/footprint.sh: build first (swift build -c release)" >&2; exit 1; }
@@ -49,11 +48,14 @@ if [ "$skip_static" = 1 ]; then
 else
     # The link map names, for each archive member linked, the object and symbol that pulled it in:
     # the first libFoundation.a member tells which call of ours brought Foundation (and ICU) back.
-    "$swift" build -c release --static-swift-stdlib --scratch-path .build-static --product edge-agent \
-        -Xlinker -Map="$PWD/$out/static.map" > "$out/static-build.log" 2>&1 ||
+    # The same command as `make release-static` (its linker options are explained there).
+    # The map is written next to the binary: when the binary is up to date SwiftPM does not link
+    # again, and the map of the link that made it is still the right one.
+    SWIFT="$swift" scripts/build-static.sh -Xlinker -Map="$PWD/.build-static/edge-agent.map" > "$out/static-build.log" 2>&1 ||
         { echo "bench/footprint.sh: static build failed, see $out/static-build.log" >&2; tail -20 "$out/static-build.log" >&2; exit 1; }
 fi
 static=.build-static/release/edge-agent
+[ -s .build-static/edge-agent.map ] && [ ! .build-static/edge-agent.map -ot "$static" ] && cp .build-static/edge-agent.map "$out/static.map"
 strip -o "$out/edge-agent.static.stripped" "$static"
 echo "static_bytes=$(size_of "$static")"
 echo "static_stripped_bytes=$(size_of "$out/edge-agent.static.stripped")"
@@ -66,9 +68,30 @@ echo "static_icu_data_bytes=$(( 16#${icu_hex:-0} ))"
 echo "static_icu_symbols=$(nm --defined-only -C "$static" 2>/dev/null | grep -c ' icu_[0-9]*::' || true)"
 echo "static_foundation_symbols=$(nm --defined-only "$static" 2>/dev/null | grep -c ' \$s10Foundation' || true)"
 if [ -s "$out/static.map" ]; then
-    pulled_by=$(grep -A1 -m1 '/libFoundation\.a(' "$out/static.map" | sed -n '2p' | sed -E 's/^ +//; s|[^ ]*/([^/ ]+/[^/ ]+\.o)|\1|')
+    pulled_by=$(grep -A1 -m1 '/libFoundation\.a(' "$out/static.map" | sed -n '2p' | sed -E 's/^ +//; s|[^ ]*/([^/ ]+/[^/ ]+\.o)|\1|' || true)
     echo "static_foundation_pulled_by=${pulled_by:-nothing (libFoundation.a not linked)}"
 fi
+# What each module of ours, each dependency and each static library adds: bytes of the input
+# sections the linker kept in loaded sections (code, data, unwind tables; debug info and symbol
+# tables excluded), from the link map, largest first (before identical-code folding).
+if [ -s "$out/static.map" ]; then
+    awk 'function hex(h,   i, c, v) { v = 0; h = tolower(substr(h, 3))
+             for (i = 1; i <= length(h); i++) { c = index("0123456789abcdef", substr(h, i, 1)) - 1; v = v * 16 + c }
+             return v }
+         /^Memory map/ { mm = 1; next }
+         !mm { next }
+         /^[^ ]/ { out = $1; next }
+         out ~ /^\.(debug|comment|symtab|strtab|shstrtab|note|gnu_debug)/ { next }
+         NF >= 3 && $NF ~ /^\// && $(NF - 1) ~ /^0x/ {
+             f = $NF
+             if (match(f, /\/[^\/]+\.build\//)) c = substr(f, RSTART + 1, RLENGTH - 8)
+             else if (match(f, /\/[^\/]+\.a\(/)) c = substr(f, RSTART + 1, RLENGTH - 2)
+             else { n = split(f, p, "/"); c = p[n] }
+             size[c] += hex($(NF - 1))
+         }
+         END { for (c in size) printf "%d %s\n", size[c], c }' "$out/static.map" | sort -rn > "$out/static-by-component.txt"
+    echo "static_by_component=$(head -16 "$out/static-by-component.txt" | awk '{ printf "%s%s:%d", (NR > 1 ? "," : ""), $2, $1 }')"
+fi
 # The largest sections of the stripped static binary.
-size -A "$out/edge-agent.static.stripped" | awk 'NR > 2 && $1 != "Total" && $2 > 1048576 { printf "%s:%.1fMB ", $1, $2 / 1048576 } END { print "" }' |
+size -A "$out/edge-agent.static.stripped" | awk 'NR > 2 && $1 != "Total" && $2 > 1000000 { printf "%s:%d ", $1, $2 } END { print "" }' |
     sed 's/ $//' | sed 's/^/static_big_sections=/'

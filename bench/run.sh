@@ -28,6 +28,13 @@ fmt() { echo "$1" | awk -v d="$2" '{ if ($1 == "-") { print "–"; exit }
     if ($2 == $3) printf "%.*f\n", d, $1; else printf "%.*f (%.*f–%.*f)\n", d, $1, d, $2, d, $3 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f×", a / b }'; }
 verdict() { awk -v a="$1" -v b="$2" 'BEGIN { print (a <= b) ? "met" : "missed" }'; }
+# Units: MB = 10⁶ bytes, MiB = 2²⁰ bytes; /proc's "kB" are KiB (1024 bytes). The issue's limits
+# (15 MB, 1 MB, 20 MB) are read as decimal MB, the stricter reading.
+mb_of_kib() { awk -v k="$1" 'BEGIN { printf "%.2f", k * 1024 / 1e6 }'; }
+mb_of_bytes() { awk -v b="$1" 'BEGIN { printf "%.2f", b / 1e6 }'; }
+mib_of_bytes() { awk -v b="$1" 'BEGIN { printf "%.2f", b / 1048576 }'; }
+grouped() { echo "$1" | awk '{ s = $1; o = ""; while (length(s) > 3) { o = "," substr(s, length(s) - 2) o; s = substr(s, 1, length(s) - 3) } print s o }'; }
+bytes_label() { echo "$(grouped "$1") bytes = $(mb_of_bytes "$1") MB = $(mib_of_bytes "$1") MiB"; }
 field() { grep -o "$2=[^ ]*" "$1" | awk -F= 'NR == 1 { print $2 }'; }
 # BENCH_REUSE=1 keeps a whole-agent run whose output is complete (it ends with agent_exit=) from an
 # earlier invocation instead of measuring it again; the report marks each reused row.
@@ -114,8 +121,8 @@ for r in "${runs[@]}"; do
     fi
     sensors=$(field "$f" sensors)
     cpu=$(stats $(windows_field "$f" cpu_pct)); p50=$(stats $(windows_field "$f" p50_ms)); p99=$(stats $(windows_field "$f" p99_ms))
-    hwm=$(field "$f" peak_rss_kb); growth=$(awk -v a="$(field "$f" rss_after_warmup_kb)" -v b="$(field "$f" rss_max_after_warmup_kb)" 'BEGIN { print (b - a) / 1024 }')
-    hwm_mb=$(awk -v k="$hwm" 'BEGIN { printf "%.1f", k / 1024 }')
+    hwm=$(field "$f" peak_rss_kb); growth=$(awk -v a="$(field "$f" rss_after_warmup_kb)" -v b="$(field "$f" rss_max_after_warmup_kb)" 'BEGIN { print (b - a) * 1024 / 1e6 }')
+    hwm_mb=$(mb_of_kib "$hwm")
     rate=$([ "$iv" = 1s ] && echo "1 Hz" || echo "10 Hz")
     limit="–"
     if [ "$m" = 10 ] && [ "$iv" = 100ms ]; then
@@ -129,7 +136,7 @@ md ""
 # runtime, Foundation and ICU libraries, the binary) vs the agent's own private memory.
 sm=bench-out/agent-10-100ms/smaps_rollup.txt
 if [ -f "$sm" ]; then
-    kb() { awk -v k="$1:" '$1 == k { printf "%.1f", $2 / 1024 }' "$sm"; }
+    kb() { awk -v k="$1:" '$1 == k { printf "%.2f", $2 * 1024 / 1e6 }' "$sm"; }
     md "RSS of the 98 sensors × 10 Hz agent at the end of its run (/proc/PID/smaps_rollup): $(kb Rss) MB, of which $(kb Shared_Clean) MB clean file pages"
     md "shared with other processes (mapped code and data of the binary and the Swift/Foundation/ICU shared libraries), $(kb Private_Clean) MB private clean,"
     md "$(kb Private_Dirty) MB private dirty ($(kb Anonymous) MB anonymous: heap, stacks); proportional share (PSS) $(kb Pss) MB."
@@ -137,7 +144,7 @@ if [ -f "$sm" ]; then
 fi
 mp=bench-out/agent-10-100ms/rss-by-mapping.tsv
 if [ -s "$mp" ]; then
-    md "Resident by mapping (MB): $(head -10 "$mp" | awk -F'\t' '{ n = split($2, p, "/"); printf "%s%s %.1f", (NR > 1 ? ", " : ""), p[n], $1 / 1024 }')."
+    md "Resident by mapping (MB): $(head -10 "$mp" | awk -F'\t' '{ n = split($2, p, "/"); printf "%s%s %.2f", (NR > 1 ? ", " : ""), p[n], $1 * 1024 / 1e6 }')."
     md ""
 fi
 md "Per run: \`bench/agent.sh --machines N --interval 1s|100ms --warmup S --windows 3 --window 20\` (N machines ≈ 10 sensors each; output in bench-out/agent-N-INTERVAL/: agent.conf, rss.tsv, status.json, smaps_rollup.txt)."
@@ -149,7 +156,7 @@ if [ "$quick" = 0 ]; then
     note=""; reusable "$f" && note=$(reused_note "$f")
     if [ -n "$note" ] || bench/agent.sh --machines 10 --interval 100ms --warmup 30 --windows 10 --window 60 --port 15030 --out bench-out/agent-soak > "$f" 2> "$f.err"; then
         a=$(field "$f" rss_after_warmup_kb); b=$(field "$f" rss_max_after_warmup_kb); e=$(field "$f" rss_end_kb)
-        growth=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", (b - a) / 1024 }')
+        growth=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", (b - a) * 1024 / 1e6 }')
         cpu=$(stats $(windows_field "$f" cpu_pct))
         md "### RSS over a 10-minute run (98 sensors × 10 Hz)$note"
         md ""
@@ -157,9 +164,9 @@ if [ "$quick" = 0 ]; then
         md ""
         md "| RSS after 30 s warm-up | max RSS after warm-up | RSS at 10.5 min | growth | limit | CPU % per minute, median (min–max) |"
         md "|---|---|---|---|---|---|"
-        md "| $(awk -v k="$a" 'BEGIN { printf "%.2f", k / 1024 }') MB | $(awk -v k="$b" 'BEGIN { printf "%.2f", k / 1024 }') MB | $(awk -v k="$e" 'BEGIN { printf "%.2f", k / 1024 }') MB | $growth MB | $(ratio "$growth" 1) of 1 MB ($(verdict "$growth" 1)) | $(fmt "$cpu" 2) |"
+        md "| $(mb_of_kib "$a") MB | $(mb_of_kib "$b") MB | $(mb_of_kib "$e") MB | $growth MB | $(ratio "$growth" 1) of 1 MB ($(verdict "$growth" 1)) | $(fmt "$cpu" 2) |"
         md ""
-        md "RSS (MB) each minute: $(awk '{ s = int($1); if (s % 60 == 0 && !(s in seen)) { seen[s] = 1; printf "%s%.2f", (n++ ? ", " : ""), $2 / 1024 } } END { print "" }' bench-out/agent-soak/rss.tsv)"
+        md "RSS (MB) each minute: $(awk '{ s = int($1); if (s % 60 == 0 && !(s in seen)) { seen[s] = 1; printf "%s%.2f", (n++ ? ", " : ""), $2 * 1024 / 1e6 } } END { print "" }' bench-out/agent-soak/rss.tsv)"
         md ""
     else
         md "10-minute run failed: $(tail -1 "$f.err")"; md ""
@@ -170,15 +177,16 @@ fi
 log "footprint"
 f=bench-out/footprint.txt
 if [ "$quick" = 1 ]; then bench/footprint.sh --skip-static > "$f"; else bench/footprint.sh > "$f"; fi
-mbs() { awk -v b="$1" 'BEGIN { printf "%.2f", b / 1048576 }'; }
 md "## 5. Footprint"
 md ""
-md "| binary | size (MB) | stripped (MB) | limit |"
+md "Sizes in bytes, MB (10⁶ bytes) and MiB (2²⁰ bytes); the limit is 20 MB = 20,000,000 bytes."
+md ""
+md "| binary | size | stripped | limit |"
 md "|---|---|---|---|"
-md "| dynamic (\`swift build -c release\`) | $(mbs "$(field "$f" dynamic_bytes)") | $(mbs "$(field "$f" dynamic_stripped_bytes)") | – (needs $(mbs "$(field "$f" dynamic_libraries_bytes)") MB of shared libraries) |"
+md "| dynamic (\`swift build -c release\`) | $(bytes_label "$(field "$f" dynamic_bytes)") | $(bytes_label "$(field "$f" dynamic_stripped_bytes)") | – (needs $(bytes_label "$(field "$f" dynamic_libraries_bytes)") of shared libraries) |"
 if grep -q '^static_stripped_bytes=' "$f"; then
-    s=$(mbs "$(field "$f" static_stripped_bytes)")
-    md "| static (\`swift build -c release --static-swift-stdlib --scratch-path .build-static\`) | $(mbs "$(field "$f" static_bytes)") | $s | $(ratio "$s" 20) of 20 MB ($(verdict "$s" 20)) |"
+    s=$(field "$f" static_stripped_bytes)
+    md "| static (\`make release-static\`, i.e. scripts/build-static.sh: \`swift build -c release --static-swift-stdlib --scratch-path .build-static --product edge-agent -Xlinker --no-export-dynamic -Xlinker --icf=safe\`) | $(bytes_label "$(field "$f" static_bytes)") | $(bytes_label "$s") | $(ratio "$s" 20000000) of 20,000,000 bytes ($(verdict "$s" 20000000)) |"
 else
     md "| static | $(grep '^static_note=' "$f" | cut -d= -f2-) | | |"
 fi
@@ -189,7 +197,8 @@ md "- modules with an \`import Foundation\` line (some only in the \`#else\` of 
 md "- dependencies that import Foundation or its types (some only in an \`#if\` branch not taken here): $(grep '^foundation_dependencies=' "$f" | cut -d= -f2- | sed 's/^$/none/')"
 md "- modules with \`import FoundationEssentials\`: $(grep '^foundation_essentials_importers=' "$f" | cut -d= -f2- | sed 's/^$/none/')"
 grep -q '^static_foundation_pulled_by=' "$f" && md "- libFoundation.a in the static link pulled in by: $(grep '^static_foundation_pulled_by=' "$f" | cut -d= -f2- | swift demangle --simplified 2>/dev/null || grep '^static_foundation_pulled_by=' "$f" | cut -d= -f2-)"
-grep -q '^static_libraries=' "$f" && md "- static binary still links: $(grep '^static_libraries=' "$f" | cut -d= -f2-); ICU data table in it: $(mbs "$(field "$f" static_icu_data_bytes)") MB, ICU code symbols: $(field "$f" static_icu_symbols), Foundation symbols: $(field "$f" static_foundation_symbols); sections over 1 MB: $(grep '^static_big_sections=' "$f" | cut -d= -f2-)"
+grep -q '^static_libraries=' "$f" && md "- static binary still links: $(grep '^static_libraries=' "$f" | cut -d= -f2-); ICU data table in it: $(grouped "$(field "$f" static_icu_data_bytes)") bytes, ICU code symbols: $(field "$f" static_icu_symbols), Foundation symbols: $(field "$f" static_foundation_symbols); sections over 1 MB (bytes): $(grep '^static_big_sections=' "$f" | cut -d= -f2- | tr ' ' '\n' | awk -F: '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $1, $2 }')"
+grep -q '^static_by_component=' "$f" && md "- what each part adds to the static binary, largest first (MB of code and data the linker kept, from its map; unwind tables and relocations not counted; all in bench-out/footprint/static-by-component.txt): $(grep '^static_by_component=' "$f" | cut -d= -f2- | tr ',' '\n' | awk -F: '{ printf "%s%s %.2f", (NR > 1 ? ", " : ""), $1, $2 / 1e6 }')"
 md ""
 md "Command: \`bench/footprint.sh\` (strips copies into bench-out/footprint/)."
 md ""
@@ -200,7 +209,7 @@ if [ "$quick" = 0 ] && [ -x .build-static/release/edge-agent ]; then
     if bench/agent.sh --bin .build-static/release/edge-agent --machines 10 --interval 100ms --warmup 20 --windows 3 --window 20 \
         --port 15040 --out bench-out/agent-static > "$f" 2> "$f.err"; then
         cpu=$(stats $(windows_field "$f" cpu_pct)); c=$(echo "$cpu" | cut -d' ' -f1)
-        hwm_mb=$(awk -v k="$(field "$f" peak_rss_kb)" 'BEGIN { printf "%.1f", k / 1024 }')
+        hwm_mb=$(mb_of_kib "$(field "$f" peak_rss_kb)")
         md "Whole agent with the static binary (98 sensors × 10 Hz, \`bench/agent.sh --bin .build-static/release/edge-agent --machines 10 --interval 100ms --warmup 20 --windows 3 --window 20\`):"
         md "CPU $(fmt "$cpu" 2) % of one core ($(ratio "$c" 2) of 2 %, $(verdict "$c" 2)), peak RSS $hwm_mb MB ($(ratio "$hwm_mb" 15) of 15 MB, $(verdict "$hwm_mb" 15)),"
         md "p50/p99 poll→score $(fmt "$(stats $(windows_field "$f" p50_ms))" 1) / $(fmt "$(stats $(windows_field "$f" p99_ms))" 1) ms."
@@ -258,6 +267,7 @@ t_end=$(date +%s)
     echo "- machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo) RAM, $(uname -sr)"
     echo "- toolchain: $("$swift" --version 2>&1 | head -1)"
     echo "- commit measured: $commit"
+    echo "- units: MB = 10⁶ bytes, MiB = 2²⁰ bytes (/proc's kB are KiB); the issue's limits (15 MB, 1 MB, 20 MB) are read as decimal MB."
     echo "- release build (\`swift build -c release\`); the machine is shared, so figures carry its noise: each is a median with its spread (min–max)."
     echo ""
     cat "$body"
