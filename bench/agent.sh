@@ -150,6 +150,7 @@ rss_end=$(awk '/^VmRSS:/ { print $2 }' "/proc/$agent_pid/status")
 hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$agent_pid/status")
 rss_max_after_warmup=$(awk -v w="$warmup" '$1 >= w && $2 > m { m = $2 } END { print m + 0 }' "$out/rss.tsv")
 cp "/proc/$agent_pid/smaps_rollup" "$out/smaps_rollup.txt" 2>/dev/null || true
+cp "/proc/$agent_pid/smaps" "$out/smaps.txt" 2>/dev/null || true
 # Resident memory by mapping (file, or [anon] for heap and stacks), largest first.
 awk '/^[0-9a-f]+-[0-9a-f]+ / { f = $6 } /^Rss:/ { r[f == "" ? "[anon]" : f] += $2 }
      END { for (k in r) printf "%d\t%s\n", r[k], k }' "/proc/$agent_pid/smaps" 2>/dev/null | sort -rn > "$out/rss-by-mapping.tsv" || true

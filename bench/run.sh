@@ -213,6 +213,10 @@ if [ "$quick" = 0 ] && [ -x .build-static/release/edge-agent ]; then
         md "Whole agent with the static binary (98 sensors × 10 Hz, \`bench/agent.sh --bin .build-static/release/edge-agent --machines 10 --interval 100ms --warmup 20 --windows 3 --window 20\`):"
         md "CPU $(fmt "$cpu" 2) % of one core ($(ratio "$c" 2) of 2 %, $(verdict "$c" 2)), peak RSS $hwm_mb MB ($(ratio "$hwm_mb" 15) of 15 MB, $(verdict "$hwm_mb" 15)),"
         md "p50/p99 poll→score $(fmt "$(stats $(windows_field "$f" p50_ms))" 1) / $(fmt "$(stats $(windows_field "$f" p99_ms))" 1) ms."
+        if [ -s bench-out/agent-static/rss-by-mapping.tsv ]; then
+            md ""
+            md "Resident by mapping, static binary (MB): $(head -8 bench-out/agent-static/rss-by-mapping.tsv | awk -F'\t' '{ n = split($2, p, "/"); printf "%s%s %.2f", (NR > 1 ? ", " : ""), p[n], $1 * 1024 / 1e6 }')."
+        fi
     else
         md "Whole agent with the static binary: failed: $(tail -1 "$f.err")"
     fi
@@ -267,6 +271,11 @@ t_end=$(date +%s)
     echo "- machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo) RAM, $(uname -sr)"
     echo "- toolchain: $("$swift" --version 2>&1 | head -1)"
     echo "- commit measured: $commit"
+    # The kernel maps a program's file pages in large chunks around each fault (read-ahead,
+    # fault-around, large page-cache folios), so the block device's read-ahead shapes the RSS.
+    dev=$(basename "$(df --output=source . 2>/dev/null | tail -1)")
+    ra=$(cat "/sys/class/block/$dev/queue/read_ahead_kb" 2>/dev/null || cat "/sys/class/block/$dev/../queue/read_ahead_kb" 2>/dev/null || echo unknown)
+    echo "- disk read-ahead of the file system holding the binaries ($dev): $ra KiB (it shapes how much of a binary a fault maps, hence RSS)"
     echo "- units: MB = 10⁶ bytes, MiB = 2²⁰ bytes (/proc's kB are KiB); the issue's limits (15 MB, 1 MB, 20 MB) are read as decimal MB."
     echo "- release build (\`swift build -c release\`); the machine is shared, so figures carry its noise: each is a median with its spread (min–max)."
     echo ""
