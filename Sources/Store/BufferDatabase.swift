@@ -386,7 +386,8 @@ public final class BufferDatabase: Sendable {
         try withState { state in
             let s = try state.statement("""
                 SELECT id, machine, kind, severity, state, label, note, started_ms, ended_ms, peak_score, threshold, details
-                FROM alerts WHERE started_ms >= ?1 AND (?2 IS NULL OR machine = ?2) AND (?3 IS NULL OR state = ?3)
+                FROM alerts WHERE started_ms >= ?1 AND started_ms < ?5 AND (?2 IS NULL OR machine = ?2)
+                AND (?3 IS NULL OR state = ?3) AND (?6 IS NULL OR ended_ms IS NULL OR ended_ms >= ?6)
                 ORDER BY started_ms DESC, id DESC LIMIT ?4
                 """)
             defer { s.reset() }
@@ -394,6 +395,8 @@ public final class BufferDatabase: Sendable {
             try s.bind(filter.machine, at: 2)
             try s.bind(filter.state?.rawValue, at: 3)
             try s.bind(Int64(filter.limit ?? -1), at: 4)
+            try s.bind(filter.startedBefore?.millisecondsSinceEpoch ?? Int64.max, at: 5)
+            try s.bind(filter.endedSince?.millisecondsSinceEpoch, at: 6)
             var out: [AlertRecord] = []
             while try s.step() { out.append(Self.alert(from: s)) }
             return out

@@ -66,13 +66,27 @@ public struct AlertFilter: Sendable, Equatable {
     public var state: AlertState?
     /// At most this many (newest first).
     public var limit: Int?
+    /// Only alerts that started before this time.
+    public var startedBefore: Timestamp?
+    /// Only alerts still open, or that ended at or after this time.
+    public var endedSince: Timestamp?
 
     /// Creates a filter; nil fields do not filter.
-    public init(since: Timestamp? = nil, machine: String? = nil, state: AlertState? = nil, limit: Int? = nil) {
+    public init(since: Timestamp? = nil, machine: String? = nil, state: AlertState? = nil, limit: Int? = nil,
+                startedBefore: Timestamp? = nil, endedSince: Timestamp? = nil) {
         self.since = since
         self.machine = machine
         self.state = state
         self.limit = limit
+        self.startedBefore = startedBefore
+        self.endedSince = endedSince
+    }
+
+    /// The alerts of `machine` (all machines when nil) open at some time in `[from, until)`:
+    /// started before `until` and not ended before `from`. A summary reads these, not the
+    /// machine's whole alert history, which grows for as long as the buffer is kept.
+    public static func active(from: Timestamp, until: Timestamp, machine: String? = nil) -> AlertFilter {
+        AlertFilter(machine: machine, startedBefore: until, endedSince: from)
     }
 }
 

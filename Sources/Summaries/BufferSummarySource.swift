@@ -45,9 +45,7 @@ public enum BufferSummarySource {
         let sensors = machineConfiguration.sensors.enumerated().map { column, sensor in
             SensorSeries(name: sensor.name, unit: sensor.unit, samples: samples[column])
         }
-        let alerts = try database.alerts(AlertFilter(machine: machine))
-            .filter { $0.started < until && ($0.ended.map { $0 >= from } ?? true) }
-            .map(summaryAlert)
+        let alerts = try database.alerts(.active(from: from, until: until, machine: machine)).map(summaryAlert)
         let model = try database.latestModel(machine: machine).flatMap { record -> ModelInfo? in
             guard record.created < until else { return nil }
             return ModelInfo(name: "model \(record.id)", calibrated: record.created, calibrationWindows: record.windows, threshold: record.threshold)
