@@ -102,7 +102,7 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "With --meta-folds: seed of meta-training (fold f uses seed + f).")
     var metaSeed: UInt64 = 1
 
-    @Option(help: "With --meta-folds: meta-training's outer loop, reptile, fomaml or threshold-fomaml.")
+    @Option(help: "With --meta-folds: meta-training's outer loop, reptile, fomaml, threshold-fomaml or ranking-fomaml.")
     var metaAlgorithm: String = "reptile"
 
     @Option(help: "With --meta-folds: inner-loop Adam steps of meta-training.")
@@ -148,7 +148,7 @@ struct EvaluateCommand: ParsableCommand {
         var settings = FewShotEvaluationSettings(folds: metaFolds, adaptation: AdaptationSettings(steps: detector.adaptationSteps),
                                                  thresholdMargin: detector.networkMargin, quantize: !detector.float,
                                                  randomSeed: randomSeed)
-        guard let algorithm = MetaAlgorithm(rawValue: metaAlgorithm) else { throw ValidationError("--meta-algorithm must be reptile, fomaml or threshold-fomaml") }
+        guard let algorithm = MetaAlgorithm(rawValue: metaAlgorithm) else { throw ValidationError("--meta-algorithm must be reptile, fomaml, threshold-fomaml or ranking-fomaml") }
         var meta = MetaTrainingSettings(iterations: metaIterations, seed: metaSeed, algorithm: algorithm)
         meta.inner.steps = metaInnerSteps
         if let metaOuterRate {

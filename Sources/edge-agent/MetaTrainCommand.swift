@@ -28,7 +28,7 @@ struct MetaTrainCommand: ParsableCommand {
     @Option(help: "Outer iterations (one machine each).")
     var iterations: Int = MetaTrainingSettings().iterations
 
-    @Option(help: "Outer loop: fomaml (first-order MAML), threshold-fomaml (first-order MAML with a query loss relative to the calibration threshold) or reptile.")
+    @Option(help: "Outer loop: fomaml (first-order MAML), threshold-fomaml (first-order MAML with a query loss relative to the calibration threshold), ranking-fomaml (first-order MAML with a pairwise ranking query loss, fault above normal) or reptile.")
     var algorithm: String = "fomaml"
 
     @Option(help: "Outer learning rate (first-order MAML) or initial step size (Reptile).")
@@ -72,7 +72,7 @@ struct MetaTrainCommand: ParsableCommand {
         guard !tasks.isEmpty else { throw ValidationError("no tasks: give --simulated N and/or --csv DIR") }
         print("meta-train: \(tasks.count) tasks, \(iterations) iterations, seed \(seed)")
         guard let rule = MetaAlgorithm(rawValue: algorithm) else {
-            throw ValidationError("--algorithm must be fomaml, threshold-fomaml or reptile")
+            throw ValidationError("--algorithm must be fomaml, threshold-fomaml, ranking-fomaml or reptile")
         }
         var settings = MetaTrainingSettings(iterations: iterations, seed: seed, algorithm: rule)
         settings.inner.steps = innerSteps

@@ -60,8 +60,7 @@ public struct CalibrationPrior: Sendable, Hashable, Codable {
         return Normalization(centers: normalization.centers, scales: normalization.scales.map { $0 * factor })
     }
 
-    // Float log/exp without Foundation (natural log by series on the mantissa is overkill here:
-    // Glibc's logf/expf through Double are exact enough and allocation-free).
+    // Natural log and exp through the standard library's Double versions (no Foundation).
     static func log(_ x: Float) -> Float { Float(_log(Double(x))) }
     static func exp(_ x: Float) -> Float { Float(_exp(Double(x))) }
 }

@@ -35,6 +35,11 @@ public enum MetaAlgorithm: String, Sendable, Hashable, CaseIterable {
     /// max(0, `thresholdQueryMargin` − s/T). It teaches the initialization to adapt without
     /// overfitting the few support windows, which is what drives false alarms at small K.
     case thresholdMAML = "threshold-fomaml"
+    /// First-order MAML with a threshold-free ranking query loss: the mean over (fault, normal)
+    /// query pairs of log(1 + exp((s_normal − s_fault) / τ)), τ the spread of the adapted
+    /// network's support scores: a smooth surrogate of 1 − AUC, the meta-loss itself. Normal
+    /// query windows come from anywhere later in the task, as a calibrated detector meets them.
+    case rankingMAML = "ranking-fomaml"
 }
 
 /// Settings of meta-training.
@@ -140,7 +145,7 @@ public enum MetaTraining {
         // the stretch that follows the support (what a calibrated detector faces next), faults
         // from anywhere.
         var normalEnds: [Int] = [], anomalousEnds: [Int] = []
-        let horizon = start + k + (settings.queryHorizonRows ?? (settings.algorithm == .thresholdMAML ? task.rowCount : 3 * k))
+        let horizon = start + k + (settings.queryHorizonRows ?? (settings.algorithm == .thresholdMAML || settings.algorithm == .rankingMAML ? task.rowCount : 3 * k))
         for end in (w - 1)..<task.rowCount where end < start || end - w + 1 >= start + k {
             if task.anomalous[end] { anomalousEnds.append(end) } else if end >= start + k && end < horizon { normalEnds.append(end) }
         }
@@ -208,6 +213,29 @@ public enum MetaTraining {
         return total / Float(episodes.count)
     }
 
+    /// The ranking query loss of `ranking-fomaml` and its derivative with respect to each score:
+    /// the mean over (fault, normal) pairs of log(1 + exp((s_normal − s_fault) / temperature)).
+    /// NaN loss (and zero derivatives) when either class is missing.
+    public static func rankingLoss(scores: [Float], isFault: [Bool], temperature tau: Float) -> (loss: Float, derivatives: [Float]) {
+        precondition(scores.count == isFault.count, "one label per score")
+        let faults = scores.indices.filter { isFault[$0] }, normals = scores.indices.filter { !isFault[$0] }
+        var derivatives = [Float](repeating: 0, count: scores.count)
+        guard !faults.isEmpty, !normals.isEmpty, tau > 0 else { return (.nan, derivatives) }
+        let pairs = Float(faults.count * normals.count)
+        var loss: Double = 0
+        for a in faults {
+            for b in normals {
+                let x = Double((scores[b] - scores[a]) / tau)
+                // Softplus and its derivative (the logistic function), stable for large |x|.
+                loss += x > 30 ? x : _log(1 + _exp(x))
+                let sigmoid = Float(x > 30 ? 1 : 1 / (1 + _exp(-x)))
+                derivatives[b] += sigmoid / tau / pairs
+                derivatives[a] -= sigmoid / tau / pairs
+            }
+        }
+        return (Float(loss) / pairs, derivatives)
+    }
+
     /// Runs Reptile from `initial` over `tasks`: each iteration adapts a copy of the shared
     /// weights to one task's support set (the inner loop) and moves the shared weights a step
     /// toward the adapted ones (the outer loop). Deterministic for a given seed.
@@ -263,6 +291,17 @@ public enum MetaTraining {
                     // dev = (s − T) / T: normal windows above T and faults below m·T are penalized.
                     let relative = DeviationLoss(reference: top, scale: top, margin: settings.thresholdQueryMargin - 1)
                     var (_, gradient) = adapted.lossAndGradient(on: episode.query, lossFunction: LossFunction(reconstructionWeight: 0, deviation: relative))
+                    let norm = gradient.reduce(0) { $0 + $1 * $1 }.squareRoot()
+                    if norm > 10 { for k in gradient.indices { gradient[k] *= 10 / norm } }
+                    if norm.isFinite { outer.update(&shared.parameters, gradient: gradient) }
+                case .rankingMAML:
+                    let support = episode.supportNormal.map { adapted.score($0).score }
+                    let tau = max(DeviationLoss(fittingNormalScores: support).scale, 1e-3)
+                    let windows = episode.query.map(\.window)
+                    let scores = windows.map { adapted.score($0).score }
+                    let ranking = rankingLoss(scores: scores, isFault: episode.query.map { $0.label == .anomalous }, temperature: tau)
+                    guard ranking.loss.isFinite else { break }
+                    var gradient = adapted.gradient(windows: windows, dScores: ranking.derivatives)
                     let norm = gradient.reduce(0) { $0 + $1 * $1 }.squareRoot()
                     if norm > 10 { for k in gradient.indices { gradient[k] *= 10 / norm } }
                     if norm.isFinite { outer.update(&shared.parameters, gradient: gradient) }

@@ -145,6 +145,25 @@ public struct Network: Sendable, Hashable {
         return (total * scale, gradient)
     }
 
+    /// The gradient with respect to `parameters` of a loss whose derivative with respect to
+    /// each window's score is given (`dScores[i]` for `windows[i]`, windows normalized): for
+    /// losses that couple windows, such as a ranking loss over pairs.
+    func gradient(windows: [Window], dScores: [Float]) -> [Float] {
+        precondition(windows.count == dScores.count, "one derivative per window")
+        let engine = Engine<Float>(architecture: architecture)
+        var gradient = [Float](repeating: 0, count: parameters.count)
+        parameters.withUnsafeBufferPointer { P in
+            gradient.withUnsafeMutableBufferPointer { G in
+                for (window, d) in zip(windows, dScores) where d != 0 {
+                    Network.loadIdentity(window, into: engine)
+                    engine.forward(P.baseAddress!)
+                    engine.backward(P.baseAddress!, dScore: d, into: G.baseAddress!)
+                }
+            }
+        }
+        return gradient
+    }
+
     /// Generic score of a normalized window (for gradient checks).
     static func score<S: BinaryFloatingPoint>(parameters: [S], architecture: NetworkArchitecture, window: Window) -> S {
         let engine = Engine<S>(architecture: architecture)
