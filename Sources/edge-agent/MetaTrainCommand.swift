@@ -22,6 +22,9 @@ struct MetaTrainCommand: ParsableCommand {
     @Option(help: "Hours of operation generated per simulated machine.")
     var hours: Double = 1.5
 
+    @Flag(help: "Hold simulated machines at one operating point (no automatic load changes or stops), as a calibration at one operating point sees them.")
+    var steady = false
+
     @Option(help: "Folder of CSV files of real machines (repeatable); labelled files contribute their faults.")
     var csv: [String] = []
 
@@ -61,7 +64,7 @@ struct MetaTrainCommand: ParsableCommand {
 
     func run() throws {
         var tasks: [MetaTask] = []
-        tasks += Self.simulatedTasks(count: simulated, hours: hours, seed: seed)
+        tasks += Self.simulatedTasks(count: simulated, hours: hours, seed: seed, steady: steady)
         for folder in csv {
             for file in try DatasetEvaluation.csvFiles(under: folder) {
                 let table = try CSVReader().read(path: folder + "/" + file)
@@ -84,7 +87,7 @@ struct MetaTrainCommand: ParsableCommand {
             let seconds = Double(SystemClock.monotonicNanoseconds() - started) / 1e9
             print("  task \(p.iteration)/\(p.iterations)  meta-loss \(EvaluationText.fixed(Double(p.metaLoss), 4)) (fixed episodes)  training episodes \(EvaluationText.fixed(Double(p.trainingMetaLoss), 2))  [\(p.task), \(EvaluationText.fixed(seconds, 1)) s]")
         }
-        let recipe = "edge-agent meta-train --simulated \(simulated) --hours \(hours) --iterations \(iterations) --algorithm \(algorithm) --inner-steps \(innerSteps)\(outerRate.map { " --outer-rate \($0)" } ?? "") --seed \(seed)"
+        let recipe = "edge-agent meta-train --simulated \(simulated) --hours \(hours) --iterations \(iterations) --algorithm \(algorithm) --inner-steps \(innerSteps)\(steady ? " --steady" : "")\(outerRate.map { " --outer-rate \($0)" } ?? "") --seed \(seed)"
             + csv.map { " --csv \($0)" }.joined()
         let text = output.hasSuffix(".swift") ? MetaInitialization.swiftSource(of: network, recipe: recipe)
                                               : MetaInitialization.text(of: network)
