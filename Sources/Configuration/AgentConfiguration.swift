@@ -138,6 +138,8 @@ public struct MachineConfiguration: Sendable, Equatable {
     /// After a start (run signal back on), how long the machine is left to settle (warm up,
     /// reach its setpoint) before scoring resumes. Calibration leaves those rows out too.
     public var settleAfterStart: Duration = .zero
+    /// Which score raises its anomaly alerts.
+    public var alertScore: AlertScore = .deviation
     /// The sensors, in file order (their index is the column in a window).
     public var sensors: [SensorConfiguration]
 
@@ -145,6 +147,18 @@ public struct MachineConfiguration: Sendable, Equatable {
         self.id = id
         self.sensors = sensors
     }
+}
+
+/// Which of a calibrated machine's two scores raises its anomaly alerts (`alert_score`).
+public enum AlertScore: String, Sendable, Equatable, CaseIterable {
+    /// The window-deviation score: each sensor's level off the machine's operating directions,
+    /// in units of its normal spread. The default: on real pump data it decides best.
+    case deviation
+    /// The int8 network's score over its window, against the network's own threshold.
+    case network
+    /// Whichever is further past its own threshold (each score divided by its threshold;
+    /// the alert threshold is then 1).
+    case either
 }
 
 /// One `[[machine.sensor]]`: a value read from a register or bit.

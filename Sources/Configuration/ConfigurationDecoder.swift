@@ -35,7 +35,7 @@ struct ConfigurationDecoder {
     ]
     static let tcpOnlyKeys = ["host", "port"]
     static let rtuOnlyKeys = ["device", "baud", "parity", "data_bits", "stop_bits"]
-    static let machineKeys = ["id", "description", "poll_interval", "window_length", "hop", "run_signal", "settle_after_start", "sensor"]
+    static let machineKeys = ["id", "description", "poll_interval", "window_length", "hop", "run_signal", "settle_after_start", "alert_score", "sensor"]
     static let sensorKeys = ["name", "bus", "unit_id", "kind", "address", "type", "order", "bit", "scale", "offset", "unit", "min", "max", "tolerance"]
 
     /// For an unknown key: which table it belongs in (keys put under the wrong header,
@@ -291,6 +291,9 @@ struct ConfigurationDecoder {
             if let sensor = decodeSensor(sensorTable, buses: buses) { machine.sensors.append(sensor) }
         }
         if let settle = table.duration("settle_after_start", &problems, mustBePositive: false) { machine.settleAfterStart = settle }
+        if let score = table.choice("alert_score", AlertScore.allCases.map { ($0.rawValue, $0) }, &problems, what: "alert score") {
+            machine.alertScore = score
+        }
         if let signal = table.name("run_signal", &problems, what: "a sensor name") {
             if names[signal] == nil {
                 let known = names.keys.sorted()

@@ -260,7 +260,8 @@ public final class AgentRuntime: Service, Sendable {
                       restart: @escaping @Sendable () -> Void) async -> Control? {
             let models = configuration.machines.map { machine -> MachineModel? in
                 do {
-                    return try MachineModel.load(machine: machine.id, dataDirectory: configuration.agent.dataDirectory)
+                    return try MachineModel.load(machine: machine.id, dataDirectory: configuration.agent.dataDirectory,
+                                                      alertScore: machine.alertScore)
                 } catch {
                     logger.error("\(machine.id): cannot load its model (\(error)); buffering without scoring until it is recalibrated")
                     return nil
@@ -312,7 +313,8 @@ public final class AgentRuntime: Service, Sendable {
                             guard time != modelTimes[i] else { continue }
                             modelTimes[i] = time
                             do {
-                                let model = try MachineModel.load(machine: machine.id, dataDirectory: configuration.agent.dataDirectory)
+                                let model = try MachineModel.load(machine: machine.id, dataDirectory: configuration.agent.dataDirectory,
+                                                      alertScore: machine.alertScore)
                                 engine.replaceModel(machine: i, with: model)
                                 logger.notice("\(machine.id): new model loaded (threshold \(model.map { "\($0.threshold)" } ?? "none"))")
                             } catch {

@@ -45,10 +45,12 @@ public struct RuntimeStatus: Sendable, Codable, Equatable {
         public var threshold: Double?
         public var lastScore: Double?
         public var lastScoreTime: String?
-        /// The int8 network's score of the same window and its own threshold (reported, not
-        /// alerted on), when `calibrate` stored a network model.
+        /// The int8 network's score of the same window and its own threshold, when `calibrate`
+        /// stored a network model.
         public var networkScore: Double?
         public var networkThreshold: Double?
+        /// Which score alerts (`deviation`, `network` or `either`; agent.conf's `alert_score`).
+        public var alertScore: String?
 
         init(id: String, model: MachineModel?, lastScore: (score: Double, time: Timestamp)?, networkScore: Double? = nil) {
             self.id = id
@@ -58,6 +60,7 @@ public struct RuntimeStatus: Sendable, Codable, Equatable {
             lastScoreTime = lastScore?.time.iso8601
             self.networkScore = networkScore
             networkThreshold = model?.networkThreshold
+            alertScore = model?.alertScore.rawValue
         }
     }
 

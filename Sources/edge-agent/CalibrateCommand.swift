@@ -153,7 +153,9 @@ struct CalibrateCommand: ParsableCommand {
             if let a = r.adaptation, let t = r.networkThreshold {
                 print("  network: K = \(a.normalWindows) windows + \(a.anomalousWindows) synthetic/labelled anomalies, \(a.steps) Adam steps, loss \(a.lossBefore) → \(a.lossAfter)")
                 print("  network threshold \(t) (int8), expected false-alarm rate \(EvaluationText.fixed(100 * (r.networkExpectedFalseAlarmRate ?? 0), 3)) %")
-                print("  note: the shipped detector alerts on the window-deviation score; the network is stored for comparison (README)")
+                if (machineConfiguration?.alertScore ?? .deviation) == .deviation {
+                    print("  note: \(machine) alerts on the window-deviation score; the network's score is reported beside it (alert_score in agent.conf)")
+                }
             }
             let tolerant = (machineConfiguration?.sensors ?? []).filter { $0.tolerance != nil && table.sensorNames.contains($0.name) }
             if !tolerant.isEmpty {

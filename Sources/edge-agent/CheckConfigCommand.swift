@@ -102,6 +102,11 @@ struct ConfigurationPlan {
         if let signal = machine.runSignal {
             lines.append("  runs while \(signal) is on (not scored when stopped); settles \(text(machine.settleAfterStart)) after a start")
         }
+        switch machine.alertScore {
+        case .deviation: break
+        case .network: lines.append("  alerts on the int8 network's score (alert_score = \"network\"; needs its .model file from calibrate)")
+        case .either: lines.append("  alerts on whichever score is further past its threshold: window deviation or int8 network (alert_score = \"either\")")
+        }
         var rows = [["  sensor", "bus", "unit", "reads", "scale", "offset", "unit", "range", "tolerance"]]
         rows += machine.sensors.map(sensorRow)
         lines += Self.columns(rows)
@@ -178,6 +183,11 @@ struct ConfigurationPlan {
                     $0.field("poll_interval_ms", milliseconds(machine.pollInterval))
                     $0.field("window_length", machine.windowLength)
                     $0.field("hop", machine.hop)
+                    if let signal = machine.runSignal {
+                        $0.field("run_signal", signal)
+                        $0.field("settle_after_start_ms", milliseconds(machine.settleAfterStart))
+                    }
+                    $0.field("alert_score", machine.alertScore.rawValue)
                     $0.array("sensors", machine.sensors) { out, sensor in
                         out.object {
                             $0.field("name", sensor.name)

@@ -59,10 +59,12 @@ struct StatusCommand: ParsableCommand {
             for m in status.machines {
                 if let threshold = m.threshold {
                     let score = m.lastScore.map { String(($0 * 1000).rounded() / 1000) } ?? "none yet"
-                    print("machine \(m.id): calibrated \(m.calibratedAt ?? "?"), threshold \((threshold * 1000).rounded() / 1000), last score \(score)"
+                    let source = m.alertScore.map { $0 == "deviation" ? "" : " (\($0) score)" } ?? ""
+                    print("machine \(m.id): calibrated \(m.calibratedAt ?? "?"), threshold \((threshold * 1000).rounded() / 1000)\(source), last score \(score)"
                           + (m.lastScoreTime.map { " at \($0)" } ?? ""))
                     if let network = m.networkScore, let networkThreshold = m.networkThreshold {
-                        print("  int8 network score \((network * 1000).rounded() / 1000) (its threshold \((networkThreshold * 1000).rounded() / 1000); reported, not alerted on)")
+                        let alerting = (m.alertScore ?? "deviation") == "deviation" ? "reported, not alerted on" : "alert_score = \(m.alertScore ?? "")"
+                        print("  int8 network score \((network * 1000).rounded() / 1000) (its threshold \((networkThreshold * 1000).rounded() / 1000); \(alerting))")
                     }
                 } else {
                     print("machine \(m.id): UNCALIBRATED (run `edge-agent calibrate --machine \(m.id)`)")

@@ -180,6 +180,8 @@ let badCases: [BadCase] = [
             keyPath: "agent.retention_size", line: 2, fragments: ["\"lots\" is not a size", "512MB"]),
     BadCase(name: "min not below max", text: edited([29: "min = 5.0\nmax = 5.0"]),
             keyPath: "machine[1].sensor[2].max", line: 30, fragments: ["max 5.0 must be greater than min 5.0"]),
+    BadCase(name: "an unknown alert score", text: edited([13: "window_length = 32\nalert_score = \"netwrok\""]),
+            keyPath: "machine[1].alert_score", line: 14, fragments: ["unknown alert score \"netwrok\"", "deviation, network, either", "did you mean \"network\"?"]),
     BadCase(name: "a tolerance of 0 or less", text: edited([29: "tolerance = -2.0"]),
             keyPath: "machine[1].sensor[2].tolerance", line: 29, fragments: ["tolerance must be greater than 0", "-2.0"]),
     BadCase(name: "a tolerance that is not a number", text: edited([29: "tolerance = \"3 V\""]),

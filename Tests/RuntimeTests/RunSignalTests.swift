@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Configuration
 import Detection
 import EdgeCore
@@ -116,6 +119,112 @@ func noise(_ r: Int) -> Float {
 /// The runtime scores every judged window with the int8 network stored beside the detector,
 /// exactly as the network model scores that window itself.
 @Suite struct RuntimeNetworkScoreTests {
+    /// Calibrates machine "m" (flow, pressure, current) with a network and stores its detector
+    /// and int8 network model under `directory`/models, as `calibrate` does.
+    static func storeModels(in directory: String) throws -> (detector: MachineDetector, network: NetworkModel) {
+        let names = ["flow", "pressure", "current"]
+        var values: [Float] = []
+        for r in 0..<400 { values += [20 + noise(r), 5 + noise(r + 7) / 10, 2 + noise(r + 13) / 5] }
+        var settings = CalibrationSettings()
+        settings.network = NetworkCalibration(initialization: Network(seed: 3))
+        let (detector, report) = Calibrator(settings: settings).calibrate(values: values[...], sensorNames: names)
+        let part = try #require(detector.network)
+        var alerting = detector
+        alerting.network = nil
+        try TextFile.makeDirectory("\(directory)/models")
+        try DetectorFile(machine: "m", calibratedAt: "2026-11-29T00:00:00.000Z", detector: alerting, report: report)
+            .write(to: "\(directory)/models/m.detector.json")
+        let metadata = ModelMetadata(machineID: "m", sensorNames: names, timeSteps: part.windowRows, calibrationWindowCount: 64,
+                                     createdAt: Timestamp(millisecondsSinceEpoch: 0), notes: "test")
+        let file = NetworkModel(metadata: metadata, normalization: part.normalization, threshold: part.threshold,
+                                quantized: try #require(part.quantized))
+        try file.write(to: "\(directory)/models/m.model")
+        return (detector, file)
+    }
+
+    /// Feeds `rows` (one per second) to a one-machine engine; returns the windows scored and the anomaly events.
+    static func run(_ engine: inout ScoringEngine, rows: [[Float]], start: Int64) -> (scored: [ScoredWindow], events: [AlertEvent]) {
+        var scored: [ScoredWindow] = []
+        var events: [AlertEvent] = []
+        for (r, row) in rows.enumerated() {
+            let t = Timestamp(millisecondsSinceEpoch: start + Int64(r) * 1000)
+            let readings = row.indices.map { Reading(machine: 0, sensor: Int32($0), time: t, value: Double(row[$0]), quality: .good) }
+            events += engine.process(readings) { scored.append($0) }
+        }
+        return (scored, events.filter { $0.alert.kind == .anomaly })
+    }
+
+    static func machine(_ score: AlertScore) -> MachineConfiguration {
+        var machine = MachineConfiguration(id: "m", sensors: ["flow", "pressure", "current"].enumerated().map {
+            SensorConfiguration(name: $1, bus: "b", address: $0)
+        })
+        machine.alertScore = score
+        return machine
+    }
+
+    @Test("alert_score = network: the int8 network's score, against its own threshold, raises the alerts")
+    func networkRaisesAlerts() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let (_, file) = try Self.storeModels(in: directory.path)
+        let model = try #require(try MachineModel.load(machine: "m", dataDirectory: directory.path, alertScore: .network))
+        #expect(model.threshold == Double(file.threshold))
+        var engine = ScoringEngine(machines: [Self.machine(.network)], models: [model])
+        var rows: [[Float]] = (0..<120).map { r in [20 + noise(r + 900), 5 + noise(r + 1900) / 10, 2 + noise(r + 2900) / 5] }
+        let normal = Self.run(&engine, rows: rows, start: 0)
+        #expect(normal.events.isEmpty)
+        #expect(normal.scored.count > 50)
+        // Every judged score is the network model's own score of that window.
+        let last = try #require(normal.scored.last)
+        let window = Window(rows: Array(rows.suffix(file.metadata.timeSteps)))
+        #expect(Float(last.score).bitPattern == file.score(window, workspace: ScoringWorkspace()).bitPattern)
+        #expect(last.threshold == Double(file.threshold))
+        #expect(engine.lastNetworkScore(machine: 0) == last.score)
+        // A fault: the network's alert, with its threshold, names the sensors.
+        rows = (0..<60).map { r in [12 + noise(r), 5 + noise(r + 70) / 10, 3.5 + noise(r + 170) / 5] }
+        let fault = Self.run(&engine, rows: rows, start: 120_000)
+        let raised = try #require(fault.events.first { $0.change == .raised })
+        #expect(raised.alert.threshold == Double(file.threshold))
+        #expect(raised.alert.peakScore > Double(file.threshold))
+        #expect(!raised.alert.topSensors.isEmpty)
+    }
+
+    @Test("alert_score = either: each score over its own threshold, the larger alerts, threshold 1")
+    func eitherTakesTheLarger() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let (detector, file) = try Self.storeModels(in: directory.path)
+        let model = try #require(try MachineModel.load(machine: "m", dataDirectory: directory.path, alertScore: .either))
+        #expect(model.threshold == 1)
+        var scorer = model.makeScorer()
+        var deviationOnly = try #require(try MachineModel.load(machine: "m", dataDirectory: directory.path)).makeScorer()
+        for r in 0..<80 {
+            let row: [Float] = [20 + noise(r + 300), 5 + noise(r + 400) / 10, r > 60 ? 4 : 2 + noise(r + 500) / 5]
+            let d = scorer.score(row: row)
+            #expect(deviationOnly.score(row: row) == d)
+            let s = scorer.judge(deviationScore: d)
+            guard r + 1 >= file.metadata.timeSteps else { continue }
+            let expected = max(d / Double(detector.threshold), scorer.networkScore / Double(file.threshold))
+            #expect(s == expected)
+        }
+    }
+
+    @Test("alert_score = network without a network model is refused, naming the file and the fix")
+    func networkNeedsItsModel() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        _ = try Self.storeModels(in: directory.path)
+        #expect(unlink("\(directory.path)/models/m.model") == 0)
+        #expect(try MachineModel.load(machine: "m", dataDirectory: directory.path) != nil)
+        do {
+            _ = try MachineModel.load(machine: "m", dataDirectory: directory.path, alertScore: .network)
+            Issue.record("loaded without the network model")
+        } catch let error as MachineModelError {
+            #expect(error.path.hasSuffix("models/m.model"))
+            #expect(error.message.contains("recalibrate"))
+        }
+    }
+
     @Test func int8NetworkScoreMatchesTheModelFile() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
@@ -144,7 +253,8 @@ func noise(_ r: Int) -> Float {
         for r in 0..<(part.windowRows + 5) {
             let row: [Float] = [20 + noise(r + 500), 5 + noise(r + 600) / 10, r > part.windowRows ? 3 : 2 + noise(r + 700) / 5]
             rows.append(row)
-            _ = scorer.score(row: row)
+            let deviation = scorer.score(row: row)
+            #expect(scorer.judge(deviationScore: deviation) == deviation)  // alert_score = "deviation"
             if r + 1 < part.windowRows { #expect(scorer.networkScore.isNaN) }
         }
         let window = Window(rows: Array(rows.suffix(part.windowRows)))

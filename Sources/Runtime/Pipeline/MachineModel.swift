@@ -1,3 +1,4 @@
+import Configuration
 import Detection
 import EdgeCore
 
@@ -20,8 +21,12 @@ public struct MachineModel: Sendable {
     public let path: String
     /// When it was calibrated (ISO-8601, as stored in the file).
     public let calibratedAt: String
-    /// Scores above this count towards an alert.
+    /// Scores above this count towards an alert (of the score `alertScore` names).
     public let threshold: Double
+    /// Which score raises alerts (agent.conf's `alert_score`).
+    public let alertScore: AlertScore
+    /// Threshold of the window-deviation score.
+    public let deviationThreshold: Double
     /// Sensor names in the order the detector expects them.
     public let sensorNames: [String]
     /// Per-sensor normal range (robust centre ± 3 robust scales), for alerts and summaries.
@@ -36,9 +41,12 @@ public struct MachineModel: Sendable {
     private let network: NetworkModel?
 
     /// Loads the model calibrated for `machine` from `<dataDirectory>/models/`.
+    /// - Parameter alertScore: which score will raise alerts; `network` and `either` need the
+    ///   int8 network model beside the detector.
     /// - Returns: nil when the machine has not been calibrated yet.
-    /// - Throws: when a model file exists but cannot be used (corrupt, wrong version).
-    public static func load(machine: String, dataDirectory: String) throws -> MachineModel? {
+    /// - Throws: when a model file exists but cannot be used (corrupt, wrong version), or the
+    ///   network model that `alertScore` needs is missing.
+    public static func load(machine: String, dataDirectory: String, alertScore: AlertScore = .deviation) throws -> MachineModel? {
         let path = modelPath(machine: machine, dataDirectory: dataDirectory)
         guard fileExists(path) else { return nil }
         let file = try DetectorFile.read(path: path)
@@ -55,8 +63,10 @@ public struct MachineModel: Sendable {
                 throw MachineModelError(path: networkPath, message: "its sensors (\(model.metadata.sensorNames.joined(separator: ", "))) are not the detector's (\(file.detector.sensorNames.joined(separator: ", "))): recalibrate the machine")
             }
             network = model
+        } else if alertScore != .deviation {
+            throw MachineModelError(path: networkPath, message: "alert_score = \"\(alertScore.rawValue)\" needs the machine's int8 network model here, and there is none: recalibrate the machine (edge-agent calibrate), or set alert_score = \"deviation\"")
         }
-        return MachineModel(path: path, file: file, network: network)
+        return MachineModel(path: path, file: file, network: network, alertScore: alertScore)
     }
 
     /// Where `calibrate` stores a machine's model.
@@ -64,13 +74,21 @@ public struct MachineModel: Sendable {
         "\(dataDirectory)/models/\(machine).detector.json"
     }
 
-    init(path: String, file: DetectorFile, network: NetworkModel? = nil) {
+    init(path: String, file: DetectorFile, network: NetworkModel? = nil, alertScore: AlertScore = .deviation) {
         self.path = path
         self.network = network
         networkThreshold = network.map { Double($0.threshold) }
         calibratedAt = file.calibratedAt
         detector = file.detector
-        threshold = Double(file.detector.alertThreshold)
+        deviationThreshold = Double(file.detector.alertThreshold)
+        // Without a network (only possible for `deviation`: `load` refuses the others) the
+        // deviation score alerts whatever was asked.
+        self.alertScore = network == nil ? .deviation : alertScore
+        switch self.alertScore {
+        case .deviation: threshold = deviationThreshold
+        case .network: threshold = networkThreshold ?? deviationThreshold
+        case .either: threshold = 1
+        }
         sensorNames = file.detector.sensorNames
         let baseline = file.detector.baseline
         windowRows = max(baseline.settings.windowRows, file.detector.network?.windowRows ?? 0)
@@ -81,7 +99,10 @@ public struct MachineModel: Sendable {
     }
 
     /// A fresh streaming scorer for this model.
-    public func makeScorer() -> Scorer { Scorer(stream: detector.makeStream(), network: network.map(NetworkScorer.init)) }
+    public func makeScorer() -> Scorer {
+        Scorer(stream: detector.makeStream(), network: network.map(NetworkScorer.init), alertScore: alertScore,
+               deviationThreshold: deviationThreshold, networkThreshold: networkThreshold ?? .nan)
+    }
 
     /// Scores the machine's last `timeSteps` rows with the int8 network; allocation-free per row.
     ///
@@ -109,40 +130,72 @@ public struct MachineModel: Sendable {
         func scoreWindow() -> Float {
             rows >= window.timeSteps ? model.score(window, workspace: workspace) : .nan
         }
+
+        /// Per-sensor contributions of the last window scored.
+        var contributions: [Float] { workspace.contributions }
     }
 
     /// Scores one machine's rows as they arrive; no allocation per row.
+    ///
+    /// Every row goes through `score(row:)` (both windows slide); the windows that are judged go
+    /// through `judge(deviationScore:)`, which runs the network's forward pass (so with `hop` > 1
+    /// only judged windows cost one) and returns the score that alerts.
     ///
     /// - Important: not thread-safe (it owns scratch buffers): one per machine, used from one task.
     public struct Scorer {
         private var stream: DetectorStream
         private var network: NetworkScorer?
-        /// The int8 network's score of the last row's window (NaN without a network model or
-        /// before its window is full). Reported beside the alerting score, not alerted on: on
-        /// real data it did not improve the decisions (README, "Results on SKAB"). Computed on
-        /// demand, so that with `hop` > 1 only the windows that are judged cost a forward pass.
-        public var networkScore: Double { network.map { Double($0.scoreWindow()) } ?? .nan }
+        private let alertScore: AlertScore
+        private let deviationThreshold: Double
+        private let networkThreshold: Double
+        /// Whether the network's score drove the last judged window's alerting score.
+        private var networkDrove = false
+        /// The int8 network's score of the last judged window (NaN without a network model or
+        /// before its window is full).
+        public private(set) var networkScore: Double = .nan
 
-        init(stream: DetectorStream, network: NetworkScorer?) {
+        init(stream: DetectorStream, network: NetworkScorer?, alertScore: AlertScore, deviationThreshold: Double, networkThreshold: Double) {
             self.stream = stream
             self.network = network
+            self.alertScore = alertScore
+            self.deviationThreshold = deviationThreshold
+            self.networkThreshold = networkThreshold
         }
 
-        /// Scores one row (one value per sensor in model order; NaN = missing).
+        /// Adds one row (one value per sensor in model order; NaN = missing) and returns the
+        /// window-deviation score of the window ending at it.
         public mutating func score(row: [Float]) -> Double {
             network?.push(row: row)
             return Double(stream.score(row: row))
         }
 
-        /// Each sensor's share of the last score, from whichever half of the detector (window
-        /// deviation or network) drove it.
-        public var contributions: [Float] {
-            let deviation = stream.lastDeviationScore / stream.detector.threshold
-            if let network = stream.detector.network, !stream.networkContributions.isEmpty,
-               !(deviation >= stream.lastNetworkScore / network.threshold) {
-                return stream.networkContributions
+        /// The score that alerts for the window ending at the last row, given its deviation
+        /// score (from `score(row:)`): the deviation score, the network's, or the larger of the
+        /// two over their thresholds, as `alert_score` says. Updates `networkScore`.
+        public mutating func judge(deviationScore: Double) -> Double {
+            networkScore = network.map { Double($0.scoreWindow()) } ?? .nan
+            switch alertScore {
+            case .deviation:
+                networkDrove = false
+                return deviationScore
+            case .network:
+                networkDrove = true
+                return networkScore
+            case .either:
+                let a = deviationScore / deviationThreshold, b = networkScore / networkThreshold
+                networkDrove = !b.isNaN && (a.isNaN || b > a)
+                return networkDrove ? b : a
             }
-            return stream.contributions
+        }
+
+        /// Each sensor's share of the last judged score, from whichever score drove it (in that
+        /// score's units; over its threshold with `either`).
+        public var contributions: [Float] {
+            if networkDrove, let network {
+                let shares = network.contributions
+                return alertScore == .either ? shares.map { $0 / Float(networkThreshold) } : shares
+            }
+            return alertScore == .either ? stream.contributions.map { $0 / Float(deviationThreshold) } : stream.contributions
         }
     }
 }

@@ -248,7 +248,7 @@ public struct ScoringEngine {
             }
             return
         }
-        let score = state.scorer!.score(row: state.modelRow)
+        let deviationScore = state.scorer!.score(row: state.modelRow)
         state.rowsInWindow += 1
         // Settling after a start, or windows not yet full (agent start, new model, after a
         // stop): the windows fill, nothing is judged.
@@ -256,6 +256,7 @@ public struct ScoringEngine {
         state.rowsSinceScore += 1
         guard state.rowsSinceScore >= max(1, state.configuration.hop) else { return }
         state.rowsSinceScore = 0
+        let score = state.scorer!.judge(deviationScore: deviationScore)
         state.lastScore = score
         state.lastScoreTime = time
         let networkScore = state.scorer!.networkScore
