@@ -132,6 +132,9 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(help: "With --calibration-prior and no --meta-folds: learn the prior on simulated machines held at one operating point.")
     var priorSteady = false
 
+    @Option(help: "With --calibration-prior and no --meta-folds: hours generated per simulated machine.")
+    var priorHours: Double = 1.5
+
     @Option(help: "With --calibration-prior: leading rows of each meta-training machine never calibrated on (settling after a start).")
     var priorSettlingRows: Int = 0
 
@@ -167,7 +170,7 @@ struct EvaluateCommand: ParsableCommand {
         settings.learnCalibrationPrior = calibrationPrior
         settings.calibrationPrior.targetFalseAlarmRate = priorTargetFar / 100
         settings.calibrationPrior.settlingRows = max(0, priorSettlingRows)
-        if calibrationPrior, metaFolds < 2 { settings.priorTasks = MetaTrainCommand.simulatedTasks(count: 24, hours: 1.5, seed: 1, steady: priorSteady) }
+        if calibrationPrior, metaFolds < 2 { settings.priorTasks = MetaTrainCommand.simulatedTasks(count: 24, hours: priorHours, seed: 1, steady: priorSteady) }
         let initialization = metaFolds >= 2 ? nil : try detector.initialization()
         guard metaFolds >= 2 || initialization != nil else {
             throw ValidationError("no meta-initialization: this build ships none; pass --meta-init FILE or --meta-folds N")
