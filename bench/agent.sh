@@ -172,6 +172,10 @@ echo "rss_after_warmup_kb=$rss_after_warmup"
 echo "rss_max_after_warmup_kb=$rss_max_after_warmup"
 echo "rss_end_kb=$rss_end"
 echo "peak_rss_kb=$hwm"
+# The agent writes each machine's summary at every full hour (summary_interval's default), reading
+# the hour's readings at once: a run that crosses an hour has that transient in its peak RSS.
+summaries_written=$(awk -v s="$started" -v e="$(date +%s)" 'BEGIN { print (int(s / 3600) != int(e / 3600)) ? "yes" : "no" }')
+echo "crossed_full_hour=$summaries_written"
 printf '%s\n' "$last_status" > "$out/status.json"
 
 # Graceful stop: the agent flushes and exits 0 on SIGTERM.

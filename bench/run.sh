@@ -123,13 +123,15 @@ for r in "${runs[@]}"; do
     cpu=$(stats $(windows_field "$f" cpu_pct)); p50=$(stats $(windows_field "$f" p50_ms)); p99=$(stats $(windows_field "$f" p99_ms))
     hwm=$(field "$f" peak_rss_kb); growth=$(awk -v a="$(field "$f" rss_after_warmup_kb)" -v b="$(field "$f" rss_max_after_warmup_kb)" 'BEGIN { print (b - a) * 1024 / 1e6 }')
     hwm_mb=$(mb_of_kib "$hwm")
+    hour_note=""
+    if [ "$(field "$f" crossed_full_hour)" = yes ]; then hour_note=" (crossed a full hour: hourly summaries written)"; fi
     rate=$([ "$iv" = 1s ] && echo "1 Hz" || echo "10 Hz")
     limit="–"
     if [ "$m" = 10 ] && [ "$iv" = 100ms ]; then
         c=$(echo "$cpu" | cut -d' ' -f1)
         limit="CPU $(ratio "$c" 2) of 2 % ($(verdict "$c" 2)); RSS $(ratio "$hwm_mb" 15) of 15 MB ($(verdict "$hwm_mb" 15))"
     fi
-    md "| $sensors × $rate$note | $(fmt "$cpu" 2) | $hwm_mb | $(printf '%.2f' "$growth") | $(fmt "$p50" 2) | $(fmt "$p99" 2) | $(field "$f" readings_polled_per_s) / $(field "$f" readings_committed_per_s) / $(field "$f" expected_readings_per_s) | $(field "$f" windows_scored_per_s) | $limit |"
+    md "| $sensors × $rate$note | $(fmt "$cpu" 2) | $hwm_mb$hour_note | $(printf '%.2f' "$growth") | $(fmt "$p50" 2) | $(fmt "$p99" 2) | $(field "$f" readings_polled_per_s) / $(field "$f" readings_committed_per_s) / $(field "$f" expected_readings_per_s) | $(field "$f" windows_scored_per_s) | $limit |"
 done
 md ""
 # Where the target configuration's RSS goes: file pages shared with other processes (the Swift
@@ -166,6 +168,7 @@ if [ "$quick" = 0 ]; then
         md "|---|---|---|---|---|---|"
         md "| $(mb_of_kib "$a") MB | $(mb_of_kib "$b") MB | $(mb_of_kib "$e") MB | $growth MB | $(ratio "$growth" 1) of 1 MB ($(verdict "$growth" 1)) | $(fmt "$cpu" 2) |"
         md ""
+        if [ "$(field "$f" crossed_full_hour)" = yes ]; then md "The run crossed a full hour: the hourly summaries were written during it (their transient is in the figures)."; md ""; fi
         md "RSS (MB) each minute: $(awk '{ s = int($1); if (s % 60 == 0 && !(s in seen)) { seen[s] = 1; printf "%s%.2f", (n++ ? ", " : ""), $2 * 1024 / 1e6 } } END { print "" }' bench-out/agent-soak/rss.tsv)"
         md ""
     else
@@ -210,8 +213,9 @@ if [ "$quick" = 0 ] && [ -x .build-static/release/edge-agent ]; then
         --port 15040 --out bench-out/agent-static > "$f" 2> "$f.err"; then
         cpu=$(stats $(windows_field "$f" cpu_pct)); c=$(echo "$cpu" | cut -d' ' -f1)
         hwm_mb=$(mb_of_kib "$(field "$f" peak_rss_kb)")
+        if [ "$(field "$f" crossed_full_hour)" = yes ]; then hwm_mb="$hwm_mb MB (the run crossed a full hour: hourly summaries written)"; else hwm_mb="$hwm_mb MB"; fi
         md "Whole agent with the static binary (98 sensors × 10 Hz, \`bench/agent.sh --bin .build-static/release/edge-agent --machines 10 --interval 100ms --warmup 20 --windows 3 --window 20\`):"
-        md "CPU $(fmt "$cpu" 2) % of one core ($(ratio "$c" 2) of 2 %, $(verdict "$c" 2)), peak RSS $hwm_mb MB ($(ratio "$hwm_mb" 15) of 15 MB, $(verdict "$hwm_mb" 15)),"
+        md "CPU $(fmt "$cpu" 2) % of one core ($(ratio "$c" 2) of 2 %, $(verdict "$c" 2)), peak RSS $hwm_mb ($(ratio "${hwm_mb%% *}" 15) of 15 MB, $(verdict "${hwm_mb%% *}" 15)),"
         md "p50/p99 poll→score $(fmt "$(stats $(windows_field "$f" p50_ms))" 1) / $(fmt "$(stats $(windows_field "$f" p99_ms))" 1) ms."
         if [ -s bench-out/agent-static/rss-by-mapping.tsv ]; then
             md ""
