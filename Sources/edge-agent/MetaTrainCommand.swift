@@ -31,8 +31,8 @@ struct MetaTrainCommand: ParsableCommand {
     @Option(help: "Outer iterations (one machine each).")
     var iterations: Int = MetaTrainingSettings().iterations
 
-    @Option(help: "Outer loop: fomaml (first-order MAML), threshold-fomaml (first-order MAML with a query loss relative to the calibration threshold), ranking-fomaml (first-order MAML with a pairwise ranking query loss, fault above normal) or reptile.")
-    var algorithm: String = "fomaml"
+    @Option(help: "Outer loop: reptile (the shipped recipe), fomaml (first-order MAML), threshold-fomaml (first-order MAML with a query loss relative to the calibration threshold), ranking-fomaml (first-order MAML with a pairwise ranking query loss, fault above normal).")
+    var algorithm: String = "reptile"
 
     @Option(help: "Outer learning rate (first-order MAML) or initial step size (Reptile).")
     var outerRate: Float?
