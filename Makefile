@@ -33,8 +33,9 @@ deps-test:
 build: deps-build
 	$(SWIFT) build
 
+# Release build without Foundation and ICU autolinked into the agent (why: scripts/build-release.sh).
 release: deps-build
-	$(SWIFT) build -c release
+	SWIFT=$(SWIFT) scripts/build-release.sh
 
 # The static agent, Swift runtime linked in (only libc, libstdc++, libm, libsqlite3, libmodbus
 # loaded at run time): .build-static/release/edge-agent. Linker options: scripts/build-static.sh.

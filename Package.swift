@@ -66,7 +66,10 @@ let package = Package(
             dependencies: [
                 "EdgeCore", "Configuration", "Modbus", "ModbusServer", "Store", "Detection", "Simulator", "Runtime",
                 "Summaries", "CModbus", "CSQLite", "TestSupport",
-            ]
+            ],
+            // TestSupport uses Foundation (Process, Thread); named here because the release build
+            // turns off autolinking Foundation so the agent does not load it (scripts/build-release.sh).
+            linkerSettings: [.linkedLibrary("Foundation")]
         ),
 
         // Shared test support: real servers (libmodbus on loopback, socat pty pairs), temp dirs.

@@ -44,8 +44,8 @@ reused_note() { echo " (reused: measured $(date -u -r "$1" +%H:%MZ))"; }
 windows_field() { grep '^window=' "$1" | grep -o " $2=[^ ]*" | cut -d= -f2; }
 
 # --- build --------------------------------------------------------------------------------
-log "building release (swift build -c release)"
-"$swift" build -c release > bench-out/build.log 2>&1 || { tail -30 bench-out/build.log >&2; exit 1; }
+log "building release (scripts/build-release.sh: swift build -c release, Foundation not autolinked)"
+SWIFT="$swift" scripts/build-release.sh > bench-out/build.log 2>&1 || { tail -30 bench-out/build.log >&2; exit 1; }
 bin=.build/release/edge-agent
 benchbin=.build/release/edge-bench
 started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
@@ -186,7 +186,7 @@ md "Sizes in bytes, MB (10⁶ bytes) and MiB (2²⁰ bytes); the limit is 20 MB 
 md ""
 md "| binary | size | stripped | limit |"
 md "|---|---|---|---|"
-md "| dynamic (\`swift build -c release\`) | $(bytes_label "$(field "$f" dynamic_bytes)") | $(bytes_label "$(field "$f" dynamic_stripped_bytes)") | – (needs $(bytes_label "$(field "$f" dynamic_libraries_bytes)") of shared libraries) |"
+md "| dynamic (\`make release\`) | $(bytes_label "$(field "$f" dynamic_bytes)") | $(bytes_label "$(field "$f" dynamic_stripped_bytes)") | – (needs $(bytes_label "$(field "$f" dynamic_libraries_bytes)") of shared libraries) |"
 if grep -q '^static_stripped_bytes=' "$f"; then
     s=$(field "$f" static_stripped_bytes)
     md "| static (\`make release-static\`, i.e. scripts/build-static.sh: \`swift build -c release --static-swift-stdlib --scratch-path .build-static --product edge-agent -Xswiftc -Osize -Xlinker --no-export-dynamic -Xlinker --icf=safe\`) | $(bytes_label "$(field "$f" static_bytes)") | $(bytes_label "$s") | $(ratio "$s" 20000000) of 20,000,000 bytes ($(verdict "$s" 20000000)) |"
@@ -281,7 +281,7 @@ t_end=$(date +%s)
     ra=$(cat "/sys/class/block/$dev/queue/read_ahead_kb" 2>/dev/null || cat "/sys/class/block/$dev/../queue/read_ahead_kb" 2>/dev/null || echo unknown)
     echo "- disk read-ahead of the file system holding the binaries ($dev): $ra KiB (it shapes how much of a binary a fault maps, hence RSS)"
     echo "- units: MB = 10⁶ bytes, MiB = 2²⁰ bytes (/proc's kB are KiB); the issue's limits (15 MB, 1 MB, 20 MB) are read as decimal MB."
-    echo "- release build (\`swift build -c release\`); the machine is shared, so figures carry its noise: each is a median with its spread (min–max)."
+    echo "- release build (\`make release\`: scripts/build-release.sh, i.e. \`swift build -c release\` without autolinking Foundation and FoundationInternationalization); the machine is shared, so figures carry its noise: each is a median with its spread (min–max)."
     echo ""
     cat "$body"
 } > "$report"
