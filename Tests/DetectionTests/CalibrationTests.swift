@@ -146,4 +146,34 @@ struct CalibrationTests {
             .write(to: dir.file("damaged.json"))
         #expect(throws: DetectorFileError.self) { try DetectorFile.read(path: dir.file("damaged.json")) }
     }
+
+    @Test("the threshold is at least 1: a change within every sensor's tolerated spread never alerts")
+    func thresholdIsAtLeastOne() throws {
+        // A speed of 1,500 rpm with ±1 rpm noise and a voltage of 400 ± 0.3 V: their 1 % tolerance
+        // floors (15 rpm, 4 V) dwarf the noise, so every calibration score is tiny.
+        var random = SplitMix64(seed: 4)
+        var values: [Float] = []
+        for _ in 0..<400 { values += [1500 + random.signedUnitFloat(), 400 + 0.3 * random.signedUnitFloat()] }
+        var unfloored = CalibrationSettings()
+        unfloored.minimumThreshold = 0
+        let low = Calibrator(settings: unfloored).calibrate(values: values[...], sensorNames: ["speed", "voltage"])
+        let floored = Calibrator().calibrate(values: values[...], sensorNames: ["speed", "voltage"])
+        #expect(low.detector.threshold < 0.2)
+        #expect(floored.detector.threshold == 1)
+        #expect(floored.report.threshold == 1)
+        /// Whether 200 rows with the speed 6 rpm (0.4 %) higher raise an alert.
+        func alerts(_ detector: MachineDetector) -> Bool {
+            var stream = detector.makeStream()
+            var raised = false
+            for _ in 0..<200 where stream.process(row: [1506 + random.signedUnitFloat(), 400 + 0.3 * random.signedUnitFloat()]).alert { raised = true }
+            return raised
+        }
+        #expect(alerts(low.detector))
+        #expect(!alerts(floored.detector))
+        // A real change still alerts: 60 rpm (4 %).
+        var stream = floored.detector.makeStream()
+        var raised = false
+        for _ in 0..<200 where stream.process(row: [1560 + random.signedUnitFloat(), 400 + 0.3 * random.signedUnitFloat()]).alert { raised = true }
+        #expect(raised)
+    }
 }

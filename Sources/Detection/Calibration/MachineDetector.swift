@@ -38,6 +38,11 @@ public struct CalibrationSettings: Sendable, Hashable {
     public var thresholdQuantile: Double
     /// Factor applied to that quantile: the headroom above anything seen in normal operation.
     public var thresholdMargin: Float
+    /// The threshold is never below this. A score of 1 is an offset as large as the sensor's
+    /// tolerated spread (its noise, wander and tolerance floors), so below 1 an alert would
+    /// fire on changes calibration already called normal: calibration rows that all sit well
+    /// inside their spreads would otherwise give a threshold of a few hundredths.
+    public var minimumThreshold: Float
     /// How scores become alerts (persistence and clearing).
     public var rule: AlertDecisionRule
     /// Calibration rows scoring above this multiple of the median calibration score are set
@@ -60,6 +65,7 @@ public struct CalibrationSettings: Sendable, Hashable {
         self.deviation = deviation
         self.thresholdQuantile = thresholdQuantile
         self.thresholdMargin = thresholdMargin
+        self.minimumThreshold = 1
         self.rule = rule
         self.trimFactor = 5
         self.longestSuspectRun = 100
@@ -241,7 +247,7 @@ public struct Calibrator: Sendable {
         }
         var quantile = RobustStatistics.quantile(scores, settings.thresholdQuantile)
         if !quantile.isFinite { quantile = 1 }
-        let threshold = max(quantile, 1e-3) * settings.thresholdMargin
+        let threshold = max(max(quantile, 1e-3) * settings.thresholdMargin, settings.minimumThreshold)
         var detector = MachineDetector(sensorNames: sensorNames, baseline: baseline, threshold: threshold,
                                        rule: settings.rule, useDeviation: settings.useDeviation)
         var report = CalibrationReport(rows: rows, threshold: threshold, scoreQuantile: quantile,
