@@ -228,23 +228,9 @@ func noise(_ r: Int) -> Float {
     @Test func int8NetworkScoreMatchesTheModelFile() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let names = ["flow", "pressure", "current"]
-        var values: [Float] = []
-        for r in 0..<400 { values += [20 + noise(r), 5 + noise(r + 7) / 10, 2 + noise(r + 13) / 5] }
-        var settings = CalibrationSettings()
-        settings.network = NetworkCalibration(initialization: Network(seed: 3))
-        let (detector, report) = Calibrator(settings: settings).calibrate(values: values[...], sensorNames: names)
+        let (detector, file) = try Self.storeModels(in: directory.path)
         let part = try #require(detector.network)
         let quantized = try #require(part.quantized)
-        var alerting = detector
-        alerting.network = nil
-        try TextFile.makeDirectory("\(directory.path)/models")
-        try DetectorFile(machine: "m", calibratedAt: "2026-11-29T00:00:00.000Z", detector: alerting, report: report)
-            .write(to: "\(directory.path)/models/m.detector.json")
-        let metadata = ModelMetadata(machineID: "m", sensorNames: names, timeSteps: part.windowRows, calibrationWindowCount: 64,
-                                     createdAt: Timestamp(millisecondsSinceEpoch: 0), notes: "test")
-        let file = NetworkModel(metadata: metadata, normalization: part.normalization, threshold: part.threshold, quantized: quantized)
-        try file.write(to: "\(directory.path)/models/m.model")
 
         let model = try #require(try MachineModel.load(machine: "m", dataDirectory: directory.path))
         #expect(model.networkThreshold == Double(part.threshold))
