@@ -127,12 +127,12 @@ SOAK_MINUTES ?= 60
 
 # agent.conf mutation fuzzing through the loader: prints mutants, accepted, rejected, crashes.
 fuzz: deps-build
-	$(SWIFT) build -c release --product edge-bench
+	SWIFT=$(SWIFT) scripts/build-release.sh --product edge-bench
 	.build/release/edge-bench fuzz-config --count $(FUZZ_COUNT) --seed $(FUZZ_SEED) --config $(CONFIG)
 
 # The whole agent against the simulator at ~1,000 readings/s with faults every few minutes.
 soak: deps-test
-	$(SWIFT) build -c release --product edge-agent
+	SWIFT=$(SWIFT) scripts/build-release.sh --product edge-agent
 	SOAK_MINUTES=$(SOAK_MINUTES) bench/soak.sh
 
 # The test suite under ThreadSanitizer, then AddressSanitizer (separate build folders; slow:

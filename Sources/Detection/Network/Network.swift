@@ -194,10 +194,9 @@ public final class ScoringWorkspace {
     var lastSensorCount = 0
     var lastContributionsFromFloat = true
 
-    /// Creates an empty workspace; buffers grow on first use.
-    public init(architecture: NetworkArchitecture = .standard) {
-        engine = Engine<Float>(architecture: architecture)
-    }
+    /// Creates an empty workspace; buffers are made on first use, and only those of the path
+    /// used (a runtime that scores int8 never pays for the float engine's buffers).
+    public init(architecture: NetworkArchitecture = .standard) {}
 
     func floatEngine(for architecture: NetworkArchitecture) -> Engine<Float> {
         if let engine, engine.layout.count == architecture.parameterCount,
