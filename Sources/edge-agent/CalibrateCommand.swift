@@ -61,6 +61,7 @@ struct CalibrateCommand: ParsableCommand {
     func run() throws {
         umask(0o027)  // models are not for every local user
         let configuration = try? ConfigurationLoader.load(path: config)
+        let machineConfiguration = configuration?.machines.first(where: { $0.id == machine })
         guard let directory = dataDir ?? configuration?.agent.dataDirectory else {
             throw ValidationError("cannot read \(config); fix it (edge-agent check-config) or pass --data-dir")
         }
@@ -69,7 +70,7 @@ struct CalibrateCommand: ParsableCommand {
         if let input {
             table = try CSVReader().read(path: input)
         } else {
-            guard let configuration, let machineConfiguration = configuration.machines.first(where: { $0.id == machine }) else {
+            guard let configuration, let machineConfiguration else {
                 throw ValidationError("no machine \"\(machine)\" in \(config)")
             }
             (table, faultsFromAlerts) = try CalibrationFromBuffer(configuration: configuration, machine: machineConfiguration)
@@ -78,7 +79,7 @@ struct CalibrateCommand: ParsableCommand {
         let source = input ?? "the buffer"
         if let rows { table = table.prefix(rows: rows) }
         var notRunningRows = 0
-        if let machineConfiguration = configuration?.machines.first(where: { $0.id == machine }) {
+        if let machineConfiguration {
             table = try CalibrateCommand.select(sensors: machineConfiguration.sensors.map(\.name), from: table, file: source)
             if machineConfiguration.runSignal != nil {
                 (table, notRunningRows) = CalibrateCommand.runningRows(of: table, machine: machineConfiguration)
@@ -102,7 +103,7 @@ struct CalibrateCommand: ParsableCommand {
         }
         let started = SystemClock.monotonicNanoseconds()
         // Tolerances from agent.conf, in the table's column order (NaN: none).
-        let sensorsByName = Dictionary((configuration?.machines.first(where: { $0.id == machine })?.sensors ?? []).map { ($0.name, $0) },
+        let sensorsByName = Dictionary((machineConfiguration?.sensors ?? []).map { ($0.name, $0) },
                                        uniquingKeysWith: { first, _ in first })
         let tolerances = table.sensorNames.map { name in sensorsByName[name]?.tolerance.map(Float.init) ?? .nan }
         let outcome = Calibrator(settings: settings).calibrate(table: table, anomalies: labelled,
@@ -127,7 +128,6 @@ struct CalibrateCommand: ParsableCommand {
             try model.write(to: modelPath!)
         }
         let r = outcome.report
-        let machineConfiguration = configuration?.machines.first(where: { $0.id == machine })
         let warnings = machineConfiguration.map { CalibrateCommand.narrowCalibrationWarnings(table: table, machine: $0) } ?? []
         if json {
             var out = JSONWriter()
@@ -174,7 +174,8 @@ struct CalibrateCommand: ParsableCommand {
             guard let column = table.sensorNames.firstIndex(of: sensor.name) else { continue }
             var seen: Set<Float> = []
             for r in 0..<table.rowCount {
-                let v = table.row(r)[table.row(r).startIndex + column]
+                let row = table.row(r)
+                let v = row[row.startIndex + column]
                 if v.isFinite { seen.insert(v >= 0.5 ? 1 : 0) }
             }
             if seen.count == 1, let only = seen.first {
