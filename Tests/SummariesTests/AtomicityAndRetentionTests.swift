@@ -14,10 +14,19 @@ import Glibc
     /// Runs `edge-agent summarize --sample --output DIR`, under `ulimit -f blocks` when given (a
     /// file-size limit: the kernel fails the write that crosses it with EFBIG).
     private func runSample(output: String, fileSizeLimit blocks: Int? = nil) throws -> (status: Int32, error: String) {
-        let limit = blocks.map { "ulimit -f \($0) && " } ?? ""
+        // Under the limit, TMPDIR names a directory that does not exist. edge-agent never reads
+        // TMPDIR; ThreadSanitizer's runtime (make sanitize) does: at start-up, before main, it
+        // writes a 512 KiB file of shadow markers to $TMPDIR/tsan.rodata.PID (/tmp without
+        // TMPDIR), ignores the short write a small limit allows, and maps the file over the
+        // shadow of every read-only segment. Reading the shadow beyond the file's end then
+        // raises SIGBUS ("ThreadSanitizer: BUS on unknown address") at any limit below 512 KiB.
+        // When it cannot create the file it skips that memory-saving step (compiler-rt
+        // tsan_platform_linux.cpp, MapRodata), so the instrumented program runs and hits the
+        // limit in AtomicFile's write, as the normal build does.
+        let limit = blocks.map { "ulimit -f \($0) && export TMPDIR=\"$2/no-such-directory\" && " } ?? ""
         // The limit also applies to the files runProgram captures the outputs in; the program
         // prints a line or two, far below it.
-        let run = try runProgram("/bin/sh", ["-c", "\(limit)exec \"$0\" summarize --sample --output \"$1\"", Self.executable, output])
+        let run = try runProgram("/bin/sh", ["-c", "\(limit)exec \"$0\" summarize --sample --output \"$1\"", Self.executable, output, output])
         return (run.status, run.standardError)
     }
 
