@@ -224,7 +224,7 @@ private struct Page {
 
     private func bucketCount(readings: Int) -> Int {
         let expected = Int(input.durationMilliseconds / max(1, input.pollIntervalMilliseconds))
-        return max(1, min(SummaryHTML.maximumBuckets, max(expected, min(readings, SummaryHTML.maximumBuckets))))
+        return SensorDigest.bucketCount(expected: expected, readings: readings)
     }
 
     /// Opens a chart: the plot wrapper and the `<svg>`, sized `height` CSS pixels (the viewBox's
@@ -318,8 +318,14 @@ private struct Page {
     }
 
     private mutating func sensorChart(_ series: SensorSeries, _ stats: SensorStatistics) {
-        var buckets = Buckets(count: bucketCount(readings: stats.count), start: input.start, end: input.end)
-        for s in series.samples where s.quality == .good { buckets.add(s.value, at: s.time) }
+        let buckets: Buckets
+        if let digest = series.digest {
+            buckets = digest.chartBuckets()
+        } else {
+            var filled = Buckets(count: bucketCount(readings: stats.count), start: input.start, end: input.end)
+            for s in series.samples where s.quality == .good { filled.add(s.value, at: s.time) }
+            buckets = filled
+        }
         let height: Double = 112
         var low = buckets.range?.low ?? series.normalLow ?? 0
         var high = buckets.range?.high ?? series.normalHigh ?? 1

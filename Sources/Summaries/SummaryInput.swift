@@ -76,8 +76,12 @@ public struct SensorSeries: Sendable {
     public var name: String
     /// Engineering unit (`bar`, `A`, `°C`), may be empty.
     public var unit: String
-    /// The readings, oldest first (samples outside the period are ignored).
+    /// The readings, oldest first (samples outside the period are ignored); empty when `digest` is set.
     public var samples: [Sample]
+    /// The readings already reduced as they were read, for the input's period (how
+    /// `BufferSummarySource` gives them, so a long period is never held in memory); when set,
+    /// the statistics and the chart come from it and `samples` is ignored.
+    public var digest: SensorDigest?
     /// The low end of the range the sensor kept during calibration, when known (shaded in the chart).
     public var normalLow: Double?
     /// The high end of that range.
@@ -91,6 +95,15 @@ public struct SensorSeries: Sendable {
         self.normalLow = normalLow
         self.normalHigh = normalHigh
     }
+
+    /// Creates a sensor series from readings already reduced for the summary's period.
+    public init(name: String, unit: String = "", digest: SensorDigest, normalLow: Double? = nil, normalHigh: Double? = nil) {
+        self.init(name: name, unit: unit, samples: [], normalLow: normalLow, normalHigh: normalHigh)
+        self.digest = digest
+    }
+
+    /// Readings of any quality the series holds (in its digest, or its samples).
+    public var readingCount: Int { digest?.readings ?? samples.count }
 }
 
 /// One anomaly score of the machine.

@@ -78,6 +78,15 @@ public struct SensorStatistics: Sendable, Equatable {
 
     /// Computes the statistics of `series` over `[start, end)` for a machine polled every `pollIntervalMilliseconds`.
     public init(_ series: SensorSeries, start: Timestamp, end: Timestamp, pollIntervalMilliseconds: Int64) {
+        if let digest = series.digest {
+            self.init(digest, name: series.name, unit: series.unit, normalLow: series.normalLow, normalHigh: series.normalHigh)
+        } else {
+            self.init(samplesOf: series, start: start, end: end, pollIntervalMilliseconds: pollIntervalMilliseconds)
+        }
+    }
+
+    /// The statistics of the samples a series holds.
+    private init(samplesOf series: SensorSeries, start: Timestamp, end: Timestamp, pollIntervalMilliseconds: Int64) {
         var running = RunningStatistics()
         var counts = Array(repeating: 0, count: Quality.allCases.count)
         var readings = 0
@@ -106,6 +115,28 @@ public struct SensorStatistics: Sendable, Equatable {
         normalLow = series.normalLow
         normalHigh = series.normalHigh
         qualityCounts = counts
+    }
+}
+
+extension SensorStatistics {
+    /// The statistics of readings reduced as they were read (the period is the digest's).
+    init(_ digest: SensorDigest, name: String, unit: String, normalLow: Double?, normalHigh: Double?) {
+        let running = digest.running
+        self.name = name
+        self.unit = unit
+        count = running.count
+        readings = digest.readings
+        expected = digest.expected
+        completenessPercent = digest.expected > 0 ? min(100, 100 * Double(running.count) / Double(digest.expected)) : 0
+        minimum = running.count > 0 ? running.minimum : nil
+        maximum = running.count > 0 ? running.maximum : nil
+        mean = running.count > 0 ? running.mean : nil
+        standardDeviation = running.standardDeviation
+        last = digest.last?.value
+        lastTime = digest.last?.time
+        self.normalLow = normalLow
+        self.normalHigh = normalHigh
+        qualityCounts = digest.qualityCounts
     }
 }
 

@@ -98,7 +98,7 @@ struct SummarizeCommand: ParsableCommand {
             writer.field("html", files.html)
             print(writer.finish())
         } else {
-            let readings = input.sensors.reduce(0) { $0 + $1.samples.count }
+            let readings = input.sensors.reduce(0) { $0 + $1.readingCount }
             print("summarize: \(input.machine) \(input.start) – \(input.end): \(input.sensors.count) sensors, \(readings) readings, \(input.alerts.count) alerts → \(files.html) (+ .json, .csv)")
         }
     }

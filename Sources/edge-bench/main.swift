@@ -19,6 +19,7 @@ let benchmarks: [Benchmark] = [
     Benchmark(name: "simulator", summary: "simulator: steps/s in memory and CSV export rows/s (--hours H, default 24)", run: simulatorBenchmark),
     Benchmark(name: "store-crash", summary: "buffer crash safety: SIGKILL a writer N times (--kills N, default 100), check every commit", run: storeCrashBenchmark),
     Benchmark(name: "modbus-poll", summary: "acquisition: BusPoller and ModbusClient vs a C libmodbus loop, loopback (--quick: 3 × 1 s)", run: modbusPollBenchmark),
+    Benchmark(name: "summary-buffer", summary: "peak RSS of `edge-agent summarize` per machine over an hour of 10 × 10 sensors at 100 ms in a buffer (--dir, --agent)", run: summaryBufferBenchmark),
     Benchmark(name: "summary", summary: "summary files: compute and write JSON/CSV/HTML for 1 h and 24 h of 1 s readings (--repeats N)", run: summaryBenchmark),
     Benchmark(name: "scoring", summary: "one window, int8 vs float32, 4/8/16/64 sensors × 32 steps; int8 model size (--quick)", run: scoringBenchmark),
     Benchmark(name: "calibration", summary: "calibrate one machine from 400 rows × 8 sensors incl. network adaptation and int8 (target < 2 s)", run: calibrationBenchmark),
