@@ -57,7 +57,7 @@ struct EvaluateCommand: ParsableCommand {
         var grid: [Candidate] = []
         for window in [10, 20, 30] {
             for margin: Float in [1.5, 2, 2.5] {
-                for clear in [1, 30] {
+                for clear in [1, 10] {
                     for wander: Float in [0, 4] { grid.append(Candidate(window: window, margin: margin, clear: clear, wander: wander)) }
                 }
             }
@@ -67,12 +67,12 @@ struct EvaluateCommand: ParsableCommand {
             var settings = try detector.settings()
             settings.deviation = WindowDeviationSettings(windowRows: c.window, wanderPenaltyPower: c.wander)
             settings.thresholdMargin = c.margin
-            settings.rule = AlertDecisionRule(raiseAfterRows: 1, clearAfterRows: c.clear)
+            settings.rule.clearCount = c.clear
             perConfig.append(try DatasetEvaluation.evaluate(directory: dataset, calibrationRows: calibrationRows, settings: settings))
         }
         let fileCount = perConfig[0].count
         var total = ConfusionCounts()
-        print("file                    chosen (window, margin, clear-after, wander power)   F1     FAR%")
+        print("file                    chosen (window, margin, clear count, wander power)   F1     FAR%")
         for f in 0..<fileCount {
             var best = 0
             var bestObjective = -Double.infinity
@@ -219,11 +219,20 @@ struct DetectorOptions: ParsableArguments {
     @Option(help: "Threshold = highest calibration score × this margin.")
     var thresholdMargin: Float = CalibrationSettings().thresholdMargin
 
-    @Option(help: "Consecutive rows above the threshold before an alert is raised.")
-    var raiseAfter: Int = CalibrationSettings().rule.raiseAfterRows
+    @Option(help: "Rows above the threshold, among the last --raise-window, that raise an alert (agent.conf raise_count).")
+    var raiseCount: Int = CalibrationSettings().rule.raiseCount
 
-    @Option(help: "Consecutive rows below the threshold before a raised alert clears.")
-    var clearAfter: Int = CalibrationSettings().rule.clearAfterRows
+    @Option(help: "Recent rows the raise count looks at (agent.conf raise_window).")
+    var raiseWindow: Int = CalibrationSettings().rule.raiseWindow
+
+    @Option(help: "A raised alert clears after --clear-count rows at or below this fraction of the threshold (agent.conf clear_ratio).")
+    var clearRatio: Float = CalibrationSettings().rule.clearRatio
+
+    @Option(help: "Consecutive low rows that clear a raised alert (agent.conf clear_count).")
+    var clearCount: Int = CalibrationSettings().rule.clearCount
+
+    @Option(help: "Rows after a clear during which no alert is raised (agent.conf cooldown, at one row a second).")
+    var cooldownRows: Int = CalibrationSettings().rule.cooldownScores
 
     @Option(help: "Discount of sensors that wander during calibration (0 = none).")
     var wanderPower: Float = WindowDeviationSettings().wanderPenaltyPower
@@ -260,10 +269,18 @@ struct DetectorOptions: ParsableArguments {
 
     /// The calibration settings these options describe.
     func settings() throws -> CalibrationSettings {
+        guard raiseWindow >= 1, (1...raiseWindow).contains(raiseCount) else {
+            throw ValidationError("--raise-count \(raiseCount) must be between 1 and --raise-window \(raiseWindow)")
+        }
+        guard clearRatio > 0, clearRatio <= 1 else { throw ValidationError("--clear-ratio \(clearRatio) must be above 0 and at most 1") }
+        guard clearCount >= 1, cooldownRows >= 0 else {
+            throw ValidationError("--clear-count must be at least 1 and --cooldown-rows at least 0")
+        }
         var s = CalibrationSettings(
             deviation: WindowDeviationSettings(windowRows: windowRows, wanderPenaltyPower: wanderPower),
             thresholdMargin: thresholdMargin,
-            rule: AlertDecisionRule(raiseAfterRows: raiseAfter, clearAfterRows: clearAfter))
+            rule: AlertDecisionRule(raiseCount: raiseCount, raiseWindow: raiseWindow, clearRatio: clearRatio,
+                                    clearCount: clearCount, cooldownScores: cooldownRows))
         s.trimFactor = trimFactor
         s.useDeviation = scorer != .network
         if scorer != .deviation, let initial = try initialization() {

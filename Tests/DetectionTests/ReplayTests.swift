@@ -43,7 +43,10 @@ struct ReplayTests {
         let fields = lines[1..<301].map { $0.split(separator: ",", omittingEmptySubsequences: false) }
         #expect(fields.allSatisfy { $0.count == 4 })
         #expect(fields[0..<100].allSatisfy { $0[3] == "0" })
-        #expect(fields[200..<240].allSatisfy { $0[3] == "1" })
+        // The shipped rule raises on the third of five rows above the threshold: the fault's
+        // first two rows are not yet alerted, every later one is.
+        #expect(fields[200..<202].allSatisfy { $0[3] == "0" })
+        #expect(fields[202..<240].allSatisfy { $0[3] == "1" })
         #expect(fields[0][0] == "2020-03-09 10:0:0")
     }
 
@@ -71,6 +74,36 @@ struct ReplayTests {
         let scores: [Float] = [5, 5, 0, 5, 5, 5, 0, 5, 0, 0, 5]
         let alerts = scores.map { state.update(score: $0, threshold: 1, rule: rule) }
         #expect(alerts == [false, false, false, false, false, true, true, true, true, false, false])
+    }
+
+    @Test("the shipped rule: 3 of 5 above raise, 10 at or below 0.8 × threshold clear, then a cooldown")
+    func debounceHysteresisCooldown() {
+        let rule = AlertDecisionRule(raiseCount: 3, raiseWindow: 5, clearRatio: 0.8, clearCount: 10, cooldownScores: 4)
+        var state = AlertDecisionRule.State()
+        func feed(_ scores: [Float]) -> [Bool] { scores.map { state.update(score: $0, threshold: 1, rule: rule) } }
+        // Three above among five (not consecutive) raise on the third.
+        #expect(feed([2, 0, 2, 0, 2]) == [false, false, false, false, true])
+        // 0.9 is below the threshold but above 0.8 of it: it does not count toward clearing.
+        #expect(feed(Array(repeating: 0.9, count: 12)).allSatisfy { $0 })
+        // Nine low scores do not clear, a high one restarts the count, ten clear.
+        #expect(feed(Array(repeating: 0.5, count: 9)).allSatisfy { $0 })
+        #expect(feed([2]) == [true])
+        #expect(feed(Array(repeating: 0.5, count: 10)) == Array(repeating: true, count: 9) + [false])
+        // During the 4-score cooldown nothing is raised, though the scores are counted.
+        #expect(feed([2, 2, 2, 2]) == [false, false, false, false])
+        #expect(feed([2]) == [true])
+        // NaN (no data) holds the state.
+        #expect(feed([.nan, .nan]) == [true, true])
+    }
+
+    @Test("a detector file's rule written before the window, ratio and cooldown existed reads as the persistence rule it meant")
+    func oldRuleDecodes() throws {
+        let old = #"{"raiseAfterRows": 2, "clearAfterRows": 30}"#
+        let rule = try JSONDecoder().decode(AlertDecisionRule.self, from: Data(old.utf8))
+        #expect(rule == AlertDecisionRule(raiseAfterRows: 2, clearAfterRows: 30))
+        #expect(rule.raiseWindow == 2 && rule.clearRatio == 1 && rule.cooldownScores == 0)
+        let roundTrip = try JSONDecoder().decode(AlertDecisionRule.self, from: JSONEncoder().encode(AlertDecisionRule.standard))
+        #expect(roundTrip == .standard)
     }
 
     @Test("replay refuses a file shorter than its calibration")

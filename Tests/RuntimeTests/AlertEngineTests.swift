@@ -1,3 +1,5 @@
+import Configuration
+import Detection
 import EdgeCore
 import Runtime
 import Testing
@@ -22,6 +24,15 @@ import Testing
             }
         }
         return events
+    }
+
+    @Test("agent.conf's [alerts] defaults are the rule replay and evaluate apply (cooldown 60 s = 60 rows at 1 Hz)")
+    func defaultsAreTheShippedRule() {
+        let policy = AlertPolicy(AlertSettings())
+        var rule = policy.decisionRule
+        rule.cooldownScores = Int(policy.cooldown / .seconds(1))
+        #expect(rule == .standard)
+        #expect(CalibrationSettings().rule == .standard)
     }
 
     @Test func isolatedSpikesDoNotRaise() {

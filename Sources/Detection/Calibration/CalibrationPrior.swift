@@ -84,7 +84,7 @@ public struct CalibrationPriorSettings: Sendable, Hashable {
     /// Creates settings; the defaults are the shipped recipe (README).
     public init(calibrationRowCounts: [Int] = [50, 100, 200, 400], targetFalseAlarmRate: Double = 0.05,
                 marginGrid: [Float] = [1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10, 12, 16, 20, 24, 32, 40, 48, 64],
-                episodesPerTask: Int = 3, rule: AlertDecisionRule = AlertDecisionRule(raiseAfterRows: 1, clearAfterRows: 30)) {
+                episodesPerTask: Int = 3, rule: AlertDecisionRule = .standard) {
         self.calibrationRowCounts = calibrationRowCounts
         self.targetFalseAlarmRate = targetFalseAlarmRate
         self.marginGrid = marginGrid.sorted()

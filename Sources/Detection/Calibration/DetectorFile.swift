@@ -95,9 +95,7 @@ extension MachineDetector {
             }
         }
         guard threshold.isFinite, threshold >= 0 else { return "threshold \(threshold) is not a finite, non-negative number" }
-        guard rule.raiseAfterRows >= 1, rule.clearAfterRows >= 1 else {
-            return "alert rule counts \(rule.raiseAfterRows)/\(rule.clearAfterRows) (expected at least 1)"
-        }
+        if let problem = rule.problem { return problem }
         if let network {
             guard (2...Self.maximumWindowRows).contains(network.windowRows) else {
                 return "network window of \(network.windowRows) rows (expected 2…\(Self.maximumWindowRows))"

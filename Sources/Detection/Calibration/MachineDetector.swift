@@ -60,7 +60,7 @@ public struct CalibrationSettings: Sendable, Hashable {
     /// Creates settings; the defaults are the shipped ones (see README, "Calibration and evaluation").
     public init(deviation: WindowDeviationSettings = WindowDeviationSettings(),
                 thresholdQuantile: Double = 1.0, thresholdMargin: Float = 2.0,
-                rule: AlertDecisionRule = AlertDecisionRule(raiseAfterRows: 1, clearAfterRows: 30),
+                rule: AlertDecisionRule = .standard,
                 network: NetworkCalibration? = nil) {
         self.deviation = deviation
         self.thresholdQuantile = thresholdQuantile

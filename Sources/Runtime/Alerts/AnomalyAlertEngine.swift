@@ -1,4 +1,5 @@
 import Configuration
+import Detection
 import EdgeCore
 
 /// When an anomaly alert is raised, escalated and cleared.
@@ -23,6 +24,12 @@ public struct AlertPolicy: Sendable, Equatable {
 
     public init() {}
 
+    /// The debouncing and hysteresis part, as the rule `replay` and `evaluate` apply. Its
+    /// cooldown is 0 scores: the engine measures `cooldown` in time.
+    public var decisionRule: AlertDecisionRule {
+        AlertDecisionRule(raiseCount: raiseCount, raiseWindow: raiseWindow, clearRatio: Float(clearRatio), clearCount: clearCount)
+    }
+
     /// The policy agent.conf's `[alerts]` table describes.
     public init(_ settings: AlertSettings) {
         raiseCount = settings.raiseCount
@@ -43,9 +50,9 @@ public struct AnomalyAlertEngine: Sendable {
     public let policy: AlertPolicy
     /// The open alert, if any.
     public private(set) var open: Alert?
-    private var recentAbove: [Bool]
-    private var recentIndex = 0
-    private var belowClearRun = 0
+    /// Debouncing and hysteresis: the same rule `replay` and `evaluate` apply.
+    private let rule: AlertDecisionRule
+    private var decision = AlertDecisionRule.State()
     private var cooldownUntil: Timestamp?
     private var lastReportedPeak = 0.0
     private var lastEventTime = Timestamp(millisecondsSinceEpoch: .min)
@@ -56,7 +63,7 @@ public struct AnomalyAlertEngine: Sendable {
     public init(machine: String, policy: AlertPolicy = AlertPolicy()) {
         self.machine = machine
         self.policy = policy
-        self.recentAbove = Array(repeating: false, count: max(1, policy.raiseWindow))
+        self.rule = policy.decisionRule
     }
 
     /// Takes one scored window and returns the event it causes, if any.
@@ -66,63 +73,54 @@ public struct AnomalyAlertEngine: Sendable {
     ///   - time: the window's end time.
     ///   - contributions: every sensor's contribution (only the largest are kept).
     public mutating func observe(score: Double, threshold: Double, time: Timestamp, contributions: [SensorContribution]) -> AlertEvent? {
-        let above = score > threshold
-        recentAbove[recentIndex] = above
-        recentIndex = (recentIndex + 1) % recentAbove.count
-        if above {
+        let coolingDown = cooldownUntil.map { time < $0 } ?? false
+        let change = decision.step(score: score, threshold: threshold, rule: rule, mayRaise: !coolingDown)
+        if score > threshold {
             if firstAboveInRun == nil { firstAboveInRun = time }
-        } else if recentAbove.allSatisfy({ !$0 }) {
+        } else if decision.recentAboveCount == 0 {
             firstAboveInRun = nil
         }
 
-        if var alert = open {
-            if score < policy.clearRatio * threshold {
-                belowClearRun += 1
-            } else {
-                belowClearRun = 0
-            }
-            if belowClearRun >= policy.clearCount {
-                alert.ended = time
-                open = nil
-                belowClearRun = 0
-                firstAboveInRun = nil
-                for i in recentAbove.indices { recentAbove[i] = false }
-                cooldownUntil = Timestamp(millisecondsSinceEpoch: time.millisecondsSinceEpoch + policy.cooldown.wholeMilliseconds)
-                return AlertEvent(change: .cleared, time: time, alert: alert)
-            }
-            guard score > alert.peakScore else { return nil }
-            let severity = severityFor(score: score, threshold: threshold)
-            let escalated = severity > alert.severity
-            alert.peakScore = score
-            alert.threshold = threshold
-            alert.severity = max(alert.severity, severity)
-            alert.topSensors = top(contributions)
+        switch change {
+        case .cleared?:
+            guard var alert = open else { return nil }
+            alert.ended = time
+            open = nil
+            firstAboveInRun = nil
+            cooldownUntil = Timestamp(millisecondsSinceEpoch: time.millisecondsSinceEpoch + policy.cooldown.wholeMilliseconds)
+            return AlertEvent(change: .cleared, time: time, alert: alert)
+        case .raised?:
+            let started = firstAboveInRun ?? time
+            var alert = Alert(
+                id: "\(machine)-\(started.millisecondsSinceEpoch)", machine: machine, kind: .anomaly,
+                severity: severityFor(score: score, threshold: threshold), started: started,
+                peakScore: score, threshold: threshold, topSensors: top(contributions), message: ""
+            )
             alert.message = message(alert)
             open = alert
-            let quietLongEnough = time.millisecondsSinceEpoch - lastEventTime.millisecondsSinceEpoch >= policy.updateInterval.wholeMilliseconds
-            if escalated || (quietLongEnough && score >= lastReportedPeak * (1 + policy.updateGrowth)) {
-                lastReportedPeak = score
-                lastEventTime = time
-                return AlertEvent(change: .updated, time: time, alert: alert)
-            }
-            return nil
+            lastReportedPeak = score
+            lastEventTime = time
+            return AlertEvent(change: .raised, time: time, alert: alert)
+        case nil:
+            break
         }
 
-        if let until = cooldownUntil, time < until { return nil }
-        let count = recentAbove.reduce(0) { $0 + ($1 ? 1 : 0) }
-        guard above, count >= policy.raiseCount else { return nil }
-        let started = firstAboveInRun ?? time
-        var alert = Alert(
-            id: "\(machine)-\(started.millisecondsSinceEpoch)", machine: machine, kind: .anomaly,
-            severity: severityFor(score: score, threshold: threshold), started: started,
-            peakScore: score, threshold: threshold, topSensors: top(contributions), message: ""
-        )
+        guard var alert = open, score > alert.peakScore else { return nil }
+        let severity = severityFor(score: score, threshold: threshold)
+        let escalated = severity > alert.severity
+        alert.peakScore = score
+        alert.threshold = threshold
+        alert.severity = max(alert.severity, severity)
+        alert.topSensors = top(contributions)
         alert.message = message(alert)
         open = alert
-        belowClearRun = 0
-        lastReportedPeak = score
-        lastEventTime = time
-        return AlertEvent(change: .raised, time: time, alert: alert)
+        let quietLongEnough = time.millisecondsSinceEpoch - lastEventTime.millisecondsSinceEpoch >= policy.updateInterval.wholeMilliseconds
+        if escalated || (quietLongEnough && score >= lastReportedPeak * (1 + policy.updateGrowth)) {
+            lastReportedPeak = score
+            lastEventTime = time
+            return AlertEvent(change: .updated, time: time, alert: alert)
+        }
+        return nil
     }
 
     /// Clears the open alert, if any, because the machine stopped (its run signal went off): a
@@ -130,9 +128,8 @@ public struct AnomalyAlertEngine: Sendable {
     /// starts afresh, without a cooldown: if the fault is still there after the restart and
     /// settling, a new alert is raised.
     public mutating func clearBecauseStopped(at time: Timestamp, runSignal: String) -> AlertEvent? {
-        for i in recentAbove.indices { recentAbove[i] = false }
+        decision.reset()
         firstAboveInRun = nil
-        belowClearRun = 0
         guard var alert = open else { return nil }
         alert.ended = time
         alert.message += "; cleared because \(machine) stopped (\(runSignal) off)"
