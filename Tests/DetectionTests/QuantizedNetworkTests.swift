@@ -64,6 +64,10 @@ import Testing
         #expect(FixedPointMultiplier(0).apply(12345) == 0)
         #expect(FixedPointMultiplier(0.5).apply(3) == 2)   // 1.5 rounds half up
         #expect(FixedPointMultiplier(0.5).apply(-3) == -1) // -1.5 rounds half up
+        // Products beyond Int32 saturate instead of wrapping to the other sign.
+        #expect(FixedPointMultiplier(3).apply(1_000_000_000) == Int32.max)
+        #expect(FixedPointMultiplier(3).apply(-1_000_000_000) == Int32.min)
+        #expect(FixedPointMultiplier(1_000).apply(Int32.max) == Int32.max)
     }
 
     /// Stated bounds, with the threshold at the 99th percentile of float scores on calibration windows:

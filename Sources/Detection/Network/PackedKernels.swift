@@ -54,7 +54,7 @@ final class PackedNetwork: @unchecked Sendable {
         headOutput = PackedLayer(L[5], columns: [(0, L[5].inputCount, 0)], inputs: headHidden, arena: arena)
         meanRequantizers = (0...a.maximumSensorCount).map { n in
             Requantizer((0..<e).map { meanMultipliers[n * e + $0] }, bounds: [Int64](repeating: 255 * Int64(n), count: e),
-                        padded: ep, keepsLowByteOfNegatives: true, arena: arena)
+                        padded: ep, arena: arena)
         }
         var inverse = SIMD8<Float>(repeating: 0)
         for k in 0..<f { inverse[k] = inputInverseScales[k] }
@@ -96,14 +96,9 @@ struct Requantizer {
     let roundings: UnsafeMutablePointer<Int64>
     let shifts: UnsafeMutablePointer<Int64>
     let exactInDouble: Bool
-    /// How the Int64 form treats a negative result (only reachable when the 32-bit result wraps):
-    /// ReLU for layers, the low byte for the mean (as the reference's `UInt8(truncatingIfNeeded:)`).
-    let keepsLowByteOfNegatives: Bool
 
     /// - Parameter bounds: per output, the largest |accumulator| (capped at 2^31).
-    init(_ source: [FixedPointMultiplier], bounds: [Int64], padded count: Int, keepsLowByteOfNegatives: Bool = false,
-         arena: Arena) {
-        self.keepsLowByteOfNegatives = keepsLowByteOfNegatives
+    init(_ source: [FixedPointMultiplier], bounds: [Int64], padded count: Int, arena: Arena) {
         scales = arena.allocate(Double.self, count: count)
         halves = arena.allocate(Double.self, count: count)
         multipliers = arena.allocate(Int64.self, count: count)
@@ -130,9 +125,9 @@ struct Requantizer {
         guard exactInDouble else {
             var out = SIMD8<Int16>()
             for l in 0..<8 {
-                // `FixedPointMultiplier.apply`, including its truncation to 32 bits.
-                let q = Int32(truncatingIfNeeded: (Int64(acc[l]) &* multipliers[o + l] &+ roundings[o + l]) &>> shifts[o + l])
-                out[l] = q > 255 ? 255 : (q >= 0 ? Int16(q) : (keepsLowByteOfNegatives ? Int16(q & 255) : 0))
+                // `FixedPointMultiplier.apply`, including its saturation to 32 bits.
+                let q = Int32(clamping: (Int64(acc[l]) &* multipliers[o + l] &+ roundings[o + l]) &>> shifts[o + l])
+                out[l] = q > 255 ? 255 : (q >= 0 ? Int16(q) : 0)
             }
             return out
         }

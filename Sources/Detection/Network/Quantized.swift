@@ -34,12 +34,14 @@ public struct FixedPointMultiplier: Sendable, Hashable {
     /// The real value this multiplier stands for.
     public var realValue: Double { Double(multiplier) / Double(UInt64(1) << UInt64(shift)) }
 
-    /// `round(value × M)` with ties toward +∞, in 64-bit arithmetic (no overflow for any Int32).
+    /// `round(value × M)` with ties toward +∞, in 64-bit arithmetic (no overflow for any Int32),
+    /// saturated to the Int32 range: a multiplier above 1 can take the product past it, and a
+    /// wrapped result would flip its sign before the int8 clamp.
     @inline(__always)
     public func apply(_ value: Int32) -> Int32 {
         let product = Int64(value) &* Int64(multiplier)
         let rounded = (product &+ (Int64(1) &<< Int64(shift &- 1))) &>> Int64(shift)
-        return Int32(truncatingIfNeeded: rounded)
+        return Int32(clamping: rounded)
     }
 }
 
@@ -205,7 +207,7 @@ public struct QuantizedNetwork: Sendable, Hashable {
                 for i in 0..<c {
                     let own = S.h[i * e + k]
                     let q = toMean.apply(total &- Int32(own))
-                    let mean = UInt8(truncatingIfNeeded: q > 255 ? 255 : q)
+                    let mean = UInt8(min(max(q, 0), 255))
                     let maximum = i == bestIndex ? best2 : best1
                     S.v[i * in3 + k] = mean
                     S.v[i * in3 + e + k] = maximum
