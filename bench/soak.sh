@@ -3,10 +3,12 @@
 #
 #   SOAK_MINUTES=60 bench/soak.sh [--bin PATH] [--out DIR] [--machines N] [--fault-every S]
 #                                 [--fault-for S] [--port P] [--summary-interval D]
+#                                 [--calibrate-last D]
 #
 # Serves N simulated machines (default 10, about 100 sensors) polled every 100 ms: about
 # 1,000 readings/s. After 70 s of buffering every machine is calibrated from its last 60 s in
-# the buffer (`calibrate --last 60s`, as on a gateway), so every machine is scored; 30 s later
+# the buffer (`calibrate --last 60s`, as on a gateway), so every machine is scored
+# (--calibrate-last 10m: 10 minutes, buffered for 10 minutes + 10 s first); 30 s later
 # (the running agent has loaded the models) it runs SOAK_MINUTES, injecting one fault
 # every --fault-every seconds (default 180) through the simulator's control port, rotating
 # over the machines and over faults that fit each kind, each lasting --fault-for seconds
@@ -27,7 +29,7 @@
 set -euo pipefail
 
 minutes=${SOAK_MINUTES:-60}
-machines=10 fault_every=180 fault_for=60 port=16020 warmup=30 summary_interval=10m
+machines=10 fault_every=180 fault_for=60 port=16020 warmup=30 summary_interval=10m calibrate_last=60s
 bin=.build/release/edge-agent out=""
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -38,9 +40,17 @@ while [ $# -gt 0 ]; do
         --fault-for) fault_for=$2; shift 2 ;;
         --port) port=$2; shift 2 ;;
         --summary-interval) summary_interval=$2; shift 2 ;;
+        --calibrate-last) calibrate_last=$2; shift 2 ;;
         *) echo "bench/soak.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
+calibrate_number=${calibrate_last%[sm]}
+case "$calibrate_number:$calibrate_last" in
+    :*|*[!0-9]*:*) echo "bench/soak.sh: --calibrate-last takes whole seconds or minutes, e.g. 60s or 10m" >&2; exit 2 ;;
+    *s) calibrate_seconds=$calibrate_number ;;
+    *m) calibrate_seconds=$(( calibrate_number * 60 )) ;;
+    *) echo "bench/soak.sh: --calibrate-last takes whole seconds or minutes, e.g. 60s or 10m" >&2; exit 2 ;;
+esac
 for tool in sqlite3 awk; do
     command -v $tool >/dev/null || { echo "bench/soak.sh: needs $tool (make deps-test installs it)" >&2; exit 1; }
 done
@@ -119,10 +129,11 @@ fault_for_machine() { # fault_for_machine ID N → a fault that fits the machine
 }
 
 # Warm-up as on a gateway: buffer normal operation, calibrate every machine from its last
-# 60 s in the buffer (600 rows), let the running agent load the models and fill its windows.
-sleep 70
+# --calibrate-last in the buffer (60 s: 600 rows), let the running agent load the models and
+# fill its windows.
+sleep $(( calibrate_seconds + 10 ))
 for id in $ids; do
-    "$bin" calibrate --config "$conf" --machine "$id" --last 60s > "$out/calibrate-$id.txt" 2>&1 ||
+    "$bin" calibrate --config "$conf" --machine "$id" --last "$calibrate_last" > "$out/calibrate-$id.txt" 2>&1 ||
         { echo "bench/soak.sh: calibrate $id failed:" >&2; cat "$out/calibrate-$id.txt" >&2; exit 1; }
 done
 sleep "$warmup"
@@ -187,7 +198,8 @@ echo "minutes=$minutes"
 echo "machines=$machines"
 echo "sensors=$sensors"
 echo "expected_readings_per_s=$((sensors * 10))"
-echo "readings_per_s=$(awk -v p="$polled" -v m="$minutes" -v w="$warmup" 'BEGIN { printf "%.1f", p / (m * 60 + w + 70) }')"
+echo "calibrate_last=$calibrate_last"
+echo "readings_per_s=$(awk -v p="$polled" -v m="$minutes" -v w="$warmup" -v c="$calibrate_seconds" 'BEGIN { printf "%.1f", p / (m * 60 + w + c + 10) }')"
 echo "rss_start_kb=$rss_start"
 echo "rss_end_kb=$rss_end"
 echo "rss_max_kb=$(awk 'NR > 1 && $2 > m { m = $2 } END { print m + 0 }' "$out/samples.tsv")"
