@@ -15,6 +15,31 @@ struct EvaluationCSVTests {
         #expect(t.changepointLabels == [0, 0])
     }
 
+    @Test("the label-column check reads only the header (blank lines first, no newline, bad rows after)", arguments: [
+        ("\n  \n\r\ndatetime;A;anomaly\n1;x;y\n", true),
+        ("x,timestamp,label,y", true),
+        ("\u{FEFF}datetime;A;Anomaly\r\n", true),
+        ("machine,fault,start\npump-1,leak,2026-01-01T00:49:20Z\n", false),
+        ("datetime;A\n1;2\n", false),
+    ])
+    func labelColumnFromTheHeader(text: String, labelled: Bool) throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try TextFile.write(text, to: dir.file("f.csv"))
+        #expect(try CSVReader().hasLabelColumn(path: dir.file("f.csv")) == labelled)
+    }
+
+    @Test("the label-column check refuses an empty file and one whose first line never ends")
+    func labelColumnBadFiles() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try TextFile.write("", to: dir.file("empty.csv"))
+        #expect(throws: CSVReadError.self) { try CSVReader().hasLabelColumn(path: dir.file("empty.csv")) }
+        try TextFile.write(String(repeating: "a", count: CSVReader.maximumLineBytes + 10), to: dir.file("long.csv"))
+        #expect(throws: CSVReadError.self) { try CSVReader().hasLabelColumn(path: dir.file("long.csv")) }
+        #expect(throws: CSVReadError.self) { try CSVReader().hasLabelColumn(path: dir.file("missing.csv")) }
+    }
+
     @Test("commas and LF, timestamp column not first, label column named label")
     func commaLF() throws {
         let text = "x,timestamp,label,y\n1,2026-01-01T00:00:00Z,1,7\n2,2026-01-01T00:00:01Z,0,8"

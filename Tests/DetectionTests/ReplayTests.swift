@@ -58,6 +58,9 @@ struct ReplayTests {
         // 100 calibration rows, 50 normal, 40 anomalous (a huge shift), 60 normal.
         try TextFile.write(labelledCSV(rows: 250, anomalous: 150..<190, shift: 1000, seed: 2), to: dir.file("sub/one.csv"))
         try TextFile.write("datetime;a\n1;2\n", to: dir.file("unlabelled.csv"))
+        // The simulator's fault list beside its exports: text cells, no label column, passed over.
+        try TextFile.write("machine,fault,start,end\npump-1,leak,2026-01-01T00:49:20.000Z,2026-01-01T01:07:09.000Z\n",
+                           to: dir.file("faults.csv"))
         let settings = CalibrationSettings(deviation: WindowDeviationSettings(windowRows: 10),
                                            rule: AlertDecisionRule(raiseAfterRows: 1, clearAfterRows: 1))
         let results = try DatasetEvaluation.evaluate(directory: dir.path, calibrationRows: 100, settings: settings)

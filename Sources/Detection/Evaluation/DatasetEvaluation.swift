@@ -61,6 +61,7 @@ public enum DatasetEvaluation {
                                 testStartRow: Int? = nil) throws -> [FileEvaluation] {
         var results: [FileEvaluation] = []
         for file in try csvFiles(under: directory) {
+            guard try CSVReader().hasLabelColumn(path: directory + "/" + file) else { continue }
             let table = try CSVReader().read(path: directory + "/" + file)
             guard let labels = table.anomalyLabels else { continue }
             let replay = try Replay.run(table, calibrationRows: calibrationRows, settings: settings)

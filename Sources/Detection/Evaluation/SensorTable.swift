@@ -132,6 +132,38 @@ public struct CSVReader: Sendable {
         return try parser.finish()
     }
 
+    /// Whether the file's header names a label column (`anomaly` or `label`), read from its
+    /// first line only: `evaluate` uses it to pass over other CSV files in a data folder (the
+    /// simulator's `faults.csv`, notes) without parsing them.
+    /// - Throws: `CSVReadError` when the file cannot be read or its header is not usable.
+    public func hasLabelColumn(path: String) throws -> Bool {
+        guard let file = fopen(path, "rb") else {
+            let reason = String(cString: strerror(errno))
+            throw CSVReadError(code: .unreadable, path: path, line: nil, column: nil,
+                               message: "cannot open (\(reason)); check the path and its permissions")
+        }
+        defer { fclose(file) }
+        var parser = Parser(path: path)
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while parser.roles.isEmpty {
+            let n = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
+            guard n > 0 else { break }
+            // Only the header matters: feed line by line and stop at the first that is not blank.
+            var start = 0
+            while start < n, parser.roles.isEmpty {
+                if let newline = chunk[start..<n].firstIndex(of: UInt8(ascii: "\n")) {
+                    try parser.feed(chunk[start...newline])
+                    start = newline + 1
+                } else {
+                    try parser.feed(chunk[start..<n])
+                    start = n
+                }
+            }
+        }
+        if parser.roles.isEmpty { _ = try parser.finish() }
+        return parser.anomaly != nil
+    }
+
     /// Parses CSV text held in memory (tests, and files already read); `name` is used in errors.
     /// - Throws: `CSVReadError` naming the line and column of the first problem.
     public func parse(text: String, name: String = "<text>") throws -> SensorTable {
