@@ -185,32 +185,17 @@ struct CalibrateCommand: ParsableCommand {
         return warnings
     }
 
-    /// The columns of `table` named `sensors`, in that order.
     /// The rows where the machine runs and has settled after its last start (`run_signal`,
     /// `settle_after_start` in agent.conf; settling counted in poll intervals), without the run
     /// signal's column: a stopped machine is not scored, so it is not calibrated either.
     static func runningRows(of table: SensorTable, machine: MachineConfiguration) -> (table: SensorTable, excluded: Int) {
-        guard let signal = machine.runSignal, let k = table.sensorNames.firstIndex(of: signal) else { return (table, 0) }
+        guard let signal = machine.runSignal else { return (table, 0) }
         let interval = max(1, machine.pollInterval.wholeMilliseconds)
         let settleRows = Int((machine.settleAfterStart.wholeMilliseconds + interval - 1) / interval)
-        let kept = table.sensorNames.indices.filter { $0 != k }
-        var values: [Float] = [], times: [String] = []
-        var stopped = false, sinceStart = Int.max
-        for r in 0..<table.rowCount {
-            let row = table.row(r)
-            let v = row[row.startIndex + k]
-            if v.isFinite {
-                if v < 0.5 { stopped = true } else if stopped { stopped = false; sinceStart = 0 }
-            }
-            defer { if sinceStart < Int.max { sinceStart += 1 } }
-            guard v.isFinite, !stopped, sinceStart >= settleRows else { continue }
-            times.append(table.timestamps[r])
-            for i in kept { values.append(row[row.startIndex + i]) }
-        }
-        let names = kept.map { table.sensorNames[$0] }
-        return (SensorTable(sensorNames: names, timestamps: times, values: values), table.rowCount - times.count)
+        return table.runningRows(signal: signal, settleRows: settleRows)
     }
 
+    /// The columns of `table` named `sensors`, in that order.
     static func select(sensors: [String], from table: SensorTable, file: String) throws -> SensorTable {
         let indices = try sensors.map { name in
             guard let i = table.sensorNames.firstIndex(of: name) else {

@@ -21,6 +21,12 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Leading rows of each file used for calibration (not scored).")
     var calibrationRows: Int = 400
 
+    @Option(help: "A column that is 0 while the machine is stopped (the simulator's exports: running). As in the agent, rows while it is off and --settle-rows rows after each start are neither calibrated on nor counted.")
+    var runSignal: String?
+
+    @Option(help: "With --run-signal: rows after each start left out while the machine settles (agent.conf settle_after_start ÷ poll interval).")
+    var settleRows: Int = 0
+
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
@@ -35,12 +41,17 @@ struct EvaluateCommand: ParsableCommand {
 
     func validate() throws {
         guard calibrationRows > 0 else { throw ValidationError("--calibration-rows must be at least 1") }
+        guard settleRows >= 0 else { throw ValidationError("--settle-rows must be 0 or more") }
+        if runSignal != nil, fewShot || leaveOneOut {
+            throw ValidationError("--run-signal applies to the plain evaluation, not to --few-shot or --leave-one-out")
+        }
     }
 
     func run() throws {
         if fewShot { return try printFewShotTable() }
         if leaveOneOut { return try printLeaveOneOut() }
-        let files = try DatasetEvaluation.evaluate(directory: dataset, calibrationRows: calibrationRows, settings: try detector.settings())
+        let files = try DatasetEvaluation.evaluate(directory: dataset, calibrationRows: calibrationRows, settings: try detector.settings(),
+                                                   runSignal: runSignal, settleRows: settleRows)
         guard !files.isEmpty else {
             throw ValidationError("no labelled CSV files (with an anomaly or label column) under \(dataset)")
         }

@@ -40,6 +40,25 @@ struct EvaluationCSVTests {
         #expect(throws: CSVReadError.self) { try CSVReader().hasLabelColumn(path: dir.file("missing.csv")) }
     }
 
+    @Test("running rows: stops and the settling rows after each start are dropped with their labels")
+    func runningRowsDropStopsAndSettling() throws {
+        // Rows 0–2 run (before any stop: kept), 3–4 stopped, 5–6 settling (2 rows), 7–8 run,
+        // 9 has no run-signal reading (dropped), 10 runs.
+        let running: [Float] = [1, 1, 1, 0, 0, 1, 1, 1, 1, .nan, 1]
+        let labels: [UInt8] = [0, 0, 1, 0, 0, 1, 0, 1, 0, 0, 1]
+        let times = running.indices.map { "t\($0)" }
+        let values = running.indices.flatMap { [Float($0) * 10, running[$0]] }
+        let table = SensorTable(sensorNames: ["flow", "running"], timestamps: times, values: values, anomalyLabels: labels)
+        let (kept, excluded) = table.runningRows(signal: "running", settleRows: 2)
+        #expect(excluded == 5)
+        #expect(kept.sensorNames == ["flow"])
+        #expect(kept.timestamps == ["t0", "t1", "t2", "t7", "t8", "t10"])
+        #expect(kept.values == [0, 10, 20, 70, 80, 100])
+        #expect(kept.anomalyLabels == [0, 0, 1, 1, 0, 1])
+        // No such column: the table is used whole.
+        #expect(table.runningRows(signal: "speed", settleRows: 2).excluded == 0)
+    }
+
     @Test("commas and LF, timestamp column not first, label column named label")
     func commaLF() throws {
         let text = "x,timestamp,label,y\n1,2026-01-01T00:00:00Z,1,7\n2,2026-01-01T00:00:01Z,0,8"

@@ -56,13 +56,17 @@ public enum DatasetEvaluation {
     /// - Throws: `CSVReadError` or `ReplayError` for the first file that cannot be read or replayed.
     /// - Parameter testStartRow: the first row counted (default: `calibrationRows`); the few-shot
     ///   table calibrates on fewer rows but counts the same rows (from 400) for every K.
+    /// - Parameter runSignal: a column that is 0 while the machine is stopped (the simulator's
+    ///   `running`): as in the runtime, rows while it is off and `settleRows` rows after each
+    ///   start are dropped before calibrating and counting (files without that column are used whole).
     public static func evaluate(directory: String, calibrationRows: Int,
                                 settings: CalibrationSettings = CalibrationSettings(),
-                                testStartRow: Int? = nil) throws -> [FileEvaluation] {
+                                testStartRow: Int? = nil, runSignal: String? = nil, settleRows: Int = 0) throws -> [FileEvaluation] {
         var results: [FileEvaluation] = []
         for file in try csvFiles(under: directory) {
             guard try CSVReader().hasLabelColumn(path: directory + "/" + file) else { continue }
-            let table = try CSVReader().read(path: directory + "/" + file)
+            var table = try CSVReader().read(path: directory + "/" + file)
+            if let runSignal { table = table.runningRows(signal: runSignal, settleRows: settleRows).table }
             guard let labels = table.anomalyLabels else { continue }
             let replay = try Replay.run(table, calibrationRows: calibrationRows, settings: settings)
             let counts = ConfusionCounts(predictions: replay.alerts, labels: labels.map { $0 != 0 }, skip: max(calibrationRows, testStartRow ?? calibrationRows))

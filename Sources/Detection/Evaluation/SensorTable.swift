@@ -50,6 +50,37 @@ public struct SensorTable: Sendable {
             anomalyLabels: anomalyLabels.map { Array($0[0..<n]) },
             changepointLabels: changepointLabels.map { Array($0[0..<n]) })
     }
+
+    /// The rows where the machine runs and has settled after its last start, without the run
+    /// signal's column, as the runtime scores them (agent.conf's `run_signal` and
+    /// `settle_after_start`): a row is dropped while `runSignal` reads below 0.5 and for
+    /// `settleRows` rows after it comes back on. Labels stay with their rows. Rows before the
+    /// first stop count as settled (the machine was already running). Returns the table itself
+    /// when it has no column named `runSignal`.
+    /// - Returns: the running rows and how many rows were dropped.
+    public func runningRows(signal runSignal: String, settleRows: Int) -> (table: SensorTable, excluded: Int) {
+        guard let k = sensorNames.firstIndex(of: runSignal) else { return (self, 0) }
+        let kept = sensorNames.indices.filter { $0 != k }
+        var values: [Float] = [], times: [String] = [], rows: [Int] = []
+        values.reserveCapacity(self.values.count)
+        var stopped = false, sinceStart = Int.max
+        for r in 0..<rowCount {
+            let row = self.row(r)
+            let v = row[row.startIndex + k]
+            if v.isFinite {
+                if v < 0.5 { stopped = true } else if stopped { stopped = false; sinceStart = 0 }
+            }
+            defer { if sinceStart < Int.max { sinceStart += 1 } }
+            guard v.isFinite, !stopped, sinceStart >= settleRows else { continue }
+            times.append(timestamps[r])
+            rows.append(r)
+            for i in kept { values.append(row[row.startIndex + i]) }
+        }
+        let table = SensorTable(sensorNames: kept.map { sensorNames[$0] }, timestamps: times, values: values,
+                                anomalyLabels: anomalyLabels.map { labels in rows.map { labels[$0] } },
+                                changepointLabels: changepointLabels.map { labels in rows.map { labels[$0] } })
+        return (table, rowCount - times.count)
+    }
 }
 
 /// Why a CSV file could not be read, with the place in the file and what to do about it.
