@@ -11,12 +11,16 @@ struct CalibrateCommand: ParsableCommand {
         commandName: "calibrate",
         abstract: "Fit a machine's detector to a stretch of its normal operation.",
         discussion: """
-            Give a stretch of normal operation (a few minutes are enough: 400 rows at 1 s), from \
-            a CSV file (--input) or from the agent's buffer (--last 10m, or --from/--until). \
-            Calibration learns each sensor's normal level and spread robustly (a few anomalous \
-            rows do not move it), sets the alert threshold, and stores the detector under \
-            <data_dir>/models/<machine>.detector.json. Labelled faults (--anomalies) lower the \
-            threshold where that catches them without alarming on the normal rows.
+            Give a stretch of normal operation that shows the loads, speeds and duty cycles \
+            the machine runs at (minutes for a machine held at one operating point, hours for \
+            one whose load follows the process), from a CSV file (--input) or from the agent's \
+            buffer (--last 2h, or --from/--until). Calibration learns each sensor's normal level \
+            and spread robustly (a few anomalous rows do not move it), sets the alert threshold, \
+            and stores the detector under <data_dir>/models/<machine>.detector.json. Alerts \
+            labelled false (edge-agent label N --false) join the normal operation it learns \
+            from (how a load the first calibration never saw becomes normal); alerts labelled \
+            true and --anomalies lower the threshold where that catches them without alarming \
+            on the normal rows.
             """
     )
 
