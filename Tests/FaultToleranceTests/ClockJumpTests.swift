@@ -48,7 +48,7 @@ final class JumpingClock: AgentClock {
             type = "tcp"
             host = "127.0.0.1"
             port = \(server.port)
-            response_timeout = "200ms"
+            response_timeout = "2s"
 
             [[machine]]
             id = "m"
@@ -71,28 +71,52 @@ final class JumpingClock: AgentClock {
         let calibration = try runProgram(binary, ["calibrate", "--config", dir.file("agent.conf"), "--machine", "m", "--input", dir.file("normal.csv")])
         #expect(calibration.status == 0, "calibration failed: \(calibration.standardError)")
 
+        // The tolerances are set for a loaded 2-core machine and for ThreadSanitizer (make
+        // sanitize: 5-15x slower), where the loopback server's answer can take longer than 200 ms
+        // (a timeout is a unit fault: bad readings and a unit-offline alert) and the poller's
+        // thread can wait several hundred milliseconds for a core (10 polls of 10 ms without a
+        // reading are a data-stopped alert). Neither is what this test is about. A data-stopped
+        // check that measured silence on the wall clock, or a poller scheduled on it, would still
+        // raise the alert this test forbids: the steps are 2 s and an hour, above 1.5 s.
+        var options = RuntimeOptions()
+        options.dataPolicy.stoppedAfterIntervals = 150
         let clock = JumpingClock()
-        let agent = RunningAgent(configuration, clock: clock)
+        let agent = RunningAgent(configuration, clock: clock, options: options)
         #expect(await agent.waitUntilReady())
-        try await Task.sleep(for: .milliseconds(2500))
-        let scoredBefore = agent.runtime.counters.windowsScored
-        #expect(scoredBefore > 0, "the calibrated machine is not scored")
+
+        /// Keeps the clock as it is for at least `seconds` (time for the summary period logic to
+        /// see it), then until `condition` holds, at most 20 s more: the same work takes the
+        /// agent longer on a loaded machine or under ThreadSanitizer, where fixed sleeps failed.
+        func phase(seconds: Double, until condition: () -> Bool) async throws -> Bool {
+            try await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
+            return await eventually(within: 20, condition)
+        }
+        var scored: Int { agent.runtime.counters.windowsScored }
+
+        #expect(try await phase(seconds: 2.5) { scored > 0 }, "the calibrated machine is not scored")
+        let scoredBefore = scored
 
         clock.jump(by: -2_000)  // back 2 s: new readings land among the ones stored since the start
-        try await Task.sleep(for: .milliseconds(2500))
-        let scoredAfterBack = agent.runtime.counters.windowsScored
-        #expect(scoredAfterBack > scoredBefore + 50, "scoring stalled after the clock went back")
+        #expect(try await phase(seconds: 2.5) { scored > scoredBefore + 50 }, "scoring stalled after the clock went back")
+        let scoredAfterBack = scored
 
         clock.jump(by: 3_600_000)  // forward an hour
-        try await Task.sleep(for: .milliseconds(2500))
-        let scoredAfterForward = agent.runtime.counters.windowsScored
-        #expect(scoredAfterForward > scoredAfterBack + 50, "scoring stalled after the clock went forward")
+        #expect(try await phase(seconds: 2.5) { scored > scoredAfterBack + 50 }, "scoring stalled after the clock went forward")
+        let scoredAfterForward = scored
 
         clock.jump(by: -3_600_000)  // and back the hour (an NTP correction of a wrong RTC)
         let backAgain = clock.now()
-        try await Task.sleep(for: .milliseconds(3500))
-        let scoredAtEnd = agent.runtime.counters.windowsScored
-        #expect(scoredAtEnd > scoredAfterForward + 50, "scoring stalled after the clock went back an hour")
+        // Summaries go on after the hour back instead of waiting for the clock to come round: a
+        // period that starts after the step back (and not in the hour ahead, whose summaries
+        // were written while the clock was there) is written once it is over.
+        let halfAnHourLater = Timestamp(millisecondsSinceEpoch: backAgain.millisecondsSinceEpoch + 1_800_000)
+        func summariesAfterTheHourBack() -> [String] {
+            summaryStarts(in: dir.file("summaries")).filter { $0.start >= backAgain && $0.start < halfAnHourLater }.map(\.name)
+        }
+        #expect(try await phase(seconds: 3.5) { scored > scoredAfterForward + 50 }, "scoring stalled after the clock went back an hour")
+        #expect(await eventually(within: 20) { !summariesAfterTheHourBack().isEmpty }, "no summary after the clock went back an hour")
+        let after = summariesAfterTheHourBack()
+        let scoredAtEnd = scored
         #expect(!agent.hasEnded)
         #expect(await agent.stop() == nil)
         // After the shutdown: every reading polled until the pollers stopped.
@@ -138,15 +162,18 @@ final class JumpingClock: AgentClock {
             }
         }
         #expect(problems.isEmpty, "\(problems.prefix(5))")
-        // Summaries go on after the hour back instead of waiting for the clock to come round.
-        let after = jsonFiles.filter { name in
-            guard let data = FileManager.default.contents(atPath: dir.file("summaries/\(name)")),
-                  let summary = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-                  let start = (summary["period_start"] as? String).flatMap({ Timestamp(iso8601: Substring($0)) }) else { return false }
-            return start >= backAgain
-        }
-        #expect(!after.isEmpty, "no summary after the clock went back an hour")
         print("clock jumps: polled \(polled), stored \(stored); windows scored \(scoredBefore) → \(scoredAfterBack) → \(scoredAfterForward) → \(scoredAtEnd); \(jsonFiles.count) summaries (\(after.count) after the hour back), \(events.count) alerts")
+    }
+}
+
+/// The `period_start` of every summary JSON file in `directory` that has one.
+private func summaryStarts(in directory: String) -> [(name: String, start: Timestamp)] {
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+    return names.filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }.compactMap { name in
+        guard let data = FileManager.default.contents(atPath: directory + "/" + name),
+              let summary = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let start = (summary["period_start"] as? String).flatMap({ Timestamp(iso8601: Substring($0)) }) else { return nil }
+        return (name, start)
     }
 }
 
