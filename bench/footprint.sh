@@ -67,27 +67,29 @@ icu_hex=$(nm --defined-only -S "$static" 2>/dev/null | awk '$4 ~ /^icudt[0-9]+_d
 echo "static_icu_data_bytes=$(( 16#${icu_hex:-0} ))"
 echo "static_icu_symbols=$(nm --defined-only -C "$static" 2>/dev/null | grep -c ' icu_[0-9]*::' || true)"
 echo "static_foundation_symbols=$(nm --defined-only "$static" 2>/dev/null | grep -c ' \$s10Foundation' || true)"
+# The map is lld's (scripts/build-static.sh links with lld): one line per output section, input
+# section (`path/object.o:(.text.name)`, `lib.a(member.o):(.text)`) and symbol, columns VMA, LMA,
+# size, alignment, then the name.
 if [ -s "$out/static.map" ]; then
-    pulled_by=$(grep -A1 -m1 '/libFoundation\.a(' "$out/static.map" | sed -n '2p' | sed -E 's/^ +//; s|[^ ]*/([^/ ]+/[^/ ]+\.o)|\1|' || true)
+    pulled_by=$(grep -m1 '/libFoundation\.a(' "$out/static.map" | sed -E 's/.*\/(libFoundation\.a\([^)]*\)).*/\1/' || true)
     echo "static_foundation_pulled_by=${pulled_by:-nothing (libFoundation.a not linked)}"
 fi
 # What each module of ours, each dependency and each static library adds: bytes of the input
 # sections the linker kept in loaded sections (code, data, unwind tables; debug info and symbol
-# tables excluded), from the link map, largest first (before identical-code folding).
+# tables excluded), from the link map, largest first (after identical-code folding).
 if [ -s "$out/static.map" ]; then
-    awk 'function hex(h,   i, c, v) { v = 0; h = tolower(substr(h, 3))
+    awk 'function hex(h,   i, c, v) { v = 0; h = tolower(h)
              for (i = 1; i <= length(h); i++) { c = index("0123456789abcdef", substr(h, i, 1)) - 1; v = v * 16 + c }
              return v }
-         /^Memory map/ { mm = 1; next }
-         !mm { next }
-         /^[^ ]/ { out = $1; next }
+         NR == 1 { next }
+         NF == 5 && $5 !~ /:\(/ { out = $5; next }
          out ~ /^\.(debug|comment|symtab|strtab|shstrtab|note|gnu_debug)/ { next }
-         NF >= 3 && $NF ~ /^\// && $(NF - 1) ~ /^0x/ {
-             f = $NF
+         NF == 5 && $5 ~ /:\(/ {
+             f = $5; sub(/:\(.*/, "", f)
              if (match(f, /\/[^\/]+\.build\//)) c = substr(f, RSTART + 1, RLENGTH - 8)
              else if (match(f, /\/[^\/]+\.a\(/)) c = substr(f, RSTART + 1, RLENGTH - 2)
              else { n = split(f, p, "/"); c = p[n] }
-             size[c] += hex($(NF - 1))
+             size[c] += hex($3)
          }
          END { for (c in size) printf "%d %s\n", size[c], c }' "$out/static.map" | sort -rn > "$out/static-by-component.txt"
     echo "static_by_component=$(head -16 "$out/static-by-component.txt" | awk '{ printf "%s%s:%d", (NR > 1 ? "," : ""), $2, $1 }')"

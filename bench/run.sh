@@ -189,7 +189,7 @@ md "|---|---|---|---|"
 md "| dynamic (\`make release\`) | $(bytes_label "$(field "$f" dynamic_bytes)") | $(bytes_label "$(field "$f" dynamic_stripped_bytes)") | – (needs $(bytes_label "$(field "$f" dynamic_libraries_bytes)") of shared libraries) |"
 if grep -q '^static_stripped_bytes=' "$f"; then
     s=$(field "$f" static_stripped_bytes)
-    md "| static (\`make release-static\`, i.e. scripts/build-static.sh: \`swift build -c release --static-swift-stdlib --scratch-path .build-static --product edge-agent -Xswiftc -Osize -Xlinker --no-export-dynamic -Xlinker --icf=safe\`) | $(bytes_label "$(field "$f" static_bytes)") | $(bytes_label "$s") | $(ratio "$s" 20000000) of 20,000,000 bytes ($(verdict "$s" 20000000)) |"
+    md "| static (\`make release-static\`, i.e. scripts/build-static.sh: \`swift build -c release --static-swift-stdlib\` with -Osize, function sections, lld placing the functions \`run\` executes first (scripts/edge-agent.order), packed relocations, \`--no-export-dynamic\`, \`--icf=safe\`) | $(bytes_label "$(field "$f" static_bytes)") | $(bytes_label "$s") | $(ratio "$s" 20000000) of 20,000,000 bytes ($(verdict "$s" 20000000)) |"
 else
     md "| static | $(grep '^static_note=' "$f" | cut -d= -f2-) | | |"
 fi
