@@ -41,6 +41,9 @@ struct RunCommand: AsyncParsableCommand {
         if !limitMallocArenas(to: 2) {
             logger.warning("mallopt(M_ARENA_MAX, 2) refused; memory may grow with the number of threads")
         }
+        // Argument parsing, TOML and the main thread's hand-over to the concurrency runtime are
+        // over: their code and data pages go (README, Performance).
+        releaseStartUpPages(logger: logger, after: "reading the configuration")
         var runtimeOptions = RuntimeOptions()
         runtimeOptions.metricsPath = metricsFile
         let runtime = AgentRuntime(configuration: configuration, options: runtimeOptions, logger: logger)
@@ -50,6 +53,8 @@ struct RunCommand: AsyncParsableCommand {
                 services: [
                     .init(service: runtime),
                     .init(service: reloader, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore),
+                    .init(service: StartUpPagesService(runtime: runtime, logger: logger),
+                          successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
@@ -82,6 +87,35 @@ struct ReloadService: Service {
             }
         }
     }
+}
+
+/// Gives back the pages the runtime's start-up used alone: once when it reports READY (opening
+/// the buffer, loading the models, starting the pollers), and once more after `settleTime` (the
+/// first windows, status and metrics writes: what steady polling uses comes back at once), then
+/// ends.
+struct StartUpPagesService: Service {
+    let runtime: AgentRuntime
+    let logger: Logger
+    var settleTime: Duration = .seconds(10)
+
+    func run() async throws {
+        try await cancelWhenGracefulShutdown {
+            while !runtime.isReady { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        releaseStartUpPages(logger: logger, after: "the runtime's start-up")
+        try await cancelWhenGracefulShutdown { try await Task.sleep(for: settleTime) }
+        releaseStartUpPages(logger: logger, after: "the first \(settleTime) of polling")
+    }
+}
+
+/// `StartUpPages.release()` with a debug line saying what it gave back.
+private func releaseStartUpPages(logger: Logger, after phase: String) {
+    guard let released = StartUpPages.release() else {
+        logger.debug("start-up pages not released after \(phase): /proc/self/smaps unreadable")
+        return
+    }
+    let refused = released.failures.isEmpty ? "" : "; madvise refused \(released.failures.count) (errno \(released.failures))"
+    logger.debug("released \(released.residentKilobytes) KiB of start-up pages in \(released.mappings) mappings after \(phase)\(refused)")
 }
 
 /// Sets glibc's M_ARENA_MAX. `mallopt` is declared in <malloc.h>, which the Glibc module does not
