@@ -187,6 +187,10 @@ public final class BusPoller: Sendable {
         var bits: [UInt8]
         var readings: [Reading] = []
         var lastRequestEnd: UInt64 = 0
+        /// The time every reading of the cycle being polled carries: the cycle's start. One
+        /// poll of a machine is one row, even when its sensors take several requests (on a
+        /// serial line tens of milliseconds apart); stamping each request's own time split rows.
+        var cycleTime = Timestamp(millisecondsSinceEpoch: 0)
         /// Reads that a device refused with "illegal data address" as a whole (a hole in its
         /// map), replaced by one read per sensor: `splits[group][read]`.
         var splits: [[[PlannedRead]?]]
@@ -285,6 +289,7 @@ public final class BusPoller: Sendable {
 
     private func pollCycle(group g: Int, state: inout PollState) {
         let group = plan.groups[g]
+        state.cycleTime = clock.now()
         for id in state.unitIDs {
             state.units[id]?.skipThisCycle = false
             state.units[id]?.cycleFailed = false
@@ -328,13 +333,13 @@ public final class BusPoller: Sendable {
         if !state.connection.isConnected {
             ensureConnected(&state.connection)
             if !state.connection.isConnected {
-                emit(read, quality: .offline, into: &state.readings)
+                emit(read, quality: .offline, time: state.cycleTime, into: &state.readings)
                 return false
             }
         }
         let now = clock.monotonicNanoseconds()
         if runtime.skipThisCycle || runtime.backoffUntil > now {
-            emit(read, quality: .stale, into: &state.readings)
+            emit(read, quality: .stale, time: state.cycleTime, into: &state.readings)
             return false
         }
         let pause = UInt64(max(0, bus.pauseBetweenRequests.totalNanoseconds))
@@ -360,7 +365,7 @@ public final class BusPoller: Sendable {
         let time = clock.now()
         let index = runtime.healthIndex
         guard let error = outcome else {
-            let decodeErrors = decode(read, registers: state.registers, bits: state.bits, time: time, into: &state.readings)
+            let decodeErrors = decode(read, registers: state.registers, bits: state.bits, time: state.cycleTime, into: &state.readings)
             runtime.backoff.reset()
             runtime.backoffUntil = 0
             runtime.answered = true
@@ -384,7 +389,7 @@ public final class BusPoller: Sendable {
         case .crcError, .invalidResponse, .tooManyData: quality = .decodeError
         default: quality = .offline
         }
-        emit(read, quality: quality, into: &state.readings)
+        emit(read, quality: quality, time: state.cycleTime, into: &state.readings)
         runtime.cycleFailed = true
         var backoffUntil: Timestamp? = nil
         if quality == .timeout {
@@ -436,8 +441,7 @@ public final class BusPoller: Sendable {
         }
     }
 
-    private func emit(_ read: PlannedRead, quality: Quality, into readings: inout [Reading]) {
-        let time = clock.now()
+    private func emit(_ read: PlannedRead, quality: Quality, time: Timestamp, into readings: inout [Reading]) {
         for slot in read.sensors {
             readings.append(Reading(machine: slot.machine, sensor: slot.sensor, time: time, value: .nan, quality: quality))
         }

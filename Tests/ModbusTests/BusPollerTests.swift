@@ -108,6 +108,35 @@ struct BusPollerTests {
         #expect(health.units.allSatisfy { $0.lastGoodPoll != nil && $0.errors.total == 0 })
     }
 
+    /// A machine whose sensors take three requests (two units, holding, input and coils), the
+    /// server answering each 4 ms late: the requests of a cycle end several milliseconds apart,
+    /// yet every reading of the cycle carries one time, so the cycle is one row downstream.
+    @Test func everyReadingOfACycleCarriesTheCyclesTime() async throws {
+        let server = try startLoopbackServer(units: [1, 2])
+        defer { server.stop() }
+        try server.setRegisters([7], kind: .holding, unit: 1, address: 0)
+        try server.setRegisters([8], kind: .input, unit: 2, address: 10)
+        try server.setBits([true], kind: .coil, unit: 2, address: 3)
+        server.setFault(.slow(milliseconds: 4), unit: 1)
+        server.setFault(.slow(milliseconds: 4), unit: 2)
+        let machines = [machine("pump", every: .milliseconds(100), [
+            sensor("a", address: 0),
+            sensor("b", unit: 2, kind: .input, address: 10),
+            sensor("c", unit: 2, kind: .coil, address: 3, type: .bool),
+        ])]
+        let collector = ReadingCollector()
+        let poller = try BusPoller(bus: tcpBus(server), machines: machines, sink: collector.sink)
+        try poller.start()
+        #expect(await eventually(within: 10) { collector.batchCount >= 5 })
+        poller.stop()
+        let readings = collector.all
+        #expect(readings.filter { $0.quality == .good }.count == readings.count)
+        // One time per cycle, each sensor once per time: rows are whole.
+        let byTime = Dictionary(grouping: readings, by: \.time)
+        #expect(byTime.count == collector.batchCount)
+        #expect(byTime.values.allSatisfy { Set($0.map(\.sensor)) == [0, 1, 2] && $0.count == 3 })
+    }
+
     @Test func nanAndOutOfRangeAreDecodeErrors() async throws {
         let server = try startLoopbackServer(units: [1])
         defer { server.stop() }
