@@ -230,6 +230,9 @@ struct DetectorOptions: ParsableArguments {
     @Option(help: "Threshold = highest calibration score × this margin.")
     var thresholdMargin: Float = CalibrationSettings().thresholdMargin
 
+    @Option(help: "The calibration-score quantile the margin multiplies (1 = the highest score).")
+    var thresholdQuantile: Double = CalibrationSettings().thresholdQuantile
+
     @Option(help: "Rows above the threshold, among the last --raise-window, that raise an alert (agent.conf raise_count).")
     var raiseCount: Int = CalibrationSettings().rule.raiseCount
 
@@ -292,6 +295,8 @@ struct DetectorOptions: ParsableArguments {
             thresholdMargin: thresholdMargin,
             rule: AlertDecisionRule(raiseCount: raiseCount, raiseWindow: raiseWindow, clearRatio: clearRatio,
                                     clearCount: clearCount, cooldownScores: cooldownRows))
+        guard thresholdQuantile > 0, thresholdQuantile <= 1 else { throw ValidationError("--threshold-quantile must be above 0 and at most 1") }
+        s.thresholdQuantile = thresholdQuantile
         s.trimFactor = trimFactor
         s.useDeviation = scorer != .network
         if scorer != .deviation, let initial = try initialization() {
