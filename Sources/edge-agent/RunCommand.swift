@@ -32,6 +32,12 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         // The buffer, alert log and summaries are not for every local user: no world access.
         umask(0o027)
+        // Signals that report an I/O error by killing the process: a write past a file-size
+        // limit (SIGXFSZ; ulimit -f, systemd's LimitFSIZE=) or into a pipe nobody reads
+        // (SIGPIPE: a log reader gone, an action's pipe). Ignored, the write fails with EFBIG
+        // or EPIPE instead, which the buffer reports as a full disk and the rest as a failed write.
+        signal(SIGXFSZ, SIG_IGN)
+        signal(SIGPIPE, SIG_IGN)
         let configuration = try options.load()
         let logger = logging.bootstrap(configuredLevel: configuration.agent.logLevel)
         // glibc gives each thread that meets a locked arena a new one (up to 8 per core), and

@@ -202,6 +202,36 @@ final class SmallFilesystem {
         #expect(cases.count >= 1)
     }
 
+    /// A file-size limit (`ulimit -f`) is a full disk, not a crash: the kernel's SIGXFSZ would
+    /// kill the agent at the first write past it; ignored, the write fails with EFBIG, the
+    /// buffer reports it once and the agent keeps running and stops cleanly.
+    @Test(.enabled(if: sqlite3Available), .timeLimit(.minutes(2)))
+    func fileSizeLimitIsAFullDiskNotACrash() async throws {
+        let binary = try #require(builtExecutable(named: "edge-agent"), "build edge-agent first (swift build)")
+        let dir = try TemporaryDirectory(prefix: "fsize-limit")
+        defer { dir.remove() }
+        let server = try startLoopbackServer(units: [1, 2])
+        defer { server.stop() }
+        let config = dir.file("agent.conf")
+        try Self.configuration(directory: dir.path, dataDirectory: dir.file("data"), port: server.port)
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        // 512 blocks of 512 bytes (dash counts in those): the buffer passes 256 KB within
+        // seconds at 2,000 readings/s. TMPDIR points nowhere for ThreadSanitizer's sake (see
+        // AtomicityAndRetentionTests); the agent never reads it.
+        let agent = try ChildProcess("/bin/sh", ["-c", "ulimit -f 512 && export TMPDIR=/nonexistent && exec \"$0\" run --config \"$1\"",
+                                                 binary, config], outputFile: dir.file("agent.log"))
+        func log() -> String { (try? String(contentsOfFile: dir.file("agent.log"), encoding: .utf8)) ?? "" }
+        #expect(await eventually(within: 30) { log().contains("buffer not writable") || !agent.isRunning },
+                "the limit was never reached: \(log().suffix(400))")
+        try await Task.sleep(for: .seconds(2))
+        #expect(agent.isRunning, "the agent died at the file-size limit (signal \(agent.terminationStatus)): \(log().suffix(400))")
+        // Readings that cannot be written hold the shutdown up to its 20 s deadline.
+        agent.terminate()
+        #expect(await agent.waitForExit(seconds: 40))
+        #expect(agent.terminationReason == .exit, "killed by signal \(agent.terminationStatus)")
+        #expect(log().components(separatedBy: "buffer not writable").count - 1 == 1, "\(log().suffix(600))")
+    }
+
     /// The buffer directory deleted under a running agent: reported, no crash, and the agent
     /// starts a fresh buffer where the configuration says.
     @Test(.enabled(if: sqlite3Available), .timeLimit(.minutes(1)))
