@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# scripts/build-release.sh — the release build (`make release`, which `make install` installs,
-# and what `make bench` measures): `swift build -c release` without autolinking Foundation and
+# scripts/build-release.sh — the release build (`make release`, what `make bench` measures
+# beside the static build that `make install` installs): `swift build -c release` without autolinking Foundation and
 # FoundationInternationalization into the agent.
 #
 #   scripts/build-release.sh [extra swift build arguments]

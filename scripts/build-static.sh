@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scripts/build-static.sh — the static agent: Swift runtime and libraries linked in, only
 # libc, libstdc++, libm, libsqlite3 and libmodbus loaded at run time (`make release-static`,
-# and what bench/footprint.sh measures). Output: .build-static/release/edge-agent.
+# what `make install` installs and bench/footprint.sh measures). Output: .build-static/release/edge-agent.
 #
 #   scripts/build-static.sh [extra swift build arguments, e.g. -Xlinker -Map=FILE]
 #   PACK_RELOCATIONS=0 scripts/build-static.sh     # for a target with glibc older than 2.36
@@ -10,7 +10,7 @@
 # (19,812,520 → 19,296,424 bytes stripped at commit d78ab71). The agent's hot path is system
 # calls and SQLite more than Swift code: at 98 sensors × 10 Hz one run each measured 1.10 % of a
 # core with -Osize and 1.00 % with -O, within this shared machine's noise. The dynamic build
-# (`make release`, what `make install` installs and the component benchmarks measure) stays -O.
+# (`make release`, what the component benchmarks measure) stays -O.
 #
 # Laid out for a small resident set (README, Performance): the kernel maps a program's code in
 # 64 KB chunks, so what counts is how many chunks the executed functions are spread over.
