@@ -141,11 +141,7 @@ public struct CSVReader: Sendable {
     /// Reads the whole file at `path`.
     /// - Throws: `CSVReadError` naming the line and column of the first problem.
     public func read(path: String) throws -> SensorTable {
-        guard let file = fopen(path, "rb") else {
-            let reason = String(cString: strerror(errno))
-            throw CSVReadError(code: .unreadable, path: path, line: nil, column: nil,
-                               message: "cannot open (\(reason)); check the path and its permissions")
-        }
+        let file = try Self.open(path)
         defer { fclose(file) }
         var parser = Parser(path: path)
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
@@ -168,11 +164,7 @@ public struct CSVReader: Sendable {
     /// simulator's `faults.csv`, notes) without parsing them.
     /// - Throws: `CSVReadError` when the file cannot be read or its header is not usable.
     public func hasLabelColumn(path: String) throws -> Bool {
-        guard let file = fopen(path, "rb") else {
-            let reason = String(cString: strerror(errno))
-            throw CSVReadError(code: .unreadable, path: path, line: nil, column: nil,
-                               message: "cannot open (\(reason)); check the path and its permissions")
-        }
+        let file = try Self.open(path)
         defer { fclose(file) }
         var parser = Parser(path: path)
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
@@ -193,6 +185,16 @@ public struct CSVReader: Sendable {
         }
         if parser.roles.isEmpty { _ = try parser.finish() }
         return parser.anomaly != nil
+    }
+
+    /// Opens `path` for reading, or throws the error both readers give.
+    private static func open(_ path: String) throws -> UnsafeMutablePointer<FILE> {
+        guard let file = fopen(path, "rb") else {
+            let reason = String(cString: strerror(errno))
+            throw CSVReadError(code: .unreadable, path: path, line: nil, column: nil,
+                               message: "cannot open (\(reason)); check the path and its permissions")
+        }
+        return file
     }
 
     /// Parses CSV text held in memory (tests, and files already read); `name` is used in errors.
