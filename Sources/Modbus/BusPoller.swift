@@ -362,7 +362,6 @@ public final class BusPoller: Sendable {
             }
         }
         state.lastRequestEnd = clock.monotonicNanoseconds()
-        let time = clock.now()
         let index = runtime.healthIndex
         guard let error = outcome else {
             let decodeErrors = decode(read, registers: state.registers, bits: state.bits, time: state.cycleTime, into: &state.readings)
@@ -397,7 +396,7 @@ public final class BusPoller: Sendable {
             let wait = runtime.backoff.fail()
             runtime.backoffUntil = state.lastRequestEnd + wait
             runtime.skipThisCycle = true
-            backoffUntil = Timestamp(millisecondsSinceEpoch: time.millisecondsSinceEpoch + Int64(wait / 1_000_000))
+            backoffUntil = Timestamp(millisecondsSinceEpoch: clock.now().millisecondsSinceEpoch + Int64(wait / 1_000_000))
         }
         state.units[unit] = runtime
         let lost = quality == .offline
