@@ -76,7 +76,8 @@ struct EvaluateCommand: ParsableCommand {
         var perConfig: [[FileEvaluation]] = []
         for c in grid {
             var settings = try detector.settings()
-            settings.deviation = WindowDeviationSettings(windowRows: c.window, wanderPenaltyPower: c.wander)
+            settings.deviation = WindowDeviationSettings(windowRows: c.window, wanderPenaltyPower: c.wander,
+                                                         returnCheck: settings.deviation.returnCheck)
             settings.thresholdMargin = c.margin
             settings.rule.clearCount = c.clear
             perConfig.append(try DatasetEvaluation.evaluate(directory: dataset, calibrationRows: calibrationRows, settings: settings))
@@ -254,6 +255,9 @@ struct DetectorOptions: ParsableArguments {
     @Option(help: "Set aside calibration rows scoring above this multiple of the median (0 = off).")
     var trimFactor: Float = CalibrationSettings().trimFactor
 
+    @Flag(help: "Score without the early return-to-normal check (alerts then clear only once the whole window is back to normal), to compare.")
+    var noReturnCheck = false
+
     @Option(help: "Which score alerts: deviation (per-sensor window levels), network (the adapted network), or combined.")
     var scorer: Scorer = .deviation
 
@@ -298,6 +302,7 @@ struct DetectorOptions: ParsableArguments {
         guard thresholdQuantile > 0, thresholdQuantile <= 1 else { throw ValidationError("--threshold-quantile must be above 0 and at most 1") }
         s.thresholdQuantile = thresholdQuantile
         s.trimFactor = trimFactor
+        if noReturnCheck { s.deviation.returnCheck = nil }
         s.useDeviation = scorer != .network
         if scorer != .deviation, let initial = try initialization() {
             s.network = NetworkCalibration(initialization: initial, adaptation: AdaptationSettings(steps: adaptationSteps),

@@ -27,11 +27,15 @@ public struct WindowDeviationSettings: Sendable, Hashable, Codable {
     /// How operating directions (sensors moving together with load or speed) are found; nil
     /// scores plain per-sensor levels (see `OperatingSubspace`).
     public var operating: OperatingSubspace.Settings?
+    /// How a return to the normal level is seen before the window mean shows it; nil scores the
+    /// plain window mean (see `ReturnToNormalCheck`).
+    public var returnCheck: ReturnToNormalCheck.Settings?
 
     /// Creates settings; the defaults are the shipped ones (see README, "Calibration and evaluation").
     public init(windowRows: Int = 20, driftHorizonRows: Int = 100, relativeScaleFloor: Float = 1e-3,
                 wanderRatioLimit: Float = 2, wanderPenaltyPower: Float = 4,
-                operating: OperatingSubspace.Settings? = OperatingSubspace.Settings(), relativeToleranceFloor: Float = 0.01) {
+                operating: OperatingSubspace.Settings? = OperatingSubspace.Settings(), relativeToleranceFloor: Float = 0.01,
+                returnCheck: ReturnToNormalCheck.Settings? = ReturnToNormalCheck.Settings()) {
         self.windowRows = max(1, windowRows)
         self.driftHorizonRows = max(1, driftHorizonRows)
         self.relativeScaleFloor = relativeScaleFloor
@@ -39,16 +43,18 @@ public struct WindowDeviationSettings: Sendable, Hashable, Codable {
         self.wanderPenaltyPower = wanderPenaltyPower
         self.operating = operating
         self.relativeToleranceFloor = relativeToleranceFloor
+        self.returnCheck = returnCheck
     }
 }
 
 extension WindowDeviationSettings {
     private enum Keys: String, CodingKey {
-        case windowRows, driftHorizonRows, relativeScaleFloor, wanderRatioLimit, wanderPenaltyPower, relativeToleranceFloor, operating
+        case windowRows, driftHorizonRows, relativeScaleFloor, wanderRatioLimit, wanderPenaltyPower, relativeToleranceFloor, operating, returnCheck
     }
 
     /// Reads settings; keys added after the first release take the value that reproduces how
-    /// detectors calibrated before them score (no tolerance floor, no operating directions), so
+    /// detectors calibrated before them score (no tolerance floor, no operating directions, no
+    /// return-to-normal check), so
     /// an agent upgrade keeps every calibrated machine running.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: Keys.self)
@@ -59,6 +65,7 @@ extension WindowDeviationSettings {
         wanderPenaltyPower = try c.decode(Float.self, forKey: .wanderPenaltyPower)
         relativeToleranceFloor = try c.decodeIfPresent(Float.self, forKey: .relativeToleranceFloor) ?? 0
         operating = try c.decodeIfPresent(OperatingSubspace.Settings.self, forKey: .operating)
+        returnCheck = try c.decodeIfPresent(ReturnToNormalCheck.Settings.self, forKey: .returnCheck)
     }
 
     /// Writes every setting.
@@ -71,6 +78,7 @@ extension WindowDeviationSettings {
         try c.encode(wanderPenaltyPower, forKey: .wanderPenaltyPower)
         try c.encode(relativeToleranceFloor, forKey: .relativeToleranceFloor)
         try c.encodeIfPresent(operating, forKey: .operating)
+        try c.encodeIfPresent(returnCheck, forKey: .returnCheck)
     }
 }
 
@@ -95,6 +103,8 @@ public struct WindowDeviationBaseline: Sendable, Hashable, Codable {
     /// the part of a window's offset beyond it counts (nil or 0: none). Detectors calibrated
     /// before tolerances existed have none.
     public var deadBand: [Float]?
+    /// The early return-to-normal check (nil: none; detectors calibrated before it existed).
+    public var returnCheck: ReturnToNormalCheck?
 
     /// Number of sensors.
     public var sensorCount: Int { median.count }
@@ -185,6 +195,10 @@ public struct WindowDeviationBaseline: Sendable, Hashable, Codable {
                 baseline.weight[s] = pow(settings.wanderRatioLimit / ratio, settings.wanderPenaltyPower)
             }
         }
+        if let check = settings.returnCheck {
+            baseline.returnCheck = ReturnToNormalCheck.fit(values: values, sensorCount: sensorCount, baseline: baseline,
+                                                           settings: check, robustSpread: robustSpread)
+        }
         return baseline
     }
 }
@@ -226,7 +240,8 @@ extension WindowDeviationBaseline {
 /// Scores rows one at a time against a `WindowDeviationBaseline`: for each sensor, the mean of its
 /// normalized readings over the last `windowRows` rows, minus its normal level, in units of its
 /// tolerated spread; the row's score is the largest of these (per-sensor values are kept as
-/// contributions). Allocation-free after `init`.
+/// contributions). With a `ReturnToNormalCheck`, a sensor whose recent rows have stepped back
+/// toward normal scores by them instead when that is lower. Allocation-free after `init`.
 public struct WindowDeviationScorer: Sendable {
     /// The baseline being scored against.
     public let baseline: WindowDeviationBaseline
@@ -237,6 +252,10 @@ public struct WindowDeviationScorer: Sendable {
     private var filled = 0
     /// Scratch: each sensor's window mean minus its normal level (then off the operating directions).
     private var offsets: [Float]
+    /// Scratch of the return-to-normal check: the offsets with recent means where the window holds
+    /// a change, and which sensors those are.
+    private var recentOffsets: [Float]
+    private var changed: [Bool]
     /// Per-sensor deviation of the last scored row (0 where the sensor had no data).
     public private(set) var contributions: [Float]
 
@@ -249,6 +268,8 @@ public struct WindowDeviationScorer: Sendable {
         counts = [Int32](repeating: 0, count: n)
         contributions = [Float](repeating: 0, count: n)
         offsets = [Float](repeating: 0, count: n)
+        recentOffsets = [Float](repeating: 0, count: n)
+        changed = [Bool](repeating: false, count: n)
     }
 
     /// Adds one row (one value per sensor, NaN = missing) to the window without scoring it.
@@ -274,6 +295,21 @@ public struct WindowDeviationScorer: Sendable {
         counts[sensor] > 0 ? sums[sensor] / Float(counts[sensor]) : .nan
     }
 
+    /// The mean normalized reading of `sensor` over the last `recentRows` rows of the window and
+    /// over the window's rows before them (NaN where a part has no data).
+    public func recentAndOlderMeans(sensor: Int, recentRows: Int) -> (recent: Float, older: Float) {
+        let n = baseline.sensorCount, w = baseline.settings.windowRows
+        var sum: Float = 0
+        var count: Int32 = 0
+        for back in 1...max(1, min(recentRows, w)) {
+            let z = ring[((next - back + w) % w) * n + sensor]
+            if z.isFinite { sum += z; count += 1 }
+        }
+        let olderCount = counts[sensor] - count
+        return (count > 0 ? sum / Float(count) : .nan,
+                olderCount > 0 ? (sums[sensor] - sum) / Float(olderCount) : .nan)
+    }
+
     /// Adds one row and returns its score (NaN when no sensor has data in the window).
     public mutating func score<C: Collection>(row: C) -> Float where C.Element == Float {
         push(row: row)
@@ -285,17 +321,45 @@ public struct WindowDeviationScorer: Sendable {
         if let band = baseline.deadBand {
             for s in 0..<n { offsets[s] = max(0, abs(offsets[s]) - band[s]) }
         }
-        var best: Float = .nan
         for s in 0..<n {
             let d = baseline.weight[s] * abs(offsets[s]) / baseline.windowScale[s]
+            contributions[s] = d.isFinite ? d : .nan
+        }
+        if let check = baseline.returnCheck { lowerAfterReturns(check) }
+        var best: Float = .nan
+        for s in 0..<n {
+            let d = contributions[s]
             if d.isFinite {
-                contributions[s] = d
                 best = best.isNaN ? d : max(best, d)
             } else {
                 contributions[s] = 0
             }
         }
         return best
+    }
+
+    /// Where the recent and older parts of a sensor's window differ by more than calibration saw,
+    /// scores that sensor by its recent mean when that gives a lower deviation (see `ReturnToNormalCheck`).
+    private mutating func lowerAfterReturns(_ check: ReturnToNormalCheck) {
+        let n = baseline.sensorCount
+        var any = false
+        for s in 0..<n {
+            let (recent, older) = recentAndOlderMeans(sensor: s, recentRows: check.rows)
+            changed[s] = abs(recent - older) > check.changeBound[s]
+            any = any || changed[s]
+            recentOffsets[s] = (changed[s] ? recent : windowMean(sensor: s)) - baseline.windowCenter[s]
+        }
+        guard any else { return }
+        if let operating = baseline.operating {
+            recentOffsets.withUnsafeMutableBufferPointer { operating.project($0) }
+        }
+        if let band = baseline.deadBand {
+            for s in 0..<n { recentOffsets[s] = max(0, abs(recentOffsets[s]) - band[s]) }
+        }
+        for s in 0..<n where changed[s] {
+            let d = baseline.weight[s] * abs(recentOffsets[s]) / check.scale[s]
+            if d.isFinite, contributions[s].isNaN || d < contributions[s] { contributions[s] = d }
+        }
     }
 
     /// Recomputes the running sums from the ring once per lap, so float rounding cannot accumulate.
