@@ -132,8 +132,14 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(help: "With --meta-folds: learn each fold's network threshold margin per K on the other folds' files (best F1 − FAR%/100 over a grid) instead of --network-margin.")
     var learnMargin = false
 
+    @Option(help: "With --learn-margin: learn the smallest margin whose false-alarm rate on the other folds' files is at most this many percent, instead of the best F1 − FAR%/100.")
+    var marginTargetFar: Double?
+
     @Flag(help: "With --meta-folds: widen the calibration scales of rows (a) and (c) by per-sensor factors learned per K on the other folds' files (how much more a sensor wanders than its first K rows show); adds row (b') with random initialization and the same factors.")
     var learnScales = false
+
+    @Flag(help: "With --learn-scales: learn per-sensor fleet scales in the sensors' own units (how far normal readings stray from their first K rows on the other machines) and use at least that scale, instead of widening factors.")
+    var fleetScales = false
 
     @Flag(help: "With --learn-scales: meta-training episodes are normalized with the same learned factors (for their support rows) as calibration will use.")
     var metaTrainWithScales = false
@@ -156,6 +162,12 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(help: "With --few-shot: also print, per row, the F1/FAR at the best margin with FAR ≤ 10 % chosen on the test labels (an oracle: how good the score's ranking is once the threshold is right) and the mean per-file AUC.")
     var diagnose = false
 
+    @Flag(help: "With --few-shot: adapt only the network's deviation head at calibration and in meta-training's inner loop (ANIL), for every row alike; the encoder, decoder and slot embeddings stay as initialized.")
+    var headOnly = false
+
+    @Option(help: "With --few-shot: weight of the network's prediction error in its score for every row (1: the shipped score; 0: the deviation head alone). Values other than 1 are scored in float32.")
+    var scoreReconstructionWeight: Float = 1
+
     @Option(help: "With --few-shot: seed of the random initialization of row (b).")
     var randomSeed: UInt64 = 7
 
@@ -166,6 +178,8 @@ struct EvaluateCommand: ParsableCommand {
         guard let algorithm = MetaAlgorithm(rawValue: metaAlgorithm) else { throw ValidationError("--meta-algorithm must be reptile, fomaml, threshold-fomaml or ranking-fomaml") }
         var meta = MetaTrainingSettings(iterations: metaIterations, seed: metaSeed, algorithm: algorithm)
         meta.inner.steps = metaInnerSteps
+        meta.inner.headOnly = headOnly
+        settings.adaptation.headOnly = headOnly
         if let metaOuterRate {
             if algorithm == .reptile { meta.outerStepSize = metaOuterRate } else { meta.outerLearningRate = metaOuterRate }
         }
@@ -176,8 +190,11 @@ struct EvaluateCommand: ParsableCommand {
         meta.queryWindows = metaQueryWindows
         settings.metaTraining = meta
         settings.learnThresholdMargin = learnMargin
+        settings.marginTargetFalseAlarmRate = marginTargetFar.map { $0 / 100 }
         settings.learnNormalizationPrior = learnScales
         settings.priorsInMetaTraining = metaTrainWithScales
+        settings.absoluteNormalizationPrior = fleetScales
+        settings.scoreReconstructionWeight = scoreReconstructionWeight
         settings.diagnostics = diagnose
         settings.learnCalibrationPrior = calibrationPrior
         settings.calibrationPrior.targetFalseAlarmRate = priorTargetFar / 100

@@ -17,6 +17,10 @@ public struct AdaptationSettings: Sendable, Hashable, Codable {
     public var deviationMargin: Float
     /// Seed of the synthetic anomalies (adaptation is deterministic given it).
     public var seed: UInt64
+    /// Whether only the deviation head (its two layers) adapts while the encoder, decoder and
+    /// slot embeddings stay as initialized (ANIL: the shared representation is kept, the
+    /// machine-specific read-out is fitted). False: every weight adapts.
+    public var headOnly: Bool = false
 
     /// Creates settings; the defaults are the shipped ones (see README, "Calibration and evaluation").
     public init(windowRows: Int = 32, stride: Int = 2, maximumNormalWindows: Int = 64, syntheticAnomalies: Int = 32,
@@ -92,14 +96,29 @@ public enum FewShotAdaptation {
         return LossFunction(reconstructionWeight: 1, deviation: DeviationLoss(fittingNormalScores: scores, margin: margin))
     }
 
+    /// The indices of the deviation head's weights and biases in the flat parameter vector.
+    public static func headParameterRange(of architecture: NetworkArchitecture) -> Range<Int> {
+        let layout = ParameterLayout(architecture)
+        return layout.w5..<layout.slots
+    }
+
     /// Adapts `network` to `batch` for `settings.steps` full-batch Adam steps.
     public static func adapt(_ network: Network, batch: [TrainingExample], lossFunction: LossFunction,
                              settings: AdaptationSettings) -> (network: Network, report: AdaptationReport) {
         var adapted = network
         var optimizer = Adam(learningRate: settings.learningRate)
         let before = adapted.loss(on: batch, lossFunction: lossFunction)
+        let head = settings.headOnly ? headParameterRange(of: network.architecture) : nil
         for _ in 0..<settings.steps {
-            adapted.train(on: batch, lossFunction: lossFunction, optimizer: &optimizer, maximumGradientNorm: 10)
+            if let head {
+                var (_, gradient) = adapted.lossAndGradient(on: batch, lossFunction: lossFunction)
+                for k in gradient.indices where !head.contains(k) { gradient[k] = 0 }
+                let norm = gradient.reduce(0) { $0 + $1 * $1 }.squareRoot()
+                if norm > 10 { for k in head { gradient[k] *= 10 / norm } }
+                if norm.isFinite { optimizer.update(&adapted.parameters, gradient: gradient) }
+            } else {
+                adapted.train(on: batch, lossFunction: lossFunction, optimizer: &optimizer, maximumGradientNorm: 10)
+            }
         }
         let after = settings.steps > 0 ? adapted.loss(on: batch, lossFunction: lossFunction) : before
         let anomalous = batch.filter { $0.label == .anomalous }.count

@@ -290,7 +290,8 @@ public struct Calibrator: Sendable {
             (network, report) = FewShotAdaptation.adapt(network, batch: batch, lossFunction: loss, settings: a)
         }
         var part = NetworkDetector(network: network, normalization: normalization, windowRows: a.windowRows, threshold: 1)
-        if settings.quantize, !normal.isEmpty {
+        // The int8 path computes the shipped score (prediction error weight 1) only.
+        if settings.quantize, !normal.isEmpty, network.reconstructionScoreWeight == 1 {
             part.quantized = try? network.quantize(calibrationWindows: normal)
         }
         var stream = NetworkStream(detector: part)

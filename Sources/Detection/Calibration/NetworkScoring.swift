@@ -24,7 +24,7 @@ public struct NetworkDetector: Sendable, Hashable {
 
 extension NetworkDetector: Codable {
     private enum Keys: String, CodingKey {
-        case architecture, parameters, centers, scales, windowRows, threshold
+        case architecture, parameters, centers, scales, windowRows, threshold, reconstructionScoreWeight
     }
 
     public init(from decoder: any Decoder) throws {
@@ -37,6 +37,7 @@ extension NetworkDetector: Codable {
                                                decoderHiddenWidth: max(1, widths[2]), headHiddenWidth: max(1, widths[3]),
                                                slotWidth: widths[4], maximumSensorCount: widths[5])
         network = try Network(architecture: architecture, parameters: try c.decode([Float].self, forKey: .parameters))
+        network.reconstructionScoreWeight = try c.decodeIfPresent(Float.self, forKey: .reconstructionScoreWeight) ?? 1
         let centers = try c.decode([Float].self, forKey: .centers)
         let scales = try c.decode([Float].self, forKey: .scales)
         guard centers.count == scales.count, scales.allSatisfy({ $0 > 0 }) else {
@@ -54,6 +55,9 @@ extension NetworkDetector: Codable {
         try c.encode([a.encoderHiddenWidth, a.embeddingWidth, a.decoderHiddenWidth, a.headHiddenWidth,
                       a.slotWidth, a.maximumSensorCount], forKey: .architecture)
         try c.encode(network.parameters, forKey: .parameters)
+        if network.reconstructionScoreWeight != 1 {
+            try c.encode(network.reconstructionScoreWeight, forKey: .reconstructionScoreWeight)
+        }
         try c.encode(normalization.centers, forKey: .centers)
         try c.encode(normalization.scales, forKey: .scales)
         try c.encode(windowRows, forKey: .windowRows)

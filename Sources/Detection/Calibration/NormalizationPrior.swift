@@ -13,17 +13,27 @@ public struct NormalizationPrior: Sendable, Hashable, Codable {
     /// Per slot (sensor position), the factor applied to the calibration scale (≥ 1); slots
     /// beyond the list keep their scale.
     public var scaleFactors: [Float]
+    /// Per slot, a fleet scale in the sensor's own unit (nil: none): how far, in absolute terms,
+    /// a machine of this kind's normal readings stray from the median of its first K rows. When
+    /// set, a calibration's scale is at least this, so a window's normalized features mean the
+    /// same physical change on every machine of the fleet (what lets weights learned on other
+    /// machines read them) instead of "multiples of this calibration's noise".
+    public var absoluteScales: [Float]? = nil
 
     /// Creates a prior from its factors.
-    public init(calibrationRows: Int, scaleFactors: [Float]) {
+    public init(calibrationRows: Int, scaleFactors: [Float], absoluteScales: [Float]? = nil) {
         self.calibrationRows = calibrationRows
         self.scaleFactors = scaleFactors.map { $0.isFinite ? max(1, $0) : 1 }
+        self.absoluteScales = absoluteScales
     }
 
-    /// `normalization` with each sensor's scale multiplied by its slot's factor.
+    /// `normalization` with each sensor's scale multiplied by its slot's factor, and raised to
+    /// its slot's fleet scale when there is one.
     public func apply(to normalization: Normalization) -> Normalization {
         let scales = normalization.scales.enumerated().map { s, scale in
-            s < scaleFactors.count ? scale * scaleFactors[s] : scale
+            let widened = s < scaleFactors.count ? scale * scaleFactors[s] : scale
+            guard let absolute = absoluteScales, s < absolute.count, absolute[s].isFinite, absolute[s] > 0 else { return widened }
+            return max(widened, absolute[s])
         }
         return Normalization(centers: normalization.centers, scales: scales)
     }
@@ -34,7 +44,10 @@ public struct NormalizationPrior: Sendable, Hashable, Codable {
     /// around that stretch's median, in units of the stretch's own scale
     /// (1.4826 × median |x − median| / scale); a slot's factor is the median of these ratios
     /// over all stretches of all tasks that have the slot. Faults (labelled rows) are left out.
-    public static func learn(from tasks: [MetaTask], calibrationRows k: Int) -> NormalizationPrior {
+    ///
+    /// With `absolute`, the factors stay 1 and the same spreads, in the sensor's unit rather than
+    /// in units of the stretch's scale, give the slot's fleet scale (`absoluteScales`).
+    public static func learn(from tasks: [MetaTask], calibrationRows k: Int, absolute: Bool = false) -> NormalizationPrior {
         let k = max(2, k)
         let slots = tasks.map(\.sensorCount).max() ?? 0
         var ratios = Array(repeating: [Float](), count: slots)
@@ -53,11 +66,16 @@ public struct NormalizationPrior: Sendable, Hashable, Codable {
                         if v.isFinite { deviations.append(abs(v - normalization.centers[s])) }
                     }
                     guard deviations.count >= 20 else { continue }
-                    let ratio = 1.4826 * RobustStatistics.median(deviations) / normalization.scales[s]
+                    let spread = 1.4826 * RobustStatistics.median(deviations)
+                    let ratio = absolute ? spread : spread / normalization.scales[s]
                     if ratio.isFinite { ratios[s].append(ratio) }
                 }
             }
         }
-        return NormalizationPrior(calibrationRows: k, scaleFactors: ratios.map { $0.isEmpty ? 1 : RobustStatistics.median($0) })
+        let learned = ratios.map { $0.isEmpty ? Float.nan : RobustStatistics.median($0) }
+        if absolute {
+            return NormalizationPrior(calibrationRows: k, scaleFactors: [], absoluteScales: learned)
+        }
+        return NormalizationPrior(calibrationRows: k, scaleFactors: learned.map { $0.isFinite ? $0 : 1 })
     }
 }

@@ -22,6 +22,9 @@ public struct FewShotEvaluationSettings: Sendable {
     /// a `NormalizationPrior` learned per K on the other folds' files and the unlabelled files;
     /// row (b') then shows random initialization with the same prior, to tell the two apart.
     public var learnNormalizationPrior: Bool = false
+    /// With `learnNormalizationPrior`: the prior holds per-slot fleet scales in the sensors' own
+    /// units (`NormalizationPrior.absoluteScales`) instead of widening factors.
+    public var absoluteNormalizationPrior: Bool = false
     /// Whether rows (a) and (c) calibrate with a `CalibrationPrior` (scale widening and
     /// threshold margin per K) learned for their initialization and adaptation on the
     /// meta-training machines (each fold's, or `priorTasks` without folds); row (b') then shows
@@ -34,8 +37,16 @@ public struct FewShotEvaluationSettings: Sendable {
     public var calibrationPrior = CalibrationPriorSettings()
     /// Whether meta-training episodes are normalized with the same learned prior (for their K).
     public var priorsInMetaTraining: Bool = false
+    /// When set (a fraction, e.g. 0.07), a learned margin is instead the smallest grid margin
+    /// whose false-alarm rate on the other folds' files is at most this (the largest margin
+    /// when none is): every row then runs at about the same false-alarm rate, so F1 compares
+    /// how well each ranks faults above normal rows.
+    public var marginTargetFalseAlarmRate: Double? = nil
     /// The margins tried when learning one.
     public var thresholdMarginGrid: [Float] = [1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10, 12, 16, 24, 32, 48]
+    /// Weight of the prediction error in every row's network score (`Network.reconstructionScoreWeight`;
+    /// 1 is the shipped score). Applies to meta-training and to every initialization alike.
+    public var scoreReconstructionWeight: Float = 1
     /// The network calibration of (a) and (b); (c) is the same with 0 adaptation steps.
     public var adaptation: AdaptationSettings
     /// Network threshold = highest calibration network score × this margin.
@@ -139,11 +150,13 @@ public enum FewShotEvaluation {
                 if settings.learnNormalizationPrior, settings.priorsInMetaTraining {
                     // Episodes see their inputs as calibration will: widened by the same prior.
                     let supportRows = meta.supportRowChoices.isEmpty ? [meta.supportRows] : meta.supportRowChoices
-                    for k in supportRows { meta.normalizationPriors[k] = NormalizationPrior.learn(from: foldTasks[f], calibrationRows: k) }
+                    for k in supportRows { meta.normalizationPriors[k] = NormalizationPrior.learn(from: foldTasks[f], calibrationRows: k, absolute: settings.absoluteNormalizationPrior) }
                 }
                 let started = MonotonicTime.seconds()
                 var last: Float = .nan, first: Float = .nan
-                let network = MetaTraining.train(initial: Network(seed: meta.seed), tasks: tasks, settings: meta,
+                var start = Network(seed: meta.seed)
+                start.reconstructionScoreWeight = settings.scoreReconstructionWeight
+                let network = MetaTraining.train(initial: start, tasks: tasks, settings: meta,
                                                  reportEvery: meta.iterations, monitorEpisodes: 8) { p in
                     if p.iteration == 0 { first = p.metaLoss } else { last = p.metaLoss }
                 }
@@ -153,10 +166,12 @@ public enum FewShotEvaluation {
                          + "\(EvaluationText.fixed(MonotonicTime.seconds() - started, 1)) s")
             }
         } else {
-            guard let initialization else { throw ReplayError(message: "no meta-initialization: pass one or use k-fold meta-training") }
+            guard var initialization else { throw ReplayError(message: "no meta-initialization: pass one or use k-fold meta-training") }
+            initialization.reconstructionScoreWeight = settings.scoreReconstructionWeight
             initializations = [initialization]
         }
-        let random = Network(architecture: initializations[0].architecture, seed: settings.randomSeed)
+        var random = Network(architecture: initializations[0].architecture, seed: settings.randomSeed)
+        random.reconstructionScoreWeight = settings.scoreReconstructionWeight
         let rule = CalibrationSettings().rule
         // Calibration priors per method and fold, learned on machines the fold does not hold.
         var calibrationPriors: [FewShotMethod: [CalibrationPrior]] = [:]
@@ -181,7 +196,7 @@ public enum FewShotEvaluation {
         var results: [FewShotResult] = []
         for k in settings.calibrationRowCounts {
             let usePrior = settings.learnNormalizationPrior && !foldTasks.isEmpty
-            let priors = usePrior ? foldTasks.map { NormalizationPrior.learn(from: $0, calibrationRows: k) } : []
+            let priors = usePrior ? foldTasks.map { NormalizationPrior.learn(from: $0, calibrationRows: k, absolute: settings.absoluteNormalizationPrior) } : []
             for method in FewShotMethod.allCases where method != .randomAdaptedWithPrior || usePrior || settings.learnCalibrationPrior {
                 var adaptation = settings.adaptation
                 if method == .metaOnly { adaptation.steps = 0 }
@@ -207,7 +222,7 @@ public enum FewShotEvaluation {
                     scores.append(try labelled.map { try Replay.run($0.table, calibrationRows: k, settings: calibration).scores })
                 }
                 if usePrior, method == .metaAdapted {
-                    progress("K=\(k) learned scale factors (fold 1): " + priors[0].scaleFactors.map { EvaluationText.fixed(Double($0), 1) }.joined(separator: " "))
+                    progress("K=\(k) learned scale factors (fold 1): " + (priors[0].absoluteScales ?? priors[0].scaleFactors).map { EvaluationText.fixed(Double($0), 3) }.joined(separator: " "))
                 }
                 func counts(file i: Int, start: Int, margin: Float) -> ConfusionCounts {
                     let labels = labelled[i].table.anomalyLabels ?? []
@@ -228,9 +243,14 @@ public enum FewShotEvaluation {
                         // The margin that served the OTHER folds' files best (F1 − FAR%/100),
                         // measured with this fold's initialization: learned across machines.
                         var best = -Double.infinity
-                        for m in settings.thresholdMarginGrid {
+                        for m in settings.thresholdMarginGrid.sorted() {
                             var c = ConfusionCounts()
                             for i in labelled.indices where fold(ofFile: i, folds: folds) != f { c = c + counts(file: i, start: start, margin: m) }
+                            if let target = settings.marginTargetFalseAlarmRate {
+                                margin = m
+                                if c.falseAlarmRatePercent <= target * 100 { break }
+                                continue
+                            }
                             let objective = c.f1 - c.falseAlarmRatePercent / 100
                             if objective > best { best = objective; margin = m }
                         }

@@ -9,10 +9,12 @@
 ///   `m_i = mean_{j≠i} h_j`, `M_i = max_{j≠i} h_j` (leave-one-out pooling; zeros when C = 1)
 ///   `p_i = W4 relu(W3 [m_i, M_i, s_i] + b3) + b4`, `e_i = mean_f (p_if - x_if)²`
 ///   `d_i = W6 relu(W5 [h_i, m_i, M_i, s_i] + b5) + b6`
-///   `c_i = (e_i + |d_i|) / C`, `score = Σ_i c_i`.
+///   `c_i = (ρ e_i + |d_i|) / C`, `score = Σ_i c_i` (ρ = `reconstructionWeight`, 1 unless set).
 final class Engine<Scalar: BinaryFloatingPoint> {
     let layout: ParameterLayout
     private(set) var sensorCount = 0
+    /// Weight of the prediction error in each sensor's contribution (see `Network.reconstructionScoreWeight`).
+    var reconstructionWeight: Scalar = 1
 
     // Forward state, sensor-major blocks, allocated once for the architecture's maximum sensor
     // count. `let` so the hot loops pay no dynamic exclusivity checks.
@@ -108,7 +110,7 @@ final class Engine<Scalar: BinaryFloatingPoint> {
             var out = P[L.b6]
             for j in 0..<L.h5 { out += P[L.w6 + j] * r5[i * L.h5 + j] }
             d[i] = out
-            let ci = (e[i] + abs(out)) * inverseC
+            let ci = (reconstructionWeight * e[i] + abs(out)) * inverseC
             contributions[i] = ci
             score += ci
         }
@@ -162,7 +164,7 @@ final class Engine<Scalar: BinaryFloatingPoint> {
         let dp = dTemp.pointer, dHidden = dTemp2.pointer
         for i in 0..<c {
             // Decoder: e_i = mean_f (p - x)².
-            for f in 0..<L.f { dp[f] = dc * 2 * (p[i * L.f + f] - x[i * L.f + f]) / Scalar(L.f) }
+            for f in 0..<L.f { dp[f] = dc * reconstructionWeight * 2 * (p[i * L.f + f] - x[i * L.f + f]) / Scalar(L.f) }
             denseBackward(P + L.w4, input: r3.pointer + i * L.h3, inCount: L.h3, dOut: dp, outCount: L.f,
                           dW: G + L.w4, db: G + L.b4, dIn: dHidden)
             reluBackward(a3.pointer + i * L.h3, dHidden, L.h3)

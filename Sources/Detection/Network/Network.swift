@@ -12,6 +12,12 @@ public struct Network: Sendable, Hashable {
     public var parameters: [Float] {
         didSet { precondition(parameters.count == architecture.parameterCount, "parameter count is fixed by the architecture") }
     }
+    /// Weight of the decoder's prediction error in the score (1: the shipped score, prediction
+    /// error plus the deviation head; 0: the deviation head alone). Below 1 a network can learn
+    /// to discount what it cannot predict (a sensor's slow wander), which the prediction error
+    /// alone never lets it do. Only the float path honours values other than 1: int8
+    /// quantization and the model file assume 1.
+    public var reconstructionScoreWeight: Float = 1
 
     /// A freshly initialized network: He-normal weights for ReLU layers, zero biases, small
     /// output layers, N(0, 0.5²) slot embeddings. The same seed gives bit-identical weights.
@@ -69,6 +75,7 @@ public struct Network: Sendable, Hashable {
         precondition(window.sensorCount == normalization.sensorCount, "window and normalization disagree on sensor count")
         precondition(window.sensorCount <= architecture.maximumSensorCount, "more sensors than the architecture's slots")
         let engine = workspace.floatEngine(for: architecture)
+        engine.reconstructionWeight = reconstructionScoreWeight
         normalization.centers.withUnsafeBufferPointer { centers in
             normalization.inverseScales.withUnsafeBufferPointer { inverse in
                 engine.loadFeatures(of: window, centers: centers.baseAddress!, inverseScales: inverse.baseAddress!)
@@ -85,6 +92,7 @@ public struct Network: Sendable, Hashable {
     /// The mean loss over `batch` (windows normalized).
     public func loss(on batch: [TrainingExample], lossFunction: LossFunction) -> Float {
         let engine = Engine<Float>(architecture: architecture)
+        engine.reconstructionWeight = reconstructionScoreWeight
         var total: Float = 0
         parameters.withUnsafeBufferPointer { P in
             for example in batch {
@@ -99,7 +107,8 @@ public struct Network: Sendable, Hashable {
     /// The mean loss over `batch` and its gradient with respect to `parameters`.
     public func lossAndGradient(on batch: [TrainingExample], lossFunction: LossFunction) -> (loss: Float, gradient: [Float]) {
         let (loss, gradient) = Network.lossAndGradient(
-            parameters: parameters, architecture: architecture, batch: batch, lossFunction: lossFunction)
+            parameters: parameters, architecture: architecture, batch: batch, lossFunction: lossFunction,
+            reconstructionScoreWeight: reconstructionScoreWeight)
         return (loss, gradient)
     }
 
@@ -124,9 +133,11 @@ public struct Network: Sendable, Hashable {
 
     /// Generic loss and gradient: `Float` for training, `Double` for gradient checks.
     static func lossAndGradient<S: BinaryFloatingPoint>(
-        parameters: [S], architecture: NetworkArchitecture, batch: [TrainingExample], lossFunction: LossFunction
+        parameters: [S], architecture: NetworkArchitecture, batch: [TrainingExample], lossFunction: LossFunction,
+        reconstructionScoreWeight: Float = 1
     ) -> (S, [S]) {
         let engine = Engine<S>(architecture: architecture)
+        engine.reconstructionWeight = S(reconstructionScoreWeight)
         var gradient = [S](repeating: 0, count: parameters.count)
         var total: S = 0
         guard !batch.isEmpty else { return (0, gradient) }
@@ -151,6 +162,7 @@ public struct Network: Sendable, Hashable {
     func gradient(windows: [Window], dScores: [Float]) -> [Float] {
         precondition(windows.count == dScores.count, "one derivative per window")
         let engine = Engine<Float>(architecture: architecture)
+        engine.reconstructionWeight = reconstructionScoreWeight
         var gradient = [Float](repeating: 0, count: parameters.count)
         parameters.withUnsafeBufferPointer { P in
             gradient.withUnsafeMutableBufferPointer { G in
