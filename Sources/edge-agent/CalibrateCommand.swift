@@ -102,6 +102,10 @@ struct CalibrateCommand: ParsableCommand {
                                                   values: $0.values + selected.values) } ?? selected
         }
         var settings = CalibrationSettings()
+        if let machineConfiguration {
+            // The load prior's thermal lags are in seconds; the detector counts rows (polls).
+            settings.secondsPerRow = Float(max(1, machineConfiguration.pollInterval.wholeMilliseconds)) / 1000
+        }
         if let meta = MetaInitialization.shipped {
             settings.network = NetworkCalibration(initialization: meta)
         }
@@ -149,6 +153,10 @@ struct CalibrateCommand: ParsableCommand {
         } else {
             print("calibrated \(machine): K = \(r.rows) rows × \(table.sensorCount) sensors (\(r.trimmedRows) rows set aside as suspect)")
             if notRunningRows > 0 { print("  left out \(notRunningRows) rows where the machine was stopped or settling after a start") }
+            if let load = outcome.detector.load {
+                let names = table.sensorNames.indices.filter { load.reference[$0].isFinite }.map { table.sensorNames[$0] }
+                print("  load prior (\(load.kind)): \(names.joined(separator: ", ")) follow \(table.sensorNames[load.driver]) (calibrated at \(EvaluationText.fixed(Double(load.referenceDriver), 1))); other speeds are expected")
+            }
             print("  threshold \(r.threshold) (calibration score quantile \(r.scoreQuantile) × margin)")
             print("  expected false-alarm rate \(EvaluationText.fixed(100 * r.expectedFalseAlarmRate, 3)) % of rows (exponential tail fit)")
             if r.labelledAnomalyRows > 0 {

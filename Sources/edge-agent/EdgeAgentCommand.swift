@@ -19,6 +19,7 @@ struct EdgeAgentCommand: AsyncParsableCommand {
             ReadCommand.self,
             ReplayCommand.self,
             EvaluateCommand.self,
+            LearnLoadPriorCommand.self,
             SimulateCommand.self,
             ExportCommand.self,
             SummarizeCommand.self,

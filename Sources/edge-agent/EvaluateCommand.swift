@@ -290,6 +290,12 @@ struct DetectorOptions: ParsableArguments {
     @Flag(help: "Score the network in float32 instead of int8 (to compare the two).")
     var float = false
 
+    @Flag(help: "Do not compensate readings for speed with the shipped load prior (to compare with it).")
+    var noLoadPrior = false
+
+    @Option(help: "Load prior file to compensate readings for speed with (default: the one shipped in this build; see learn-load-prior).")
+    var loadPrior: String?
+
     enum Scorer: String, ExpressibleByArgument, CaseIterable {
         case deviation, network, combined
     }
@@ -320,6 +326,10 @@ struct DetectorOptions: ParsableArguments {
         s.thresholdQuantile = thresholdQuantile
         s.trimFactor = trimFactor
         if noReturnCheck { s.deviation.returnCheck = nil }
+        if let loadPrior {
+            s.loadPrior = try LoadPrior.parse(String(decoding: try TextFile.readBytes(path: loadPrior), as: UTF8.self))
+        }
+        if noLoadPrior { s.loadPrior = nil }
         s.useDeviation = scorer != .network
         if scorer != .deviation, let initial = try initialization() {
             s.network = NetworkCalibration(initialization: initial, adaptation: AdaptationSettings(steps: adaptationSteps),

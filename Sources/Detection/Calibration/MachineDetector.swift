@@ -56,6 +56,12 @@ public struct CalibrationSettings: Sendable, Hashable {
     public var useDeviation: Bool
     /// The network half, or nil for the window-deviation score alone.
     public var network: NetworkCalibration?
+    /// How sensors of known kinds of machine follow their speed (nil: not used). When it
+    /// matches the machine's sensors, readings are compensated for speed before the
+    /// window-deviation score (see `LoadCompensator`).
+    public var loadPrior: LoadPrior?
+    /// Time between two rows, for the load prior's thermal lags.
+    public var secondsPerRow: Float
 
     /// Creates settings; the defaults are the shipped ones (see README, "Calibration and evaluation").
     public init(deviation: WindowDeviationSettings = WindowDeviationSettings(),
@@ -71,6 +77,8 @@ public struct CalibrationSettings: Sendable, Hashable {
         self.longestSuspectRun = 100
         self.useDeviation = true
         self.network = network
+        self.loadPrior = LoadPrior.shipped
+        self.secondsPerRow = 1
     }
 }
 
@@ -92,10 +100,14 @@ public struct MachineDetector: Sendable, Hashable, Codable {
     public var useDeviation: Bool
     /// The adapted network, when calibration had an initialization.
     public var network: NetworkDetector?
+    /// Speed compensation of the readings before the window-deviation score (nil: none; the
+    /// network always sees the readings as they are).
+    public var load: LoadCompensation?
 
     /// Creates a detector from its parts.
     public init(sensorNames: [String], baseline: WindowDeviationBaseline, threshold: Float, rule: AlertDecisionRule,
-                useDeviation: Bool = true, network: NetworkDetector? = nil) {
+                useDeviation: Bool = true, network: NetworkDetector? = nil, load: LoadCompensation? = nil) {
+        self.load = load
         self.sensorNames = sensorNames
         self.baseline = baseline
         self.threshold = threshold
@@ -118,6 +130,8 @@ public struct DetectorStream {
     /// The detector being applied.
     public let detector: MachineDetector
     private var deviation: WindowDeviationScorer
+    private var compensator: LoadCompensator?
+    private var compensated: [Float]
     private var network: NetworkStream?
     private var state = AlertDecisionRule.State()
     private var rowsSeen = 0
@@ -129,6 +143,8 @@ public struct DetectorStream {
     init(detector: MachineDetector) {
         self.detector = detector
         deviation = WindowDeviationScorer(baseline: detector.baseline)
+        compensator = detector.load.map { LoadCompensator($0) }
+        compensated = [Float](repeating: .nan, count: detector.sensorNames.count)
         network = detector.network.map { NetworkStream(detector: $0) }
     }
 
@@ -140,7 +156,15 @@ public struct DetectorStream {
 
     /// Scores one row (one value per sensor, NaN = missing) without updating the alert state.
     public mutating func score<C: Collection>(row: C) -> Float where C.Element == Float {
-        let d = deviation.score(row: row)
+        let d: Float
+        if compensator != nil {
+            var i = 0
+            for x in row where i < compensated.count { compensated[i] = x; i += 1 }
+            compensated.withUnsafeMutableBufferPointer { compensator?.apply($0) }
+            d = deviation.score(row: compensated)
+        } else {
+            d = deviation.score(row: row)
+        }
         lastDeviationScore = detector.useDeviation ? d : .nan
         guard var stream = network, let part = detector.network else { return lastDeviationScore }
         lastNetworkScore = stream.score(row: row)
@@ -211,6 +235,14 @@ public struct Calibrator: Sendable {
                           tolerances: [Float]? = nil) -> (detector: MachineDetector, report: CalibrationReport) {
         let n = sensorNames.count
         let rows = n > 0 ? values.count / n : 0
+        // Speed compensation, when the load prior knows this kind of machine: everything the
+        // window-deviation score learns below is learned on compensated readings.
+        let raw = values
+        let load = settings.loadPrior.flatMap {
+            LoadCompensation.fit(prior: $0, values: raw, sensorNames: sensorNames, secondsPerRow: settings.secondsPerRow)
+        }
+        let values = load.map { $0.apply(to: raw)[...] } ?? raw
+        var rawKept = raw
         var kept = values
         var baseline = WindowDeviationBaseline.fit(values: values, sensorCount: n, settings: settings.deviation, tolerances: tolerances)
         var scores = Calibrator.scores(of: values, sensorCount: n, baseline: baseline)
@@ -234,7 +266,10 @@ public struct Calibrator: Sendable {
             for (i, isSuspect) in suspect.enumerated() where isSuspect {
                 // Score i belongs to row i + windowRows - 1 (see `scores(of:)`): set that row aside.
                 let r = min(rows - 1, i + (rows < settings.deviation.windowRows ? 0 : settings.deviation.windowRows - 1))
-                for c in 0..<n { kept[kept.startIndex + r * n + c] = .nan }
+                for c in 0..<n {
+                    kept[kept.startIndex + r * n + c] = .nan
+                    rawKept[rawKept.startIndex + r * n + c] = .nan
+                }
                 trimmed += 1
             }
             if trimmed > 0, trimmed < rows / 2 {
@@ -243,18 +278,19 @@ public struct Calibrator: Sendable {
             } else {
                 trimmed = 0
                 kept = values
+                rawKept = raw
             }
         }
         var quantile = RobustStatistics.quantile(scores, settings.thresholdQuantile)
         if !quantile.isFinite { quantile = 1 }
         let threshold = max(max(quantile, 1e-3) * settings.thresholdMargin, settings.minimumThreshold)
         var detector = MachineDetector(sensorNames: sensorNames, baseline: baseline, threshold: threshold,
-                                       rule: settings.rule, useDeviation: settings.useDeviation)
+                                       rule: settings.rule, useDeviation: settings.useDeviation, load: load)
         var report = CalibrationReport(rows: rows, threshold: threshold, scoreQuantile: quantile,
                                        expectedFalseAlarmRate: Calibrator.tailExceedance(scores, above: threshold))
         report.trimmedRows = trimmed
         if let network = settings.network,
-           let (part, adaptation, networkScores) = Calibrator.calibrateNetwork(network, values: kept, sensorCount: n,
+           let (part, adaptation, networkScores) = Calibrator.calibrateNetwork(network, values: rawKept, sensorCount: n,
                                                                                labelledAnomalies: labelledAnomalies) {
             detector.network = part
             report.adaptation = adaptation
@@ -323,9 +359,12 @@ public struct Calibrator: Sendable {
                                            labelledAnomalies: faultRows?[...], tolerances: tolerances)
         guard let anomalies, anomalies.sensorCount == table.sensorCount else { return (detector, report) }
         var scorer = WindowDeviationScorer(baseline: detector.baseline)
+        var compensator = detector.load.map { LoadCompensator($0) }
         var faultScores: [Float] = []
         for r in 0..<anomalies.rowCount {
-            let s = scorer.score(row: anomalies.row(r))
+            var row = Array(anomalies.row(r))
+            row.withUnsafeMutableBufferPointer { compensator?.apply($0) }
+            let s = scorer.score(row: row)
             let isFault = anomalies.anomalyLabels.map { $0[r] != 0 } ?? true
             if isFault && s.isFinite { faultScores.append(s) }
         }

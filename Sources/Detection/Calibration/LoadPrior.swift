@@ -1,0 +1,334 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// What machines of one kind have in common about how their sensors follow the speed the plant
+/// runs them at, learned across many machines (`LoadPriorLearning`), so that a speed a short
+/// calibration never saw is expected rather than anomalous.
+///
+/// Each role (a sensor name such as `flow` or `vibration_x`) follows the driver (`speed`) as a
+/// power law: `value ≈ reference · (speed / reference speed) ^ elasticity` (the affinity laws of
+/// pumps and fans: flow ∝ speed, head ∝ speed², vibration ∝ speed²). `band` is how far the
+/// elasticity of one machine may lie from the kind's (over the machines it was learned on):
+/// inside that band a reading is normal. Temperatures follow their losses through thermal lags
+/// of tens of minutes: for a *lagged* role the expected value ranges over the power law applied
+/// to the current speed and to its moving averages over `lagSeconds`.
+public struct LoadPrior: Sendable, Hashable, Codable {
+    /// One sensor role of one kind of machine.
+    public struct Role: Sendable, Hashable, Codable {
+        /// Sensor name the role applies to (exact, case-insensitive).
+        public var sensor: String
+        /// d log(value) / d log(speed).
+        public var elasticity: Float
+        /// Half-width of the tolerated elasticity range around `elasticity`.
+        public var band: Float
+        /// Whether the sensor follows speed through a thermal lag.
+        public var lagged: Bool
+        /// Log change the sensor shows at an unchanged speed over hours (grid voltage, ambient
+        /// temperature), tolerated whatever the speed.
+        public var tolerance: Float
+
+        /// Creates a role.
+        public init(sensor: String, elasticity: Float, band: Float, lagged: Bool, tolerance: Float = 0) {
+            self.sensor = sensor
+            self.elasticity = elasticity
+            self.band = band
+            self.lagged = lagged
+            self.tolerance = tolerance
+        }
+    }
+
+    /// One kind of machine (pump, fan motor, …).
+    public struct Kind: Sendable, Hashable, Codable {
+        /// Name, for people (`pump`).
+        public var name: String
+        /// The sensor the plant sets (`speed`), or a state whose duty cycle the demand sets
+        /// (a compressor's `loaded`).
+        public var driver: String
+        /// Whether the driver is a 0/1 state: roles then follow its moving averages (the duty
+        /// cycle, linearly: `value ≈ reference · exp(elasticity · Δduty)`), never the state itself.
+        public var duty: Bool
+        /// The sensors that follow it.
+        public var roles: [Role]
+
+        /// Creates a kind.
+        public init(name: String, driver: String, duty: Bool = false, roles: [Role]) {
+            self.name = name
+            self.driver = driver
+            self.duty = duty
+            self.roles = roles
+        }
+    }
+
+    /// The kinds known.
+    public var kinds: [Kind]
+    /// Time constants, in seconds, of the moving averages of speed a lagged role may follow.
+    public var lagSeconds: [Float]
+    /// Rows whose driver is below this fraction of its calibration level are left as they are
+    /// (starting, stopping: the power law says nothing useful there).
+    public var minimumDriverRatio: Float
+
+    /// Creates a prior.
+    public init(kinds: [Kind], lagSeconds: [Float] = [300, 600, 1200, 2400], minimumDriverRatio: Float = 0.2) {
+        self.kinds = kinds
+        self.lagSeconds = lagSeconds
+        self.minimumDriverRatio = minimumDriverRatio
+    }
+
+    /// The kind whose roles match the most of `sensorNames` (the driver among them and at least
+    /// one role), or nil when no kind applies (e.g. a machine without a speed sensor).
+    public func kind(for sensorNames: [String]) -> Kind? {
+        let names = Set(sensorNames.map { $0.lowercased() })
+        var best: Kind? = nil
+        var bestCount = 0
+        for kind in kinds where names.contains(kind.driver.lowercased()) {
+            let count = kind.roles.filter { names.contains($0.sensor.lowercased()) }.count
+            if count > bestCount { best = kind; bestCount = count }
+        }
+        return best
+    }
+}
+
+extension LoadPrior {
+    /// The prior shipped in this build (`models/load-prior.txt`, compiled in), nil if it does not parse.
+    public static let shipped: LoadPrior? = try? LoadPrior.parse(ShippedLoadPrior.text)
+
+    /// The prior as text (the format of `models/load-prior.txt`).
+    public func text(recipe: String) -> String {
+        var out = "edge-agent load prior 1\n"
+        out += "# \(recipe)\n"
+        out += "# kind NAME driver SENSOR [duty] | role KIND SENSOR ELASTICITY BAND instant|lagged TOLERANCE\n"
+        out += "lags " + lagSeconds.map { LoadPrior.format($0) }.joined(separator: " ") + "\n"
+        out += "minimum-driver-ratio \(LoadPrior.format(minimumDriverRatio))\n"
+        for kind in kinds {
+            out += "kind \(kind.name) driver \(kind.driver)\(kind.duty ? " duty" : "")\n"
+            for role in kind.roles {
+                out += "role \(kind.name) \(role.sensor) \(LoadPrior.format(role.elasticity)) \(LoadPrior.format(role.band)) \(role.lagged ? "lagged" : "instant") \(LoadPrior.format(role.tolerance))\n"
+            }
+        }
+        return out
+    }
+
+    /// Reads the text format.
+    /// - Throws: `LoadPriorError` naming the line that does not parse.
+    public static func parse(_ text: String) throws(LoadPriorError) -> LoadPrior {
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.split(separator: " ").map(String.init) }
+        guard lines.first == ["edge-agent", "load", "prior", "1"] else {
+            throw LoadPriorError(message: "line 1: expected \"edge-agent load prior 1\" (a load-prior file of another version?)")
+        }
+        lines.removeFirst()
+        var prior = LoadPrior(kinds: [])
+        for (i, f) in lines.enumerated() where !f.isEmpty && !f[0].hasPrefix("#") {
+            let number = i + 2
+            switch f[0] {
+            case "lags":
+                let values = f.dropFirst().compactMap { Float($0) }
+                guard values.count == f.count - 1, values.allSatisfy({ $0 > 0 }) else { throw LoadPriorError(message: "line \(number): lags must be positive numbers of seconds") }
+                prior.lagSeconds = values
+            case "minimum-driver-ratio":
+                guard f.count == 2, let v = Float(f[1]), v > 0 else { throw LoadPriorError(message: "line \(number): minimum-driver-ratio needs one positive number") }
+                prior.minimumDriverRatio = v
+            case "kind":
+                guard f.count == 4 || (f.count == 5 && f[4] == "duty"), f[2] == "driver" else {
+                    throw LoadPriorError(message: "line \(number): expected \"kind NAME driver SENSOR [duty]\"")
+                }
+                prior.kinds.append(Kind(name: f[1], driver: f[3], duty: f.count == 5, roles: []))
+            case "role":
+                guard f.count == 7, let e = Float(f[3]), let b = Float(f[4]), let t = Float(f[6]), e.isFinite, b.isFinite, b >= 0,
+                      t.isFinite, t >= 0, f[5] == "instant" || f[5] == "lagged" else {
+                    throw LoadPriorError(message: "line \(number): expected \"role KIND SENSOR ELASTICITY BAND instant|lagged TOLERANCE\"")
+                }
+                guard let k = prior.kinds.lastIndex(where: { $0.name == f[1] }) else {
+                    throw LoadPriorError(message: "line \(number): role of kind \"\(f[1])\" before its \"kind\" line")
+                }
+                prior.kinds[k].roles.append(Role(sensor: f[2], elasticity: e, band: b, lagged: f[5] == "lagged", tolerance: t))
+            default:
+                throw LoadPriorError(message: "line \(number): unknown entry \"\(f[0])\"")
+            }
+        }
+        return prior
+    }
+
+    /// The prior as Swift source, compiled into the Detection module as `ShippedLoadPrior`.
+    public func swiftSource(recipe: String) -> String {
+        "// Generated by `\(recipe)`; do not edit by hand.\n"
+            + "// The shipped load prior (see README, \"Loads calibration never saw: the load prior\").\n\n"
+            + "/// The shipped load prior in the text format of `models/load-prior.txt`.\n"
+            + "enum ShippedLoadPrior {\n    /// The file's text.\n    static let text = \"\"\"\n"
+            + text(recipe: recipe) + "\"\"\"\n}\n"
+    }
+
+    /// A number with four decimals, without Foundation formatters.
+    static func format(_ value: Float) -> String {
+        let scaled = (Double(value) * 10_000).rounded()
+        let negative = scaled < 0
+        let units = Int64(abs(scaled))
+        var fraction = String(units % 10_000)
+        fraction = String(repeating: "0", count: 4 - fraction.count) + fraction
+        while fraction.last == "0" { fraction.removeLast() }
+        let whole = "\(negative ? "-" : "")\(units / 10_000)"
+        return fraction.isEmpty ? whole : whole + "." + fraction
+    }
+}
+
+/// A load prior that cannot be read; the message names the line.
+public struct LoadPriorError: Error, Sendable, CustomStringConvertible {
+    /// What is wrong and where.
+    public var message: String
+    public var description: String { message }
+}
+
+/// One machine's load compensation: the prior's roles bound to its sensor columns and to the
+/// levels its calibration saw. Stored in the detector; applied to every row before the
+/// window-deviation score (`LoadCompensator`).
+public struct LoadCompensation: Sendable, Hashable, Codable {
+    /// The kind of machine the prior matched.
+    public var kind: String
+    /// Column of the driver (speed).
+    public var driver: Int
+    /// Whether the driver is a 0/1 state followed through its duty cycle (see `LoadPrior.Kind.duty`).
+    public var duty: Bool
+    /// The driver's calibration level: natural log of its median, or its mean (the duty cycle).
+    public var driverReference: Float
+    /// Per sensor: its calibration median (NaN: not compensated).
+    public var reference: [Float]
+    /// Per sensor: elasticity (0 where not compensated).
+    public var elasticity: [Float]
+    /// Per sensor: half-width of the tolerated elasticity range.
+    public var band: [Float]
+    /// Per sensor: whether it follows speed through a thermal lag.
+    public var lagged: [Bool]
+    /// Per sensor: log change tolerated at any speed.
+    public var tolerance: [Float]
+    /// Time constants of the driver's moving averages, in rows.
+    public var lagRows: [Float]
+    /// Rows whose driver is below this fraction of its reference are left as they are.
+    public var minimumDriverRatio: Float
+
+    /// The driver's calibration median (the speed calibration saw).
+    public var referenceDriver: Float { duty ? driverReference : exp(driverReference) }
+
+    /// Binds `prior` to a machine calibrated on `values` (row-major, NaN = missing); nil when no
+    /// kind matches its sensors or its driver had no positive level during calibration.
+    /// - Parameter secondsPerRow: the time between two rows (for the thermal lags).
+    public static func fit(prior: LoadPrior, values: ArraySlice<Float>, sensorNames: [String],
+                           secondsPerRow: Float = 1) -> LoadCompensation? {
+        let n = sensorNames.count
+        guard n > 1, let kind = prior.kind(for: sensorNames),
+              let driver = sensorNames.firstIndex(where: { $0.lowercased() == kind.driver.lowercased() }) else { return nil }
+        let rows = values.count / n
+        func column(_ s: Int) -> [Float] { (0..<rows).map { values[values.startIndex + $0 * n + s] }.filter(\.isFinite) }
+        let levels = column(driver)
+        let speed = kind.duty ? levels.reduce(0, +) / Float(max(1, levels.count)) : RobustStatistics.median(levels)
+        guard speed.isFinite, kind.duty || speed > 0 else { return nil }
+        var reference = [Float](repeating: .nan, count: n)
+        var elasticity = [Float](repeating: 0, count: n)
+        var band = [Float](repeating: 0, count: n)
+        var lagged = [Bool](repeating: false, count: n)
+        var tolerance = [Float](repeating: 0, count: n)
+        var any = false
+        for (s, name) in sensorNames.enumerated() where s != driver {
+            guard let role = kind.roles.first(where: { $0.sensor.lowercased() == name.lowercased() }),
+                  role.lagged || !kind.duty else { continue }
+            let level = RobustStatistics.median(column(s))
+            // A power law needs a level away from zero (a signed sensor crossing zero has none).
+            guard level.isFinite, level > 0 else { continue }
+            reference[s] = level
+            elasticity[s] = role.elasticity
+            band[s] = role.band
+            lagged[s] = role.lagged
+            tolerance[s] = role.tolerance
+            any = true
+        }
+        guard any else { return nil }
+        let step = max(secondsPerRow, 1e-3)
+        return LoadCompensation(kind: kind.name, driver: driver, duty: kind.duty,
+                                driverReference: kind.duty ? speed : log(speed), reference: reference,
+                                elasticity: elasticity, band: band, lagged: lagged, tolerance: tolerance,
+                                lagRows: prior.lagSeconds.map { max(1, $0 / step) },
+                                minimumDriverRatio: prior.minimumDriverRatio)
+    }
+
+    /// Compensates a block of rows in order with a fresh compensator (calibration rows).
+    public func apply(to values: ArraySlice<Float>) -> [Float] {
+        var compensator = LoadCompensator(self)
+        let n = reference.count
+        var out = Array(values)
+        out.withUnsafeMutableBufferPointer { buffer in
+            var r = 0
+            while (r + 1) * n <= buffer.count {
+                compensator.apply(UnsafeMutableBufferPointer(rebasing: buffer[(r * n)..<((r + 1) * n)]))
+                r += 1
+            }
+        }
+        return out
+    }
+}
+
+/// Applies a `LoadCompensation` to rows as they arrive: each compensated sensor's reading is
+/// moved back to its calibration level by the part the speed explains. Allocation-free per row.
+///
+/// The expected reading at the current speed is `reference · exp(k · Δ)` for every elasticity k
+/// within `elasticity ± band` and, for lagged sensors, every Δ among the log speed's change now
+/// and of its moving averages; a reading inside that range becomes the reference level, one
+/// outside keeps its distance to the nearer end. So a new speed gives the score nothing, while
+/// a reading the speed cannot explain (a leak's flow, an imbalance's vibration) keeps its offset.
+public struct LoadCompensator: Sendable {
+    /// The compensation applied.
+    public let compensation: LoadCompensation
+    private var averages: [Float]
+    private var started = false
+
+    /// Creates a compensator whose moving averages start at the first usable row.
+    public init(_ compensation: LoadCompensation) {
+        self.compensation = compensation
+        averages = [Float](repeating: 0, count: compensation.lagRows.count)
+    }
+
+    /// Compensates one row in place (one value per sensor, NaN = missing).
+    public mutating func apply(_ row: UnsafeMutableBufferPointer<Float>) {
+        let c = compensation
+        guard c.driver < row.count else { return }
+        let speed = row[c.driver]
+        let now: Float
+        if c.duty {
+            guard speed.isFinite else { return }
+            now = speed - c.driverReference
+        } else {
+            guard speed.isFinite, speed > 0, speed >= c.minimumDriverRatio * exp(c.driverReference) else { return }
+            now = log(speed) - c.driverReference
+            // The speed itself is the plant's choice: any speed it runs at is normal.
+            row[c.driver] = exp(c.driverReference)
+        }
+        if !started {
+            // A duty cycle starts at calibration's (one state says nothing about it).
+            for k in averages.indices { averages[k] = c.duty ? 0 : now }
+            started = true
+        } else {
+            for k in averages.indices { averages[k] += (now - averages[k]) / c.lagRows[k] }
+        }
+        var lowLag = c.duty ? averages.first ?? 0 : now, highLag = lowLag
+        for a in averages { lowLag = min(lowLag, a); highLag = max(highLag, a) }
+        for s in 0..<min(row.count, c.reference.count) {
+            let level = c.reference[s]
+            let x = row[s]
+            guard level.isFinite, x.isFinite else { continue }
+            let e = c.elasticity[s], b = c.band[s]
+            // Lagged: anywhere between the power law at the current speed and at its moving
+            // averages (where the thermal lags may still hold it).
+            let from = c.lagged[s] ? lowLag : now, to = c.lagged[s] ? highLag : now
+            let a = (e - b) * from, d = (e + b) * from, f = (e - b) * to, g = (e + b) * to
+            let low = min(min(a, d), min(f, g)), high = max(max(a, d), max(f, g))
+            let lo = level * exp(low - c.tolerance[s]), hi = level * exp(high + c.tolerance[s])
+            if x < lo {
+                row[s] = level - (lo - x)
+            } else if x > hi {
+                row[s] = level + (x - hi)
+            } else {
+                row[s] = level
+            }
+        }
+    }
+}

@@ -1,0 +1,241 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// One machine's recording for learning a load prior: its kind, sensor names and rows.
+public struct LoadPriorMachine: Sendable {
+    /// Kind of machine (machines of one kind share a prior).
+    public var kind: String
+    /// Sensor names, in column order.
+    public var sensorNames: [String]
+    /// Rows, row-major, NaN = missing; normal operation (no faults).
+    public var values: [Float]
+
+    /// Creates a recording.
+    public init(kind: String, sensorNames: [String], values: [Float]) {
+        self.kind = kind
+        self.sensorNames = sensorNames
+        self.values = values
+    }
+}
+
+/// Settings of `LoadPriorLearning`.
+public struct LoadPriorLearningSettings: Sendable, Hashable {
+    /// The sensor the plant sets.
+    public var driver = "speed"
+    /// A 0/1 state whose duty cycle the demand sets, for kinds without `driver`.
+    public var dutyDriver = "loaded"
+    /// For a duty driver: the sensor that says whether the machine runs (above `runningFraction`
+    /// of its highest); without it every row counts.
+    public var dutyRunning = "motor_current"
+    /// Time between rows.
+    public var secondsPerRow: Float = 1
+    /// Rows of one reference stretch (what a calibration sees).
+    public var referenceRows = 600
+    /// A new reference stretch starts every this many running rows.
+    public var referenceEvery = 3600
+    /// Rows averaged per sample (the detector's window).
+    public var windowRows = 20
+    /// Samples whose log speed is closer than this to the reference's teach nothing about slopes.
+    public var minimumLogChange: Float = 0.1
+    /// The band covers this fraction of the samples (beyond three noise units).
+    public var coverage: Float = 0.98
+    /// A lagged role is chosen when its band is below this fraction of the instantaneous one.
+    public var lagPreference: Float = 0.8
+    /// Rows whose driver is below this fraction of the machine's highest are not running.
+    public var runningFraction: Float = 0.3
+    /// Rows after each start left out (the detector's run signal leaves settling rows out).
+    public var settleRows = 600
+    /// Log change the detector tolerates anyway (its 1 % level floor, times a threshold of about 2):
+    /// a band need not cover it.
+    public var tolerance: Float = 0.02
+    /// Samples whose speed (and its averages) moved less than this from the reference's show
+    /// what a role does at an unchanged speed.
+    public var steadyLogChange: Float = 0.02
+    /// Roles needing a wider band than this are left out: speed explains too little of them
+    /// (ambient temperature), and so wide a band would hide their faults.
+    public var maximumBand: Float = 1
+    /// Time constants of the moving averages of speed, seconds.
+    public var lagSeconds: [Float] = [300, 600, 1200, 2400]
+
+    /// The defaults (see README, "Loads calibration never saw: the load prior").
+    public init() {}
+}
+
+/// Learns a `LoadPrior` from normal operation of many machines: per kind and sensor role, the
+/// elasticity to speed and the narrowest band around it that covers `coverage` of what the
+/// machines did, once each machine's levels are taken relative to a short reference stretch
+/// (exactly the detector's view: a calibration, then later speeds).
+public enum LoadPriorLearning {
+    /// Samples of one role: log change of the reading and of the speed (now and its averages).
+    struct Sample {
+        var y: Float
+        var now: Float
+        var low: Float
+        var high: Float
+        var noise: Float
+    }
+
+    /// Learns the prior.
+    public static func learn(_ machines: [LoadPriorMachine], settings: LoadPriorLearningSettings = LoadPriorLearningSettings()) -> LoadPrior {
+        var kinds: [LoadPrior.Kind] = []
+        var kindNames: [String] = []
+        for m in machines where !kindNames.contains(m.kind) && (m.sensorNames.contains(settings.driver) || m.sensorNames.contains(settings.dutyDriver)) {
+            kindNames.append(m.kind)
+        }
+        for kindName in kindNames {
+            var samples: [String: [Sample]] = [:]
+            var order: [String] = []
+            let duty = !machines.contains { $0.kind == kindName && $0.sensorNames.contains(settings.driver) }
+            for m in machines where m.kind == kindName {
+                for (role, list) in collect(m, duty: duty, settings: settings) {
+                    if samples[role] == nil { order.append(role) }
+                    samples[role, default: []] += list
+                }
+            }
+            var roles: [LoadPrior.Role] = []
+            for role in order {
+                guard let list = samples[role], list.count >= 50 else { continue }
+                // What the role does at an unchanged speed (grid, weather) is tolerated at any speed.
+                let steady = list.filter { max(duty ? 0 : abs($0.now), abs($0.low), abs($0.high)) < settings.steadyLogChange }
+                    .map { max(0, abs($0.y) - 3 * $0.noise) }
+                var tolerance = RobustStatistics.quantile(steady, Double(settings.coverage))
+                if !tolerance.isFinite { tolerance = 0 }
+                tolerance = (tolerance * 1000).rounded(.up) / 1000
+                let instant = fit(list, lagged: false, tolerance: tolerance, settings: settings)
+                let lagged = fit(list, lagged: true, tolerance: tolerance, settings: settings)
+                let useLag = duty || lagged.band < settings.lagPreference * instant.band
+                let chosen = useLag ? lagged : instant
+                // Left out: too wide to keep its faults, or no change at all (nothing to compensate).
+                guard chosen.band <= settings.maximumBand, chosen.elasticity != 0 || chosen.band > 0 || tolerance > 0 else { continue }
+                roles.append(LoadPrior.Role(sensor: role, elasticity: chosen.elasticity, band: chosen.band, lagged: useLag, tolerance: tolerance))
+            }
+            if !roles.isEmpty {
+                kinds.append(LoadPrior.Kind(name: kindName, driver: duty ? settings.dutyDriver : settings.driver, duty: duty, roles: roles))
+            }
+        }
+        return LoadPrior(kinds: kinds, lagSeconds: settings.lagSeconds)
+    }
+
+    /// The samples of every role of one machine.
+    static func collect(_ m: LoadPriorMachine, duty: Bool, settings: LoadPriorLearningSettings) -> [(String, [Sample])] {
+        let n = m.sensorNames.count
+        guard n > 1, let driver = m.sensorNames.firstIndex(of: duty ? settings.dutyDriver : settings.driver) else { return [] }
+        let rows = m.values.count / n
+        // A duty driver is 0 whenever unloaded: whether it runs comes from another sensor.
+        let indicator = duty ? m.sensorNames.firstIndex(of: settings.dutyRunning) : driver
+        let top = indicator.map { i in (0..<rows).map { m.values[$0 * n + i] }.filter(\.isFinite).max() ?? 0 } ?? 0
+        guard top > 0 || (duty && indicator == nil) else { return [] }
+        // Running rows only, as the detector sees them (stops are left out by the run signal).
+        var running: [Int] = []
+        var sinceStart = Int.max / 2
+        for r in 0..<rows {
+            let s = indicator.map { m.values[r * n + $0] } ?? 1
+            if s.isFinite, s >= settings.runningFraction * top {
+                sinceStart += 1
+                if sinceStart > settings.settleRows { running.append(r) }
+            } else {
+                sinceStart = 0
+            }
+        }
+        guard running.count > settings.referenceRows + settings.windowRows else { return [] }
+        // Per running row: log speed and its moving averages.
+        let lagRows = settings.lagSeconds.map { max(1, $0 / max(settings.secondsPerRow, 1e-3)) }
+        func transformed(_ r: Int) -> Float {
+            let x = m.values[r * n + driver]
+            return duty ? (x.isFinite ? x : 0) : log(x)
+        }
+        let start = duty ? running.prefix(settings.referenceRows).map(transformed).reduce(0, +) / Float(settings.referenceRows)
+                         : transformed(running[0])
+        var averages = [Float](repeating: start, count: lagRows.count)
+        var logSpeed: [Float] = [], lowAverage: [Float] = [], highAverage: [Float] = []
+        for r in running {
+            let l = transformed(r)
+            for k in averages.indices { averages[k] += (l - averages[k]) / lagRows[k] }
+            logSpeed.append(l)
+            // A duty driver's state itself is no operating point: only its averages are.
+            lowAverage.append(duty ? averages.min() ?? l : min(l, averages.min() ?? l))
+            highAverage.append(duty ? averages.max() ?? l : max(l, averages.max() ?? l))
+        }
+        var result: [(String, [Sample])] = []
+        for s in 0..<n where s != driver {
+            let column = running.map { m.values[$0 * n + s] }
+            let finite = column.filter(\.isFinite)
+            // State bits (0/1) follow no power law.
+            if finite.allSatisfy({ $0 == 0 || $0 == 1 }) || s == driver { continue }
+            // Window means of the reading and of log speed, with the averages at the window's end.
+            let w = settings.windowRows
+            var y: [Float] = [], now: [Float] = [], low: [Float] = [], high: [Float] = []
+            var start = 0
+            while start + w <= column.count {
+                let block = column[start..<(start + w)].filter(\.isFinite)
+                let mean = block.isEmpty ? Float.nan : block.reduce(0, +) / Float(block.count)
+                y.append(mean > 0 ? log(mean) : .nan)
+                now.append(logSpeed[start..<(start + w)].reduce(0, +) / Float(w))
+                low.append(lowAverage[start + w - 1])
+                high.append(highAverage[start + w - 1])
+                start += w
+            }
+            // Short-term noise of the window means (consecutive windows; load steps are rare).
+            let changes = (1..<max(1, y.count)).map { abs(y[$0] - y[$0 - 1]) }.filter(\.isFinite)
+            let noise = RobustStatistics.median(changes) * 1.4826 / Float(2).squareRoot()
+            var list: [Sample] = []
+            let referenceWindows = settings.referenceRows / w
+            var reference = 0
+            while reference + referenceWindows < y.count {
+                let refY = RobustStatistics.median(y[reference..<(reference + referenceWindows)].filter(\.isFinite))
+                let referenceNow = Array(now[reference..<(reference + referenceWindows)])
+                let refL = duty ? referenceNow.reduce(0, +) / Float(referenceWindows) : RobustStatistics.median(referenceNow)
+                if refY.isFinite, refL.isFinite {
+                    for t in (reference + referenceWindows)..<y.count where y[t].isFinite {
+                        list.append(Sample(y: y[t] - refY, now: now[t] - refL, low: low[t] - refL, high: high[t] - refL,
+                                           noise: noise.isFinite ? noise : 0))
+                    }
+                }
+                reference += max(1, settings.referenceEvery / w)
+            }
+            result.append((m.sensorNames[s], list))
+        }
+        return result
+    }
+
+    /// The elasticity with the narrowest band covering `coverage` of the samples, and that band.
+    static func fit(_ samples: [Sample], lagged: Bool, tolerance: Float, settings: LoadPriorLearningSettings) -> (elasticity: Float, band: Float) {
+        // The band the samples need at elasticity e, and (to choose among elasticities that need
+        // the same band because noise and tolerance hide their difference) the median miss.
+        func band(_ e: Float) -> (band: Float, miss: Float) {
+            var needed: [Float] = [], misses: [Float] = []
+            needed.reserveCapacity(samples.count)
+            misses.reserveCapacity(samples.count)
+            for x in samples {
+                let from = lagged ? x.low : x.now, to = lagged ? x.high : x.now
+                let reach = max(abs(from), abs(to))
+                guard reach >= settings.minimumLogChange else { continue }
+                let a = e * from, b = e * to
+                let distance = x.y < min(a, b) ? min(a, b) - x.y : (x.y > max(a, b) ? x.y - max(a, b) : 0)
+                needed.append(max(0, distance - 3 * x.noise - settings.tolerance - tolerance) / reach)
+                misses.append(distance / reach)
+            }
+            guard !needed.isEmpty else { return (.infinity, .infinity) }
+            return (RobustStatistics.quantile(needed, Double(settings.coverage)), RobustStatistics.median(misses))
+        }
+        func search(from: Float, to: Float, step: Float) -> (Float, (band: Float, miss: Float)) {
+            var best: (Float, (band: Float, miss: Float)) = (from, band(from))
+            var e = from + step
+            while e <= to + step / 2 {
+                let b = band(e)
+                if b.band < best.1.band - 1e-3 || (b.band <= best.1.band + 1e-3 && b.miss < best.1.miss) { best = (e, b) }
+                e += step
+            }
+            return best
+        }
+        let coarse = search(from: -1, to: 3, step: 0.05)
+        var best = search(from: coarse.0 - 0.05, to: coarse.0 + 0.05, step: 0.005)
+        // Speed explains nothing beyond noise: no elasticity at all.
+        let none = band(0)
+        if none.band <= best.1.band + 1e-3 { best = (0, none) }
+        return (elasticity: (best.0 * 1000).rounded() / 1000, band: (best.1.band * 1000).rounded(.up) / 1000)
+    }
+}

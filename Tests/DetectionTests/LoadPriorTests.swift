@@ -1,0 +1,115 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+@testable import Detection
+import EdgeCore
+import Testing
+
+/// The load prior: a pump calibrated at one speed does not alert at another speed, while its
+/// faults still do; machines without a speed sensor are scored exactly as before.
+@Suite("Load prior: speeds calibration never saw")
+struct LoadPriorTests {
+    static let names = ["flow", "outlet_pressure", "motor_current", "vibration_x", "speed"]
+
+    /// Rows of a pump at `speed` rpm (rated 2,900): flow ∝ speed^1.5, pressure ∝ speed^1.3,
+    /// current ∝ speed^2.2, vibration ∝ speed^1.95 (the affinity laws), with sensor noise; `flowFactor` and
+    /// `vibrationFactor` inject a leak or an imbalance.
+    func rows(speed: Float, count: Int, seed: UInt64, flowFactor: Float = 1, pressureFactor: Float = 1,
+              vibrationFactor: Float = 1) -> [Float] {
+        var random = SplitMix64(seed: seed)
+        var values: [Float] = []
+        let r = speed / 2900
+        for _ in 0..<count {
+            let flow = 200 * pow(r, 1.5) * flowFactor * (1 + 0.005 * random.signedUnitFloat())
+            let pressure = 4 * pow(r, 1.3) * pressureFactor * (1 + 0.003 * random.signedUnitFloat())
+            let current = 60 * pow(r, 2.2) * (1 + 0.004 * random.signedUnitFloat())
+            let vibration = 2 * pow(r, 1.95) * vibrationFactor * (1 + 0.03 * random.signedUnitFloat())
+            values += [flow, pressure, current, vibration, speed + 1.5 * random.signedUnitFloat()]
+        }
+        return values
+    }
+
+    func alerts(_ detector: MachineDetector, _ values: [Float]) -> Int {
+        var stream = detector.makeStream()
+        var count = 0
+        let n = Self.names.count
+        for r in 0..<(values.count / n) where stream.process(row: values[(r * n)..<(r * n + n)]).alert { count += 1 }
+        return count
+    }
+
+    func calibrated(prior: LoadPrior?) -> MachineDetector {
+        var settings = CalibrationSettings()
+        settings.loadPrior = prior
+        return Calibrator(settings: settings).calibrate(values: rows(speed: 2900, count: 600, seed: 1)[...], sensorNames: Self.names).detector
+    }
+
+    @Test("the shipped prior parses, knows pumps and fan motors, and writes back the same text")
+    func shippedPrior() throws {
+        let prior = try #require(LoadPrior.shipped)
+        #expect(prior.kind(for: Self.names)?.name == "pump")
+        #expect(prior.kind(for: ["speed", "torque", "motor_current"])?.name == "motor")
+        #expect(prior.kind(for: ["flow", "pressure", "current"]) == nil)
+        let again = try LoadPrior.parse(prior.text(recipe: "test"))
+        #expect(again == prior)
+    }
+
+    @Test("a pump calibrated at 2,900 rpm: 2,500 and 2,200 rpm give no alert with the prior, most rows alert without it")
+    func newSpeedIsNormal() throws {
+        let detector = calibrated(prior: LoadPrior.shipped)
+        #expect(try #require(detector.load).kind == "pump")
+        let slower = rows(speed: 2900, count: 200, seed: 2) + rows(speed: 2500, count: 600, seed: 3) + rows(speed: 2200, count: 600, seed: 4)
+        #expect(alerts(detector, slower) == 0)
+        let plain = calibrated(prior: nil)
+        #expect(plain.load == nil)
+        #expect(alerts(plain, slower) > 1000)
+    }
+
+    @Test("faults at a speed calibration never saw still alert", arguments: [
+        ("imbalance: vibration × 1.8", Float(1), Float(1), Float(1.8)),
+        ("leak: flow + 15 %, pressure − 10 %", Float(1.15), Float(0.9), Float(1)),
+        ("outlet valve closing: flow − 20 %, pressure + 8 %", Float(0.8), Float(1.08), Float(1)),
+    ])
+    func faultsStillAlert(fault: String, flow: Float, pressure: Float, vibration: Float) {
+        let detector = calibrated(prior: LoadPrior.shipped)
+        let faulty = rows(speed: 2500, count: 600, seed: 3, flowFactor: flow, pressureFactor: pressure, vibrationFactor: vibration)
+        #expect(alerts(detector, rows(speed: 2500, count: 300, seed: 5) + faulty) > 400, "\(fault)")
+    }
+
+    @Test("a machine without a speed sensor is calibrated and scored exactly as without the prior")
+    func noSpeedNoChange() {
+        let names = ["flow", "outlet_pressure", "motor_current", "vibration_x", "voltage"]
+        let values = rows(speed: 2900, count: 600, seed: 1)
+        var plain = CalibrationSettings()
+        plain.loadPrior = nil
+        let with = Calibrator().calibrate(values: values[...], sensorNames: names).detector
+        let without = Calibrator(settings: plain).calibrate(values: values[...], sensorNames: names).detector
+        #expect(with.load == nil)
+        #expect(with == without)
+    }
+
+    @Test("learning recovers the power of speed that seeded machines follow, and a tight band")
+    func learningRecoversElasticity() throws {
+        var machines: [LoadPriorMachine] = []
+        for m in 0..<4 {
+            var random = SplitMix64(seed: UInt64(10 + m))
+            var values: [Float] = []
+            let exponent: Float = 2 + 0.05 * Float(m - 2)
+            // Speed steps every 20 minutes between 60 % and 100 % of rated, 6 hours.
+            var speed: Float = 1500
+            for r in 0..<21_600 {
+                if r % 1200 == 0 { speed = 900 + 600 * (0.5 + 0.5 * random.signedUnitFloat()) }
+                let vibration = 2 * pow(speed / 1500, exponent) * (1 + 0.02 * random.signedUnitFloat())
+                let voltage = 400 + 0.5 * random.signedUnitFloat()
+                values += [speed + random.signedUnitFloat(), vibration, voltage]
+            }
+            machines.append(LoadPriorMachine(kind: "fan", sensorNames: ["speed", "vibration", "voltage"], values: values))
+        }
+        let prior = LoadPriorLearning.learn(machines)
+        let kind = try #require(prior.kind(for: ["speed", "vibration"]))
+        let vibration = try #require(kind.roles.first { $0.sensor == "vibration" })
+        #expect(abs(vibration.elasticity - 2) < 0.1)
+        #expect(vibration.band < 0.15)
+        // The voltage does not follow speed: left out, or with an elasticity near 0.
+        if let voltage = kind.roles.first(where: { $0.sensor == "voltage" }) { #expect(abs(voltage.elasticity) < 0.05) }
+    }
+}
