@@ -293,6 +293,9 @@ struct DetectorOptions: ParsableArguments {
     @Flag(help: "Do not compensate readings for speed with the shipped load prior (to compare with it).")
     var noLoadPrior = false
 
+    @Flag(help: "Do not move the readings of a machine that switches between two states (a compressor's loaded) to one state's levels (to compare with it).")
+    var noStateCompensation = false
+
     @Option(help: "Load prior file to compensate readings for speed with (default: the one shipped in this build; see learn-load-prior).")
     var loadPrior: String?
 
@@ -330,6 +333,7 @@ struct DetectorOptions: ParsableArguments {
             s.loadPrior = try LoadPrior.parse(String(decoding: try TextFile.readBytes(path: loadPrior), as: UTF8.self))
         }
         if noLoadPrior { s.loadPrior = nil }
+        if noStateCompensation { s.compensateStates = false }
         s.useDeviation = scorer != .network
         if scorer != .deviation, let initial = try initialization() {
             s.network = NetworkCalibration(initialization: initial, adaptation: AdaptationSettings(steps: adaptationSteps),

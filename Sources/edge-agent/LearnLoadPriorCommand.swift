@@ -32,6 +32,9 @@ struct LearnLoadPriorCommand: ParsableCommand {
     @Option(help: "Sensors needing a wider elasticity band than this are left out (speed explains too little of them).")
     var maximumBand: Float = LoadPriorLearningSettings().maximumBand
 
+    @Option(help: "Rows after each start left out of learning (a machine cooled by a stop takes this long to warm up again).")
+    var settleRows: Int = LoadPriorLearningSettings().settleRows
+
     @Flag(help: "Learn no kind driven by a duty cycle (a compressor's loaded state): only speed-driven kinds.")
     var speedOnly = false
 
@@ -54,8 +57,9 @@ struct LearnLoadPriorCommand: ParsableCommand {
         settings.coverage = coverage
         settings.maximumBand = maximumBand
         if speedOnly { settings.dutyDriver = "" }
+        settings.settleRows = max(0, settleRows)
         let prior = LoadPriorLearning.learn(recordings, settings: settings)
-        let recipe = "edge-agent learn-load-prior --machines \(machines) --hours \(hours) --seed \(seed) --coverage \(coverage) --maximum-band \(maximumBand)\(speedOnly ? " --speed-only" : "")"
+        let recipe = "edge-agent learn-load-prior --machines \(machines) --hours \(hours) --seed \(seed) --coverage \(coverage) --maximum-band \(maximumBand) --settle-rows \(settleRows)\(speedOnly ? " --speed-only" : "")"
         for kind in prior.kinds {
             print("\(kind.name) (driver \(kind.driver)):")
             for role in kind.roles {

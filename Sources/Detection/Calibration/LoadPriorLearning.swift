@@ -57,6 +57,9 @@ public struct LoadPriorLearningSettings: Sendable, Hashable {
     /// Roles needing a wider band than this are left out: speed explains too little of them
     /// (ambient temperature), and so wide a band would hide their faults.
     public var maximumBand: Float = 1
+    /// Whether machines that switch between two states are moved to one state's levels first
+    /// (as `CalibrationSettings.compensateStates` does in calibration).
+    public var compensateStates = true
     /// Time constants of the moving averages of speed, seconds.
     public var lagSeconds: [Float] = [300, 600, 1200, 2400]
 
@@ -89,7 +92,14 @@ public enum LoadPriorLearning {
             var samples: [String: [Sample]] = [:]
             var order: [String] = []
             let duty = !machines.contains { $0.kind == kindName && $0.sensorNames.contains(settings.driver) }
-            for m in machines where m.kind == kindName {
+            for var m in machines where m.kind == kindName {
+                // As calibration does: a machine that switches between two states while it runs
+                // is first moved to one state's levels (see `StateCompensation`), so the prior
+                // describes what is left of each sensor after that. (Speed-driven machines: the
+                // recording's 0/1 sensor is the run signal, whose stops calibration leaves out.)
+                if duty, settings.compensateStates, let state = StateCompensation.fit(values: m.values[...], sensorCount: m.sensorNames.count) {
+                    m.values = state.apply(to: m.values[...])
+                }
                 for (role, list) in collect(m, duty: duty, settings: settings) {
                     if samples[role] == nil { order.append(role) }
                     samples[role, default: []] += list
@@ -132,8 +142,9 @@ public enum LoadPriorLearning {
         var running: [Int] = []
         var sinceStart = Int.max / 2
         for r in 0..<rows {
+            // A missing reading (a state change's settling rows) does not stop the machine.
             let s = indicator.map { m.values[r * n + $0] } ?? 1
-            if s.isFinite, s >= settings.runningFraction * top {
+            if !s.isFinite || s >= settings.runningFraction * top {
                 sinceStart += 1
                 if sinceStart > settings.settleRows { running.append(r) }
             } else {

@@ -62,6 +62,10 @@ public struct CalibrationSettings: Sendable, Hashable {
     public var loadPrior: LoadPrior?
     /// Time between two rows, for the load prior's thermal lags.
     public var secondsPerRow: Float
+    /// Whether a machine that switches between two states while running (a 0/1 sensor such as a
+    /// compressor's `loaded` that took both values in calibration) has its readings moved to
+    /// one state's levels before the window-deviation score (see `StateCompensation`).
+    public var compensateStates: Bool
 
     /// Creates settings; the defaults are the shipped ones (see README, "Calibration and evaluation").
     public init(deviation: WindowDeviationSettings = WindowDeviationSettings(),
@@ -79,6 +83,7 @@ public struct CalibrationSettings: Sendable, Hashable {
         self.network = network
         self.loadPrior = LoadPrior.shipped
         self.secondsPerRow = 1
+        self.compensateStates = true
     }
 }
 
@@ -103,11 +108,15 @@ public struct MachineDetector: Sendable, Hashable, Codable {
     /// Speed compensation of the readings before the window-deviation score (nil: none; the
     /// network always sees the readings as they are).
     public var load: LoadCompensation?
+    /// Two-state compensation of the readings, applied before the load compensation (nil: none).
+    public var state: StateCompensation?
 
     /// Creates a detector from its parts.
     public init(sensorNames: [String], baseline: WindowDeviationBaseline, threshold: Float, rule: AlertDecisionRule,
-                useDeviation: Bool = true, network: NetworkDetector? = nil, load: LoadCompensation? = nil) {
+                useDeviation: Bool = true, network: NetworkDetector? = nil, load: LoadCompensation? = nil,
+                state: StateCompensation? = nil) {
         self.load = load
+        self.state = state
         self.sensorNames = sensorNames
         self.baseline = baseline
         self.threshold = threshold
@@ -131,6 +140,7 @@ public struct DetectorStream {
     public let detector: MachineDetector
     private var deviation: WindowDeviationScorer
     private var compensator: LoadCompensator?
+    private var stateCompensator: StateCompensator?
     private var compensated: [Float]
     private var network: NetworkStream?
     private var state = AlertDecisionRule.State()
@@ -144,6 +154,7 @@ public struct DetectorStream {
         self.detector = detector
         deviation = WindowDeviationScorer(baseline: detector.baseline)
         compensator = detector.load.map { LoadCompensator($0) }
+        stateCompensator = detector.state.map { StateCompensator($0) }
         compensated = [Float](repeating: .nan, count: detector.sensorNames.count)
         network = detector.network.map { NetworkStream(detector: $0) }
     }
@@ -157,10 +168,13 @@ public struct DetectorStream {
     /// Scores one row (one value per sensor, NaN = missing) without updating the alert state.
     public mutating func score<C: Collection>(row: C) -> Float where C.Element == Float {
         let d: Float
-        if compensator != nil {
+        if compensator != nil || stateCompensator != nil {
             var i = 0
             for x in row where i < compensated.count { compensated[i] = x; i += 1 }
-            compensated.withUnsafeMutableBufferPointer { compensator?.apply($0) }
+            compensated.withUnsafeMutableBufferPointer { buffer in
+                stateCompensator?.apply(buffer)
+                compensator?.apply(buffer)
+            }
             d = deviation.score(row: compensated)
         } else {
             d = deviation.score(row: row)
@@ -238,10 +252,12 @@ public struct Calibrator: Sendable {
         // Speed compensation, when the load prior knows this kind of machine: everything the
         // window-deviation score learns below is learned on compensated readings.
         let raw = values
+        let state = settings.compensateStates ? StateCompensation.fit(values: raw, sensorCount: n) : nil
+        let staged = state.map { $0.apply(to: raw)[...] } ?? raw
         let load = settings.loadPrior.flatMap {
-            LoadCompensation.fit(prior: $0, values: raw, sensorNames: sensorNames, secondsPerRow: settings.secondsPerRow)
+            LoadCompensation.fit(prior: $0, values: staged, sensorNames: sensorNames, secondsPerRow: settings.secondsPerRow)
         }
-        let values = load.map { $0.apply(to: raw)[...] } ?? raw
+        let values = load.map { $0.apply(to: staged)[...] } ?? staged
         var rawKept = raw
         var kept = values
         var baseline = WindowDeviationBaseline.fit(values: values, sensorCount: n, settings: settings.deviation, tolerances: tolerances)
@@ -285,7 +301,7 @@ public struct Calibrator: Sendable {
         if !quantile.isFinite { quantile = 1 }
         let threshold = max(max(quantile, 1e-3) * settings.thresholdMargin, settings.minimumThreshold)
         var detector = MachineDetector(sensorNames: sensorNames, baseline: baseline, threshold: threshold,
-                                       rule: settings.rule, useDeviation: settings.useDeviation, load: load)
+                                       rule: settings.rule, useDeviation: settings.useDeviation, load: load, state: state)
         var report = CalibrationReport(rows: rows, threshold: threshold, scoreQuantile: quantile,
                                        expectedFalseAlarmRate: Calibrator.tailExceedance(scores, above: threshold))
         report.trimmedRows = trimmed
@@ -360,10 +376,14 @@ public struct Calibrator: Sendable {
         guard let anomalies, anomalies.sensorCount == table.sensorCount else { return (detector, report) }
         var scorer = WindowDeviationScorer(baseline: detector.baseline)
         var compensator = detector.load.map { LoadCompensator($0) }
+        var stateCompensator = detector.state.map { StateCompensator($0) }
         var faultScores: [Float] = []
         for r in 0..<anomalies.rowCount {
             var row = Array(anomalies.row(r))
-            row.withUnsafeMutableBufferPointer { compensator?.apply($0) }
+            row.withUnsafeMutableBufferPointer { buffer in
+                stateCompensator?.apply(buffer)
+                compensator?.apply(buffer)
+            }
             let s = scorer.score(row: row)
             let isFault = anomalies.anomalyLabels.map { $0[r] != 0 } ?? true
             if isFault && s.isFinite { faultScores.append(s) }

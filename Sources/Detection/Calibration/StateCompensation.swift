@@ -1,0 +1,107 @@
+/// A machine that switches between two states while it runs (a compressor loaded and unloaded):
+/// what each sensor reads in the second state relative to the first, learned from the
+/// calibration rows themselves, so that window means compare like with like.
+///
+/// A compressor's discharge pressure, suction pressure and current jump between two levels
+/// every minute or so; a window mean then mostly measures how many of its rows were loaded, and
+/// the tolerated spread grows until a valve fault (suction 40 % down while loaded) is lost in
+/// it. Moving the rows of the second state by the difference of the two states' medians turns
+/// such a sensor into one steady level in which the fault stands out. Found only when a 0/1
+/// sensor took both values for at least `minimumRows` settled rows each during calibration.
+public struct StateCompensation: Sendable, Hashable, Codable {
+    /// Column of the 0/1 state sensor.
+    public var state: Int
+    /// Per sensor: subtracted from its reading while the state is 1 (0: not compensated).
+    public var shift: [Float]
+    /// Rows after a change of state in which compensated sensors are still moving between the
+    /// two levels: they are left out (missing) rather than compared with either level.
+    public var settleRows: Int
+
+    /// Finds the state sensor and the per-sensor shifts in calibration rows (row-major, NaN =
+    /// missing); nil when no 0/1 sensor took both values long enough or no sensor depends on it.
+    /// - Parameters:
+    ///   - settleRows: rows after a change of state that are not used to measure the levels.
+    ///   - minimumRows: settled rows needed in each state.
+    ///   - minimumSeparation: a sensor is compensated when its two medians differ by more than
+    ///     this many of its within-state spreads.
+    public static func fit(values: ArraySlice<Float>, sensorCount n: Int, settleRows: Int = 5, minimumRows: Int = 60,
+                           minimumSeparation: Float = 3) -> StateCompensation? {
+        guard n > 1 else { return nil }
+        let rows = values.count / n
+        func value(_ r: Int, _ s: Int) -> Float { values[values.startIndex + r * n + s] }
+        var best: (column: Int, balance: Int)? = nil
+        for s in 0..<n {
+            var ones = 0, zeros = 0, other = 0
+            for r in 0..<rows {
+                let x = value(r, s)
+                if x == 1 { ones += 1 } else if x == 0 { zeros += 1 } else if x.isFinite { other += 1 }
+            }
+            guard other == 0, min(ones, zeros) >= minimumRows else { continue }
+            if best == nil || min(ones, zeros) > best!.balance { best = (s, min(ones, zeros)) }
+        }
+        guard let state = best?.column else { return nil }
+        // Settled rows of each state: the same state for the last `settleRows` rows.
+        var settled: [[Int]] = [[], []]
+        var run = 0
+        for r in 0..<rows {
+            let x = value(r, state)
+            run = r > 0 && x == value(r - 1, state) ? run + 1 : 0
+            if x.isFinite, run >= settleRows { settled[x == 1 ? 1 : 0].append(r) }
+        }
+        guard settled[0].count >= minimumRows, settled[1].count >= minimumRows else { return nil }
+        var shift = [Float](repeating: 0, count: n)
+        for s in 0..<n where s != state {
+            let zero = settled[0].map { value($0, s) }, one = settled[1].map { value($0, s) }
+            let m0 = RobustStatistics.median(zero), m1 = RobustStatistics.median(one)
+            let spread = max(RobustStatistics.scaledMAD(zero, center: m0), RobustStatistics.scaledMAD(one, center: m1))
+            guard m0.isFinite, m1.isFinite, spread.isFinite, abs(m1 - m0) > minimumSeparation * spread else { continue }
+            shift[s] = m1 - m0
+        }
+        guard shift.contains(where: { $0 != 0 }) else { return nil }
+        return StateCompensation(state: state, shift: shift, settleRows: settleRows)
+    }
+
+    /// Compensates a block of rows (row-major) in order with a fresh compensator.
+    public func apply(to values: ArraySlice<Float>) -> [Float] {
+        let n = shift.count
+        var compensator = StateCompensator(self)
+        var out = Array(values)
+        out.withUnsafeMutableBufferPointer { buffer in
+            var r = 0
+            while (r + 1) * n <= buffer.count {
+                compensator.apply(UnsafeMutableBufferPointer(rebasing: buffer[(r * n)..<((r + 1) * n)]))
+                r += 1
+            }
+        }
+        return out
+    }
+}
+
+/// Applies a `StateCompensation` to rows as they arrive; allocation-free.
+public struct StateCompensator: Sendable {
+    /// The compensation applied.
+    public let compensation: StateCompensation
+    private var last: Float = .nan
+    private var run = 0
+
+    /// Creates a compensator that has seen no row yet (the first row counts as settled).
+    public init(_ compensation: StateCompensation) {
+        self.compensation = compensation
+        run = compensation.settleRows
+    }
+
+    /// Moves a row in the second state to the first state's levels, in place; rows just after
+    /// a change of state lose their compensated readings (NaN).
+    public mutating func apply(_ row: UnsafeMutableBufferPointer<Float>) {
+        let c = compensation
+        guard c.state < row.count else { return }
+        let x = row[c.state]
+        guard x.isFinite else { return }
+        if last.isFinite, x != last { run = 0 } else { run += 1 }
+        last = x
+        let settling = run < c.settleRows
+        for s in 0..<min(row.count, c.shift.count) where c.shift[s] != 0 {
+            if settling { row[s] = .nan } else if x >= 0.5 { row[s] -= c.shift[s] }
+        }
+    }
+}

@@ -1,0 +1,80 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+@testable import Detection
+import EdgeCore
+import Testing
+
+/// Two-state compensation: a compressor cycling between loaded and unloaded is scored on one
+/// steady level per sensor, so another duty cycle is normal and a fault while loaded stands out.
+@Suite("State compensation: a machine that switches between two states")
+struct StateCompensationTests {
+    static let names = ["loaded", "suction_pressure", "motor_current"]
+
+    /// A compressor loaded for `loadedRows` then unloaded for `unloadedRows`, repeatedly; suction
+    /// and current move to their state's level with a one-second lag. `loadedSuction` is the
+    /// suction pressure while loaded (1.0 normally; lower when the inlet valve closes).
+    func rows(count: Int, loadedRows: Int, unloadedRows: Int, seed: UInt64, loadedSuction: Float = 1.0) -> [Float] {
+        var random = SplitMix64(seed: seed)
+        var values: [Float] = []
+        var suction: Float = 0.25, current: Float = 32
+        for r in 0..<count {
+            let loaded = r % (loadedRows + unloadedRows) < loadedRows
+            suction += ((loaded ? loadedSuction : 0.25) - suction) * 0.63
+            current += ((loaded ? 85 : 32) - current) * 0.86
+            values += [loaded ? 1 : 0, suction + 0.003 * random.signedUnitFloat(), current * (1 + 0.003 * random.signedUnitFloat())]
+        }
+        return values
+    }
+
+    func alerts(_ detector: MachineDetector, _ values: [Float]) -> Int {
+        var stream = detector.makeStream()
+        var count = 0
+        let n = Self.names.count
+        for r in 0..<(values.count / n) where stream.process(row: values[(r * n)..<(r * n + n)]).alert { count += 1 }
+        return count
+    }
+
+    /// Rows whose score is above the threshold (the evidence, before the alert rule's hold and cooldown).
+    func rowsAbove(_ detector: MachineDetector, _ values: [Float]) -> Int {
+        var stream = detector.makeStream()
+        let n = Self.names.count
+        return (0..<(values.count / n)).filter { r in stream.score(row: values[(r * n)..<(r * n + n)]) > detector.alertThreshold }.count
+    }
+
+    func calibrated(compensateStates: Bool) -> MachineDetector {
+        var settings = CalibrationSettings()
+        settings.compensateStates = compensateStates
+        return Calibrator(settings: settings).calibrate(values: rows(count: 600, loadedRows: 30, unloadedRows: 30, seed: 1)[...],
+                                                        sensorNames: Self.names).detector
+    }
+
+    @Test("the shifts are the two states' level differences, found from calibration alone")
+    func shifts() throws {
+        let detector = calibrated(compensateStates: true)
+        let state = try #require(detector.state)
+        #expect(state.state == 0)
+        #expect(abs(state.shift[1] - 0.75) < 0.02)
+        #expect(abs(state.shift[2] - 53) < 1)
+        #expect(calibrated(compensateStates: false).state == nil)
+    }
+
+    @Test("another duty cycle is normal; suction 30 % low while loaded alerts, and is far less visible without the compensation")
+    func dutyCycleAndFault() {
+        let detector = calibrated(compensateStates: true)
+        #expect(alerts(detector, rows(count: 1200, loadedRows: 45, unloadedRows: 15, seed: 2)) == 0)
+        let fault = rows(count: 1200, loadedRows: 30, unloadedRows: 30, seed: 3, loadedSuction: 0.7)
+        #expect(alerts(detector, fault) > 0)
+        // Windows holding loaded rows are above the threshold: about half of all rows.
+        let above = rowsAbove(detector, fault)
+        let plain = calibrated(compensateStates: false)
+        #expect(above > 400)
+        #expect(rowsAbove(plain, fault) * 2 < above)
+    }
+
+    @Test("a machine whose 0/1 sensor never changed in calibration has no state compensation")
+    func noSecondState() {
+        let values = rows(count: 600, loadedRows: 600, unloadedRows: 1, seed: 4)
+        #expect(StateCompensation.fit(values: values[...], sensorCount: 3) == nil)
+    }
+}
