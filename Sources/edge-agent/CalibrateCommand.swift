@@ -157,6 +157,10 @@ struct CalibrateCommand: ParsableCommand {
                 let names = table.sensorNames.indices.filter { load.reference[$0].isFinite }.map { table.sensorNames[$0] }
                 print("  load prior (\(load.kind)): \(names.joined(separator: ", ")) follow \(table.sensorNames[load.driver]) (calibrated at \(EvaluationText.fixed(Double(load.referenceDriver), 1))); other speeds are expected")
             }
+            if let state = outcome.detector.state {
+                let names = table.sensorNames.indices.filter { state.shift[$0] != 0 }.map { table.sensorNames[$0] }
+                print("  two states (\(table.sensorNames[state.state])): \(names.joined(separator: ", ")) compared with their level in the same state")
+            }
             print("  threshold \(r.threshold) (calibration score quantile \(r.scoreQuantile) × margin)")
             print("  expected false-alarm rate \(EvaluationText.fixed(100 * r.expectedFalseAlarmRate, 3)) % of rows (exponential tail fit)")
             if r.labelledAnomalyRows > 0 {
