@@ -155,7 +155,11 @@ struct CalibrateCommand: ParsableCommand {
             if notRunningRows > 0 { print("  left out \(notRunningRows) rows where the machine was stopped or settling after a start") }
             if let load = outcome.detector.load {
                 let names = table.sensorNames.indices.filter { load.reference[$0].isFinite }.map { table.sensorNames[$0] }
-                print("  load prior (\(load.kind)): \(names.joined(separator: ", ")) follow \(table.sensorNames[load.driver]) (calibrated at \(EvaluationText.fixed(Double(load.referenceDriver), 1))); other speeds are expected")
+                if load.duty {
+                    print("  load prior (\(load.kind)): \(names.joined(separator: ", ")) follow the duty cycle of \(table.sensorNames[load.driver]) (\(EvaluationText.fixed(100 * Double(load.referenceDriver), 0)) % during calibration); other duty cycles are expected")
+                } else {
+                    print("  load prior (\(load.kind)): \(names.joined(separator: ", ")) follow \(table.sensorNames[load.driver]) (calibrated at \(EvaluationText.fixed(Double(load.referenceDriver), 1))); other speeds are expected")
+                }
             }
             if let state = outcome.detector.state {
                 let names = table.sensorNames.indices.filter { state.shift[$0] != 0 }.map { table.sensorNames[$0] }
