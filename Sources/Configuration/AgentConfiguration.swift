@@ -140,6 +140,9 @@ public struct MachineConfiguration: Sendable, Equatable {
     public var settleAfterStart: Duration = .zero
     /// Which score raises its anomaly alerts.
     public var alertScore: AlertScore = .deviation
+    /// What kind of machine it is, for the load prior (`kind`); nil: the prior picks the kind
+    /// whose roles match the most sensors.
+    public var kind: LoadPriorKind? = nil
     /// The sensors, in file order (their index is the column in a window).
     public var sensors: [SensorConfiguration]
 
@@ -147,6 +150,31 @@ public struct MachineConfiguration: Sendable, Equatable {
         self.id = id
         self.sensors = sensors
     }
+}
+
+/// The kinds of machine the shipped load prior knows (`kind` of a `[[machine]]`; named apart from
+/// the simulator's `MachineKind`).
+public enum LoadPriorKind: String, Sendable, Equatable, CaseIterable {
+    /// A centrifugal pump on a drive: flow, pressures, current follow its speed.
+    case pump
+    /// A motor on a drive (a fan motor): current, torque, vibration follow its speed.
+    case motor
+    /// A screw compressor switching between loaded and unloaded: temperatures follow its duty cycle.
+    case compressor
+}
+
+extension SensorConfiguration {
+    /// The sensor roles the shipped load prior knows (`models/load-prior.txt`): the drivers
+    /// (`speed`, a compressor's `loaded`) and the sensors that follow them. A test keeps this
+    /// list equal to the prior's (Configuration does not import Detection).
+    public static let knownRoles = [
+        "speed", "loaded", "flow", "inlet_pressure", "outlet_pressure", "suction_pressure", "motor_current",
+        "supply_voltage", "torque", "shaft_power", "electrical_power", "bearing_temperature", "winding_temperature",
+        "discharge_temperature", "oil_temperature", "ambient_temperature", "vibration_x", "vibration_y",
+    ]
+
+    /// The name the load prior matches this sensor by: its `role`, else its name.
+    public var roleName: String { role ?? name }
 }
 
 /// Which of a calibrated machine's two scores raises its anomaly alerts (`alert_score`).
@@ -187,6 +215,10 @@ public struct SensorConfiguration: Sendable, Equatable {
     /// normal (a dead band: a supply voltage wandering with the grid). Only the change beyond it
     /// counts as a deviation; nil: calibration alone judges the normal spread.
     public var tolerance: Double? = nil
+    /// The load prior's sensor name this sensor plays (`role`, e.g. `flow`, `speed`), so that a
+    /// plant's own names (`Pump1_Flow`) get the prior's compensation; nil: its name is matched
+    /// as it is.
+    public var role: String? = nil
 
     public init(name: String, bus: String, address: Int) {
         self.name = name

@@ -35,8 +35,8 @@ struct ConfigurationDecoder {
     ]
     static let tcpOnlyKeys = ["host", "port"]
     static let rtuOnlyKeys = ["device", "baud", "parity", "data_bits", "stop_bits"]
-    static let machineKeys = ["id", "description", "poll_interval", "window_length", "hop", "run_signal", "settle_after_start", "alert_score", "sensor"]
-    static let sensorKeys = ["name", "bus", "unit_id", "kind", "address", "type", "order", "bit", "scale", "offset", "unit", "min", "max", "tolerance"]
+    static let machineKeys = ["id", "description", "poll_interval", "window_length", "hop", "run_signal", "settle_after_start", "alert_score", "kind", "sensor"]
+    static let sensorKeys = ["name", "bus", "unit_id", "kind", "address", "type", "order", "bit", "scale", "offset", "unit", "min", "max", "tolerance", "role"]
 
     /// For an unknown key: which table it belongs in (keys put under the wrong header,
     /// such as a machine's `poll_interval` written after its first `[[machine.sensor]]`),
@@ -294,6 +294,21 @@ struct ConfigurationDecoder {
         if let score = table.choice("alert_score", AlertScore.allCases.map { ($0.rawValue, $0) }, &problems, what: "alert score") {
             machine.alertScore = score
         }
+        if let text = table.string("kind", &problems, what: "a machine kind") {
+            if let kind = LoadPriorKind(rawValue: text) {
+                machine.kind = kind
+            } else {
+                let kinds = LoadPriorKind.allCases.map(\.rawValue)
+                var message = "unknown machine kind \"\(text)\" (expected one of \(kinds.joined(separator: ", ")))"
+                if RegisterKind(rawValue: text) != nil {
+                    message += "; a register kind such as \"\(text)\" belongs in a [[machine.sensor]]"
+                } else if let suggestion = closest(to: text, among: kinds) {
+                    message += "; did you mean \"\(suggestion)\"?"
+                }
+                problems.add(table.keyPath("kind"), message)
+            }
+        }
+        checkUniqueRoles(of: machine.sensors, in: sensorTables)
         if let signal = table.name("run_signal", &problems, what: "a sensor name") {
             if names[signal] == nil {
                 let known = names.keys.sorted()
@@ -411,7 +426,29 @@ struct ConfigurationDecoder {
                 sensor.tolerance = tolerance
             }
         }
+        if let role = table.name("role", &problems, what: "a sensor role of the load prior") {
+            if SensorConfiguration.knownRoles.contains(role) {
+                sensor.role = role
+            } else {
+                var message = "unknown role \"\(role)\" (the load prior knows: \(SensorConfiguration.knownRoles.joined(separator: ", ")))"
+                if let suggestion = closest(to: role, among: SensorConfiguration.knownRoles) { message += "; did you mean \"\(suggestion)\"?" }
+                problems.add(table.keyPath("role"), message)
+            }
+        }
         return name == nil || busName == nil || address == nil || !valid ? nil : sensor
+    }
+
+    /// Two sensors of one machine cannot play the same role (the prior would not know which to
+    /// follow): neither by `role` nor by a name that is a role while another sensor's `role` says it too.
+    private mutating func checkUniqueRoles(of sensors: [SensorConfiguration], in tables: [TableReader]) {
+        var players: [String: String] = [:]
+        for sensor in sensors where sensor.role != nil || SensorConfiguration.knownRoles.contains(sensor.name) {
+            let role = sensor.roleName
+            guard let first = players[role] else { players[role] = sensor.name; continue }
+            let table = tables.first { $0.table["name"]?.string == sensor.name }
+            let path = table.map { $0.keyPath(sensor.role == nil ? "name" : "role") } ?? "sensor"
+            problems.add(path, "sensor \"\(sensor.name)\" plays role \"\(role)\", which sensor \"\(first)\" already plays (each role at most once per machine; give one of them another role or none)")
+        }
     }
 
     // MARK: Helpers

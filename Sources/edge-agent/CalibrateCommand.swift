@@ -105,6 +105,11 @@ struct CalibrateCommand: ParsableCommand {
         if let machineConfiguration {
             // The load prior's thermal lags are in seconds; the detector counts rows (polls).
             settings.secondsPerRow = Float(max(1, machineConfiguration.pollInterval.wholeMilliseconds)) / 1000
+            // Sensors named by the plant play the load prior's roles given in agent.conf.
+            for sensor in machineConfiguration.sensors {
+                if let role = sensor.role { settings.sensorRoles[sensor.name] = role }
+            }
+            settings.machineKind = machineConfiguration.kind?.rawValue
         }
         if let meta = MetaInitialization.shipped {
             settings.network = NetworkCalibration(initialization: meta)
@@ -148,18 +153,19 @@ struct CalibrateCommand: ParsableCommand {
             out.field("labelled_anomaly_rows", r.labelledAnomalyRows)
             out.field("seconds", elapsed)
             out.field("detector", path)
+            if let load = outcome.detector.load {
+                out.field("load_prior_kind", load.kind)
+                out.array("load_compensated_sensors", table.sensorNames.indices.filter { load.reference[$0].isFinite }) {
+                    $0.element(table.sensorNames[$1])
+                }
+            }
             out.array("warnings", warnings) { $0.element($1) }
             print(out.finish())
         } else {
             print("calibrated \(machine): K = \(r.rows) rows × \(table.sensorCount) sensors (\(r.trimmedRows) rows set aside as suspect)")
             if notRunningRows > 0 { print("  left out \(notRunningRows) rows where the machine was stopped or settling after a start") }
-            if let load = outcome.detector.load {
-                let names = table.sensorNames.indices.filter { load.reference[$0].isFinite }.map { table.sensorNames[$0] }
-                if load.duty {
-                    print("  load prior (\(load.kind)): \(names.joined(separator: ", ")) follow the duty cycle of \(table.sensorNames[load.driver]) (\(EvaluationText.fixed(100 * Double(load.referenceDriver), 0)) % during calibration); other duty cycles are expected")
-                } else {
-                    print("  load prior (\(load.kind)): \(names.joined(separator: ", ")) follow \(table.sensorNames[load.driver]) (calibrated at \(EvaluationText.fixed(Double(load.referenceDriver), 1))); other speeds are expected")
-                }
+            for line in LoadPriorText.lines(detector: outcome.detector, sensorNames: table.sensorNames, settings: settings) {
+                print("  " + line)
             }
             if let state = outcome.detector.state {
                 let names = table.sensorNames.indices.filter { state.shift[$0] != 0 }.map { table.sensorNames[$0] }
@@ -232,5 +238,32 @@ struct CalibrateCommand: ParsableCommand {
         }
         return SensorTable(sensorNames: sensors, timestamps: table.timestamps, values: values,
                            anomalyLabels: table.anomalyLabels, changepointLabels: table.changepointLabels)
+    }
+}
+
+/// What `calibrate` and `replay` say about the load prior: which kind matched and which sensors it
+/// compensates (with the role each plays), or a hint when a sensor looks like a speed or load
+/// the prior did not recognise.
+enum LoadPriorText {
+    /// The lines, without indentation; empty when there is nothing to say.
+    static func lines(detector: MachineDetector, sensorNames: [String], settings: CalibrationSettings) -> [String] {
+        let roles = settings.roleNames(for: sensorNames)
+        func named(_ i: Int) -> String {
+            roles[i] == sensorNames[i] || roles[i].isEmpty ? sensorNames[i] : "\(sensorNames[i]) (\(roles[i]))"
+        }
+        guard let load = detector.load else {
+            guard let prior = settings.loadPrior else { return [] }
+            if let kind = settings.machineKind, let entry = prior.kinds.first(where: { $0.name == kind }) {
+                return ["load prior: not applied: kind \"\(kind)\" needs a sensor playing \(entry.driver) and one of its roles (\(entry.roles.map(\.sensor).joined(separator: ", "))) with a level above 0 during calibration; give them role = \"…\" in agent.conf"]
+            }
+            let unnamed = sensorNames.filter { settings.sensorRoles[$0] == nil }
+            guard let driver = prior.unrecognisedDriver(among: unnamed) else { return [] }
+            return ["hint: \(driver) looks like a speed or load, but the load prior matched no kind of machine: name the sensors' roles in agent.conf (role = \"speed\", role = \"flow\", …; see README) and readings will be compensated for speed or duty cycle"]
+        }
+        let compensated = sensorNames.indices.filter { load.reference[$0].isFinite }.map(named).joined(separator: ", ")
+        if load.duty {
+            return ["load prior (\(load.kind)): \(compensated) follow the duty cycle of \(named(load.driver)) (\(EvaluationText.fixed(100 * Double(load.referenceDriver), 0)) % during calibration); other duty cycles are expected"]
+        }
+        return ["load prior (\(load.kind)): \(compensated) follow \(named(load.driver)) (calibrated at \(EvaluationText.fixed(Double(load.referenceDriver), 1))); other speeds are expected"]
     }
 }

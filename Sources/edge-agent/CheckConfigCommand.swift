@@ -107,7 +107,10 @@ struct ConfigurationPlan {
         case .network: lines.append("  alerts on the int8 network's score (alert_score = \"network\"; needs its .model file from calibrate)")
         case .either: lines.append("  alerts on whichever score is further past its threshold: window deviation or int8 network (alert_score = \"either\")")
         }
-        var rows = [["  sensor", "bus", "unit", "reads", "scale", "offset", "unit", "range", "tolerance"]]
+        if let kind = machine.kind {
+            lines.append("  load prior kind: \(kind.rawValue) (kind = \"\(kind.rawValue)\")")
+        }
+        var rows = [["  sensor", "bus", "unit", "reads", "scale", "offset", "unit", "range", "tolerance", "role"]]
         rows += machine.sensors.map(sensorRow)
         lines += Self.columns(rows)
         return lines
@@ -122,7 +125,14 @@ struct ConfigurationPlan {
         case (nil, nil): range = "-"
         }
         return ["  \(sensor.name)", sensor.bus, "\(sensor.unitID)", registers(sensor), number(sensor.scale), number(sensor.offset),
-                sensor.unit.isEmpty ? "-" : sensor.unit, range, sensor.tolerance.map { "±\(number($0))" } ?? "-"]
+                sensor.unit.isEmpty ? "-" : sensor.unit, range, sensor.tolerance.map { "±\(number($0))" } ?? "-", role(sensor)]
+    }
+
+    /// The load-prior role a sensor plays: its `role`, its own name when that is a role the
+    /// prior knows (`speed (name)`), else `-`.
+    func role(_ sensor: SensorConfiguration) -> String {
+        if let role = sensor.role { return role }
+        return SensorConfiguration.knownRoles.contains(sensor.name) ? "\(sensor.name) (name)" : "-"
     }
 
     /// `holding 100–101 (float32 CDAB)`, `input 7 (uint16)`, `holding 40 bit 3 (bool)`, `coil 12`.
@@ -188,6 +198,7 @@ struct ConfigurationPlan {
                         $0.field("settle_after_start_ms", milliseconds(machine.settleAfterStart))
                     }
                     $0.field("alert_score", machine.alertScore.rawValue)
+                    if let kind = machine.kind { $0.field("kind", kind.rawValue) }
                     $0.array("sensors", machine.sensors) { out, sensor in
                         out.object {
                             $0.field("name", sensor.name)
@@ -205,6 +216,7 @@ struct ConfigurationPlan {
                             if let low = sensor.minimum { $0.field("min", low) }
                             if let high = sensor.maximum { $0.field("max", high) }
                             if let tolerance = sensor.tolerance { $0.field("tolerance", tolerance) }
+                            if let role = sensor.role { $0.field("role", role) }
                         }
                     }
                 }

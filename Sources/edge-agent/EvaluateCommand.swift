@@ -299,6 +299,12 @@ struct DetectorOptions: ParsableArguments {
     @Option(help: "Load prior file to compensate readings for speed with (default: the one shipped in this build; see learn-load-prior).")
     var loadPrior: String?
 
+    @Option(help: ArgumentHelp("The load prior's role of columns named by the plant, e.g. Pump1_Flow=flow,Pump1_Speed=speed, so that their readings are compensated for speed (columns without a role are matched by their own names).", valueName: "COLUMN=ROLE,..."))
+    var roles: String?
+
+    @Option(help: "The load prior's kind of machine (pump, motor or compressor), when the roles alone fit several.")
+    var machineKind: String?
+
     enum Scorer: String, ExpressibleByArgument, CaseIterable {
         case deviation, network, combined
     }
@@ -333,6 +339,16 @@ struct DetectorOptions: ParsableArguments {
             s.loadPrior = try LoadPrior.parse(String(decoding: try TextFile.readBytes(path: loadPrior), as: UTF8.self))
         }
         if noLoadPrior { s.loadPrior = nil }
+        if let prior = s.loadPrior ?? LoadPrior.shipped {
+            if let roles { s.sensorRoles = try DetectorOptions.parseRoles(roles, prior: prior) }
+            if let machineKind {
+                let kinds = prior.kinds.map(\.name)
+                guard kinds.contains(machineKind) else {
+                    throw ValidationError("--machine-kind \(machineKind): the load prior knows \(kinds.joined(separator: ", "))")
+                }
+                s.machineKind = machineKind
+            }
+        }
         if noStateCompensation { s.compensateStates = false }
         s.useDeviation = scorer != .network
         if scorer != .deviation, let initial = try initialization() {
@@ -342,5 +358,34 @@ struct DetectorOptions: ParsableArguments {
             throw ValidationError("--scorer network needs a meta-initialization (--meta-init FILE)")
         }
         return s
+    }
+
+    /// `COLUMN=ROLE,...` as a map from column to role, each role one the prior knows and played once.
+    static func parseRoles(_ text: String, prior: LoadPrior) throws -> [String: String] {
+        let known = prior.roleNames
+        var roles: [String: String] = [:]
+        var players: [String: String] = [:]
+        for item in text.split(separator: ",") {
+            let parts = item.split(separator: "=", maxSplits: 1).map { String($0).trimmingSpaces() }
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                throw ValidationError("--roles: \"\(item)\" is not COLUMN=ROLE (e.g. --roles Pump1_Flow=flow,Pump1_Speed=speed)")
+            }
+            let (column, role) = (parts[0], parts[1])
+            guard known.contains(role) else {
+                throw ValidationError("--roles: unknown role \"\(role)\" for column \(column) (the load prior knows: \(known.joined(separator: ", ")))")
+            }
+            if let other = players[role] { throw ValidationError("--roles: columns \(other) and \(column) both play \(role) (each role at most once)") }
+            if roles[column] != nil { throw ValidationError("--roles: column \(column) is given twice") }
+            players[role] = column
+            roles[column] = role
+        }
+        return roles
+    }
+}
+
+extension String {
+    /// The text without leading and trailing spaces (no Foundation).
+    fileprivate func trimmingSpaces() -> String {
+        String(drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
     }
 }

@@ -32,9 +32,16 @@ struct ReplayCommand: ParsableCommand {
 
     func run() throws {
         let table = try CSVReader().read(path: input)
-        let result = try Replay.run(table, calibrationRows: calibrationRows, settings: try detector.settings())
+        let settings = try detector.settings()
+        for column in settings.sensorRoles.keys.sorted() where !table.sensorNames.contains(column) {
+            throw ValidationError("--roles names column \(column), which \(input) does not have (it has: \(table.sensorNames.joined(separator: ", ")))")
+        }
+        let result = try Replay.run(table, calibrationRows: calibrationRows, settings: settings)
         try TextFile.write(Replay.csv(table: table, result: result), to: output)
         let alerted = result.alerts.filter { $0 }.count
         print("replay: \(table.rowCount) rows (\(table.sensorCount) sensors), calibrated on \(calibrationRows), threshold \(result.detector.alertThreshold), \(alerted) rows alerted → \(output)")
+        for line in LoadPriorText.lines(detector: result.detector, sensorNames: table.sensorNames, settings: settings) {
+            print("  " + line)
+        }
     }
 }

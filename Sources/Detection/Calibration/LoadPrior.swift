@@ -79,15 +79,33 @@ public struct LoadPrior: Sendable, Hashable, Codable {
 
     /// The kind whose roles match the most of `sensorNames` (the driver among them and at least
     /// one role), or nil when no kind applies (e.g. a machine without a speed sensor).
-    public func kind(for sensorNames: [String]) -> Kind? {
+    /// - Parameter named: only this kind is considered (a machine's `kind` in agent.conf, for
+    ///   when its roles alone fit several kinds); nil: any kind.
+    public func kind(for sensorNames: [String], named: String? = nil) -> Kind? {
         let names = Set(sensorNames.map { $0.lowercased() })
         var best: Kind? = nil
         var bestCount = 0
-        for kind in kinds where names.contains(kind.driver.lowercased()) {
+        for kind in kinds where names.contains(kind.driver.lowercased()) && (named.map { $0 == kind.name } ?? true) {
             let count = kind.roles.filter { names.contains($0.sensor.lowercased()) }.count
             if count > bestCount { best = kind; bestCount = count }
         }
         return best
+    }
+
+    /// Every sensor name the prior knows: the drivers and their roles, sorted.
+    public var roleNames: [String] {
+        Set(kinds.flatMap { [$0.driver] + $0.roles.map(\.sensor) }).sorted()
+    }
+
+    /// The first of `sensorNames` that looks like a driver the prior did not recognise (a name
+    /// holding `speed`, `rpm`, `frequency` or `load`, but no driver's exact name): a hint that
+    /// naming the sensors' roles would let the prior apply. Nil when none looks like one.
+    public func unrecognisedDriver(among sensorNames: [String]) -> String? {
+        let drivers = Set(kinds.map { $0.driver.lowercased() })
+        return sensorNames.first { name in
+            let lower = name.lowercased()
+            return !drivers.contains(lower) && ["speed", "rpm", "frequency", "load"].contains { lower.contains($0) }
+        }
     }
 }
 
@@ -212,11 +230,13 @@ public struct LoadCompensation: Sendable, Hashable, Codable {
 
     /// Binds `prior` to a machine calibrated on `values` (row-major, NaN = missing); nil when no
     /// kind matches its sensors or its driver had no positive level during calibration.
+    /// `sensorNames` are the names the prior matches: each sensor's role where it has one.
     /// - Parameter secondsPerRow: the time between two rows (for the thermal lags).
+    /// - Parameter kindName: only this kind of the prior may match (nil: the best match).
     public static func fit(prior: LoadPrior, values: ArraySlice<Float>, sensorNames: [String],
-                           secondsPerRow: Float = 1) -> LoadCompensation? {
+                           kindName: String? = nil, secondsPerRow: Float = 1) -> LoadCompensation? {
         let n = sensorNames.count
-        guard n > 1, let kind = prior.kind(for: sensorNames),
+        guard n > 1, let kind = prior.kind(for: sensorNames, named: kindName),
               let driver = sensorNames.firstIndex(where: { $0.lowercased() == kind.driver.lowercased() }) else { return nil }
         let rows = values.count / n
         func column(_ s: Int) -> [Float] { (0..<rows).map { values[values.startIndex + $0 * n + s] }.filter(\.isFinite) }

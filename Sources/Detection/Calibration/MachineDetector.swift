@@ -62,6 +62,13 @@ public struct CalibrationSettings: Sendable, Hashable {
     public var loadPrior: LoadPrior?
     /// Time between two rows, for the load prior's thermal lags.
     public var secondsPerRow: Float
+    /// The load prior's sensor name each sensor plays, by sensor name (agent.conf's `role`,
+    /// `--roles`), for sensors whose own names are the plant's (`Pump1_Flow`); a sensor without
+    /// an entry is matched by its own name.
+    public var sensorRoles: [String: String]
+    /// The prior's kind of machine to use (agent.conf's `kind`); nil: the kind whose roles
+    /// match the most sensors.
+    public var machineKind: String?
     /// Whether a machine that switches between two states while running (a 0/1 sensor such as a
     /// compressor's `loaded` that took both values in calibration) has its readings moved to
     /// one state's levels before the window-deviation score (see `StateCompensation`).
@@ -83,7 +90,20 @@ public struct CalibrationSettings: Sendable, Hashable {
         self.network = network
         self.loadPrior = LoadPrior.shipped
         self.secondsPerRow = 1
+        self.sensorRoles = [:]
+        self.machineKind = nil
         self.compensateStates = true
+    }
+
+    /// The names the load prior matches `sensorNames` by: each sensor's role where `sensorRoles`
+    /// gives one, else its own name, except that a name another sensor's role claims plays
+    /// nothing (an empty name) so that no role is played twice.
+    public func roleNames(for sensorNames: [String]) -> [String] {
+        let claimed = Set(sensorNames.compactMap { sensorRoles[$0]?.lowercased() })
+        return sensorNames.map { name in
+            if let role = sensorRoles[name] { return role }
+            return claimed.contains(name.lowercased()) ? "" : name
+        }
     }
 }
 
@@ -255,7 +275,8 @@ public struct Calibrator: Sendable {
         let state = settings.compensateStates ? StateCompensation.fit(values: raw, sensorCount: n) : nil
         let staged = state.map { $0.apply(to: raw)[...] } ?? raw
         let load = settings.loadPrior.flatMap {
-            LoadCompensation.fit(prior: $0, values: staged, sensorNames: sensorNames, secondsPerRow: settings.secondsPerRow)
+            LoadCompensation.fit(prior: $0, values: staged, sensorNames: settings.roleNames(for: sensorNames),
+                                 kindName: settings.machineKind, secondsPerRow: settings.secondsPerRow)
         }
         let values = load.map { $0.apply(to: staged)[...] } ?? staged
         var rawKept = raw
