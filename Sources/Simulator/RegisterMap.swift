@@ -145,6 +145,9 @@ public enum RegisterMap {
         var out = ""
         for (i, machine) in fleet.machines.enumerated() {
             out += "[[machine]]\nid = \"\(machine.id)\"\ndescription = \"Simulated: \(machine.ratingSummary)\"\n"
+            // The load prior's kind; each channel named like a role plays it (the same match as
+            // by name, written out so that the file shows where a plant's own names get roles).
+            if let kind = LoadPriorKind(rawValue: machine.kind.rawValue) { out += "kind = \"\(kind.rawValue)\"\n" }
             // Pumps and motors report whether they run: stops are not scored, and the first
             // minutes after a start (temperatures settling) neither.
             if machine.channels.contains(where: { $0.name == "running" }) {
@@ -152,6 +155,7 @@ public enum RegisterMap {
             }
             for s in sensors(of: machine, unitID: i + 1, bus: bus) {
                 out += "\n  [[machine.sensor]]\n  name = \"\(s.name)\"\n  bus = \"\(s.bus)\"\n  unit_id = \(s.unitID)\n"
+                if SensorConfiguration.knownRoles.contains(s.name) { out += "  role = \"\(s.name)\"\n" }
                 if s.kind != .holding { out += "  kind = \"\(s.kind.rawValue)\"\n" }
                 out += "  address = \(s.address)\n  type = \"\(s.type.rawValue)\"\n"
                 if s.type.registerCount > 1 { out += "  order = \"\(s.order.rawValue)\"\n" }

@@ -247,4 +247,86 @@ struct CLITests {
         let warnings = try #require(object["warnings"] as? [String])
         #expect(warnings.count == 1 && warnings.first?.hasPrefix("loaded was on") == true)
     }
+
+    @Test("sensor roles: calibrate, check-config and replay --roles let a plant's sensor names use the load prior")
+    func sensorRoles() throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        func conf(roles: Bool) -> String {
+            """
+            [agent]
+            data_dir = "\(folder.file("data"))"
+
+            [[bus]]
+            name = "b"
+            type = "tcp"
+            host = "127.0.0.1"
+            port = 1502
+
+            [[machine]]
+            id = "P-101"
+            \(roles ? "kind = \"pump\"" : "")
+
+              [[machine.sensor]]
+              name = "Pump1_Flow"
+              bus = "b"
+              address = 0
+              \(roles ? "role = \"flow\"" : "")
+
+              [[machine.sensor]]
+              name = "DE_Vib"
+              bus = "b"
+              address = 1
+              \(roles ? "role = \"vibration_x\"" : "")
+
+              [[machine.sensor]]
+              name = "Drive_RPM"
+              bus = "b"
+              address = 2
+              \(roles ? "role = \"speed\"" : "")
+            """
+        }
+        try conf(roles: true).write(toFile: folder.file("roles.conf"), atomically: true, encoding: .utf8)
+        try conf(roles: false).write(toFile: folder.file("plain.conf"), atomically: true, encoding: .utf8)
+        var csv = "timestamp,Pump1_Flow,DE_Vib,Drive_RPM\n"
+        for r in 0..<300 {
+            let wobble = Double((r * 37) % 11) / 100
+            csv += "2026-11-29T00:\(String(format: "%02d:%02d", r / 60, r % 60)).000Z,\(200 + wobble),\(2 + wobble / 10),\(2900 + wobble)\n"
+        }
+        try csv.write(toFile: folder.file("normal.csv"), atomically: true, encoding: .utf8)
+
+        let check = try run(["check-config", "--config", folder.file("roles.conf")])
+        #expect(check.status == 0, "stderr: \(check.standardError)")
+        #expect(check.standardOutput.contains("load prior kind: pump"), "\(check.standardOutput)")
+        let flowLine = check.standardOutput.split(separator: "\n").first { $0.contains("Pump1_Flow") }
+        #expect(flowLine?.hasSuffix("flow") == true, "\(check.standardOutput)")
+
+        let calibrated = try run(["calibrate", "--config", folder.file("roles.conf"), "--machine", "P-101", "--input", folder.file("normal.csv")])
+        #expect(calibrated.status == 0, "stderr: \(calibrated.standardError)")
+        #expect(calibrated.standardOutput.contains("load prior (pump): Pump1_Flow (flow), DE_Vib (vibration_x) follow Drive_RPM (speed)"),
+                "\(calibrated.standardOutput)")
+        let json = try run(["calibrate", "--config", folder.file("roles.conf"), "--machine", "P-101", "--input", folder.file("normal.csv"), "--json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [String: Any])
+        #expect(object["load_prior_kind"] as? String == "pump")
+        #expect(object["load_compensated_sensors"] as? [String] == ["Pump1_Flow", "DE_Vib"])
+
+        let plain = try run(["calibrate", "--config", folder.file("plain.conf"), "--machine", "P-101", "--input", folder.file("normal.csv")])
+        #expect(plain.status == 0, "stderr: \(plain.standardError)")
+        #expect(!plain.standardOutput.contains("load prior ("), "\(plain.standardOutput)")
+        #expect(plain.standardOutput.contains("hint: Drive_RPM looks like a speed or load"), "\(plain.standardOutput)")
+
+        let replay = try run(["replay", "--input", folder.file("normal.csv"), "--calibration-rows", "200", "--output", folder.file("pred.csv"),
+                              "--roles", "Pump1_Flow=flow,DE_Vib=vibration_x,Drive_RPM=speed"])
+        #expect(replay.status == 0, "stderr: \(replay.standardError)")
+        #expect(replay.standardOutput.contains("load prior (pump): Pump1_Flow (flow), DE_Vib (vibration_x) follow Drive_RPM (speed)"),
+                "\(replay.standardOutput)")
+        let unknown = try run(["replay", "--input", folder.file("normal.csv"), "--calibration-rows", "200", "--output", folder.file("pred.csv"),
+                               "--roles", "Pump1_Flow=flwo"])
+        #expect(unknown.status != 0)
+        #expect(unknown.standardError.contains("unknown role \"flwo\" for column Pump1_Flow"), "\(unknown.standardError)")
+        let missing = try run(["replay", "--input", folder.file("normal.csv"), "--calibration-rows", "200", "--output", folder.file("pred.csv"),
+                               "--roles", "Pump2_Flow=flow"])
+        #expect(missing.status != 0)
+        #expect(missing.standardError.contains("--roles names column Pump2_Flow"), "\(missing.standardError)")
+    }
 }

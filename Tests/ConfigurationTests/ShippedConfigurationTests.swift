@@ -44,7 +44,10 @@ struct ShippedConfigurationTests {
         let flow = try #require(pump.sensors.first { $0.name == "flow" })
         #expect(flow.kind == .holding && flow.type == .float32 && flow.addresses == 0...1 && flow.unit == "m³/h")
         #expect(flow.minimum == 0 && flow.maximum == 2000)
+        #expect(pump.kind == .pump && compressor.kind == .compressor)
+        #expect(flow.role == "flow")
         let loaded = try #require(compressor.sensors.first { $0.name == "loaded" })
+        #expect(loaded.role == "loaded")
         #expect(loaded.kind == .discrete && loaded.type == .bool)
     }
 
@@ -55,7 +58,7 @@ struct ShippedConfigurationTests {
                     "name", "type", "host", "port", "device", "baud", "parity", "data_bits", "stop_bits", "response_timeout",
                     "pause_between_requests", "max_registers_per_read", "max_bits_per_read", "max_gap", "max_backoff",
                     "id", "description", "poll_interval", "window_length", "hop", "run_signal", "settle_after_start",
-                    "bus", "unit_id", "kind", "address", "order", "bit", "scale", "offset", "unit", "min", "max"]
+                    "bus", "unit_id", "kind", "address", "order", "bit", "scale", "offset", "unit", "min", "max", "role"]
         for key in keys {
             #expect(text.contains("\(key) = "), "agent.conf does not show \(key)")
         }
