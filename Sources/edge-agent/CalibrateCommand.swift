@@ -153,6 +153,10 @@ struct CalibrateCommand: ParsableCommand {
             out.field("labelled_anomaly_rows", r.labelledAnomalyRows)
             out.field("seconds", elapsed)
             out.field("detector", path)
+            if outcome.detector.load == nil,
+               let note = LoadPriorText.lines(detector: outcome.detector, sensorNames: table.sensorNames, settings: settings).first {
+                out.field("load_prior_note", note)
+            }
             if let load = outcome.detector.load {
                 out.field("load_prior_kind", load.kind)
                 out.array("load_compensated_sensors", table.sensorNames.indices.filter { load.reference[$0].isFinite }) {
@@ -255,6 +259,13 @@ enum LoadPriorText {
             guard let prior = settings.loadPrior else { return [] }
             if let kind = settings.machineKind, let entry = prior.kinds.first(where: { $0.name == kind }) {
                 return ["load prior: not applied: kind \"\(kind)\" needs a sensor playing \(entry.driver) and one of its roles (\(entry.roles.map(\.sensor).joined(separator: ", "))) with a level above 0 during calibration; give them role = \"…\" in agent.conf"]
+            }
+            let given = sensorNames.indices.filter { settings.sensorRoles[sensorNames[$0]] != nil }
+            if !given.isEmpty {
+                var drivers: [String] = []
+                for kind in prior.kinds where !drivers.contains(kind.driver) { drivers.append(kind.driver) }
+                let text = drivers.map { d in "\(d) for \(prior.kinds.filter { $0.driver == d }.map(\.name).joined(separator: " or "))" }
+                return ["load prior: not applied: the roles given (\(given.map(named).joined(separator: ", "))) need a driver (\(text.joined(separator: ", "))) with a level above 0 during calibration and at least one sensor that follows it"]
             }
             let unnamed = sensorNames.filter { settings.sensorRoles[$0] == nil }
             guard let driver = prior.unrecognisedDriver(among: unnamed) else { return [] }

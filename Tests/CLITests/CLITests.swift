@@ -314,6 +314,10 @@ struct CLITests {
         #expect(plain.status == 0, "stderr: \(plain.standardError)")
         #expect(!plain.standardOutput.contains("load prior ("), "\(plain.standardOutput)")
         #expect(plain.standardOutput.contains("hint: Drive_RPM looks like a speed or load"), "\(plain.standardOutput)")
+        let plainJSON = try run(["calibrate", "--config", folder.file("plain.conf"), "--machine", "P-101", "--input", folder.file("normal.csv"), "--json"])
+        let plainObject = try #require(try JSONSerialization.jsonObject(with: Data(plainJSON.standardOutput.utf8)) as? [String: Any])
+        #expect(plainObject["load_prior_kind"] == nil)
+        #expect((plainObject["load_prior_note"] as? String)?.hasPrefix("hint: Drive_RPM") == true)
 
         let replay = try run(["replay", "--input", folder.file("normal.csv"), "--calibration-rows", "200", "--output", folder.file("pred.csv"),
                               "--roles", "Pump1_Flow=flow,DE_Vib=vibration_x,Drive_RPM=speed"])
