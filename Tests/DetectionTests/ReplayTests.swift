@@ -25,6 +25,18 @@ func labelledCSV(rows: Int, anomalous: Range<Int>, shift: Float, seed: UInt64, c
 
 @Suite("Offline replay and dataset evaluation")
 struct ReplayTests {
+    @Test("replay takes the time between rows from the file's timestamps, as calibrate takes the poll interval")
+    func secondsPerRowFromTimestamps() {
+        func table(_ times: [String]) -> SensorTable {
+            SensorTable(sensorNames: ["a"], timestamps: times, values: times.map { _ in 1 })
+        }
+        let fast = (0..<50).map { Timestamp(millisecondsSinceEpoch: 1_795_958_085_232 + Int64($0) * 100).iso8601 }
+        #expect(Replay.secondsPerRow(table(fast)) == 0.1)
+        // SKAB's style: a space for the T, steps of 1 s with the odd 2 s.
+        #expect(Replay.secondsPerRow(table(["2020-03-09 10:14:33", "2020-03-09 10:14:34", "2020-03-09 10:14:36", "2020-03-09 10:14:37"])) == 1)
+        #expect(Replay.secondsPerRow(table(["row 1", "row 2"])) == nil)
+    }
+
     @Test("replay writes exactly one prediction line per input row; calibration rows never alert")
     func oneRowPerInputRow() throws {
         let dir = try TemporaryDirectory()

@@ -14,14 +14,16 @@ struct StateCompensationTests {
     /// A compressor loaded for `loadedRows` then unloaded for `unloadedRows`, repeatedly; suction
     /// and current move to their state's level with a one-second lag. `loadedSuction` is the
     /// suction pressure while loaded (1.0 normally; lower when the inlet valve closes).
-    func rows(count: Int, loadedRows: Int, unloadedRows: Int, seed: UInt64, loadedSuction: Float = 1.0) -> [Float] {
+    /// `rowsPerSecond` 10 is the same machine polled every 100 ms: every lag spans ten times the rows.
+    func rows(count: Int, loadedRows: Int, unloadedRows: Int, seed: UInt64, loadedSuction: Float = 1.0,
+              rowsPerSecond: Float = 1) -> [Float] {
         var random = SplitMix64(seed: seed)
         var values: [Float] = []
         var suction: Float = 0.25, current: Float = 32
         for r in 0..<count {
             let loaded = r % (loadedRows + unloadedRows) < loadedRows
-            suction += ((loaded ? loadedSuction : 0.25) - suction) * 0.63
-            current += ((loaded ? 85 : 32) - current) * 0.86
+            suction += ((loaded ? loadedSuction : 0.25) - suction) * (1 - exp(-1 / rowsPerSecond))
+            current += ((loaded ? 85 : 32) - current) * (1 - exp(-2 / rowsPerSecond))
             values += [loaded ? 1 : 0, suction + 0.003 * random.signedUnitFloat(), current * (1 + 0.003 * random.signedUnitFloat())]
         }
         return values
@@ -76,5 +78,22 @@ struct StateCompensationTests {
     func noSecondState() {
         let values = rows(count: 600, loadedRows: 600, unloadedRows: 1, seed: 4)
         #expect(StateCompensation.fit(values: values[...], sensorCount: 3) == nil)
+    }
+
+    @Test("the rows left out after a change of state are measured on calibration: ten times as many at 100 ms polling, and another duty cycle stays normal")
+    func settlingFollowsThePollRate() throws {
+        var settings = CalibrationSettings()
+        settings.compensateStates = true
+        let slow = try #require(calibrated(compensateStates: true).state)
+        let fast = Calibrator(settings: settings).calibrate(
+            values: rows(count: 6000, loadedRows: 300, unloadedRows: 300, seed: 5, rowsPerSecond: 10)[...],
+            sensorNames: Self.names).detector
+        let state = try #require(fast.state)
+        // The suction's lag is 1 s: it is within a tenth of its step after ln 10 ≈ 2.3 s, that is
+        // 2–3 rows at one row a second (the 5-row floor applies) and about 23 rows at ten rows a
+        // second, × 1.5 ≈ 35 (a fixed 5-row wait leaves most of the transition in the windows).
+        #expect(slow.settleRows >= 5 && slow.settleRows < 15)
+        #expect(state.settleRows >= 30 && state.settleRows < 150)
+        #expect(alerts(fast, rows(count: 12000, loadedRows: 450, unloadedRows: 150, seed: 6, rowsPerSecond: 10)) == 0)
     }
 }

@@ -20,7 +20,8 @@ public struct StateCompensation: Sendable, Hashable, Codable {
     /// Finds the state sensor and the per-sensor shifts in calibration rows (row-major, NaN =
     /// missing); nil when no 0/1 sensor took both values long enough or no sensor depends on it.
     /// - Parameters:
-    ///   - settleRows: rows after a change of state that are not used to measure the levels.
+    ///   - settleRows: the fewest rows after a change of state left out; more when the calibration's
+    ///     own changes of state show the sensors take longer to reach the new level.
     ///   - minimumRows: settled rows needed in each state.
     ///   - minimumSeparation: a sensor is compensated when its two medians differ by more than
     ///     this many of its within-state spreads.
@@ -40,25 +41,77 @@ public struct StateCompensation: Sendable, Hashable, Codable {
             if best == nil || min(ones, zeros) > best!.balance { best = (s, min(ones, zeros)) }
         }
         guard let state = best?.column else { return nil }
-        // Settled rows of each state: the same state for the last `settleRows` rows.
-        var settled: [[Int]] = [[], []]
-        var run = 0
-        for r in 0..<rows {
-            let x = value(r, state)
-            run = r > 0 && x == value(r - 1, state) ? run + 1 : 0
-            if x.isFinite, run >= settleRows { settled[x == 1 ? 1 : 0].append(r) }
+        // Settled rows of each state: the same state for the last `settle` rows.
+        func settledRows(after settle: Int) -> [[Int]] {
+            var settled: [[Int]] = [[], []]
+            var run = 0
+            for r in 0..<rows {
+                let x = value(r, state)
+                run = r > 0 && x == value(r - 1, state) ? run + 1 : 0
+                if x.isFinite, run >= settle { settled[x == 1 ? 1 : 0].append(r) }
+            }
+            return settled
         }
+        // Each state's median per sensor, and the larger of the two within-state spreads.
+        func levels(_ settled: [[Int]]) -> (zero: [Float], one: [Float], spread: [Float], shift: [Float]) {
+            var zero = [Float](repeating: .nan, count: n), one = zero, spread = zero
+            var shift = [Float](repeating: 0, count: n)
+            for s in 0..<n where s != state {
+                let z = settled[0].map { value($0, s) }, o = settled[1].map { value($0, s) }
+                let m0 = RobustStatistics.median(z), m1 = RobustStatistics.median(o)
+                let d = max(RobustStatistics.scaledMAD(z, center: m0), RobustStatistics.scaledMAD(o, center: m1))
+                zero[s] = m0; one[s] = m1; spread[s] = d
+                guard m0.isFinite, m1.isFinite, d.isFinite, abs(m1 - m0) > minimumSeparation * d else { continue }
+                shift[s] = m1 - m0
+            }
+            return (zero, one, spread, shift)
+        }
+        var settled = settledRows(after: settleRows)
         guard settled[0].count >= minimumRows, settled[1].count >= minimumRows else { return nil }
-        var shift = [Float](repeating: 0, count: n)
-        for s in 0..<n where s != state {
-            let zero = settled[0].map { value($0, s) }, one = settled[1].map { value($0, s) }
-            let m0 = RobustStatistics.median(zero), m1 = RobustStatistics.median(one)
-            let spread = max(RobustStatistics.scaledMAD(zero, center: m0), RobustStatistics.scaledMAD(one, center: m1))
-            guard m0.isFinite, m1.isFinite, spread.isFinite, abs(m1 - m0) > minimumSeparation * spread else { continue }
-            shift[s] = m1 - m0
+        var fitted = levels(settled)
+        guard fitted.shift.contains(where: { $0 != 0 }) else { return nil }
+        // How long the compensated sensors really take to reach the new state's level: a few
+        // rows at one row a second, ten times as many when the machine is polled every 100 ms.
+        // Rows still in that transition would be compared with the wrong level, so the settling
+        // time is measured on the calibration's own changes of state: after each change, the
+        // rows until every compensated sensor is within `minimumSeparation` spreads, or a tenth of
+        // its shift, of its new state's median (a run that ends first counts whole); the 90th
+        // percentile × 1.5.
+        var transitions: [Int] = []
+        var r = 1
+        while r < rows {
+            let x = value(r, state), before = value(r - 1, state)
+            guard x.isFinite, before.isFinite, x != before else { r += 1; continue }
+            let level = x == 1 ? fitted.one : fitted.zero
+            var t = r
+            while t < rows, value(t, state) == x {
+                let arrived = (0..<n).allSatisfy { s in
+                    fitted.shift[s] == 0 || !value(t, s).isFinite
+                        || abs(value(t, s) - level[s]) <= max(minimumSeparation * fitted.spread[s], 0.1 * abs(fitted.shift[s]))
+                }
+                if arrived { break }
+                t += 1
+            }
+            transitions.append(t - r)
+            // After an arrival, look for the next change beyond it; a run that ended is itself one.
+            r = t < rows && value(t, state) == x ? t + 1 : max(t, r + 1)
         }
-        guard shift.contains(where: { $0 != 0 }) else { return nil }
-        return StateCompensation(state: state, shift: shift, settleRows: settleRows)
+        var settle = settleRows
+        if !transitions.isEmpty {
+            transitions.sort()
+            let p90 = transitions[min(transitions.count - 1, (transitions.count * 9) / 10)]
+            settle = max(settleRows, Int((Float(p90) * 1.5).rounded(.up)))
+        }
+        if settle != settleRows {
+            // Refit the levels on rows past the measured settling where enough remain; otherwise
+            // the first fit's medians stand (they are robust to the minority of transition rows).
+            settled = settledRows(after: settle)
+            if settled[0].count >= minimumRows, settled[1].count >= minimumRows {
+                let refitted = levels(settled)
+                if refitted.shift.contains(where: { $0 != 0 }) { fitted = refitted }
+            }
+        }
+        return StateCompensation(state: state, shift: fitted.shift, settleRows: settle)
     }
 
     /// Compensates a block of rows (row-major) in order with a fresh compensator.

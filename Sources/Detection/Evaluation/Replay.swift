@@ -1,3 +1,5 @@
+import EdgeCore
+
 /// The outcome of replaying one recorded file through a freshly calibrated detector.
 public struct ReplayResult: Sendable {
     /// The detector calibrated on the file's first rows.
@@ -23,6 +25,10 @@ public enum Replay {
             throw ReplayError(message: "the file has \(table.rowCount) rows; calibration needs \(calibrationRows) and at least one more row to score (use a smaller --calibration-rows)")
         }
         let n = table.sensorCount
+        // The agent's calibrate counts the load prior's thermal lags with the machine's poll
+        // interval; a recorded file says its own through its timestamps.
+        var settings = settings
+        if let step = secondsPerRow(table) { settings.secondsPerRow = step }
         let (detector, report) = Calibrator(settings: settings)
             .calibrate(values: table.values[0..<(calibrationRows * n)], sensorNames: table.sensorNames)
         var stream = detector.makeStream()
@@ -38,6 +44,21 @@ public enum Replay {
         }
         return ReplayResult(detector: detector, report: report, calibrationRows: calibrationRows,
                             scores: scores, alerts: alerts)
+    }
+
+    /// The median time between consecutive rows of `table`, in seconds, over its first rows; nil
+    /// when its timestamps are not ISO-8601 (the calibration then assumes one row a second).
+    public static func secondsPerRow(_ table: SensorTable) -> Float? {
+        var steps: [Int64] = []
+        var previous: Int64? = nil
+        for r in 0..<min(table.rowCount, 2001) {
+            guard let t = Timestamp(iso8601: table.timestamps[r][...])?.millisecondsSinceEpoch else { return nil }
+            if let previous, t > previous { steps.append(t - previous) }
+            previous = t
+        }
+        guard !steps.isEmpty else { return nil }
+        steps.sort()
+        return Float(steps[steps.count / 2]) / 1000
     }
 
     /// The replay output as CSV text: header `timestamp,score,threshold,alert`, one line per input row.
