@@ -179,16 +179,7 @@ extension LoadPrior {
     }
 
     /// A number with four decimals, without Foundation formatters.
-    static func format(_ value: Float) -> String {
-        let scaled = (Double(value) * 10_000).rounded()
-        let negative = scaled < 0
-        let units = Int64(abs(scaled))
-        var fraction = String(units % 10_000)
-        fraction = String(repeating: "0", count: 4 - fraction.count) + fraction
-        while fraction.last == "0" { fraction.removeLast() }
-        let whole = "\(negative ? "-" : "")\(units / 10_000)"
-        return fraction.isEmpty ? whole : whole + "." + fraction
-    }
+    static func format(_ value: Float) -> String { EvaluationText.trimmed(Double(value), decimals: 4) }
 }
 
 /// A load prior that cannot be read; the message names the line.
@@ -274,16 +265,7 @@ public struct LoadCompensation: Sendable, Hashable, Codable {
     /// Compensates a block of rows in order with a fresh compensator (calibration rows).
     public func apply(to values: ArraySlice<Float>) -> [Float] {
         var compensator = LoadCompensator(self)
-        let n = reference.count
-        var out = Array(values)
-        out.withUnsafeMutableBufferPointer { buffer in
-            var r = 0
-            while (r + 1) * n <= buffer.count {
-                compensator.apply(UnsafeMutableBufferPointer(rebasing: buffer[(r * n)..<((r + 1) * n)]))
-                r += 1
-            }
-        }
-        return out
+        return rowByRow(values, sensorCount: reference.count) { compensator.apply($0) }
     }
 }
 
@@ -351,4 +333,19 @@ public struct LoadCompensator: Sendable {
             }
         }
     }
+}
+
+/// A copy of `values` (row-major, `n` per row) with `body` applied to each row in order: how the
+/// compensations rewrite a block of calibration rows with the code that rewrites live rows.
+func rowByRow(_ values: ArraySlice<Float>, sensorCount n: Int, _ body: (UnsafeMutableBufferPointer<Float>) -> Void) -> [Float] {
+    var out = Array(values)
+    guard n > 0 else { return out }
+    out.withUnsafeMutableBufferPointer { buffer in
+        var r = 0
+        while (r + 1) * n <= buffer.count {
+            body(UnsafeMutableBufferPointer(rebasing: buffer[(r * n)..<((r + 1) * n)]))
+            r += 1
+        }
+    }
+    return out
 }

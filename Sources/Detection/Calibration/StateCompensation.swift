@@ -116,17 +116,8 @@ public struct StateCompensation: Sendable, Hashable, Codable {
 
     /// Compensates a block of rows (row-major) in order with a fresh compensator.
     public func apply(to values: ArraySlice<Float>) -> [Float] {
-        let n = shift.count
         var compensator = StateCompensator(self)
-        var out = Array(values)
-        out.withUnsafeMutableBufferPointer { buffer in
-            var r = 0
-            while (r + 1) * n <= buffer.count {
-                compensator.apply(UnsafeMutableBufferPointer(rebasing: buffer[(r * n)..<((r + 1) * n)]))
-                r += 1
-            }
-        }
-        return out
+        return rowByRow(values, sensorCount: shift.count) { compensator.apply($0) }
     }
 }
 

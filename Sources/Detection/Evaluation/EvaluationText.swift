@@ -41,6 +41,22 @@ public enum EvaluationText {
         return decimals > 0 ? "\(sign)\(whole).\(fraction)" : "\(sign)\(whole)"
     }
 
+    /// `value` rounded to `decimals` decimals with trailing zeros dropped (`1.5`, `2`, `-0.0312`),
+    /// without Foundation formatters; values too large for that print as Swift prints them.
+    public static func trimmed(_ value: Double, decimals: Int) -> String {
+        var p = 1.0
+        for _ in 0..<decimals { p *= 10 }
+        let scaled = (value * p).rounded()
+        if abs(scaled) >= 9e15 { return "\(value)" }
+        let negative = scaled < 0
+        let units = Int64(abs(scaled)), unit = Int64(p)
+        var fraction = String(units % unit)
+        fraction = String(repeating: "0", count: decimals - fraction.count) + fraction
+        while fraction.last == "0" { fraction.removeLast() }
+        let whole = "\(negative ? "-" : "")\(units / unit)"
+        return fraction.isEmpty ? whole : whole + "." + fraction
+    }
+
     /// `text` padded with spaces to `width` (at least one space after it).
     public static func pad(_ text: String, _ width: Int) -> String {
         text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)

@@ -79,18 +79,10 @@ public enum Replay {
         return out
     }
 
-    /// A float with up to six significant decimals, without Foundation formatters.
+    /// A float with up to six decimals, without Foundation formatters.
     static func formatNumber(_ value: Float) -> String {
         guard value.isFinite else { return value.isNaN ? "" : (value > 0 ? "inf" : "-inf") }
-        let scaled = (Double(value) * 1_000_000).rounded()
-        if abs(scaled) >= 9e15 { return "\(value)" }
-        let negative = scaled < 0
-        let units = Int64(abs(scaled))
-        var fraction = String(units % 1_000_000)
-        fraction = String(repeating: "0", count: 6 - fraction.count) + fraction
-        while fraction.last == "0" { fraction.removeLast() }
-        let whole = "\(negative ? "-" : "")\(units / 1_000_000)"
-        return fraction.isEmpty ? whole : whole + "." + fraction
+        return EvaluationText.trimmed(Double(value), decimals: 6)
     }
 }
 
