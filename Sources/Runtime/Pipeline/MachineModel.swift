@@ -32,6 +32,19 @@ public struct MachineModel: Sendable {
     /// Per-sensor normal range (robust centre ± 3 robust scales), for alerts and summaries.
     public let normalLow: [Double]
     public let normalHigh: [Double]
+    /// A machine's normal range for `column` in the state `row` (model order) is in: with two-state
+    /// compensation (a compressor's `loaded`), the calibration's range moved by the sensor's
+    /// shift while the state is 1, so an alert on a loaded compressor quotes the loaded level.
+    public func normalRange(column: Int, row: [Float]) -> (low: Double, high: Double) {
+        var low = normalLow[column], high = normalHigh[column]
+        if let state = detector.state, row.indices.contains(state.state), row[state.state] >= 0.5,
+           state.shift.indices.contains(column) {
+            low += Double(state.shift[column])
+            high += Double(state.shift[column])
+        }
+        return (low, high)
+    }
+
     /// Rows the scorer needs before its windows are full; earlier scores are not judged.
     public let windowRows: Int
     /// Threshold of the int8 network's own score, when `calibrate` stored a network model

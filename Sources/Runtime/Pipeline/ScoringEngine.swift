@@ -270,9 +270,10 @@ public struct ScoringEngine {
             let shares = state.scorer!.contributions
             contributions = state.configuration.sensors.enumerated().compactMap { i, sensor in
                 guard let column = state.columnOfSensor[i], shares.indices.contains(column) else { return nil }
+                let normal = model.normalRange(column: column, row: state.modelRow)
                 return SensorContribution(
                     sensor: sensor.name, value: state.values[i], unit: sensor.unit, contribution: Double(shares[column]),
-                    normalLow: model.normalLow[column], normalHigh: model.normalHigh[column])
+                    normalLow: normal.low, normalHigh: normal.high)
             }
         } else {
             contributions = []
