@@ -80,8 +80,12 @@ import Glibc
 
         let answer = try Self.control(port: controlPort, "inject pump-1 inlet-valve-closing severity=0.9 for=10m")
         #expect(answer.hasPrefix("ok"), "simulator answered: \(answer)")
+        // The fault ramps to full severity over its 10 simulated minutes, 120 s of wall time at 5×:
+        // the alert must come while it develops. Measured on 6c25449: 12 s after the injection
+        // when this test runs alone, 47 s beside the rest of the suite on 2 cores (the 40 s
+        // allowed until then failed 2 of 6 full runs; see the 2026-11-29 session note).
         var raised: [String: Any]? = nil
-        for _ in 0..<40 where raised == nil {
+        for _ in 0..<120 where raised == nil {
             try await Task.sleep(for: .seconds(1))
             raised = Self.anomalyEvents(alertLog).first { event in
                 event["machine"] as? String == "pump-1"
@@ -89,7 +93,7 @@ import Glibc
                     && !falseAlarms.contains { ($0["id"] as? String) == (event["id"] as? String) }
             }
         }
-        let alert = try #require(raised, "no alert for pump-1 within 40 s of the fault")
+        let alert = try #require(raised, "no alert for pump-1 within 120 s of the fault (while it ramps to full severity)")
         let sensors = (alert["top_sensors"] as? [[String: Any]] ?? []).compactMap { $0["sensor"] as? String }
         // Closing the inlet valve shows in inlet pressure and flow first.
         #expect(!Set(sensors).isDisjoint(with: ["inlet_pressure", "flow", "outlet_pressure"]), "alert named \(sensors)")
