@@ -48,6 +48,11 @@ public struct AgentSettings: Sendable, Equatable {
     public var retentionAge: Duration = .seconds(30 * 86_400)
     /// The buffer is kept below this many bytes on disk.
     public var retentionBytes: Int64 = 1 << 30
+    /// Cleared alerts that ended longer ago than this are deleted from the buffer (open and
+    /// acknowledged ones never are).
+    public var alertRetentionAge: Duration = .seconds(365 * 86_400)
+    /// The buffer keeps at most this many alerts: beyond it the oldest cleared ones are deleted.
+    public var alertRetentionCount: Int = 20_000
     /// Default log level (`trace` … `critical`), overridden by `--log-level`.
     public var logLevel: String = "info"
 

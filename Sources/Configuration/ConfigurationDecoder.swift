@@ -28,7 +28,7 @@ struct ConfigurationDecoder {
     static let documentKeys = ["agent", "bus", "machine", "alerts", "action"]
     static let alertKeys = ["raise_count", "raise_window", "clear_ratio", "clear_count", "cooldown", "critical_ratio", "alert_log_max_size", "alert_log_keep"]
     static let actionKeys = ["type", "on", "machines", "min_severity", "command", "timeout", "bus", "unit_id", "kind", "address", "value_on", "value_off"]
-    static let agentKeys = ["data_dir", "alert_log", "summary_dir", "summary_interval", "retention_age", "retention_size", "log_level"]
+    static let agentKeys = ["data_dir", "alert_log", "summary_dir", "summary_interval", "retention_age", "retention_size", "alert_retention_age", "alert_retention_count", "log_level"]
     static let busKeys = [
         "name", "type", "host", "port", "device", "baud", "parity", "data_bits", "stop_bits", "response_timeout",
         "pause_between_requests", "max_registers_per_read", "max_bits_per_read", "max_gap", "max_backoff",
@@ -203,6 +203,10 @@ struct ConfigurationDecoder {
         if let interval = table.duration("summary_interval", &problems, mustBePositive: true) { agent.summaryInterval = interval }
         if let age = table.duration("retention_age", &problems, mustBePositive: true) { agent.retentionAge = age }
         if let size = table.byteCount("retention_size", &problems) { agent.retentionBytes = size }
+        if let age = table.duration("alert_retention_age", &problems, mustBePositive: true) { agent.alertRetentionAge = age }
+        if let n = table.integer("alert_retention_count", in: 1...10_000_000, &problems, what: "a number of alerts") {
+            agent.alertRetentionCount = n
+        }
         let levels = AgentSettings.logLevels.map { ($0, $0) }
         if let level = table.choice("log_level", levels, &problems, what: "log level") { agent.logLevel = level }
         return agent

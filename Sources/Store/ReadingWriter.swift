@@ -47,18 +47,51 @@ public final class ReadingWriter: Sendable {
         public var retentionCheckInterval: Duration = .seconds(10)
         /// Most readings deleted in one retention transaction, so a batch never waits long.
         public var deleteChunkRows: Int = 5000
+        /// Cleared alerts that ended longer ago than this are deleted; nil keeps them regardless
+        /// of age. Open and acknowledged alerts are never deleted.
+        public var alertRetentionAge: Duration? = nil
+        /// At most this many alerts are kept: the oldest cleared ones beyond it are deleted; nil
+        /// for no limit. Open and acknowledged alerts count but are never deleted.
+        public var alertRetentionCount: Int? = nil
+        /// Models kept per machine, newest first (only the newest is in force); nil keeps all.
+        public var modelsKeptPerMachine: Int? = nil
+        /// Calibration records kept per machine, newest first; nil keeps all.
+        public var calibrationsKeptPerMachine: Int? = nil
+        /// Most alerts, models or calibration records deleted in one transaction.
+        public var deleteChunkRecords: Int = 500
         /// The WAL is checkpointed when it reaches this size and truncated back to it.
         public var walLimitBytes: Int64 = 4 << 20
+
+        /// Models kept per machine by the agent: the one in force and four before it.
+        public static let defaultModelsKeptPerMachine = 5
+        /// Calibration records kept per machine by the agent.
+        public static let defaultCalibrationsKeptPerMachine = 100
 
         /// Defaults: 1 M readings of queue, 50 k readings per transaction, no retention.
         public init() {}
 
-        /// Defaults with retention from agent.conf's `[agent]` table; the WAL limit is scaled
-        /// to stay a small part of the size bound.
+        /// Defaults with retention from agent.conf's `[agent]` table (readings and alerts) and
+        /// the fixed per-machine bounds on models and calibration records; the WAL limit is
+        /// scaled to stay a small part of the size bound.
         public init(settings: AgentSettings) {
             retentionAge = settings.retentionAge
             retentionBytes = settings.retentionBytes
+            alertRetentionAge = settings.alertRetentionAge
+            alertRetentionCount = settings.alertRetentionCount
+            modelsKeptPerMachine = Self.defaultModelsKeptPerMachine
+            calibrationsKeptPerMachine = Self.defaultCalibrationsKeptPerMachine
             walLimitBytes = Self.walLimit(forRetentionBytes: settings.retentionBytes)
+        }
+
+        /// Whether any table is bounded, so the writer runs its maintenance pass.
+        var retentionEnabled: Bool {
+            retentionAge != nil || retentionBytes != nil || recordRetentionEnabled
+        }
+
+        /// Whether alerts, models or calibration records are bounded.
+        var recordRetentionEnabled: Bool {
+            alertRetentionAge != nil || alertRetentionCount != nil || modelsKeptPerMachine != nil
+                || calibrationsKeptPerMachine != nil
         }
 
         /// A sixteenth of the size bound, between 256 KiB and 4 MiB.
@@ -101,6 +134,11 @@ public final class ReadingWriter: Sendable {
         public var queuedReadings: Int = 0
         /// Readings deleted by retention.
         public var deletedReadings: Int = 0
+        /// Alerts deleted by retention (cleared ones past `alertRetentionAge` or
+        /// `alertRetentionCount`).
+        public var deletedAlerts: Int = 0
+        /// Models and calibration records deleted by retention (beyond the per-machine bounds).
+        public var deletedModelsAndCalibrations: Int = 0
         /// Readings stored a few milliseconds later than their time because a reading of the
         /// same sensor was already stored at that time (the wall clock stepped back).
         public var shiftedReadings: Int = 0
@@ -324,6 +362,7 @@ private final class Worker: @unchecked Sendable {
     let boundary: SQLiteStatement
     let deleteBefore: SQLiteStatement
     let deleteOlder: SQLiteStatement
+    let records: RecordRetention?
 
     var failing: SQLiteError? = nil
     var retryAt: UInt64 = 0
@@ -355,9 +394,10 @@ private final class Worker: @unchecked Sendable {
         boundary = try connection.prepare("SELECT t_ms, sensor_id FROM readings ORDER BY t_ms, sensor_id LIMIT 1 OFFSET ?")
         deleteBefore = try connection.prepare("DELETE FROM readings WHERE (t_ms, sensor_id) < (?1, ?2) AND t_ms < ?3")
         deleteOlder = try connection.prepare("DELETE FROM readings WHERE t_ms < ?")
+        records = options.recordRetentionEnabled ? try RecordRetention(connection: connection, options: options, clock: clock) : nil
     }
 
-    var retentionEnabled: Bool { options.retentionAge != nil || options.retentionBytes != nil }
+    var retentionEnabled: Bool { options.retentionEnabled }
 
     func run() {
         var inFlight: [ReadingWriter.Pending] = []
@@ -541,24 +581,43 @@ private final class Worker: @unchecked Sendable {
 
     // MARK: Retention
 
-    /// Runs retention chunks: enough to keep pace with the rows just written, each its own
-    /// short transaction.
+    /// The maintenance pass: readings chunks enough to keep pace with the rows just written,
+    /// then one chunk of alerts, models or calibration records; each its own short transaction.
     func runRetention(after written: Int) {
         let now = SystemClock.monotonicNanoseconds()
         guard retentionBacklog || now >= nextRetentionCheck else { return }
         let chunks = max(1, (written + options.deleteChunkRows - 1) / options.deleteChunkRows)
-        do {
-            var more = true
-            for _ in 0..<chunks where more {
-                more = try retentionChunk()
+        var readingsLeft = false
+        var recordsLeft = false
+        // A failing delete (e.g. a full disk for the WAL) is retried at the next check; the
+        // insert path reports storage problems.
+        if options.retentionAge != nil || options.retentionBytes != nil {
+            do {
+                readingsLeft = true
+                for _ in 0..<chunks where readingsLeft {
+                    readingsLeft = try retentionChunk()
+                }
+            } catch {
+                logger.debug("retention chunk failed: \(error)")
+                readingsLeft = false
             }
-            retentionBacklog = more
-        } catch {
-            // A failing delete (e.g. a full disk for the WAL) is retried at the next check; the
-            // insert path reports storage problems.
-            logger.debug("retention chunk failed: \(error)")
-            retentionBacklog = false
         }
+        if let records {
+            do {
+                let outcome = try records.deleteChunk()
+                recordsLeft = outcome.more
+                if outcome.alerts + outcome.modelsAndCalibrations > 0 {
+                    lock.withLock {
+                        shared.statistics.deletedAlerts += outcome.alerts
+                        shared.statistics.deletedModelsAndCalibrations += outcome.modelsAndCalibrations
+                    }
+                    try connection.execute("PRAGMA incremental_vacuum")
+                }
+            } catch {
+                logger.debug("alert/model/calibration retention chunk failed: \(error)")
+            }
+        }
+        retentionBacklog = readingsLeft || recordsLeft
         if !retentionBacklog {
             nextRetentionCheck = now + nanoseconds(options.retentionCheckInterval)
         }

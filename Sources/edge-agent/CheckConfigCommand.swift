@@ -73,6 +73,7 @@ struct ConfigurationPlan {
             ["  alert log", agent.alertLog],
             ["  summaries", "\(agent.summaryDirectory), every \(text(agent.summaryInterval))"],
             ["  retention", "\(text(agent.retentionAge)), at most \(ConfigurationValueText.text(ofByteCount: agent.retentionBytes)) on disk"],
+            ["  alert retention", "cleared alerts \(text(agent.alertRetentionAge)), at most \(agent.alertRetentionCount) alerts"],
             ["  log level", agent.logLevel],
         ])
     }
@@ -160,6 +161,8 @@ struct ConfigurationPlan {
                 $0.field("summary_interval_ms", milliseconds(agent.summaryInterval))
                 $0.field("retention_age_ms", milliseconds(agent.retentionAge))
                 $0.field("retention_size_bytes", agent.retentionBytes)
+                $0.field("alert_retention_age_ms", milliseconds(agent.alertRetentionAge))
+                $0.field("alert_retention_count", agent.alertRetentionCount)
                 $0.field("log_level", agent.logLevel)
             }
             $0.array("buses", configuration.buses) { out, bus in

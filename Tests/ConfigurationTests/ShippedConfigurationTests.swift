@@ -21,6 +21,8 @@ struct ShippedConfigurationTests {
         #expect(configuration.agent.summaryDirectory == root + "/demo-out/summaries")
         #expect(configuration.agent.retentionBytes == 1 << 30)
         #expect(configuration.agent.retentionAge == .seconds(30 * 86_400))
+        #expect(configuration.agent.alertRetentionAge == AgentSettings().alertRetentionAge)
+        #expect(configuration.agent.alertRetentionCount == AgentSettings().alertRetentionCount)
 
         let pump = try #require(configuration.machine(id: "pump-1"))
         for name in ["flow", "inlet_pressure", "outlet_pressure", "motor_current", "supply_voltage", "bearing_temperature", "vibration_x", "vibration_y"] {
@@ -54,7 +56,8 @@ struct ShippedConfigurationTests {
     @Test("shows every option of [agent], [[bus]], [[machine]] and [[machine.sensor]] with its default")
     func everyOptionIsDocumented() throws {
         let text = try String(contentsOfFile: path, encoding: .utf8)
-        let keys = ["data_dir", "alert_log", "summary_dir", "summary_interval", "retention_age", "retention_size", "log_level",
+        let keys = ["data_dir", "alert_log", "summary_dir", "summary_interval", "retention_age", "retention_size", "alert_retention_age",
+                    "alert_retention_count", "log_level",
                     "name", "type", "host", "port", "device", "baud", "parity", "data_bits", "stop_bits", "response_timeout",
                     "pause_between_requests", "max_registers_per_read", "max_bits_per_read", "max_gap", "max_backoff",
                     "id", "description", "poll_interval", "window_length", "hop", "run_signal", "settle_after_start",
