@@ -3,11 +3,11 @@ import EdgeCore
 /// One sensor's readings over a period reduced as they are read: the statistics a summary
 /// reports and the chart's buckets, in memory that does not grow with the period.
 ///
-/// `BufferSummarySource` feeds the buffer's rows into one digest per sensor instead of holding
-/// the period's samples (an hour at 10 Hz is 36,000 samples per sensor, 864 KB; a digest is
-/// about 8 KB whatever the period). The statistics and the chart are exactly those of a
-/// `SensorSeries` holding the same samples in the same order: the same Welford updates and the
-/// same buckets in the same order (`SensorDigestTests` compares the files of both).
+/// The one reduction behind every summary's statistics and charts. `BufferSummarySource` feeds
+/// the buffer's rows into one digest per sensor instead of holding the period's samples (an
+/// hour at 10 Hz is 36,000 samples per sensor, 864 KB; a digest is about 8 KB whatever the
+/// period); a `SensorSeries` that holds samples (`summarize --sample`, benchmarks, tests) is fed
+/// through one, in order, when its summary is computed (`SensorSeries.reduced`).
 public struct SensorDigest: Sendable {
     /// The period the digest covers, `[start, end)`.
     public let start: Timestamp

@@ -222,11 +222,6 @@ private struct Page {
         return d
     }
 
-    private func bucketCount(readings: Int) -> Int {
-        let expected = Int(input.durationMilliseconds / max(1, input.pollIntervalMilliseconds))
-        return SensorDigest.bucketCount(expected: expected, readings: readings)
-    }
-
     /// Opens a chart: the plot wrapper and the `<svg>`, sized `height` CSS pixels (the viewBox's
     /// vertical unit is one pixel; horizontally it stretches to the card's width).
     private mutating func openChart(height: Double, label: String) {
@@ -317,15 +312,8 @@ private struct Page {
         out.append("</section>\n")
     }
 
-    private mutating func sensorChart(_ series: SensorSeries, _ stats: SensorStatistics) {
-        let buckets: Buckets
-        if let digest = series.digest {
-            buckets = digest.chartBuckets()
-        } else {
-            var filled = Buckets(count: bucketCount(readings: stats.count), start: input.start, end: input.end)
-            for s in series.samples where s.quality == .good { filled.add(s.value, at: s.time) }
-            buckets = filled
-        }
+    private mutating func sensorChart(_ series: SensorSeries, _ digest: SensorDigest) {
+        let buckets = digest.chartBuckets()
         let height: Double = 112
         var low = buckets.range?.low ?? series.normalLow ?? 0
         var high = buckets.range?.high ?? series.normalHigh ?? 1
@@ -395,14 +383,14 @@ private struct Page {
 
     private mutating func sensorsSection() {
         out.append("<h2 style=\"margin:18px 2px 10px\">Sensors</h2>\n<div class=\"grid\">\n")
-        for (series, stats) in zip(input.sensors, statistics.sensors) {
+        for ((series, stats), digest) in zip(zip(input.sensors, statistics.sensors), statistics.digests) {
             out.append("<section class=\"card\">\n<div class=\"head\"><h3>\(e(series.name))")
             if !series.unit.isEmpty { out.append(" <span class=\"unit\">\(e(series.unit))</span>") }
             out.append("</h3><span class=\"facts\">last <b>\(withUnit(stats.last, series.unit))</b></span></div>\n")
             out.append("<div class=\"facts\">mean <b>\(num(stats.mean))</b> · min <b>\(num(stats.minimum))</b> · max <b>\(num(stats.maximum))</b> · σ <b>\(num(stats.standardDeviation))</b> · ")
             let lowCompleteness = stats.completenessPercent < 95
             out.append("<span\(lowCompleteness ? " style=\"color:var(--warn)\"" : "")>\(stats.completenessPercent >= 100 ? "100" : NumberText.fixed(stats.completenessPercent, decimals: 1))% complete</span></div>\n")
-            sensorChart(series, stats)
+            sensorChart(series, digest)
             out.append("</section>\n")
         }
         out.append("</div>\n")

@@ -104,6 +104,16 @@ public struct SensorSeries: Sendable {
 
     /// Readings of any quality the series holds (in its digest, or its samples).
     public var readingCount: Int { digest?.readings ?? samples.count }
+
+    /// The series reduced over `[start, end)`: its digest when it has one (for the digest's own
+    /// period), else its samples fed through a new digest in order. The one reduction every
+    /// summary's statistics and charts come from, whether the readings were held or streamed.
+    func reduced(start: Timestamp, end: Timestamp, pollIntervalMilliseconds: Int64) -> SensorDigest {
+        if let digest { return digest }
+        var reduced = SensorDigest(start: start, end: end, pollIntervalMilliseconds: pollIntervalMilliseconds)
+        for sample in samples { reduced.add(sample) }
+        return reduced
+    }
 }
 
 /// One anomaly score of the machine.

@@ -76,45 +76,11 @@ public struct SensorStatistics: Sendable, Equatable {
     /// Readings that were not good (timeouts, exceptions, decode errors, stale, offline).
     public var badReadings: Int { readings - count }
 
-    /// Computes the statistics of `series` over `[start, end)` for a machine polled every `pollIntervalMilliseconds`.
+    /// Computes the statistics of `series` over `[start, end)` for a machine polled every
+    /// `pollIntervalMilliseconds` (a series that holds a digest brings its own period).
     public init(_ series: SensorSeries, start: Timestamp, end: Timestamp, pollIntervalMilliseconds: Int64) {
-        if let digest = series.digest {
-            self.init(digest, name: series.name, unit: series.unit, normalLow: series.normalLow, normalHigh: series.normalHigh)
-        } else {
-            self.init(samplesOf: series, start: start, end: end, pollIntervalMilliseconds: pollIntervalMilliseconds)
-        }
-    }
-
-    /// The statistics of the samples a series holds.
-    private init(samplesOf series: SensorSeries, start: Timestamp, end: Timestamp, pollIntervalMilliseconds: Int64) {
-        var running = RunningStatistics()
-        var counts = Array(repeating: 0, count: Quality.allCases.count)
-        var readings = 0
-        var last: Sample?
-        for sample in series.samples where sample.time >= start && sample.time < end {
-            readings += 1
-            counts[Int(sample.quality.rawValue)] += 1
-            guard sample.quality == .good, sample.value.isFinite else { continue }
-            running.add(sample.value)
-            if last.map({ sample.time >= $0.time }) ?? true { last = sample }
-        }
-        let duration = max(0, end.millisecondsSinceEpoch - start.millisecondsSinceEpoch)
-        let expected = Int(duration / max(1, pollIntervalMilliseconds))
-        name = series.name
-        unit = series.unit
-        count = running.count
-        self.readings = readings
-        self.expected = expected
-        completenessPercent = expected > 0 ? min(100, 100 * Double(running.count) / Double(expected)) : 0
-        minimum = running.count > 0 ? running.minimum : nil
-        maximum = running.count > 0 ? running.maximum : nil
-        mean = running.count > 0 ? running.mean : nil
-        standardDeviation = running.standardDeviation
-        self.last = last?.value
-        lastTime = last?.time
-        normalLow = series.normalLow
-        normalHigh = series.normalHigh
-        qualityCounts = counts
+        self.init(series.reduced(start: start, end: end, pollIntervalMilliseconds: pollIntervalMilliseconds),
+                  name: series.name, unit: series.unit, normalLow: series.normalLow, normalHigh: series.normalHigh)
     }
 }
 
@@ -213,11 +179,17 @@ public struct SummaryStatistics: Sendable {
     public var alerts: [SummaryAlert]
     /// Alerts still open at the end of the period.
     public var openAtEnd: [SummaryAlert]
+    /// Each sensor's readings reduced over the period, in `sensors` order: the statistics
+    /// above and the HTML page's charts both come from these.
+    let digests: [SensorDigest]
 
     /// Computes the statistics of `input`.
     public init(_ input: SummaryInput) {
-        sensors = input.sensors.map {
-            SensorStatistics($0, start: input.start, end: input.end, pollIntervalMilliseconds: input.pollIntervalMilliseconds)
+        digests = input.sensors.map {
+            $0.reduced(start: input.start, end: input.end, pollIntervalMilliseconds: input.pollIntervalMilliseconds)
+        }
+        sensors = zip(input.sensors, digests).map { series, digest in
+            SensorStatistics(digest, name: series.name, unit: series.unit, normalLow: series.normalLow, normalHigh: series.normalHigh)
         }
         scores = input.scores.flatMap { ScoreStatistics($0, start: input.start, end: input.end) }
         let inPeriod = { (t: Timestamp) in t >= input.start && t < input.end }

@@ -7,9 +7,9 @@ import TestSupport
 
 @testable import Summaries
 
-/// The buffer's summaries reduce each reading as it is read (`SensorDigest`) instead of holding
-/// the period's samples: these tests check that the files are byte for byte those of the
-/// samples path, which `BufferSummarySource` used before (and which in-memory inputs still use).
+/// Every summary reduces its readings through `SensorDigest`: the buffer's as they are read,
+/// in-memory samples when the statistics are computed. These tests check that both give the
+/// same files byte for byte, and the reduction against arithmetic done here, sample by sample.
 @Suite struct SensorDigestTests {
     /// One case: a machine polled every `pollMilliseconds` whose readings are written every
     /// `stepMilliseconds`, summarized over `[periodStartSeconds, periodEndSeconds)` of the data.
@@ -46,7 +46,7 @@ import TestSupport
     ]
 
     @Test(arguments: cases)
-    func bufferSummaryFilesEqualThoseOfTheSamplesPath(_ testCase: Case) throws {
+    func bufferSummaryFilesEqualThoseOfHeldSamples(_ testCase: Case) throws {
         let dir = try TemporaryDirectory(prefix: "summaries-digest")
         defer { dir.remove() }
         let t0 = Timestamp(iso8601: "2026-11-29T01:00:00Z")!.millisecondsSinceEpoch
@@ -88,7 +88,7 @@ import TestSupport
         // Nothing of the period is held: each sensor is a digest.
         #expect(digested.sensors.allSatisfy { $0.samples.isEmpty && $0.digest != nil })
 
-        // The samples path, as BufferSummarySource read the buffer before the digests.
+        // The same rows held as samples in memory (as BufferSummarySource read the buffer before the digests).
         var held = digested
         var samples: [[Sample]] = Array(repeating: [], count: series.count)
         let index = try #require(mapping.machineIndex(named: "pump-1"))
@@ -114,17 +114,18 @@ import TestSupport
         for (x, y) in [(a.json, b.json), (a.csv, b.csv), (a.html, b.html)] {
             let left = try String(contentsOfFile: x, encoding: .utf8)
             let right = try String(contentsOfFile: y, encoding: .utf8)
-            #expect(left == right, "\(URL(fileURLWithPath: x).lastPathComponent) differs between the digest and the samples path")
+            #expect(left == right, "\(URL(fileURLWithPath: x).lastPathComponent) differs between the buffer's digest and held samples")
         }
         // The report has a chart per sensor with data in it (a vacuous comparison would pass too).
         let html = try String(contentsOfFile: a.html, encoding: .utf8)
         #expect(html.components(separatedBy: "class=\"band\"").count - 1 >= series.count)
     }
 
-    /// In-memory series with bad readings and readings outside the period (which the buffer
-    /// never returns) give the same statistics and report through a digest.
-    @Test(arguments: [(Int64(1000), 10), (Int64(100), 3000), (Int64(5000), 400)])
-    func digestOfSamplesMatchesTheSeries(pollMilliseconds: Int64, readings: Int) throws {
+    /// In-memory samples with bad readings, infinities and readings outside the period (which
+    /// the buffer never returns): the statistics and the chart's buckets are what plain
+    /// arithmetic over the good finite samples of the period gives.
+    @Test(arguments: [(Int64(1000), 10), (Int64(100), 3000), (Int64(5000), 400), (Int64(1000), 170)])
+    func heldSamplesAreReducedAsArithmeticSays(pollMilliseconds: Int64, readings: Int) throws {
         let t0 = Timestamp(iso8601: "2026-11-29T02:00:00Z")!.millisecondsSinceEpoch
         var random = SplitMix64(seed: UInt64(readings))
         let step: Int64 = 1000
@@ -140,17 +141,42 @@ import TestSupport
         }
         let start = Timestamp(millisecondsSinceEpoch: t0)
         let end = Timestamp(millisecondsSinceEpoch: t0 + Int64(readings) * step)
-        var digest = SensorDigest(start: start, end: end, pollIntervalMilliseconds: pollMilliseconds)
-        for s in samples { digest.add(s) }
-        let held = SummaryInput(machine: "m", start: start, end: end, pollIntervalMilliseconds: pollMilliseconds,
-                                sensors: [SensorSeries(name: "p", unit: "bar", samples: samples, normalLow: 1e6 - 1, normalHigh: 1e6 + 1)])
-        var digested = held
-        digested.sensors = [SensorSeries(name: "p", unit: "bar", digest: digest, normalLow: 1e6 - 1, normalHigh: 1e6 + 1)]
-        let expected = SummaryStatistics(held).sensors[0]
-        #expect(expected.badReadings > 0 && expected.count > 0)
-        #expect(SummaryStatistics(digested).sensors == [expected])
-        #expect(SummaryHTML.render(digested, statistics: SummaryStatistics(digested)) == SummaryHTML.render(held, statistics: SummaryStatistics(held)))
-        #expect(SummaryJSON.render(digested, statistics: SummaryStatistics(digested)) == SummaryJSON.render(held, statistics: SummaryStatistics(held)))
+        let input = SummaryInput(machine: "m", start: start, end: end, pollIntervalMilliseconds: pollMilliseconds,
+                                 sensors: [SensorSeries(name: "p", unit: "bar", samples: samples, normalLow: 1e6 - 1, normalHigh: 1e6 + 1)])
+        let statistics = SummaryStatistics(input)
+        let s = statistics.sensors[0]
+
+        let inPeriod = samples.filter { $0.time >= start && $0.time < end }
+        let good = inPeriod.filter { $0.quality == .good && $0.value.isFinite }
+        let values = good.map(\.value)
+        let n = Double(values.count)
+        let mean = values.reduce(0, +) / n
+        let sd = (values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / (n - 1)).squareRoot()
+        let expected = Int(Int64(readings) * step / pollMilliseconds)
+        #expect(s.readings == inPeriod.count && s.count == values.count && s.badReadings > 0)
+        #expect(s.expected == expected)
+        for quality in Quality.allCases {
+            #expect(s.count(of: quality) == inPeriod.filter { $0.quality == quality }.count)
+        }
+        #expect(s.minimum == values.min() && s.maximum == values.max())
+        #expect(abs((s.mean ?? 0) - mean) <= 1e-9 * mean)
+        #expect(abs((s.standardDeviation ?? 0) - sd) <= 1e-6 * sd)
+        #expect(s.last == good.last?.value && s.lastTime == good.last?.time)
+
+        // The chart: 160 buckets, or fewer when the period expects and holds fewer readings.
+        let buckets = statistics.digests[0].chartBuckets()
+        #expect(buckets.count == min(160, max(expected, min(values.count, 160))))
+        let duration = Int64(readings) * step
+        for i in 0..<buckets.count {
+            let inBucket = good.filter { Int(($0.time.millisecondsSinceEpoch - t0) * Int64(buckets.count) / duration) == i }.map(\.value)
+            if inBucket.isEmpty {
+                #expect(!buckets.isFilled(i) && buckets.mean[i].isNaN)
+                continue
+            }
+            #expect(buckets.minimum[i] == inBucket.min() && buckets.maximum[i] == inBucket.max())
+            #expect(abs(buckets.mean[i] - inBucket.reduce(0, +) / Double(inBucket.count)) <= 1e-9 * 1e6)
+        }
+        #expect((0..<buckets.count).contains { buckets.isFilled($0) })
     }
 
     /// The series a case writes to the buffer, all sensors at the same times.
