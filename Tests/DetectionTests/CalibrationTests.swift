@@ -54,6 +54,60 @@ struct CalibrationTests {
         #expect(helped.report.labelledAnomalyRecall > 0.5)
     }
 
+    /// A compressor-like machine switching between two states (`loaded` 0/1) every 30 rows, and a
+    /// labelled fault of 100 rows: suction pressure a little above its level in either state.
+    func twoStateTables() -> (normal: SensorTable, faults: SensorTable) {
+        var random = SplitMix64(seed: 21)
+        func rows(_ count: Int, offset: Float) -> [Float] {
+            var values: [Float] = []
+            for r in 0..<count {
+                let loaded = r % 60 < 30
+                values += [loaded ? 1 : 0, (loaded ? 1.0 : 0.25) + offset + 0.003 * random.signedUnitFloat(),
+                           50 + 0.2 * random.signedUnitFloat()]
+            }
+            return values
+        }
+        let names = ["loaded", "suction_pressure", "oil_temperature"]
+        return (SensorTable(sensorNames: names, timestamps: (0..<600).map(String.init), values: rows(600, offset: 0)),
+                SensorTable(sensorNames: names, timestamps: (0..<100).map(String.init), values: rows(100, offset: 0.004)))
+    }
+
+    @Test("labelled anomalies are scored by the detector's own stream, state compensation included")
+    func labelledAnomaliesScoredByTheStream() throws {
+        let (normal, faults) = twoStateTables()
+        let plain = Calibrator().calibrate(table: normal)
+        let helped = Calibrator().calibrate(table: normal, anomalies: faults)
+        #expect(helped.detector.state != nil)
+        // What the agent's stream makes of the labelled rows is what calibration counted.
+        var stream = helped.detector.makeStream()
+        let scores = (0..<faults.rowCount).map { stream.score(row: faults.row($0)) }.filter(\.isFinite)
+        #expect(helped.report.labelledAnomalyRows == scores.count)
+        let above = scores.filter { $0 > helped.detector.threshold }.count
+        #expect(helped.report.labelledAnomalyRecall == Double(above) / Double(scores.count))
+        #expect(helped.detector.threshold <= plain.detector.threshold)
+        #expect(helped.detector.threshold >= plain.report.scoreQuantile * 1.1 - 1e-4)
+    }
+
+    @Test("without the window-deviation score, labelled anomalies neither lower its threshold nor claim a recall")
+    func labelledAnomaliesWithoutDeviationScore() {
+        let (normal, faults) = twoStateTables()
+        var settings = CalibrationSettings()
+        settings.minimumThreshold = 0
+        let deviation = Calibrator(settings: settings).calibrate(table: normal, anomalies: faults)
+        let deviationPlain = Calibrator(settings: settings).calibrate(table: normal)
+        settings.useDeviation = false
+        let plain = Calibrator(settings: settings).calibrate(table: normal)
+        let helped = Calibrator(settings: settings).calibrate(table: normal, anomalies: faults)
+        // The same faults do lower the threshold when the window-deviation score takes part ...
+        #expect(deviation.report.labelledAnomalyRows == 100)
+        #expect(deviation.detector.threshold < deviationPlain.detector.threshold,
+                "recall \(deviation.report.labelledAnomalyRecall), quantile \(deviationPlain.report.scoreQuantile)")
+        // ... but not a threshold that decides nothing.
+        #expect(helped.detector.threshold == plain.detector.threshold)
+        #expect(helped.report.labelledAnomalyRows == 0)
+        #expect(helped.report.labelledAnomalyRecall == 0)
+    }
+
     @Test("the detector file round-trips and refuses damaged files")
     func detectorFile() throws {
         let dir = try TemporaryDirectory()

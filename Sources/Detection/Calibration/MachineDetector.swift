@@ -381,7 +381,9 @@ public struct Calibrator: Sendable {
 
     /// Calibrates on the rows of `table`; when `anomalies` (same sensors) is given, its anomalous
     /// rows join the network's adaptation, and the deviation threshold is lowered toward their
-    /// scores where that does not bring it within 10 % of the highest calibration score.
+    /// scores where that does not bring it within 10 % of the highest calibration score. Those
+    /// scores come from the detector's own `DetectorStream` (as the agent scores rows); a detector
+    /// that does not use the window-deviation score (`useDeviation` false) keeps its threshold.
     public func calibrate(table: SensorTable, anomalies: SensorTable? = nil,
                           tolerances: [Float]? = nil) -> (detector: MachineDetector, report: CalibrationReport) {
         var faultRows: [Float]? = nil
@@ -395,17 +397,16 @@ public struct Calibrator: Sendable {
         var (detector, report) = calibrate(values: table.values[...], sensorNames: table.sensorNames,
                                            labelledAnomalies: faultRows?[...], tolerances: tolerances)
         guard let anomalies, anomalies.sensorCount == table.sensorCount else { return (detector, report) }
-        var scorer = WindowDeviationScorer(baseline: detector.baseline)
-        var compensator = detector.load.map { LoadCompensator($0) }
-        var stateCompensator = detector.state.map { StateCompensator($0) }
+        // The labelled rows are scored as the agent scores rows: the detector's own stream, its
+        // network left out (only the window-deviation score's threshold is lowered here). When
+        // the detector does not use the window-deviation score the stream gives NaN, so nothing
+        // is lowered and no recall is claimed for a score that decides nothing.
+        var deviationOnly = detector
+        deviationOnly.network = nil
+        var stream = deviationOnly.makeStream()
         var faultScores: [Float] = []
         for r in 0..<anomalies.rowCount {
-            var row = Array(anomalies.row(r))
-            row.withUnsafeMutableBufferPointer { buffer in
-                stateCompensator?.apply(buffer)
-                compensator?.apply(buffer)
-            }
-            let s = scorer.score(row: row)
+            let s = stream.score(row: anomalies.row(r))
             let isFault = anomalies.anomalyLabels.map { $0[r] != 0 } ?? true
             if isFault && s.isFinite { faultScores.append(s) }
         }
