@@ -51,6 +51,13 @@ struct CalibrateCommand: ParsableCommand {
     @Option(help: "Store the detector under this data folder instead of agent.conf's data_dir.")
     var dataDir: String?
 
+    @Flag(help: ArgumentHelp("Do not compensate this machine's readings for its speed or loaded duty cycle (the load prior): every reading is compared with its calibration level as it is.",
+                             discussion: "Use it for a machine whose speed is a controlled constant (then a change of speed is itself worth an alert), or when one of its fault modes looks like a change of load (a compressed-air leak is a longer loaded duty): with the prior that fault reads as normal. It stays off for this machine until the next calibration without it."))
+    var noLoadPrior = false
+
+    @Flag(help: "Do not compare the readings of a machine that switches between two states (a compressor's loaded) with their level in the same state; compare them with one level for both states.")
+    var noStateCompensation = false
+
     @Flag(help: "Print what calibration did as JSON.")
     var json = false
 
@@ -111,6 +118,8 @@ struct CalibrateCommand: ParsableCommand {
             }
             settings.machineKind = machineConfiguration.kind?.rawValue
         }
+        if noLoadPrior { settings.loadPrior = nil }
+        if noStateCompensation { settings.compensateStates = false }
         if let meta = MetaInitialization.shipped {
             settings.network = NetworkCalibration(initialization: meta)
         }
@@ -153,6 +162,8 @@ struct CalibrateCommand: ParsableCommand {
             out.field("labelled_anomaly_rows", r.labelledAnomalyRows)
             out.field("seconds", elapsed)
             out.field("detector", path)
+            out.field("load_prior", !noLoadPrior)
+            out.field("state_compensation", !noStateCompensation)
             if outcome.detector.load == nil,
                let note = LoadPriorText.lines(detector: outcome.detector, sensorNames: table.sensorNames, settings: settings).first {
                 out.field("load_prior_note", note)
@@ -171,6 +182,8 @@ struct CalibrateCommand: ParsableCommand {
             for line in LoadPriorText.lines(detector: outcome.detector, sensorNames: table.sensorNames, settings: settings) {
                 print("  " + line)
             }
+            if noLoadPrior { print("  load prior: off (--no-load-prior): readings are compared with their calibration levels whatever the speed or duty cycle") }
+            if noStateCompensation { print("  two-state compensation: off (--no-state-compensation)") }
             if let state = outcome.detector.state {
                 let names = table.sensorNames.indices.filter { state.shift[$0] != 0 }.map { table.sensorNames[$0] }
                 print("  two states (\(table.sensorNames[state.state])): \(names.joined(separator: ", ")) compared with their level in the same state")

@@ -11,7 +11,12 @@ struct EvaluateCommand: ParsableCommand {
             Runs `replay` on every CSV under DATASET that has an `anomaly` (or `label`) column: \
             each file calibrates its own detector on its first --calibration-rows rows, and every \
             later row is counted against its label. Prints per-file and total TP/FP/FN/TN, \
-            precision, recall, F1 = TP/(TP+(FP+FN)/2), FAR = 100·FP/(FP+TN) and MAR = 100·FN/(FN+TP).
+            precision, recall, F1 = TP/(TP+(FP+FN)/2), FAR = 100·FP/(FP+TN) and MAR = 100·FN/(FN+TP). \
+            Then, for every fault that begins after calibration, how soon it was alerted on: rows \
+            (and seconds) from its first row to the first row with an alert raised while it lasts, \
+            or "missed", and a line per kind of fault. The faults are those of DATASET/faults.csv \
+            when it is there (what `simulate --export` writes, with their kinds), otherwise each \
+            run of rows labelled anomalous.
             """
     )
 

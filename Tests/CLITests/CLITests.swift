@@ -333,4 +333,53 @@ struct CLITests {
         #expect(missing.status != 0)
         #expect(missing.standardError.contains("--roles names column Pump2_Flow"), "\(missing.standardError)")
     }
+
+    @Test("calibrate --no-load-prior and --no-state-compensation store a detector without those compensations")
+    func calibrateWithoutCompensation() throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        // A pump by the prior's own sensor names at one speed, and a 0/1 state that takes both
+        // values for 150-row stretches with a line pressure 2 bar apart in the two states.
+        var csv = "timestamp,flow,vibration_x,speed,loaded,line_pressure\n"
+        for r in 0..<600 {
+            let wobble = Double((r * 37) % 11) / 100
+            let loaded = (r / 150) % 2
+            csv += "2026-11-29T00:\(String(format: "%02d:%02d", r / 60, r % 60)).000Z,\(200 + wobble),\(2 + wobble / 10),"
+                + "\(2900 + wobble),\(loaded),\(Double(5 + 2 * loaded) + wobble / 10)\n"
+        }
+        try csv.write(toFile: folder.file("normal.csv"), atomically: true, encoding: .utf8)
+        func calibrate(_ extra: [String]) throws -> (output: [String: Any], detector: [String: Any]) {
+            let result = try run(["calibrate", "--config", folder.file("none.conf"), "--data-dir", folder.file("data"), "--machine", "p-1",
+                                  "--input", folder.file("normal.csv"), "--json"] + extra)
+            #expect(result.status == 0, "stderr: \(result.standardError)")
+            let output = try #require(try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any])
+            let file = try Data(contentsOf: URL(fileURLWithPath: folder.file("data/models/p-1.detector.json")))
+            let document = try #require(try JSONSerialization.jsonObject(with: file) as? [String: Any])
+            return (output, try #require(document["detector"] as? [String: Any]))
+        }
+        let with = try calibrate([])
+        #expect(with.output["load_prior_kind"] as? String == "pump")
+        #expect(with.output["load_prior"] as? Bool == true)
+        #expect(with.detector["load"] != nil, "the default calibration compensates for speed")
+        #expect(with.detector["state"] != nil, "the default calibration compares loaded rows with loaded levels")
+
+        let without = try calibrate(["--no-load-prior"])
+        #expect(without.output["load_prior_kind"] == nil)
+        #expect(without.output["load_prior"] as? Bool == false)
+        #expect(without.output["load_prior_note"] == nil, "no hint to name roles when the operator turned the prior off")
+        #expect(without.detector["load"] == nil, "the stored detector must not compensate for speed")
+        #expect(without.detector["state"] != nil, "--no-load-prior leaves two-state compensation on")
+
+        let neither = try calibrate(["--no-load-prior", "--no-state-compensation"])
+        #expect(neither.output["state_compensation"] as? Bool == false)
+        #expect(neither.detector["load"] == nil && neither.detector["state"] == nil)
+
+        let text = try run(["calibrate", "--config", folder.file("none.conf"), "--data-dir", folder.file("data"), "--machine", "p-1",
+                            "--input", folder.file("normal.csv"), "--no-load-prior"])
+        #expect(text.status == 0)
+        #expect(text.standardOutput.contains("load prior: off (--no-load-prior)"), "\(text.standardOutput)")
+        #expect(!text.standardOutput.contains("load prior (pump)"), "\(text.standardOutput)")
+        let help = try run(["calibrate", "--help"])
+        #expect(help.standardOutput.contains("--no-load-prior"), "\(help.standardOutput)")
+    }
 }

@@ -14,6 +14,17 @@ public struct FileEvaluation: Sendable, Codable {
     public var counts: ConfusionCounts
     /// The threshold calibration chose.
     public var threshold: Float
+    /// The faults that began after calibration and how soon each was alerted on (see `FaultLatency`).
+    public var faults: [FaultDetection] = []
+
+    /// Creates one file's evaluation.
+    public init(file: String, rows: Int, counts: ConfusionCounts, threshold: Float, faults: [FaultDetection] = []) {
+        self.file = file
+        self.rows = rows
+        self.counts = counts
+        self.threshold = threshold
+        self.faults = faults
+    }
 }
 
 /// Runs `Replay` on every labelled CSV under a folder and counts its decisions (the SKAB protocol).
@@ -63,14 +74,21 @@ public enum DatasetEvaluation {
                                 settings: CalibrationSettings = CalibrationSettings(),
                                 testStartRow: Int? = nil, runSignal: String? = nil, settleRows: Int = 0) throws -> [FileEvaluation] {
         var results: [FileEvaluation] = []
+        // The simulator's export lists its faults with their kinds; other data sets have labels only.
+        let faultList = try FaultLatency.readList(path: directory + "/faults.csv")
         for file in try csvFiles(under: directory) {
             guard try CSVReader().hasLabelColumn(path: directory + "/" + file) else { continue }
             var table = try CSVReader().read(path: directory + "/" + file)
             if let runSignal { table = table.runningRows(signal: runSignal, settleRows: settleRows).table }
             guard let labels = table.anomalyLabels else { continue }
             let replay = try Replay.run(table, calibrationRows: calibrationRows, settings: settings)
-            let counts = ConfusionCounts(predictions: replay.alerts, labels: labels.map { $0 != 0 }, skip: max(calibrationRows, testStartRow ?? calibrationRows))
-            results.append(FileEvaluation(file: file, rows: table.rowCount, counts: counts, threshold: replay.detector.threshold))
+            let skip = max(calibrationRows, testStartRow ?? calibrationRows)
+            let counts = ConfusionCounts(predictions: replay.alerts, labels: labels.map { $0 != 0 }, skip: skip)
+            var evaluation = FileEvaluation(file: file, rows: table.rowCount, counts: counts, threshold: replay.detector.threshold)
+            let machine = String(file.split(separator: "/").last?.dropLast(4) ?? "")
+            evaluation.faults = FaultLatency.detections(table: table, alerts: replay.alerts, firstScoredRow: skip,
+                                                        faults: faultList.map { list in list.filter { $0.machine == machine } })
+            results.append(evaluation)
         }
         return results
     }

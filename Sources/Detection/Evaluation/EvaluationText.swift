@@ -12,6 +12,34 @@ public enum EvaluationText {
         }
         for f in files { out += line(f.file, f.counts) }
         out += line("TOTAL (\(files.count) files)", total)
+        return out + faultTable(files: files)
+    }
+
+    /// Each fault that began after calibration, with its detection latency (rows from its start
+    /// to the first alert, or missed), then a line per fault kind; empty when no file has faults.
+    public static func faultTable(files: [FileEvaluation]) -> String {
+        let all = files.flatMap(\.faults)
+        guard !all.isEmpty else { return "" }
+        var out = "\n" + pad("file", 24) + pad("fault", 34) + pad("profile", 8) + pad("start", 26) + pad("rows", 7) + "latency\n"
+        for f in files {
+            for d in f.faults {
+                var latency = "missed"
+                if let rows = d.latencyRows {
+                    latency = "\(rows) rows" + (d.latencySeconds.map { " (\(trimmed($0, decimals: 1)) s)" } ?? "")
+                    if d.alertingAtStart { latency += ", already alerting" }
+                }
+                let name = d.sensor.isEmpty ? d.kind : "\(d.kind) \(d.sensor)"
+                out += pad(f.file, 24) + pad(name, 34) + pad(d.profile.isEmpty ? "-" : d.profile, 8) + pad(d.start, 26)
+                    + pad("\(d.rows)", 7) + latency + "\n"
+            }
+        }
+        out += "\n" + pad("fault kind", 22) + pad("profile", 12) + pad("faults", 8) + pad("detected", 10) + pad("missed", 8)
+            + pad("already", 9) + pad("median", 8) + "max latency (rows; 'already': alerting when it began, left out)\n"
+        for s in FaultLatency.summary(all) {
+            out += pad(s.kind, 22) + pad(s.profiles.isEmpty ? "-" : s.profiles, 12) + pad("\(s.faults)", 8) + pad("\(s.detected)", 10)
+                + pad("\(s.faults - s.detected)", 8) + pad("\(s.alertingAtStart)", 9)
+                + pad(s.medianLatency.map { "\($0)" } ?? "-", 8) + (s.latencies.last.map { "\($0)" } ?? "-") + "\n"
+        }
         return out
     }
 
@@ -22,10 +50,23 @@ public enum EvaluationText {
                 + "\"precision\":\(fixed(c.precision, 4)),\"recall\":\(fixed(c.recall, 4)),\"f1\":\(fixed(c.f1, 4)),"
                 + "\"far\":\(fixed(c.falseAlarmRatePercent, 3)),\"mar\":\(fixed(c.missedAlarmRatePercent, 3))"
         }
-        let list = files.map { f in
-            "{\"file\":\"\(escape(f.file))\",\"rows\":\(f.rows),\(counts(f.counts))}"
+        func fault(_ d: FaultDetection) -> String {
+            "{\"kind\":\"\(escape(d.kind))\",\"profile\":\"\(escape(d.profile))\",\"sensor\":\"\(escape(d.sensor))\","
+                + "\"start\":\"\(escape(d.start))\",\"first_row\":\(d.firstRow),\"rows\":\(d.rows),"
+                + "\"detected\":\(d.detected),\"latency_rows\":\(d.latencyRows.map { "\($0)" } ?? "null"),"
+                + "\"latency_seconds\":\(d.latencySeconds.map { fixed($0, 3) } ?? "null"),\"alerting_at_start\":\(d.alertingAtStart)}"
         }
-        return "{\"calibration_rows\":\(calibrationRows),\"files\":[\(list.joined(separator: ","))],\"total\":{\(counts(total))}}"
+        let list = files.map { f in
+            "{\"file\":\"\(escape(f.file))\",\"rows\":\(f.rows),\(counts(f.counts)),\"faults\":[\(f.faults.map(fault).joined(separator: ","))]}"
+        }
+        let kinds = FaultLatency.summary(files.flatMap(\.faults)).map { s in
+            "{\"kind\":\"\(escape(s.kind))\",\"profiles\":\"\(escape(s.profiles))\",\"faults\":\(s.faults),\"detected\":\(s.detected),"
+                + "\"missed\":\(s.faults - s.detected),\"alerting_at_start\":\(s.alertingAtStart),"
+                + "\"median_latency_rows\":\(s.medianLatency.map { "\($0)" } ?? "null"),"
+                + "\"max_latency_rows\":\(s.latencies.last.map { "\($0)" } ?? "null")}"
+        }
+        return "{\"calibration_rows\":\(calibrationRows),\"files\":[\(list.joined(separator: ","))],\"total\":{\(counts(total))},"
+            + "\"fault_kinds\":[\(kinds.joined(separator: ","))]}"
     }
 
     /// `value` with exactly `decimals` decimals.
