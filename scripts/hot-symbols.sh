@@ -30,25 +30,22 @@ while [ $# -gt 0 ]; do
         *) echo "scripts/hot-symbols.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
-command -v valgrind > /dev/null || { echo "scripts/hot-symbols.sh: needs valgrind (apt-get install valgrind)" >&2; exit 1; }
+script=scripts/hot-symbols.sh
+source bench/start-up.sh
+bench_need valgrind objcopy python3
+bench_use_binary "$bin"
 work=$(mktemp -d /tmp/hot-symbols.XXXXXX)
-sim_pid=""
-cleanup() {
-    if [ -n "$sim_pid" ] && kill -0 "$sim_pid" 2>/dev/null; then kill -TERM "$sim_pid"; wait "$sim_pid" || true; fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
+trap 'bench_stop_all; rm -rf "$work"' EXIT
 
 objcopy --strip-debug "$bin" "$work/edge-agent"
+bin=$work/edge-agent
 # bench/agent.sh writes the configuration and calibrates the machines; a short run is enough.
-bench/agent.sh --bin "$work/edge-agent" --machines 10 --interval 100ms --warmup 6 --windows 1 --window 5 \
+bench/agent.sh --bin "$bin" --machines 10 --interval 100ms --warmup 6 --windows 1 --window 5 \
     --port "$port" --out "$work/setup" > /dev/null
 rm -rf "$work/setup/data/edge-agent."* "$work/setup/summaries" "$work/setup/alerts.jsonl"
 
+bench_start_simulator "$work/setup/simulator.log" --machines 10 --step 100ms --port "$port" --control-port 0
 cd "$work/setup"
-"$work/edge-agent" simulate --machines 10 --step 100ms --port "$port" --control-port 0 > simulator.log 2>&1 &
-sim_pid=$!
-for _ in $(seq 100); do grep -q '^ready' simulator.log && break; sleep 0.1; done
 # SIGTERM after S seconds: the agent stops gracefully and callgrind writes its profile.
 timeout -s TERM "$seconds" valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.out" \
     --dump-instr=no --demangle=no "$work/edge-agent" run --config agent.conf > agent.log 2>&1 || true
