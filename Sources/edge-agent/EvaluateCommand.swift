@@ -110,8 +110,20 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "With --few-shot: split the labelled files into N folds by file and measure each fold with a meta-initialization trained on the other folds' files plus the unlabelled files (e.g. anomaly-free operation), so no file is measured by an initialization that saw it (0: use the shipped initialization or --meta-init).")
     var metaFolds: Int = 0
 
-    @Option(help: "With --meta-folds: simulated machines added to every fold's meta-training.")
+    @Option(help: "With --meta-folds: simulated machines added to every fold's meta-training. Without --meta-folds: meta-train the initialization of rows (a) and (c) on this many simulated machines only (seed --meta-seed, the rest of the --meta-* recipe), instead of the shipped one.")
     var metaSimulated: Int = 0
+
+    @Option(help: "With --meta-simulated: hours generated per simulated machine.")
+    var metaHours: Double = 1.5
+
+    @Flag(help: "With --meta-simulated: hold the simulated machines at one operating point (no automatic load changes or stops).")
+    var metaSteady = false
+
+    @Option(help: "With --few-shot: how every row scales the network's inputs, robust (calibration median and MAD) or tolerated (calibration level and tolerated spread of the window-deviation score: dimensionless, the same on every machine). Applies to calibration and to meta-training here.")
+    var inputScaling: NetworkInputScaling = .robust
+
+    @Flag(help: "With --few-shot: initializations meta-trained here have no per-slot sensor embeddings (one per-sensor function for every machine); random initialization (b) follows their architecture.")
+    var noSlotEmbeddings = false
 
     @Option(help: "With --meta-folds: outer iterations of each fold's meta-training.")
     var metaIterations: Int = MetaTrainingSettings().iterations
@@ -161,6 +173,9 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "With --calibration-prior: leading rows of each meta-training machine never calibrated on (settling after a start).")
     var priorSettlingRows: Int = 0
 
+    @Option(help: "With --calibration-prior: rows after each calibration stretch whose false alarms count (default: the rest of the machine's rows).")
+    var priorHorizonRows: Int?
+
     @Option(help: "With --calibration-prior: the false-alarm rate (percent of later normal rows alerted) the learned margin aims at on the meta-training machines.")
     var priorTargetFar: Double = CalibrationPriorSettings().targetFalseAlarmRate * 100
 
@@ -200,16 +215,21 @@ struct EvaluateCommand: ParsableCommand {
         settings.priorsInMetaTraining = metaTrainWithScales
         settings.absoluteNormalizationPrior = fleetScales
         settings.scoreReconstructionWeight = scoreReconstructionWeight
+        settings.inputScaling = inputScaling
+        if noSlotEmbeddings { settings.architecture.slotWidth = 0 }
         settings.diagnostics = diagnose
         settings.learnCalibrationPrior = calibrationPrior
         settings.calibrationPrior.targetFalseAlarmRate = priorTargetFar / 100
         settings.calibrationPrior.settlingRows = max(0, priorSettlingRows)
+        settings.calibrationPrior.horizonRows = priorHorizonRows
         if calibrationPrior, metaFolds < 2 { settings.priorTasks = MetaTrainCommand.simulatedTasks(count: 24, hours: priorHours, seed: 1, steady: priorSteady) }
-        let initialization = metaFolds >= 2 ? nil : try detector.initialization()
-        guard metaFolds >= 2 || initialization != nil else {
-            throw ValidationError("no meta-initialization: this build ships none; pass --meta-init FILE or --meta-folds N")
+        let simulatedOnly = metaFolds < 2 && metaSimulated > 0
+        let initialization = metaFolds >= 2 || simulatedOnly ? nil : try detector.initialization()
+        guard metaFolds >= 2 || simulatedOnly || initialization != nil else {
+            throw ValidationError("no meta-initialization: this build ships none; pass --meta-init FILE, --meta-simulated N or --meta-folds N")
         }
-        let extra = metaFolds >= 2 ? MetaTrainCommand.simulatedTasks(count: metaSimulated, hours: 1.5, seed: metaSeed) : []
+        let extra = metaFolds >= 2 || simulatedOnly
+            ? MetaTrainCommand.simulatedTasks(count: metaSimulated, hours: simulatedOnly ? metaHours : 1.5, seed: metaSeed, steady: simulatedOnly && metaSteady) : []
         let results = try FewShotEvaluation.run(directory: dataset, initialization: initialization, extraTasks: extra,
                                                 settings: settings) { line in if !json { print(line) } }
         var rows = results.map { ($0.method.rawValue, $0.calibrationRows, $0.counts) }
@@ -244,6 +264,8 @@ struct EvaluateCommand: ParsableCommand {
         }
     }
 }
+
+extension NetworkInputScaling: ExpressibleByArgument {}
 
 /// Detector settings shared by `replay` and `evaluate`, for engineers comparing alternatives.
 struct DetectorOptions: ParsableArguments {

@@ -80,6 +80,9 @@ public struct CalibrationPriorSettings: Sendable, Hashable {
     public var rule: AlertDecisionRule
     /// Leading rows of every task never calibrated on (a machine settling after its start).
     public var settlingRows: Int = 0
+    /// Rows after each calibration stretch that the false-alarm rate counts (nil: the rest of
+    /// the task): how soon after calibrating the margin must hold.
+    public var horizonRows: Int? = nil
 
     /// Creates settings; the defaults are the shipped recipe (README).
     public init(calibrationRowCounts: [Int] = [50, 100, 200, 400], targetFalseAlarmRate: Double = 0.05,
@@ -114,7 +117,8 @@ extension CalibrationPrior {
             for (task, starts) in zip(tasks, stretches) {
                 for start in starts { ratios += spreadRatios(task: task, start: start, rows: k) }
             }
-            let factor = ratios.isEmpty ? 1 : max(1, RobustStatistics.median(ratios))
+            // Tolerated units already carry the calibration's tolerated spread: no widening.
+            let factor = ratios.isEmpty || calibration.inputScaling == .tolerated ? 1 : max(1, RobustStatistics.median(ratios))
             // Margin: relative scores of every later row, per stretch.
             var network = calibration
             network.initialization = initialization
@@ -129,7 +133,7 @@ extension CalibrationPrior {
                     else { continue }
                     var stream = NetworkStream(detector: part)
                     var relative: [Float] = [], normal: [Bool] = []
-                    for r in (start + k)..<task.rowCount {
+                    for r in (start + k)..<min(task.rowCount, start + k + (settings.horizonRows ?? task.rowCount)) {
                         let s = stream.score(row: task.values[(r * n)..<((r + 1) * n)])
                         relative.append(s / part.threshold)
                         normal.append(!task.anomalous[r])

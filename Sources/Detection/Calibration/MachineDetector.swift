@@ -19,6 +19,9 @@ public struct NetworkCalibration: Sendable, Hashable {
     /// What the initialization's meta-training learned about short calibrations (scale widening
     /// and threshold margin per K); when set, its margin replaces `thresholdMargin`.
     public var calibrationPrior: CalibrationPrior? = nil
+    /// How the network's inputs are scaled per sensor (must match how the initialization was
+    /// meta-trained; see `NetworkInputScaling`).
+    public var inputScaling: NetworkInputScaling = .robust
 
     /// Creates network-calibration settings.
     public init(initialization: Network, adaptation: AdaptationSettings = AdaptationSettings(), thresholdMargin: Float = 1.5,
@@ -344,8 +347,7 @@ public struct Calibrator: Sendable {
         let rows = n > 0 ? values.count / n : 0
         let a = settings.adaptation
         guard rows >= a.windowRows, n <= settings.initialization.architecture.maximumSensorCount else { return nil }
-        let columns = (0..<n).map { s in (0..<rows).map { values[values.startIndex + $0 * n + s] } }
-        let fitted = Normalization(fittingColumns: columns)
+        let fitted = settings.inputScaling.normalization(values: values, sensorCount: n)
         let perSlot = settings.normalizationPrior?.apply(to: fitted) ?? fitted
         let normalization = settings.calibrationPrior?.widen(perSlot, rows: rows) ?? perSlot
         let normal = FewShotAdaptation.windows(values: values, sensorCount: n, normalization: normalization,

@@ -62,6 +62,8 @@ public struct MetaTrainingSettings: Sendable, Hashable {
     /// Normalization priors by support rows: when an episode's K has one, its windows are
     /// normalized as a calibration with that prior would normalize them.
     public var normalizationPriors: [Int: NormalizationPrior] = [:]
+    /// How episodes scale the network's inputs (as calibration will; see `NetworkInputScaling`).
+    public var inputScaling: NetworkInputScaling = .robust
     /// Rows after the support set from which normal query windows are drawn (nil: 3 × the
     /// support rows; the threshold-aware rule uses the whole rest of the task unless set).
     public var queryHorizonRows: Int? = nil
@@ -134,8 +136,7 @@ public enum MetaTraining {
         }
         guard start >= 0 else { return nil }
         let support = task.values[(start * n)..<((start + k) * n)]
-        let columns = (0..<n).map { s in (0..<k).map { support[support.startIndex + $0 * n + s] } }
-        let fitted = Normalization(fittingColumns: columns)
+        let fitted = settings.inputScaling.normalization(values: support, sensorCount: n)
         let normalization = settings.normalizationPriors[k]?.apply(to: fitted) ?? fitted
         let normal = FewShotAdaptation.windows(values: support, sensorCount: n, normalization: normalization,
                                                windowRows: w, stride: settings.inner.stride,

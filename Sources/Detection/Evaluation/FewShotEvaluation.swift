@@ -47,6 +47,11 @@ public struct FewShotEvaluationSettings: Sendable {
     /// Weight of the prediction error in every row's network score (`Network.reconstructionScoreWeight`;
     /// 1 is the shipped score). Applies to meta-training and to every initialization alike.
     public var scoreReconstructionWeight: Float = 1
+    /// How every row scales the network's inputs at calibration and in meta-training.
+    public var inputScaling: NetworkInputScaling = .robust
+    /// The architecture of initializations meta-trained here (slot width 0: no per-slot
+    /// embeddings, one per-sensor function for every machine).
+    public var architecture: NetworkArchitecture = .standard
     /// The network calibration of (a) and (b); (c) is the same with 0 adaptation steps.
     public var adaptation: AdaptationSettings
     /// Network threshold = highest calibration network score × this margin.
@@ -147,6 +152,7 @@ public enum FewShotEvaluation {
                 foldTasks.append(self.tasks(from: training + unlabelled))
                 var meta = settings.metaTraining
                 meta.seed = settings.metaTraining.seed &+ UInt64(f)
+                meta.inputScaling = settings.inputScaling
                 if settings.learnNormalizationPrior, settings.priorsInMetaTraining {
                     // Episodes see their inputs as calibration will: widened by the same prior.
                     let supportRows = meta.supportRowChoices.isEmpty ? [meta.supportRows] : meta.supportRowChoices
@@ -154,7 +160,7 @@ public enum FewShotEvaluation {
                 }
                 let started = MonotonicTime.seconds()
                 var last: Float = .nan, first: Float = .nan
-                var start = Network(seed: meta.seed)
+                var start = Network(architecture: settings.architecture, seed: meta.seed)
                 start.reconstructionScoreWeight = settings.scoreReconstructionWeight
                 let network = MetaTraining.train(initial: start, tasks: tasks, settings: meta,
                                                  reportEvery: meta.iterations, monitorEpisodes: 8) { p in
@@ -165,6 +171,22 @@ public enum FewShotEvaluation {
                          + "meta-loss \(EvaluationText.fixed(Double(first), 3)) → \(EvaluationText.fixed(Double(last), 3)), "
                          + "\(EvaluationText.fixed(MonotonicTime.seconds() - started, 1)) s")
             }
+        } else if initialization == nil, !extraTasks.isEmpty {
+            // No folds and no initialization: meta-train one on the extra tasks alone (e.g. the
+            // simulated fleet), exactly as `meta-train` would, and measure every file with it.
+            var meta = settings.metaTraining
+            meta.inputScaling = settings.inputScaling
+            var start = Network(architecture: settings.architecture, seed: meta.seed)
+            start.reconstructionScoreWeight = settings.scoreReconstructionWeight
+            let started = MonotonicTime.seconds()
+            var last: Float = .nan, first: Float = .nan
+            let network = MetaTraining.train(initial: start, tasks: extraTasks, settings: meta,
+                                             reportEvery: meta.iterations, monitorEpisodes: 8) { p in
+                if p.iteration == 0 { first = p.metaLoss } else { last = p.metaLoss }
+            }
+            initializations = [network]
+            progress("meta-trained on \(extraTasks.count) tasks, meta-loss \(EvaluationText.fixed(Double(first), 3)) → "
+                     + "\(EvaluationText.fixed(Double(last), 3)), \(EvaluationText.fixed(MonotonicTime.seconds() - started, 1)) s")
         } else {
             guard var initialization else { throw ReplayError(message: "no meta-initialization: pass one or use k-fold meta-training") }
             initialization.reconstructionScoreWeight = settings.scoreReconstructionWeight
@@ -184,7 +206,8 @@ public enum FewShotEvaluation {
                 calibrationPriors[method] = (0..<folds).map { f in
                     let start = method == .randomAdaptedWithPrior ? random : initializations[min(f, initializations.count - 1)]
                     let tasks = foldTasks.isEmpty ? settings.priorTasks : foldTasks[f] + extraTasks
-                    let calibration = NetworkCalibration(initialization: start, adaptation: adaptation, thresholdMargin: 1, quantize: settings.quantize)
+                    var calibration = NetworkCalibration(initialization: start, adaptation: adaptation, thresholdMargin: 1, quantize: settings.quantize)
+                    calibration.inputScaling = settings.inputScaling
                     let prior = CalibrationPrior.learn(initialization: start, calibration: calibration, tasks: tasks, settings: priorSettings)
                     progress("calibration prior \(method.rawValue), fold \(f + 1): " + prior.entries.map {
                         "K=\($0.calibrationRows) scale ×\(EvaluationText.fixed(Double($0.scaleFactor), 2)) margin \($0.thresholdMargin)"
@@ -208,6 +231,7 @@ public enum FewShotEvaluation {
                 for f in 0..<(perFold ? folds : 1) {
                     let start = method == .randomAdapted || method == .randomAdaptedWithPrior ? random : initializations[min(f, initializations.count - 1)]
                     var network = NetworkCalibration(initialization: start, adaptation: adaptation, thresholdMargin: 1, quantize: settings.quantize)
+                    network.inputScaling = settings.inputScaling
                     if usePrior, method != .randomAdapted { network.normalizationPrior = priors[f] }
                     if let learned = calibrationPriors[method] {
                         // Margin 1 here: the scores are compared with multiples of the threshold below.
