@@ -122,6 +122,9 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "With --few-shot: how every row scales the network's inputs, robust (calibration median and MAD) or tolerated (calibration level and tolerated spread of the window-deviation score: dimensionless, the same on every machine). Applies to calibration and to meta-training here.")
     var inputScaling: NetworkInputScaling = .robust
 
+    @Flag(help: "With --input-scaling tolerated: the network margin multiplies at least the network's score of a calibration window with one sensor moved by one tolerated spread (an offset calibration called normal), for every row.")
+    var toleratedFloor = false
+
     @Flag(help: "With --few-shot: initializations meta-trained here have no per-slot sensor embeddings (one per-sensor function for every machine); random initialization (b) follows their architecture.")
     var noSlotEmbeddings = false
 
@@ -216,6 +219,7 @@ struct EvaluateCommand: ParsableCommand {
         settings.absoluteNormalizationPrior = fleetScales
         settings.scoreReconstructionWeight = scoreReconstructionWeight
         settings.inputScaling = inputScaling
+        settings.toleratedThresholdFloor = toleratedFloor
         if noSlotEmbeddings { settings.architecture.slotWidth = 0 }
         settings.diagnostics = diagnose
         settings.learnCalibrationPrior = calibrationPrior

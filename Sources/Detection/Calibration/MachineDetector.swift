@@ -22,6 +22,11 @@ public struct NetworkCalibration: Sendable, Hashable {
     /// How the network's inputs are scaled per sensor (must match how the initialization was
     /// meta-trained; see `NetworkInputScaling`).
     public var inputScaling: NetworkInputScaling = .robust
+    /// With tolerated inputs: the margin multiplies the larger of the highest calibration score
+    /// and the network's score of a calibration window with one sensor moved by one tolerated
+    /// spread (the largest over sensors and both directions, median over windows), so an offset
+    /// calibration called normal does not alert, as the window-deviation threshold is never below 1.
+    public var toleratedThresholdFloor: Bool = false
 
     /// Creates network-calibration settings.
     public init(initialization: Network, adaptation: AdaptationSettings = AdaptationSettings(), thresholdMargin: Float = 1.5,
@@ -377,8 +382,33 @@ public struct Calibrator: Sendable {
         }
         let top = RobustStatistics.quantile(scores, 1.0)
         let margin = settings.calibrationPrior?.entry(forRows: rows)?.thresholdMargin ?? settings.thresholdMargin
-        part.threshold = max(top.isFinite ? top : 1, 1e-6) * margin
+        var reference = max(top.isFinite ? top : 1, 1e-6)
+        if settings.toleratedThresholdFloor, settings.inputScaling == .tolerated, !normal.isEmpty {
+            reference = max(reference, Calibrator.toleratedOffsetScore(part, normal: normal))
+        }
+        part.threshold = reference * margin
         return (part, report, scores)
+    }
+
+    /// The network's score of a calibration window with one sensor moved by one tolerated spread
+    /// (`normal` windows are normalized, so that is +1 or −1 on each of its readings): the
+    /// largest over sensors and both directions of the median over (at most 16) windows.
+    static func toleratedOffsetScore(_ part: NetworkDetector, normal: [Window]) -> Float {
+        let step = max(1, normal.count / 16)
+        let windows = stride(from: 0, to: normal.count, by: step).map { normal[$0] }
+        var floor: Float = 0
+        for s in 0..<(windows.first?.sensorCount ?? 0) {
+            for sign: Float in [1, -1] {
+                let scores = windows.map { window -> Float in
+                    var moved = window
+                    for t in 0..<moved.timeSteps { moved.values[t * moved.sensorCount + s] += sign }
+                    return part.quantized?.score(moved).score ?? part.network.score(moved).score
+                }
+                let typical = RobustStatistics.median(scores)
+                if typical.isFinite { floor = max(floor, typical) }
+            }
+        }
+        return floor
     }
 
     /// Calibrates on the rows of `table`; when `anomalies` (same sensors) is given, its anomalous

@@ -49,6 +49,9 @@ public struct FewShotEvaluationSettings: Sendable {
     public var scoreReconstructionWeight: Float = 1
     /// How every row scales the network's inputs at calibration and in meta-training.
     public var inputScaling: NetworkInputScaling = .robust
+    /// With tolerated inputs: every row's network margin multiplies at least the score of a
+    /// one-tolerated-spread offset (`NetworkCalibration.toleratedThresholdFloor`).
+    public var toleratedThresholdFloor: Bool = false
     /// The architecture of initializations meta-trained here (slot width 0: no per-slot
     /// embeddings, one per-sensor function for every machine).
     public var architecture: NetworkArchitecture = .standard
@@ -208,6 +211,7 @@ public enum FewShotEvaluation {
                     let tasks = foldTasks.isEmpty ? settings.priorTasks : foldTasks[f] + extraTasks
                     var calibration = NetworkCalibration(initialization: start, adaptation: adaptation, thresholdMargin: 1, quantize: settings.quantize)
                     calibration.inputScaling = settings.inputScaling
+                    calibration.toleratedThresholdFloor = settings.toleratedThresholdFloor
                     let prior = CalibrationPrior.learn(initialization: start, calibration: calibration, tasks: tasks, settings: priorSettings)
                     progress("calibration prior \(method.rawValue), fold \(f + 1): " + prior.entries.map {
                         "K=\($0.calibrationRows) scale ×\(EvaluationText.fixed(Double($0.scaleFactor), 2)) margin \($0.thresholdMargin)"
@@ -232,6 +236,7 @@ public enum FewShotEvaluation {
                     let start = method == .randomAdapted || method == .randomAdaptedWithPrior ? random : initializations[min(f, initializations.count - 1)]
                     var network = NetworkCalibration(initialization: start, adaptation: adaptation, thresholdMargin: 1, quantize: settings.quantize)
                     network.inputScaling = settings.inputScaling
+                    network.toleratedThresholdFloor = settings.toleratedThresholdFloor
                     if usePrior, method != .randomAdapted { network.normalizationPrior = priors[f] }
                     if let learned = calibrationPriors[method] {
                         // Margin 1 here: the scores are compared with multiples of the threshold below.
