@@ -55,6 +55,10 @@ struct EvaluationCSVTests {
         #expect(kept.timestamps == ["t0", "t1", "t2", "t7", "t8", "t10"])
         #expect(kept.values == [0, 10, 20, 70, 80, 100])
         #expect(kept.anomalyLabels == [0, 0, 1, 1, 0, 1])
+        // The run after the stop starts at t7 (a missing run-signal reading is no stop).
+        #expect(kept.runStarts == [3])
+        #expect(kept.prefix(rows: 3).runStarts.isEmpty)
+        #expect(kept.prefix(rows: 4).runStarts == [3])
         // No such column: the table is used whole.
         #expect(table.runningRows(signal: "speed", settleRows: 2).excluded == 0)
     }

@@ -218,6 +218,13 @@ public struct DetectorStream {
         return max(a, b)
     }
 
+    /// Starts afresh because the machine stopped and started again: empty windows (compensation
+    /// lags included) and an alert rule without recent scores, raised alert or cooldown, as the
+    /// agent's scorer and alert state after a stop (`run_signal`), so no window straddles a stop.
+    public mutating func restart() {
+        self = DetectorStream(detector: detector)
+    }
+
     /// Scores one row and updates the alert state; returns the score and whether an alert is raised.
     public mutating func process<C: Collection>(row: C) -> (score: Float, alert: Bool) where C.Element == Float {
         let s = score(row: row)

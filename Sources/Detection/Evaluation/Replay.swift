@@ -15,7 +15,8 @@ public struct ReplayResult: Sendable {
 }
 
 /// Offline scoring of a recorded file, exactly as the agent would have scored it live: calibrate
-/// on the first rows only, then score every row causally (each row sees only itself and earlier rows).
+/// on the first rows only, then score every row causally (each row sees only itself and earlier
+/// rows of the same run: at the table's `runStarts` the scorer starts afresh, as after a stop).
 public enum Replay {
     /// Calibrates on the first `calibrationRows` rows of `table` and scores all rows.
     /// - Throws: `ReplayError` when the file has no more rows than the calibration needs.
@@ -34,7 +35,13 @@ public enum Replay {
         var stream = detector.makeStream()
         var scores = [Float](repeating: .nan, count: table.rowCount)
         var alerts = [Bool](repeating: false, count: table.rowCount)
+        // After each stop the windows start afresh, as the agent's do (see `SensorTable.runStarts`).
+        var starts = table.runStarts.sorted()[...]
         for r in 0..<table.rowCount {
+            while let next = starts.first, next <= r {
+                starts.removeFirst()
+                if next == r { stream.restart() }
+            }
             let row = table.values[(r * n)..<((r + 1) * n)]
             if r < calibrationRows {
                 scores[r] = stream.score(row: row)

@@ -19,14 +19,19 @@ public struct SensorTable: Sendable {
     public var anomalyLabels: [UInt8]?
     /// The `changepoint` column, 0 or 1 per row, when the file has one.
     public var changepointLabels: [UInt8]?
+    /// Rows at which the machine runs again after a stop that `runningRows` left out (the first
+    /// settled row after each start): a scorer's windows start afresh there, as the agent's do,
+    /// so no window straddles a stop. Empty for a table read from a file.
+    public var runStarts: [Int] = []
 
     /// Creates a table from its parts; `values.count` must be `timestamps.count * sensorNames.count`.
     public init(sensorNames: [String], timestamps: [String], values: [Float],
-                anomalyLabels: [UInt8]? = nil, changepointLabels: [UInt8]? = nil) {
+                anomalyLabels: [UInt8]? = nil, changepointLabels: [UInt8]? = nil, runStarts: [Int] = []) {
         precondition(values.count == timestamps.count * sensorNames.count, "values do not fill rows × sensors")
         self.sensorNames = sensorNames
         self.timestamps = timestamps
         self.values = values
+        self.runStarts = runStarts
         self.anomalyLabels = anomalyLabels
         self.changepointLabels = changepointLabels
     }
@@ -48,37 +53,42 @@ public struct SensorTable: Sendable {
             sensorNames: sensorNames, timestamps: Array(timestamps[0..<n]),
             values: Array(values[0..<(n * sensorCount)]),
             anomalyLabels: anomalyLabels.map { Array($0[0..<n]) },
-            changepointLabels: changepointLabels.map { Array($0[0..<n]) })
+            changepointLabels: changepointLabels.map { Array($0[0..<n]) },
+            runStarts: runStarts.filter { $0 < n })
     }
 
     /// The rows where the machine runs and has settled after its last start, without the run
     /// signal's column, as the runtime scores them (agent.conf's `run_signal` and
     /// `settle_after_start`): a row is dropped while `runSignal` reads below 0.5 and for
     /// `settleRows` rows after it comes back on. Labels stay with their rows. Rows before the
-    /// first stop count as settled (the machine was already running). Returns the table itself
-    /// when it has no column named `runSignal`.
+    /// first stop count as settled (the machine was already running). The first row kept after
+    /// each stop is listed in `runStarts`. Returns the table itself when it has no column named
+    /// `runSignal`.
     /// - Returns: the running rows and how many rows were dropped.
     public func runningRows(signal runSignal: String, settleRows: Int) -> (table: SensorTable, excluded: Int) {
         guard let k = sensorNames.firstIndex(of: runSignal) else { return (self, 0) }
         let kept = sensorNames.indices.filter { $0 != k }
         var values: [Float] = [], times: [String] = [], rows: [Int] = []
         values.reserveCapacity(self.values.count)
-        var stopped = false, sinceStart = Int.max
+        var stopped = false, sinceStart = Int.max, restarting = false, starts: [Int] = []
         for r in 0..<rowCount {
             let row = self.row(r)
             let v = row[row.startIndex + k]
             if v.isFinite {
-                if v < 0.5 { stopped = true } else if stopped { stopped = false; sinceStart = 0 }
+                if v < 0.5 { stopped = true; restarting = true } else if stopped { stopped = false; sinceStart = 0 }
             }
             defer { if sinceStart < Int.max { sinceStart += 1 } }
             guard v.isFinite, !stopped, sinceStart >= settleRows else { continue }
+            if restarting, !times.isEmpty { starts.append(times.count) }
+            restarting = false
             times.append(timestamps[r])
             rows.append(r)
             for i in kept { values.append(row[row.startIndex + i]) }
         }
         let table = SensorTable(sensorNames: kept.map { sensorNames[$0] }, timestamps: times, values: values,
                                 anomalyLabels: anomalyLabels.map { labels in rows.map { labels[$0] } },
-                                changepointLabels: changepointLabels.map { labels in rows.map { labels[$0] } })
+                                changepointLabels: changepointLabels.map { labels in rows.map { labels[$0] } },
+                                runStarts: starts)
         return (table, rowCount - times.count)
     }
 }

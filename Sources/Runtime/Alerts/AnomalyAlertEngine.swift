@@ -124,11 +124,14 @@ public struct AnomalyAlertEngine: Sendable {
     }
 
     /// Clears the open alert, if any, because the machine stopped (its run signal went off): a
-    /// stopped machine is not scored, so the alert could not clear by itself. The rolling window
-    /// starts afresh, without a cooldown: if the fault is still there after the restart and
-    /// settling, a new alert is raised.
+    /// stopped machine is not scored, so the alert could not clear by itself. The next run
+    /// starts afresh, whether or not an alert was open: no recent scores and no cooldown (neither
+    /// a new one nor what is left of an earlier one), so if the fault is still there after the
+    /// restart and settling, a new alert is raised; this is what `replay` and `evaluate` do at a
+    /// restart (`DetectorStream.restart`).
     public mutating func clearBecauseStopped(at time: Timestamp, runSignal: String) -> AlertEvent? {
         decision.reset()
+        cooldownUntil = nil
         firstAboveInRun = nil
         guard var alert = open else { return nil }
         alert.ended = time

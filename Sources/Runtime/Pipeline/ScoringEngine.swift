@@ -242,8 +242,9 @@ public struct ScoringEngine {
         }
         let ready = state.isReadyToScore(at: time)
         guard !state.stopped else {
-            if state.anomalies.open != nil,
-               let event = state.anomalies.clearBecauseStopped(at: time, runSignal: state.configuration.runSignal ?? "run signal") {
+            // The next run starts afresh: its windows (see `isReadyToScore`) and its alert rule,
+            // as `replay` and `evaluate` restart their stream after a stop.
+            if let event = state.anomalies.clearBecauseStopped(at: time, runSignal: state.configuration.runSignal ?? "run signal") {
                 events.append(event)
             }
             return
