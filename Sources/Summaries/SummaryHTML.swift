@@ -327,7 +327,8 @@ private struct Page {
         let pad: Double = 6
         let y: (Double) -> Double = { v in pad + (1 - (v - axis.low) / (axis.high - axis.low)) * (height - 2 * pad) }
         let unitText = series.unit.isEmpty ? "" : " (\(series.unit))"
-        openChart(height: height, label: "\(series.name)\(unitText): minimum, mean and maximum per interval")
+        let stateText = series.normalState.map { "; shaded: its normal range while \($0)" } ?? ""
+        openChart(height: height, label: "\(series.name)\(unitText): minimum, mean and maximum per interval\(stateText)")
         if let lo = series.normalLow, let hi = series.normalHigh, hi >= lo {
             out.append("<rect class=\"normal\" x=\"0\" y=\"\(coordinate(y(hi)))\" width=\"\(Int(Page.plotWidth))\" height=\"\(coordinate(max(1, y(lo) - y(hi))))\"/>\n")
         }
@@ -389,7 +390,11 @@ private struct Page {
             out.append("</h3><span class=\"facts\">last <b>\(withUnit(stats.last, series.unit))</b></span></div>\n")
             out.append("<div class=\"facts\">mean <b>\(num(stats.mean))</b> · min <b>\(num(stats.minimum))</b> · max <b>\(num(stats.maximum))</b> · σ <b>\(num(stats.standardDeviation))</b> · ")
             let lowCompleteness = stats.completenessPercent < 95
-            out.append("<span\(lowCompleteness ? " style=\"color:var(--warn)\"" : "")>\(stats.completenessPercent >= 100 ? "100" : NumberText.fixed(stats.completenessPercent, decimals: 1))% complete</span></div>\n")
+            out.append("<span\(lowCompleteness ? " style=\"color:var(--warn)\"" : "")>\(stats.completenessPercent >= 100 ? "100" : NumberText.fixed(stats.completenessPercent, decimals: 1))% complete</span>")
+            if let state = series.normalState, let low = series.normalLow, let high = series.normalHigh {
+                out.append(" · normal <b>\(num(low))–\(num(high))</b> while \(e(state))")
+            }
+            out.append("</div>\n")
             sensorChart(series, digest)
             out.append("</section>\n")
         }

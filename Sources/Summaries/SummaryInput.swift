@@ -86,6 +86,9 @@ public struct SensorSeries: Sendable {
     public var normalLow: Double?
     /// The high end of that range.
     public var normalHigh: Double?
+    /// The state of the machine the normal range belongs to (`loaded = 1`), when the sensor's
+    /// normal level depends on a two-state machine's state; nil: one range whatever the state.
+    public var normalState: String?
 
     /// Creates a sensor series.
     public init(name: String, unit: String = "", samples: [Sample], normalLow: Double? = nil, normalHigh: Double? = nil) {

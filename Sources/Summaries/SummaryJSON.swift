@@ -31,6 +31,7 @@ public enum SummaryJSON {
             json.field("last_time", s.lastTime?.iso8601)
             json.field("normal_low", s.normalLow)
             json.field("normal_high", s.normalHigh)
+            if let state = s.normalState { json.field("normal_state", state) }
             json.beginObject("bad_readings")
             for quality in Quality.allCases where quality != .good {
                 json.field(quality.name, s.count(of: quality))
@@ -112,7 +113,7 @@ public enum SummaryCSV {
     /// The header row's columns, in order.
     public static let columns = [
         "machine", "period_start", "period_end", "sensor", "unit", "count", "expected", "completeness_percent",
-        "min", "max", "mean", "stddev", "last", "last_time", "bad_readings", "normal_low", "normal_high",
+        "min", "max", "mean", "stddev", "last", "last_time", "bad_readings", "normal_low", "normal_high", "normal_state",
     ]
 
     /// The CSV text: a header row, then one row per sensor (LF line ends; empty cells for unknown values).
@@ -125,7 +126,7 @@ public enum SummaryCSV {
                 String(s.count), String(s.expected), NumberText.fixed(s.completenessPercent, decimals: 2),
                 NumberText.exact(s.minimum), NumberText.exact(s.maximum), NumberText.exact(s.mean),
                 NumberText.exact(s.standardDeviation), NumberText.exact(s.last), s.lastTime?.iso8601 ?? "",
-                String(s.badReadings), NumberText.exact(s.normalLow), NumberText.exact(s.normalHigh),
+                String(s.badReadings), NumberText.exact(s.normalLow), NumberText.exact(s.normalHigh), field(s.normalState ?? ""),
             ]
             out.append(cells.joined(separator: ","))
             out.append("\n")

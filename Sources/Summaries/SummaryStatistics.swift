@@ -65,6 +65,8 @@ public struct SensorStatistics: Sendable, Equatable {
     public var normalLow: Double?
     /// The high end of the calibrated normal range, when known.
     public var normalHigh: Double?
+    /// The machine state that range belongs to, when the sensor's normal level depends on it.
+    public var normalState: String?
     /// Readings per quality, indexed by `Quality.rawValue`.
     public var qualityCounts: [Int]
 
@@ -80,13 +82,14 @@ public struct SensorStatistics: Sendable, Equatable {
     /// `pollIntervalMilliseconds` (a series that holds a digest brings its own period).
     public init(_ series: SensorSeries, start: Timestamp, end: Timestamp, pollIntervalMilliseconds: Int64) {
         self.init(series.reduced(start: start, end: end, pollIntervalMilliseconds: pollIntervalMilliseconds),
-                  name: series.name, unit: series.unit, normalLow: series.normalLow, normalHigh: series.normalHigh)
+                  name: series.name, unit: series.unit, normalLow: series.normalLow, normalHigh: series.normalHigh,
+                  normalState: series.normalState)
     }
 }
 
 extension SensorStatistics {
     /// The statistics of readings reduced as they were read (the period is the digest's).
-    init(_ digest: SensorDigest, name: String, unit: String, normalLow: Double?, normalHigh: Double?) {
+    init(_ digest: SensorDigest, name: String, unit: String, normalLow: Double?, normalHigh: Double?, normalState: String? = nil) {
         let running = digest.running
         self.name = name
         self.unit = unit
@@ -102,6 +105,7 @@ extension SensorStatistics {
         lastTime = digest.last?.time
         self.normalLow = normalLow
         self.normalHigh = normalHigh
+        self.normalState = normalState
         qualityCounts = digest.qualityCounts
     }
 }
@@ -189,7 +193,8 @@ public struct SummaryStatistics: Sendable {
             $0.reduced(start: input.start, end: input.end, pollIntervalMilliseconds: input.pollIntervalMilliseconds)
         }
         sensors = zip(input.sensors, digests).map { series, digest in
-            SensorStatistics(digest, name: series.name, unit: series.unit, normalLow: series.normalLow, normalHigh: series.normalHigh)
+            SensorStatistics(digest, name: series.name, unit: series.unit, normalLow: series.normalLow, normalHigh: series.normalHigh,
+                             normalState: series.normalState)
         }
         scores = input.scores.flatMap { ScoreStatistics($0, start: input.start, end: input.end) }
         let inPeriod = { (t: Timestamp) in t >= input.start && t < input.end }

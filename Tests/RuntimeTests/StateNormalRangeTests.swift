@@ -1,6 +1,7 @@
 import Detection
 import EdgeCore
-import Runtime
+@testable import Runtime
+import Summaries
 import Testing
 import TestSupport
 
@@ -34,5 +35,61 @@ struct StateNormalRangeTests {
         #expect(abs(loaded.low - unloaded.low - Double(shift)) < 1e-6)
         // A sensor the state does not move keeps one range.
         #expect(model.normalRange(column: 2, row: [1, 1.0, 50]) == model.normalRange(column: 2, row: [0, 0.25, 50]))
+    }
+
+    @Test("a summary gives a sensor the state moves the range of the state the period was mostly in, and says which", arguments: [0.8, 0.2])
+    func summaryRangeFollowsTheState(loadedShare: Double) throws {
+        let model = try Self.compressorModel()
+        let loadedMostly = loadedShare >= 0.5
+        // An hour of the compressor's readings, one a minute, loaded for `loadedShare` of them.
+        let start = Timestamp(millisecondsSinceEpoch: 1_800_000_000_000)
+        let end = Timestamp(millisecondsSinceEpoch: start.millisecondsSinceEpoch + 3_600_000)
+        let minutes = 0..<60
+        func samples(_ value: (Bool) -> Double) -> [Sample] {
+            minutes.map { m in
+                let loaded = Double(m) < loadedShare * 60
+                return Sample(time: Timestamp(millisecondsSinceEpoch: start.millisecondsSinceEpoch + Int64(m) * 60_000), value: value(loaded))
+            }
+        }
+        var input = SummaryInput(machine: "c", start: start, end: end, pollIntervalMilliseconds: 60_000, sensors: [
+            SensorSeries(name: "loaded", samples: samples { $0 ? 1 : 0 }),
+            SensorSeries(name: "suction_pressure", unit: "bar", samples: samples { $0 ? 1.0 : 0.25 }),
+            SensorSeries(name: "oil", unit: "°C", samples: samples { _ in 50 }),
+        ])
+        PeriodicSummaries.setNormalRanges(of: &input, from: model)
+
+        let suction = input.sensors[1]
+        let expected = model.normalRange(column: 1, stateOn: loadedMostly)
+        #expect(suction.normalLow == expected.low && suction.normalHigh == expected.high)
+        #expect(suction.normalState == (loadedMostly ? "loaded = 1" : "loaded = 0"))
+        let level = loadedMostly ? 1.0 : 0.25
+        #expect(try #require(suction.normalLow) < level && level < (try #require(suction.normalHigh)))
+        // A sensor the state does not move keeps its one range, without a state.
+        #expect(input.sensors[2].normalState == nil)
+        #expect(input.sensors[2].normalLow == model.normalLow[2] && input.sensors[2].normalHigh == model.normalHigh[2])
+
+        // The files say which state the range belongs to.
+        let statistics = SummaryStatistics(input)
+        let state = loadedMostly ? "loaded = 1" : "loaded = 0"
+        #expect(SummaryJSON.render(input, statistics: statistics).contains("\"normal_state\":\"\(state)\""))
+        let csv = SummaryCSV.render(input, statistics: statistics).split(separator: "\n")
+        #expect(csv[0].hasSuffix(",normal_high,normal_state"))
+        #expect(csv[2].hasSuffix("," + state))
+        #expect(csv[3].hasSuffix(","))
+        #expect(SummaryHTML.render(input, statistics: statistics).contains("while \(state)"))
+    }
+
+    /// A compressor (loaded, suction_pressure, oil) calibrated on 600 rows switching state every 30
+    /// rows, loaded suction pressure 1.0 bar, unloaded 0.25 bar.
+    static func compressorModel() throws -> MachineModel {
+        var random = SplitMix64(seed: 9)
+        var values: [Float] = []
+        for r in 0..<600 {
+            let loaded = r % 60 < 30
+            values += [loaded ? 1 : 0, (loaded ? 1.0 : 0.25) + 0.003 * Float(random.uniform(-1...1)), 50 + 0.2 * Float(random.uniform(-1...1))]
+        }
+        let (detector, report) = Calibrator().calibrate(values: values[...], sensorNames: ["loaded", "suction_pressure", "oil"])
+        #expect(detector.state != nil)
+        return MachineModel(path: "memory", file: DetectorFile(machine: "c", calibratedAt: "2026-11-29T00:00:00.000Z", detector: detector, report: report))
     }
 }

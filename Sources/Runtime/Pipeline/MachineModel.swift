@@ -36,13 +36,29 @@ public struct MachineModel: Sendable {
     /// compensation (a compressor's `loaded`), the calibration's range moved by the sensor's
     /// shift while the state is 1, so an alert on a loaded compressor quotes the loaded level.
     public func normalRange(column: Int, row: [Float]) -> (low: Double, high: Double) {
+        guard let state = detector.state, row.indices.contains(state.state) else { return (normalLow[column], normalHigh[column]) }
+        return normalRange(column: column, stateOn: row[state.state] >= 0.5)
+    }
+
+    /// A machine's normal range for `column` while its state sensor (`stateSensor`) reads 1
+    /// (`stateOn`) or 0; the calibration range for a machine without two states.
+    public func normalRange(column: Int, stateOn: Bool) -> (low: Double, high: Double) {
         var low = normalLow[column], high = normalHigh[column]
-        if let state = detector.state, row.indices.contains(state.state), row[state.state] >= 0.5,
-           state.shift.indices.contains(column) {
+        if stateOn, let state = detector.state, state.shift.indices.contains(column) {
             low += Double(state.shift[column])
             high += Double(state.shift[column])
         }
         return (low, high)
+    }
+
+    /// The 0/1 sensor whose state moves some sensors' normal ranges (a compressor's `loaded`),
+    /// nil for a machine calibrated without two-state compensation.
+    public var stateSensor: String? { detector.state.map { sensorNames[$0.state] } }
+
+    /// Whether `column`'s normal range depends on the state of `stateSensor`.
+    public func stateMovesRange(column: Int) -> Bool {
+        guard let state = detector.state, state.shift.indices.contains(column) else { return false }
+        return state.shift[column] != 0
     }
 
     /// Rows the scorer needs before its windows are full; earlier scores are not judged.

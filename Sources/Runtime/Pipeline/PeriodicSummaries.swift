@@ -24,6 +24,31 @@ struct PeriodicSummaries {
         dataEvents = Array(repeating: [], count: configuration.machines.count)
     }
 
+    /// Gives each sensor of `input` its normal range from `model`. For a two-state machine (a
+    /// compressor's `loaded`) a sensor the state moves gets the range of the state the machine
+    /// was in for most of the period (the mean of its state sensor's good readings, at least 0.5:
+    /// state 1; no reading: state 0), as an alert quotes the range of the current state, and
+    /// `normalState` says which state that is.
+    static func setNormalRanges(of input: inout SummaryInput, from model: MachineModel) {
+        var stateOn = false
+        var stateText: String? = nil
+        if let stateSensor = model.stateSensor {
+            let share = input.sensors.first { $0.name == stateSensor }.flatMap { series in
+                SensorStatistics(series, start: input.start, end: input.end, pollIntervalMilliseconds: input.pollIntervalMilliseconds).mean
+            }
+            stateOn = (share ?? 0) >= 0.5
+            stateText = "\(stateSensor) = \(stateOn ? 1 : 0)"
+        }
+        for i in input.sensors.indices {
+            guard let column = model.sensorNames.firstIndex(of: input.sensors[i].name) else { continue }
+            let moved = model.stateMovesRange(column: column)
+            let range = model.normalRange(column: column, stateOn: moved && stateOn)
+            input.sensors[i].normalLow = range.low
+            input.sensors[i].normalHigh = range.high
+            input.sensors[i].normalState = moved ? stateText : nil
+        }
+    }
+
     /// Records the data alerts among `events` (unit offline, stale, out of range, stopped and
     /// their recoveries) as the period's data-quality events.
     mutating func record(_ events: [AlertEvent]) {
@@ -104,7 +129,7 @@ struct PeriodicSummaries {
                 ModelInfo(name: m.path.split(separator: "/").last.map(String.init) ?? m.path,
                           calibrated: Timestamp(iso8601: Substring(m.calibratedAt)), threshold: m.threshold)
             }
-            let normal = models[index].map { m in (m.sensorNames, m.normalLow, m.normalHigh) }
+            let normal = models[index]
             jobs.append {
                 do {
                     var input = try BufferSummarySource.input(
@@ -112,14 +137,7 @@ struct PeriodicSummaries {
                     if !points.isEmpty { input.scores = ScoreSeries(points: points, threshold: threshold) }
                     input.dataQualityEvents = quality
                     if let model { input.model = model }
-                    if let (names, low, high) = normal {
-                        for i in input.sensors.indices {
-                            if let column = names.firstIndex(of: input.sensors[i].name) {
-                                input.sensors[i].normalLow = low[column]
-                                input.sensors[i].normalHigh = high[column]
-                            }
-                        }
-                    }
+                    if let normal { PeriodicSummaries.setNormalRanges(of: &input, from: normal) }
                     let files = try SummaryWriter.write(input, to: configuration.agent.summaryDirectory)
                     logger.info("summary of \(machine.id) for \(start.iso8601) – \(end.iso8601): \(files.html)")
                 } catch {
