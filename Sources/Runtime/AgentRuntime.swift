@@ -222,6 +222,8 @@ public final class AgentRuntime: Service, Sendable {
                 if alertLog.repairedBytes > 0 {
                     logger.warning("alert log \(alertLog.path): cut \(alertLog.repairedBytes) bytes of a torn last line (an earlier crash)")
                 }
+                endAlertsLeftOpen(database: database, mapping: mapping, configuration: configuration, alertLog: alertLog,
+                                  now: clock.now(), logger: logger)
                 let (inputs, continuation) = AsyncStream.makeStream(of: Input.self, bufferingPolicy: .bufferingOldest(options.scoringQueueCapacity))
                 let intake = Intake(writer: writer, scoring: continuation, counters: counters)
                 var pollers: [BusPoller] = []
@@ -250,6 +252,29 @@ public final class AgentRuntime: Service, Sendable {
                     options: options, logger: logger, clock: clock, counters: counters)
                 for poller in pollers { try poller.start() }
                 return pipeline
+            }
+        }
+
+        /// Ends the alerts an earlier run (or the previous pipeline) left open: the engines this
+        /// pipeline starts with do not know them and would never end them. Before polling starts,
+        /// so the new engines' own alerts come after. A failure is logged; the agent still starts.
+        private static func endAlertsLeftOpen(database: BufferDatabase, mapping: SensorMapping, configuration: AgentConfiguration,
+                                              alertLog: AlertLog, now: Timestamp, logger: Logger) {
+            do {
+                let outcome = try AlertsLeftOpen.end(
+                    database: database, mapping: mapping, configuration: configuration, alertLog: alertLog, now: now)
+                let count = outcome.events.count + outcome.endedWithoutLogEvent
+                guard count > 0 else {
+                    logger.info("no alerts left open by the previous run")
+                    return
+                }
+                let acknowledged = outcome.events.filter(\.acknowledged).count
+                logger.notice("ended \(count) alert(s) left open by the previous run (\(acknowledged) acknowledged): \(AlertsLeftOpen.reason); a condition that still holds is alerted anew once its windows fill")
+                if let failure = outcome.logFailure {
+                    logger.error("the alert log did not take their cleared events (\(failure)); they are cleared in the database")
+                }
+            } catch {
+                logger.error("cannot end the alerts left open by the previous run: \(error); `edge-agent status` may list them until the next start")
             }
         }
 

@@ -26,6 +26,12 @@ import Glibc
         var summaryFilesChecked = 0
         var brokenSummaryFiles = 0
         var restartsFailed = 0
+        /// Alerts a kill left open or acknowledged (the killed run's engines never ended them).
+        var alertsLeftOpenByKills = 0
+        /// Restarts that got past start-up before their kill, so the check below applies.
+        var restartsChecked = 0
+        /// Alerts from before a kill still open once the next run had started (must be 0).
+        var alertsStillOpenAfterRestart = 0
 
         var description: String {
             """
@@ -35,7 +41,8 @@ import Glibc
             alert log \(alertLogLinesChecked) lines checked, \(invalidAlertLogLines) invalid, \
             torn lines injected \(tornLinesInjected), repaired \(tornLinesRepaired); \
             summaries \(summaryFilesChecked) files checked, \(brokenSummaryFiles) broken; \
-            restarts failed \(restartsFailed)
+            restarts failed \(restartsFailed); \
+            alerts left open by kills \(alertsLeftOpenByKills), still open after \(restartsChecked) checked restarts \(alertsStillOpenAfterRestart)
             """
         }
     }
@@ -84,6 +91,11 @@ import Glibc
         var tally = Tally()
         var generator = SystemRandomNumberGenerator()
         for iteration in 0..<iterations {
+            // The alerts the previous kill left: every one must be ended by the time this run has
+            // started (it logs "agent running" after start-up, and start-up ends them).
+            let alertsBefore = alertsLeftOpen(database)
+            tally.alertsLeftOpenByKills += alertsBefore.open
+            let startsBefore = agentStarts(dir.file("agent.log"))
             let agent = try ChildProcess(binary, ["run", "--config", configPath], outputFile: dir.file("agent.log"))
             // After a torn line was injected, the agent repairs the log when it opens it.
             if tally.tornLinesInjected > tally.tornLinesRepaired {
@@ -95,6 +107,13 @@ import Glibc
             // What a reader sees as committed just before the kill: rows per sensor up to each
             // sensor's newest time. The kill then lands 0–200 ms later, possibly mid-commit.
             let snapshot = committedSnapshot(database)
+            if agentStarts(dir.file("agent.log")) > startsBefore, let newestBefore = alertsBefore.newestID {
+                let stillOpen = (try? sqlite(database, "SELECT count(*) FROM alerts WHERE id <= \(newestBefore) AND state != 'cleared'", readOnly: true))
+                    .flatMap { Int($0) } ?? 1_000_000
+                tally.restartsChecked += 1
+                tally.alertsStillOpenAfterRestart += stillOpen
+                #expect(stillOpen == 0, "kill \(iteration): \(stillOpen) alerts from before the restart still open after it started")
+            }
             try await Task.sleep(for: .milliseconds(Int.random(in: 0...200, using: &generator)))
             agent.send(SIGKILL)
             agent.killAndWait()
@@ -144,8 +163,24 @@ import Glibc
         #expect(tally.committedReadingsLost == 0)
         #expect(tally.tornLinesRepaired == tally.tornLinesInjected)
         #expect(tally.restartsFailed == 0, "the agent exited by itself after a restart; see agent.log")
+        #expect(tally.alertsStillOpenAfterRestart == 0)
         #expect(stored > 0)
         if tally.restartsFailed > 0 { print(try String(contentsOfFile: dir.file("agent.log"), encoding: .utf8).suffix(3000)) }
+    }
+
+    /// Alerts open or acknowledged in the buffer, and the newest alert id (nil: no buffer or no alert).
+    func alertsLeftOpen(_ database: String) -> (open: Int, newestID: Int?) {
+        guard FileManager.default.fileExists(atPath: database),
+              let text = try? sqlite(database, "SELECT count(*) FILTER (WHERE state != 'cleared'), max(id) FROM alerts", readOnly: true)
+        else { return (0, nil) }
+        let parts = text.split(separator: "|", omittingEmptySubsequences: false)
+        return (parts.first.flatMap { Int($0) } ?? 0, parts.count > 1 ? Int(parts[1]) : nil)
+    }
+
+    /// How many times an agent got past start-up according to its log.
+    func agentStarts(_ log: String) -> Int {
+        guard let text = try? String(contentsOfFile: log, encoding: .utf8) else { return 0 }
+        return text.components(separatedBy: "agent running: ").count - 1
     }
 
     /// Per sensor: how many readings are committed, up to which time.

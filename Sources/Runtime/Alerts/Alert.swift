@@ -75,11 +75,19 @@ public struct AlertEvent: Sendable, Equatable {
     public var time: Timestamp
     /// The alert after the change.
     public var alert: Alert
+    /// Why a `cleared` event ended the alert when the condition itself was not seen to end
+    /// (e.g. the agent restarted and no longer tracks it); nil when it ended by itself.
+    public var reason: String?
+    /// Whether an operator had acknowledged the alert (set on events that end an alert left
+    /// open by an earlier run, whose acknowledgement the database kept).
+    public var acknowledged: Bool
 
-    public init(change: Change, time: Timestamp, alert: Alert) {
+    public init(change: Change, time: Timestamp, alert: Alert, reason: String? = nil, acknowledged: Bool = false) {
         self.change = change
         self.time = time
         self.alert = alert
+        self.reason = reason
+        self.acknowledged = acknowledged
     }
 
     /// The event as one JSON Lines object (the alert log's schema, documented in the README).
@@ -97,6 +105,9 @@ public struct AlertEvent: Sendable, Equatable {
         json.field("threshold", alert.threshold)
         json.contributions("top_sensors", alert.topSensors)
         json.field("message", alert.message)
+        // Only on the events that carry them, so every other line keeps its documented fields.
+        if let reason { json.field("reason", reason) }
+        if acknowledged { json.field("acknowledged", true) }
         return json.finish()
     }
 }

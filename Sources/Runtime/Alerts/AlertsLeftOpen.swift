@@ -1,0 +1,119 @@
+// Alerts an earlier run left open (a crash, a kill, a power cut, a stop or a reload while an
+// alert lasted) are ended when the pipeline starts: the new run's engines start empty and would
+// never end them, so `status`, summaries and retention would carry them for good.
+import Configuration
+import EdgeCore
+import FoundationEssentials
+import Store
+
+/// Ends, at start-up, the alerts an earlier run of the agent left `open` or `acknowledged`.
+///
+/// Each one is ended at the time of the earlier run's newest stored reading of its machine (when
+/// it was last watched; never before the alert started), or at start-up when the machine has no
+/// reading. A `cleared` event with a `reason` (and `acknowledged` when an operator had
+/// acknowledged it) goes to the alert log first, then the row is stored as cleared with that
+/// event as its details, as the alert thread does for every event. If the condition still holds,
+/// the new run raises a new alert once its windows fill.
+enum AlertsLeftOpen {
+    /// The `reason` of the events that end them.
+    static let reason = "agent restarted: condition no longer tracked"
+
+    /// What `end` did.
+    struct Outcome {
+        /// The events written, one per alert ended (oldest alert first).
+        var events: [AlertEvent] = []
+        /// Alerts ended in the database whose kind this build does not know (no log event).
+        var endedWithoutLogEvent = 0
+        /// Why the alert log could not take an event (the rows were ended all the same).
+        var logFailure: AlertLogError?
+    }
+
+    /// Ends every alert left open in `database`, appending one event per alert to `alertLog`.
+    /// - Parameters:
+    ///   - mapping: the sensors of `configuration` as registered in `database`.
+    ///   - now: start-up time: the end of alerts whose machine has no stored reading, and the
+    ///     events' time.
+    /// - Throws: a store error when the alerts cannot be read or a row cannot be updated (the
+    ///   alerts ended before it stay ended).
+    static func end(database: BufferDatabase, mapping: SensorMapping, configuration: AgentConfiguration,
+                    alertLog: AlertLog?, now: Timestamp) throws -> Outcome {
+        let leftOpen = (try database.alerts(AlertFilter(state: .open)) + database.alerts(AlertFilter(state: .acknowledged)))
+            .sorted { ($0.started.millisecondsSinceEpoch, $0.id) < ($1.started.millisecondsSinceEpoch, $1.id) }
+        var outcome = Outcome()
+        guard !leftOpen.isEmpty else { return outcome }
+        var lastReadings: [String: Timestamp?] = [:]
+        for record in leftOpen {
+            if lastReadings[record.machine] == nil {
+                lastReadings[record.machine] = .some(try newestReading(of: record.machine, database, mapping, configuration))
+            }
+            let lastReading = lastReadings[record.machine] ?? nil
+            let ended = Timestamp(millisecondsSinceEpoch: max(
+                record.started.millisecondsSinceEpoch, (lastReading ?? now).millisecondsSinceEpoch))
+            var details = record.details
+            if let event = event(ending: record, at: ended, now: now) {
+                details = event.jsonLine
+                if let alertLog, outcome.logFailure == nil {
+                    do {
+                        try alertLog.append(event)
+                    } catch {
+                        outcome.logFailure = error
+                    }
+                }
+                outcome.events.append(event)
+            } else {
+                outcome.endedWithoutLogEvent += 1
+            }
+            var cleared = record
+            cleared.state = .cleared
+            cleared.ended = ended
+            cleared.details = details
+            try database.updateAlert(cleared)
+        }
+        return outcome
+    }
+
+    /// The newest stored reading of a configured machine; nil when it has none or is no longer
+    /// in the configuration.
+    private static func newestReading(of machine: String, _ database: BufferDatabase, _ mapping: SensorMapping,
+                                      _ configuration: AgentConfiguration) throws -> Timestamp? {
+        guard let index = configuration.machines.firstIndex(where: { $0.id == machine }) else { return nil }
+        return try database.newestReadingTime(machine: Int32(index), mapping: mapping)
+    }
+
+    /// The `cleared` event for a stored alert, from the columns and the last event the runtime
+    /// stored as its details; nil when its kind is not one this build writes.
+    static func event(ending record: AlertRecord, at ended: Timestamp, now: Timestamp) -> AlertEvent? {
+        guard let kind = AlertKind(rawValue: record.kind) else { return nil }
+        let stored = try? JSONDecoder().decode(StoredEvent.self, from: Data(record.details.utf8))
+        let message = stored?.message.map { "\($0); ended: \(reason)" } ?? "\(record.machine) \(record.kind) ended: \(reason)"
+        let alert = Alert(
+            id: stored?.id ?? "\(record.machine)-\(record.started.millisecondsSinceEpoch)", machine: record.machine,
+            kind: kind, severity: AlertSeverity(rawValue: record.severity) ?? .warning, started: record.started,
+            ended: ended, peakScore: record.peakScore, threshold: record.threshold,
+            topSensors: (stored?.top_sensors ?? []).map {
+                SensorContribution(sensor: $0.sensor, value: $0.value ?? .nan, unit: $0.unit ?? "",
+                                   contribution: $0.contribution ?? .nan,
+                                   normalLow: $0.normal_low ?? .nan, normalHigh: $0.normal_high ?? .nan)
+            },
+            message: message)
+        return AlertEvent(change: .cleared, time: now, alert: alert, reason: reason,
+                          acknowledged: record.state == .acknowledged)
+    }
+
+    /// The fields of a stored alert-log line the ending event carries over (all optional: a
+    /// row stored by another writer may have other details, or none).
+    private struct StoredEvent: Decodable {
+        struct Sensor: Decodable {
+            var sensor: String
+            var value: Double?
+            var unit: String?
+            var contribution: Double?
+            var normal_low: Double?
+            var normal_high: Double?
+        }
+
+        var id: String?
+        var message: String?
+        var top_sensors: [Sensor]?
+    }
+}
