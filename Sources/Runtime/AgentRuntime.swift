@@ -121,9 +121,12 @@ public final class AgentRuntime: Service, Sendable {
         try await withGracefulShutdownHandler {
             var configuration = initialConfiguration
             var iterator = control.makeAsyncIterator()
+            // Why the alerts the previous run or pipeline left open are ended at the next start.
+            var leftOpenReason = AlertsLeftOpen.restartReason
             while true {
                 let pipeline = try await Pipeline.start(
-                    configuration: configuration, options: options, logger: logger, clock: clock, counters: countersState)
+                    configuration: configuration, options: options, logger: logger, clock: clock, counters: countersState,
+                    leftOpenReason: leftOpenReason)
                 currentWriter.withLock { $0 = pipeline.writer }
                 readyState.withLock { $0 = true }
                 notifier.ready(status: "polling \(configuration.buses.count) bus(es), \(configuration.machines.count) machine(s)")
@@ -135,12 +138,14 @@ public final class AgentRuntime: Service, Sendable {
                 case .restart:
                     let lost = await pipeline.shutdown(timeout: options.shutdownTimeout)
                     if lost > 0 { logger.error("\(lost) readings could not be written while the buffer was reopened") }
+                    leftOpenReason = AlertsLeftOpen.restartReason
                 case .reload(let next):
                     notifier.reloading()
                     logger.notice("reloading configuration from \(next.sourcePath)")
                     let lost = await pipeline.shutdown(timeout: options.shutdownTimeout)
                     if lost > 0 { logger.error("\(lost) readings could not be written during the reload") }
                     configuration = next
+                    leftOpenReason = AlertsLeftOpen.reloadReason
                 case .stop, nil:
                     notifier.stopping()
                     logger.notice("shutting down: flushing readings and alerts")
@@ -193,8 +198,10 @@ public final class AgentRuntime: Service, Sendable {
         }
 
         /// Opens the buffer and the alert log, starts the writer and the pollers.
+        /// - Parameter leftOpenReason: why alerts left open before this start are ended (see
+        ///   `AlertsLeftOpen`).
         static func start(configuration: AgentConfiguration, options: RuntimeOptions, logger: Logger,
-                          clock: any AgentClock, counters: SharedCounters) async throws -> Pipeline {
+                          clock: any AgentClock, counters: SharedCounters, leftOpenReason: String) async throws -> Pipeline {
             // Opening files and SQLite is blocking work: do it off the cooperative pool.
             try await runBlocking {
                 try makeDirectories(configuration.agent.dataDirectory)
@@ -223,7 +230,7 @@ public final class AgentRuntime: Service, Sendable {
                     logger.warning("alert log \(alertLog.path): cut \(alertLog.repairedBytes) bytes of a torn last line (an earlier crash)")
                 }
                 endAlertsLeftOpen(database: database, mapping: mapping, configuration: configuration, alertLog: alertLog,
-                                  now: clock.now(), logger: logger)
+                                  now: clock.now(), reason: leftOpenReason, logger: logger)
                 let (inputs, continuation) = AsyncStream.makeStream(of: Input.self, bufferingPolicy: .bufferingOldest(options.scoringQueueCapacity))
                 let intake = Intake(writer: writer, scoring: continuation, counters: counters)
                 var pollers: [BusPoller] = []
@@ -259,22 +266,23 @@ public final class AgentRuntime: Service, Sendable {
         /// pipeline starts with do not know them and would never end them. Before polling starts,
         /// so the new engines' own alerts come after. A failure is logged; the agent still starts.
         private static func endAlertsLeftOpen(database: BufferDatabase, mapping: SensorMapping, configuration: AgentConfiguration,
-                                              alertLog: AlertLog, now: Timestamp, logger: Logger) {
+                                              alertLog: AlertLog, now: Timestamp, reason: String, logger: Logger) {
             do {
                 let outcome = try AlertsLeftOpen.end(
-                    database: database, mapping: mapping, configuration: configuration, alertLog: alertLog, now: now)
+                    database: database, mapping: mapping, configuration: configuration, alertLog: alertLog, now: now,
+                    reason: reason)
                 let count = outcome.events.count + outcome.endedWithoutLogEvent
                 guard count > 0 else {
-                    logger.info("no alerts left open by the previous run")
+                    logger.info("no alerts left open before this start")
                     return
                 }
-                let acknowledged = outcome.events.filter(\.acknowledged).count
-                logger.notice("ended \(count) alert(s) left open by the previous run (\(acknowledged) acknowledged): \(AlertsLeftOpen.reason); a condition that still holds is alerted anew once its windows fill")
+                let acknowledged = outcome.events.filter { $0.acknowledged }.count
+                logger.notice("ended \(count) alert(s) left open (\(acknowledged) acknowledged): \(reason); a condition that still holds is alerted anew once its windows fill")
                 if let failure = outcome.logFailure {
                     logger.error("the alert log did not take their cleared events (\(failure)); they are cleared in the database")
                 }
             } catch {
-                logger.error("cannot end the alerts left open by the previous run: \(error); `edge-agent status` may list them until the next start")
+                logger.error("cannot end the alerts left open before this start: \(error); `edge-agent status` may list them until the next start")
             }
         }
 

@@ -15,8 +15,10 @@ import Store
 /// event as its details, as the alert thread does for every event. If the condition still holds,
 /// the new run raises a new alert once its windows fill.
 enum AlertsLeftOpen {
-    /// The `reason` of the events that end them.
-    static let reason = "agent restarted: condition no longer tracked"
+    /// The `reason` of the events that end them when the agent starts.
+    static let restartReason = "agent restarted: condition no longer tracked"
+    /// The `reason` when a configuration reload restarted the pipeline (its engines start empty too).
+    static let reloadReason = "configuration reloaded: condition no longer tracked"
 
     /// What `end` did.
     struct Outcome {
@@ -33,10 +35,11 @@ enum AlertsLeftOpen {
     ///   - mapping: the sensors of `configuration` as registered in `database`.
     ///   - now: start-up time: the end of alerts whose machine has no stored reading, and the
     ///     events' time.
+    ///   - reason: the events' `reason`, added to their message too.
     /// - Throws: a store error when the alerts cannot be read or a row cannot be updated (the
     ///   alerts ended before it stay ended).
     static func end(database: BufferDatabase, mapping: SensorMapping, configuration: AgentConfiguration,
-                    alertLog: AlertLog?, now: Timestamp) throws -> Outcome {
+                    alertLog: AlertLog?, now: Timestamp, reason: String) throws -> Outcome {
         let leftOpen = (try database.alerts(AlertFilter(state: .open)) + database.alerts(AlertFilter(state: .acknowledged)))
             .sorted { ($0.started.millisecondsSinceEpoch, $0.id) < ($1.started.millisecondsSinceEpoch, $1.id) }
         var outcome = Outcome()
@@ -50,7 +53,7 @@ enum AlertsLeftOpen {
             let ended = Timestamp(millisecondsSinceEpoch: max(
                 record.started.millisecondsSinceEpoch, (lastReading ?? now).millisecondsSinceEpoch))
             var details = record.details
-            if let event = event(ending: record, at: ended, now: now) {
+            if let event = event(ending: record, at: ended, now: now, reason: reason) {
                 details = event.jsonLine
                 if let alertLog, outcome.logFailure == nil {
                     do {
@@ -82,7 +85,7 @@ enum AlertsLeftOpen {
 
     /// The `cleared` event for a stored alert, from the columns and the last event the runtime
     /// stored as its details; nil when its kind is not one this build writes.
-    static func event(ending record: AlertRecord, at ended: Timestamp, now: Timestamp) -> AlertEvent? {
+    static func event(ending record: AlertRecord, at ended: Timestamp, now: Timestamp, reason: String) -> AlertEvent? {
         guard let kind = AlertKind(rawValue: record.kind) else { return nil }
         let stored = try? JSONDecoder().decode(StoredEvent.self, from: Data(record.details.utf8))
         let message = stored?.message.map { "\($0); ended: \(reason)" } ?? "\(record.machine) \(record.kind) ended: \(reason)"
