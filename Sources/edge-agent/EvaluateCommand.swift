@@ -191,6 +191,9 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "With --few-shot: weight of the network's prediction error in its score for every row (1: the shipped score; 0: the deviation head alone). Values other than 1 are scored in float32.")
     var scoreReconstructionWeight: Float = 1
 
+    @Flag(help: "With --few-shot: every row's network score is its largest sensor's contribution instead of the mean over sensors (scored in float32).")
+    var largestSensorScore = false
+
     @Option(help: "With --few-shot: seed of the random initialization of row (b).")
     var randomSeed: UInt64 = 7
 
@@ -219,6 +222,7 @@ struct EvaluateCommand: ParsableCommand {
         settings.absoluteNormalizationPrior = fleetScales
         settings.scoreReconstructionWeight = scoreReconstructionWeight
         settings.inputScaling = inputScaling
+        settings.largestSensorScore = largestSensorScore
         settings.toleratedThresholdFloor = toleratedFloor
         if noSlotEmbeddings { settings.architecture.slotWidth = 0 }
         settings.diagnostics = diagnose

@@ -378,7 +378,7 @@ public struct Calibrator: Sendable {
         }
         var part = NetworkDetector(network: network, normalization: normalization, windowRows: a.windowRows, threshold: 1)
         // The int8 path computes the shipped score (prediction error weight 1) only.
-        if settings.quantize, !normal.isEmpty, network.reconstructionScoreWeight == 1 {
+        if settings.quantize, !normal.isEmpty, network.reconstructionScoreWeight == 1, !network.scoresByLargestSensor {
             part.quantized = try? network.quantize(calibrationWindows: normal)
         }
         var stream = NetworkStream(detector: part)

@@ -24,7 +24,7 @@ public struct NetworkDetector: Sendable, Hashable {
 
 extension NetworkDetector: Codable {
     private enum Keys: String, CodingKey {
-        case architecture, parameters, centers, scales, windowRows, threshold, reconstructionScoreWeight
+        case architecture, parameters, centers, scales, windowRows, threshold, reconstructionScoreWeight, scoresByLargestSensor
     }
 
     public init(from decoder: any Decoder) throws {
@@ -38,6 +38,7 @@ extension NetworkDetector: Codable {
                                                slotWidth: widths[4], maximumSensorCount: widths[5])
         network = try Network(architecture: architecture, parameters: try c.decode([Float].self, forKey: .parameters))
         network.reconstructionScoreWeight = try c.decodeIfPresent(Float.self, forKey: .reconstructionScoreWeight) ?? 1
+        network.scoresByLargestSensor = try c.decodeIfPresent(Bool.self, forKey: .scoresByLargestSensor) ?? false
         let centers = try c.decode([Float].self, forKey: .centers)
         let scales = try c.decode([Float].self, forKey: .scales)
         guard centers.count == scales.count, scales.allSatisfy({ $0 > 0 }) else {
@@ -58,6 +59,7 @@ extension NetworkDetector: Codable {
         if network.reconstructionScoreWeight != 1 {
             try c.encode(network.reconstructionScoreWeight, forKey: .reconstructionScoreWeight)
         }
+        if network.scoresByLargestSensor { try c.encode(true, forKey: .scoresByLargestSensor) }
         try c.encode(normalization.centers, forKey: .centers)
         try c.encode(normalization.scales, forKey: .scales)
         try c.encode(windowRows, forKey: .windowRows)

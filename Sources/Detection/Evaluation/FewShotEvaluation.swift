@@ -47,6 +47,8 @@ public struct FewShotEvaluationSettings: Sendable {
     /// Weight of the prediction error in every row's network score (`Network.reconstructionScoreWeight`;
     /// 1 is the shipped score). Applies to meta-training and to every initialization alike.
     public var scoreReconstructionWeight: Float = 1
+    /// Whether every row's network score is its largest sensor's contribution (`Network.scoresByLargestSensor`).
+    public var largestSensorScore: Bool = false
     /// How every row scales the network's inputs at calibration and in meta-training.
     public var inputScaling: NetworkInputScaling = .robust
     /// With tolerated inputs: every row's network margin multiplies at least the score of a
@@ -165,6 +167,7 @@ public enum FewShotEvaluation {
                 var last: Float = .nan, first: Float = .nan
                 var start = Network(architecture: settings.architecture, seed: meta.seed)
                 start.reconstructionScoreWeight = settings.scoreReconstructionWeight
+                start.scoresByLargestSensor = settings.largestSensorScore
                 let network = MetaTraining.train(initial: start, tasks: tasks, settings: meta,
                                                  reportEvery: meta.iterations, monitorEpisodes: 8) { p in
                     if p.iteration == 0 { first = p.metaLoss } else { last = p.metaLoss }
@@ -181,6 +184,7 @@ public enum FewShotEvaluation {
             meta.inputScaling = settings.inputScaling
             var start = Network(architecture: settings.architecture, seed: meta.seed)
             start.reconstructionScoreWeight = settings.scoreReconstructionWeight
+            start.scoresByLargestSensor = settings.largestSensorScore
             let started = MonotonicTime.seconds()
             var last: Float = .nan, first: Float = .nan
             let network = MetaTraining.train(initial: start, tasks: extraTasks, settings: meta,
@@ -193,10 +197,12 @@ public enum FewShotEvaluation {
         } else {
             guard var initialization else { throw ReplayError(message: "no meta-initialization: pass one or use k-fold meta-training") }
             initialization.reconstructionScoreWeight = settings.scoreReconstructionWeight
+            initialization.scoresByLargestSensor = settings.largestSensorScore
             initializations = [initialization]
         }
         var random = Network(architecture: initializations[0].architecture, seed: settings.randomSeed)
         random.reconstructionScoreWeight = settings.scoreReconstructionWeight
+        random.scoresByLargestSensor = settings.largestSensorScore
         let rule = CalibrationSettings().rule
         // Calibration priors per method and fold, learned on machines the fold does not hold.
         var calibrationPriors: [FewShotMethod: [CalibrationPrior]] = [:]

@@ -15,6 +15,11 @@ final class Engine<Scalar: BinaryFloatingPoint> {
     private(set) var sensorCount = 0
     /// Weight of the prediction error in each sensor's contribution (see `Network.reconstructionScoreWeight`).
     var reconstructionWeight: Scalar = 1
+    /// Whether the score is the largest sensor's `ρ e_i + |d_i|` instead of their mean (see
+    /// `Network.scoresByLargestSensor`).
+    var scoresByLargestSensor = false
+    /// The sensor whose contribution was the score in the last forward pass (largest-sensor score).
+    private(set) var largestSensor = 0
 
     // Forward state, sensor-major blocks, allocated once for the architecture's maximum sensor
     // count. `let` so the hot loops pay no dynamic exclusivity checks.
@@ -85,7 +90,8 @@ final class Engine<Scalar: BinaryFloatingPoint> {
         }
         pool()
         var score: Scalar = 0
-        let inverseC = 1 / Scalar(c)
+        let inverseC = scoresByLargestSensor ? 1 : 1 / Scalar(c)
+        largestSensor = 0
         for i in 0..<c {
             let vi = v.pointer + i * L.in3
             for k in 0..<L.e { vi[k] = m[i * L.e + k]; vi[L.e + k] = mx[i * L.e + k] }
@@ -112,7 +118,12 @@ final class Engine<Scalar: BinaryFloatingPoint> {
             d[i] = out
             let ci = (reconstructionWeight * e[i] + abs(out)) * inverseC
             contributions[i] = ci
-            score += ci
+            if !scoresByLargestSensor {
+                score += ci
+            } else if i == 0 || ci > score {
+                score = ci
+                largestSensor = i
+            }
         }
         return score
     }
@@ -160,9 +171,11 @@ final class Engine<Scalar: BinaryFloatingPoint> {
         let L = layout
         let c = sensorCount
         for k in 0..<(c * L.e) { dh[k] = 0; dm[k] = 0; dmx[k] = 0 }
-        let dc = dScore / Scalar(c)
         let dp = dTemp.pointer, dHidden = dTemp2.pointer
         for i in 0..<c {
+            // The largest-sensor score depends on that sensor's contribution only.
+            if scoresByLargestSensor, i != largestSensor { continue }
+            let dc = scoresByLargestSensor ? dScore : dScore / Scalar(c)
             // Decoder: e_i = mean_f (p - x)².
             for f in 0..<L.f { dp[f] = dc * reconstructionWeight * 2 * (p[i * L.f + f] - x[i * L.f + f]) / Scalar(L.f) }
             denseBackward(P + L.w4, input: r3.pointer + i * L.h3, inCount: L.h3, dOut: dp, outCount: L.f,

@@ -18,6 +18,10 @@ public struct Network: Sendable, Hashable {
     /// alone never lets it do. Only the float path honours values other than 1: int8
     /// quantization and the model file assume 1.
     public var reconstructionScoreWeight: Float = 1
+    /// Whether the score is the largest sensor's contribution instead of the mean over sensors
+    /// (a fault on one of eight sensors is not diluted eightfold; the window-deviation score also
+    /// takes its largest sensor). Float path only, like `reconstructionScoreWeight` ≠ 1.
+    public var scoresByLargestSensor = false
 
     /// A freshly initialized network: He-normal weights for ReLU layers, zero biases, small
     /// output layers, N(0, 0.5²) slot embeddings. The same seed gives bit-identical weights.
@@ -76,6 +80,7 @@ public struct Network: Sendable, Hashable {
         precondition(window.sensorCount <= architecture.maximumSensorCount, "more sensors than the architecture's slots")
         let engine = workspace.floatEngine(for: architecture)
         engine.reconstructionWeight = reconstructionScoreWeight
+        engine.scoresByLargestSensor = scoresByLargestSensor
         normalization.centers.withUnsafeBufferPointer { centers in
             normalization.inverseScales.withUnsafeBufferPointer { inverse in
                 engine.loadFeatures(of: window, centers: centers.baseAddress!, inverseScales: inverse.baseAddress!)
@@ -93,6 +98,7 @@ public struct Network: Sendable, Hashable {
     public func loss(on batch: [TrainingExample], lossFunction: LossFunction) -> Float {
         let engine = Engine<Float>(architecture: architecture)
         engine.reconstructionWeight = reconstructionScoreWeight
+        engine.scoresByLargestSensor = scoresByLargestSensor
         var total: Float = 0
         parameters.withUnsafeBufferPointer { P in
             for example in batch {
@@ -108,7 +114,7 @@ public struct Network: Sendable, Hashable {
     public func lossAndGradient(on batch: [TrainingExample], lossFunction: LossFunction) -> (loss: Float, gradient: [Float]) {
         let (loss, gradient) = Network.lossAndGradient(
             parameters: parameters, architecture: architecture, batch: batch, lossFunction: lossFunction,
-            reconstructionScoreWeight: reconstructionScoreWeight)
+            reconstructionScoreWeight: reconstructionScoreWeight, largestSensorScore: scoresByLargestSensor)
         return (loss, gradient)
     }
 
@@ -134,10 +140,11 @@ public struct Network: Sendable, Hashable {
     /// Generic loss and gradient: `Float` for training, `Double` for gradient checks.
     static func lossAndGradient<S: BinaryFloatingPoint>(
         parameters: [S], architecture: NetworkArchitecture, batch: [TrainingExample], lossFunction: LossFunction,
-        reconstructionScoreWeight: Float = 1
+        reconstructionScoreWeight: Float = 1, largestSensorScore: Bool = false
     ) -> (S, [S]) {
         let engine = Engine<S>(architecture: architecture)
         engine.reconstructionWeight = S(reconstructionScoreWeight)
+        engine.scoresByLargestSensor = largestSensorScore
         var gradient = [S](repeating: 0, count: parameters.count)
         var total: S = 0
         guard !batch.isEmpty else { return (0, gradient) }
@@ -163,6 +170,7 @@ public struct Network: Sendable, Hashable {
         precondition(windows.count == dScores.count, "one derivative per window")
         let engine = Engine<Float>(architecture: architecture)
         engine.reconstructionWeight = reconstructionScoreWeight
+        engine.scoresByLargestSensor = scoresByLargestSensor
         var gradient = [Float](repeating: 0, count: parameters.count)
         parameters.withUnsafeBufferPointer { P in
             gradient.withUnsafeMutableBufferPointer { G in
