@@ -59,7 +59,7 @@ DOCDIR       := $(DESTDIR)$(PREFIX)/share/doc/edge-agent
 # The static agent: no Swift toolchain needed at run time, and the smaller resident set
 # (BENCHMARKS.md). Built here, so it fits this machine's glibc.
 install: release-static
-	install -d $(BINDIR) $(UNITDIR) $(CONFDIR) $(DOCDIR)
+	install -d $(BINDIR) $(UNITDIR) $(CONFDIR) $(DOCDIR) $(DOCDIR)/docs
 	install -m 0755 .build-static/release/edge-agent $(BINDIR)/edge-agent
 	sed 's|/usr/local/bin/edge-agent|$(PREFIX)/bin/edge-agent|' systemd/edge-agent.service > $(UNITDIR)/edge-agent.service
 	chmod 0644 $(UNITDIR)/edge-agent.service
@@ -73,6 +73,7 @@ install: release-static
 		chmod 0644 $(CONFDIR)/agent.conf; \
 	fi
 	install -m 0644 README.md $(DOCDIR)/README.md
+	install -m 0644 docs/*.md docs/*.png $(DOCDIR)/docs/
 	@if [ -z "$(DESTDIR)" ] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
 	@echo "installed; start with: systemctl enable --now edge-agent"
 
