@@ -173,6 +173,7 @@ struct CalibrateCommand: ParsableCommand {
                 out.array("load_compensated_sensors", table.sensorNames.indices.filter { load.reference[$0].isFinite }) {
                     $0.element(table.sensorNames[$1])
                 }
+                out.array("load_prior_dropped", load.dropped ?? []) { $0.element($1) }
             }
             out.array("warnings", warnings) { $0.element($1) }
             print(out.finish())
@@ -285,9 +286,10 @@ enum LoadPriorText {
             return ["hint: \(driver) looks like a speed or load, but the load prior matched no kind of machine: name the sensors' roles in agent.conf (role = \"speed\", role = \"flow\", …; see README) and readings will be compensated for speed or duty cycle"]
         }
         let compensated = sensorNames.indices.filter { load.reference[$0].isFinite }.map(named).joined(separator: ", ")
+        let dropped = (load.dropped ?? []).map { "load prior dropped for " + $0 + "; its calibration's operating directions judge it instead" }
         if load.duty {
-            return ["load prior (\(load.kind)): \(compensated) follow the duty cycle of \(named(load.driver)) (\(EvaluationText.fixed(100 * Double(load.referenceDriver), 0)) % during calibration); other duty cycles are expected"]
+            return dropped + ["load prior (\(load.kind)): \(compensated) follow the duty cycle of \(named(load.driver)) (\(EvaluationText.fixed(100 * Double(load.referenceDriver), 0)) % during calibration); other duty cycles are expected"]
         }
-        return ["load prior (\(load.kind)): \(compensated) follow \(named(load.driver)) (calibrated at \(EvaluationText.fixed(Double(load.referenceDriver), 1))); other speeds are expected"]
+        return dropped + ["load prior (\(load.kind)): \(compensated.isEmpty ? "no sensor" : compensated) follow \(named(load.driver)) (calibrated at \(EvaluationText.fixed(Double(load.referenceDriver), 1))); other speeds are expected"]
     }
 }

@@ -328,6 +328,9 @@ struct DetectorOptions: ParsableArguments {
     @Flag(help: "Do not compensate readings for speed with the shipped load prior (to compare with it).")
     var noLoadPrior = false
 
+    @Flag(help: "Keep the load prior for every sensor even when calibration at several speeds contradicts it (to compare with dropping it there).")
+    var keepLoadPriorMisfits = false
+
     @Flag(help: "Do not move the readings of a machine that switches between two states (a compressor's loaded) to one state's levels (to compare with it).")
     var noStateCompensation = false
 
@@ -374,6 +377,7 @@ struct DetectorOptions: ParsableArguments {
             s.loadPrior = try LoadPrior.parse(String(decoding: try TextFile.readBytes(path: loadPrior), as: UTF8.self))
         }
         if noLoadPrior { s.loadPrior = nil }
+        if keepLoadPriorMisfits { s.testLoadPrior = false }
         if let prior = s.loadPrior ?? LoadPrior.shipped {
             if let roles { s.sensorRoles = try DetectorOptions.parseRoles(roles, prior: prior) }
             if let machineKind {

@@ -15,12 +15,12 @@ struct LoadPriorTests {
     /// current ∝ speed^2.2, vibration ∝ speed^1.95 (the affinity laws), with sensor noise; `flowFactor` and
     /// `vibrationFactor` inject a leak or an imbalance.
     func rows(speed: Float, count: Int, seed: UInt64, flowFactor: Float = 1, pressureFactor: Float = 1,
-              vibrationFactor: Float = 1) -> [Float] {
+              vibrationFactor: Float = 1, flowPower: Float = 1.5) -> [Float] {
         var random = SplitMix64(seed: seed)
         var values: [Float] = []
         let r = speed / 2900
         for _ in 0..<count {
-            let flow = 200 * pow(r, 1.5) * flowFactor * (1 + 0.005 * random.signedUnitFloat())
+            let flow = 200 * pow(r, flowPower) * flowFactor * (1 + 0.005 * random.signedUnitFloat())
             let pressure = 4 * pow(r, 1.3) * pressureFactor * (1 + 0.003 * random.signedUnitFloat())
             let current = 60 * pow(r, 2.2) * (1 + 0.004 * random.signedUnitFloat())
             let vibration = 2 * pow(r, 1.95) * vibrationFactor * (1 + 0.03 * random.signedUnitFloat())
@@ -111,5 +111,51 @@ struct LoadPriorTests {
         #expect(vibration.band < 0.15)
         // The voltage does not follow speed: left out, or with an elasticity near 0.
         if let voltage = kind.roles.first(where: { $0.sensor == "voltage" }) { #expect(abs(voltage.elasticity) < 0.05) }
+    }
+
+    /// 200 rows at each of 2,900, 2,500 and 2,200 rpm (or 600 at 2,900 when `speeds` is 1),
+    /// flow following speed to `flowPower`.
+    func steppedCalibration(flowPower: Float, speeds: Int = 3) -> MachineDetector {
+        let levels: [Float] = speeds == 1 ? [2900] : [2900, 2500, 2200]
+        var values: [Float] = []
+        for (i, speed) in levels.enumerated() {
+            values += rows(speed: speed, count: 600 / levels.count, seed: UInt64(20 + i), flowPower: flowPower)
+        }
+        return Calibrator().calibrate(values: values[...], sensorNames: Self.names).detector
+    }
+
+    @Test("calibration at three speeds drops the prior for a flow that follows speed³ (the pump kind says 1.5 ± 0.18), only for it")
+    func misfitDropped() throws {
+        let load = try #require(steppedCalibration(flowPower: 3).load)
+        #expect(!load.reference[0].isFinite, "flow should no longer be compensated")
+        let othersKept = load.reference[1...3].allSatisfy { $0.isFinite }
+        #expect(othersKept, "pressure, current and vibration obey their roles")
+        let dropped = try #require(load.dropped)
+        #expect(dropped.count == 1 && dropped[0].hasPrefix("flow:"))
+    }
+
+    @Test("calibration at three speeds keeps the prior for sensors that obey it")
+    func obedientKept() throws {
+        let load = try #require(steppedCalibration(flowPower: 1.5).load)
+        let allKept = load.reference[0...3].allSatisfy { $0.isFinite }
+        #expect(allKept)
+        #expect(load.dropped == nil)
+    }
+
+    @Test("calibration at one speed keeps the prior even for a flow that would disobey it: nothing tests it")
+    func singleSpeedKept() throws {
+        let load = try #require(steppedCalibration(flowPower: 3, speeds: 1).load)
+        let allKept = load.reference[0...3].allSatisfy { $0.isFinite }
+        #expect(allKept)
+        #expect(load.dropped == nil)
+    }
+
+    @Test("a dropped flow's speed law is learned from calibration: its other speeds do not alert, a leak still does")
+    func droppedSensorStillJudged() throws {
+        let detector = steppedCalibration(flowPower: 3)
+        let normal = rows(speed: 2500, count: 300, seed: 30, flowPower: 3) + rows(speed: 2200, count: 300, seed: 31, flowPower: 3)
+        #expect(alerts(detector, normal) == 0)
+        let leak = rows(speed: 2500, count: 300, seed: 32, flowFactor: 1.15, pressureFactor: 0.9, flowPower: 3)
+        #expect(alerts(detector, rows(speed: 2500, count: 200, seed: 33, flowPower: 3) + leak) > 150)
     }
 }

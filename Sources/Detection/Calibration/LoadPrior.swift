@@ -215,6 +215,10 @@ public struct LoadCompensation: Sendable, Hashable, Codable {
     public var lagRows: [Float]
     /// Rows whose driver is below this fraction of its reference are left as they are.
     public var minimumDriverRatio: Float
+    /// Sensors the prior was dropped for because this machine's own calibration at several
+    /// speeds contradicts their role (see `droppingMisfits`), one line each saying why; nil or
+    /// empty: none.
+    public var dropped: [String]? = nil
 
     /// The driver's calibration median (the speed calibration saw).
     public var referenceDriver: Float { duty ? driverReference : exp(driverReference) }
@@ -266,6 +270,77 @@ public struct LoadCompensation: Sendable, Hashable, Codable {
     public func apply(to values: ArraySlice<Float>) -> [Float] {
         var compensator = LoadCompensator(self)
         return rowByRow(values, sensorCount: reference.count) { compensator.apply($0) }
+    }
+
+    /// This compensation without the sensors whose calibration readings (`values`, row-major,
+    /// the rows it was fitted on) contradict their role: when calibration ran at several settled
+    /// speeds, a sensor whose compensated level still differs between them by more than its
+    /// noise explains follows this machine's own law, not the kind's (a pump whose static head
+    /// makes flow collapse at half speed). Such a sensor is left as it is, so the window-deviation
+    /// baseline learns how it moves with speed from this machine's data (its operating
+    /// directions). A lagged role is tested with its lags (the compensated level already spans
+    /// the power law at the current speed and at its moving averages). A calibration at one
+    /// speed keeps the prior: nothing here tests it.
+    /// - Parameter sensorNames: names for the reasons recorded in `dropped`.
+    public func droppingMisfits(values: ArraySlice<Float>, sensorNames: [String]) -> LoadCompensation {
+        let n = reference.count
+        let rows = n > 0 ? values.count / n : 0
+        let settleRows = 20, minimumRows = 20
+        let binWidth: Float = 0.05, minimumSpan: Float = 0.1
+        guard !duty, rows >= 2 * settleRows + minimumRows, driver < n else { return self }
+        // Log speed per row; a row is settled when the speed stayed within 2 % for settleRows rows.
+        let logSpeed = (0..<rows).map { r -> Float in
+            let v = values[values.startIndex + r * n + driver]
+            return v.isFinite && v >= minimumDriverRatio * exp(driverReference) ? log(v) : .nan
+        }
+        var bins: [Int: [Int]] = [:]
+        for r in settleRows..<rows {
+            var low = Float.infinity, high = -Float.infinity, usable = true
+            for k in (r - settleRows)...r {
+                usable = usable && logSpeed[k].isFinite
+                low = min(low, logSpeed[k])
+                high = max(high, logSpeed[k])
+            }
+            guard usable, high - low < 0.02 else { continue }
+            bins[Int((logSpeed[r] / binWidth).rounded(.down)), default: []].append(r)
+        }
+        let levels = bins.values.filter { $0.count >= minimumRows }.sorted { logSpeed[$0[0]] < logSpeed[$1[0]] }
+        let centers = levels.map { level in RobustStatistics.median(level.map { logSpeed[$0] }) }
+        guard levels.count >= 2, let first = centers.first, let last = centers.last, last - first >= minimumSpan else { return self }
+        let compensated = apply(to: values)
+        var result = self
+        var reasons: [String] = []
+        for s in 0..<n where reference[s].isFinite {
+            func column(_ rows: [Int], _ block: some Collection<Float>) -> [Float] {
+                rows.map { block[block.index(block.startIndex, offsetBy: $0 * n + s)] }
+            }
+            let levelMedians = levels.map { RobustStatistics.median(column($0, compensated)) }
+            let noises = levels.map { level -> Float in
+                let raw = column(level, values)
+                return RobustStatistics.scaledMAD(raw, center: RobustStatistics.median(raw))
+            }
+            let low = levelMedians.min() ?? .nan, high = levelMedians.max() ?? .nan
+            let noise = RobustStatistics.median(noises)
+            guard low.isFinite, high.isFinite, noise.isFinite else { continue }
+            let limit = 3 * noise + (tolerance[s] + 0.005) * abs(reference[s])
+            guard high - low > limit else { continue }
+            // This machine's own elasticity between its settled speeds (Theil–Sen over the levels).
+            let logLevels = levels.map { level in log(max(RobustStatistics.median(column(level, values)), 1e-12)) }
+            var slopes: [Float] = []
+            for i in levels.indices { for j in levels.indices where j > i && centers[j] > centers[i] {
+                slopes.append((logLevels[j] - logLevels[i]) / (centers[j] - centers[i]))
+            } }
+            let own = RobustStatistics.median(slopes)
+            let name = s < sensorNames.count ? sensorNames[s] : "sensor \(s + 1)"
+            reasons.append("\(name): at \(levels.count) settled speeds (\(EvaluationText.fixed(Double(exp(first)), 0))–\(EvaluationText.fixed(Double(exp(last)), 0))) its compensated level still moves by \(EvaluationText.fixed(Double(high - low), 3)) (allowed \(EvaluationText.fixed(Double(limit), 3))): elasticity here \(EvaluationText.fixed(Double(own), 2)), prior \(EvaluationText.fixed(Double(elasticity[s]), 2)) ± \(EvaluationText.fixed(Double(band[s]), 2))")
+            result.reference[s] = .nan
+            result.elasticity[s] = 0
+            result.band[s] = 0
+            result.lagged[s] = false
+            result.tolerance[s] = 0
+        }
+        if !reasons.isEmpty { result.dropped = reasons }
+        return result
     }
 }
 

@@ -81,6 +81,10 @@ public struct CalibrationSettings: Sendable, Hashable {
     /// compressor's `loaded` that took both values in calibration) has its readings moved to
     /// one state's levels before the window-deviation score (see `StateCompensation`).
     public var compensateStates: Bool
+    /// Whether a calibration at several settled speeds tests the load prior's roles on this
+    /// machine and drops the compensation of sensors that contradict it
+    /// (`LoadCompensation.droppingMisfits`).
+    public var testLoadPrior: Bool
 
     /// Creates settings; the defaults are the shipped ones (see README, "Calibration and evaluation").
     public init(deviation: WindowDeviationSettings = WindowDeviationSettings(),
@@ -101,6 +105,7 @@ public struct CalibrationSettings: Sendable, Hashable {
         self.sensorRoles = [:]
         self.machineKind = nil
         self.compensateStates = true
+        self.testLoadPrior = true
     }
 
     /// The names the load prior matches `sensorNames` by: each sensor's role where `sensorRoles`
@@ -292,7 +297,7 @@ public struct Calibrator: Sendable {
         let load = settings.loadPrior.flatMap {
             LoadCompensation.fit(prior: $0, values: staged, sensorNames: settings.roleNames(for: sensorNames),
                                  kindName: settings.machineKind, secondsPerRow: settings.secondsPerRow)
-        }
+        }.map { settings.testLoadPrior ? $0.droppingMisfits(values: staged, sensorNames: sensorNames) : $0 }
         let values = load.map { $0.apply(to: staged)[...] } ?? staged
         var rawKept = raw
         var kept = values
