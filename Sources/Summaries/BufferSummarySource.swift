@@ -58,13 +58,12 @@ public enum BufferSummarySource {
     /// The runtime stores each alert's latest alert-log line as its details: the id, the top
     /// sensors and the message come from there; an operator's note is added to the message.
     static func summaryAlert(_ record: AlertRecord) -> SummaryAlert {
-        let details = try? JSONDecoder().decode(AlertDetails.self, from: Data(record.details.utf8))
+        let details = StoredAlertDetails(of: record)
         var message = details?.message ?? ""
         if !record.note.isEmpty { message += message.isEmpty ? "note: \(record.note)" : " (note: \(record.note))" }
-        let sensors = (details?.top_sensors ?? []).map { s in
-            SummaryAlertSensor(
-                sensor: s.sensor, value: s.value ?? .nan, unit: s.unit ?? "", contribution: s.contribution ?? .nan,
-                normalLow: s.normal_low ?? .nan, normalHigh: s.normal_high ?? .nan)
+        let sensors = (details?.contributions ?? []).map { s in
+            SummaryAlertSensor(sensor: s.sensor, value: s.value, unit: s.unit, contribution: s.contribution,
+                               normalLow: s.normalLow, normalHigh: s.normalHigh)
         }
         return SummaryAlert(
             id: details?.id ?? "\(record.machine)-\(record.id)", kind: record.kind, severity: record.severity,
@@ -73,19 +72,39 @@ public enum BufferSummarySource {
     }
 }
 
-/// The fields of the runtime's alert-log line that a summary shows (all optional: other writers'
-/// details, or none, are fine).
-private struct AlertDetails: Decodable {
-    struct Sensor: Decodable {
-        var sensor: String
-        var value: Double?
-        var unit: String?
-        var contribution: Double?
-        var normal_low: Double?
-        var normal_high: Double?
+/// The fields of the alert-log line the runtime stores as an alert's details (the `details`
+/// column): what a summary shows and what ending a left-open alert carries over. All optional:
+/// another writer's details, or none, are fine.
+public struct StoredAlertDetails: Decodable, Sendable {
+    /// One entry of `top_sensors`.
+    public struct Sensor: Decodable, Sendable {
+        public var sensor: String
+        public var value: Double?
+        public var unit: String?
+        public var contribution: Double?
+        public var normal_low: Double?
+        public var normal_high: Double?
     }
 
-    var id: String?
-    var message: String?
-    var top_sensors: [Sensor]?
+    /// The alert's id in the alert log.
+    public var id: String?
+    /// The event's message.
+    public var message: String?
+    /// The sensors that drove it.
+    public var top_sensors: [Sensor]?
+
+    /// The details of `record`; nil when they are empty or not such a line.
+    public init?(of record: AlertRecord) {
+        guard let decoded = try? JSONDecoder().decode(StoredAlertDetails.self, from: Data(record.details.utf8)) else { return nil }
+        self = decoded
+    }
+
+    /// `top_sensors` as contributions, NaN (or an empty unit) where a field is missing.
+    public var contributions: [SensorContribution] {
+        (top_sensors ?? []).map {
+            SensorContribution(sensor: $0.sensor, value: $0.value ?? .nan, unit: $0.unit ?? "",
+                               contribution: $0.contribution ?? .nan,
+                               normalLow: $0.normal_low ?? .nan, normalHigh: $0.normal_high ?? .nan)
+        }
+    }
 }

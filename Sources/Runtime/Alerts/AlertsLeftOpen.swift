@@ -3,8 +3,8 @@
 // never end them, so `status`, summaries and retention would carry them for good.
 import Configuration
 import EdgeCore
-import FoundationEssentials
 import Store
+import Summaries
 
 /// Ends, at start-up, the alerts an earlier run of the agent left `open` or `acknowledged`.
 ///
@@ -87,36 +87,15 @@ enum AlertsLeftOpen {
     /// stored as its details; nil when its kind is not one this build writes.
     static func event(ending record: AlertRecord, at ended: Timestamp, now: Timestamp, reason: String) -> AlertEvent? {
         guard let kind = AlertKind(rawValue: record.kind) else { return nil }
-        let stored = try? JSONDecoder().decode(StoredEvent.self, from: Data(record.details.utf8))
+        let stored = StoredAlertDetails(of: record)
         let message = stored?.message.map { "\($0); ended: \(reason)" } ?? "\(record.machine) \(record.kind) ended: \(reason)"
         let alert = Alert(
             id: stored?.id ?? "\(record.machine)-\(record.started.millisecondsSinceEpoch)", machine: record.machine,
             kind: kind, severity: AlertSeverity(rawValue: record.severity) ?? .warning, started: record.started,
             ended: ended, peakScore: record.peakScore, threshold: record.threshold,
-            topSensors: (stored?.top_sensors ?? []).map {
-                SensorContribution(sensor: $0.sensor, value: $0.value ?? .nan, unit: $0.unit ?? "",
-                                   contribution: $0.contribution ?? .nan,
-                                   normalLow: $0.normal_low ?? .nan, normalHigh: $0.normal_high ?? .nan)
-            },
+            topSensors: stored?.contributions ?? [],
             message: message)
         return AlertEvent(change: .cleared, time: now, alert: alert, reason: reason,
                           acknowledged: record.state == .acknowledged)
-    }
-
-    /// The fields of a stored alert-log line the ending event carries over (all optional: a
-    /// row stored by another writer may have other details, or none).
-    private struct StoredEvent: Decodable {
-        struct Sensor: Decodable {
-            var sensor: String
-            var value: Double?
-            var unit: String?
-            var contribution: Double?
-            var normal_low: Double?
-            var normal_high: Double?
-        }
-
-        var id: String?
-        var message: String?
-        var top_sensors: [Sensor]?
     }
 }
