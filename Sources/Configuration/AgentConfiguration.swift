@@ -136,10 +136,14 @@ public struct MachineConfiguration: Sendable, Equatable {
     public var windowLength: Int = 32
     /// Time steps between two scored windows.
     public var hop: Int = 1
-    /// Name of one of its sensors that says whether the machine runs (true or ≥ 0.5: running).
-    /// While it is stopped the machine is not scored and calibration leaves those rows out; nil:
-    /// the machine is always scored.
+    /// Name of one of its sensors that says whether the machine runs (at or above
+    /// `runningLevel`: running). While it is stopped the machine is not scored and calibration
+    /// leaves those rows out; nil: the machine is always scored.
     public var runSignal: String? = nil
+    /// The run signal's reading, in its sensor's unit, from which the machine counts as running
+    /// (`run_threshold`: e.g. a motor current well above a stopped motor's noise and well below
+    /// its unloaded current); nil: a running contact (true, or ≥ 0.5).
+    public var runThreshold: Double? = nil
     /// After a start (run signal back on), how long the machine is left to settle (warm up,
     /// reach its setpoint) before scoring resumes. Calibration leaves those rows out too.
     public var settleAfterStart: Duration = .zero
@@ -155,6 +159,10 @@ public struct MachineConfiguration: Sendable, Equatable {
         self.id = id
         self.sensors = sensors
     }
+
+    /// The run signal's level from which the machine runs: `runThreshold`, or 0.5 for a
+    /// running contact (true reads 1).
+    public var runningLevel: Double { runThreshold ?? 0.5 }
 }
 
 /// The kinds of machine the shipped load prior knows (`kind` of a `[[machine]]`; named apart from

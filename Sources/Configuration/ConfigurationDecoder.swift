@@ -35,7 +35,7 @@ struct ConfigurationDecoder {
     ]
     static let tcpOnlyKeys = ["host", "port"]
     static let rtuOnlyKeys = ["device", "baud", "parity", "data_bits", "stop_bits"]
-    static let machineKeys = ["id", "description", "poll_interval", "window_length", "hop", "run_signal", "settle_after_start", "alert_score", "kind", "sensor"]
+    static let machineKeys = ["id", "description", "poll_interval", "window_length", "hop", "run_signal", "run_threshold", "settle_after_start", "alert_score", "kind", "sensor"]
     static let sensorKeys = ["name", "bus", "unit_id", "kind", "address", "type", "order", "bit", "scale", "offset", "unit", "min", "max", "tolerance", "role"]
 
     /// For an unknown key: which table it belongs in (keys put under the wrong header,
@@ -324,6 +324,15 @@ struct ConfigurationDecoder {
             }
         } else if table.contains("settle_after_start") {
             problems.add(table.keyPath("settle_after_start"), "settle_after_start needs run_signal (the sensor that says when the machine starts)")
+        }
+        if let threshold = table.number("run_threshold", &problems, what: "the run signal's reading from which the machine runs, in its unit") {
+            if !table.contains("run_signal") {
+                problems.add(table.keyPath("run_threshold"), "run_threshold needs run_signal (the sensor whose reading it is compared with)")
+            } else if let signal = machine.runSignal, machine.sensors.first(where: { $0.name == signal })?.type == .bool {
+                problems.add(table.keyPath("run_threshold"), "run_threshold applies to a measured run signal (a motor current or speed); \(signal) is a bool, on while the machine runs: leave run_threshold out")
+            } else {
+                machine.runThreshold = threshold
+            }
         }
         return id == nil ? nil : machine
     }

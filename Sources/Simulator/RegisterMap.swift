@@ -140,7 +140,8 @@ public enum RegisterMap {
     }
 
     /// The `[[machine]]` tables of agent.conf that describe what `fleet` serves on bus `bus`;
-    /// machines with a `running` channel get it as their run signal and `settleAfterStart`.
+    /// machines with a `running` channel get it as their run signal and `settleAfterStart`;
+    /// machines without one (compressors) get their motor current, running from 10 % of rated.
     public static func agentConfiguration(of fleet: Fleet, bus: String, settleAfterStart: String = "2m") -> String {
         var out = ""
         for (i, machine) in fleet.machines.enumerated() {
@@ -152,6 +153,13 @@ public enum RegisterMap {
             // minutes after a start (temperatures settling) neither.
             if machine.channels.contains(where: { $0.name == "running" }) {
                 out += "run_signal = \"running\"\nsettle_after_start = \"\(settleAfterStart)\"\n"
+            } else if machine.channels.contains(where: { $0.name == "motor_current" }),
+                      let rated = machine.typicalMagnitude(ofChannel: "motor_current") {
+                // Compressors have no running contact: their motor current says it. 10 % of the
+                // rated current is far below the unloaded current (38 %) and far above a stopped
+                // motor's noise (0.4 %).
+                out += "run_signal = \"motor_current\"\nrun_threshold = \((0.1 * rated * 10).rounded() / 10)\n"
+                out += "settle_after_start = \"\(settleAfterStart)\"\n"
             }
             for s in sensors(of: machine, unitID: i + 1, bus: bus) {
                 out += "\n  [[machine.sensor]]\n  name = \"\(s.name)\"\n  bus = \"\(s.bus)\"\n  unit_id = \(s.unitID)\n"

@@ -230,13 +230,15 @@ struct CalibrateCommand: ParsableCommand {
     }
 
     /// The rows where the machine runs and has settled after its last start (`run_signal`,
-    /// `settle_after_start` in agent.conf; settling counted in poll intervals), without the run
-    /// signal's column: a stopped machine is not scored, so it is not calibrated either.
+    /// `run_threshold`, `settle_after_start` in agent.conf; settling counted in poll intervals):
+    /// a stopped machine is not scored, so it is not calibrated either. A running contact's
+    /// column is left out (always on in these rows); a measured run signal stays a sensor.
     static func runningRows(of table: SensorTable, machine: MachineConfiguration) -> (table: SensorTable, excluded: Int) {
         guard let signal = machine.runSignal else { return (table, 0) }
         let interval = max(1, machine.pollInterval.wholeMilliseconds)
         let settleRows = Int((machine.settleAfterStart.wholeMilliseconds + interval - 1) / interval)
-        return table.runningRows(signal: signal, settleRows: settleRows)
+        return table.runningRows(signal: signal, threshold: Float(machine.runningLevel),
+                                 keepSignal: machine.runThreshold != nil, settleRows: settleRows)
     }
 
     /// The columns of `table` named `sensors`, in that order.

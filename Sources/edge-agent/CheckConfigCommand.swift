@@ -101,7 +101,9 @@ struct ConfigurationPlan {
             "  poll every \(text(machine.pollInterval)); window \(machine.windowLength) polls (\(text(window))), scored every \(plural(machine.hop, "poll", "polls"))",
         ]
         if let signal = machine.runSignal {
-            lines.append("  runs while \(signal) is on (not scored when stopped); settles \(text(machine.settleAfterStart)) after a start")
+            let unit = machine.sensors.first { $0.name == signal }?.unit ?? ""
+            let runs = machine.runThreshold.map { "reads \($0)\(unit.isEmpty ? "" : " " + unit) or more" } ?? "is on"
+            lines.append("  runs while \(signal) \(runs) (not scored when stopped); settles \(text(machine.settleAfterStart)) after a start")
         }
         switch machine.alertScore {
         case .deviation: break
@@ -198,6 +200,7 @@ struct ConfigurationPlan {
                     $0.field("hop", machine.hop)
                     if let signal = machine.runSignal {
                         $0.field("run_signal", signal)
+                        $0.field("run_threshold", machine.runningLevel)
                         $0.field("settle_after_start_ms", milliseconds(machine.settleAfterStart))
                     }
                     $0.field("alert_score", machine.alertScore.rawValue)

@@ -29,6 +29,9 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "A column that is 0 while the machine is stopped (the simulator's exports: running). As in the agent, rows while it is off and --settle-rows rows after each start are neither calibrated on nor counted.")
     var runSignal: String?
 
+    @Option(help: "With --run-signal: the reading from which the machine runs, for a measured signal such as a motor current in A (agent.conf run_threshold; that column is then scored as a sensor too). Default: a running contact, on at 0.5 or more.")
+    var runThreshold: Double?
+
     @Option(help: "With --run-signal: rows after each start left out while the machine settles (agent.conf settle_after_start ÷ poll interval).")
     var settleRows: Int = 0
 
@@ -47,6 +50,10 @@ struct EvaluateCommand: ParsableCommand {
     func validate() throws {
         guard calibrationRows > 0 else { throw ValidationError("--calibration-rows must be at least 1") }
         guard settleRows >= 0 else { throw ValidationError("--settle-rows must be 0 or more") }
+        if let runThreshold {
+            guard runSignal != nil else { throw ValidationError("--run-threshold needs --run-signal (the column it is compared with)") }
+            guard runThreshold.isFinite else { throw ValidationError("--run-threshold must be a finite number") }
+        }
         if runSignal != nil, fewShot || leaveOneOut {
             throw ValidationError("--run-signal applies to the plain evaluation, not to --few-shot or --leave-one-out")
         }
@@ -56,7 +63,7 @@ struct EvaluateCommand: ParsableCommand {
         if fewShot { return try printFewShotTable() }
         if leaveOneOut { return try printLeaveOneOut() }
         let files = try DatasetEvaluation.evaluate(directory: dataset, calibrationRows: calibrationRows, settings: try detector.settings(),
-                                                   runSignal: runSignal, settleRows: settleRows)
+                                                   runSignal: runSignal, runThreshold: runThreshold, settleRows: settleRows)
         guard !files.isEmpty else {
             throw ValidationError("no labelled CSV files (with an anomaly or label column) under \(dataset)")
         }

@@ -248,6 +248,76 @@ struct CLITests {
         #expect(warnings.count == 1 && warnings.first?.hasPrefix("loaded was on") == true)
     }
 
+    @Test("run_threshold: calibrate leaves out the rows where the motor current says the machine stopped; check-config shows it")
+    func calibrateWithRunThreshold() throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        func conf(threshold: String) -> String {
+            """
+            [agent]
+            data_dir = "\(folder.file("data"))"
+
+            [[bus]]
+            name = "b"
+            type = "tcp"
+            host = "127.0.0.1"
+            port = 1502
+
+            [[machine]]
+            id = "c-2"
+            run_signal = "motor_current"
+            \(threshold)
+            settle_after_start = "10s"
+
+              [[machine.sensor]]
+              name = "motor_current"
+              bus = "b"
+              address = 0
+              unit = "A"
+
+              [[machine.sensor]]
+              name = "discharge_pressure"
+              bus = "b"
+              address = 1
+            """
+        }
+        try conf(threshold: "run_threshold = 10").write(toFile: folder.file("agent.conf"), atomically: true, encoding: .utf8)
+        try conf(threshold: "").write(toFile: folder.file("contact.conf"), atomically: true, encoding: .utf8)
+        // 200 loaded rows, 100 stopped (a stopped motor's noise, 0.6…1.6 A), a start (inrush
+        // 250 A) and 199 loaded rows: 100 stopped + 10 settling rows (10 s at 1 s) are left out.
+        var csv = "timestamp,motor_current,discharge_pressure\n"
+        for r in 0..<500 {
+            let wobble = Double((r * 37) % 11) / 10
+            let current = r >= 200 && r < 300 ? 0.6 + wobble / 1.1 : r == 300 ? 250 : 90 + wobble
+            let pressure = r >= 200 && r < 300 ? 6.2 : 7 + wobble / 20
+            csv += "2026-11-29T00:\(String(format: "%02d:%02d", r / 60, r % 60)).000Z,\(current),\(pressure)\n"
+        }
+        try csv.write(toFile: folder.file("normal.csv"), atomically: true, encoding: .utf8)
+        let result = try run(["calibrate", "--config", folder.file("agent.conf"), "--machine", "c-2", "--input", folder.file("normal.csv")])
+        #expect(result.status == 0, "stderr: \(result.standardError)")
+        #expect(result.standardOutput.contains("left out 110 rows where the machine was stopped or settling after a start"),
+                "\(result.standardOutput)")
+        let json = try run(["calibrate", "--config", folder.file("agent.conf"), "--machine", "c-2", "--input", folder.file("normal.csv"), "--json"])
+        #expect(json.status == 0)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [String: Any])
+        #expect(object["rows"] as? Int == 390)
+        // The current is measured, not a contact: it stays one of the calibrated sensors.
+        let detector = try String(contentsOfFile: folder.file("data/models/c-2.detector.json"), encoding: .utf8)
+        #expect(detector.contains("\"motor_current\""))
+
+        // With the contact rule (≥ 0.5) a stopped motor's noise reads as running: nothing left out.
+        let contact = try run(["calibrate", "--config", folder.file("contact.conf"), "--machine", "c-2", "--input", folder.file("normal.csv")])
+        #expect(contact.status == 0, "stderr: \(contact.standardError)")
+        #expect(!contact.standardOutput.contains("left out"), "\(contact.standardOutput)")
+
+        let check = try run(["check-config", "--config", folder.file("agent.conf")])
+        #expect(check.status == 0, "stderr: \(check.standardError)")
+        #expect(check.standardOutput.contains("runs while motor_current reads 10.0 A or more (not scored when stopped); settles 10s after a start"),
+                "\(check.standardOutput)")
+        let checkJSON = try run(["check-config", "--config", folder.file("agent.conf"), "--json"])
+        #expect(checkJSON.standardOutput.contains("\"run_threshold\":10"), "\(checkJSON.standardOutput)")
+    }
+
     @Test("sensor roles: calibrate, check-config and replay --roles let a plant's sensor names use the load prior")
     func sensorRoles() throws {
         let folder = try TemporaryDirectory()

@@ -213,6 +213,15 @@ let badCases: [BadCase] = [
             keyPath: "machine[1].run_signal", line: 14, fragments: ["run_signal \"runing\" is not a sensor of this machine"]),
     BadCase(name: "settling time without a run signal", text: edited([13: "window_length = 32\nsettle_after_start = \"5m\""]),
             keyPath: "machine[1].settle_after_start", line: 14, fragments: ["settle_after_start needs run_signal"]),
+    BadCase(name: "run threshold without a run signal", text: edited([13: "window_length = 32\nrun_threshold = 10"]),
+            keyPath: "machine[1].run_threshold", line: 14, fragments: ["run_threshold needs run_signal"]),
+    BadCase(name: "run threshold with its unit in a string", text: edited([13: "window_length = 32\nrun_signal = \"pressure\"\nrun_threshold = \"10 bar\""]),
+            keyPath: "machine[1].run_threshold", line: 15, fragments: ["expected the run signal's reading from which the machine runs", "(a number)"]),
+    BadCase(name: "run threshold that is not finite", text: edited([13: "window_length = 32\nrun_signal = \"pressure\"\nrun_threshold = nan"]),
+            keyPath: "machine[1].run_threshold", line: 15, fragments: ["a finite number"]),
+    BadCase(name: "run threshold for a running contact (bool)",
+            text: edited([13: "window_length = 32\nrun_signal = \"pressure\"\nrun_threshold = 0.5", 28: "type = \"bool\"", 29: "kind = \"coil\""]),
+            keyPath: "machine[1].run_threshold", line: 15, fragments: ["run_threshold applies to a measured run signal", "pressure is a bool"]),
     BadCase(name: "machine id with a space", text: edited([11: "id = \"pump 1\""]),
             keyPath: "machine[1].id", line: 11, fragments: ["machine id \"pump 1\" may contain only letters"]),
     BadCase(name: "[bus] written as a single table", text: edited([4: "[bus]"]),
@@ -247,6 +256,21 @@ struct BadConfigurationTests {
         let configuration = try ConfigurationLoader.parse(base, path: "test.conf")
         #expect(configuration.machines.first?.sensors.map(\.name) == ["flow", "pressure"])
         #expect(configuration.machines.first?.sensors.first?.addresses == 100...101)
+        #expect(configuration.machines.first?.runThreshold == nil)
+        #expect(configuration.machines.first?.runningLevel == 0.5)
+    }
+
+    @Test("run_threshold: the machine runs while its run signal reads at least this (in the sensor's unit)")
+    func runThreshold() throws {
+        let text = edited([13: "window_length = 32\nrun_signal = \"pressure\"\nrun_threshold = 2.5\nsettle_after_start = \"30s\""])
+        let machine = try #require(try ConfigurationLoader.parse(text, path: "test.conf").machines.first)
+        #expect(machine.runSignal == "pressure")
+        #expect(machine.runThreshold == 2.5)
+        #expect(machine.runningLevel == 2.5)
+        #expect(machine.settleAfterStart == .seconds(30))
+        let integerText = edited([13: "window_length = 32\nrun_signal = \"pressure\"\nrun_threshold = 25"])
+        let integer = try #require(try ConfigurationLoader.parse(integerText, path: "t.conf").machines.first)
+        #expect(integer.runThreshold == 25)
     }
 
     @Test("all problems are reported at once, in line order, formatted file:line: key: message")

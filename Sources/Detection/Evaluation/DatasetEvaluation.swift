@@ -70,16 +70,23 @@ public enum DatasetEvaluation {
     /// - Parameter runSignal: a column that is 0 while the machine is stopped (the simulator's
     ///   `running`): as in the runtime, rows while it is off and `settleRows` rows after each
     ///   start are dropped before calibrating and counting (files without that column are used whole).
+    /// - Parameter runThreshold: with `runSignal`, the reading from which the machine runs, for a
+    ///   measured signal such as a motor current (agent.conf `run_threshold`; its column is then
+    ///   kept as a sensor); nil: a running contact (≥ 0.5 runs, column dropped).
     public static func evaluate(directory: String, calibrationRows: Int,
                                 settings: CalibrationSettings = CalibrationSettings(),
-                                testStartRow: Int? = nil, runSignal: String? = nil, settleRows: Int = 0) throws -> [FileEvaluation] {
+                                testStartRow: Int? = nil, runSignal: String? = nil, runThreshold: Double? = nil,
+                                settleRows: Int = 0) throws -> [FileEvaluation] {
         var results: [FileEvaluation] = []
         // The simulator's export lists its faults with their kinds; other data sets have labels only.
         let faultList = try FaultLatency.readList(path: directory + "/faults.csv")
         for file in try csvFiles(under: directory) {
             guard try CSVReader().hasLabelColumn(path: directory + "/" + file) else { continue }
             var table = try CSVReader().read(path: directory + "/" + file)
-            if let runSignal { table = table.runningRows(signal: runSignal, settleRows: settleRows).table }
+            if let runSignal {
+                table = table.runningRows(signal: runSignal, threshold: Float(runThreshold ?? 0.5),
+                                          keepSignal: runThreshold != nil, settleRows: settleRows).table
+            }
             guard let labels = table.anomalyLabels else { continue }
             let replay = try Replay.run(table, calibrationRows: calibrationRows, settings: settings)
             let skip = max(calibrationRows, testStartRow ?? calibrationRows)

@@ -57,17 +57,23 @@ public struct SensorTable: Sendable {
             runStarts: runStarts.filter { $0 < n })
     }
 
-    /// The rows where the machine runs and has settled after its last start, without the run
-    /// signal's column, as the runtime scores them (agent.conf's `run_signal` and
-    /// `settle_after_start`): a row is dropped while `runSignal` reads below 0.5 and for
-    /// `settleRows` rows after it comes back on. Labels stay with their rows. Rows before the
-    /// first stop count as settled (the machine was already running). The first row kept after
-    /// each stop is listed in `runStarts`. Returns the table itself when it has no column named
-    /// `runSignal`.
+    /// The rows where the machine runs and has settled after its last start, as the runtime
+    /// scores them (agent.conf's `run_signal`, `run_threshold` and `settle_after_start`): a row
+    /// is dropped while `runSignal` reads below `threshold` and for `settleRows` rows after it
+    /// comes back up. Labels stay with their rows. Rows before the first stop count as settled
+    /// (the machine was already running). The first row kept after each stop is listed in
+    /// `runStarts`. Returns the table itself when it has no column named `runSignal`.
+    /// - Parameters:
+    ///   - threshold: the run signal's reading from which the machine runs (0.5: a running
+    ///     contact, 0 or 1).
+    ///   - keepSignal: whether the run signal's column stays in the table: a measured signal
+    ///     (a motor current with `run_threshold`) is a sensor like the others; a running
+    ///     contact is always on in the running rows, so it is dropped.
     /// - Returns: the running rows and how many rows were dropped.
-    public func runningRows(signal runSignal: String, settleRows: Int) -> (table: SensorTable, excluded: Int) {
+    public func runningRows(signal runSignal: String, threshold: Float = 0.5, keepSignal: Bool = false,
+                            settleRows: Int) -> (table: SensorTable, excluded: Int) {
         guard let k = sensorNames.firstIndex(of: runSignal) else { return (self, 0) }
-        let kept = sensorNames.indices.filter { $0 != k }
+        let kept = sensorNames.indices.filter { keepSignal || $0 != k }
         var values: [Float] = [], times: [String] = [], rows: [Int] = []
         values.reserveCapacity(self.values.count)
         var stopped = false, sinceStart = Int.max, restarting = false, starts: [Int] = []
@@ -75,7 +81,7 @@ public struct SensorTable: Sendable {
             let row = self.row(r)
             let v = row[row.startIndex + k]
             if v.isFinite {
-                if v < 0.5 { stopped = true; restarting = true } else if stopped { stopped = false; sinceStart = 0 }
+                if v < threshold { stopped = true; restarting = true } else if stopped { stopped = false; sinceStart = 0 }
             }
             defer { if sinceStart < Int.max { sinceStart += 1 } }
             guard v.isFinite, !stopped, sinceStart >= settleRows else { continue }

@@ -129,13 +129,15 @@ public struct AnomalyAlertEngine: Sendable {
     /// a new one nor what is left of an earlier one), so if the fault is still there after the
     /// restart and settling, a new alert is raised; this is what `replay` and `evaluate` do at a
     /// restart (`DetectorStream.restart`).
-    public mutating func clearBecauseStopped(at time: Timestamp, runSignal: String) -> AlertEvent? {
+    /// - Parameter reason: what showed the stop, for the message (`running off`,
+    ///   `motor_current below 25 A`).
+    public mutating func clearBecauseStopped(at time: Timestamp, reason: String) -> AlertEvent? {
         decision.reset()
         cooldownUntil = nil
         firstAboveInRun = nil
         guard var alert = open else { return nil }
         alert.ended = time
-        alert.message += "; cleared because \(machine) stopped (\(runSignal) off)"
+        alert.message += "; cleared because \(machine) stopped (\(reason))"
         open = nil
         return AlertEvent(change: .cleared, time: time, alert: alert)
     }

@@ -41,6 +41,10 @@ public struct ScoringEngine {
         var windowsScored = 0
         /// Index of the run-signal sensor, when the machine has one.
         let runSignal: Int?
+        /// The run signal's reading from which the machine runs (`run_threshold`, or 0.5).
+        let runningLevel: Double
+        /// What a stop looks like, for the message of an alert it clears.
+        let stopReason: String
         /// When the machine last started, while it is still settling.
         var startedAt: Timestamp?
         /// Whether the last row said the machine is stopped.
@@ -57,6 +61,8 @@ public struct ScoringEngine {
             qualities = Array(repeating: .offline, count: configuration.sensors.count)
             modelRow = []
             runSignal = configuration.runSignal.flatMap { name in configuration.sensors.firstIndex { $0.name == name } }
+            runningLevel = configuration.runningLevel
+            stopReason = ScoringEngine.stopReason(of: configuration)
         }
 
         /// Follows the run signal: false while the machine is stopped or still settling after a
@@ -67,7 +73,7 @@ public struct ScoringEngine {
             guard let k = runSignal else { return true }
             let v = values[k]
             if qualities[k] == .good, v.isFinite {
-                if v < 0.5 {
+                if v < runningLevel {
                     if !stopped {
                         stopped = true
                         scorer = model?.makeScorer()
@@ -91,6 +97,15 @@ public struct ScoringEngine {
             }
             return false
         }
+    }
+
+    /// What a stop of `machine` looks like: its running contact off, or its run signal below
+    /// `run_threshold` (in the sensor's unit).
+    static func stopReason(of machine: MachineConfiguration) -> String {
+        let signal = machine.runSignal ?? "run signal"
+        guard let threshold = machine.runThreshold else { return "\(signal) off" }
+        let unit = machine.sensors.first { $0.name == signal }?.unit ?? ""
+        return "\(signal) below \(threshold)\(unit.isEmpty ? "" : " " + unit)"
     }
 
     /// Fraction of a row's sensors that must be usable for the row to be scored.
@@ -244,7 +259,7 @@ public struct ScoringEngine {
         guard !state.stopped else {
             // The next run starts afresh: its windows (see `isReadyToScore`) and its alert rule,
             // as `replay` and `evaluate` restart their stream after a stop.
-            if let event = state.anomalies.clearBecauseStopped(at: time, runSignal: state.configuration.runSignal ?? "run signal") {
+            if let event = state.anomalies.clearBecauseStopped(at: time, reason: state.stopReason) {
                 events.append(event)
             }
             return
