@@ -254,7 +254,7 @@ done
 if [ "$quick" = 1 ]; then
     md "| meta-training, shipped recipe | not run in bench-quick (make bench runs it) | | | \`edge-agent meta-train --simulated 24 --hours 1.5 --iterations 400 --algorithm reptile --seed 1 --output FILE\` |"
 else
-    # The recipe README's "Calibration and evaluation" gives for the shipped initialization.
+    # The recipe docs/detection.md ("The network half") gives for the shipped initialization.
     recipe=(--simulated 24 --hours 1.5 --iterations 400 --algorithm reptile --seed 1)
     log "meta-training (shipped recipe: edge-agent meta-train ${recipe[*]})"
     if t=$(timed "$cal/meta-train.txt" timeout 1800 "$bin" meta-train "${recipe[@]}" --output "$cal/meta-init.txt"); then

@@ -12,7 +12,7 @@
 # core with -Osize and 1.00 % with -O, within this shared machine's noise. The dynamic build
 # (`make release`, what the component benchmarks measure) stays -O.
 #
-# Laid out for a small resident set (README, Performance): the kernel maps a program's code in
+# Laid out for a small resident set (docs/performance.md): the kernel maps a program's code in
 # 64 KB chunks, so what counts is how many chunks the executed functions are spread over.
 #   -function-sections   every Swift function in a section of its own (C and C++ too), so that
 #                        the linker can place each one;

@@ -48,7 +48,7 @@ struct RunCommand: AsyncParsableCommand {
             logger.warning("mallopt(M_ARENA_MAX, 2) refused; memory may grow with the number of threads")
         }
         // Argument parsing, TOML and the main thread's hand-over to the concurrency runtime are
-        // over: their code and data pages go (README, Performance).
+        // over: their code and data pages go (docs/performance.md, "Where the size and the memory go").
         releaseStartUpPages(logger: logger, after: "reading the configuration")
         var runtimeOptions = RuntimeOptions()
         runtimeOptions.metricsPath = metricsFile
@@ -99,7 +99,7 @@ struct ReloadService: Service {
 /// models, starting the pollers) once it reports READY, then ends. Only once: a second release
 /// 10 s later also took out code that runs only every minute or so, which faulted back in over
 /// the next minutes: RSS rose by 1.4 MB after the warm-up of a 10-minute run instead of 0.4 MB
-/// (README, Performance).
+/// (docs/performance.md, "Where the size and the memory go").
 struct StartUpPagesService: Service {
     let runtime: AgentRuntime
     let logger: Logger

@@ -84,7 +84,7 @@ public struct CalibrationPriorSettings: Sendable, Hashable {
     /// the task): how soon after calibrating the margin must hold.
     public var horizonRows: Int? = nil
 
-    /// Creates settings; the defaults are the shipped recipe (README).
+    /// Creates settings; the defaults are the shipped recipe (docs/detection.md).
     public init(calibrationRowCounts: [Int] = [50, 100, 200, 400], targetFalseAlarmRate: Double = 0.05,
                 marginGrid: [Float] = [1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10, 12, 16, 20, 24, 32, 40, 48, 64],
                 episodesPerTask: Int = 3, rule: AlertDecisionRule = .standard) {

@@ -22,7 +22,7 @@ public struct AdaptationSettings: Sendable, Hashable, Codable {
     /// machine-specific read-out is fitted). False: every weight adapts.
     public var headOnly: Bool = false
 
-    /// Creates settings; the defaults are the shipped ones (see README, "Calibration and evaluation").
+    /// Creates settings; the defaults are the shipped ones (see docs/detection.md, "The network half").
     public init(windowRows: Int = 32, stride: Int = 2, maximumNormalWindows: Int = 64, syntheticAnomalies: Int = 32,
                 steps: Int = 20, learningRate: Float = 3e-3, deviationMargin: Float = 5, seed: UInt64 = 1) {
         self.windowRows = max(2, windowRows)

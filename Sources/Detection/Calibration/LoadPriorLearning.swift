@@ -63,7 +63,7 @@ public struct LoadPriorLearningSettings: Sendable, Hashable {
     /// Time constants of the moving averages of speed, seconds.
     public var lagSeconds: [Float] = [300, 600, 1200, 2400]
 
-    /// The defaults (see README, "Loads calibration never saw: the load prior").
+    /// The defaults (see docs/load-prior.md).
     public init() {}
 }
 

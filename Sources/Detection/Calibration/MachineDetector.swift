@@ -86,7 +86,7 @@ public struct CalibrationSettings: Sendable, Hashable {
     /// (`LoadCompensation.droppingMisfits`).
     public var testLoadPrior: Bool
 
-    /// Creates settings; the defaults are the shipped ones (see README, "Calibration and evaluation").
+    /// Creates settings; the defaults are the shipped ones (see docs/detection.md, "Calibration and evaluation").
     public init(deviation: WindowDeviationSettings = WindowDeviationSettings(),
                 thresholdQuantile: Double = 1.0, thresholdMargin: Float = 2.0,
                 rule: AlertDecisionRule = .standard,

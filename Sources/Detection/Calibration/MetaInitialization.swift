@@ -6,7 +6,7 @@ public enum MetaInitialization {
     /// The first line of the file format.
     public static let magic = "edge-agent meta-initialization 1"
 
-    /// The initialization shipped with the agent (see README for the command that made it),
+    /// The initialization shipped with the agent (see docs/detection.md, "The network half", for the command that made it),
     /// or nil when this build has none.
     public static var shipped: Network? {
         guard !ShippedMetaInitialization.bits.isEmpty else { return nil }

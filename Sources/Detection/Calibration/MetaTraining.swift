@@ -76,7 +76,7 @@ public struct MetaTrainingSettings: Sendable, Hashable {
     /// Seed of task order, support/query choice and synthetic anomalies.
     public var seed: UInt64
 
-    /// Creates settings; the defaults are the recipe of the shipped initialization (README).
+    /// Creates settings; the defaults are the recipe of the shipped initialization (docs/detection.md, "The network half").
     public init(iterations: Int = 400, supportRows: Int = 200, labelledSupportWindows: Int = 8,
                 inner: AdaptationSettings = AdaptationSettings(maximumNormalWindows: 48, syntheticAnomalies: 24, steps: 8),
                 outerStepSize: Float = 0.5, queryWindows: Int = 16, seed: UInt64 = 1,

@@ -31,7 +31,7 @@ public struct WindowDeviationSettings: Sendable, Hashable, Codable {
     /// plain window mean (see `ReturnToNormalCheck`).
     public var returnCheck: ReturnToNormalCheck.Settings?
 
-    /// Creates settings; the defaults are the shipped ones (see README, "Calibration and evaluation").
+    /// Creates settings; the defaults are the shipped ones (see docs/detection.md, "What alerts: the window-deviation score").
     public init(windowRows: Int = 20, driftHorizonRows: Int = 100, relativeScaleFloor: Float = 1e-3,
                 wanderRatioLimit: Float = 2, wanderPenaltyPower: Float = 4,
                 operating: OperatingSubspace.Settings? = OperatingSubspace.Settings(), relativeToleranceFloor: Float = 0.01,

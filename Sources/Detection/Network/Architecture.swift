@@ -1,5 +1,5 @@
 /// The sizes of the compact network. One architecture (and one set of weights) serves every
-/// machine with 1 through `maximumSensorCount` sensors; see README, "Detection: the compact network".
+/// machine with 1 through `maximumSensorCount` sensors; see docs/detection.md, "Detection: the compact network".
 public struct NetworkArchitecture: Sendable, Hashable {
     /// Summary features computed per sensor from its window (see `FeatureExtractor`).
     public static let featureCount = 8

@@ -35,7 +35,7 @@ public struct ModelMetadata: Sendable, Hashable {
 
 /// A machine's deployable detector: normalization, int8 network, alert threshold and metadata,
 /// optionally with the float weights for later re-adaptation. Saved as a model file (format in
-/// the README, "Model file format").
+/// docs/detection.md, "Model file format").
 public struct NetworkModel: Sendable, Hashable {
     /// Model file format version written by this build (and the only one it reads).
     public static let formatVersion: UInt16 = 1

@@ -7,7 +7,7 @@
 public struct Network: Sendable, Hashable {
     /// The layer sizes.
     public let architecture: NetworkArchitecture
-    /// Every weight, bias and slot embedding, in the order documented in the README.
+    /// Every weight, bias and slot embedding, in the order documented in docs/detection.md, "Model file format".
     /// - Important: the count must stay `architecture.parameterCount`.
     public var parameters: [Float] {
         didSet { precondition(parameters.count == architecture.parameterCount, "parameter count is fixed by the architecture") }
