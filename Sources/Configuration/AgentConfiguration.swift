@@ -142,7 +142,7 @@ public struct MachineConfiguration: Sendable, Equatable {
     public var runSignal: String? = nil
     /// The run signal's reading, in its sensor's unit, from which the machine counts as running
     /// (`run_threshold`: e.g. a motor current well above a stopped motor's noise and well below
-    /// its unloaded current); nil: a running contact (true, or ≥ 0.5).
+    /// its unloaded current); nil: a running contact (true, or ≥ `RunState.contactLevel`).
     public var runThreshold: Double? = nil
     /// After a start (run signal back on), how long the machine is left to settle (warm up,
     /// reach its setpoint) before scoring resumes. Calibration leaves those rows out too.
@@ -160,9 +160,25 @@ public struct MachineConfiguration: Sendable, Equatable {
         self.sensors = sensors
     }
 
-    /// The run signal's level from which the machine runs: `runThreshold`, or 0.5 for a
-    /// running contact (true reads 1).
-    public var runningLevel: Double { runThreshold ?? 0.5 }
+    /// The run signal's level from which the machine runs: `runThreshold`, or
+    /// `RunState.contactLevel` for a running contact (true reads 1).
+    public var runningLevel: Double { runThreshold ?? RunState.contactLevel }
+
+    /// How this machine's run signal decides which rows are scored, in milliseconds (the
+    /// agent's time): `runningLevel`, `settleAfterStart`, and a missing reading held for
+    /// `RunState.heldPolls` poll intervals; nil without a run signal.
+    public func runState() -> RunState? {
+        guard runSignal != nil else { return nil }
+        return RunState(runningLevel: runningLevel, settleTime: settleAfterStart.wholeMilliseconds,
+                        holdTime: Int64(RunState.heldPolls) * pollInterval.wholeMilliseconds)
+    }
+
+    /// `settleAfterStart` in poll intervals, rounded up: the rows a recorded table of this
+    /// machine leaves out after each start (`calibrate`).
+    public var settleRows: Int {
+        let interval = max(1, pollInterval.wholeMilliseconds)
+        return Int((settleAfterStart.wholeMilliseconds + interval - 1) / interval)
+    }
 }
 
 /// The kinds of machine the shipped load prior knows (`kind` of a `[[machine]]`; named apart from

@@ -320,6 +320,7 @@ public final class AgentRuntime: Service, Sendable {
                         for id in engine.takeNewlyUncalibrated() {
                             logger.notice("\(id): uncalibrated; readings are buffered but not scored (run `edge-agent calibrate --machine \(id)`)")
                         }
+                        for notice in engine.takeRunSignalNotices() { logger.notice("\(notice)") }
                         if !events.isEmpty {
                             dispatcher.dispatch(events)
                             summaries.record(events)

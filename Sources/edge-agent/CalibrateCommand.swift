@@ -230,15 +230,18 @@ struct CalibrateCommand: ParsableCommand {
     }
 
     /// The rows where the machine runs and has settled after its last start (`run_signal`,
-    /// `run_threshold`, `settle_after_start` in agent.conf; settling counted in poll intervals):
-    /// a stopped machine is not scored, so it is not calibrated either. A running contact's
+    /// `run_threshold`, `settle_after_start` in agent.conf), decided by the agent's own
+    /// `RunState` on the rows' timestamps (in poll intervals when they are not ISO-8601): a
+    /// stopped machine is not scored, so it is not calibrated either. A running contact's
     /// column is left out (always on in these rows); a measured run signal stays a sensor.
     static func runningRows(of table: SensorTable, machine: MachineConfiguration) -> (table: SensorTable, excluded: Int) {
-        guard let signal = machine.runSignal else { return (table, 0) }
-        let interval = max(1, machine.pollInterval.wholeMilliseconds)
-        let settleRows = Int((machine.settleAfterStart.wholeMilliseconds + interval - 1) / interval)
-        return table.runningRows(signal: signal, threshold: Float(machine.runningLevel),
-                                 keepSignal: machine.runThreshold != nil, settleRows: settleRows)
+        guard let signal = machine.runSignal, let state = machine.runState() else { return (table, 0) }
+        let times = table.timestamps.compactMap { Timestamp(iso8601: $0[...])?.millisecondsSinceEpoch }
+        if times.count == table.rowCount {
+            return table.runningRows(signal: signal, keepSignal: machine.runThreshold != nil, state: state, rowTimes: times)
+        }
+        return table.runningRows(signal: signal, threshold: machine.runningLevel,
+                                 keepSignal: machine.runThreshold != nil, settleRows: machine.settleRows)
     }
 
     /// The columns of `table` named `sensors`, in that order.

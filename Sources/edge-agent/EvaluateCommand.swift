@@ -26,10 +26,10 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Leading rows of each file used for calibration (not scored).")
     var calibrationRows: Int = 400
 
-    @Option(help: "A column that is 0 while the machine is stopped (the simulator's exports: running). As in the agent, rows while it is off and --settle-rows rows after each start are neither calibrated on nor counted.")
+    @Option(help: "A column that is 0 while the machine is stopped (the simulator's exports: running). As in the agent, rows while it is off and --settle-rows rows after each start are neither calibrated on nor counted; an empty cell keeps the last state for \(RunState.heldPolls) rows, then the rows are left out until it reads again (counted as a start).")
     var runSignal: String?
 
-    @Option(help: "With --run-signal: the reading from which the machine runs, for a measured signal such as a motor current in A (agent.conf run_threshold; that column is then scored as a sensor too). Default: a running contact, on at 0.5 or more.")
+    @Option(help: "With --run-signal: the reading from which the machine runs, for a measured signal such as a motor current in A (agent.conf run_threshold; that column is then scored as a sensor too). Default: a running contact, on at \(RunState.contactLevel) or more.")
     var runThreshold: Double?
 
     @Option(help: "With --run-signal: rows after each start left out while the machine settles (agent.conf settle_after_start ÷ poll interval).")

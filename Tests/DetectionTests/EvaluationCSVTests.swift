@@ -43,20 +43,24 @@ struct EvaluationCSVTests {
     @Test("running rows: stops and the settling rows after each start are dropped with their labels")
     func runningRowsDropStopsAndSettling() throws {
         // Rows 0–2 run (before any stop: kept), 3–4 stopped, 5–6 settling (2 rows), 7–8 run,
-        // 9 has no run-signal reading (dropped), 10 runs.
-        let running: [Float] = [1, 1, 1, 0, 0, 1, 1, 1, 1, .nan, 1]
-        let labels: [UInt8] = [0, 0, 1, 0, 0, 1, 0, 1, 0, 0, 1]
+        // 9 has no run-signal reading (held: still running, kept), 10 runs; 11–17 have none:
+        // 11–15 are held (5 rows), 16–17 unknown (dropped); 18 reads running again: a start,
+        // 18–19 settling, 20–21 run.
+        let nan = Float.nan
+        let running: [Float] = [1, 1, 1, 0, 0, 1, 1, 1, 1, nan, 1] + [Float](repeating: nan, count: 7) + [1, 1, 1, 1]
+        let labels: [UInt8] = [0, 0, 1, 0, 0, 1, 0, 1, 0, 0, 1] + [UInt8](repeating: 0, count: 11)
         let times = running.indices.map { "t\($0)" }
         let values = running.indices.flatMap { [Float($0) * 10, running[$0]] }
         let table = SensorTable(sensorNames: ["flow", "running"], timestamps: times, values: values, anomalyLabels: labels)
         let (kept, excluded) = table.runningRows(signal: "running", settleRows: 2)
-        #expect(excluded == 5)
+        #expect(excluded == 8)
         #expect(kept.sensorNames == ["flow"])
-        #expect(kept.timestamps == ["t0", "t1", "t2", "t7", "t8", "t10"])
-        #expect(kept.values == [0, 10, 20, 70, 80, 100])
-        #expect(kept.anomalyLabels == [0, 0, 1, 1, 0, 1])
-        // The run after the stop starts at t7 (a missing run-signal reading is no stop).
-        #expect(kept.runStarts == [3])
+        #expect(kept.timestamps == ["t0", "t1", "t2", "t7", "t8", "t9", "t10", "t11", "t12", "t13", "t14", "t15", "t20", "t21"])
+        #expect(kept.values == [0, 10, 20, 70, 80, 90, 100, 110, 120, 130, 140, 150, 200, 210])
+        #expect(kept.anomalyLabels == [0, 0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0])
+        // The run after the stop starts at t7 (a missing run-signal reading is no stop), the
+        // one after the unknown stretch at t20.
+        #expect(kept.runStarts == [3, 12])
         #expect(kept.prefix(rows: 3).runStarts.isEmpty)
         #expect(kept.prefix(rows: 4).runStarts == [3])
         // No such column: the table is used whole.

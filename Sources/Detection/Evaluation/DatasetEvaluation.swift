@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import EdgeCore
 
 /// One file's evaluation: its counts over the rows after calibration.
 public struct FileEvaluation: Sendable, Codable {
@@ -72,7 +73,7 @@ public enum DatasetEvaluation {
     ///   start are dropped before calibrating and counting (files without that column are used whole).
     /// - Parameter runThreshold: with `runSignal`, the reading from which the machine runs, for a
     ///   measured signal such as a motor current (agent.conf `run_threshold`; its column is then
-    ///   kept as a sensor); nil: a running contact (≥ 0.5 runs, column dropped).
+    ///   kept as a sensor); nil: a running contact (≥ `RunState.contactLevel` runs, column dropped).
     public static func evaluate(directory: String, calibrationRows: Int,
                                 settings: CalibrationSettings = CalibrationSettings(),
                                 testStartRow: Int? = nil, runSignal: String? = nil, runThreshold: Double? = nil,
@@ -84,7 +85,7 @@ public enum DatasetEvaluation {
             guard try CSVReader().hasLabelColumn(path: directory + "/" + file) else { continue }
             var table = try CSVReader().read(path: directory + "/" + file)
             if let runSignal {
-                table = table.runningRows(signal: runSignal, threshold: Float(runThreshold ?? 0.5),
+                table = table.runningRows(signal: runSignal, threshold: runThreshold ?? RunState.contactLevel,
                                           keepSignal: runThreshold != nil, settleRows: settleRows).table
             }
             guard let labels = table.anomalyLabels else { continue }

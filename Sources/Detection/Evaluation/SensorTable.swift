@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import EdgeCore
 
 /// A machine's recorded readings as read from a CSV file: one row per time step, one column per
 /// sensor, plus the optional label columns of labelled data sets (SKAB's `anomaly`, `changepoint`).
@@ -60,33 +61,44 @@ public struct SensorTable: Sendable {
     /// The rows where the machine runs and has settled after its last start, as the runtime
     /// scores them (agent.conf's `run_signal`, `run_threshold` and `settle_after_start`): a row
     /// is dropped while `runSignal` reads below `threshold` and for `settleRows` rows after it
-    /// comes back up. Labels stay with their rows. Rows before the first stop count as settled
+    /// comes back up; a missing run-signal reading keeps the last state for
+    /// `RunState.heldPolls` rows, then the rows are dropped until it reads again (see
+    /// `RunState`). Labels stay with their rows. Rows before the first stop count as settled
     /// (the machine was already running). The first row kept after each stop is listed in
     /// `runStarts`. Returns the table itself when it has no column named `runSignal`.
     /// - Parameters:
-    ///   - threshold: the run signal's reading from which the machine runs (0.5: a running
-    ///     contact, 0 or 1).
+    ///   - threshold: the run signal's reading from which the machine runs
+    ///     (`RunState.contactLevel`: a running contact, 0 or 1).
     ///   - keepSignal: whether the run signal's column stays in the table: a measured signal
     ///     (a motor current with `run_threshold`) is a sensor like the others; a running
     ///     contact is always on in the running rows, so it is dropped.
     /// - Returns: the running rows and how many rows were dropped.
-    public func runningRows(signal runSignal: String, threshold: Float = 0.5, keepSignal: Bool = false,
+    public func runningRows(signal runSignal: String, threshold: Double = RunState.contactLevel, keepSignal: Bool = false,
                             settleRows: Int) -> (table: SensorTable, excluded: Int) {
+        runningRows(signal: runSignal, keepSignal: keepSignal,
+                    state: RunState(runningLevel: threshold, settleTime: Int64(settleRows), holdTime: Int64(RunState.heldPolls)))
+    }
+
+    /// The rows `state` scores, as `runningRows(signal:threshold:keepSignal:settleRows:)`
+    /// with a run state of the caller's making.
+    /// - Parameters:
+    ///   - state: the run state before the first row (its settle and hold times in the unit
+    ///     of `rowTimes`).
+    ///   - rowTimes: each row's time (e.g. milliseconds, as the agent counts them); nil: the
+    ///     row number, so that `state`'s times count rows.
+    public func runningRows(signal runSignal: String, keepSignal: Bool, state: RunState,
+                            rowTimes: [Int64]? = nil) -> (table: SensorTable, excluded: Int) {
         guard let k = sensorNames.firstIndex(of: runSignal) else { return (self, 0) }
+        precondition(rowTimes == nil || rowTimes?.count == rowCount, "one time per row")
         let kept = sensorNames.indices.filter { keepSignal || $0 != k }
         var values: [Float] = [], times: [String] = [], rows: [Int] = []
         values.reserveCapacity(self.values.count)
-        var stopped = false, sinceStart = Int.max, restarting = false, starts: [Int] = []
+        var state = state, starts: [Int] = []
         for r in 0..<rowCount {
             let row = self.row(r)
             let v = row[row.startIndex + k]
-            if v.isFinite {
-                if v < threshold { stopped = true; restarting = true } else if stopped { stopped = false; sinceStart = 0 }
-            }
-            defer { if sinceStart < Int.max { sinceStart += 1 } }
-            guard v.isFinite, !stopped, sinceStart >= settleRows else { continue }
-            if restarting, !times.isEmpty { starts.append(times.count) }
-            restarting = false
+            guard state.observe(Double(v), at: rowTimes?[r] ?? Int64(r)) == .running else { continue }
+            if state.startsAfresh, !times.isEmpty { starts.append(times.count) }
             times.append(timestamps[r])
             rows.append(r)
             for i in kept { values.append(row[row.startIndex + i]) }

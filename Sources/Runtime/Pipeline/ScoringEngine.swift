@@ -41,14 +41,11 @@ public struct ScoringEngine {
         var windowsScored = 0
         /// Index of the run-signal sensor, when the machine has one.
         let runSignal: Int?
-        /// The run signal's reading from which the machine runs (`run_threshold`, or 0.5).
-        let runningLevel: Double
+        /// What the run signal says (stopped, settling, unknown), shared with calibrate and
+        /// evaluate; nil without a run signal.
+        var runState: RunState?
         /// What a stop looks like, for the message of an alert it clears.
         let stopReason: String
-        /// When the machine last started, while it is still settling.
-        var startedAt: Timestamp?
-        /// Whether the last row said the machine is stopped.
-        var stopped = false
         /// Rows given to the scorer since it was created (its windows are full from `model.windowRows` on).
         var rowsInWindow = 0
 
@@ -61,41 +58,24 @@ public struct ScoringEngine {
             qualities = Array(repeating: .offline, count: configuration.sensors.count)
             modelRow = []
             runSignal = configuration.runSignal.flatMap { name in configuration.sensors.firstIndex { $0.name == name } }
-            runningLevel = configuration.runningLevel
+            runState = runSignal == nil ? nil : configuration.runState()
             stopReason = ScoringEngine.stopReason(of: configuration)
         }
 
-        /// Follows the run signal: false while the machine is stopped or still settling after a
-        /// start. Stopping and settling empty the scorer's windows, so scoring resumes on windows
-        /// of settled data only. A machine
-        /// already running when the agent starts counts as settled.
-        func isReadyToScore(at time: Timestamp) -> Bool {
-            guard let k = runSignal else { return true }
-            let v = values[k]
-            if qualities[k] == .good, v.isFinite {
-                if v < runningLevel {
-                    if !stopped {
-                        stopped = true
-                        scorer = model?.makeScorer()
-                        rowsInWindow = 0
-                    }
-                    return false
-                }
-                if stopped {
-                    stopped = false
-                    startedAt = time
-                }
-            }
-            if stopped { return false }
-            guard let start = startedAt else { return true }
-            if time.millisecondsSinceEpoch - start.millisecondsSinceEpoch >= configuration.settleAfterStart.wholeMilliseconds {
-                // Settled: windows start afresh, so nothing from the settling is judged.
-                startedAt = nil
+        /// Follows the run signal (see `RunState`): the row's phase, `.running` for a machine
+        /// without one. The first settled row after a stop, settling or an unknown stretch
+        /// empties the scorer's windows, so scoring resumes on windows of settled data only.
+        /// A machine already running when the agent starts counts as settled.
+        func followRunSignal(at time: Timestamp) -> RunState.Phase {
+            guard let k = runSignal, var run = runState else { return .running }
+            let reading = qualities[k] == .good ? values[k] : .nan
+            let phase = run.observe(reading, at: time.millisecondsSinceEpoch)
+            runState = run
+            if run.startsAfresh {
                 scorer = model?.makeScorer()
                 rowsInWindow = 0
-                return true
             }
-            return false
+            return phase
         }
     }
 
@@ -115,6 +95,9 @@ public struct ScoringEngine {
     public private(set) var windowsScored = 0
     /// Machines that have no model yet (logged once each by the runtime).
     public private(set) var newlyUncalibrated: [String] = []
+    /// What the runtime logs about run signals since the last call (one line when a machine's
+    /// running state becomes unknown, one when its run signal reads again).
+    public private(set) var runSignalNotices: [String] = []
 
     /// Creates the stage for the configured machines; `models[i]` is machine i's model or nil.
     public init(machines: [MachineConfiguration], models: [MachineModel?], alertPolicy: AlertPolicy = AlertPolicy(),
@@ -207,6 +190,12 @@ public struct ScoringEngine {
         return newlyUncalibrated
     }
 
+    /// Takes the run-signal notices since the last call (see `runSignalNotices`).
+    public mutating func takeRunSignalNotices() -> [String] {
+        defer { runSignalNotices.removeAll(keepingCapacity: true) }
+        return runSignalNotices
+    }
+
     private mutating func completeRow(machine m: Int, events: inout [AlertEvent], scored: (ScoredWindow) -> Void) {
         guard let time = machines[m].rowTime else { return }
         machines[m].rowTime = nil
@@ -221,6 +210,20 @@ public struct ScoringEngine {
                 newlyUncalibrated.append(state.configuration.id)
             }
             return
+        }
+        // The run signal is followed on every row, usable or not, so no stop is missed.
+        let before = state.runState?.phase
+        let phase = state.followRunSignal(at: time)
+        if let before, (before == .unknown) != (phase == .unknown) {
+            runSignalNotices.append(runSignalNotice(state, unknown: phase == .unknown))
+        }
+        if phase == .stopped || phase == .unknown {
+            // The next run starts afresh: its windows (see `followRunSignal`) and its alert
+            // rule, as `replay` and `evaluate` restart their stream after a stop.
+            let reason = phase == .stopped ? state.stopReason : "running state unknown: \(state.configuration.runSignal ?? "") not read"
+            if let event = state.anomalies.clearBecauseStopped(at: time, reason: reason) {
+                events.append(event)
+            }
         }
         // Fill the model's row: unusable readings (bad quality, NaN/Inf, out of range) become gaps.
         for c in state.modelRow.indices { state.modelRow[c] = .nan }
@@ -255,20 +258,13 @@ public struct ScoringEngine {
             state.dataQualityAlert = nil
             events.append(AlertEvent(change: .cleared, time: time, alert: alert))
         }
-        let ready = state.isReadyToScore(at: time)
-        guard !state.stopped else {
-            // The next run starts afresh: its windows (see `isReadyToScore`) and its alert rule,
-            // as `replay` and `evaluate` restart their stream after a stop.
-            if let event = state.anomalies.clearBecauseStopped(at: time, reason: state.stopReason) {
-                events.append(event)
-            }
-            return
-        }
+        // Stopped, settling after a start, or running state unknown: not scored.
+        guard phase == .running else { return }
         let deviationScore = state.scorer!.score(row: state.modelRow)
         state.rowsInWindow += 1
-        // Settling after a start, or windows not yet full (agent start, new model, after a
-        // stop): the windows fill, nothing is judged.
-        guard ready, state.rowsInWindow >= model.windowRows else { return }
+        // Windows not yet full (agent start, new model, after a stop): the windows fill,
+        // nothing is judged.
+        guard state.rowsInWindow >= model.windowRows else { return }
         state.rowsSinceScore += 1
         guard state.rowsSinceScore >= max(1, state.configuration.hop) else { return }
         state.rowsSinceScore = 0
@@ -297,6 +293,14 @@ public struct ScoringEngine {
         if let event = state.anomalies.observe(score: score, threshold: model.threshold, time: time, contributions: contributions) {
             events.append(event)
         }
+    }
+
+    /// The line logged when `state`'s running state becomes unknown (`unknown`) or known again.
+    private func runSignalNotice(_ state: MachineState, unknown: Bool) -> String {
+        let id = state.configuration.id, signal = state.configuration.runSignal ?? "run signal"
+        guard unknown else { return "\(id): run signal \(signal) reads again; scoring resumes once it has settled" }
+        let held = Int64(RunState.heldPolls) * state.configuration.pollInterval.wholeMilliseconds
+        return "\(id): run signal \(signal) not read for more than \(held) ms: running state unknown, not scored until it reads again (then counted as a start)"
     }
 
     private func resetRow(_ state: MachineState) {
