@@ -147,6 +147,11 @@ public struct MachineConfiguration: Sendable, Equatable {
     /// After a start (run signal back on), how long the machine is left to settle (warm up,
     /// reach its setpoint) before scoring resumes. Calibration leaves those rows out too.
     public var settleAfterStart: Duration = .zero
+    /// How long before the run signal shows a stop the machine may already be stopping
+    /// (`stop_grace`); rows in that time are not judged, so every row is judged that much
+    /// later. nil: `RunState.measuredSignalStopGraceMilliseconds` with `runThreshold` (a motor
+    /// current decays for about a second), 0 for a running contact.
+    public var stopGrace: Duration? = nil
     /// Which score raises its anomaly alerts.
     public var alertScore: AlertScore = .deviation
     /// What kind of machine it is, for the load prior (`kind`); nil: the prior picks the kind
@@ -164,13 +169,20 @@ public struct MachineConfiguration: Sendable, Equatable {
     /// `RunState.contactLevel` for a running contact (true reads 1).
     public var runningLevel: Double { runThreshold ?? RunState.contactLevel }
 
+    /// `stopGrace` as configured, or its default, in milliseconds (0 without a run signal).
+    public var stopGraceMilliseconds: Int64 {
+        guard runSignal != nil else { return 0 }
+        return stopGrace?.wholeMilliseconds ?? (runThreshold != nil ? RunState.measuredSignalStopGraceMilliseconds : 0)
+    }
+
     /// How this machine's run signal decides which rows are scored, in milliseconds (the
-    /// agent's time): `runningLevel`, `settleAfterStart`, and a missing reading held for
-    /// `RunState.heldPolls` poll intervals; nil without a run signal.
+    /// agent's time): `runningLevel`, `settleAfterStart`, a missing reading held for
+    /// `RunState.heldPolls` poll intervals, and `stopGraceMilliseconds`; nil without a run signal.
     public func runState() -> RunState? {
         guard runSignal != nil else { return nil }
         return RunState(runningLevel: runningLevel, settleTime: settleAfterStart.wholeMilliseconds,
-                        holdTime: Int64(RunState.heldPolls) * pollInterval.wholeMilliseconds)
+                        holdTime: Int64(RunState.heldPolls) * pollInterval.wholeMilliseconds,
+                        stopGrace: stopGraceMilliseconds)
     }
 
     /// `settleAfterStart` in poll intervals, rounded up: the rows a recorded table of this

@@ -35,7 +35,7 @@ struct ConfigurationDecoder {
     ]
     static let tcpOnlyKeys = ["host", "port"]
     static let rtuOnlyKeys = ["device", "baud", "parity", "data_bits", "stop_bits"]
-    static let machineKeys = ["id", "description", "poll_interval", "window_length", "hop", "run_signal", "run_threshold", "settle_after_start", "alert_score", "kind", "sensor"]
+    static let machineKeys = ["id", "description", "poll_interval", "window_length", "hop", "run_signal", "run_threshold", "settle_after_start", "stop_grace", "alert_score", "kind", "sensor"]
     static let sensorKeys = ["name", "bus", "unit_id", "kind", "address", "type", "order", "bit", "scale", "offset", "unit", "min", "max", "tolerance", "role"]
 
     /// For an unknown key: which table it belongs in (keys put under the wrong header,
@@ -324,6 +324,13 @@ struct ConfigurationDecoder {
             }
         } else if table.contains("settle_after_start") {
             problems.add(table.keyPath("settle_after_start"), "settle_after_start needs run_signal (the sensor that says when the machine starts)")
+        }
+        if let grace = table.duration("stop_grace", &problems, mustBePositive: false) {
+            if table.contains("run_signal") {
+                machine.stopGrace = grace
+            } else {
+                problems.add(table.keyPath("stop_grace"), "stop_grace needs run_signal (the sensor that says when the machine stops)")
+            }
         }
         if let threshold = table.number("run_threshold", &problems, what: "the run signal's reading from which the machine runs, in its unit") {
             if !table.contains("run_signal") {

@@ -19,6 +19,10 @@ public struct RunState: Sendable {
     public static let contactLevel = 0.5
     /// How many poll intervals (rows) a missing run-signal reading is bridged by the last known state.
     public static let heldPolls = 5
+    /// The default `stopGrace` of a measured run signal (`run_threshold`), in milliseconds: a
+    /// stopping motor's current takes about a second to fall below the threshold while its
+    /// vibration drops at once (measured on the simulator's compressors: 6–12 polls of 100 ms).
+    public static let measuredSignalStopGraceMilliseconds: Int64 = 2000
 
     /// What the run signal says about one row.
     public enum Phase: Sendable, Equatable {
@@ -38,6 +42,11 @@ public struct RunState: Sendable {
     public let settleTime: Int64
     /// How long a missing reading keeps the last known state.
     public let holdTime: Int64
+    /// How long before the run signal shows a stop the machine may already be stopping (a
+    /// motor current decaying): rows less than this before a stop (or an unknown stretch) are
+    /// not judged. The agent therefore judges each row this much later, once the machine is
+    /// seen still running; a table drops those rows. 0 for a running contact.
+    public let stopGrace: Int64
 
     /// The phase of the last row observed.
     public private(set) var phase: Phase = .running
@@ -55,10 +64,19 @@ public struct RunState: Sendable {
     ///   - runningLevel: the reading from which it runs (`contactLevel` for a running contact).
     ///   - settleTime: after a start, how long its rows are left out (≥ 0).
     ///   - holdTime: how long a missing reading keeps the last known state (≥ 0).
-    public init(runningLevel: Double = RunState.contactLevel, settleTime: Int64 = 0, holdTime: Int64) {
+    ///   - stopGrace: how long before a stop rows are not judged (≥ 0; see `stopGrace`).
+    public init(runningLevel: Double = RunState.contactLevel, settleTime: Int64 = 0, holdTime: Int64, stopGrace: Int64 = 0) {
         self.runningLevel = runningLevel
         self.settleTime = max(0, settleTime)
         self.holdTime = max(0, holdTime)
+        self.stopGrace = max(0, stopGrace)
+    }
+
+    /// Whether a row at `rowTime`, scored by the run signal when it came, is judged now that
+    /// the signal says stopped or unknown at `stopTime`: not when it lies within `stopGrace`
+    /// before it (the machine was already stopping).
+    public func isJudged(rowAt rowTime: Int64, stoppedAt stopTime: Int64) -> Bool {
+        stopTime - rowTime >= stopGrace
     }
 
     /// Whether the last row is scored (running and settled).

@@ -240,8 +240,10 @@ struct CalibrateCommand: ParsableCommand {
         if times.count == table.rowCount {
             return table.runningRows(signal: signal, keepSignal: machine.runThreshold != nil, state: state, rowTimes: times)
         }
-        return table.runningRows(signal: signal, threshold: machine.runningLevel,
-                                 keepSignal: machine.runThreshold != nil, settleRows: machine.settleRows)
+        let interval = max(1, machine.pollInterval.wholeMilliseconds)
+        return table.runningRows(signal: signal, threshold: machine.runningLevel, keepSignal: machine.runThreshold != nil,
+                                 settleRows: machine.settleRows,
+                                 stopGraceRows: Int((machine.stopGraceMilliseconds + interval - 1) / interval))
     }
 
     /// The columns of `table` named `sensors`, in that order.

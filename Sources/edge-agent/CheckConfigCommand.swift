@@ -103,7 +103,11 @@ struct ConfigurationPlan {
         if let signal = machine.runSignal {
             let unit = machine.sensors.first { $0.name == signal }?.unit ?? ""
             let runs = machine.runThreshold.map { "reads \($0)\(unit.isEmpty ? "" : " " + unit) or more" } ?? "is on"
-            lines.append("  runs while \(signal) \(runs) (not scored when stopped); settles \(text(machine.settleAfterStart)) after a start")
+            var line = "  runs while \(signal) \(runs) (not scored when stopped); settles \(text(machine.settleAfterStart)) after a start"
+            if machine.stopGraceMilliseconds > 0 {
+                line += "; judged \(text(.milliseconds(machine.stopGraceMilliseconds))) late (stop_grace: rows that close before a stop are not judged)"
+            }
+            lines.append(line)
         }
         switch machine.alertScore {
         case .deviation: break
@@ -202,6 +206,7 @@ struct ConfigurationPlan {
                         $0.field("run_signal", signal)
                         $0.field("run_threshold", machine.runningLevel)
                         $0.field("settle_after_start_ms", milliseconds(machine.settleAfterStart))
+                        $0.field("stop_grace_ms", Int(machine.stopGraceMilliseconds))
                     }
                     $0.field("alert_score", machine.alertScore.rawValue)
                     if let kind = machine.kind { $0.field("kind", kind.rawValue) }

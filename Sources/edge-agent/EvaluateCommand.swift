@@ -35,6 +35,9 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "With --run-signal: rows after each start left out while the machine settles (agent.conf settle_after_start ÷ poll interval).")
     var settleRows: Int = 0
 
+    @Option(help: "With --run-signal: rows before each stop left out because the machine was already stopping, e.g. a motor current still decaying (agent.conf stop_grace ÷ poll interval; the agent's default with run_threshold is 2 s).")
+    var stopGraceRows: Int = 0
+
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
@@ -50,6 +53,7 @@ struct EvaluateCommand: ParsableCommand {
     func validate() throws {
         guard calibrationRows > 0 else { throw ValidationError("--calibration-rows must be at least 1") }
         guard settleRows >= 0 else { throw ValidationError("--settle-rows must be 0 or more") }
+        guard stopGraceRows >= 0 else { throw ValidationError("--stop-grace-rows must be 0 or more") }
         if let runThreshold {
             guard runSignal != nil else { throw ValidationError("--run-threshold needs --run-signal (the column it is compared with)") }
             guard runThreshold.isFinite else { throw ValidationError("--run-threshold must be a finite number") }
@@ -63,7 +67,8 @@ struct EvaluateCommand: ParsableCommand {
         if fewShot { return try printFewShotTable() }
         if leaveOneOut { return try printLeaveOneOut() }
         let files = try DatasetEvaluation.evaluate(directory: dataset, calibrationRows: calibrationRows, settings: try detector.settings(),
-                                                   runSignal: runSignal, runThreshold: runThreshold, settleRows: settleRows)
+                                                   runSignal: runSignal, runThreshold: runThreshold, settleRows: settleRows,
+                                                   stopGraceRows: stopGraceRows)
         guard !files.isEmpty else {
             throw ValidationError("no labelled CSV files (with an anomaly or label column) under \(dataset)")
         }

@@ -1,4 +1,5 @@
 import Configuration
+import EdgeCore
 import Testing
 
 /// A small valid file; each case edits a few of its lines and expects one named problem.
@@ -213,6 +214,10 @@ let badCases: [BadCase] = [
             keyPath: "machine[1].run_signal", line: 14, fragments: ["run_signal \"runing\" is not a sensor of this machine"]),
     BadCase(name: "settling time without a run signal", text: edited([13: "window_length = 32\nsettle_after_start = \"5m\""]),
             keyPath: "machine[1].settle_after_start", line: 14, fragments: ["settle_after_start needs run_signal"]),
+    BadCase(name: "stop grace without a run signal", text: edited([13: "window_length = 32\nstop_grace = \"2s\""]),
+            keyPath: "machine[1].stop_grace", line: 14, fragments: ["stop_grace needs run_signal"]),
+    BadCase(name: "stop grace that is not a duration", text: edited([13: "window_length = 32\nrun_signal = \"pressure\"\nstop_grace = 2"]),
+            keyPath: "machine[1].stop_grace", line: 15, fragments: ["expected a duration"]),
     BadCase(name: "run threshold without a run signal", text: edited([13: "window_length = 32\nrun_threshold = 10"]),
             keyPath: "machine[1].run_threshold", line: 14, fragments: ["run_threshold needs run_signal"]),
     BadCase(name: "run threshold with its unit in a string", text: edited([13: "window_length = 32\nrun_signal = \"pressure\"\nrun_threshold = \"10 bar\""]),
@@ -268,6 +273,16 @@ struct BadConfigurationTests {
         #expect(machine.runThreshold == 2.5)
         #expect(machine.runningLevel == 2.5)
         #expect(machine.settleAfterStart == .seconds(30))
+        // A measured run signal is judged 2 s late by default (a motor current's coast-down),
+        // a contact not at all; stop_grace sets it.
+        #expect(machine.stopGrace == nil)
+        #expect(machine.stopGraceMilliseconds == 2000)
+        #expect(machine.runState()?.stopGrace == 2000)
+        let contactText = edited([13: "window_length = 32\nrun_signal = \"pressure\""])
+        #expect(try ConfigurationLoader.parse(contactText, path: "c.conf").machines.first?.stopGraceMilliseconds == 0)
+        let graceText = edited([13: "window_length = 32\nrun_signal = \"pressure\"\nrun_threshold = 2.5\nstop_grace = \"500ms\""])
+        let graced = try #require(try ConfigurationLoader.parse(graceText, path: "g.conf").machines.first)
+        #expect(graced.stopGraceMilliseconds == 500)
         let integerText = edited([13: "window_length = 32\nrun_signal = \"pressure\"\nrun_threshold = 25"])
         let integer = try #require(try ConfigurationLoader.parse(integerText, path: "t.conf").machines.first)
         #expect(integer.runThreshold == 25)

@@ -60,7 +60,7 @@ struct ShippedConfigurationTests {
                     "alert_retention_count", "log_level",
                     "name", "type", "host", "port", "device", "baud", "parity", "data_bits", "stop_bits", "response_timeout",
                     "pause_between_requests", "max_registers_per_read", "max_bits_per_read", "max_gap", "max_backoff",
-                    "id", "description", "poll_interval", "window_length", "hop", "run_signal", "run_threshold", "settle_after_start",
+                    "id", "description", "poll_interval", "window_length", "hop", "run_signal", "run_threshold", "settle_after_start", "stop_grace",
                     "bus", "unit_id", "kind", "address", "order", "bit", "scale", "offset", "unit", "min", "max", "role"]
         for key in keys {
             #expect(text.contains("\(key) = "), "agent.conf does not show \(key)")

@@ -78,7 +78,10 @@ import TestSupport
         #expect(whileRunning > 50)
         // Stopped for 5 minutes: nothing scored, nothing raised.
         #expect(Self.feed(&engine, rows: Self.stopped(300), start: t0 + 100_000, scored: &scored).isEmpty)
-        #expect(scored == whileRunning + 1)  // the first second of the coast-down (12 A) still runs
+        // Rows are judged 2 s late (stop_grace, the default with run_threshold): the first
+        // coast-down row (12 A) judges the last loaded row but one; the stop then discards the
+        // last loaded row and the coast-down row, so neither is judged.
+        #expect(scored == whileRunning + 1)
         // The start and its settling: not judged.
         let start = Self.start()
         #expect(Self.feed(&engine, rows: start, start: t0 + 400_000, scored: &scored).isEmpty)

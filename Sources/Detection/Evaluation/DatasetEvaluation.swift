@@ -71,13 +71,15 @@ public enum DatasetEvaluation {
     /// - Parameter runSignal: a column that is 0 while the machine is stopped (the simulator's
     ///   `running`): as in the runtime, rows while it is off and `settleRows` rows after each
     ///   start are dropped before calibrating and counting (files without that column are used whole).
+    /// - Parameter stopGraceRows: with `runSignal`, rows before each stop left out (the machine
+    ///   was already stopping; agent.conf `stop_grace`, see `RunState.stopGrace`).
     /// - Parameter runThreshold: with `runSignal`, the reading from which the machine runs, for a
     ///   measured signal such as a motor current (agent.conf `run_threshold`; its column is then
     ///   kept as a sensor); nil: a running contact (≥ `RunState.contactLevel` runs, column dropped).
     public static func evaluate(directory: String, calibrationRows: Int,
                                 settings: CalibrationSettings = CalibrationSettings(),
                                 testStartRow: Int? = nil, runSignal: String? = nil, runThreshold: Double? = nil,
-                                settleRows: Int = 0) throws -> [FileEvaluation] {
+                                settleRows: Int = 0, stopGraceRows: Int = 0) throws -> [FileEvaluation] {
         var results: [FileEvaluation] = []
         // The simulator's export lists its faults with their kinds; other data sets have labels only.
         let faultList = try FaultLatency.readList(path: directory + "/faults.csv")
@@ -86,7 +88,8 @@ public enum DatasetEvaluation {
             var table = try CSVReader().read(path: directory + "/" + file)
             if let runSignal {
                 table = table.runningRows(signal: runSignal, threshold: runThreshold ?? RunState.contactLevel,
-                                          keepSignal: runThreshold != nil, settleRows: settleRows).table
+                                          keepSignal: runThreshold != nil, settleRows: settleRows,
+                                          stopGraceRows: stopGraceRows).table
             }
             guard let labels = table.anomalyLabels else { continue }
             let replay = try Replay.run(table, calibrationRows: calibrationRows, settings: settings)

@@ -61,7 +61,7 @@ public struct SensorTable: Sendable {
     /// The rows where the machine runs and has settled after its last start, as the runtime
     /// scores them (agent.conf's `run_signal`, `run_threshold` and `settle_after_start`): a row
     /// is dropped while `runSignal` reads below `threshold` and for `settleRows` rows after it
-    /// comes back up; a missing run-signal reading keeps the last state for
+    /// comes back up, and for `stopGraceRows` rows before it drops; a missing run-signal reading keeps the last state for
     /// `RunState.heldPolls` rows, then the rows are dropped until it reads again (see
     /// `RunState`). Labels stay with their rows. Rows before the first stop count as settled
     /// (the machine was already running). The first row kept after each stop is listed in
@@ -73,10 +73,12 @@ public struct SensorTable: Sendable {
     ///     (a motor current with `run_threshold`) is a sensor like the others; a running
     ///     contact is always on in the running rows, so it is dropped.
     /// - Returns: the running rows and how many rows were dropped.
+    ///   - stopGraceRows: rows before each stop that are not judged (see `RunState.stopGrace`).
     public func runningRows(signal runSignal: String, threshold: Double = RunState.contactLevel, keepSignal: Bool = false,
-                            settleRows: Int) -> (table: SensorTable, excluded: Int) {
+                            settleRows: Int, stopGraceRows: Int = 0) -> (table: SensorTable, excluded: Int) {
         runningRows(signal: runSignal, keepSignal: keepSignal,
-                    state: RunState(runningLevel: threshold, settleTime: Int64(settleRows), holdTime: Int64(RunState.heldPolls)))
+                    state: RunState(runningLevel: threshold, settleTime: Int64(settleRows), holdTime: Int64(RunState.heldPolls),
+                                    stopGrace: Int64(stopGraceRows)))
     }
 
     /// The rows `state` scores, as `runningRows(signal:threshold:keepSignal:settleRows:)`
@@ -94,11 +96,30 @@ public struct SensorTable: Sendable {
         var values: [Float] = [], times: [String] = [], rows: [Int] = []
         values.reserveCapacity(self.values.count)
         var state = state, starts: [Int] = []
+        // Where the current run's rows begin in the kept rows.
+        var runBegin = 0
+        func time(_ r: Int) -> Int64 { rowTimes?[r] ?? Int64(r) }
         for r in 0..<rowCount {
             let row = self.row(r)
             let v = row[row.startIndex + k]
-            guard state.observe(Double(v), at: rowTimes?[r] ?? Int64(r)) == .running else { continue }
-            if state.startsAfresh, !times.isEmpty { starts.append(times.count) }
+            let wasRunning = state.isScored
+            guard state.observe(Double(v), at: time(r)) == .running else {
+                // A stop (or an unknown stretch): the rows of the run just ended that lie within
+                // the stop grace before it were the machine already stopping (`RunState.stopGrace`).
+                if wasRunning {
+                    while times.count > runBegin, let last = rows.last, !state.isJudged(rowAt: time(last), stoppedAt: time(r)) {
+                        rows.removeLast()
+                        times.removeLast()
+                        values.removeLast(kept.count)
+                    }
+                    if starts.last == times.count { starts.removeLast() }
+                }
+                continue
+            }
+            if state.startsAfresh {
+                runBegin = times.count
+                if !times.isEmpty { starts.append(times.count) }
+            }
             times.append(timestamps[r])
             rows.append(r)
             for i in kept { values.append(row[row.startIndex + i]) }

@@ -48,6 +48,8 @@ public struct ScoringEngine {
         let stopReason: String
         /// Rows given to the scorer since it was created (its windows are full from `model.windowRows` on).
         var rowsInWindow = 0
+        /// Running rows waiting out the stop grace before they are judged (see `RunState.stopGrace`).
+        var pending = PendingRows(sensorCount: 0, columnCount: 0, capacity: 1)
 
         init(configuration: MachineConfiguration, quality: DataQualityMonitor, anomalies: AnomalyAlertEngine) {
             self.configuration = configuration
@@ -123,6 +125,10 @@ public struct ScoringEngine {
         state.rowsSinceScore = 0
         state.rowsInWindow = 0
         state.uncalibratedLogged = false
+        let grace = state.runState?.stopGrace ?? 0
+        let interval = max(1, state.configuration.pollInterval.wholeMilliseconds)
+        state.pending = PendingRows(sensorCount: state.configuration.sensors.count, columnCount: state.modelRow.count,
+                                    capacity: Int(grace / interval) + 2)
     }
 
     /// Replaces machine `index`'s model (after a new calibration); its window starts afresh.
@@ -218,6 +224,8 @@ public struct ScoringEngine {
             runSignalNotices.append(runSignalNotice(state, unknown: phase == .unknown))
         }
         if phase == .stopped || phase == .unknown {
+            // Rows within the stop grace before it were the machine already stopping.
+            state.pending.removeAll()
             // The next run starts afresh: its windows (see `followRunSignal`) and its alert
             // rule, as `replay` and `evaluate` restart their stream after a stop.
             let reason = phase == .stopped ? state.stopReason : "running state unknown: \(state.configuration.runSignal ?? "") not read"
@@ -260,6 +268,24 @@ public struct ScoringEngine {
         }
         // Stopped, settling after a start, or running state unknown: not scored.
         guard phase == .running else { return }
+        let grace = state.runState?.stopGrace ?? 0
+        guard grace > 0 else {
+            judge(state, machine: m, model: model, time: time, events: &events, scored: scored)
+            return
+        }
+        // With a stop grace, a row is judged once the machine is seen still running that much
+        // later (a stop before then discards it, above).
+        state.pending.append(time: time, values: state.values, modelRow: state.modelRow)
+        while let oldest = state.pending.oldestTime, time.millisecondsSinceEpoch - oldest.millisecondsSinceEpoch >= grace {
+            let rowTime = state.pending.removeOldest(into: &state.values, modelRow: &state.modelRow)
+            judge(state, machine: m, model: model, time: rowTime, events: &events, scored: scored)
+        }
+    }
+
+    /// Scores one running row (`state.values`, `state.modelRow`, taken at `time`) and applies
+    /// the alert rule once the windows are full.
+    private mutating func judge(_ state: MachineState, machine m: Int, model: MachineModel, time: Timestamp,
+                                events: inout [AlertEvent], scored: (ScoredWindow) -> Void) {
         let deviationScore = state.scorer!.score(row: state.modelRow)
         state.rowsInWindow += 1
         // Windows not yet full (agent start, new model, after a stop): the windows fill,

@@ -1,0 +1,137 @@
+import Configuration
+import Detection
+import EdgeCore
+@testable import Runtime
+import Simulator
+import Testing
+
+/// A compressor whose run signal is its motor current (`run_threshold` at 10 % of rated),
+/// polled every 100 ms, stopped several times: after the stop command the current decays for
+/// about a second (the simulator's motor, time constant 0.5 s) before it falls below the
+/// threshold, while vibration and the loaded flag drop at once. Those coast-down rows must not
+/// raise an alert.
+@Suite struct CoastDownTests {
+    struct Measurement: CustomStringConvertible {
+        var stops = 0
+        /// Rows judged between each stop command and the run signal's drop below the threshold.
+        var judgedPerStop: [Int] = []
+        /// Rows polled between each stop command and the drop.
+        var coastRowsPerStop: [Int] = []
+        /// Anomaly alerts raised in the last 3 s before each stop command (should be none) and
+        /// between it and the drop.
+        var raisedBeforeStops = 0
+        var raisedInCoastDowns = 0
+        /// Anomaly alerts raised while running normally, away from the stops.
+        var raisedWhileRunning = 0
+        /// Seconds after the start command of each alert raised while running.
+        var raisedAt: [Double] = []
+        /// The highest score ÷ threshold judged in each coast-down.
+        var peakRatioPerStop: [Double] = []
+        /// Rows judged above the threshold in each coast-down (3 of 5 raise an alert).
+        var abovePerStop: [Int] = []
+        var description: String {
+            "stops \(stops), coast-down rows \(coastRowsPerStop), judged \(judgedPerStop), peak score/threshold \(peakRatioPerStop), rows above threshold \(abovePerStop), alerts raised in coast-downs \(raisedInCoastDowns), before stops \(raisedBeforeStops), while running \(raisedWhileRunning) at \(raisedAt) s after a start"
+        }
+    }
+
+    /// Runs a simulated compressor (`seed`) through `stops` stops, each after 6 minutes of
+    /// running (5 of them settling after the previous start), with the agent's scoring path
+    /// and `stopGrace` (nil: agent.conf's default).
+    static func measure(seed: UInt64, stops: Int, stopGrace: Duration?) throws -> Measurement {
+        var options = MachineOptions()
+        options.stepMilliseconds = 100
+        options.automaticOperation = false
+        var sim = SimulatedMachine(kind: .compressor, id: "compressor-1", seed: seed, options: options)
+        sim.setOperatingPoint(running: true, load: 0.6)
+        let rated = try #require(sim.typicalMagnitude(ofChannel: "motor_current"))
+        var machine = MachineConfiguration(id: "compressor-1", sensors: sim.channels.enumerated().map { i, channel in
+            var sensor = SensorConfiguration(name: channel.name, bus: "b", address: i)
+            sensor.unit = channel.unit
+            return sensor
+        })
+        machine.runSignal = "motor_current"
+        machine.runThreshold = (0.1 * rated * 10).rounded() / 10
+        machine.settleAfterStart = .seconds(300)
+        machine.pollInterval = .milliseconds(100)
+        machine.kind = .compressor
+        machine.stopGrace = stopGrace
+        let current = try #require(sim.channelIndex(named: "motor_current"))
+
+        // Calibrate on 10 minutes of running (the load cycles of the receiver included).
+        var calibration: [Float] = []
+        var times: [String] = []
+        var row: [Double] = []
+        for _ in 0..<6000 {
+            times.append(sim.time.iso8601)
+            _ = sim.step(into: &row)
+            calibration += row.map(Float.init)
+        }
+        let table = SensorTable(sensorNames: sim.channels.map(\.name), timestamps: times, values: calibration)
+        var settings = CalibrationSettings()
+        settings.secondsPerRow = 0.1
+        settings.machineKind = "compressor"
+        let (detector, report) = Calibrator(settings: settings).calibrate(table: table)
+        let file = DetectorFile(machine: machine.id, calibratedAt: "2026-11-29T00:00:00.000Z", detector: detector, report: report)
+        var engine = ScoringEngine(machines: [machine], models: [MachineModel(path: "memory", file: file)])
+
+        var m = Measurement(stops: stops)
+        var judged: [(time: Int64, ratio: Double)] = []
+        func poll(_ count: Int) -> [(time: Timestamp, events: [AlertEvent], current: Double)] {
+            (0..<count).map { _ in
+                let time = sim.time
+                _ = sim.step(into: &row)
+                let readings = row.enumerated().map { Reading(machine: 0, sensor: Int32($0), time: time, value: $1, quality: .good) }
+                let events = engine.process(readings) { judged.append(($0.time.millisecondsSinceEpoch, $0.score / $0.threshold)) }
+                return (time, events.filter { $0.alert.kind == .anomaly }, row[current])
+            }
+        }
+        func raised(_ rows: ArraySlice<(time: Timestamp, events: [AlertEvent], current: Double)>) -> Int {
+            rows.reduce(0) { $0 + $1.events.filter { $0.change == .raised }.count }
+        }
+        for _ in 0..<stops {
+            // Running for 6 minutes (settled after the first 5), then the stop command.
+            let running = poll(3600)
+            m.raisedWhileRunning += raised(running.dropLast(30))
+            for (i, r) in running.enumerated() where r.events.contains(where: { $0.change == .raised }) { m.raisedAt.append(Double(i) / 10) }
+            m.raisedBeforeStops += raised(running.suffix(30))
+            sim.setOperatingPoint(running: false, load: 0.6)
+            let stopped = poll(300)
+            let drop = try #require(stopped.firstIndex { $0.current < machine.runThreshold! })
+            let stopTime = try #require(stopped.first?.time.millisecondsSinceEpoch)
+            let dropTime = stopped[drop].time.millisecondsSinceEpoch
+            m.coastRowsPerStop.append(drop)
+            let coasting = judged.filter { $0.time >= stopTime && $0.time < dropTime }
+            m.judgedPerStop.append(coasting.count)
+            m.abovePerStop.append(coasting.filter { $0.ratio > 1 }.count)
+            m.peakRatioPerStop.append(((coasting.map(\.ratio).max() ?? 0) * 100).rounded() / 100)
+            m.raisedInCoastDowns += raised(stopped[..<drop])
+            sim.setOperatingPoint(running: true, load: 0.6)
+        }
+        return m
+    }
+
+    /// Seeds whose first two stops include a coast-down that alerts without the stop grace.
+    static let seeds: [UInt64] = [3, 7, 21]
+
+    @Test("a compressor's coast-down after a stop raises no alert (motor current as run signal, 100 ms polls)")
+    func coastDownRaisesNoAlert() throws {
+        var withoutGrace = 0
+        for seed in Self.seeds {
+            // As before stop_grace: every coast-down row is judged.
+            let before = try Self.measure(seed: seed, stops: 2, stopGrace: .zero)
+            print("coast-down, seed \(seed), stop_grace 0s: \(before)")
+            #expect(before.coastRowsPerStop.allSatisfy { (5...15).contains($0) })
+            #expect(before.judgedPerStop == before.coastRowsPerStop)
+            withoutGrace += before.raisedInCoastDowns
+            // The default for a measured run signal (2 s): no coast-down row is judged.
+            let after = try Self.measure(seed: seed, stops: 2, stopGrace: nil)
+            print("coast-down, seed \(seed), stop_grace default: \(after)")
+            #expect(after.coastRowsPerStop == before.coastRowsPerStop)
+            #expect(after.judgedPerStop.allSatisfy { $0 == 0 })
+            #expect(after.raisedInCoastDowns == 0)
+            #expect(after.raisedBeforeStops == 0)
+        }
+        // The difference the grace makes: these coast-downs alert without it.
+        #expect(withoutGrace > 0)
+    }
+}
