@@ -179,7 +179,7 @@ struct CalibrateCommand: ParsableCommand {
             print(out.finish())
         } else {
             print("calibrated \(machine): K = \(r.rows) rows × \(table.sensorCount) sensors (\(r.trimmedRows) rows set aside as suspect)")
-            if notRunningRows > 0 { print("  left out \(notRunningRows) rows where the machine was stopped or settling after a start") }
+            if notRunningRows > 0 { print("  left out \(notRunningRows) rows where the machine was stopped, stopping (stop_grace), settling after a start or of unknown running state") }
             for line in LoadPriorText.lines(detector: outcome.detector, sensorNames: table.sensorNames, settings: settings) {
                 print("  " + line)
             }
