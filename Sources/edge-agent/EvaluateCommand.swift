@@ -206,6 +206,12 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(help: "With --few-shot: every row's network score is its largest sensor's contribution instead of the mean over sensors (scored in float32).")
     var largestSensorScore = false
 
+    @Option(help: "With --few-shot: how every row's network threshold is set: highest-score (highest calibration score × --network-margin, shipped), sensor-reference (each sensor's score relative to the network's score of a calibration window with that sensor moved by --reference-spreads, threshold 1, no margin) or anomaly-midpoint (geometric mean of the highest calibration score and the median score of the adaptation's synthetic anomalies, no margin).")
+    var thresholdRule: NetworkThresholdRule = .highestScore
+
+    @Option(help: "With --threshold-rule sensor-reference: how far each sensor is moved, in input units (tolerated spreads with --input-scaling tolerated).")
+    var referenceSpreads: Float = 1
+
     @Option(help: "With --few-shot: seed of the random initialization of row (b).")
     var randomSeed: UInt64 = 7
 
@@ -236,6 +242,8 @@ struct EvaluateCommand: ParsableCommand {
         settings.inputScaling = inputScaling
         settings.largestSensorScore = largestSensorScore
         settings.toleratedThresholdFloor = toleratedFloor
+        settings.networkThresholdRule = thresholdRule
+        settings.referenceSpreads = referenceSpreads
         if noSlotEmbeddings { settings.architecture.slotWidth = 0 }
         settings.diagnostics = diagnose
         settings.learnCalibrationPrior = calibrationPrior
@@ -286,6 +294,7 @@ struct EvaluateCommand: ParsableCommand {
 }
 
 extension NetworkInputScaling: ExpressibleByArgument {}
+extension NetworkThresholdRule: ExpressibleByArgument {}
 
 /// Detector settings shared by `replay` and `evaluate`, for engineers comparing alternatives.
 struct DetectorOptions: ParsableArguments {

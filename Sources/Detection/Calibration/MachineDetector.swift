@@ -27,6 +27,12 @@ public struct NetworkCalibration: Sendable, Hashable {
     /// spread (the largest over sensors and both directions, median over windows), so an offset
     /// calibration called normal does not alert, as the window-deviation threshold is never below 1.
     public var toleratedThresholdFloor: Bool = false
+    /// How the threshold is set (`NetworkThresholdRule`); with a rule other than the shipped
+    /// `highestScore` no margin applies (neither `thresholdMargin` nor a calibration prior's).
+    public var thresholdRule: NetworkThresholdRule = .highestScore
+    /// With `thresholdRule` `sensorReference`: how far (input units; tolerated spreads with
+    /// tolerated input scaling) each sensor is moved to measure its reference.
+    public var referenceSpreads: Float = 1
 
     /// Creates network-calibration settings.
     public init(initialization: Network, adaptation: AdaptationSettings = AdaptationSettings(), thresholdMargin: Float = 1.5,
@@ -386,6 +392,9 @@ public struct Calibrator: Sendable {
         if settings.quantize, !normal.isEmpty, network.reconstructionScoreWeight == 1, !network.scoresByLargestSensor {
             part.quantized = try? network.quantize(calibrationWindows: normal)
         }
+        if settings.thresholdRule == .sensorReference, !normal.isEmpty {
+            part.sensorReferences = NetworkThresholdRule.sensorReferences(of: part, normal: normal, spreads: settings.referenceSpreads)
+        }
         var stream = NetworkStream(detector: part)
         var scores: [Float] = []
         for r in 0..<rows {
@@ -398,7 +407,15 @@ public struct Calibrator: Sendable {
         if settings.toleratedThresholdFloor, settings.inputScaling == .tolerated, !normal.isEmpty {
             reference = max(reference, Calibrator.toleratedOffsetScore(part, normal: normal))
         }
-        part.threshold = reference * margin
+        switch settings.thresholdRule {
+        case .highestScore:
+            part.threshold = reference * margin
+        case .sensorReference:
+            part.threshold = 1
+        case .anomalyMidpoint:
+            part.threshold = NetworkThresholdRule.anomalyMidpoint(of: part, normal: normal, highest: max(top.isFinite ? top : 1, 1e-6),
+                                                                  settings: a)
+        }
         return (part, report, scores)
     }
 

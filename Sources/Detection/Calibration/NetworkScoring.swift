@@ -12,6 +12,10 @@ public struct NetworkDetector: Sendable, Hashable {
     /// The int8 network scored in place of the float one, when calibration quantized it.
     /// Not stored in the detector file (the binary model file holds it).
     public var quantized: QuantizedNetwork?
+    /// Per-sensor references of `NetworkThresholdRule.sensorReference`: when set, the score is
+    /// the largest over sensors of contribution / reference (nil: the network's own score).
+    /// Not stored in the detector file (an evaluation option for now).
+    public var sensorReferences: [Float]? = nil
 
     /// Creates a network detector from its parts.
     public init(network: Network, normalization: Normalization, windowRows: Int, threshold: Float) {
@@ -96,9 +100,12 @@ public struct NetworkStream {
         window.slide(in: row, fill: detector.normalization.centers)
         seen += 1
         guard seen >= detector.windowRows else { return .nan }
+        let score: Float
         if let quantized = detector.quantized {
-            return quantized.score(window, normalization: detector.normalization, workspace: workspace)
+            score = quantized.score(window, normalization: detector.normalization, workspace: workspace)
+        } else {
+            score = detector.network.score(window, normalization: detector.normalization, workspace: workspace)
         }
-        return detector.network.score(window, normalization: detector.normalization, workspace: workspace)
+        return detector.sensorReferences == nil ? score : detector.referencedScore(score, workspace: workspace)
     }
 }

@@ -54,6 +54,12 @@ public struct FewShotEvaluationSettings: Sendable {
     /// With tolerated inputs: every row's network margin multiplies at least the score of a
     /// one-tolerated-spread offset (`NetworkCalibration.toleratedThresholdFloor`).
     public var toleratedThresholdFloor: Bool = false
+    /// How every row's network threshold is set (`NetworkThresholdRule`); with a rule other than
+    /// `highestScore` the threshold is the rule's own (no margin: `thresholdMargin` and a
+    /// calibration prior's margins are not applied), the same procedure for every initialization.
+    public var networkThresholdRule: NetworkThresholdRule = .highestScore
+    /// With `networkThresholdRule` `sensorReference`: input units each sensor is moved by.
+    public var referenceSpreads: Float = 1
     /// The architecture of initializations meta-trained here (slot width 0: no per-slot
     /// embeddings, one per-sensor function for every machine).
     public var architecture: NetworkArchitecture = .standard
@@ -243,6 +249,8 @@ public enum FewShotEvaluation {
                     var network = NetworkCalibration(initialization: start, adaptation: adaptation, thresholdMargin: 1, quantize: settings.quantize)
                     network.inputScaling = settings.inputScaling
                     network.toleratedThresholdFloor = settings.toleratedThresholdFloor
+                    network.thresholdRule = settings.networkThresholdRule
+                    network.referenceSpreads = settings.referenceSpreads
                     if usePrior, method != .randomAdapted { network.normalizationPrior = priors[f] }
                     if let learned = calibrationPriors[method] {
                         // Margin 1 here: the scores are compared with multiples of the threshold below.
@@ -273,7 +281,8 @@ public enum FewShotEvaluation {
                 var chosen: [Float] = []
                 for f in 0..<folds {
                     let start = scores.count == 1 ? 0 : f
-                    var margin = priorMargins[f] ?? settings.thresholdMargin
+                    // A threshold rule other than the shipped one is its own threshold: no margin.
+                    var margin = settings.networkThresholdRule == .highestScore ? priorMargins[f] ?? settings.thresholdMargin : 1
                     if settings.learnThresholdMargin, folds >= 2 {
                         // The margin that served the OTHER folds' files best (F1 − FAR%/100),
                         // measured with this fold's initialization: learned across machines.
