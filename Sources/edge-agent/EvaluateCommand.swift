@@ -58,6 +58,7 @@ struct EvaluateCommand: ParsableCommand {
             guard runSignal != nil else { throw ValidationError("--run-threshold needs --run-signal (the column it is compared with)") }
             guard runThreshold.isFinite else { throw ValidationError("--run-threshold must be a finite number") }
         }
+        if let priorFaultLeadRows, priorFaultLeadRows < 0 { throw ValidationError("--prior-fault-lead-rows must be 0 or more") }
         if runSignal != nil, fewShot || leaveOneOut {
             throw ValidationError("--run-signal applies to the plain evaluation, not to --few-shot or --leave-one-out")
         }
@@ -191,11 +192,20 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "With --calibration-prior: rows after each calibration stretch whose false alarms count (default: the rest of the machine's rows).")
     var priorHorizonRows: Int?
 
+    @Option(help: "With --calibration-prior: what the learned margin aims at on the meta-training machines: far-target (the smallest margin reaching --prior-target-far on normal rows) or f1-far (the best F1 − FAR%/100 on calibrations placed before the machines' faults, counting --prior-horizon-rows rows, default 750).")
+    var priorObjective: CalibrationPriorObjective = .falseAlarmTarget
+
+    @Option(help: "With --prior-objective f1-far: normal rows between the end of each calibration and the fault that follows it (default: half the horizon).")
+    var priorFaultLeadRows: Int?
+
     @Option(help: "With --calibration-prior: the false-alarm rate (percent of later normal rows alerted) the learned margin aims at on the meta-training machines.")
     var priorTargetFar: Double = CalibrationPriorSettings().targetFalseAlarmRate * 100
 
     @Flag(help: "With --few-shot: also print, per row, the F1/FAR at the best margin with FAR ≤ 10 % chosen on the test labels (an oracle: how good the score's ranking is once the threshold is right) and the mean per-file AUC.")
     var diagnose = false
+
+    @Flag(help: "With --diagnose: also print each row's F1/FAR at every grid margin on the test labels (which operating points its score can reach; nothing is chosen with it).")
+    var marginSweep = false
 
     @Flag(help: "With --few-shot: adapt only the network's deviation head at calibration and in meta-training's inner loop (ANIL), for every row alike; the encoder, decoder and slot embeddings stay as initialized.")
     var headOnly = false
@@ -250,6 +260,8 @@ struct EvaluateCommand: ParsableCommand {
         settings.calibrationPrior.targetFalseAlarmRate = priorTargetFar / 100
         settings.calibrationPrior.settlingRows = max(0, priorSettlingRows)
         settings.calibrationPrior.horizonRows = priorHorizonRows
+        settings.calibrationPriorObjective = priorObjective
+        settings.detectionEpisodes = DetectionEpisodeSettings(horizonRows: priorHorizonRows ?? 750, leadRows: priorFaultLeadRows)
         if calibrationPrior, metaFolds < 2 { settings.priorTasks = MetaTrainCommand.simulatedTasks(count: 24, hours: priorHours, seed: 1, steady: priorSteady) }
         let simulatedOnly = metaFolds < 2 && metaSimulated > 0
         let initialization = metaFolds >= 2 || simulatedOnly ? nil : try detector.initialization()
@@ -265,6 +277,13 @@ struct EvaluateCommand: ParsableCommand {
             for r in results {
                 let oracle = r.oracleCounts.map { "F1 \(EvaluationText.fixed($0.f1, 3)) FAR \(EvaluationText.fixed($0.falseAlarmRatePercent, 1)) at margin \(r.oracleMargin ?? 0)" } ?? "none with FAR ≤ 10 %"
                 print("diagnostics \(r.method.rawValue) K=\(r.calibrationRows): oracle \(oracle); mean AUC \(r.meanAUC.map { EvaluationText.fixed($0, 3) } ?? "-")")
+            }
+        }
+        if marginSweep, diagnose, !json {
+            for r in results {
+                print("margin sweep \(r.method.rawValue) K=\(r.calibrationRows): " + r.marginSweep.map {
+                    "\($0.margin) \(EvaluationText.fixed($0.counts.f1, 3))/\(EvaluationText.fixed($0.counts.falseAlarmRatePercent, 1))"
+                }.joined(separator: ", "))
             }
         }
         if learnMargin, !json {
@@ -295,6 +314,7 @@ struct EvaluateCommand: ParsableCommand {
 
 extension NetworkInputScaling: ExpressibleByArgument {}
 extension NetworkThresholdRule: ExpressibleByArgument {}
+extension CalibrationPriorObjective: ExpressibleByArgument {}
 
 /// Detector settings shared by `replay` and `evaluate`, for engineers comparing alternatives.
 struct DetectorOptions: ParsableArguments {

@@ -35,6 +35,11 @@ public struct FewShotEvaluationSettings: Sendable {
     public var priorTasks: [MetaTask] = []
     /// How calibration priors are learned.
     public var calibrationPrior = CalibrationPriorSettings()
+    /// What a learned calibration prior's margin aims at: today's false-alarm target on normal
+    /// rows, or the detection objective on the meta-training machines' faults.
+    public var calibrationPriorObjective: CalibrationPriorObjective = .falseAlarmTarget
+    /// With the detection objective: where calibrations sit before each fault, and how many rows count.
+    public var detectionEpisodes = DetectionEpisodeSettings()
     /// Whether meta-training episodes are normalized with the same learned prior (for their K).
     public var priorsInMetaTraining: Bool = false
     /// When set (a fraction, e.g. 0.07), a learned margin is instead the smallest grid margin
@@ -107,6 +112,9 @@ public struct FewShotResult: Sendable {
     public var oracleCounts: ConfusionCounts? = nil
     /// Diagnostics: that oracle margin.
     public var oracleMargin: Float? = nil
+    /// Diagnostics: the counts over all files' test rows at every grid margin, in grid order
+    /// (test labels again: says which operating points the score can reach at all).
+    public var marginSweep: [(margin: Float, counts: ConfusionCounts)] = []
     /// Diagnostics: the area under the ROC curve of the relative score (score / highest
     /// calibration score) over the test rows, averaged over the files that have both classes.
     public var meanAUC: Double? = nil
@@ -224,10 +232,18 @@ public enum FewShotEvaluation {
                     var calibration = NetworkCalibration(initialization: start, adaptation: adaptation, thresholdMargin: 1, quantize: settings.quantize)
                     calibration.inputScaling = settings.inputScaling
                     calibration.toleratedThresholdFloor = settings.toleratedThresholdFloor
-                    let prior = CalibrationPrior.learn(initialization: start, calibration: calibration, tasks: tasks, settings: priorSettings)
+                    let prior = settings.calibrationPriorObjective == .detection
+                        ? CalibrationPrior.learnByDetection(initialization: start, calibration: calibration, tasks: tasks,
+                                                            settings: priorSettings, episodes: settings.detectionEpisodes)
+                        : CalibrationPrior.learn(initialization: start, calibration: calibration, tasks: tasks, settings: priorSettings)
                     progress("calibration prior \(method.rawValue), fold \(f + 1): " + prior.entries.map {
                         "K=\($0.calibrationRows) scale ×\(EvaluationText.fixed(Double($0.scaleFactor), 2)) margin \($0.thresholdMargin)"
                     }.joined(separator: ", "))
+                    if settings.calibrationPriorObjective == .detection {
+                        progress("  fault episodes (calibrations before a fault) per K: " + priorSettings.calibrationRowCounts.map { k in
+                            "K=\(k) \(CalibrationPrior.detectionEpisodes(in: tasks, rows: k, settlingRows: priorSettings.settlingRows, episodes: settings.detectionEpisodes).count)"
+                        }.joined(separator: ", "))
+                    }
                     return prior
                 }
             }
@@ -311,6 +327,7 @@ public enum FewShotEvaluation {
                             for i in labelled.indices where fold(ofFile: i, folds: folds) == f { c = c + counts(file: i, start: scores.count == 1 ? 0 : f, margin: m) }
                         }
                         if c.falseAlarmRatePercent <= 10, c.f1 > best { best = c.f1; result.oracleCounts = c; result.oracleMargin = m }
+                        result.marginSweep.append((m, c))
                     }
                     var aucs: [Double] = []
                     for i in labelled.indices {
