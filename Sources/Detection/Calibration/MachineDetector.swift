@@ -290,30 +290,36 @@ public struct Calibrator: Sendable {
     ///
     /// `tolerances` (per sensor, in its unit; NaN: none) are the level changes that are normal
     /// whatever calibration saw (see `WindowDeviationBaseline.deadBand`).
+    ///
+    /// `runStarts` (row indices, `SensorTable.runStarts`) are where the machine runs again after
+    /// a stop left out of `values`: each run is scored on its own, as the agent scores it (its
+    /// windows and compensations start afresh after a stop), so no calibration window straddles
+    /// a stop.
     public func calibrate(values: ArraySlice<Float>, sensorNames: [String],
                           labelledAnomalies: ArraySlice<Float>? = nil,
-                          tolerances: [Float]? = nil) -> (detector: MachineDetector, report: CalibrationReport) {
+                          tolerances: [Float]? = nil, runStarts: [Int] = []) -> (detector: MachineDetector, report: CalibrationReport) {
         let n = sensorNames.count
         let rows = n > 0 ? values.count / n : 0
         // Speed compensation, when the load prior knows this kind of machine: everything the
         // window-deviation score learns below is learned on compensated readings.
         let raw = values
         let state = settings.compensateStates ? StateCompensation.fit(values: raw, sensorCount: n) : nil
-        let staged = state.map { $0.apply(to: raw)[...] } ?? raw
+        let staged = state.map { state in CalibrationRuns.byRun(raw, sensorCount: n, starts: runStarts) { state.apply(to: $0) }[...] } ?? raw
         let load = settings.loadPrior.flatMap {
             LoadCompensation.fit(prior: $0, values: staged, sensorNames: settings.roleNames(for: sensorNames),
                                  kindName: settings.machineKind, secondsPerRow: settings.secondsPerRow)
         }.map { settings.testLoadPrior ? $0.droppingMisfits(values: staged, sensorNames: sensorNames) : $0 }
-        let values = load.map { $0.apply(to: staged)[...] } ?? staged
+        let values = load.map { load in CalibrationRuns.byRun(staged, sensorCount: n, starts: runStarts) { load.apply(to: $0) }[...] } ?? staged
         var rawKept = raw
         var kept = values
-        var baseline = WindowDeviationBaseline.fit(values: values, sensorCount: n, settings: settings.deviation, tolerances: tolerances)
-        var scores = Calibrator.scores(of: values, sensorCount: n, baseline: baseline)
+        var baseline = WindowDeviationBaseline.fit(values: values, sensorCount: n, settings: settings.deviation, tolerances: tolerances,
+                                                   runStarts: runStarts)
+        var scores = Calibrator.scoredRows(of: values, sensorCount: n, baseline: baseline, runStarts: runStarts).scores
         var trimmed = 0
         if settings.trimFactor > 0 {
             let robust = WindowDeviationBaseline.fit(values: values, sensorCount: n, settings: settings.deviation,
-                                                     robustSpread: true, tolerances: tolerances)
-            let robustScores = Calibrator.scores(of: values, sensorCount: n, baseline: robust)
+                                                     robustSpread: true, tolerances: tolerances, runStarts: runStarts)
+            let (robustScores, scoredRows) = Calibrator.scoredRows(of: values, sensorCount: n, baseline: robust, runStarts: runStarts)
             let typical = RobustStatistics.median(robustScores)
             var suspect = robustScores.map { $0.isFinite && typical.isFinite && $0 > settings.trimFactor * max(typical, 0.1) }
             // A long stretch that differs is the plant running the machine differently (another
@@ -327,8 +333,8 @@ public struct Calibrator: Sendable {
                 start = end
             }
             for (i, isSuspect) in suspect.enumerated() where isSuspect {
-                // Score i belongs to row i + windowRows - 1 (see `scores(of:)`): set that row aside.
-                let r = min(rows - 1, i + (rows < settings.deviation.windowRows ? 0 : settings.deviation.windowRows - 1))
+                // Set aside the row score i belongs to (see `scoredRows(of:)`).
+                let r = scoredRows[i]
                 for c in 0..<n {
                     kept[kept.startIndex + r * n + c] = .nan
                     rawKept[rawKept.startIndex + r * n + c] = .nan
@@ -336,8 +342,9 @@ public struct Calibrator: Sendable {
                 trimmed += 1
             }
             if trimmed > 0, trimmed < rows / 2 {
-                baseline = WindowDeviationBaseline.fit(values: kept, sensorCount: n, settings: settings.deviation, tolerances: tolerances)
-                scores = Calibrator.scores(of: kept, sensorCount: n, baseline: baseline)
+                baseline = WindowDeviationBaseline.fit(values: kept, sensorCount: n, settings: settings.deviation, tolerances: tolerances,
+                                                       runStarts: runStarts)
+                scores = Calibrator.scoredRows(of: kept, sensorCount: n, baseline: baseline, runStarts: runStarts).scores
             } else {
                 trimmed = 0
                 kept = values
@@ -456,7 +463,7 @@ public struct Calibrator: Sendable {
             faultRows = rows
         }
         var (detector, report) = calibrate(values: table.values[...], sensorNames: table.sensorNames,
-                                           labelledAnomalies: faultRows?[...], tolerances: tolerances)
+                                           labelledAnomalies: faultRows?[...], tolerances: tolerances, runStarts: table.runStarts)
         guard let anomalies, anomalies.sensorCount == table.sensorCount else { return (detector, report) }
         // The labelled rows are scored as the agent scores rows: the detector's own stream, its
         // network left out (only the window-deviation score's threshold is lowered here). When
@@ -481,6 +488,36 @@ public struct Calibrator: Sendable {
         report.labelledAnomalyRows = faultScores.count
         report.labelledAnomalyRecall = Double(faultScores.filter { $0 > detector.threshold }.count) / Double(faultScores.count)
         return (detector, report)
+    }
+
+    /// The scores of calibration rows once each window is full, and the row of each: with
+    /// `runStarts`, each run's windows start afresh at its first row (a run shorter than a
+    /// window gives no score); without, as `scores(of:)`.
+    static func scoredRows(of values: ArraySlice<Float>, sensorCount n: Int, baseline: WindowDeviationBaseline,
+                           runStarts: [Int]) -> (scores: [Float], rows: [Int]) {
+        let rows = n > 0 ? values.count / n : 0
+        let w = baseline.settings.windowRows
+        guard let runOfRow = CalibrationRuns.runOfRow(rows: rows, starts: runStarts) else {
+            let scores = Calibrator.scores(of: values, sensorCount: n, baseline: baseline)
+            return (scores, scores.indices.map { min(rows - 1, $0 + (rows < w ? 0 : w - 1)) })
+        }
+        var scorer = WindowDeviationScorer(baseline: baseline)
+        var scores: [Float] = [], scored: [Int] = []
+        var sinceStart = 0
+        for r in 0..<rows {
+            if r > 0, runOfRow[r] != runOfRow[r - 1] {
+                scorer = WindowDeviationScorer(baseline: baseline)
+                sinceStart = 0
+            }
+            let start = values.startIndex + r * n
+            let s = scorer.score(row: values[start..<(start + n)])
+            sinceStart += 1
+            if sinceStart >= w {
+                scores.append(s)
+                scored.append(r)
+            }
+        }
+        return (scores, scored)
     }
 
     /// The scores of calibration rows once each window is full (all rows when there are fewer).

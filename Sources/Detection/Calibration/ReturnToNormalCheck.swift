@@ -59,7 +59,7 @@ public struct ReturnToNormalCheck: Sendable, Hashable, Codable {
     ///   baseline's first, robust pass does.
     /// - Returns: nil when the window is too short to split or there are too few rows.
     static func fit(values: ArraySlice<Float>, sensorCount n: Int, baseline: WindowDeviationBaseline,
-                    settings: Settings, robustSpread: Bool) -> ReturnToNormalCheck? {
+                    settings: Settings, robustSpread: Bool, runStarts: [Int] = []) -> ReturnToNormalCheck? {
         let w = baseline.settings.windowRows
         let k = settings.recentRows(windowRows: w)
         let rows = n > 0 ? values.count / n : 0
@@ -70,10 +70,20 @@ public struct ReturnToNormalCheck: Sendable, Hashable, Codable {
         var recent: [[Float]] = Array(repeating: [], count: n)
         var largestChange = [Float](repeating: 0, count: n)
         var offsets = [Float](repeating: 0, count: n)
+        // Windows start afresh at each run start (no window straddles a stop).
+        let runOfRow = CalibrationRuns.runOfRow(rows: rows, starts: runStarts)
+        var recentRun: [Int]? = runOfRow == nil ? nil : []
+        var sinceStart = 0
         for r in 0..<rows {
+            if let runOfRow, r > 0, runOfRow[r] != runOfRow[r - 1] {
+                scorer = WindowDeviationScorer(baseline: plain)
+                sinceStart = 0
+            }
             let start = values.startIndex + r * n
             scorer.push(row: values[start..<(start + n)])
-            guard r + 1 >= w else { continue }
+            sinceStart += 1
+            guard sinceStart >= w else { continue }
+            recentRun?.append(runOfRow?[r] ?? 0)
             for s in 0..<n {
                 let (recentMean, olderMean) = scorer.recentAndOlderMeans(sensor: s, recentRows: k)
                 let change = abs(recentMean - olderMean)
@@ -95,7 +105,7 @@ public struct ReturnToNormalCheck: Sendable, Hashable, Codable {
             if !spread.isFinite { spread = 0 }
             let h = min(baseline.settings.driftHorizonRows, m.count - 1)
             if h > 0 {
-                let changes = (h..<m.count).map { abs(m[$0] - m[$0 - h]) }
+                let changes = CalibrationRuns.changes(m, lag: h, runs: recentRun)
                 let drift = robustSpread ? RobustStatistics.median(changes) : changes.lazy.filter(\.isFinite).max() ?? 0
                 if drift.isFinite { spread = max(spread, drift) }
             }

@@ -116,10 +116,15 @@ public struct WindowDeviationBaseline: Sendable, Hashable, Codable {
     ///   find suspect rows before the final fit.
     /// - Parameter tolerances: per sensor, how far its level may move and still be normal, in the
     ///   sensor's own unit (NaN or ≤ 0: no tolerance); becomes `deadBand`.
+    /// - Parameter runStarts: rows at which the machine runs again after a stop
+    ///   (`SensorTable.runStarts`): windows start afresh there, as the agent's do, so no window
+    ///   and no change over the drift horizon straddles a stop.
     public static func fit(values: ArraySlice<Float>, sensorCount: Int,
                            settings: WindowDeviationSettings = WindowDeviationSettings(),
-                           robustSpread: Bool = false, tolerances: [Float]? = nil) -> WindowDeviationBaseline {
+                           robustSpread: Bool = false, tolerances: [Float]? = nil,
+                           runStarts: [Int] = []) -> WindowDeviationBaseline {
         let rows = sensorCount > 0 ? values.count / sensorCount : 0
+        let runOfRow = CalibrationRuns.runOfRow(rows: rows, starts: runStarts)
         var median = [Float](repeating: .nan, count: sensorCount)
         var scale = [Float](repeating: .nan, count: sensorCount)
         for s in 0..<sensorCount {
@@ -145,11 +150,20 @@ public struct WindowDeviationBaseline: Sendable, Hashable, Codable {
         // that scores later rows, so calibration and scoring cannot disagree.
         var scorer = WindowDeviationScorer(baseline: baseline)
         var means: [[Float]] = Array(repeating: [], count: sensorCount)
+        // The run each window mean belongs to (nil: one run).
+        var meanRun: [Int]? = runOfRow == nil ? nil : []
+        var sinceStart = 0
         for r in 0..<rows {
+            if let runOfRow, r > 0, runOfRow[r] != runOfRow[r - 1] {
+                scorer = WindowDeviationScorer(baseline: baseline)
+                sinceStart = 0
+            }
             let start = values.startIndex + r * sensorCount
             scorer.push(row: values[start..<(start + sensorCount)])
-            guard r + 1 >= settings.windowRows else { continue }
+            sinceStart += 1
+            guard sinceStart >= settings.windowRows else { continue }
             for s in 0..<sensorCount { means[s].append(scorer.windowMean(sensor: s)) }
+            meanRun?.append(runOfRow?[r] ?? 0)
         }
         let noiseFloor = 0.5 / Float(settings.windowRows).squareRoot()
         for s in 0..<sensorCount { baseline.windowCenter[s] = RobustStatistics.median(means[s]) }
@@ -179,7 +193,7 @@ public struct WindowDeviationBaseline: Sendable, Hashable, Codable {
             if !spread.isFinite { spread = 0 }
             let h = min(settings.driftHorizonRows, m.count - 1)
             if h > 0 {
-                let changes = (h..<m.count).map { abs(m[$0] - m[$0 - h]) }
+                let changes = CalibrationRuns.changes(m, lag: h, runs: meanRun)
                 let drift = robustSpread ? RobustStatistics.median(changes) : changes.lazy.filter(\.isFinite).max() ?? 0
                 if drift.isFinite { spread = max(spread, drift) }
             }
@@ -189,15 +203,17 @@ public struct WindowDeviationBaseline: Sendable, Hashable, Codable {
             // not wander): the residual's change over the horizon against its change over one
             // window length (independent windows: about 1 for noise).
             let ratio = baseline.operating == nil
-                ? wanderRatio(values: values, sensorCount: sensorCount, sensor: s, lag: min(settings.driftHorizonRows, rows / 2))
-                : residualWanderRatio(m, window: settings.windowRows, horizon: min(settings.driftHorizonRows, m.count / 2))
+                ? wanderRatio(values: values, sensorCount: sensorCount, sensor: s, lag: min(settings.driftHorizonRows, rows / 2),
+                              runOfRow: runOfRow)
+                : residualWanderRatio(m, window: settings.windowRows, horizon: min(settings.driftHorizonRows, m.count / 2),
+                                      runs: meanRun)
             if settings.wanderPenaltyPower > 0, ratio > settings.wanderRatioLimit {
                 baseline.weight[s] = pow(settings.wanderRatioLimit / ratio, settings.wanderPenaltyPower)
             }
         }
         if let check = settings.returnCheck {
             baseline.returnCheck = ReturnToNormalCheck.fit(values: values, sensorCount: sensorCount, baseline: baseline,
-                                                           settings: check, robustSpread: robustSpread)
+                                                           settings: check, robustSpread: robustSpread, runStarts: runStarts)
         }
         return baseline
     }
@@ -206,10 +222,11 @@ public struct WindowDeviationBaseline: Sendable, Hashable, Codable {
 extension WindowDeviationBaseline {
     /// Typical (80th percentile) change of a window-mean series over `horizon` divided by its
     /// typical change over `window` rows; 1 when there is too little data.
-    static func residualWanderRatio(_ m: [Float], window: Int, horizon: Int) -> Float {
+    /// `runs` gives the run of each entry of `m` (nil: one run); changes are taken within a run.
+    static func residualWanderRatio(_ m: [Float], window: Int, horizon: Int, runs: [Int]? = nil) -> Float {
         guard horizon > window, m.count > horizon else { return 1 }
-        let long = RobustStatistics.quantile((horizon..<m.count).map { abs(m[$0] - m[$0 - horizon]) }, 0.8)
-        let short = RobustStatistics.quantile((window..<m.count).map { abs(m[$0] - m[$0 - window]) }, 0.8)
+        let long = RobustStatistics.quantile(CalibrationRuns.changes(m, lag: horizon, runs: runs), 0.8)
+        let short = RobustStatistics.quantile(CalibrationRuns.changes(m, lag: window, runs: runs), 0.8)
         guard short.isFinite, long.isFinite, short > 0 else { return 1 }
         return long / short
     }
@@ -218,13 +235,15 @@ extension WindowDeviationBaseline {
     /// noise around a level, large for a sensor that drifts); 1 when there is too little data.
     /// "Typical" is the 80th percentile of absolute changes: robust to a short fault hidden in the
     /// calibration rows, yet non-zero for coarsely quantized sensors that often repeat a value.
-    static func wanderRatio(values: ArraySlice<Float>, sensorCount: Int, sensor: Int, lag: Int) -> Float {
+    /// `runOfRow` gives the run of each row (nil: one run); changes are taken within a run.
+    static func wanderRatio(values: ArraySlice<Float>, sensorCount: Int, sensor: Int, lag: Int, runOfRow: [Int]? = nil) -> Float {
         let rows = values.count / sensorCount
         guard lag >= 2, rows > lag else { return 1 }
         func typicalChange(_ l: Int) -> Float {
             var changes: [Float] = []
             changes.reserveCapacity(rows - l)
             for r in l..<rows {
+                if let runOfRow, runOfRow[r] != runOfRow[r - l] { continue }
                 let a = values[values.startIndex + r * sensorCount + sensor]
                 let b = values[values.startIndex + (r - l) * sensorCount + sensor]
                 if a.isFinite && b.isFinite { changes.append(abs(a - b)) }

@@ -31,7 +31,8 @@ public enum Replay {
         var settings = settings
         if let step = secondsPerRow(table) { settings.secondsPerRow = step }
         let (detector, report) = Calibrator(settings: settings)
-            .calibrate(values: table.values[0..<(calibrationRows * n)], sensorNames: table.sensorNames)
+            .calibrate(values: table.values[0..<(calibrationRows * n)], sensorNames: table.sensorNames,
+                       runStarts: table.runStarts.filter { $0 < calibrationRows })
         var stream = detector.makeStream()
         var scores = [Float](repeating: .nan, count: table.rowCount)
         var alerts = [Bool](repeating: false, count: table.rowCount)
