@@ -303,7 +303,7 @@ public struct Calibrator: Sendable {
         // Speed compensation, when the load prior knows this kind of machine: everything the
         // window-deviation score learns below is learned on compensated readings.
         let raw = values
-        let state = settings.compensateStates ? StateCompensation.fit(values: raw, sensorCount: n) : nil
+        let state = settings.compensateStates ? StateCompensation.fit(values: raw, sensorCount: n, runStarts: runStarts) : nil
         let staged = state.map { state in CalibrationRuns.byRun(raw, sensorCount: n, starts: runStarts) { state.apply(to: $0) }[...] } ?? raw
         let load = settings.loadPrior.flatMap {
             LoadCompensation.fit(prior: $0, values: staged, sensorNames: settings.roleNames(for: sensorNames),

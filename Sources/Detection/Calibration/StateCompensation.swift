@@ -25,10 +25,15 @@ public struct StateCompensation: Sendable, Hashable, Codable {
     ///   - minimumRows: settled rows needed in each state.
     ///   - minimumSeparation: a sensor is compensated when its two medians differ by more than
     ///     this many of its within-state spreads.
+    ///   - runStarts: rows at which the machine runs again after a stop left out of `values`:
+    ///     as in the agent (whose compensator starts afresh after a stop), the first row of a
+    ///     run counts as settled, and a state that differs across a stop is no change of state.
     public static func fit(values: ArraySlice<Float>, sensorCount n: Int, settleRows: Int = 5, minimumRows: Int = 60,
-                           minimumSeparation: Float = 3) -> StateCompensation? {
+                           minimumSeparation: Float = 3, runStarts: [Int] = []) -> StateCompensation? {
         guard n > 1 else { return nil }
         let rows = values.count / n
+        let runOfRow = CalibrationRuns.runOfRow(rows: rows, starts: runStarts)
+        func startsRun(_ r: Int) -> Bool { r > 0 && runOfRow.map { $0[r] != $0[r - 1] } ?? false }
         func value(_ r: Int, _ s: Int) -> Float { values[values.startIndex + r * n + s] }
         var best: (column: Int, balance: Int)? = nil
         for s in 0..<n {
@@ -47,7 +52,7 @@ public struct StateCompensation: Sendable, Hashable, Codable {
             var run = 0
             for r in 0..<rows {
                 let x = value(r, state)
-                run = r > 0 && x == value(r - 1, state) ? run + 1 : 0
+                run = startsRun(r) ? settle : r > 0 && x == value(r - 1, state) ? run + 1 : 0
                 if x.isFinite, run >= settle { settled[x == 1 ? 1 : 0].append(r) }
             }
             return settled
@@ -81,10 +86,10 @@ public struct StateCompensation: Sendable, Hashable, Codable {
         var r = 1
         while r < rows {
             let x = value(r, state), before = value(r - 1, state)
-            guard x.isFinite, before.isFinite, x != before else { r += 1; continue }
+            guard x.isFinite, before.isFinite, x != before, !startsRun(r) else { r += 1; continue }
             let level = x == 1 ? fitted.one : fitted.zero
             var t = r
-            while t < rows, value(t, state) == x {
+            while t < rows, value(t, state) == x, t == r || !startsRun(t) {
                 let arrived = (0..<n).allSatisfy { s in
                     fitted.shift[s] == 0 || !value(t, s).isFinite
                         || abs(value(t, s) - level[s]) <= max(minimumSeparation * fitted.spread[s], 0.1 * abs(fitted.shift[s]))
