@@ -293,7 +293,7 @@ enum LoadPriorText {
             return ["hint: \(driver) looks like a speed or load, but the load prior matched no kind of machine: name the sensors' roles in agent.conf (role = \"speed\", role = \"flow\", …; see README) and readings will be compensated for speed or duty cycle"]
         }
         let compensated = sensorNames.indices.filter { load.reference[$0].isFinite }.map(named).joined(separator: ", ")
-        let dropped = (load.dropped ?? []).map { "load prior dropped for " + $0 + "; its calibration's operating directions judge it instead" }
+        let dropped = (load.dropped ?? []).map { "load prior does not fit " + $0 }
         if load.duty {
             return dropped + ["load prior (\(load.kind)): \(compensated) follow the duty cycle of \(named(load.driver)) (\(EvaluationText.fixed(100 * Double(load.referenceDriver), 0)) % during calibration); other duty cycles are expected"]
         }

@@ -215,9 +215,9 @@ public struct LoadCompensation: Sendable, Hashable, Codable {
     public var lagRows: [Float]
     /// Rows whose driver is below this fraction of its reference are left as they are.
     public var minimumDriverRatio: Float
-    /// Sensors the prior was dropped for because this machine's own calibration at several
-    /// speeds contradicts their role (see `droppingMisfits`), one line each saying why; nil or
-    /// empty: none.
+    /// Sensors whose role this machine's own calibration at several speeds contradicts (see
+    /// `droppingMisfits`), one line each saying why and whether the sensor now follows the
+    /// machine's own law or is left uncompensated; nil or empty: none.
     public var dropped: [String]? = nil
 
     /// The driver's calibration median (the speed calibration saw).
@@ -272,15 +272,21 @@ public struct LoadCompensation: Sendable, Hashable, Codable {
         return rowByRow(values, sensorCount: reference.count) { compensator.apply($0) }
     }
 
-    /// This compensation without the sensors whose calibration readings (`values`, row-major,
-    /// the rows it was fitted on) contradict their role: when calibration ran at several settled
-    /// speeds, a sensor whose compensated level still differs between them by more than its
-    /// noise explains follows this machine's own law, not the kind's (a pump whose static head
-    /// makes flow collapse at half speed). Such a sensor is left as it is, so the window-deviation
-    /// baseline learns how it moves with speed from this machine's data (its operating
-    /// directions). A lagged role is tested with its lags (the compensated level already spans
-    /// the power law at the current speed and at its moving averages). A calibration at one
-    /// speed keeps the prior: nothing here tests it.
+    /// This compensation with the sensors whose calibration readings (`values`, row-major, the
+    /// rows it was fitted on) contradict their role re-fitted to this machine: when calibration
+    /// ran at several settled speeds, a sensor whose compensated level still differs between them
+    /// by more than its noise explains follows this machine's own law, not the kind's (a pump
+    /// whose static head makes flow collapse at half speed). Such a sensor is compensated with the
+    /// elasticity its own settled levels show, and a band reaching each of them (at least the
+    /// kind's), without lags; so the other speeds calibration showed leave nothing for the
+    /// window-deviation baseline to discount as wandering, while what speed cannot explain (a
+    /// closing valve) still stands out. A lagged role is tested with its lags (the compensated
+    /// level already spans the power law at the current speed and at its moving averages) and,
+    /// when it visibly settled within every stretch of steady speed after stepping at a change
+    /// (a pressure the prior calls lagged that is fast on this machine), also at those settled
+    /// levels without them (`settledSpread`). A lagged sensor contradicting its role while still
+    /// drifting has no law to fit: it is left uncompensated, for the baseline's operating
+    /// directions. A calibration at one speed keeps the prior: nothing here tests it.
     /// - Parameter sensorNames: names for the reasons recorded in `dropped`.
     public func droppingMisfits(values: ArraySlice<Float>, sensorNames: [String]) -> LoadCompensation {
         let n = reference.count
@@ -294,6 +300,9 @@ public struct LoadCompensation: Sendable, Hashable, Codable {
             return v.isFinite && v >= minimumDriverRatio * exp(driverReference) ? log(v) : .nan
         }
         var bins: [Int: [Int]] = [:]
+        // Runs of consecutive settled rows in one bin: the stretches between speed changes.
+        var stretches: [[Int]] = []
+        var lastBin: Int? = nil
         for r in settleRows..<rows {
             var low = Float.infinity, high = -Float.infinity, usable = true
             for k in (r - settleRows)...r {
@@ -302,8 +311,16 @@ public struct LoadCompensation: Sendable, Hashable, Codable {
                 high = max(high, logSpeed[k])
             }
             guard usable, high - low < 0.02 else { continue }
-            bins[Int((logSpeed[r] / binWidth).rounded(.down)), default: []].append(r)
+            let bin = Int((logSpeed[r] / binWidth).rounded(.down))
+            bins[bin, default: []].append(r)
+            if bin == lastBin, let previous = stretches.last?.last, previous == r - 1 {
+                stretches[stretches.count - 1].append(r)
+            } else {
+                stretches.append([r])
+            }
+            lastBin = bin
         }
+        stretches.removeAll { $0.count < minimumRows }
         let levels = bins.values.filter { $0.count >= minimumRows }.sorted { logSpeed[$0[0]] < logSpeed[$1[0]] }
         let centers = levels.map { level in RobustStatistics.median(level.map { logSpeed[$0] }) }
         guard levels.count >= 2, let first = centers.first, let last = centers.last, last - first >= minimumSpan else { return self }
@@ -323,24 +340,104 @@ public struct LoadCompensation: Sendable, Hashable, Codable {
             let noise = RobustStatistics.median(noises)
             guard low.isFinite, high.isFinite, noise.isFinite else { continue }
             let limit = 3 * noise + (tolerance[s] + 0.005) * abs(reference[s])
-            guard high - low > limit else { continue }
+            var moves = high - low
+            var how = "its compensated level still moves"
+            // Its lags explain anything between the old and the new speed's level; a sensor that
+            // visibly reached its level within each stretch must fit the law there.
+            let settled = lagged[s] ? settledSpread(sensor: s, stretches: stretches, values: values, logSpeed: logSpeed) : nil
+            if moves <= limit, let settled {
+                moves = settled
+                how = "it settles within each stretch of steady speed, and its settled level still moves"
+            }
+            guard moves > limit else { continue }
             // This machine's own elasticity between its settled speeds (Theil–Sen over the levels).
             let logLevels = levels.map { level in log(max(RobustStatistics.median(column(level, values)), 1e-12)) }
             var slopes: [Float] = []
             for i in levels.indices { for j in levels.indices where j > i && centers[j] > centers[i] {
                 slopes.append((logLevels[j] - logLevels[i]) / (centers[j] - centers[i]))
             } }
-            let own = RobustStatistics.median(slopes)
+            let theilSen = RobustStatistics.median(slopes)
+            // A sensor that reaches its level within seconds (not lagged, or seen settling) follows
+            // this machine's own law through its settled levels: each level's elasticity against
+            // the calibration's reference, their median, and a band reaching every one of them
+            // (at least the kind's band). A lagged one still drifting through its stretches says
+            // nothing that fits a law: it is left as it is, for the operating directions.
+            var own: [Float] = []
+            for (j, center) in centers.enumerated() where abs(center - driverReference) >= 0.5 * binWidth {
+                own.append((logLevels[j] - log(reference[s])) / (center - driverReference))
+            }
             let name = s < sensorNames.count ? sensorNames[s] : "sensor \(s + 1)"
-            reasons.append("\(name): at \(levels.count) settled speeds (\(EvaluationText.fixed(Double(exp(first)), 0))–\(EvaluationText.fixed(Double(exp(last)), 0))) its compensated level still moves by \(EvaluationText.fixed(Double(high - low), 3)) (allowed \(EvaluationText.fixed(Double(limit), 3))): elasticity here \(EvaluationText.fixed(Double(own), 2)), prior \(EvaluationText.fixed(Double(elasticity[s]), 2)) ± \(EvaluationText.fixed(Double(band[s]), 2))")
-            result.reference[s] = .nan
-            result.elasticity[s] = 0
-            result.band[s] = 0
-            result.lagged[s] = false
-            result.tolerance[s] = 0
+            var reason = "\(name): at \(levels.count) settled speeds (\(EvaluationText.fixed(Double(exp(first)), 0))–\(EvaluationText.fixed(Double(exp(last)), 0))) \(how) by \(EvaluationText.fixed(Double(moves), 3)) (allowed \(EvaluationText.fixed(Double(limit), 3))): elasticity here \(EvaluationText.fixed(Double(theilSen), 2)), prior \(EvaluationText.fixed(Double(elasticity[s]), 2)) ± \(EvaluationText.fixed(Double(band[s]), 2))"
+            if !lagged[s] || settled != nil, !own.isEmpty {
+                let e = RobustStatistics.median(own)
+                let b = max(band[s], own.map { abs($0 - e) }.max() ?? 0)
+                result.elasticity[s] = e
+                result.band[s] = b
+                result.lagged[s] = false
+                reason += "; compensated with this machine's own \(EvaluationText.fixed(Double(e), 2)) ± \(EvaluationText.fixed(Double(b), 2)) instead"
+            } else {
+                result.reference[s] = .nan
+                result.elasticity[s] = 0
+                result.band[s] = 0
+                result.lagged[s] = false
+                result.tolerance[s] = 0
+                reason += "; left uncompensated: its calibration's operating directions judge it instead"
+            }
+            reasons.append(reason)
         }
         if !reasons.isEmpty { result.dropped = reasons }
         return result
+    }
+
+    /// For a lagged sensor, how far apart its settled levels lie once the speed's own law (without
+    /// lags) is taken out, or nil when they do not say: judged only when the sensor settled within
+    /// every stretch of steady speed (its two halves agree within their noise) after visibly
+    /// stepping at a speed change. A thermal lag drifts through the stretch instead (or, too slow
+    /// to see, does not step), so it is never judged here: its lags may still hold it anywhere
+    /// between the old and the new speed's level.
+    /// - Parameters:
+    ///   - stretches: runs of consecutive rows at one settled speed, in time order.
+    ///   - logSpeed: natural log of the driver per row (NaN: unusable).
+    func settledSpread(sensor s: Int, stretches: [[Int]], values: ArraySlice<Float>, logSpeed: [Float]) -> Float? {
+        let n = reference.count
+        func value(_ r: Int) -> Float { values[values.startIndex + r * n + s] }
+        var levels: [(start: Float, end: Float, compensated: Float, logSpeed: Float, noise: Float, count: Int)] = []
+        for stretch in stretches {
+            let half = stretch.count / 2
+            let first = stretch.prefix(half).map(value).filter(\.isFinite)
+            let second = stretch.suffix(stretch.count - half).filter { value($0).isFinite }
+            guard first.count >= 5, second.count >= 5 else { return nil }
+            // Row-to-row changes measure the noise whatever the sensor's drift.
+            let steps = zip(stretch.dropFirst(), stretch).map { value($0) - value($1) }.filter(\.isFinite)
+            let noise = RobustStatistics.scaledMAD(steps, center: 0) / Float(2).squareRoot()
+            let compensated = second.map { r -> Float in
+                let x = value(r), delta = logSpeed[r] - driverReference
+                let e = elasticity[s], b = band[s]
+                let lo = reference[s] * exp(min((e - b) * delta, (e + b) * delta) - tolerance[s])
+                let hi = reference[s] * exp(max((e - b) * delta, (e + b) * delta) + tolerance[s])
+                return x < lo ? reference[s] - (lo - x) : (x > hi ? reference[s] + (x - hi) : reference[s])
+            }
+            levels.append((RobustStatistics.median(first), RobustStatistics.median(second.map(value)),
+                           RobustStatistics.median(compensated), RobustStatistics.median(second.map { logSpeed[$0] }),
+                           noise, stretch.count))
+        }
+        guard levels.count >= 2 else { return nil }
+        // The standard error of a difference of two half medians, for each stretch.
+        func standardError(_ level: (start: Float, end: Float, compensated: Float, logSpeed: Float, noise: Float, count: Int)) -> Float {
+            1.2533 * level.noise * 2 / Float(level.count).squareRoot()
+        }
+        let floor = 0.005 * abs(reference[s])
+        // Settled: no drift within any stretch beyond 3 standard errors and 0.5 % of the level.
+        for level in levels where abs(level.end - level.start) > 3 * standardError(level) + floor { return nil }
+        // Stepped: at some change of speed the level moved by clearly more than that.
+        let stepped = zip(levels.dropFirst(), levels).contains { next, previous in
+            abs(next.logSpeed - previous.logSpeed) >= 0.05
+                && abs(next.start - previous.end) > 3 * (standardError(next) + standardError(previous)) + floor
+        }
+        guard stepped else { return nil }
+        let compensated = levels.map(\.compensated)
+        guard let low = compensated.min(), let high = compensated.max() else { return nil }
+        return high - low
     }
 }
 
