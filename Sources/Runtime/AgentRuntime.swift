@@ -149,7 +149,8 @@ public final class AgentRuntime: Service, Sendable {
                 case .stop, nil:
                     notifier.stopping()
                     logger.notice("shutting down: flushing readings and alerts")
-                    let lost = await pipeline.shutdown(timeout: options.shutdownTimeout)
+                    let lost = await pipeline.shutdown(timeout: options.shutdownTimeout,
+                                                       endingOpenAlertsBecause: AlertsLeftOpen.stopReason)
                     if lost > 0 { logger.error("\(lost) readings could not be written before the shutdown deadline") }
                     return
                 }
@@ -349,8 +350,12 @@ public final class AgentRuntime: Service, Sendable {
                             do {
                                 let model = try MachineModel.load(machine: machine.id, dataDirectory: configuration.agent.dataDirectory,
                                                       alertScore: machine.alertScore)
-                                engine.replaceModel(machine: i, with: model)
-                                logger.notice("\(machine.id): new model loaded (threshold \(model.map { "\($0.threshold)" } ?? "none"))")
+                                if let ended = engine.replaceModel(machine: i, with: model, at: now) {
+                                    dispatcher.dispatch([ended])
+                                    summaries.record([ended])
+                                    counters.withLock { $0.alertEvents += 1 }
+                                }
+                                logger.notice("\(machine.id): new model loaded (threshold \(model.map { "\($0.threshold)" } ?? "none")); its windows and alert rule start afresh")
                             } catch {
                                 logger.error("\(machine.id): new model file unusable (\(error)); keeping the previous one")
                             }
@@ -368,7 +373,18 @@ public final class AgentRuntime: Service, Sendable {
                         }
                     }
                 }
-                // Inputs finished: everything polled has been scored; publish a last status.
+                // Inputs finished: everything polled has been scored. When the agent stops,
+                // nothing will watch the machines any more: their open alerts end now, in the
+                // alert log and the buffer, rather than stay "open" until the next start.
+                if let reason = endingReason.withLock({ $0 }) {
+                    let events = engine.endOpenAlerts(at: clock.now(), reason: reason)
+                    if !events.isEmpty {
+                        dispatcher.dispatch(events, runningActions: false)
+                        summaries.record(events)
+                        counters.withLock { $0.alertEvents += events.count }
+                        logger.notice("ended \(events.count) open alert(s): \(reason)")
+                    }
+                }
                 let snapshot = counters.withLock { $0 }
                 publishStatus(engine: engine, counters: snapshot)
             }
@@ -412,9 +428,16 @@ public final class AgentRuntime: Service, Sendable {
         /// The scoring task of this generation, awaited at shutdown.
         private let scoringTask = Mutex<Task<Void, Never>?>(nil)
 
+        /// Why the open alerts are ended when scoring finishes; nil keeps them open (for the next
+        /// pipeline's start to end, see `AlertsLeftOpen`).
+        private let endingReason = Mutex<String?>(nil)
+
         /// Stops the pollers, lets scoring finish what was polled, flushes alerts and readings.
+        /// - Parameter reason: when given, every alert still open is then ended with a `cleared`
+        ///   event giving this reason (written to the alert log and the buffer before the flush).
         /// - Returns: readings that could not be written before the timeout.
-        func shutdown(timeout: Duration) async -> Int {
+        func shutdown(timeout: Duration, endingOpenAlertsBecause reason: String? = nil) async -> Int {
+            endingReason.withLock { $0 = reason }
             await runBlocking { for poller in self.pollers { poller.stop() } }
             inputContinuation.finish()
             await scoringTask.withLock({ $0 })?.value

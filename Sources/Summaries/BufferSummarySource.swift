@@ -73,7 +73,8 @@ public enum BufferSummarySource {
 }
 
 /// The fields of the alert-log line the runtime stores as an alert's details (the `details`
-/// column): what a summary shows and what ending a left-open alert carries over. All optional:
+/// column, and each line of the alert log): what a summary shows, what ending a left-open alert
+/// carries over, and whether the log already ended an alert. All optional:
 /// another writer's details, or none, are fine.
 public struct StoredAlertDetails: Decodable, Sendable {
     /// One entry of `top_sensors`.
@@ -86,8 +87,12 @@ public struct StoredAlertDetails: Decodable, Sendable {
         public var normal_high: Double?
     }
 
+    /// The event (`raised`, `updated`, `cleared`).
+    public var event: String?
     /// The alert's id in the alert log.
     public var id: String?
+    /// When the alert ended (ISO-8601), on a `cleared` event.
+    public var ended: String?
     /// The event's message.
     public var message: String?
     /// The sensors that drove it.
@@ -95,7 +100,12 @@ public struct StoredAlertDetails: Decodable, Sendable {
 
     /// The details of `record`; nil when they are empty or not such a line.
     public init?(of record: AlertRecord) {
-        guard let decoded = try? JSONDecoder().decode(StoredAlertDetails.self, from: Data(record.details.utf8)) else { return nil }
+        self.init(line: record.details)
+    }
+
+    /// One alert-log line's fields; nil when it is not a JSON object.
+    public init?(line: String) {
+        guard let decoded = try? JSONDecoder().decode(StoredAlertDetails.self, from: Data(line.utf8)) else { return nil }
         self = decoded
     }
 

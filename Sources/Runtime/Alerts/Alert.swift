@@ -78,8 +78,9 @@ public struct AlertEvent: Sendable, Equatable {
     /// Why a `cleared` event ended the alert when the condition itself was not seen to end
     /// (e.g. the agent restarted and no longer tracks it); nil when it ended by itself.
     public var reason: String?
-    /// Whether an operator had acknowledged the alert (set on events that end an alert left
-    /// open by an earlier run, whose acknowledgement the database kept).
+    /// Whether an operator had acknowledged the alert (`edge-agent alerts`): set by the alert
+    /// thread from the stored row on an acknowledged alert's `updated` and `cleared` events, and
+    /// on the events that end an alert left open by an earlier run.
     public var acknowledged: Bool
 
     public init(change: Change, time: Timestamp, alert: Alert, reason: String? = nil, acknowledged: Bool = false) {
@@ -88,6 +89,21 @@ public struct AlertEvent: Sendable, Equatable {
         self.alert = alert
         self.reason = reason
         self.acknowledged = acknowledged
+    }
+
+    /// The `cleared` event that ends `alert` although its condition was not seen to end (the
+    /// agent stopped or restarted, the machine's model was replaced): `reason` goes into the
+    /// event and, after `; ended: `, into its message, so a reader of the message alone sees it.
+    /// - Parameters:
+    ///   - ended: when the alert ends (never before it started).
+    ///   - time: when the event is written.
+    ///   - acknowledged: whether an operator had acknowledged it, when the caller knows.
+    public static func ending(_ alert: Alert, at ended: Timestamp, time: Timestamp, reason: String,
+                              acknowledged: Bool = false) -> AlertEvent {
+        var alert = alert
+        alert.ended = max(alert.started, ended)
+        alert.message += alert.message.isEmpty ? "ended: \(reason)" : "; ended: \(reason)"
+        return AlertEvent(change: .cleared, time: time, alert: alert, reason: reason, acknowledged: acknowledged)
     }
 
     /// The event as one JSON Lines object (the alert log's schema, documented in the README).

@@ -84,6 +84,30 @@ public final class AlertLog {
         guard fsync(fd) == 0 else { throw AlertLogError(operation: "fsync", path: path, code: errno) }
     }
 
+    /// The whole lines among the last `maxBytes` bytes of the current file (not the rotated
+    /// ones), oldest first: where an interrupted writer's last event is.
+    /// - Throws: `AlertLogError` when the file cannot be read.
+    public func lastLines(maxBytes: Int) throws(AlertLogError) -> [String] {
+        let length = Int(min(size, Int64(max(0, maxBytes))))
+        guard length > 0 else { return [] }
+        let reader = open(path, O_RDONLY | O_CLOEXEC)
+        guard reader >= 0 else { throw AlertLogError(operation: "open for reading", path: path, code: errno) }
+        defer { close(reader) }
+        let start = size - Int64(length)
+        var buffer = [UInt8](repeating: 0, count: length)
+        var filled = 0
+        while filled < length {
+            let n = buffer.withUnsafeMutableBytes { pread(reader, $0.baseAddress! + filled, length - filled, off_t(start) + off_t(filled)) }
+            if n < 0, errno == EINTR { continue }
+            guard n > 0 else { throw AlertLogError(operation: "read", path: path, code: n < 0 ? errno : EIO) }
+            filled += n
+        }
+        var lines = buffer.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true)
+        // Mid-file, the first piece is the end of a line that began before the range.
+        if start > 0, buffer.first != UInt8(ascii: "\n"), !lines.isEmpty { lines.removeFirst() }
+        return lines.map { String(decoding: $0, as: UTF8.self) }
+    }
+
     private func createParentDirectory() throws(AlertLogError) {
         guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return }
         let dir = String(path[..<slash])

@@ -1,6 +1,7 @@
-// Alerts an earlier run left open (a crash, a kill, a power cut, a stop or a reload while an
-// alert lasted) are ended when the pipeline starts: the new run's engines start empty and would
-// never end them, so `status`, summaries and retention would carry them for good.
+// Alerts an earlier run left open (a crash, a kill, a power cut, or a reload while an alert
+// lasted; a graceful stop ends its own, see `stopReason`) are ended when the pipeline starts:
+// the new run's engines start empty and would never end them, so `status`, summaries and
+// retention would carry them for good.
 import Configuration
 import EdgeCore
 import Store
@@ -19,6 +20,13 @@ enum AlertsLeftOpen {
     static let restartReason = "agent restarted: condition no longer tracked"
     /// The `reason` when a configuration reload restarted the pipeline (its engines start empty too).
     static let reloadReason = "configuration reloaded: condition no longer tracked"
+    /// The `reason` of the events that end the alerts still open when the agent stops
+    /// gracefully (SIGTERM, `systemctl stop`): the running engines end them before the process
+    /// exits, so none is left for the next start.
+    static let stopReason = "agent stopped: condition no longer monitored"
+    /// How much of the alert log's end is read for `cleared` events already written: an
+    /// interrupted start-up (or alert thread) leaves its last event as the file's last line.
+    static let logTailBytes = 64 << 10
 
     /// What `end` did.
     struct Outcome {
@@ -26,6 +34,10 @@ enum AlertsLeftOpen {
         var events: [AlertEvent] = []
         /// Alerts ended in the database whose kind this build does not know (no log event).
         var endedWithoutLogEvent = 0
+        /// Alerts whose `cleared` event the alert log already held (an earlier start, or the
+        /// alert thread, was interrupted between writing it and storing the row): ended in the
+        /// database with that event, not written again.
+        var alreadyInLog = 0
         /// Why the alert log could not take an event (the rows were ended all the same).
         var logFailure: AlertLogError?
     }
@@ -36,33 +48,48 @@ enum AlertsLeftOpen {
     ///   - now: start-up time: the end of alerts whose machine has no stored reading, and the
     ///     events' time.
     ///   - reason: the events' `reason`, added to their message too.
+    ///   - afterLogging: called after each event is in the alert log, before its row is stored
+    ///     (tests interrupt the start-up there by throwing, as a kill would).
     /// - Throws: a store error when the alerts cannot be read or a row cannot be updated (the
     ///   alerts ended before it stay ended).
+    ///
+    /// Idempotent across interruptions: the event is written before the row is stored, and an
+    /// alert whose `cleared` event is already among the alert log's last lines is stored with
+    /// that event and not written again, so a kill between the two writes never duplicates it.
     static func end(database: BufferDatabase, mapping: SensorMapping, configuration: AgentConfiguration,
-                    alertLog: AlertLog?, now: Timestamp, reason: String) throws -> Outcome {
+                    alertLog: AlertLog?, now: Timestamp, reason: String,
+                    afterLogging: (AlertEvent) throws -> Void = { _ in }) throws -> Outcome {
         let leftOpen = (try database.alerts(AlertFilter(state: .open)) + database.alerts(AlertFilter(state: .acknowledged)))
             .sorted { ($0.started.millisecondsSinceEpoch, $0.id) < ($1.started.millisecondsSinceEpoch, $1.id) }
         var outcome = Outcome()
         guard !leftOpen.isEmpty else { return outcome }
+        let alreadyCleared = clearedEvents(in: alertLog)
         var lastReadings: [String: Timestamp?] = [:]
         for record in leftOpen {
             if lastReadings[record.machine] == nil {
                 lastReadings[record.machine] = .some(try newestReading(of: record.machine, database, mapping, configuration))
             }
             let lastReading = lastReadings[record.machine] ?? nil
-            let ended = Timestamp(millisecondsSinceEpoch: max(
+            var ended = Timestamp(millisecondsSinceEpoch: max(
                 record.started.millisecondsSinceEpoch, (lastReading ?? now).millisecondsSinceEpoch))
             var details = record.details
             if let event = event(ending: record, at: ended, now: now, reason: reason) {
-                details = event.jsonLine
-                if let alertLog, outcome.logFailure == nil {
-                    do {
-                        try alertLog.append(event)
-                    } catch {
-                        outcome.logFailure = error
+                if let logged = alreadyCleared[event.alert.id] {
+                    details = logged.line
+                    ended = logged.ended.map { max(record.started, $0) } ?? ended
+                    outcome.alreadyInLog += 1
+                } else {
+                    details = event.jsonLine
+                    if let alertLog, outcome.logFailure == nil {
+                        do {
+                            try alertLog.append(event)
+                        } catch {
+                            outcome.logFailure = error
+                        }
                     }
+                    outcome.events.append(event)
+                    try afterLogging(event)
                 }
-                outcome.events.append(event)
             } else {
                 outcome.endedWithoutLogEvent += 1
             }
@@ -73,6 +100,19 @@ enum AlertsLeftOpen {
             try database.updateAlert(cleared)
         }
         return outcome
+    }
+
+    /// The `cleared` events among the alert log's last lines, by alert id: the line and its
+    /// `ended` time. Empty when there is no log or it cannot be read (then nothing is skipped).
+    private static func clearedEvents(in alertLog: AlertLog?) -> [String: (line: String, ended: Timestamp?)] {
+        guard let lines = try? alertLog?.lastLines(maxBytes: logTailBytes) else { return [:] }
+        var cleared: [String: (line: String, ended: Timestamp?)] = [:]
+        for line in lines {
+            guard let details = StoredAlertDetails(line: line), details.event == AlertEvent.Change.cleared.rawValue,
+                  let id = details.id else { continue }
+            cleared[id] = (line, details.ended.flatMap { Timestamp(iso8601: Substring($0)) })
+        }
+        return cleared
     }
 
     /// The newest stored reading of a configured machine; nil when it has none or is no longer
@@ -88,14 +128,12 @@ enum AlertsLeftOpen {
     static func event(ending record: AlertRecord, at ended: Timestamp, now: Timestamp, reason: String) -> AlertEvent? {
         guard let kind = AlertKind(rawValue: record.kind) else { return nil }
         let stored = StoredAlertDetails(of: record)
-        let message = stored?.message.map { "\($0); ended: \(reason)" } ?? "\(record.machine) \(record.kind) ended: \(reason)"
         let alert = Alert(
             id: stored?.id ?? "\(record.machine)-\(record.started.millisecondsSinceEpoch)", machine: record.machine,
             kind: kind, severity: AlertSeverity(rawValue: record.severity) ?? .warning, started: record.started,
-            ended: ended, peakScore: record.peakScore, threshold: record.threshold,
+            peakScore: record.peakScore, threshold: record.threshold,
             topSensors: stored?.contributions ?? [],
-            message: message)
-        return AlertEvent(change: .cleared, time: now, alert: alert, reason: reason,
-                          acknowledged: record.state == .acknowledged)
+            message: stored?.message ?? "\(record.machine) \(record.kind)")
+        return AlertEvent.ending(alert, at: ended, time: now, reason: reason, acknowledged: record.state == .acknowledged)
     }
 }

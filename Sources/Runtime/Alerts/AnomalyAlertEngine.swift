@@ -142,6 +142,27 @@ public struct AnomalyAlertEngine: Sendable {
         return AlertEvent(change: .cleared, time: time, alert: alert)
     }
 
+    /// Ends the open alert, if any, with a `cleared` event that gives `reason` (see
+    /// `AlertEvent.ending`), and restarts the rule: no recent scores, no cooldown. Used when what
+    /// judged the alert goes away: the machine's model is replaced, or the agent stops.
+    /// - Parameter time: when it ends (the event's time too).
+    public mutating func end(at time: Timestamp, reason: String) -> AlertEvent? {
+        restartRule()
+        guard let alert = open else { return nil }
+        open = nil
+        return AlertEvent.ending(alert, at: time, time: time, reason: reason)
+    }
+
+    /// Forgets what the rule has seen: recent scores, the start of the current run over
+    /// threshold, the cooldown and what the last event reported.
+    private mutating func restartRule() {
+        decision.reset()
+        cooldownUntil = nil
+        firstAboveInRun = nil
+        lastReportedPeak = 0
+        lastEventTime = Timestamp(millisecondsSinceEpoch: .min)
+    }
+
     private func severityFor(score: Double, threshold: Double) -> AlertSeverity {
         score >= policy.criticalRatio * threshold ? .critical : .warning
     }

@@ -206,6 +206,21 @@ public struct DataQualityMonitor: Sendable {
         return AlertEvent(change: .raised, time: now, alert: alert)
     }
 
+    /// Ends every open data alert with a `cleared` event that gives `reason` (see
+    /// `AlertEvent.ending`) and restarts the cycle counts, as for a monitor just created.
+    /// - Parameter time: when they end (the events' time too).
+    public mutating func endOpenAlerts(at time: Timestamp, reason: String) -> [AlertEvent] {
+        let events = openAlerts.map { AlertEvent.ending($0, at: time, time: time, reason: reason) }
+        for i in badCycles.indices { badCycles[i] = 0 }
+        for i in outOfRangeCycles.indices { outOfRangeCycles[i] = 0 }
+        for i in unitSilentCycles.indices { unitSilentCycles[i] = 0 }
+        for i in openStale.indices { openStale[i] = nil }
+        for i in openOutOfRange.indices { openOutOfRange[i] = nil }
+        for i in openOffline.indices { openOffline[i] = nil }
+        openStopped = nil
+        return events
+    }
+
     /// Data alerts currently open.
     public var openAlerts: [Alert] {
         (openOffline + openStale + openOutOfRange + [openStopped]).compactMap { $0 }

@@ -38,13 +38,17 @@ final class AlertDispatcher: Sendable {
     }
 
     /// Queues events for delivery (returns at once).
-    func dispatch(_ events: [AlertEvent]) {
+    /// - Parameter runningActions: false for events that end alerts because the agent stops:
+    ///   their condition was not seen to end, so what the actions do on `cleared` (a stack light
+    ///   off, a message that the machine is fine) would say something untrue.
+    func dispatch(_ events: [AlertEvent], runningActions: Bool = true) {
         guard !events.isEmpty else { return }
         let state = self.state
         let logger = self.logger
         worker.submit {
             for event in events { AlertDispatcher.deliver(event, state: state, logger: logger) }
         }
+        guard runningActions else { return }
         for event in events {
             for action in actions where action.applies(to: event) {
                 let submitted = actionWorker.submit {
@@ -73,7 +77,22 @@ final class AlertDispatcher: Sendable {
     }
 
     private static func deliver(_ event: AlertEvent, state: State, logger: Logger) {
+        var event = event
         let alert = event.alert
+        // What operators recorded on the stored row (acknowledged, label, note), read before the
+        // line is written: the line of an acknowledged alert says so, for readers of the log alone.
+        var stored: AlertRecord?
+        var storedUnreadable = false
+        let databaseID = state.databaseIDs[alert.id]
+        if let database = state.database, let databaseID {
+            do {
+                stored = try database.alert(id: databaseID)
+            } catch {
+                storedUnreadable = true
+                reportDatabase(failure: error, state: state, logger: logger)
+            }
+        }
+        if stored?.state == .acknowledged { event.acknowledged = true }
         logger.warning("alert \(event.change.rawValue): \(alert.message)",
                        metadata: ["alert": "\(alert.id)", "kind": "\(alert.kind.rawValue)", "severity": "\(alert.severity.rawValue)"])
         let line = event.jsonLine
@@ -91,16 +110,16 @@ final class AlertDispatcher: Sendable {
                 }
             }
         }
-        guard let database = state.database else { return }
+        // A row that could not be read is not overwritten (that would drop the operator's words).
+        guard let database = state.database, !storedUnreadable else { return }
         do {
             var record = AlertRecord(
                 machine: alert.machine, kind: alert.kind.rawValue, severity: alert.severity.rawValue,
                 state: alert.ended == nil ? .open : .cleared, started: alert.started, ended: alert.ended,
                 peakScore: alert.peakScore, threshold: alert.threshold, details: line)
-            if let id = state.databaseIDs[alert.id] {
-                record.id = id
-                if let stored = try database.alert(id: id) {
-                    // Keep what operators recorded (acknowledged, label, note).
+            if let databaseID {
+                record.id = databaseID
+                if let stored {
                     record.label = stored.label
                     record.note = stored.note
                     if stored.state == .acknowledged, alert.ended == nil { record.state = .acknowledged }
@@ -115,10 +134,14 @@ final class AlertDispatcher: Sendable {
                 logger.notice("alerts reach the database again")
             }
         } catch {
-            if !state.databaseFailing {
-                state.databaseFailing = true
-                logger.error("cannot store alerts in the database: \(error); alerts continue to the alert log and the journal")
-            }
+            reportDatabase(failure: error, state: state, logger: logger)
         }
+    }
+
+    /// Logs a failing database once per episode.
+    private static func reportDatabase(failure error: any Error, state: State, logger: Logger) {
+        guard !state.databaseFailing else { return }
+        state.databaseFailing = true
+        logger.error("cannot store alerts in the database: \(error); alerts continue to the alert log and the journal")
     }
 }

@@ -131,9 +131,42 @@ public struct ScoringEngine {
                                     capacity: Int(grace / interval) + 2)
     }
 
-    /// Replaces machine `index`'s model (after a new calibration); its window starts afresh.
-    public mutating func replaceModel(machine index: Int, with model: MachineModel?) {
-        ScoringEngine.install(model, into: machines[index])
+    /// Replaces machine `index`'s model (after a new calibration): its windows and its alert
+    /// rule start afresh (no recent scores, no cooldown), and an anomaly alert the old model
+    /// raised is ended with a `cleared` event whose `reason` names the change, rather than
+    /// being judged, and cleared without a word, by a threshold it was not raised under. If the
+    /// condition holds, the new model raises a new alert once its windows fill.
+    /// - Parameter time: when the new model takes over (the alert's end).
+    /// - Returns: the event ending the open anomaly alert, nil when none was open.
+    public mutating func replaceModel(machine index: Int, with model: MachineModel?, at time: Timestamp) -> AlertEvent? {
+        let state = machines[index]
+        let reason = ScoringEngine.replacementReason(old: state.model, new: model)
+        ScoringEngine.install(model, into: state)
+        return state.anomalies.end(at: time, reason: reason)
+    }
+
+    /// The `reason` of the event that ends an alert when its machine's model is replaced.
+    static func replacementReason(old: MachineModel?, new: MachineModel?) -> String {
+        guard let new else { return "model removed: the machine is no longer scored" }
+        let from = old.map { AnomalyAlertEngine.format($0.threshold) } ?? "none"
+        return "model replaced (threshold \(from) → \(AnomalyAlertEngine.format(new.threshold))): condition judged anew by the new model"
+    }
+
+    /// Ends every open alert (anomaly and data) with a `cleared` event that gives `reason`:
+    /// nothing will watch the machines any more (the agent stops).
+    /// - Parameter time: when they end (the events' time too).
+    public mutating func endOpenAlerts(at time: Timestamp, reason: String) -> [AlertEvent] {
+        var events: [AlertEvent] = []
+        for state in machines {
+            if let event = state.anomalies.end(at: time, reason: reason) { events.append(event) }
+            if let alert = state.dataQualityAlert {
+                state.dataQualityAlert = nil
+                state.unscorableRun = 0
+                events.append(AlertEvent.ending(alert, at: time, time: time, reason: reason))
+            }
+            events += state.quality.endOpenAlerts(at: time, reason: reason)
+        }
+        return events
     }
 
     /// The model of machine `index`, if calibrated.
