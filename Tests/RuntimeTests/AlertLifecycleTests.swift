@@ -333,6 +333,82 @@ import Testing
         #expect(next.alert.started.millisecondsSinceEpoch >= start + 131_000 + Int64(recalibrated.windowRows - 1) * 1000)
     }
 
+    /// The same in the running agent: `edge-agent run` against a real server whose machine shows
+    /// a fault, its anomaly alert open; the model files are written again (as `calibrate` does):
+    /// the agent ends the alert in the alert log and the buffer with the replacement's reason,
+    /// then raises the fault anew under the new model, as a new alert.
+    @Test(.timeLimit(.minutes(2)))
+    func theRunningAgentEndsTheOldModelsAlertWhenItPicksUpANewModel() async throws {
+        let dir = try TemporaryDirectory(prefix: "alert-model")
+        defer { dir.remove() }
+        let server = try startLoopbackServer(units: [1])
+        defer { server.stop() }
+        _ = try RuntimeNetworkScoreTests.storeModels(in: dir.file("data"))
+        // flow 12 m³/h where the model learnt 20…21: a fault from the first window.
+        try server.setRegisters([120, 50, 21], kind: .holding, unit: 1, address: 0)
+        let config = dir.file("agent.conf")
+        var text = """
+            [agent]
+            data_dir = "\(dir.path)/data"
+            alert_log = "\(dir.path)/alerts.jsonl"
+            summary_dir = "\(dir.path)/summaries"
+
+            [[bus]]
+            name = "line"
+            type = "tcp"
+            host = "127.0.0.1"
+            port = \(server.port)
+
+            [[machine]]
+            id = "m"
+            poll_interval = "100ms"
+
+            """
+        for (address, name) in ["flow", "pressure", "current"].enumerated() {
+            text += """
+
+                  [[machine.sensor]]
+                  name = "\(name)"
+                  bus = "line"
+                  unit_id = 1
+                  address = \(address)
+                  scale = 0.1
+
+                """
+        }
+        try text.write(toFile: config, atomically: true, encoding: .utf8)
+        let agent = try AgentProcessTests.startAgent(config: config, directory: dir.path)
+        defer { agent.killAndWait() }
+        let databasePath = dir.file("data/edge-agent.db")
+        #expect(await Self.eventually(within: 30) { FileManager.default.fileExists(atPath: databasePath) })
+        let database = try BufferDatabase(path: databasePath)
+        func anomalies() -> [AlertRecord] { ((try? database.alerts()) ?? []).filter { $0.kind == "anomaly" } }
+        #expect(await Self.eventually(within: 60) { anomalies().contains { $0.state == .open } }, "no anomaly alert for the fault")
+        let first = try #require(anomalies().first)
+
+        // A new calibration lands while the alert is open.
+        _ = try RuntimeNetworkScoreTests.storeModels(in: dir.file("data"))
+        #expect(await Self.eventually(within: 30) { (try? database.alert(id: first.id))??.state == .cleared },
+                "the old model's alert was not ended")
+        let ended = try #require(try database.alert(id: first.id))
+        #expect(ended.details.contains("\"reason\":\"model replaced (threshold "), "details: \(ended.details)")
+        let firstID = try #require(StoredAlertDetails(of: ended)?.id)
+        // The fault holds: the new model raises it anew, as a new alert.
+        #expect(await Self.eventually(within: 60) { anomalies().contains { $0.id > first.id && $0.state == .open } },
+                "the new model raised no alert for the fault that holds")
+
+        agent.terminate()
+        #expect(await agent.waitForExit(seconds: 25))
+        let lines = try Self.events(dir.file("alerts.jsonl")).filter { $0["kind"] as? String == "anomaly" }
+        let firstEvents = lines.filter { $0["id"] as? String == firstID }
+        #expect(firstEvents.first?["event"] as? String == "raised")
+        #expect(firstEvents.filter { $0["event"] as? String == "cleared" }.count == 1)
+        #expect((firstEvents.last?["reason"] as? String)?.hasPrefix("model replaced (threshold ") == true)
+        #expect(Set(lines.compactMap { $0["id"] as? String }).count == 2)
+        let journal = try String(contentsOfFile: dir.file("agent.log"), encoding: .utf8)
+        #expect(journal.contains("m: new model loaded"))
+    }
+
     /// A model removed (its file gone or unusable as none): the alert ends saying the machine is
     /// no longer scored.
     @Test func aRemovedModelEndsTheOpenAlert() throws {
