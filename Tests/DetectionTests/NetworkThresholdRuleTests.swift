@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Detection
 
@@ -12,6 +13,20 @@ struct NetworkThresholdRuleTests {
     /// Row-major readings of a toy machine (correlated sensors, noise, a slow load).
     static func rows(_ count: Int, seed: UInt64) -> [Float] {
         SyntheticMachine(sensorCount: sensors, seed: 21).series(rows: count, seed: seed).flatMap { $0 }
+    }
+
+    /// Row-major readings of a toy machine held at one operating point: a fast cycle every
+    /// calibration sees, noise, and a slow wander of `wander` noise levels that it does not.
+    static func steadyRows(_ count: Int, seed: UInt64, wander: Float = 0.5) -> [Float] {
+        var random = SeededGenerator(seed: seed)
+        var values: [Float] = []
+        var walk: Float = 0
+        for t in 0..<count {
+            walk = 0.995 * walk + 0.1 * wander * random.nextGaussian()
+            let cycle = Float(sin(Double(t) * 0.4))
+            for k in 0..<sensors { values.append(Float(10 * k) + Float(k + 1) * (cycle + walk) + 0.3 * random.nextGaussian()) }
+        }
+        return values
     }
 
     /// A random head-only, largest-sensor network (the score family the rules were designed for).
@@ -105,6 +120,30 @@ struct NetworkThresholdRuleTests {
             #expect(abs(s - expected) <= 1e-5 * max(1, expected))
         }
 
+        // sensor-excess: scores and references measured from the median unmoved contribution.
+        let excess = try Self.calibrate(network, rule: .sensorExcess, spreads: spreads, values: calibration)
+        let baselines = try #require(excess.sensorBaselines), excessReferences = try #require(excess.sensorReferences)
+        for s in 0..<Self.sensors {
+            var unmoved = Swift.stride(from: 0, to: windows.count, by: step).map { network.score(windows[$0]).contributions[s] }.sorted()
+            let m = unmoved.count
+            let expected = m % 2 == 1 ? unmoved[m / 2] : (unmoved[m / 2 - 1] + unmoved[m / 2]) / 2
+            unmoved.removeAll()
+            #expect(abs(baselines[s] - expected) <= 1e-5 * max(1, expected))
+            #expect(abs(excessReferences[s] - max(references[s] - expected, 1e-6)) <= 1e-5 * max(1, references[s]))
+        }
+        var excessStream = NetworkStream(detector: excess), plainStream = NetworkStream(detector: plain)
+        var checked = 0
+        for r in 0..<200 {
+            let row = calibration[(r * Self.sensors)..<((r + 1) * Self.sensors)]
+            let s = excessStream.score(row: row)
+            _ = plainStream.score(row: row)
+            guard s.isFinite else { continue }
+            let expected = (0..<Self.sensors).map { (plainStream.contributions[$0] - baselines[$0]) / excessReferences[$0] }.max() ?? .nan
+            #expect(abs(s - expected) <= 1e-5 * max(1, abs(expected)))
+            checked += 1
+        }
+        #expect(checked > 150)
+
         let midpoint = try Self.calibrate(network, rule: .anomalyMidpoint, values: calibration)
         let highest = Self.scores(plain, calibration).filter(\.isFinite).max() ?? .nan
         let anomalies = FewShotAdaptation.batch(normal: windows, settings: settings).filter { $0.label == .anomalous }
@@ -129,5 +168,46 @@ struct NetworkThresholdRuleTests {
         let faultAlerts = Double(faulty.filter { $0 > 1 }.count) / Double(faulty.count)
         #expect(faultAlerts >= 0.9)
         #expect(normalAlerts <= 0.2)
+    }
+
+    @Test("learned reference spreads are the smallest on the grid that keep later normal rows under the target")
+    func learnedSpreadsMeetTheTarget() throws {
+        let tasks = (0..<2).map { t in
+            MetaTask(name: "toy \(t)", values: Self.steadyRows(500, seed: 40 + UInt64(t)), sensorCount: Self.sensors,
+                     anomalous: Array(repeating: false, count: 500))
+        }
+        var settings = CalibrationPriorSettings(calibrationRowCounts: [60], targetFalseAlarmRate: 0.05, episodesPerTask: 2)
+        settings.horizonRows = 200
+        var calibration = NetworkCalibration(initialization: Self.network(seed: 13), adaptation: AdaptationSettings(steps: 5),
+                                             thresholdMargin: 1.5, quantize: false)
+        calibration.inputScaling = .tolerated
+        let grid = NetworkThresholdRule.referenceSpreadGrid
+        let learned = try #require(NetworkThresholdRule.learnReferenceSpreads(calibration: calibration, tasks: tasks, settings: settings)[60])
+        // The false-alarm rate of spreads c, recomputed through calibration and the detector's own stream.
+        func falseAlarmRate(_ c: Float) throws -> Double {
+            var referenced = calibration
+            referenced.thresholdRule = .sensorReference
+            referenced.referenceSpreads = c
+            var alerted = 0, total = 0
+            for task in tasks {
+                for start in CalibrationPrior.starts(in: task, rows: 60, count: 2) {
+                    let support = task.values[(start * Self.sensors)..<((start + 60) * Self.sensors)]
+                    let part = try #require(Calibrator.calibrateNetwork(referenced, values: support, sensorCount: Self.sensors,
+                                                                        labelledAnomalies: nil)).0
+                    var stream = NetworkStream(detector: part)
+                    var state = AlertDecisionRule.State()
+                    for r in (start + 60)..<min(task.rowCount, start + 260) {
+                        let s = stream.score(row: task.values[(r * Self.sensors)..<((r + 1) * Self.sensors)])
+                        if state.update(score: s, threshold: part.threshold, rule: settings.rule) { alerted += 1 }
+                        total += 1
+                    }
+                }
+            }
+            return Double(alerted) / Double(total)
+        }
+        #expect(try falseAlarmRate(learned) <= 0.05, "spreads \(learned)")
+        let index = try #require(grid.firstIndex(of: learned))
+        #expect(index > 0, "the toy fleet should need more than the smallest spread")
+        if index > 0 { #expect(try falseAlarmRate(grid[index - 1]) > 0.05, "spreads \(grid[index - 1])") }
     }
 }

@@ -401,6 +401,11 @@ public struct Calibrator: Sendable {
         }
         if settings.thresholdRule == .sensorReference, !normal.isEmpty {
             part.sensorReferences = NetworkThresholdRule.sensorReferences(of: part, normal: normal, spreads: settings.referenceSpreads)
+        } else if settings.thresholdRule == .sensorExcess, !normal.isEmpty {
+            let baselines = NetworkThresholdRule.sensorBaselines(of: part, normal: normal)
+            let references = NetworkThresholdRule.sensorReferences(of: part, normal: normal, spreads: settings.referenceSpreads)
+            part.sensorReferences = zip(references, baselines).map { max($0 - $1, 1e-6) }
+            part.sensorBaselines = baselines
         }
         var stream = NetworkStream(detector: part)
         var scores: [Float] = []
@@ -417,7 +422,7 @@ public struct Calibrator: Sendable {
         switch settings.thresholdRule {
         case .highestScore:
             part.threshold = reference * margin
-        case .sensorReference:
+        case .sensorReference, .sensorExcess:
             part.threshold = 1
         case .anomalyMidpoint:
             part.threshold = NetworkThresholdRule.anomalyMidpoint(of: part, normal: normal, highest: max(top.isFinite ? top : 1, 1e-6),

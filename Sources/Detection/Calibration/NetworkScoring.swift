@@ -16,6 +16,10 @@ public struct NetworkDetector: Sendable, Hashable {
     /// the largest over sensors of contribution / reference (nil: the network's own score).
     /// Not stored in the detector file (an evaluation option for now).
     public var sensorReferences: [Float]? = nil
+    /// Per-sensor baselines of `NetworkThresholdRule.sensorExcess`: when set with references,
+    /// the score is the largest over sensors of (contribution − baseline) / reference, the
+    /// references then holding reference − baseline. Not stored in the detector file.
+    public var sensorBaselines: [Float]? = nil
 
     /// Creates a network detector from its parts.
     public init(network: Network, normalization: Normalization, windowRows: Int, threshold: Float) {

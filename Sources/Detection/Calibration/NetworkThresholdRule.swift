@@ -19,6 +19,9 @@ public enum NetworkThresholdRule: String, Sendable, Hashable, Codable, CaseItera
     case sensorReference = "sensor-reference"
     /// Geometric mean of the highest calibration score and the median synthetic-anomaly score.
     case anomalyMidpoint = "anomaly-midpoint"
+    /// As `sensorReference`, each contribution measured from the sensor's median contribution
+    /// in the unmoved calibration windows: (contribution − baseline) / (reference − baseline).
+    case sensorExcess = "sensor-excess"
 
     /// At most this many calibration windows (evenly spaced) are moved to measure a reference.
     static let referenceWindows = 16
@@ -33,8 +36,7 @@ public enum NetworkThresholdRule: String, Sendable, Hashable, Codable, CaseItera
     ///   - spreads: how far each sensor is moved, in input units.
     static func sensorReferences(of part: NetworkDetector, normal: [Window], spreads: Float) -> [Float] {
         guard let first = normal.first else { return [] }
-        let step = max(1, normal.count / referenceWindows)
-        let windows = Swift.stride(from: 0, to: normal.count, by: step).map { normal[$0] }
+        let windows = referenceWindows(normal)
         return (0..<first.sensorCount).map { s in
             var reference: Float = 0
             for sign: Float in [1, -1] {
@@ -48,6 +50,23 @@ public enum NetworkThresholdRule: String, Sendable, Hashable, Codable, CaseItera
                 if typical.isFinite { reference = max(reference, typical) }
             }
             return max(reference, 1e-6)
+        }
+    }
+
+    /// The calibration windows a reference is measured on: at most 16, evenly spaced.
+    static func referenceWindows(_ normal: [Window]) -> [Window] {
+        let step = max(1, normal.count / referenceWindows)
+        return Swift.stride(from: 0, to: normal.count, by: step).map { normal[$0] }
+    }
+
+    /// Each sensor's baseline for `sensorExcess`: the median over the reference windows (unmoved)
+    /// of the network's contribution for that sensor, scored as the detector scores.
+    static func sensorBaselines(of part: NetworkDetector, normal: [Window]) -> [Float] {
+        guard let first = normal.first else { return [] }
+        let scored = referenceWindows(normal).map { (part.quantized?.score($0) ?? part.network.score($0)).contributions }
+        return (0..<first.sensorCount).map { s in
+            let typical = RobustStatistics.median(scored.map { $0[s] })
+            return typical.isFinite ? typical : 0
         }
     }
 
@@ -73,7 +92,78 @@ extension NetworkDetector {
         let contributions = workspace.contributions
         guard contributions.count == references.count else { return .nan }
         var largest: Float = 0
+        if let baselines = sensorBaselines, baselines.count == references.count {
+            largest = -.infinity
+            for i in contributions.indices { largest = max(largest, (contributions[i] - baselines[i]) / references[i]) }
+            return largest
+        }
         for (c, r) in zip(contributions, references) { largest = max(largest, c / r) }
         return largest
+    }
+}
+
+extension NetworkThresholdRule {
+    /// The reference spreads tried when learning them (`learnReferenceSpreads`).
+    public static let referenceSpreadGrid: [Float] = [1, 1.5, 2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 24, 32, 40, 48, 64]
+
+    /// Learns, per K, the reference spreads of `sensorReference` for calibrations that start from
+    /// `calibration.initialization` and adapt with its settings, on `tasks` (machines other than
+    /// those it will calibrate, e.g. the simulated fleet): each stretch is calibrated as
+    /// `calibrate` would, the next rows of the task (`settings.horizonRows`) are scored, and the
+    /// result is the smallest spread on `grid` whose alerts (threshold 1, `settings.rule`) cover
+    /// at most `settings.targetFalseAlarmRate` of those normal rows, pooled over all stretches
+    /// (the largest on the grid when none does). The stretches are `CalibrationPrior`'s.
+    /// - Returns: the learned spreads by K (K below one window are left out).
+    public static func learnReferenceSpreads(calibration: NetworkCalibration, tasks: [MetaTask],
+                                             settings: CalibrationPriorSettings = CalibrationPriorSettings(),
+                                             grid: [Float] = referenceSpreadGrid) -> [Int: Float] {
+        var calibration = calibration
+        calibration.thresholdRule = .highestScore
+        calibration.thresholdMargin = 1
+        calibration.calibrationPrior = nil
+        let a = calibration.adaptation
+        var learned: [Int: Float] = [:]
+        for k in settings.calibrationRowCounts where k >= a.windowRows {
+            // Per stretch: the calibrated half, its normal windows, and every later row's contributions.
+            var stretches: [(part: NetworkDetector, normal: [Window], contributions: [[Float]], isNormal: [Bool])] = []
+            for task in tasks {
+                let n = task.sensorCount
+                for start in CalibrationPrior.starts(in: task, rows: k, count: settings.episodesPerTask, after: settings.settlingRows) {
+                    let support = task.values[(start * n)..<((start + k) * n)]
+                    guard let (part, _, _) = Calibrator.calibrateNetwork(calibration, values: support, sensorCount: n, labelledAnomalies: nil)
+                    else { continue }
+                    let normal = FewShotAdaptation.windows(values: support, sensorCount: n, normalization: part.normalization,
+                                                           windowRows: a.windowRows, stride: a.stride, limit: a.maximumNormalWindows)
+                    var stream = NetworkStream(detector: part)
+                    var contributions: [[Float]] = [], isNormal: [Bool] = []
+                    for r in (start + k)..<min(task.rowCount, start + k + (settings.horizonRows ?? task.rowCount)) {
+                        let s = stream.score(row: task.values[(r * n)..<((r + 1) * n)])
+                        contributions.append(s.isFinite ? stream.contributions : [])
+                        isNormal.append(!task.anomalous[r])
+                    }
+                    stretches.append((part, normal, contributions, isNormal))
+                }
+            }
+            var spreads = grid.max() ?? 1
+            for c in grid.sorted() {
+                var alerted = 0, total = 0
+                for s in stretches {
+                    let references = sensorReferences(of: s.part, normal: s.normal, spreads: c)
+                    var state = AlertDecisionRule.State()
+                    for i in s.contributions.indices {
+                        var score = Float.nan
+                        if s.contributions[i].count == references.count, !references.isEmpty {
+                            score = 0
+                            for (x, r) in zip(s.contributions[i], references) { score = max(score, x / r) }
+                        }
+                        let alert = state.update(score: score, threshold: 1, rule: settings.rule)
+                        if s.isNormal[i] { total += 1; if alert { alerted += 1 } }
+                    }
+                }
+                if total > 0, Double(alerted) <= settings.targetFalseAlarmRate * Double(total) { spreads = c; break }
+            }
+            learned[k] = spreads
+        }
+        return learned
     }
 }

@@ -65,6 +65,12 @@ public struct FewShotEvaluationSettings: Sendable {
     public var networkThresholdRule: NetworkThresholdRule = .highestScore
     /// With `networkThresholdRule` `sensorReference`: input units each sensor is moved by.
     public var referenceSpreads: Float = 1
+    /// With `networkThresholdRule` `sensorReference`: rows (a) and (c) use reference spreads
+    /// learned per K for their initialization on the meta-training machines (each fold's, or
+    /// `priorTasks` without folds; `calibrationPrior`'s stretches, horizon, rule and target),
+    /// `NetworkThresholdRule.learnReferenceSpreads`; row (b') shows random weights with spreads
+    /// learned the same way for them, and (b) keeps `referenceSpreads`.
+    public var learnReferenceSpreads: Bool = false
     /// The architecture of initializations meta-trained here (slot width 0: no per-slot
     /// embeddings, one per-sensor function for every machine).
     public var architecture: NetworkArchitecture = .standard
@@ -248,11 +254,30 @@ public enum FewShotEvaluation {
                 }
             }
         }
+        // Reference spreads per method and fold, learned on machines the fold does not hold.
+        var learnedSpreads: [FewShotMethod: [[Int: Float]]] = [:]
+        if settings.learnReferenceSpreads, settings.networkThresholdRule == .sensorReference {
+            var priorSettings = settings.calibrationPrior
+            priorSettings.calibrationRowCounts = settings.calibrationRowCounts
+            for method in [FewShotMethod.metaAdapted, .metaOnly, .randomAdaptedWithPrior] {
+                var adaptation = settings.adaptation
+                if method == .metaOnly { adaptation.steps = 0 }
+                learnedSpreads[method] = (0..<folds).map { f in
+                    let start = method == .randomAdaptedWithPrior ? random : initializations[min(f, initializations.count - 1)]
+                    let tasks = foldTasks.isEmpty ? settings.priorTasks : foldTasks[f] + extraTasks
+                    var calibration = NetworkCalibration(initialization: start, adaptation: adaptation, thresholdMargin: 1, quantize: settings.quantize)
+                    calibration.inputScaling = settings.inputScaling
+                    let spreads = NetworkThresholdRule.learnReferenceSpreads(calibration: calibration, tasks: tasks, settings: priorSettings)
+                    progress("reference spreads \(method.rawValue), fold \(f + 1): " + spreads.keys.sorted().map { "K=\($0) \(spreads[$0] ?? 0)" }.joined(separator: ", "))
+                    return spreads
+                }
+            }
+        }
         var results: [FewShotResult] = []
         for k in settings.calibrationRowCounts {
             let usePrior = settings.learnNormalizationPrior && !foldTasks.isEmpty
             let priors = usePrior ? foldTasks.map { NormalizationPrior.learn(from: $0, calibrationRows: k, absolute: settings.absoluteNormalizationPrior) } : []
-            for method in FewShotMethod.allCases where method != .randomAdaptedWithPrior || usePrior || settings.learnCalibrationPrior {
+            for method in FewShotMethod.allCases where method != .randomAdaptedWithPrior || usePrior || settings.learnCalibrationPrior || !learnedSpreads.isEmpty {
                 var adaptation = settings.adaptation
                 if method == .metaOnly { adaptation.steps = 0 }
                 // Scores relative to the highest calibration score (margin 1), one array per
@@ -266,7 +291,7 @@ public enum FewShotEvaluation {
                     network.inputScaling = settings.inputScaling
                     network.toleratedThresholdFloor = settings.toleratedThresholdFloor
                     network.thresholdRule = settings.networkThresholdRule
-                    network.referenceSpreads = settings.referenceSpreads
+                    network.referenceSpreads = learnedSpreads[method]?[f][k] ?? settings.referenceSpreads
                     if usePrior, method != .randomAdapted { network.normalizationPrior = priors[f] }
                     if let learned = calibrationPriors[method] {
                         // Margin 1 here: the scores are compared with multiples of the threshold below.
