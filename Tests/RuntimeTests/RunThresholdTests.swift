@@ -101,6 +101,19 @@ import TestSupport
         #expect(cleared.first?.alert.message.hasSuffix("cleared because compressor-9 stopped (motor_current below 10.0 A)") == true)
     }
 
+    /// Rows wait out the stop grace (2 s here) before they are judged; a clock stepped back by an
+    /// hour does not hold them back for that hour: a row is also judged once 2 later polls came.
+    @Test func aClockSteppedBackDoesNotHoldRowsBack() throws {
+        let (machine, model) = try Self.machineAndModel(threshold: 0.1 * Self.rated)
+        var engine = ScoringEngine(machines: [machine], models: [model])
+        let t0: Int64 = 1_800_000_000_000
+        var scored = 0
+        #expect(Self.feed(&engine, rows: Self.loaded(100, from: 0), start: t0, scored: &scored).isEmpty)
+        let before = scored
+        #expect(Self.feed(&engine, rows: Self.loaded(50, from: 100), start: t0 - 3_600_000, scored: &scored).isEmpty)
+        #expect(scored == before + 50)
+    }
+
     /// Without run_threshold the current is read as a running contact (≥ 0.5): a stopped
     /// motor's noise counts as running, so the stop is scored and alerts. This is what
     /// run_threshold is for.

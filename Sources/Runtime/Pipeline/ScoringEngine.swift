@@ -50,6 +50,10 @@ public struct ScoringEngine {
         var rowsInWindow = 0
         /// Running rows waiting out the stop grace before they are judged (see `RunState.stopGrace`).
         var pending = PendingRows(sensorCount: 0, columnCount: 0, capacity: 1)
+        /// The stop grace in poll intervals (rounded up): a row is judged once this many later
+        /// rows came even if the clock says less time passed (a clock stepped back), so the
+        /// waiting rows stay bounded.
+        var graceRows = 0
 
         init(configuration: MachineConfiguration, quality: DataQualityMonitor, anomalies: AnomalyAlertEngine) {
             self.configuration = configuration
@@ -127,8 +131,9 @@ public struct ScoringEngine {
         state.uncalibratedLogged = false
         let grace = state.runState?.stopGrace ?? 0
         let interval = max(1, state.configuration.pollInterval.wholeMilliseconds)
+        state.graceRows = Int((grace + interval - 1) / interval)
         state.pending = PendingRows(sensorCount: state.configuration.sensors.count, columnCount: state.modelRow.count,
-                                    capacity: Int(grace / interval) + 2)
+                                    capacity: state.graceRows + 2)
     }
 
     /// Replaces machine `index`'s model (after a new calibration): its windows and its alert
@@ -307,9 +312,10 @@ public struct ScoringEngine {
             return
         }
         // With a stop grace, a row is judged once the machine is seen still running that much
-        // later (a stop before then discards it, above).
+        // later, or that many polls later (a stop before then discards it, above).
         state.pending.append(time: time, values: state.values, modelRow: state.modelRow)
-        while let oldest = state.pending.oldestTime, time.millisecondsSinceEpoch - oldest.millisecondsSinceEpoch >= grace {
+        while let oldest = state.pending.oldestTime,
+              time.millisecondsSinceEpoch - oldest.millisecondsSinceEpoch >= grace || state.pending.count > state.graceRows {
             let rowTime = state.pending.removeOldest(into: &state.values, modelRow: &state.modelRow)
             judge(state, machine: m, model: model, time: rowTime, events: &events, scored: scored)
         }
