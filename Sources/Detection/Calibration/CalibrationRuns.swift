@@ -1,6 +1,6 @@
 /// Calibration rows that hold several runs of a machine (its stops were left out, see
-/// `SensorTable.runningRows` and `runStarts`): the helpers that keep windows and changes over
-/// a horizon inside one run, as the agent's windows start afresh after a stop.
+/// `SensorTable.runningRows` and `runStarts`): the helpers that keep windows and streaming
+/// compensations inside one run, as the agent's start afresh after a stop.
 enum CalibrationRuns {
     /// The run of each of `rows` rows, runs beginning at `starts` (row indices, any order); nil
     /// when there is only one run, so that callers keep their plain path.
@@ -17,14 +17,6 @@ enum CalibrationRuns {
             runs[r] = run
         }
         return runs
-    }
-
-    /// `|m[t] − m[t − lag]|` for every t whose pair lies in one run (`runs`: the run of each
-    /// entry, nil: one run).
-    static func changes(_ m: [Float], lag: Int, runs: [Int]?) -> [Float] {
-        guard lag > 0, m.count > lag else { return [] }
-        guard let runs else { return (lag..<m.count).map { abs(m[$0] - m[$0 - lag]) } }
-        return (lag..<m.count).compactMap { runs[$0] == runs[$0 - lag] ? abs(m[$0] - m[$0 - lag]) : nil }
     }
 
     /// `f` applied to each run's rows on its own (row-major, `sensorCount` values per row), the

@@ -72,7 +72,6 @@ public struct ReturnToNormalCheck: Sendable, Hashable, Codable {
         var offsets = [Float](repeating: 0, count: n)
         // Windows start afresh at each run start (no window straddles a stop).
         let runOfRow = CalibrationRuns.runOfRow(rows: rows, starts: runStarts)
-        var recentRun: [Int]? = runOfRow == nil ? nil : []
         var sinceStart = 0
         for r in 0..<rows {
             if let runOfRow, r > 0, runOfRow[r] != runOfRow[r - 1] {
@@ -83,7 +82,6 @@ public struct ReturnToNormalCheck: Sendable, Hashable, Codable {
             scorer.push(row: values[start..<(start + n)])
             sinceStart += 1
             guard sinceStart >= w else { continue }
-            recentRun?.append(runOfRow?[r] ?? 0)
             for s in 0..<n {
                 let (recentMean, olderMean) = scorer.recentAndOlderMeans(sensor: s, recentRows: k)
                 let change = abs(recentMean - olderMean)
@@ -105,7 +103,7 @@ public struct ReturnToNormalCheck: Sendable, Hashable, Codable {
             if !spread.isFinite { spread = 0 }
             let h = min(baseline.settings.driftHorizonRows, m.count - 1)
             if h > 0 {
-                let changes = CalibrationRuns.changes(m, lag: h, runs: recentRun)
+                let changes = (h..<m.count).map { abs(m[$0] - m[$0 - h]) }
                 let drift = robustSpread ? RobustStatistics.median(changes) : changes.lazy.filter(\.isFinite).max() ?? 0
                 if drift.isFinite { spread = max(spread, drift) }
             }

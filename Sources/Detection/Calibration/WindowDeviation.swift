@@ -118,7 +118,9 @@ public struct WindowDeviationBaseline: Sendable, Hashable, Codable {
     ///   sensor's own unit (NaN or ≤ 0: no tolerance); becomes `deadBand`.
     /// - Parameter runStarts: rows at which the machine runs again after a stop
     ///   (`SensorTable.runStarts`): windows start afresh there, as the agent's do, so no window
-    ///   and no change over the drift horizon straddles a stop.
+    ///   straddles a stop. Changes over the drift horizon still compare window means of
+    ///   different runs: a machine that restarts at another level shows how far its level moves
+    ///   in normal operation.
     public static func fit(values: ArraySlice<Float>, sensorCount: Int,
                            settings: WindowDeviationSettings = WindowDeviationSettings(),
                            robustSpread: Bool = false, tolerances: [Float]? = nil,
@@ -150,8 +152,6 @@ public struct WindowDeviationBaseline: Sendable, Hashable, Codable {
         // that scores later rows, so calibration and scoring cannot disagree.
         var scorer = WindowDeviationScorer(baseline: baseline)
         var means: [[Float]] = Array(repeating: [], count: sensorCount)
-        // The run each window mean belongs to (nil: one run).
-        var meanRun: [Int]? = runOfRow == nil ? nil : []
         var sinceStart = 0
         for r in 0..<rows {
             if let runOfRow, r > 0, runOfRow[r] != runOfRow[r - 1] {
@@ -163,7 +163,6 @@ public struct WindowDeviationBaseline: Sendable, Hashable, Codable {
             sinceStart += 1
             guard sinceStart >= settings.windowRows else { continue }
             for s in 0..<sensorCount { means[s].append(scorer.windowMean(sensor: s)) }
-            meanRun?.append(runOfRow?[r] ?? 0)
         }
         let noiseFloor = 0.5 / Float(settings.windowRows).squareRoot()
         for s in 0..<sensorCount { baseline.windowCenter[s] = RobustStatistics.median(means[s]) }
@@ -193,7 +192,7 @@ public struct WindowDeviationBaseline: Sendable, Hashable, Codable {
             if !spread.isFinite { spread = 0 }
             let h = min(settings.driftHorizonRows, m.count - 1)
             if h > 0 {
-                let changes = CalibrationRuns.changes(m, lag: h, runs: meanRun)
+                let changes = (h..<m.count).map { abs(m[$0] - m[$0 - h]) }
                 let drift = robustSpread ? RobustStatistics.median(changes) : changes.lazy.filter(\.isFinite).max() ?? 0
                 if drift.isFinite { spread = max(spread, drift) }
             }
@@ -203,10 +202,8 @@ public struct WindowDeviationBaseline: Sendable, Hashable, Codable {
             // not wander): the residual's change over the horizon against its change over one
             // window length (independent windows: about 1 for noise).
             let ratio = baseline.operating == nil
-                ? wanderRatio(values: values, sensorCount: sensorCount, sensor: s, lag: min(settings.driftHorizonRows, rows / 2),
-                              runOfRow: runOfRow)
-                : residualWanderRatio(m, window: settings.windowRows, horizon: min(settings.driftHorizonRows, m.count / 2),
-                                      runs: meanRun)
+                ? wanderRatio(values: values, sensorCount: sensorCount, sensor: s, lag: min(settings.driftHorizonRows, rows / 2))
+                : residualWanderRatio(m, window: settings.windowRows, horizon: min(settings.driftHorizonRows, m.count / 2))
             if settings.wanderPenaltyPower > 0, ratio > settings.wanderRatioLimit {
                 baseline.weight[s] = pow(settings.wanderRatioLimit / ratio, settings.wanderPenaltyPower)
             }
@@ -222,11 +219,10 @@ public struct WindowDeviationBaseline: Sendable, Hashable, Codable {
 extension WindowDeviationBaseline {
     /// Typical (80th percentile) change of a window-mean series over `horizon` divided by its
     /// typical change over `window` rows; 1 when there is too little data.
-    /// `runs` gives the run of each entry of `m` (nil: one run); changes are taken within a run.
-    static func residualWanderRatio(_ m: [Float], window: Int, horizon: Int, runs: [Int]? = nil) -> Float {
+    static func residualWanderRatio(_ m: [Float], window: Int, horizon: Int) -> Float {
         guard horizon > window, m.count > horizon else { return 1 }
-        let long = RobustStatistics.quantile(CalibrationRuns.changes(m, lag: horizon, runs: runs), 0.8)
-        let short = RobustStatistics.quantile(CalibrationRuns.changes(m, lag: window, runs: runs), 0.8)
+        let long = RobustStatistics.quantile((horizon..<m.count).map { abs(m[$0] - m[$0 - horizon]) }, 0.8)
+        let short = RobustStatistics.quantile((window..<m.count).map { abs(m[$0] - m[$0 - window]) }, 0.8)
         guard short.isFinite, long.isFinite, short > 0 else { return 1 }
         return long / short
     }
@@ -235,15 +231,13 @@ extension WindowDeviationBaseline {
     /// noise around a level, large for a sensor that drifts); 1 when there is too little data.
     /// "Typical" is the 80th percentile of absolute changes: robust to a short fault hidden in the
     /// calibration rows, yet non-zero for coarsely quantized sensors that often repeat a value.
-    /// `runOfRow` gives the run of each row (nil: one run); changes are taken within a run.
-    static func wanderRatio(values: ArraySlice<Float>, sensorCount: Int, sensor: Int, lag: Int, runOfRow: [Int]? = nil) -> Float {
+    static func wanderRatio(values: ArraySlice<Float>, sensorCount: Int, sensor: Int, lag: Int) -> Float {
         let rows = values.count / sensorCount
         guard lag >= 2, rows > lag else { return 1 }
         func typicalChange(_ l: Int) -> Float {
             var changes: [Float] = []
             changes.reserveCapacity(rows - l)
             for r in l..<rows {
-                if let runOfRow, runOfRow[r] != runOfRow[r - l] { continue }
                 let a = values[values.startIndex + r * sensorCount + sensor]
                 let b = values[values.startIndex + (r - l) * sensorCount + sensor]
                 if a.isFinite && b.isFinite { changes.append(abs(a - b)) }
