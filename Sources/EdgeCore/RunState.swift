@@ -43,8 +43,8 @@ public struct RunState: Sendable {
     /// How long a missing reading keeps the last known state.
     public let holdTime: Int64
     /// How long before the run signal shows a stop the machine may already be stopping (a
-    /// motor current decaying): rows less than this before a stop (or an unknown stretch) are
-    /// not judged. The agent therefore judges each row this much later, once the machine is
+    /// motor current decaying): rows this long or less before a stop (or an unknown stretch)
+    /// are not judged. The agent therefore judges each row this much later, once the machine is
     /// seen still running; a table drops those rows. 0 for a running contact.
     public let stopGrace: Int64
 
@@ -73,10 +73,12 @@ public struct RunState: Sendable {
     }
 
     /// Whether a row at `rowTime`, scored by the run signal when it came, is judged now that
-    /// the signal says stopped or unknown at `stopTime`: not when it lies within `stopGrace`
-    /// before it (the machine was already stopping).
+    /// the signal says stopped or unknown at `stopTime`: not when it lies `stopGrace` or less
+    /// before it (the machine was already stopping). The agent judges a row once a later row
+    /// at least `stopGrace` after it still says running, so a row exactly `stopGrace` before
+    /// the stop is never judged.
     public func isJudged(rowAt rowTime: Int64, stoppedAt stopTime: Int64) -> Bool {
-        stopTime - rowTime >= stopGrace
+        stopTime - rowTime > stopGrace
     }
 
     /// Whether the last row is scored (running and settled).
