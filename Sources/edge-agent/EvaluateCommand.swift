@@ -216,10 +216,10 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(help: "With --few-shot: every row's network score is its largest sensor's contribution instead of the mean over sensors (scored in float32).")
     var largestSensorScore = false
 
-    @Option(help: "With --few-shot: how every row's network threshold is set: highest-score (highest calibration score × --network-margin, shipped), sensor-reference (each sensor's score relative to the network's score of a calibration window with that sensor moved by --reference-spreads, threshold 1, no margin), sensor-excess (the same, each score and reference measured from the sensor's median score in unmoved calibration windows) or anomaly-midpoint (geometric mean of the highest calibration score and the median score of the adaptation's synthetic anomalies, no margin).")
+    @Option(help: "With --few-shot: how every row's network threshold is set: highest-score (highest calibration score × --network-margin, shipped), sensor-reference (each sensor's score relative to the network's score of a calibration window with that sensor moved by --reference-spreads, threshold 1, no margin), sensor-excess (the same, each score and reference measured from the sensor's median score in unmoved calibration windows), all-sensor-reference (the network's score of a calibration window with every sensor moved by --reference-spreads at once, no margin) or anomaly-midpoint (geometric mean of the highest calibration score and the median score of the adaptation's synthetic anomalies, no margin).")
     var thresholdRule: NetworkThresholdRule = .highestScore
 
-    @Option(help: "With --threshold-rule sensor-reference or sensor-excess: how far each sensor is moved, in input units (tolerated spreads with --input-scaling tolerated).")
+    @Option(help: "With --threshold-rule sensor-reference, sensor-excess or all-sensor-reference: how far each sensor is moved, in input units (tolerated spreads with --input-scaling tolerated).")
     var referenceSpreads: Float = 1
 
     @Flag(help: "With --threshold-rule sensor-reference: rows (a) and (c) use reference spreads learned per K for their initialization on the meta-training machines (each fold's with --meta-folds, else the simulated fleet of --calibration-prior's options): the smallest whose alerts cover at most --prior-target-far of the later normal rows. Adds row (b'): random initialization with spreads learned the same way; (b) keeps --reference-spreads.")

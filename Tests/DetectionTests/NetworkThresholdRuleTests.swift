@@ -144,6 +144,22 @@ struct NetworkThresholdRuleTests {
         }
         #expect(checked > 150)
 
+        // all-sensor-reference: the plain score of windows with every sensor moved, larger direction of the median.
+        let allMoved = try Self.calibrate(network, rule: .allSensorReference, spreads: spreads, values: calibration)
+        #expect(allMoved.sensorReferences == nil)
+        var expectedAll: Float = 0
+        for sign: Float in [1, -1] {
+            var scores = Swift.stride(from: 0, to: windows.count, by: step).map { w -> Float in
+                var moved = windows[w]
+                moved.values = moved.values.map { $0 + sign * spreads }
+                return network.score(moved).score
+            }.sorted()
+            let m = scores.count
+            expectedAll = max(expectedAll, m % 2 == 1 ? scores[m / 2] : (scores[m / 2 - 1] + scores[m / 2]) / 2)
+            scores.removeAll()
+        }
+        #expect(abs(allMoved.threshold - expectedAll) <= 1e-5 * max(1, expectedAll), "\(allMoved.threshold) vs \(expectedAll)")
+
         let midpoint = try Self.calibrate(network, rule: .anomalyMidpoint, values: calibration)
         let highest = Self.scores(plain, calibration).filter(\.isFinite).max() ?? .nan
         let anomalies = FewShotAdaptation.batch(normal: windows, settings: settings).filter { $0.label == .anomalous }

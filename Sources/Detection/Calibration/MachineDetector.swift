@@ -424,6 +424,9 @@ public struct Calibrator: Sendable {
             part.threshold = reference * margin
         case .sensorReference, .sensorExcess:
             part.threshold = 1
+        case .allSensorReference:
+            part.threshold = normal.isEmpty ? reference * margin
+                : NetworkThresholdRule.allSensorReference(of: part, normal: normal, spreads: settings.referenceSpreads)
         case .anomalyMidpoint:
             part.threshold = NetworkThresholdRule.anomalyMidpoint(of: part, normal: normal, highest: max(top.isFinite ? top : 1, 1e-6),
                                                                   settings: a)

@@ -22,6 +22,9 @@ public enum NetworkThresholdRule: String, Sendable, Hashable, Codable, CaseItera
     /// As `sensorReference`, each contribution measured from the sensor's median contribution
     /// in the unmoved calibration windows: (contribution − baseline) / (reference − baseline).
     case sensorExcess = "sensor-excess"
+    /// The network's own score of a calibration window with every sensor moved by the reference
+    /// spreads at once (the larger direction of the median over at most 16 windows); no margin.
+    case allSensorReference = "all-sensor-reference"
 
     /// At most this many calibration windows (evenly spaced) are moved to measure a reference.
     static let referenceWindows = 16
@@ -51,6 +54,23 @@ public enum NetworkThresholdRule: String, Sendable, Hashable, Codable, CaseItera
             }
             return max(reference, 1e-6)
         }
+    }
+
+    /// The threshold of `allSensorReference`: the network's score of a calibration window whose
+    /// readings (normalized) of every sensor are moved by `spreads`, the larger of the two
+    /// directions of the median over at most 16 windows, scored as the detector scores.
+    static func allSensorReference(of part: NetworkDetector, normal: [Window], spreads: Float) -> Float {
+        var threshold: Float = 0
+        for sign: Float in [1, -1] {
+            let scores = referenceWindows(normal).map { window -> Float in
+                var moved = window
+                for k in moved.values.indices { moved.values[k] += sign * spreads }
+                return (part.quantized?.score(moved) ?? part.network.score(moved)).score
+            }
+            let typical = RobustStatistics.median(scores)
+            if typical.isFinite { threshold = max(threshold, typical) }
+        }
+        return max(threshold, 1e-6)
     }
 
     /// The calibration windows a reference is measured on: at most 16, evenly spaced.
