@@ -228,6 +228,9 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "With --few-shot: seed of the random initialization of row (b).")
     var randomSeed: UInt64 = 7
 
+    @Option(help: "With --few-shot and --meta-simulated (no --meta-folds): score every row with the mean of this many networks, each calibrated and adapted as one is: (a) and (c) from initializations meta-trained with seeds 100·--meta-seed + 1 … + N, (b) and (b') from random initializations with seeds 100·--random-seed + 1 … + N; the threshold is the ensemble's highest calibration score × the margin (with --calibration-prior learned for the ensemble). 1: one network (default).")
+    var ensemble: Int = 1
+
     func printFewShotTable() throws {
         var settings = FewShotEvaluationSettings(folds: metaFolds, adaptation: AdaptationSettings(steps: detector.adaptationSteps),
                                                  thresholdMargin: detector.networkMargin, quantize: !detector.float,
@@ -275,8 +278,11 @@ struct EvaluateCommand: ParsableCommand {
         }
         let extra = metaFolds >= 2 || simulatedOnly
             ? MetaTrainCommand.simulatedTasks(count: metaSimulated, hours: simulatedOnly ? metaHours : 1.5, seed: metaSeed, steady: simulatedOnly && metaSteady) : []
-        let results = try FewShotEvaluation.run(directory: dataset, initialization: initialization, extraTasks: extra,
+        let results = ensemble > 1
+            ? try FewShotEvaluation.runEnsemble(directory: dataset, members: ensemble, simulatedTasks: simulatedOnly ? extra : [],
                                                 settings: settings) { line in if !json { print(line) } }
+            : try FewShotEvaluation.run(directory: dataset, initialization: initialization, extraTasks: extra,
+                                        settings: settings) { line in if !json { print(line) } }
         var rows = results.map { ($0.method.rawValue, $0.calibrationRows, $0.counts) }
         if diagnose, !json {
             for r in results {
