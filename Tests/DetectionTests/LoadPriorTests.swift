@@ -218,3 +218,79 @@ struct LoadPriorTests {
         #expect(alerts(detector, rows(speed: 2500, count: 200, seed: 33, flowPower: 3) + leak) > 150)
     }
 }
+
+/// Vibration at speeds calibration never saw: the pump kind's vibration band is learned from how
+/// far each learning machine's own law lies from speed², so a quiet pump (whose 0.03 mm/s floor
+/// bends its law toward speed^1.8) does not alert at a new speed, while an imbalance still does.
+@Suite("Load prior: vibration of a quiet pump at other speeds")
+struct LoadPriorVibrationTests {
+    static let names = ["flow", "outlet_pressure", "vibration_y", "speed"]
+
+    /// Rows of a 1,450 rpm pump at `speed`: vibration 0.03 mm/s plus `base` · (speed / 1,450)²
+    /// (the simulator's law), with 3 % noise and 0.03 mm/s of its own; `imbalance` multiplies
+    /// the part that follows speed.
+    func rows(speed: Float, count: Int, seed: UInt64, base: Float = 0.6, imbalance: Float = 1) -> [Float] {
+        var random = SplitMix64(seed: seed)
+        var values: [Float] = []
+        let r = speed / 1450
+        for _ in 0..<count {
+            let flow = 60 * pow(r, 1.5) * (1 + 0.005 * random.signedUnitFloat())
+            let pressure = 4 * pow(r, 1.3) * (1 + 0.003 * random.signedUnitFloat())
+            let vibration = (0.03 + base * imbalance * r * r) * (1 + 0.05 * random.signedUnitFloat()) + 0.05 * random.signedUnitFloat()
+            values += [flow, pressure, vibration, speed + random.signedUnitFloat()]
+        }
+        return values
+    }
+
+    func alerts(_ detector: MachineDetector, _ values: [Float]) -> Int {
+        var stream = detector.makeStream()
+        let n = Self.names.count
+        var count = 0
+        for r in 0..<(values.count / n) where stream.process(row: values[(r * n)..<(r * n + n)]).alert { count += 1 }
+        return count
+    }
+
+    @Test("the shipped pump vibration band is not 0 and reaches speed^1.8")
+    func shippedBand() throws {
+        let pump = try #require(LoadPrior.shipped?.kinds.first { $0.name == "pump" })
+        for sensor in ["vibration_x", "vibration_y"] {
+            let role = try #require(pump.roles.first { $0.sensor == sensor })
+            #expect(role.band > 0.05, "\(sensor): \(role.elasticity) ± \(role.band)")
+        }
+    }
+
+    @Test("a quiet pump calibrated at 918 rpm: 1,403 rpm gives no alert; an imbalance (× 1.8) there does")
+    func quietPumpAtAnotherSpeed() {
+        let calibration = rows(speed: 918, count: 600, seed: 50)
+        let detector = Calibrator().calibrate(values: calibration[...], sensorNames: Self.names).detector
+        let faster = rows(speed: 1403, count: 1200, seed: 51)
+        #expect(alerts(detector, calibration + faster) == 0)
+        let imbalance = rows(speed: 1403, count: 600, seed: 52, imbalance: 1.8)
+        #expect(alerts(detector, calibration + faster + imbalance) > 500)
+    }
+
+    @Test("learning: vibration of quiet and loud machines (0.03 mm/s + base · speed²) gets a band reaching each machine's own law")
+    func learnedBandCoversQuietMachines() throws {
+        var machines: [LoadPriorMachine] = []
+        let bases: [Float] = [0.25, 0.6, 1.2, 2.4]
+        for (m, base) in bases.enumerated() {
+            var random = SplitMix64(seed: UInt64(60 + m))
+            var values: [Float] = []
+            // Speed steps every 20 minutes between 60 % and 100 % of rated, 6 hours.
+            var speed: Float = 1450
+            for r in 0..<21_600 {
+                if r % 1200 == 0 { speed = 870 + 580 * (0.5 + 0.5 * random.signedUnitFloat()) }
+                let s = speed / 1450
+                let vibration = (0.03 + base * s * s) * (1 + 0.03 * random.signedUnitFloat())
+                values += [speed + random.signedUnitFloat(), vibration]
+            }
+            machines.append(LoadPriorMachine(kind: "pump", sensorNames: ["speed", "vibration"], values: values))
+        }
+        let prior = LoadPriorLearning.learn(machines)
+        let role = try #require(prior.kind(for: ["speed", "vibration"])?.roles.first { $0.sensor == "vibration" })
+        // The quietest machine's secant elasticity between 60 % and 100 % of rated speed.
+        let quiet = log((0.03 + bases[0]) / (0.03 + bases[0] * 0.36)) / log(1 / Float(0.6))
+        #expect(role.band > 0, "\(role.elasticity) ± \(role.band)")
+        #expect(role.elasticity - role.band <= quiet + 0.05, "\(role.elasticity) ± \(role.band) against the quiet machine's \(quiet)")
+    }
+}

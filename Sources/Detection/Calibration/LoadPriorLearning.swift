@@ -90,6 +90,8 @@ public enum LoadPriorLearning {
         }
         for kindName in kindNames {
             var samples: [String: [Sample]] = [:]
+            // Each machine's own elasticity per role (see `machineElasticity`).
+            var machineElasticities: [String: [Float]] = [:]
             var order: [String] = []
             let duty = !machines.contains { $0.kind == kindName && $0.sensorNames.contains(settings.driver) }
             for var m in machines where m.kind == kindName {
@@ -103,6 +105,7 @@ public enum LoadPriorLearning {
                 for (role, list) in collect(m, duty: duty, settings: settings) {
                     if samples[role] == nil { order.append(role) }
                     samples[role, default: []] += list
+                    if let e = machineElasticity(list, settings: settings) { machineElasticities[role, default: []].append(e) }
                 }
             }
             var roles: [LoadPrior.Role] = []
@@ -117,7 +120,18 @@ public enum LoadPriorLearning {
                 let instant = fit(list, lagged: false, tolerance: tolerance, settings: settings)
                 let lagged = fit(list, lagged: true, tolerance: tolerance, settings: settings)
                 let useLag = duty || lagged.band < settings.lagPreference * instant.band
-                let chosen = useLag ? lagged : instant
+                var chosen = useLag ? lagged : instant
+                // The band is how far one machine's elasticity may lie from the kind's. A fitted
+                // band of 0 says only that noise and tolerated change hid every sample's miss, not
+                // that the machines agree: the miss recurs at every sample of a machine (pump
+                // vibration: 0.03 mm/s that does not follow speed bends a quiet pump's law from
+                // speed^2 toward speed^1.8). Then the band reaches every learning machine's own
+                // elasticity instead. (A role that does not follow speed, elasticity 0, keeps
+                // its tolerance alone: a supply voltage's sag is the load's, not the speed's.)
+                if !duty, chosen.band == 0, chosen.elasticity != 0, let own = machineElasticities[role], own.count >= 2 {
+                    let spread = own.map { abs($0 - chosen.elasticity) }.max() ?? 0
+                    chosen.band = max(chosen.band, (spread * 1000).rounded(.up) / 1000)
+                }
                 // Left out: too wide to keep its faults, or no change at all (nothing to compensate).
                 guard chosen.band <= settings.maximumBand, chosen.elasticity != 0 || chosen.band > 0 || tolerance > 0 else { continue }
                 roles.append(LoadPrior.Role(sensor: role, elasticity: chosen.elasticity, band: chosen.band, lagged: useLag, tolerance: tolerance))
@@ -210,6 +224,16 @@ public enum LoadPriorLearning {
             result.append((m.sensorNames[s], list))
         }
         return result
+    }
+
+    /// One machine's own elasticity for a role: the median of log change over log change of
+    /// speed across its samples whose speed moved by at least `minimumLogChange` (nil: none). Its
+    /// samples' noise averages out in the median; what remains is how this machine's law differs.
+    static func machineElasticity(_ samples: [Sample], settings: LoadPriorLearningSettings) -> Float? {
+        let ratios = samples.filter { abs($0.now) >= settings.minimumLogChange }.map { $0.y / $0.now }
+        guard ratios.count >= 20 else { return nil }
+        let e = RobustStatistics.median(ratios)
+        return e.isFinite ? e : nil
     }
 
     /// The elasticity with the narrowest band covering `coverage` of the samples, and that band.

@@ -18,19 +18,19 @@ role pump motor_current 2.21 0.325 lagged 0.026
 role pump supply_voltage 0 0 instant 0.01
 role pump bearing_temperature 0.83 0.292 lagged 0.219
 role pump winding_temperature 1.765 0.777 lagged 0.162
-role pump vibration_x 1.94 0 instant 0.005
-role pump vibration_y 1.94 0 instant 0
+role pump vibration_x 1.94 0.059 instant 0.005
+role pump vibration_y 1.94 0.099 instant 0
 role pump shaft_power 3.05 0.249 instant 0.034
 role pump ambient_temperature 0.085 0.135 instant 0.3
 kind motor driver speed
 role motor motor_current 1.545 0.558 lagged 0.039
-role motor torque 1.94 0 instant 0.032
+role motor torque 1.94 0.055 instant 0.032
 role motor supply_voltage 0 0 instant 0.012
 role motor winding_temperature 1.13 0.488 lagged 0.218
 role motor bearing_temperature 0.34 0.174 lagged 0.148
-role motor vibration_x 1.945 0 instant 0.011
-role motor vibration_y 1.935 0 instant 0.013
-role motor electrical_power 2.785 0 lagged 0.048
+role motor vibration_x 1.945 0.076 instant 0.011
+role motor vibration_y 1.935 0.056 instant 0.013
+role motor electrical_power 2.785 0.125 lagged 0.048
 role motor ambient_temperature -0.065 0.771 instant 0.108
 kind compressor driver loaded duty
 role compressor suction_pressure 0 0 lagged 0.02
