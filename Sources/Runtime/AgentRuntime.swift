@@ -272,7 +272,7 @@ public final class AgentRuntime: Service, Sendable {
                 let outcome = try AlertsLeftOpen.end(
                     database: database, mapping: mapping, configuration: configuration, alertLog: alertLog, now: now,
                     reason: reason)
-                let count = outcome.events.count + outcome.endedWithoutLogEvent
+                let count = outcome.events.count + outcome.endedWithoutLogEvent + outcome.alreadyInLog
                 guard count > 0 else {
                     logger.info("no alerts left open before this start")
                     return

@@ -93,6 +93,14 @@ public struct StoredAlertDetails: Decodable, Sendable {
     public var id: String?
     /// When the alert ended (ISO-8601), on a `cleared` event.
     public var ended: String?
+    /// The alert's machine, kind (`anomaly`, `unit_offline`, …), severity and start (ISO-8601).
+    public var machine: String?
+    public var kind: String?
+    public var severity: String?
+    public var started: String?
+    /// The alert's peak score and the threshold at the time.
+    public var peak_score: Double?
+    public var threshold: Double?
     /// The event's message.
     public var message: String?
     /// The sensors that drove it.

@@ -297,6 +297,90 @@ import Testing
         #expect(interrupted.ended == firstStart)
     }
 
+    /// Alerts the buffer never stored (raised while it was not writable, or a kill between the
+    /// `raised` line and the row) and the agent then killed: the next start ends them in the
+    /// alert log from their last line there, once; alerts the log already ended stay as they are.
+    @Test func alertsOnlyTheLogKnowsAreEndedInTheLogOnce() throws {
+        let dir = try TemporaryDirectory(prefix: "alert-log-only")
+        defer { dir.remove() }
+        let configPath = dir.file("agent.conf")
+        try """
+            [agent]
+            data_dir = "\(dir.path)/data"
+            alert_log = "\(dir.path)/alerts.jsonl"
+
+            [[bus]]
+            name = "line"
+            type = "tcp"
+            host = "127.0.0.1"
+            port = 502
+
+            [[machine]]
+            id = "pump-1"
+
+              [[machine.sensor]]
+              name = "pressure"
+              bus = "line"
+              unit_id = 1
+              address = 0
+
+            """.write(toFile: configPath, atomically: true, encoding: .utf8)
+        let configuration = try ConfigurationLoader.load(path: configPath)
+        try FileManager.default.createDirectory(atPath: configuration.agent.dataDirectory, withIntermediateDirectories: true)
+        let databasePath = Store.databasePath(dataDirectory: configuration.agent.dataDirectory)
+        let logPath = configuration.agent.alertLog
+        func at(_ second: Int64) -> Timestamp { Timestamp(millisecondsSinceEpoch: 1_800_000_000_000 + second * 1000) }
+
+        // The killed run: "ended" raised and cleared in the log; "unstored" raised and updated in
+        // the log only; "stored" raised in the log and the buffer.
+        do {
+            let log = try AlertLog(path: logPath)
+            let database = try BufferDatabase(path: databasePath)
+            _ = try database.registerSensors(configuration)
+            func alert(_ name: String, _ second: Int64, _ kind: AlertKind) -> Alert {
+                Alert(id: "pump-1-\(name)-\(at(second).millisecondsSinceEpoch)", machine: "pump-1", kind: kind, severity: .critical,
+                      started: at(second), peakScore: 3, threshold: 1.5, message: "\(name) alert")
+            }
+            var ended = alert("ended", 0, .anomaly)
+            try log.append(AlertEvent(change: .raised, time: at(0), alert: ended))
+            ended.ended = at(5)
+            try log.append(AlertEvent(change: .cleared, time: at(5), alert: ended))
+            let unstored = alert("unstored", 10, .unitOffline)
+            try log.append(AlertEvent(change: .raised, time: at(10), alert: unstored))
+            try log.append(AlertEvent(change: .updated, time: at(12), alert: unstored))
+            let stored = alert("stored", 20, .anomaly)
+            let raised = AlertEvent(change: .raised, time: at(20), alert: stored)
+            try log.append(raised)
+            _ = try database.insertAlert(AlertRecord(
+                machine: "pump-1", kind: "anomaly", severity: "critical", started: at(20), peakScore: 3, threshold: 1.5,
+                details: raised.jsonLine))
+        }
+
+        for start in 0..<2 {
+            let database = try BufferDatabase(path: databasePath)
+            let mapping = try database.registerSensors(configuration)
+            let outcome = try AlertsLeftOpen.end(
+                database: database, mapping: mapping, configuration: configuration, alertLog: try AlertLog(path: logPath),
+                now: at(3600 + Int64(start) * 60), reason: AlertsLeftOpen.restartReason)
+            #expect(outcome.endedFromLogOnly == (start == 0 ? 1 : 0), "start \(start)")
+            #expect(outcome.events.count == (start == 0 ? 2 : 0), "start \(start)")
+        }
+        let lines = try Self.events(logPath)
+        func cleared(_ name: String) -> [[String: Any]] {
+            lines.filter { ($0["id"] as? String)?.hasPrefix("pump-1-\(name)-") == true && $0["event"] as? String == "cleared" }
+        }
+        #expect(cleared("ended").count == 1 && cleared("ended").first?["reason"] == nil)
+        #expect(cleared("stored").count == 1)
+        let unstored = cleared("unstored")
+        #expect(unstored.count == 1)
+        #expect(unstored.first?["reason"] as? String == AlertsLeftOpen.restartReason)
+        #expect(unstored.first?["kind"] as? String == "unit_offline" && unstored.first?["severity"] as? String == "critical")
+        #expect(unstored.first?["started"] as? String == at(10).iso8601)
+        #expect(unstored.first?["ended"] as? String == at(3600).iso8601)  // no stored reading: the start
+        #expect(unstored.first?["message"] as? String == "unstored alert; ended: \(AlertsLeftOpen.restartReason)")
+        #expect(lines.count == 7)
+    }
+
     // MARK: 4. A new model ends the alert the old one raised and restarts the rule
 
     /// A calibration picked up while an anomaly alert is open: the alert ends with a `cleared`

@@ -38,6 +38,10 @@ enum AlertsLeftOpen {
         /// alert thread, was interrupted between writing it and storing the row): ended in the
         /// database with that event, not written again.
         var alreadyInLog = 0
+        /// Alerts the alert log's last lines show raised and not ended that the buffer does not
+        /// hold open (raised while it was not writable, or a kill between the `raised` line and
+        /// its row): ended in the log only (their events are in `events` too).
+        var endedFromLogOnly = 0
         /// Why the alert log could not take an event (the rows were ended all the same).
         var logFailure: AlertLogError?
     }
@@ -62,17 +66,23 @@ enum AlertsLeftOpen {
         let leftOpen = (try database.alerts(AlertFilter(state: .open)) + database.alerts(AlertFilter(state: .acknowledged)))
             .sorted { ($0.started.millisecondsSinceEpoch, $0.id) < ($1.started.millisecondsSinceEpoch, $1.id) }
         var outcome = Outcome()
-        guard !leftOpen.isEmpty else { return outcome }
-        let alreadyCleared = clearedEvents(in: alertLog)
+        let tail = LogTail(alertLog)
+        guard !leftOpen.isEmpty || !tail.unended.isEmpty else { return outcome }
+        let alreadyCleared = tail.cleared
         var lastReadings: [String: Timestamp?] = [:]
-        for record in leftOpen {
-            if lastReadings[record.machine] == nil {
-                lastReadings[record.machine] = .some(try newestReading(of: record.machine, database, mapping, configuration))
+        func lastReading(of machine: String) throws -> Timestamp? {
+            if lastReadings[machine] == nil {
+                lastReadings[machine] = .some(try newestReading(of: machine, database, mapping, configuration))
             }
-            let lastReading = lastReadings[record.machine] ?? nil
+            return lastReadings[machine] ?? nil
+        }
+        var handled = Set<String>()
+        for record in leftOpen {
+            let lastReading = try lastReading(of: record.machine)
             var ended = Timestamp(millisecondsSinceEpoch: max(
                 record.started.millisecondsSinceEpoch, (lastReading ?? now).millisecondsSinceEpoch))
             var details = record.details
+            handled.insert(StoredAlertDetails(of: record)?.id ?? "\(record.machine)-\(record.started.millisecondsSinceEpoch)")
             if let event = event(ending: record, at: ended, now: now, reason: reason) {
                 if let logged = alreadyCleared[event.alert.id] {
                     details = logged.line
@@ -99,20 +109,49 @@ enum AlertsLeftOpen {
             cleared.details = details
             try database.updateAlert(cleared)
         }
+        // Raised in the log but unknown to the buffer: only the log can end them.
+        for (id, last) in tail.unended where !handled.contains(id) {
+            guard let machine = last.machine, let kind = last.kind.flatMap(AlertKind.init(rawValue:)),
+                  let started = last.started.flatMap({ Timestamp(iso8601: Substring($0)) }) else { continue }
+            let alert = Alert(
+                id: id, machine: machine, kind: kind, severity: last.severity.flatMap(AlertSeverity.init(rawValue:)) ?? .warning,
+                started: started, peakScore: last.peak_score ?? 0, threshold: last.threshold ?? 0,
+                topSensors: last.contributions, message: last.message ?? "\(machine) \(kind.rawValue)")
+            let event = AlertEvent.ending(alert, at: try lastReading(of: machine) ?? now, time: now, reason: reason)
+            if let alertLog, outcome.logFailure == nil {
+                do {
+                    try alertLog.append(event)
+                } catch {
+                    outcome.logFailure = error
+                }
+            }
+            outcome.events.append(event)
+            outcome.endedFromLogOnly += 1
+        }
         return outcome
     }
 
-    /// The `cleared` events among the alert log's last lines, by alert id: the line and its
-    /// `ended` time. Empty when there is no log or it cannot be read (then nothing is skipped).
-    private static func clearedEvents(in alertLog: AlertLog?) -> [String: (line: String, ended: Timestamp?)] {
-        guard let lines = try? alertLog?.lastLines(maxBytes: logTailBytes) else { return [:] }
+    /// What the alert log's last lines (`logTailBytes`) say: the `cleared` events by alert id
+    /// (the line and its `ended` time), and the alerts whose last event there is not `cleared`,
+    /// in the order of their last event. Empty when there is no log or it cannot be read.
+    struct LogTail {
         var cleared: [String: (line: String, ended: Timestamp?)] = [:]
-        for line in lines {
-            guard let details = StoredAlertDetails(line: line), details.event == AlertEvent.Change.cleared.rawValue,
-                  let id = details.id else { continue }
-            cleared[id] = (line, details.ended.flatMap { Timestamp(iso8601: Substring($0)) })
+        var unended: [(id: String, last: StoredAlertDetails)] = []
+
+        init(_ alertLog: AlertLog?) {
+            guard let lines = try? alertLog?.lastLines(maxBytes: AlertsLeftOpen.logTailBytes) else { return }
+            var last: [String: (order: Int, details: StoredAlertDetails)] = [:]
+            for (order, line) in lines.enumerated() {
+                guard let details = StoredAlertDetails(line: line), let id = details.id else { continue }
+                last[id] = (order, details)
+                if details.event == AlertEvent.Change.cleared.rawValue {
+                    cleared[id] = (line, details.ended.flatMap { Timestamp(iso8601: Substring($0)) })
+                }
+            }
+            unended = last.filter { $0.value.details.event != AlertEvent.Change.cleared.rawValue }
+                .sorted { $0.value.order < $1.value.order }
+                .map { (id: $0.key, last: $0.value.details) }
         }
-        return cleared
     }
 
     /// The newest stored reading of a configured machine; nil when it has none or is no longer
