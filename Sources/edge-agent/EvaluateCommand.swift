@@ -222,7 +222,7 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "With --threshold-rule sensor-reference, sensor-excess or all-sensor-reference: how far each sensor is moved, in input units (tolerated spreads with --input-scaling tolerated).")
     var referenceSpreads: Float = 1
 
-    @Flag(help: "With --threshold-rule sensor-reference: rows (a) and (c) use reference spreads learned per K for their initialization on the meta-training machines (each fold's with --meta-folds, else the simulated fleet of --calibration-prior's options): the smallest whose alerts cover at most --prior-target-far of the later normal rows. Adds row (b'): random initialization with spreads learned the same way; (b) keeps --reference-spreads.")
+    @Flag(help: "With --threshold-rule sensor-reference or all-sensor-reference: rows (a) and (c) use reference spreads learned per K for their initialization on the meta-training machines (each fold's with --meta-folds, else the simulated fleet of --calibration-prior's options): the smallest whose alerts cover at most --prior-target-far of the later normal rows. Adds row (b'): random initialization with spreads learned the same way; (b) keeps --reference-spreads.")
     var learnReferenceSpreads = false
 
     @Option(help: "With --few-shot: seed of the random initialization of row (b).")
@@ -261,7 +261,9 @@ struct EvaluateCommand: ParsableCommand {
         settings.networkThresholdRule = thresholdRule
         settings.referenceSpreads = referenceSpreads
         settings.learnReferenceSpreads = learnReferenceSpreads
-        if learnReferenceSpreads, thresholdRule != .sensorReference { throw ValidationError("--learn-reference-spreads needs --threshold-rule sensor-reference") }
+        if learnReferenceSpreads, ![.sensorReference, .allSensorReference].contains(thresholdRule) {
+            throw ValidationError("--learn-reference-spreads needs --threshold-rule sensor-reference or all-sensor-reference")
+        }
         if noSlotEmbeddings { settings.architecture.slotWidth = 0 }
         settings.diagnostics = diagnose
         settings.learnCalibrationPrior = calibrationPrior

@@ -186,8 +186,9 @@ struct NetworkThresholdRuleTests {
         #expect(normalAlerts <= 0.2)
     }
 
-    @Test("learned reference spreads are the smallest on the grid that keep later normal rows under the target")
-    func learnedSpreadsMeetTheTarget() throws {
+    @Test("learned reference spreads are the smallest on the grid that keep later normal rows under the target",
+          arguments: [NetworkThresholdRule.sensorReference, .allSensorReference])
+    func learnedSpreadsMeetTheTarget(_ rule: NetworkThresholdRule) throws {
         let tasks = (0..<2).map { t in
             MetaTask(name: "toy \(t)", values: Self.steadyRows(500, seed: 40 + UInt64(t)), sensorCount: Self.sensors,
                      anomalous: Array(repeating: false, count: 500))
@@ -198,11 +199,12 @@ struct NetworkThresholdRuleTests {
                                              thresholdMargin: 1.5, quantize: false)
         calibration.inputScaling = .tolerated
         let grid = NetworkThresholdRule.referenceSpreadGrid
-        let learned = try #require(NetworkThresholdRule.learnReferenceSpreads(calibration: calibration, tasks: tasks, settings: settings)[60])
+        let learned = try #require(NetworkThresholdRule.learnReferenceSpreads(calibration: calibration, tasks: tasks, settings: settings,
+                                                                              rule: rule)[60])
         // The false-alarm rate of spreads c, recomputed through calibration and the detector's own stream.
         func falseAlarmRate(_ c: Float) throws -> Double {
             var referenced = calibration
-            referenced.thresholdRule = .sensorReference
+            referenced.thresholdRule = rule
             referenced.referenceSpreads = c
             var alerted = 0, total = 0
             for task in tasks {

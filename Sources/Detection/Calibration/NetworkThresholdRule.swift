@@ -134,9 +134,13 @@ extension NetworkThresholdRule {
     /// at most `settings.targetFalseAlarmRate` of those normal rows, pooled over all stretches
     /// (the largest on the grid when none does). The stretches are `CalibrationPrior`'s.
     /// - Returns: the learned spreads by K (K below one window are left out).
+    /// With `rule` `allSensorReference` the same is done with that rule's threshold (the plain
+    /// score against the score of a window with every sensor moved by the spreads).
     public static func learnReferenceSpreads(calibration: NetworkCalibration, tasks: [MetaTask],
                                              settings: CalibrationPriorSettings = CalibrationPriorSettings(),
-                                             grid: [Float] = referenceSpreadGrid) -> [Int: Float] {
+                                             grid: [Float] = referenceSpreadGrid,
+                                             rule: NetworkThresholdRule = .sensorReference) -> [Int: Float] {
+        let allSensors = rule == .allSensorReference
         var calibration = calibration
         calibration.thresholdRule = .highestScore
         calibration.thresholdMargin = 1
@@ -158,7 +162,7 @@ extension NetworkThresholdRule {
                     var contributions: [[Float]] = [], isNormal: [Bool] = []
                     for r in (start + k)..<min(task.rowCount, start + k + (settings.horizonRows ?? task.rowCount)) {
                         let s = stream.score(row: task.values[(r * n)..<((r + 1) * n)])
-                        contributions.append(s.isFinite ? stream.contributions : [])
+                        contributions.append(s.isFinite ? (allSensors ? [s] : stream.contributions) : [])
                         isNormal.append(!task.anomalous[r])
                     }
                     stretches.append((part, normal, contributions, isNormal))
@@ -168,7 +172,8 @@ extension NetworkThresholdRule {
             for c in grid.sorted() {
                 var alerted = 0, total = 0
                 for s in stretches {
-                    let references = sensorReferences(of: s.part, normal: s.normal, spreads: c)
+                    let references = allSensors ? [allSensorReference(of: s.part, normal: s.normal, spreads: c)]
+                        : sensorReferences(of: s.part, normal: s.normal, spreads: c)
                     var state = AlertDecisionRule.State()
                     for i in s.contributions.indices {
                         var score = Float.nan

@@ -65,7 +65,7 @@ public struct FewShotEvaluationSettings: Sendable {
     public var networkThresholdRule: NetworkThresholdRule = .highestScore
     /// With `networkThresholdRule` `sensorReference`: input units each sensor is moved by.
     public var referenceSpreads: Float = 1
-    /// With `networkThresholdRule` `sensorReference`: rows (a) and (c) use reference spreads
+    /// With `networkThresholdRule` `sensorReference` or `allSensorReference`: rows (a) and (c) use reference spreads
     /// learned per K for their initialization on the meta-training machines (each fold's, or
     /// `priorTasks` without folds; `calibrationPrior`'s stretches, horizon, rule and target),
     /// `NetworkThresholdRule.learnReferenceSpreads`; row (b') shows random weights with spreads
@@ -256,7 +256,7 @@ public enum FewShotEvaluation {
         }
         // Reference spreads per method and fold, learned on machines the fold does not hold.
         var learnedSpreads: [FewShotMethod: [[Int: Float]]] = [:]
-        if settings.learnReferenceSpreads, settings.networkThresholdRule == .sensorReference {
+        if settings.learnReferenceSpreads, [.sensorReference, .allSensorReference].contains(settings.networkThresholdRule) {
             var priorSettings = settings.calibrationPrior
             priorSettings.calibrationRowCounts = settings.calibrationRowCounts
             for method in [FewShotMethod.metaAdapted, .metaOnly, .randomAdaptedWithPrior] {
@@ -267,7 +267,8 @@ public enum FewShotEvaluation {
                     let tasks = foldTasks.isEmpty ? settings.priorTasks : foldTasks[f] + extraTasks
                     var calibration = NetworkCalibration(initialization: start, adaptation: adaptation, thresholdMargin: 1, quantize: settings.quantize)
                     calibration.inputScaling = settings.inputScaling
-                    let spreads = NetworkThresholdRule.learnReferenceSpreads(calibration: calibration, tasks: tasks, settings: priorSettings)
+                    let spreads = NetworkThresholdRule.learnReferenceSpreads(calibration: calibration, tasks: tasks, settings: priorSettings,
+                                                                             rule: settings.networkThresholdRule)
                     progress("reference spreads \(method.rawValue), fold \(f + 1): " + spreads.keys.sorted().map { "K=\($0) \(spreads[$0] ?? 0)" }.joined(separator: ", "))
                     return spreads
                 }
