@@ -96,7 +96,7 @@ import Glibc
         // own elasticity contradicts the kind's), 9 runs took 11-12 s, or 37-41 s when inlet
         // pressure is still discounted, with no false alarm (docs/load-prior.md, "When calibration
         // itself shows several speeds"). Since it also re-fits lagged roles that settle (inlet and
-        // outlet pressure, current) to this pump's own law, 3 runs alerted after 9.0 s (docs/load-prior.md,
+        // outlet pressure, current) to this pump's own law, 8 runs alerted after 9.0 s (docs/load-prior.md,
         // "Lagged roles judged where they settle"). EDGE_E2E_KEEP=DIR keeps the run's folder for rescoring.
         var raised: [String: Any]? = nil
         for _ in 0..<120 where raised == nil {
