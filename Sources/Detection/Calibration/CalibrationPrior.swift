@@ -141,18 +141,7 @@ extension CalibrationPrior {
                     streams.append((relative, normal))
                 }
             }
-            var margin = settings.marginGrid.last ?? 1
-            for m in settings.marginGrid {
-                var alerted = 0, total = 0
-                for s in streams {
-                    var state = AlertDecisionRule.State()
-                    for i in s.relative.indices {
-                        let alert = state.update(score: s.relative[i], threshold: m, rule: settings.rule)
-                        if s.normal[i] { total += 1; if alert { alerted += 1 } }
-                    }
-                }
-                if total > 0, Double(alerted) <= settings.targetFalseAlarmRate * Double(total) { margin = m; break }
-            }
+            let margin = Self.smallestMargin(streams: streams, settings: settings)
             entries.append(Entry(calibrationRows: k, scaleFactor: factor, thresholdMargin: margin))
         }
         return CalibrationPrior(entries: entries)
@@ -166,6 +155,24 @@ extension CalibrationPrior {
         let candidates = count == 1 ? [first] : (0..<count).map { first + $0 * (last - first) / (count - 1) }
         var seen = Set<Int>()
         return candidates.filter { seen.insert($0).inserted && !task.anomalous[$0..<($0 + k)].contains(true) }
+    }
+
+    /// The smallest margin on `settings.marginGrid` whose alerts (the decision rule run over each
+    /// stream of relative scores) cover at most `settings.targetFalseAlarmRate` of the normal
+    /// rows; the grid's largest when none does.
+    static func smallestMargin(streams: [(relative: [Float], normal: [Bool])], settings: CalibrationPriorSettings) -> Float {
+        for m in settings.marginGrid {
+            var alerted = 0, total = 0
+            for s in streams {
+                var state = AlertDecisionRule.State()
+                for i in s.relative.indices {
+                    let alert = state.update(score: s.relative[i], threshold: m, rule: settings.rule)
+                    if s.normal[i] { total += 1; if alert { alerted += 1 } }
+                }
+            }
+            if total > 0, Double(alerted) <= settings.targetFalseAlarmRate * Double(total) { return m }
+        }
+        return settings.marginGrid.last ?? 1
     }
 
     /// Per sensor, 1.4826 × median |later normal reading − stretch median| / stretch scale.

@@ -125,18 +125,7 @@ extension CalibrationPrior {
                     streams.append((relative, normal))
                 }
             }
-            var margin = settings.marginGrid.last ?? 1
-            for m in settings.marginGrid {
-                var alerted = 0, total = 0
-                for s in streams {
-                    var state = AlertDecisionRule.State()
-                    for i in s.relative.indices {
-                        let alert = state.update(score: s.relative[i], threshold: m, rule: settings.rule)
-                        if s.normal[i] { total += 1; if alert { alerted += 1 } }
-                    }
-                }
-                if total > 0, Double(alerted) <= settings.targetFalseAlarmRate * Double(total) { margin = m; break }
-            }
+            let margin = Self.smallestMargin(streams: streams, settings: settings)
             entries.append(Entry(calibrationRows: k, scaleFactor: factor, thresholdMargin: margin))
         }
         return CalibrationPrior(entries: entries)
