@@ -112,13 +112,8 @@ extension CalibrationPrior {
         var entries: [Entry] = []
         for k in settings.calibrationRowCounts where k >= calibration.adaptation.windowRows {
             let stretches = tasks.map { task in starts(in: task, rows: k, count: settings.episodesPerTask, after: settings.settlingRows) }
-            // Scale factor: pooled ratios over every sensor of every stretch.
-            var ratios: [Float] = []
-            for (task, starts) in zip(tasks, stretches) {
-                for start in starts { ratios += spreadRatios(task: task, start: start, rows: k) }
-            }
-            // Tolerated units already carry the calibration's tolerated spread: no widening.
-            let factor = ratios.isEmpty || calibration.inputScaling == .tolerated ? 1 : max(1, RobustStatistics.median(ratios))
+            let factor = scaleFactor(stretches: zip(tasks, stretches).flatMap { task, starts in starts.map { (task, $0) } },
+                                     rows: k, inputScaling: calibration.inputScaling)
             // Margin: relative scores of every later row, per stretch.
             var network = calibration
             network.initialization = initialization
@@ -173,6 +168,16 @@ extension CalibrationPrior {
             if total > 0, Double(alerted) <= settings.targetFalseAlarmRate * Double(total) { return m }
         }
         return settings.marginGrid.last ?? 1
+    }
+
+    /// The scale factor of K-row calibrations: the median of `spreadRatios` pooled over every
+    /// sensor of every stretch, at least 1; 1 in tolerated units, which already carry the
+    /// calibration's tolerated spread.
+    static func scaleFactor(stretches: [(task: MetaTask, start: Int)], rows k: Int, inputScaling: NetworkInputScaling) -> Float {
+        guard inputScaling != .tolerated else { return 1 }
+        var ratios: [Float] = []
+        for (task, start) in stretches { ratios += spreadRatios(task: task, start: start, rows: k) }
+        return ratios.isEmpty ? 1 : max(1, RobustStatistics.median(ratios))
     }
 
     /// Per sensor, 1.4826 × median |later normal reading − stretch median| / stretch scale.

@@ -53,9 +53,8 @@ extension CalibrationPrior {
         var entries: [Entry] = []
         for k in settings.calibrationRowCounts where k >= calibration.adaptation.windowRows {
             let placed = detectionEpisodes(in: tasks, rows: k, settlingRows: settings.settlingRows, episodes: episodes)
-            var ratios: [Float] = []
-            for e in placed { ratios += spreadRatios(task: tasks[e.task], start: e.start, rows: k) }
-            let factor = ratios.isEmpty || calibration.inputScaling == .tolerated ? 1 : max(1, RobustStatistics.median(ratios))
+            let factor = scaleFactor(stretches: placed.map { (tasks[$0.task], $0.start) }, rows: k,
+                                     inputScaling: calibration.inputScaling)
             var network = calibration
             network.initialization = initialization
             network.thresholdMargin = 1

@@ -86,11 +86,8 @@ extension CalibrationPrior {
         var entries: [Entry] = []
         for k in settings.calibrationRowCounts where k >= calibration.adaptation.windowRows {
             let stretches = tasks.map { task in starts(in: task, rows: k, count: settings.episodesPerTask, after: settings.settlingRows) }
-            var ratios: [Float] = []
-            for (task, starts) in zip(tasks, stretches) {
-                for start in starts { ratios += spreadRatios(task: task, start: start, rows: k) }
-            }
-            let factor = ratios.isEmpty || calibration.inputScaling == .tolerated ? 1 : max(1, RobustStatistics.median(ratios))
+            let factor = scaleFactor(stretches: zip(tasks, stretches).flatMap { task, starts in starts.map { (task, $0) } },
+                                     rows: k, inputScaling: calibration.inputScaling)
             var streams: [(relative: [Float], normal: [Bool])] = []
             for (task, starts) in zip(tasks, stretches) {
                 let n = task.sensorCount

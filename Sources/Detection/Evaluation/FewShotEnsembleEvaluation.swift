@@ -37,7 +37,7 @@ extension FewShotEvaluation {
             var start = Network(architecture: settings.architecture, seed: seed)
             start.reconstructionScoreWeight = settings.scoreReconstructionWeight
             start.scoresByLargestSensor = settings.largestSensorScore
-            let started = MonotonicSeconds.now()
+            let started = MonotonicTime.seconds()
             var first: Float = .nan, last: Float = .nan
             let network = MetaTraining.train(initial: start, tasks: simulatedTasks, settings: meta,
                                              reportEvery: meta.iterations, monitorEpisodes: 8) { p in
@@ -46,7 +46,7 @@ extension FewShotEvaluation {
             metaMembers.append(network)
             progress("ensemble member seed \(seed): meta-trained on \(simulatedTasks.count) tasks, meta-loss "
                      + "\(EvaluationText.fixed(Double(first), 3)) → \(EvaluationText.fixed(Double(last), 3)), "
-                     + "\(EvaluationText.fixed(MonotonicSeconds.now() - started, 1)) s")
+                     + "\(EvaluationText.fixed(MonotonicTime.seconds() - started, 1)) s")
         }
         let randomMembers = NetworkEnsemble.memberSeeds(from: settings.randomSeed, count: members).map { seed -> Network in
             var random = Network(architecture: metaMembers[0].architecture, seed: seed)
@@ -70,14 +70,14 @@ extension FewShotEvaluation {
             var priorSettings = settings.calibrationPrior
             priorSettings.calibrationRowCounts = settings.calibrationRowCounts
             for method in [FewShotMethod.metaAdapted, .metaOnly, .randomAdaptedWithPrior] {
-                let started = MonotonicSeconds.now()
+                let started = MonotonicTime.seconds()
                 let prior = CalibrationPrior.learnForEnsemble(initializations: starts(method),
                                                               calibration: calibration(method, initialization: starts(method)[0]),
                                                               tasks: settings.priorTasks, settings: priorSettings)
                 priors[method] = prior
                 progress("ensemble calibration prior \(method.rawValue): " + prior.entries.map {
                     "K=\($0.calibrationRows) margin \($0.thresholdMargin)"
-                }.joined(separator: ", ") + ", \(EvaluationText.fixed(MonotonicSeconds.now() - started, 1)) s")
+                }.joined(separator: ", ") + ", \(EvaluationText.fixed(MonotonicTime.seconds() - started, 1)) s")
             }
         }
         let rule = CalibrationSettings().rule
@@ -140,9 +140,4 @@ extension FewShotEvaluation {
         }
         return results
     }
-}
-
-/// Wall-clock seconds for progress lines (CLOCK_MONOTONIC).
-private enum MonotonicSeconds {
-    static func now() -> Double { Double(SystemClock.monotonicNanoseconds()) / 1e9 }
 }

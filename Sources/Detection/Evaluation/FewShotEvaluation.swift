@@ -394,6 +394,6 @@ extension FewShotEvaluation {
 }
 
 /// Wall-clock seconds for progress lines (CLOCK_MONOTONIC).
-private enum MonotonicTime {
+enum MonotonicTime {
     static func seconds() -> Double { Double(SystemClock.monotonicNanoseconds()) / 1e9 }
 }

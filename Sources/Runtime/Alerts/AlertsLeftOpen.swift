@@ -76,6 +76,18 @@ enum AlertsLeftOpen {
             }
             return lastReadings[machine] ?? nil
         }
+        /// Writes the event to the alert log (until a write fails: the failure is kept and the
+        /// rest go to the buffer only) and counts it as written at this start.
+        func log(_ event: AlertEvent) {
+            if let alertLog, outcome.logFailure == nil {
+                do {
+                    try alertLog.append(event)
+                } catch {
+                    outcome.logFailure = error
+                }
+            }
+            outcome.events.append(event)
+        }
         var handled = Set<String>()
         for record in leftOpen {
             let lastReading = try lastReading(of: record.machine)
@@ -90,14 +102,7 @@ enum AlertsLeftOpen {
                     outcome.alreadyInLog += 1
                 } else {
                     details = event.jsonLine
-                    if let alertLog, outcome.logFailure == nil {
-                        do {
-                            try alertLog.append(event)
-                        } catch {
-                            outcome.logFailure = error
-                        }
-                    }
-                    outcome.events.append(event)
+                    log(event)
                     try afterLogging(event)
                 }
             } else {
@@ -117,15 +122,7 @@ enum AlertsLeftOpen {
                 id: id, machine: machine, kind: kind, severity: last.severity.flatMap(AlertSeverity.init(rawValue:)) ?? .warning,
                 started: started, peakScore: last.peak_score ?? 0, threshold: last.threshold ?? 0,
                 topSensors: last.contributions, message: last.message ?? "\(machine) \(kind.rawValue)")
-            let event = AlertEvent.ending(alert, at: try lastReading(of: machine) ?? now, time: now, reason: reason)
-            if let alertLog, outcome.logFailure == nil {
-                do {
-                    try alertLog.append(event)
-                } catch {
-                    outcome.logFailure = error
-                }
-            }
-            outcome.events.append(event)
+            log(AlertEvent.ending(alert, at: try lastReading(of: machine) ?? now, time: now, reason: reason))
             outcome.endedFromLogOnly += 1
         }
         return outcome

@@ -131,13 +131,13 @@ public struct AnomalyAlertEngine: Sendable {
     /// restart (`DetectorStream.restart`).
     /// - Parameter reason: what showed the stop, for the message (`running off`,
     ///   `motor_current below 25 A`).
-    public mutating func clearBecauseStopped(at time: Timestamp, reason: String) -> AlertEvent? {
+    public mutating func clearBecauseStopped(at time: Timestamp, reason: @autoclosure () -> String) -> AlertEvent? {
         decision.reset()
         cooldownUntil = nil
         firstAboveInRun = nil
         guard var alert = open else { return nil }
         alert.ended = time
-        alert.message += "; cleared because \(machine) stopped (\(reason))"
+        alert.message += "; cleared because \(machine) stopped (\(reason()))"
         open = nil
         return AlertEvent(change: .cleared, time: time, alert: alert)
     }

@@ -266,8 +266,9 @@ public struct ScoringEngine {
             state.pending.removeAll()
             // The next run starts afresh: its windows (see `followRunSignal`) and its alert
             // rule, as `replay` and `evaluate` restart their stream after a stop.
-            let reason = phase == .stopped ? state.stopReason : "running state unknown: \(state.configuration.runSignal ?? "") not read"
-            if let event = state.anomalies.clearBecauseStopped(at: time, reason: reason) {
+            // The reason is only put together when an alert is open (stopped rows are frequent).
+            if let event = state.anomalies.clearBecauseStopped(
+                at: time, reason: phase == .stopped ? state.stopReason : "running state unknown: \(state.configuration.runSignal ?? "") not read") {
                 events.append(event)
             }
         }
