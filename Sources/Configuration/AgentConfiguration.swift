@@ -214,8 +214,17 @@ extension SensorConfiguration {
         "discharge_temperature", "oil_temperature", "ambient_temperature", "vibration_x", "vibration_y",
     ]
 
-    /// The name the load prior matches this sensor by: its `role`, else its name.
-    public var roleName: String { role ?? name }
+    /// The known role `text` names, in any case (`"Flow"` → `"flow"`), or nil. Roles are
+    /// matched without regard to case everywhere: in `role`, in a sensor's own name and by the
+    /// load prior, which compares names case-insensitively.
+    public static func knownRole(matching text: String) -> String? {
+        let lower = text.lowercased()
+        return knownRoles.first { $0 == lower }
+    }
+
+    /// The name the load prior matches this sensor by: its `role`, else the role its name is
+    /// (in any case: a sensor named `Speed` plays `speed`), else its name.
+    public var roleName: String { role ?? SensorConfiguration.knownRole(matching: name) ?? name }
 }
 
 /// Which of a calibrated machine's two scores raises its anomaly alerts (`alert_score`).

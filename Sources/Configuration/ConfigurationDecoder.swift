@@ -447,8 +447,8 @@ struct ConfigurationDecoder {
             }
         }
         if let role = table.name("role", &problems, what: "a sensor role of the load prior") {
-            if SensorConfiguration.knownRoles.contains(role) {
-                sensor.role = role
+            if let known = SensorConfiguration.knownRole(matching: role) {
+                sensor.role = known
             } else {
                 var message = "unknown role \"\(role)\" (the load prior knows: \(SensorConfiguration.knownRoles.joined(separator: ", ")))"
                 if let suggestion = closest(to: role, among: SensorConfiguration.knownRoles) { message += "; did you mean \"\(suggestion)\"?" }
@@ -460,9 +460,10 @@ struct ConfigurationDecoder {
 
     /// Two sensors of one machine cannot play the same role (the prior would not know which to
     /// follow): neither by `role` nor by a name that is a role while another sensor's `role` says it too.
+    /// Roles are compared without regard to case, as the load prior compares them (`Flow` plays `flow`).
     private mutating func checkUniqueRoles(of sensors: [SensorConfiguration], in tables: [TableReader]) {
         var players: [String: String] = [:]
-        for sensor in sensors where sensor.role != nil || SensorConfiguration.knownRoles.contains(sensor.name) {
+        for sensor in sensors where sensor.role != nil || SensorConfiguration.knownRole(matching: sensor.name) != nil {
             let role = sensor.roleName
             guard let first = players[role] else { players[role] = sensor.name; continue }
             let table = tables.first { $0.table["name"]?.string == sensor.name }

@@ -31,7 +31,9 @@ public enum SummaryJSON {
             json.field("last_time", s.lastTime?.iso8601)
             json.field("normal_low", s.normalLow)
             json.field("normal_high", s.normalHigh)
-            if let state = s.normalState { json.field("normal_state", state) }
+            // Always present, null unless the range depends on a two-state machine's state, as
+            // normal_low/normal_high are null without a range and the CSV always has the column.
+            json.field("normal_state", s.normalState)
             json.beginObject("bad_readings")
             for quality in Quality.allCases where quality != .good {
                 json.field(quality.name, s.count(of: quality))

@@ -136,10 +136,10 @@ struct ConfigurationPlan {
     }
 
     /// The load-prior role a sensor plays: its `role`, its own name when that is a role the
-    /// prior knows (`speed (name)`), else `-`.
+    /// prior knows in any case (`speed (name)`), else `-`.
     func role(_ sensor: SensorConfiguration) -> String {
         if let role = sensor.role { return role }
-        return SensorConfiguration.knownRoles.contains(sensor.name) ? "\(sensor.name) (name)" : "-"
+        return SensorConfiguration.knownRole(matching: sensor.name).map { "\($0) (name)" } ?? "-"
     }
 
     /// `holding 100–101 (float32 CDAB)`, `input 7 (uint16)`, `holding 40 bit 3 (bool)`, `coil 12`.

@@ -17,6 +17,13 @@ struct EvaluateCommand: ParsableCommand {
             or "missed", and a line per kind of fault. The faults are those of DATASET/faults.csv \
             when it is there (what `simulate --export` writes, with their kinds), otherwise each \
             run of rows labelled anomalous.
+
+            With --config, each file is scored as its machine of agent.conf (the one whose id \
+            is the file's name, e.g. pump-4.csv, or --machine): its sensors, tolerances, roles, \
+            kind, and its own run_signal, run_threshold, settle_after_start and stop_grace, so a \
+            data set of pumps and compressors gets each machine's run threshold. --run-signal, \
+            --run-threshold, --settle-rows and --stop-grace-rows are for data sets without an \
+            agent.conf and apply one value to every file.
             """
     )
 
@@ -41,6 +48,9 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
+    @OptionGroup(title: "The machines in agent.conf (optional)")
+    var agent: AgentMachineOptions
+
     @OptionGroup(title: "Detector settings (defaults are the shipped ones)")
     var detector: DetectorOptions
 
@@ -62,14 +72,29 @@ struct EvaluateCommand: ParsableCommand {
         if runSignal != nil, fewShot || leaveOneOut {
             throw ValidationError("--run-signal applies to the plain evaluation, not to --few-shot or --leave-one-out")
         }
+        if agent.config != nil {
+            if fewShot || leaveOneOut { throw ValidationError("--config applies to the plain evaluation, not to --few-shot or --leave-one-out") }
+            if runSignal != nil || settleRows != 0 || stopGraceRows != 0 {
+                throw ValidationError("--config takes each machine's run_signal, run_threshold, settle_after_start and stop_grace from agent.conf: leave out --run-signal, --run-threshold, --settle-rows and --stop-grace-rows")
+            }
+        }
     }
 
     func run() throws {
         if fewShot { return try printFewShotTable() }
         if leaveOneOut { return try printLeaveOneOut() }
-        let files = try DatasetEvaluation.evaluate(directory: dataset, calibrationRows: calibrationRows, settings: try detector.settings(),
+        let settings = try detector.settings()
+        var prepare: ((String, SensorTable) throws -> PreparedFile)? = nil
+        if let configuration = try agent.load() {
+            let (agent, detector) = (agent, detector)
+            prepare = { file, table in
+                try AgentMachineFile(table, machine: try agent.machine(for: file, in: configuration), file: file, settings: settings,
+                                     rolesFromCommandLine: detector.roles != nil, kindFromCommandLine: detector.machineKind != nil).prepared
+            }
+        }
+        let files = try DatasetEvaluation.evaluate(directory: dataset, calibrationRows: calibrationRows, settings: settings,
                                                    runSignal: runSignal, runThreshold: runThreshold, settleRows: settleRows,
-                                                   stopGraceRows: stopGraceRows)
+                                                   stopGraceRows: stopGraceRows, prepare: prepare)
         guard !files.isEmpty else {
             throw ValidationError("no labelled CSV files (with an anomaly or label column) under \(dataset)")
         }
@@ -463,9 +488,10 @@ struct DetectorOptions: ParsableArguments {
             guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
                 throw ValidationError("--roles: \"\(item)\" is not COLUMN=ROLE (e.g. --roles Pump1_Flow=flow,Pump1_Speed=speed)")
             }
-            let (column, role) = (parts[0], parts[1])
-            guard known.contains(role) else {
-                throw ValidationError("--roles: unknown role \"\(role)\" for column \(column) (the load prior knows: \(known.joined(separator: ", ")))")
+            // Roles are matched without regard to case, as in agent.conf (`Flow` plays `flow`).
+            let column = parts[0]
+            guard let role = known.first(where: { $0 == parts[1].lowercased() }) else {
+                throw ValidationError("--roles: unknown role \"\(parts[1])\" for column \(column) (the load prior knows: \(known.joined(separator: ", ")))")
             }
             if let other = players[role] { throw ValidationError("--roles: columns \(other) and \(column) both play \(role) (each role at most once)") }
             if roles[column] != nil { throw ValidationError("--roles: column \(column) is given twice") }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Configuration
 import Detection
 
 struct ReplayCommand: ParsableCommand {
@@ -11,17 +12,28 @@ struct ReplayCommand: ParsableCommand {
             PRED.csv with the header `timestamp,score,threshold,alert` and exactly one line per \
             input row; calibration rows always have alert 0. The input may use `;` or `,`, LF or \
             CRLF; columns named anomaly, changepoint or label are never used as sensors.
+
+            With --config (and --machine, unless the file is named after its machine, as \
+            `export --machine pump-4` names it pump-4.csv) the file is scored as that machine \
+            of agent.conf, as the running agent scores it: only its sensors' columns, its \
+            tolerances, roles and kind, and only the rows its run_signal scores (stopped, \
+            settling and stop_grace rows get an empty score and alert 0); calibration is on the \
+            first --calibration-rows of those rows. Without --config every column is a sensor \
+            and no tolerance applies, so a supply voltage following the grid may alert.
             """
     )
 
     @Option(help: "The recorded CSV file to score.")
     var input: String
 
-    @Option(help: "How many leading rows are normal operation to calibrate on.")
+    @Option(help: "How many leading rows are normal operation to calibrate on (with --config: leading rows the machine's run signal scores).")
     var calibrationRows: Int = 400
 
     @Option(help: "Where to write the per-row predictions (CSV).")
     var output: String
+
+    @OptionGroup(title: "The machine in agent.conf (optional)")
+    var agent: AgentMachineOptions
 
     @OptionGroup(title: "Detector settings (defaults are the shipped ones)")
     var detector: DetectorOptions
@@ -32,15 +44,46 @@ struct ReplayCommand: ParsableCommand {
 
     func run() throws {
         let table = try CSVReader().read(path: input)
-        let settings = try detector.settings()
+        var settings = try detector.settings()
         for column in settings.sensorRoles.keys.sorted() where !table.sensorNames.contains(column) {
             throw ValidationError("--roles names column \(column), which \(input) does not have (it has: \(table.sensorNames.joined(separator: ", ")))")
         }
-        let result = try Replay.run(table, calibrationRows: calibrationRows, settings: settings)
+        guard let configuration = try agent.load() else {
+            let result = try Replay.run(table, calibrationRows: calibrationRows, settings: settings)
+            try TextFile.write(Replay.csv(table: table, result: result), to: output)
+            report(result, rows: table.rowCount, sensorNames: table.sensorNames, settings: settings, judged: nil, machine: nil)
+            return
+        }
+        let machine = try agent.machine(for: input, in: configuration)
+        let file = try AgentMachineFile(table, machine: machine, file: input, settings: settings,
+                                        rolesFromCommandLine: detector.roles != nil, kindFromCommandLine: detector.machineKind != nil)
+        settings = file.prepared.settings
+        let scored = try Replay.run(file.prepared.table, calibrationRows: calibrationRows, settings: settings,
+                                    tolerances: file.prepared.tolerances)
+        // One line per input row: rows the run signal does not score get no score and no alert.
+        var result = scored
+        result.scores = [Float](repeating: .nan, count: table.rowCount)
+        result.alerts = [Bool](repeating: false, count: table.rowCount)
+        for (i, r) in file.rows.enumerated() {
+            result.scores[r] = scored.scores[i]
+            result.alerts[r] = scored.alerts[i]
+        }
         try TextFile.write(Replay.csv(table: table, result: result), to: output)
+        report(scored, rows: table.rowCount, sensorNames: file.prepared.table.sensorNames, settings: settings,
+               judged: file.rows.count, machine: machine)
+    }
+
+    /// The summary lines: rows, calibration, threshold, alerted rows, and what agent.conf applied.
+    private func report(_ result: ReplayResult, rows: Int, sensorNames: [String], settings: CalibrationSettings,
+                        judged: Int?, machine: MachineConfiguration?) {
         let alerted = result.alerts.filter { $0 }.count
-        print("replay: \(table.rowCount) rows (\(table.sensorCount) sensors), calibrated on \(calibrationRows), threshold \(result.detector.alertThreshold), \(alerted) rows alerted → \(output)")
-        for line in LoadPriorText.lines(detector: result.detector, sensorNames: table.sensorNames, settings: settings) {
+        let scope = judged.map { ", \($0) judged (\(rows - $0) stopped, settling or stopping)" } ?? ""
+        print("replay: \(rows) rows (\(sensorNames.count) sensors)\(scope), calibrated on \(calibrationRows), threshold \(result.detector.alertThreshold), \(alerted) rows alerted → \(output)")
+        if let machine {
+            let tolerances = AgentMachineFile.toleranceText(machine)
+            print("  as \(machine.id) of \(agent.config ?? ""): tolerances \(tolerances.isEmpty ? "none" : tolerances)\(machine.runSignal.map { "; run signal \($0)" } ?? "")")
+        }
+        for line in LoadPriorText.lines(detector: result.detector, sensorNames: sensorNames, settings: settings) {
             print("  " + line)
         }
     }

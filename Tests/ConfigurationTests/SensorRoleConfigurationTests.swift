@@ -71,3 +71,51 @@ struct SensorRoleConfigurationTests {
         }
     }
 }
+
+/// Roles are matched without regard to case everywhere, as the load prior matches names.
+@Suite("Sensor roles in any case")
+struct SensorRoleCaseTests {
+    @Test("a role written in another case is the known role", arguments: ["Flow", "FLOW", "flow", "fLoW"])
+    func roleInAnyCase(spelling: String) throws {
+        let text = SensorRoleConfigurationTests.text.replacingOccurrences(of: "role = \"flow\"", with: "role = \"\(spelling)\"")
+        let pump = try #require(try ConfigurationLoader.parse(text, path: "test.conf").machine(id: "P-101"))
+        #expect(pump.sensors[0].role == "flow")
+        #expect(pump.sensors[0].roleName == "flow")
+    }
+
+    @Test("a sensor named like a role in another case plays it, as the load prior reads it")
+    func nameInAnyCase() throws {
+        let text = SensorRoleConfigurationTests.text.replacingOccurrences(of: "name = \"speed\"", with: "name = \"Speed\"")
+        let fan = try #require(try ConfigurationLoader.parse(text, path: "test.conf").machine(id: "fan"))
+        #expect(fan.sensors[0].role == nil)
+        #expect(fan.sensors[0].roleName == "speed")
+    }
+
+    @Test("a name that is a role in another case counts against the same role given to another sensor",
+          arguments: ["SPEED", "Speed", "speed"])
+    func duplicateAcrossCase(name: String) throws {
+        let text = SensorRoleConfigurationTests.text.replacingOccurrences(of: "name = \"Panel_Temp\"", with: "name = \"\(name)\"")
+        do {
+            _ = try ConfigurationLoader.parse(text, path: "test.conf")
+            Issue.record("expected \(name) and Drive_RPM's role speed to be rejected")
+        } catch {
+            let problem = try #require(error.problems.first)
+            #expect(error.problems.count == 1)
+            #expect(problem.keyPath == "machine[1].sensor[3].name")
+            #expect(problem.line == 23)
+            #expect(problem.message.contains("\"\(name)\" plays role \"speed\", which sensor \"Drive_RPM\" already plays"))
+        }
+    }
+
+    @Test("an unknown role names file, line and key, and suggests the known one")
+    func unknownRole() throws {
+        let text = SensorRoleConfigurationTests.text.replacingOccurrences(of: "role = \"flow\"", with: "role = \"Flwo\"")
+        do {
+            _ = try ConfigurationLoader.parse(text, path: "test.conf")
+            Issue.record("expected an unknown role to be rejected")
+        } catch {
+            #expect(error.description.hasPrefix("test.conf:14: machine[1].sensor[1].role: unknown role \"Flwo\""))
+            #expect(error.description.contains("did you mean \"flow\"?"))
+        }
+    }
+}

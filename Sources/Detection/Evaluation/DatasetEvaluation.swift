@@ -28,6 +28,24 @@ public struct FileEvaluation: Sendable, Codable {
     }
 }
 
+/// How one file of a data set is scored when its machine is known (agent.conf's `[[machine]]`):
+/// the rows and columns the agent would score, its settings and its tolerances.
+public struct PreparedFile: Sendable {
+    /// The rows the machine's run signal scores, with its sensors' columns.
+    public var table: SensorTable
+    /// The detector settings for it (roles, kind, …).
+    public var settings: CalibrationSettings
+    /// Per column of `table`, the tolerated level change (NaN: none); nil: none.
+    public var tolerances: [Float]?
+
+    /// Creates a prepared file.
+    public init(table: SensorTable, settings: CalibrationSettings, tolerances: [Float]? = nil) {
+        self.table = table
+        self.settings = settings
+        self.tolerances = tolerances
+    }
+}
+
 /// Runs `Replay` on every labelled CSV under a folder and counts its decisions (the SKAB protocol).
 public enum DatasetEvaluation {
     /// CSV files under `directory` (recursively), sorted by path, relative to `directory`.
@@ -76,23 +94,32 @@ public enum DatasetEvaluation {
     /// - Parameter runThreshold: with `runSignal`, the reading from which the machine runs, for a
     ///   measured signal such as a motor current (agent.conf `run_threshold`; its column is then
     ///   kept as a sensor); nil: a running contact (≥ `RunState.contactLevel` runs, column dropped).
+    /// - Parameter prepare: given a file's path relative to `directory` and its table, the rows,
+    ///   settings and tolerances to score it with (each file as its own machine of agent.conf);
+    ///   when given, `settings` and the run-signal parameters are not used.
     public static func evaluate(directory: String, calibrationRows: Int,
                                 settings: CalibrationSettings = CalibrationSettings(),
                                 testStartRow: Int? = nil, runSignal: String? = nil, runThreshold: Double? = nil,
-                                settleRows: Int = 0, stopGraceRows: Int = 0) throws -> [FileEvaluation] {
+                                settleRows: Int = 0, stopGraceRows: Int = 0,
+                                prepare: ((_ file: String, _ table: SensorTable) throws -> PreparedFile)? = nil) throws -> [FileEvaluation] {
         var results: [FileEvaluation] = []
         // The simulator's export lists its faults with their kinds; other data sets have labels only.
         let faultList = try FaultLatency.readList(path: directory + "/faults.csv")
         for file in try csvFiles(under: directory) {
             guard try CSVReader().hasLabelColumn(path: directory + "/" + file) else { continue }
             var table = try CSVReader().read(path: directory + "/" + file)
-            if let runSignal {
+            var fileSettings = settings
+            var tolerances: [Float]? = nil
+            if let prepare {
+                let prepared = try prepare(file, table)
+                (table, fileSettings, tolerances) = (prepared.table, prepared.settings, prepared.tolerances)
+            } else if let runSignal {
                 table = table.runningRows(signal: runSignal, threshold: runThreshold ?? RunState.contactLevel,
                                           keepSignal: runThreshold != nil, settleRows: settleRows,
                                           stopGraceRows: stopGraceRows).table
             }
             guard let labels = table.anomalyLabels else { continue }
-            let replay = try Replay.run(table, calibrationRows: calibrationRows, settings: settings)
+            let replay = try Replay.run(table, calibrationRows: calibrationRows, settings: fileSettings, tolerances: tolerances)
             let skip = max(calibrationRows, testStartRow ?? calibrationRows)
             let counts = ConfusionCounts(predictions: replay.alerts, labels: labels.map { $0 != 0 }, skip: skip)
             var evaluation = FileEvaluation(file: file, rows: table.rowCount, counts: counts, threshold: replay.detector.threshold)

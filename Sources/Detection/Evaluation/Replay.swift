@@ -19,9 +19,13 @@ public struct ReplayResult: Sendable {
 /// rows of the same run: at the table's `runStarts` the scorer starts afresh, as after a stop).
 public enum Replay {
     /// Calibrates on the first `calibrationRows` rows of `table` and scores all rows.
+    /// - Parameter tolerances: per sensor, in the table's column order, the level change that
+    ///   is normal whatever calibration saw (agent.conf `tolerance`, in the sensor's unit; NaN:
+    ///   none), as `calibrate` gives the agent's detector; nil: none.
     /// - Throws: `ReplayError` when the file has no more rows than the calibration needs.
     public static func run(_ table: SensorTable, calibrationRows: Int,
-                           settings: CalibrationSettings = CalibrationSettings()) throws -> ReplayResult {
+                           settings: CalibrationSettings = CalibrationSettings(),
+                           tolerances: [Float]? = nil) throws -> ReplayResult {
         guard calibrationRows > 0, table.rowCount > calibrationRows else {
             throw ReplayError(message: "the file has \(table.rowCount) rows; calibration needs \(calibrationRows) and at least one more row to score (use a smaller --calibration-rows)")
         }
@@ -32,6 +36,7 @@ public enum Replay {
         if let step = secondsPerRow(table) { settings.secondsPerRow = step }
         let (detector, report) = Calibrator(settings: settings)
             .calibrate(values: table.values[0..<(calibrationRows * n)], sensorNames: table.sensorNames,
+                       tolerances: tolerances.flatMap { $0.count == n && $0.contains(where: { $0 > 0 }) ? $0 : nil },
                        runStarts: table.runStarts.filter { $0 < calibrationRows })
         var stream = detector.makeStream()
         var scores = [Float](repeating: .nan, count: table.rowCount)

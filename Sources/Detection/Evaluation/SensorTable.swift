@@ -90,7 +90,15 @@ public struct SensorTable: Sendable {
     ///     row number, so that `state`'s times count rows.
     public func runningRows(signal runSignal: String, keepSignal: Bool, state: RunState,
                             rowTimes: [Int64]? = nil) -> (table: SensorTable, excluded: Int) {
-        guard let k = sensorNames.firstIndex(of: runSignal) else { return (self, 0) }
+        let selection = runningRowSelection(signal: runSignal, keepSignal: keepSignal, state: state, rowTimes: rowTimes)
+        return (selection.table, rowCount - selection.rows.count)
+    }
+
+    /// `runningRows(signal:keepSignal:state:rowTimes:)` with the row number, in this table, of
+    /// each row kept (so that `replay` can write one line per input row).
+    public func runningRowSelection(signal runSignal: String, keepSignal: Bool, state: RunState,
+                                    rowTimes: [Int64]? = nil) -> (table: SensorTable, rows: [Int]) {
+        guard let k = sensorNames.firstIndex(of: runSignal) else { return (self, Array(0..<rowCount)) }
         precondition(rowTimes == nil || rowTimes?.count == rowCount, "one time per row")
         let kept = sensorNames.indices.filter { keepSignal || $0 != k }
         var values: [Float] = [], times: [String] = [], rows: [Int] = []
@@ -128,7 +136,7 @@ public struct SensorTable: Sendable {
                                 anomalyLabels: anomalyLabels.map { labels in rows.map { labels[$0] } },
                                 changepointLabels: changepointLabels.map { labels in rows.map { labels[$0] } },
                                 runStarts: starts)
-        return (table, rowCount - times.count)
+        return (table, rows)
     }
 }
 
