@@ -365,19 +365,19 @@ struct DetectorOptions: ParsableArguments {
     @Option(help: "The calibration-score quantile the margin multiplies (1 = the highest score).")
     var thresholdQuantile: Double = CalibrationSettings().thresholdQuantile
 
-    @Option(help: "Rows above the threshold, among the last --raise-window, that raise an alert (agent.conf raise_count).")
+    @Option(help: "Rows above the threshold, among the last --raise-window, that raise an alert (agent.conf [alerts] raise_count).")
     var raiseCount: Int = CalibrationSettings().rule.raiseCount
 
-    @Option(help: "Recent rows the raise count looks at (agent.conf raise_window).")
+    @Option(help: "Recent rows the raise count looks at (agent.conf [alerts] raise_window).")
     var raiseWindow: Int = CalibrationSettings().rule.raiseWindow
 
-    @Option(help: "A raised alert clears after --clear-count rows at or below this fraction of the threshold (agent.conf clear_ratio).")
+    @Option(help: "A raised alert clears after --clear-count rows at or below this fraction of the threshold (agent.conf [alerts] clear_ratio).")
     var clearRatio: Float = CalibrationSettings().rule.clearRatio
 
-    @Option(help: "Consecutive low rows that clear a raised alert (agent.conf clear_count).")
+    @Option(help: "Consecutive low rows that clear a raised alert (agent.conf [alerts] clear_count).")
     var clearCount: Int = CalibrationSettings().rule.clearCount
 
-    @Option(help: "Rows after a clear during which no alert is raised (agent.conf cooldown, at one row a second).")
+    @Option(help: "Rows after a clear during which no alert is raised (agent.conf [alerts] cooldown ÷ poll interval).")
     var cooldownRows: Int = CalibrationSettings().rule.cooldownScores
 
     @Option(help: "Discount of sensors that wander during calibration (0 = none).")

@@ -13,7 +13,7 @@ import Synchronization
 /// Call `bootstrap(configuredLevel:)` once, as early as possible in `run()`: the flag wins,
 /// then the configuration's `log_level`, then `info`.
 struct LoggingOptions: ParsableArguments {
-    @Option(help: "Log detail: trace, debug, info, notice, warning, error or critical (default: log_level in agent.conf, else info).")
+    @Option(help: "How much to log, from the most detailed to the least (default: log_level in agent.conf, else info).")
     var logLevel: Logger.Level? = nil
 
     /// Sets up swift-log for the whole process and returns a logger labelled `label`.

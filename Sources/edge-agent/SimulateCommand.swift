@@ -33,46 +33,46 @@ struct SimulateCommand: ParsableCommand {
             """
     )
 
-    @Option(help: ArgumentHelp("sim.toml with the simulator's settings (options given here override it).", valueName: "path"))
+    @Option(help: ArgumentHelp("sim.toml with the simulator's settings; options given here override it, and the defaults below apply to what neither sets.", valueName: "path"))
     var config: String?
 
     @Option(help: ArgumentHelp("Write labelled CSV files into this directory instead of serving.", valueName: "dir"))
     var export: String?
 
-    @Option(help: "Number of simulated machines (they cycle pump, motor, compressor). Default 3.")
+    @Option(help: "Number of simulated machines (they cycle pump, motor, compressor). (default: 3)")
     var machines: Int?
 
-    @Option(help: "Simulated hours to generate per machine (with --export).")
+    @Option(help: "Export: simulated hours to generate per machine.")
     var hours: Double = 24
 
-    @Option(help: "Seed: the same seed gives the same machines and data. Default 1.")
+    @Option(help: "Seed: the same seed gives the same machines and data. (default: 1)")
     var seed: UInt64?
 
-    @Option(help: ArgumentHelp("Simulated time between samples, e.g. 1s or 100ms. Default 1s.", valueName: "duration"))
+    @Option(help: ArgumentHelp("Simulated time between samples, e.g. 1s or 100ms. (default: 1s)", valueName: "duration"))
     var step: String?
 
-    @Option(help: "Serving: simulated time runs this many times faster than real time. Default 1.")
+    @Option(help: "Serving: simulated time runs this many times faster than real time. (default: 1)")
     var speed: Double?
 
-    @Option(help: "Serving: Modbus TCP port on 127.0.0.1. Default 5020.")
+    @Option(help: "Serving: Modbus TCP port on 127.0.0.1. (default: 5020)")
     var port: Int?
 
-    @Option(help: "Serving: control port on 127.0.0.1 for fault injection (0 = none). Default 5021.")
+    @Option(help: "Serving: control port on 127.0.0.1 for fault injection (0 = none). (default: 5021)")
     var controlPort: Int?
 
     @Option(help: ArgumentHelp("Serving: Modbus RTU on this serial device instead of TCP.", valueName: "device"))
     var rtu: String?
 
-    @Option(help: "Serving: RTU baud rate. Default 19200 (8 data bits, no parity, 1 stop bit).")
+    @Option(help: "Serving: RTU baud rate, with 8 data bits, no parity, 1 stop bit. (default: 19200)")
     var baud: Int?
 
-    @Option(help: ArgumentHelp("Faults: random, random:N, none, or `MACHINE FAULT [key=value]...; ...`.", valueName: "plan"))
+    @Option(help: ArgumentHelp("Faults: random, random:N, none, or `MACHINE FAULT [key=value]...; ...`. (default: random with --export, none when serving)", valueName: "plan"))
     var faults: String?
 
-    @Option(help: ArgumentHelp("Sensors per machine: standard, all, or random (a varied subset per machine).", valueName: "set"))
+    @Option(help: ArgumentHelp("Sensors per machine: standard, all, or random (a varied subset per machine). (default: standard)", valueName: "set"))
     var sensors: String?
 
-    @Option(help: ArgumentHelp("Mean simulated time between normal operating changes (setpoint steps, stops and starts); 0s = none. Default 20m.", valueName: "duration"))
+    @Option(help: ArgumentHelp("Mean simulated time between normal operating changes (setpoint steps, stops and starts); 0s = none. (default: 20m)", valueName: "duration"))
     var changeInterval: String?
 
     @Option(help: ArgumentHelp("Serving: append one JSON line per fault that begins or ends to this file (ground truth for alerts).", valueName: "path"))
