@@ -10,7 +10,7 @@ import EdgeCore
 /// sets that have no agent.conf (SKAB), and reading /etc/edge-agent/agent.conf behind the
 /// user's back would change their results.
 struct AgentMachineOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("agent.conf describing the recorded machine(s): each file is scored as its [[machine]] (the one whose id is the file's name, e.g. pump-4.csv, or --machine) with that machine's sensors, tolerances, roles, kind, run_signal, run_threshold, settle_after_start and stop_grace, as the agent scores it. Default: none (every column is a sensor, no tolerances).", valueName: "path"))
+    @Option(help: ArgumentHelp("agent.conf describing the recorded machine(s): each file is scored as its [[machine]] (the one whose id is the file's name, e.g. pump-4.csv, or --machine) with that machine's sensors, tolerances, min/max, roles, kind, run_signal, run_threshold, settle_after_start and stop_grace, and the [alerts] rule (where the rule's options below are left at their defaults), as the agent scores it. Default: none (every column is a sensor, no tolerances).", valueName: "path"))
     var config: String?
 
     @Option(help: ArgumentHelp("With --config: the [[machine]] id to score the file(s) as, when the file names are not machine ids.", valueName: "id"))
@@ -56,13 +56,22 @@ struct AgentMachineFile {
     var rows: [Int]
 
     /// Selects `machine`'s sensor columns of `table` (in agent.conf order; a missing one is an
-    /// error), keeps the rows its run signal scores (with the agent's run state, timed by the
-    /// file's timestamps, else by the poll interval), and gives the settings the machine's
-    /// roles, kind and poll interval (`settings` from the command line otherwise; a role given
-    /// with `--roles` wins over agent.conf's) and its tolerances.
-    init(_ table: SensorTable, machine: MachineConfiguration, file: String, settings: CalibrationSettings,
-         rolesFromCommandLine: Bool, kindFromCommandLine: Bool) throws {
+    /// error), blanks readings outside a sensor's `min`…`max` (the agent flags them and never
+    /// scores them), keeps the rows its run signal scores (with the agent's run state, timed by
+    /// the file's timestamps, else by the poll interval), and gives the settings the machine's
+    /// roles, kind and poll interval, agent.conf's `[alerts]` rule (`cooldown` ÷ poll interval)
+    /// where the command line left the shipped one, and its tolerances. A role given with
+    /// `--roles` wins over agent.conf's.
+    init(_ table: SensorTable, machine: MachineConfiguration, alerts: AlertSettings, file: String,
+         settings: CalibrationSettings, rolesFromCommandLine: Bool, kindFromCommandLine: Bool) throws {
         var table = try CalibrateCommand.select(sensors: machine.sensors.map(\.name), from: table, file: file)
+        let n = table.sensorCount
+        for (s, sensor) in machine.sensors.enumerated() where sensor.minimum != nil || sensor.maximum != nil {
+            let low = sensor.minimum ?? -.infinity, high = sensor.maximum ?? .infinity
+            for r in 0..<table.rowCount where !(low...high).contains(Double(table.values[r * n + s])) {
+                table.values[r * n + s] = .nan
+            }
+        }
         var rows = Array(0..<table.rowCount)
         if let signal = machine.runSignal, let state = machine.runState() {
             let times = table.timestamps.compactMap { Timestamp(iso8601: $0[...])?.millisecondsSinceEpoch }
@@ -86,6 +95,21 @@ struct AgentMachineFile {
             for sensor in machine.sensors { if let role = sensor.role { settings.sensorRoles[sensor.name] = role } }
         }
         if !kindFromCommandLine { settings.machineKind = machine.kind?.rawValue }
+        // The agent's [alerts] rule, for each number the command line left at the shipped value.
+        let standard = AlertDecisionRule.standard
+        let interval = max(1, machine.pollInterval.wholeMilliseconds)
+        var rule = settings.rule
+        if rule.raiseWindow == standard.raiseWindow { rule.raiseWindow = alerts.raiseWindow }
+        if rule.raiseCount == standard.raiseCount { rule.raiseCount = alerts.raiseCount }
+        if rule.clearRatio == standard.clearRatio { rule.clearRatio = Float(alerts.clearRatio) }
+        if rule.clearCount == standard.clearCount { rule.clearCount = alerts.clearCount }
+        if rule.cooldownScores == standard.cooldownScores {
+            rule.cooldownScores = Int((alerts.cooldown.wholeMilliseconds + interval - 1) / interval)
+        }
+        guard rule.raiseCount <= rule.raiseWindow else {
+            throw ValidationError("--raise-count \(rule.raiseCount) is more than raise_window \(rule.raiseWindow) of \(alerts == AlertSettings() ? "the shipped rule" : "agent.conf's [alerts]")")
+        }
+        settings.rule = rule
         let byName = Dictionary(machine.sensors.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         let tolerances = table.sensorNames.map { byName[$0]?.tolerance.map(Float.init) ?? .nan }
         prepared = PreparedFile(table: table, settings: settings, tolerances: tolerances.contains { $0 > 0 } ? tolerances : nil)

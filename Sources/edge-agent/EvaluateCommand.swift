@@ -1,4 +1,5 @@
 import ArgumentParser
+import Configuration
 import Detection
 import EdgeCore
 import Simulator
@@ -19,8 +20,9 @@ struct EvaluateCommand: ParsableCommand {
             run of rows labelled anomalous.
 
             With --config, each file is scored as its machine of agent.conf (the one whose id \
-            is the file's name, e.g. pump-4.csv, or --machine): its sensors, tolerances, roles, \
-            kind, and its own run_signal, run_threshold, settle_after_start and stop_grace, so a \
+            is the file's name, e.g. pump-4.csv, or --machine): its sensors, tolerances, \
+            min/max, roles, kind, the [alerts] rule, and its own run_signal, run_threshold, \
+            settle_after_start and stop_grace, so a \
             data set of pumps and compressors gets each machine's run threshold. --run-signal, \
             --run-threshold, --settle-rows and --stop-grace-rows are for data sets without an \
             agent.conf and apply one value to every file.
@@ -88,7 +90,7 @@ struct EvaluateCommand: ParsableCommand {
         if let configuration = try agent.load() {
             let (agent, detector) = (agent, detector)
             prepare = { file, table in
-                try AgentMachineFile(table, machine: try agent.machine(for: file, in: configuration), file: file, settings: settings,
+                try AgentMachineFile(table, machine: try agent.machine(for: file, in: configuration), alerts: configuration.alerts, file: file, settings: settings,
                                      rolesFromCommandLine: detector.roles != nil, kindFromCommandLine: detector.machineKind != nil).prepared
             }
         }

@@ -16,7 +16,8 @@ struct ReplayCommand: ParsableCommand {
             With --config (and --machine, unless the file is named after its machine, as \
             `export --machine pump-4` names it pump-4.csv) the file is scored as that machine \
             of agent.conf, as the running agent scores it: only its sensors' columns, its \
-            tolerances, roles and kind, and only the rows its run_signal scores (stopped, \
+            tolerances, roles and kind, readings outside its min…max left out, the [alerts] \
+            rule (for the numbers not given here), and only the rows its run_signal scores (stopped, \
             settling and stop_grace rows get an empty score and alert 0); calibration is on the \
             first --calibration-rows of those rows. Without --config every column is a sensor \
             and no tolerance applies, so a supply voltage following the grid may alert.
@@ -55,7 +56,7 @@ struct ReplayCommand: ParsableCommand {
             return
         }
         let machine = try agent.machine(for: input, in: configuration)
-        let file = try AgentMachineFile(table, machine: machine, file: input, settings: settings,
+        let file = try AgentMachineFile(table, machine: machine, alerts: configuration.alerts, file: input, settings: settings,
                                         rolesFromCommandLine: detector.roles != nil, kindFromCommandLine: detector.machineKind != nil)
         settings = file.prepared.settings
         let scored = try Replay.run(file.prepared.table, calibrationRows: calibrationRows, settings: settings,

@@ -26,6 +26,7 @@ struct AgentMachineOfflineTests {
           name = "flow"
           bus = "b"
           address = 0
+          max = 2000
 
           [[machine.sensor]]
           name = "supply_voltage"
@@ -61,13 +62,14 @@ struct AgentMachineOfflineTests {
     }
 
     /// A pump at 1 s: running 0..<600, stopped 600..<900 (flow 0), running again from 900 with its
-    /// supply voltage 8 V (2 %) higher, inside agent.conf's ±11.4 V; from 1300 its flow drops 30 %.
+    /// supply voltage 8 V (2 %) higher, inside agent.conf's ±11.4 V; a flow meter glitch past its
+    /// `max` (1000..<1005: 65535); from 1300 its flow drops 30 %.
     static func pump(labels: Bool) -> String {
         var csv = "timestamp,flow,supply_voltage,running\(labels ? ",anomaly" : "")\n"
         for r in 0..<1500 {
             let wobble = Double((r * 37) % 11) / 100
             let running = r < 600 || r >= 900
-            let flow = running ? (r >= 1300 ? 70 : 100) + wobble : 0
+            let flow = (1000..<1005).contains(r) ? 65535 : running ? (r >= 1300 ? 70 : 100) + wobble : 0
             let voltage = (r >= 900 ? 408.0 : 400.0) + wobble
             csv += "\(time(r)),\(flow),\(voltage),\(running ? 1 : 0)\(labels ? (r >= 1300 ? ",1" : ",0") : "")\n"
         }
@@ -131,6 +133,13 @@ struct AgentMachineOfflineTests {
         #expect(unknown.status != 0)
         #expect(unknown.standardError.contains("no machine \"export\""), "\(unknown.standardError)")
         #expect(unknown.standardError.contains("pump-4, compressor-1"), "\(unknown.standardError)")
+
+        // agent.conf's [alerts] rule applies: 5 of 5 scores above the threshold raise 2 rows after 3 of 5.
+        try (Self.configuration + "\n\n[alerts]\nraise_count = 5\nraise_window = 5\n")
+            .write(toFile: folder.file("strict.conf"), atomically: true, encoding: .utf8)
+        let strict = try alerts(["--config", folder.file("strict.conf"), "--machine", "pump-4"])
+        let first = try #require((0..<1500).first { asMachine.lines[$0][3] == "1" })
+        #expect((0..<1500).first { strict.lines[$0][3] == "1" } == first + 2)
     }
 
     @Test("evaluate --config scores a data set of pumps and compressors each with its own run signal and threshold")
