@@ -1,0 +1,117 @@
+import Detection
+import EdgeCore
+import Simulator
+
+/// `edge-bench load-prior-speeds [--kind motor|pump] [--seeds FIRST-LAST] [--load-prior FILE]`:
+/// `LoadPriorSimulatorTests`' procedure over many seeds. Each simulated machine (no automatic
+/// operation) is calibrated for 10 minutes at its top speed, then runs 20 minutes at the middle
+/// of its speed range and 20 minutes just above its lowest speed (speeds calibration never saw),
+/// then 15 minutes of an imbalance (severity 0.8, step) at that low speed. Prints, per seed, the
+/// alerted rows in each phase and the sensors that drove the alerts at the unseen speeds, then how
+/// many machines alert there at all and how many catch the imbalance on more than 600 of its 900
+/// rows (what the test asserts). Defaults: fan motors, seeds 22–41, the shipped prior. Figures,
+/// not a pass/fail: see docs/load-prior.md ("Fan-motor current outside its band").
+func loadPriorSpeedsBenchmark(_ args: [String]) throws -> Int32 {
+    var kind = MachineKind.motor
+    var seeds: ClosedRange<UInt64> = 22...41
+    var prior = LoadPrior.shipped
+    var priorName = "shipped"
+    var i = 0
+    while i < args.count {
+        let value = i + 1 < args.count ? args[i + 1] : ""
+        switch args[i] {
+        case "--kind":
+            guard let k = MachineKind(rawValue: value), k != .compressor else {
+                throw BenchError("--kind must be motor or pump (speed-driven kinds), not \"\(value)\"")
+            }
+            kind = k
+        case "--seeds":
+            let parts = value.split(separator: "-").compactMap { UInt64($0) }
+            guard parts.count == 2 || parts.count == 1, let first = parts.first, let last = parts.last, first <= last else {
+                throw BenchError("--seeds takes FIRST-LAST (e.g. 22-41) or one seed, not \"\(value)\"")
+            }
+            seeds = first...last
+        case "--load-prior":
+            do {
+                prior = try LoadPrior.parse(String(decoding: try TextFile.readBytes(path: value), as: UTF8.self))
+            } catch {
+                throw BenchError("--load-prior \(value): \(error)")
+            }
+            priorName = value
+        default:
+            throw BenchError("unknown argument \"\(args[i])\" (expected --kind, --seeds, --load-prior)")
+        }
+        i += 2
+    }
+    print("load-prior-speeds: \(kind.rawValue) seeds \(seeds.lowerBound)–\(seeds.upperBound), prior \(priorName)")
+    print("calibrated 10 min at top speed; alerted rows at calibration / middle speed (of 1200) / low speed (of 1200) / imbalance at low speed (of 900); what drove the unseen-speed alerts")
+    var alerting = 0, caught = 0, machines = 0, unseenRows = 0
+    for seed in seeds {
+        let outcome = speedsProcedure(kind: kind, seed: seed, prior: prior)
+        machines += 1
+        let unseen = outcome.middle + outcome.low
+        unseenRows += unseen
+        if unseen > 0 { alerting += 1 }
+        if outcome.fault > 600 { caught += 1 }
+        let drivers = outcome.drivers.sorted { $0.value > $1.value }.prefix(3).map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        print("  seed \(seed): \(outcome.calibration) / \(outcome.middle) / \(outcome.low) / \(outcome.fault)\(drivers.isEmpty ? "" : "  (\(drivers))")")
+    }
+    print("\(alerting) of \(machines) machines alert at speeds calibration did not see (\(unseenRows) rows); the imbalance alerts on more than 600 rows in \(caught) of \(machines)")
+    return 0
+}
+
+/// Alerted rows per phase of one machine's run, and the sensors that drove the unseen-speed alerts
+/// (per alerted row, the sensor with the largest contribution).
+private struct SpeedsOutcome {
+    var calibration = 0, middle = 0, low = 0, fault = 0
+    var drivers: [String: Int] = [:]
+}
+
+private func speedsProcedure(kind: MachineKind, seed: UInt64, prior: LoadPrior?) -> SpeedsOutcome {
+    var options = MachineOptions()
+    options.automaticOperation = false
+    var machine = SimulatedMachine(kind: kind, id: "m", seed: seed, options: options)
+    let keep = machine.channels.indices.filter { machine.channels[$0].name != "running" }
+    let names = keep.map { machine.channels[$0].name }
+    func rows(minutes: Int) -> [Float] {
+        var out: [Float] = []
+        out.reserveCapacity(minutes * 60 * keep.count)
+        for _ in 0..<(minutes * 60) {
+            let sample = machine.step()
+            for k in keep { out.append(Float(sample.values[k])) }
+        }
+        return out
+    }
+    let top = machine.loadRange.upperBound, low = machine.loadRange.lowerBound
+    machine.setOperatingPoint(running: true, load: top)
+    let calibration = rows(minutes: 10)
+    machine.setOperatingPoint(running: true, load: (top + low) / 2)
+    let middle = rows(minutes: 20)
+    machine.setOperatingPoint(running: true, load: low + 0.05)
+    let lowest = rows(minutes: 20)
+    // A known fault kind and profile cannot fail to inject.
+    try? machine.inject(.imbalance, severity: 0.8, durationSeconds: 900, profile: .step)
+    let fault = rows(minutes: 15)
+
+    var settings = CalibrationSettings()
+    settings.loadPrior = prior
+    let detector = Calibrator(settings: settings).calibrate(values: calibration[...], sensorNames: names).detector
+    var stream = detector.makeStream()
+    var outcome = SpeedsOutcome()
+    let n = names.count
+    for (phase, block) in [calibration, middle, lowest, fault].enumerated() {
+        for r in 0..<(block.count / n) where stream.process(row: block[(r * n)..<(r * n + n)]).alert {
+            switch phase {
+            case 0: outcome.calibration += 1
+            case 1: outcome.middle += 1
+            case 2: outcome.low += 1
+            default: outcome.fault += 1
+            }
+            if phase == 1 || phase == 2 {
+                let c = stream.contributions
+                if let top = c.indices.max(by: { c[$0] < c[$1] }) { outcome.drivers[names[top], default: 0] += 1 }
+            }
+        }
+    }
+    return outcome
+}
