@@ -300,8 +300,9 @@ public final class BufferDatabase: Sendable {
     public func insertAlert(_ alert: AlertRecord) throws -> Int64 {
         try withState { state in
             let s = try state.statement("""
-                INSERT INTO alerts(machine, kind, severity, state, label, note, started_ms, ended_ms, peak_score, threshold, details)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO alerts(machine, kind, severity, state, label, note, started_ms, ended_ms, peak_score, threshold, details,
+                acknowledged_ms, acknowledged_by)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             try s.bind(alert.machine, at: 1)
             try s.bind(alert.kind, at: 2)
@@ -314,18 +315,24 @@ public final class BufferDatabase: Sendable {
             try s.bind(alert.peakScore, at: 9)
             try s.bind(alert.threshold, at: 10)
             try s.bind(alert.details, at: 11)
+            try s.bind(alert.acknowledgedAt?.millisecondsSinceEpoch, at: 12)
+            try s.bind(alert.acknowledgedBy, at: 13)
             try s.run()
             return state.connection.lastInsertedRowID
         }
     }
 
     /// Rewrites an alert (found by `alert.id`): state, end, peak score, label, note, details.
+    /// Who acknowledged it and when are kept as stored (only `acknowledge` sets them), and an
+    /// alert acknowledged meanwhile stays `acknowledged` when `alert` says `open`: an operator's
+    /// acknowledgement between the agent's read of the row and this write is not undone.
     /// - Throws: `StoreError(.invalidArgument)` when no alert has that id.
     public func updateAlert(_ alert: AlertRecord) throws {
         try withState { state in
             let s = try state.statement("""
-                UPDATE alerts SET state = ?, label = ?, note = ?, ended_ms = ?, peak_score = ?, threshold = ?, details = ?,
-                severity = ? WHERE id = ?
+                UPDATE alerts SET state = CASE WHEN ?1 = 'open' AND acknowledged_ms IS NOT NULL THEN 'acknowledged' ELSE ?1 END,
+                label = ?2, note = ?3, ended_ms = ?4, peak_score = ?5, threshold = ?6, details = ?7,
+                severity = ?8 WHERE id = ?9
                 """)
             try s.bind(alert.state.rawValue, at: 1)
             try s.bind(alert.label.map { $0 ? Int64(1) : Int64(0) }, at: 2)
@@ -360,13 +367,37 @@ public final class BufferDatabase: Sendable {
         }
     }
 
-    /// Marks an open alert as seen by an operator (a cleared alert stays cleared).
-    public func acknowledge(alert id: Int64) throws {
+    /// Marks an alert as seen by an operator: an open one becomes `acknowledged` (a cleared one
+    /// stays cleared), and who did it and when are recorded the first time only. Acknowledging
+    /// again changes nothing: the first acknowledgement is the one that answered the alert, and
+    /// the later events in the alert log already carry it.
+    /// - Parameters:
+    ///   - person: who acknowledged it (nil: not known).
+    ///   - time: when.
+    /// - Returns: the alert as stored afterwards (with the first acknowledgement).
+    /// - Throws: `StoreError(.invalidArgument)` when no alert has that id.
+    @discardableResult
+    public func acknowledge(alert id: Int64, by person: String? = nil, at time: Timestamp = .now()) throws -> AlertRecord {
         try withState { state in
-            let s = try state.statement("UPDATE alerts SET state = CASE state WHEN 'open' THEN 'acknowledged' ELSE state END WHERE id = ?")
-            try s.bind(id, at: 1)
+            // SET expressions all see the row as it was: an alert already acknowledged (with a
+            // recorded time, or in state 'acknowledged' from before schema 2) keeps what it has.
+            let s = try state.statement("""
+                UPDATE alerts SET
+                acknowledged_ms = CASE WHEN acknowledged_ms IS NULL AND state != 'acknowledged' THEN ?1 ELSE acknowledged_ms END,
+                acknowledged_by = CASE WHEN acknowledged_ms IS NULL AND state != 'acknowledged' THEN ?2 ELSE acknowledged_by END,
+                state = CASE state WHEN 'open' THEN 'acknowledged' ELSE state END
+                WHERE id = ?3
+                """)
+            try s.bind(time.millisecondsSinceEpoch, at: 1)
+            try s.bind(person, at: 2)
+            try s.bind(id, at: 3)
             try s.run()
             try Self.requireChange(state, "alert \(id)")
+            let read = try state.statement("SELECT \(Self.alertColumns) FROM alerts WHERE id = ?")
+            defer { read.reset() }
+            try read.bind(id, at: 1)
+            guard try read.step() else { throw StoreError(.invalidArgument, "alert \(id) does not exist (list alerts to see the ids)") }
+            return Self.alert(from: read)
         }
     }
 
@@ -385,7 +416,7 @@ public final class BufferDatabase: Sendable {
     public func alerts(_ filter: AlertFilter = AlertFilter()) throws -> [AlertRecord] {
         try withState { state in
             let s = try state.statement("""
-                SELECT id, machine, kind, severity, state, label, note, started_ms, ended_ms, peak_score, threshold, details
+                SELECT \(Self.alertColumns)
                 FROM alerts WHERE started_ms >= ?1 AND started_ms < ?5 AND (?2 IS NULL OR machine = ?2)
                 AND (?3 IS NULL OR state = ?3) AND (?6 IS NULL OR ended_ms IS NULL OR ended_ms >= ?6)
                 ORDER BY started_ms DESC, id DESC LIMIT ?4
@@ -406,15 +437,18 @@ public final class BufferDatabase: Sendable {
     /// The alert with this id, if any.
     public func alert(id: Int64) throws -> AlertRecord? {
         try withState { state in
-            let s = try state.statement("""
-                SELECT id, machine, kind, severity, state, label, note, started_ms, ended_ms, peak_score, threshold, details
-                FROM alerts WHERE id = ?
-                """)
+            let s = try state.statement("SELECT \(Self.alertColumns) FROM alerts WHERE id = ?")
             defer { s.reset() }
             try s.bind(id, at: 1)
             return try s.step() ? Self.alert(from: s) : nil
         }
     }
+
+    /// The columns `alert(from:)` reads, in its order.
+    private static let alertColumns = """
+        id, machine, kind, severity, state, label, note, started_ms, ended_ms, peak_score, threshold, details, \
+        acknowledged_ms, acknowledged_by
+        """
 
     private static func alert(from s: SQLiteStatement) -> AlertRecord {
         AlertRecord(
@@ -423,7 +457,9 @@ public final class BufferDatabase: Sendable {
             label: s.isNull(at: 5) ? nil : s.int64(at: 5) != 0, note: s.text(at: 6) ?? "",
             started: Timestamp(millisecondsSinceEpoch: s.int64(at: 7)),
             ended: s.isNull(at: 8) ? nil : Timestamp(millisecondsSinceEpoch: s.int64(at: 8)),
-            peakScore: s.double(at: 9), threshold: s.double(at: 10), details: s.text(at: 11) ?? "{}")
+            peakScore: s.double(at: 9), threshold: s.double(at: 10), details: s.text(at: 11) ?? "{}",
+            acknowledgedAt: s.isNull(at: 12) ? nil : Timestamp(millisecondsSinceEpoch: s.int64(at: 12)),
+            acknowledgedBy: s.text(at: 13))
     }
 
     // MARK: Models and calibrations

@@ -34,12 +34,23 @@ public struct AlertRecord: Sendable, Equatable {
     public var threshold: Double
     /// Further details as a JSON object text.
     public var details: String
+    /// When an operator first acknowledged the alert (`edge-agent ack` or `label`); nil when
+    /// nobody did, or for an alert acknowledged before the buffer recorded it (schema 1).
+    public var acknowledgedAt: Timestamp?
+    /// Who first acknowledged the alert (the `--by` name, else the login name).
+    public var acknowledgedBy: String?
+
+    /// Whether an operator has acknowledged the alert: its state says so while it is open, and
+    /// the recorded time after it cleared (an alert acknowledged before schema 2 that then
+    /// cleared no longer shows it).
+    public var isAcknowledged: Bool { state == .acknowledged || acknowledgedAt != nil }
 
     /// Creates an alert record.
     public init(
         id: Int64 = 0, machine: String, kind: String, severity: String, state: AlertState = .open,
         label: Bool? = nil, note: String = "", started: Timestamp, ended: Timestamp? = nil,
-        peakScore: Double, threshold: Double, details: String = "{}"
+        peakScore: Double, threshold: Double, details: String = "{}",
+        acknowledgedAt: Timestamp? = nil, acknowledgedBy: String? = nil
     ) {
         self.id = id
         self.machine = machine
@@ -53,6 +64,8 @@ public struct AlertRecord: Sendable, Equatable {
         self.peakScore = peakScore
         self.threshold = threshold
         self.details = details
+        self.acknowledgedAt = acknowledgedAt
+        self.acknowledgedBy = acknowledgedBy
     }
 }
 

@@ -122,6 +122,12 @@ enum Schema {
             value TEXT NOT NULL
         ) WITHOUT ROWID;
         """,
+        // 1 → 2: who acknowledged an alert, and when (NULL: not acknowledged, or acknowledged
+        // before this version, whose rows keep their state 'acknowledged' with no name or time).
+        """
+        ALTER TABLE alerts ADD COLUMN acknowledged_ms INTEGER;
+        ALTER TABLE alerts ADD COLUMN acknowledged_by TEXT;
+        """,
     ]
 
     /// Applies the connection settings every read-write connection uses.

@@ -8,9 +8,10 @@ struct AlertsCommand: ParsableCommand {
         commandName: "alerts",
         abstract: "List alerts from the buffer (newest first).",
         discussion: """
-            Shows each alert's number (use it with `edge-agent label`), machine, kind, severity, \
-            state, start and end, peak score against threshold, the operator's label and note, \
-            and its message. Works while the agent runs.
+            Shows each alert's number (use it with `edge-agent ack` and `edge-agent label`), \
+            machine, kind, severity, state, start and end, peak score against threshold, who \
+            acknowledged it and when, the operator's label and note, and its message. Works while \
+            the agent runs.
             """
     )
 
@@ -60,6 +61,9 @@ struct AlertsCommand: ParsableCommand {
                 w.field("state", a.state.rawValue)
                 w.field("label", a.label.map { $0 ? "true" : "false" })
                 w.field("note", a.note)
+                w.field("acknowledged", a.isAcknowledged)
+                w.field("acknowledged_by", a.acknowledgedBy)
+                w.field("acknowledged_at", a.acknowledgedAt?.iso8601)
                 w.field("started", a.started)
                 w.field("ended", a.ended?.iso8601)
                 w.field("peak_score", a.peakScore)
@@ -81,6 +85,7 @@ struct AlertsCommand: ParsableCommand {
             if a.threshold > 0 { line += "  peak \(format(a.peakScore)) / threshold \(format(a.threshold))" }
             print(line)
             if let message = message(of: a) { print("    \(message)") }
+            if let acknowledged = acknowledgementText(of: a) { print("    \(acknowledged)") }
             if !a.note.isEmpty { print("    note: \(a.note)") }
         }
     }
@@ -110,7 +115,7 @@ struct LabelCommand: ParsableCommand {
         abstract: "Record whether an alert was a real problem (--true) or a false alarm (--false).",
         discussion: """
             ALERT is the number shown by `edge-agent alerts` (e.g. 12 or #12) or the id in the alert log \
-            (e.g. pump-1-1764378600000). The next `edge-agent calibrate` of that machine uses alerts \
+            (e.g. pump-1-1764378600000). Labelling acknowledges the alert (see `edge-agent ack`). The next `edge-agent calibrate` of that machine uses alerts \
             labelled true as examples of faults and alerts labelled false as normal operation.
             """
     )
@@ -129,6 +134,9 @@ struct LabelCommand: ParsableCommand {
     @Option(help: "A note for the record (what was found).")
     var note: String?
 
+    @Option(help: "Who acknowledges it, recorded with the alert (default: your login name). An alert already acknowledged keeps its first acknowledgement.")
+    var by: String?
+
     func validate() throws {
         guard isTrue != isFalse else { throw ValidationError("give exactly one of --true or --false") }
     }
@@ -136,19 +144,10 @@ struct LabelCommand: ParsableCommand {
     func run() throws {
         let configuration = try options.load()
         let database = try openBuffer(configuration, access: .readWrite)
-        let number: Int64
-        let trimmed = alert.hasPrefix("#") ? String(alert.dropFirst()) : alert
-        if let n = Int64(trimmed) {
-            number = n
-        } else if let match = try database.alerts(AlertFilter()).first(where: { alertLogID(of: $0) == alert }) {
-            number = match.id
-        } else {
-            printToStandardError("no alert \(alert) in the buffer (see `edge-agent alerts`)")
-            throw ExitCode.failure
-        }
+        let number = try alertNumber(alert, in: database)
         do {
             try database.setLabel(alert: number, label: isTrue, note: note)
-            try database.acknowledge(alert: number)
+            try database.acknowledge(alert: number, by: by ?? operatorLoginName())
         } catch {
             printToStandardError("cannot label alert \(alert): \(error)")
             throw ExitCode.failure

@@ -29,6 +29,7 @@ struct EdgeAgentCommand: AsyncParsableCommand {
             StatusCommand.self,
             AlertsCommand.self,
             LabelCommand.self,
+            AcknowledgeCommand.self,
         ]
     )
 }

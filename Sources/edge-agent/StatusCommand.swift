@@ -77,6 +77,8 @@ struct StatusCommand: ParsableCommand {
         }
         print("buffer \(database.path): \(statistics.readingCount) readings, \(statistics.fileBytes / 1024) KiB, oldest \(statistics.oldest?.iso8601 ?? "-"), newest \(statistics.newest?.iso8601 ?? "-")")
         print("open alerts: \(openAlerts.count)")
-        for a in openAlerts { print("  #\(a.id) \(a.machine) \(a.kind) \(a.severity) since \(a.started.iso8601)") }
+        for a in openAlerts {
+            print("  #\(a.id) \(a.machine) \(a.kind) \(a.severity) since \(a.started.iso8601)\(acknowledgementText(of: a).map { ", " + $0 } ?? "")")
+        }
     }
 }

@@ -198,6 +198,57 @@ import Testing
         #expect(stored.details.contains("\"acknowledged\":true"))
     }
 
+    /// Who acknowledged an alert and when reach the alert log and the `[[action]]` command: a
+    /// real program (a shell script writing its environment to files) gets, for every event,
+    /// exactly the line the alert log got, acknowledgement included.
+    @Test func anActionGetsTheAcknowledgementTheLogLineCarries() throws {
+        let dir = try TemporaryDirectory(prefix: "alert-ack-action")
+        defer { dir.remove() }
+        let databasePath = dir.file("edge-agent.db")
+        let database = try BufferDatabase(path: databasePath)
+        let logPath = dir.file("alerts.jsonl")
+        let jsonOut = dir.file("action-json.txt"), ackOut = dir.file("action-ack.txt")
+        // The test's own script (the agent runs it directly, without a shell) appends what it got.
+        let script = #"printf '%s\n' "$EDGE_AGENT_JSON" >> "$0"; printf '%s|%s|%s|%s\n' "$EDGE_AGENT_EVENT" "$EDGE_AGENT_ACKNOWLEDGED" "${EDGE_AGENT_ACKNOWLEDGED_BY-unset}" "${EDGE_AGENT_ACKNOWLEDGED_AT-unset}" >> "$1""#
+        let action = ConfiguredAction(
+            work: .command(CommandAction(arguments: ["/bin/sh", "-c", script, jsonOut, ackOut], timeout: .seconds(10))),
+            events: [.raised, .updated, .cleared], machines: [], minimumSeverity: .warning)
+        let dispatcher = try AlertDispatcher(
+            alertLog: try AlertLog(path: logPath), database: try BufferDatabase(path: databasePath), actions: [action],
+            logger: Logger(label: "test"))
+        defer { dispatcher.stop() }
+        func at(_ second: Int64) -> Timestamp { Timestamp(millisecondsSinceEpoch: 1_800_000_000_000 + second * 1000) }
+        var alert = Alert(id: "pump-1-1800000000000", machine: "pump-1", kind: .anomaly, severity: .warning, started: at(0),
+                          peakScore: 1.5, threshold: 1, message: "pump-1: anomaly")
+        dispatcher.dispatch([AlertEvent(change: .raised, time: at(0), alert: alert)])
+        dispatcher.drain()
+        let row = try #require(try database.alerts().first)
+        try database.acknowledge(alert: row.id, by: "maria", at: at(3))
+        // A second operator's acknowledgement does not replace the first.
+        try database.acknowledge(alert: row.id, by: "joe", at: at(7))
+
+        alert.severity = .critical
+        alert.peakScore = 2.5
+        dispatcher.dispatch([AlertEvent(change: .updated, time: at(10), alert: alert)])
+        alert.ended = at(40)
+        dispatcher.dispatch([AlertEvent(change: .cleared, time: at(40), alert: alert)])
+        dispatcher.drain()
+
+        let lines = try Self.events(logPath)
+        #expect(lines.map { $0["event"] as? String } == ["raised", "updated", "cleared"])
+        #expect(lines.map { $0["acknowledged"] as? Bool } == [nil, true, true])
+        #expect(lines.map { $0["acknowledged_by"] as? String } == [nil, "maria", "maria"])
+        #expect(lines.map { $0["acknowledged_at"] as? String } == [nil, at(3).iso8601, at(3).iso8601])
+        // The action got the same lines, byte for byte, and the same fields as variables.
+        let logText = try String(contentsOfFile: logPath, encoding: .utf8)
+        #expect(try String(contentsOfFile: jsonOut, encoding: .utf8) == logText)
+        #expect(try String(contentsOfFile: ackOut, encoding: .utf8).split(separator: "\n") == [
+            "raised|false|unset|unset", "updated|true|maria|\(at(3).iso8601)", "cleared|true|maria|\(at(3).iso8601)",
+        ])
+        let stored = try #require(try database.alert(id: row.id))
+        #expect(stored.state == .cleared && stored.acknowledgedBy == "maria" && stored.acknowledgedAt == at(3))
+    }
+
     // MARK: 3. Ending alerts left open survives an interrupted start-up
 
     /// A start-up killed after writing the `cleared` event of an alert left open and before

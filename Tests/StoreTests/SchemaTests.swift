@@ -130,10 +130,12 @@ import Testing
         #expect(try buffer.alerts(AlertFilter(since: b.started)) == [b])
         #expect(try buffer.alerts(AlertFilter(limit: 1)) == [b])
 
-        try buffer.acknowledge(alert: a.id)
+        try buffer.acknowledge(alert: a.id, by: "maria", at: t0)
         try buffer.setLabel(alert: a.id, label: true, note: "bearing replaced")
         var expected = a
         expected.state = .acknowledged
+        expected.acknowledgedBy = "maria"
+        expected.acknowledgedAt = t0
         expected.label = true
         expected.note = "bearing replaced"
         #expect(try buffer.alert(id: a.id) == expected)

@@ -12,7 +12,10 @@ import EdgeCore
 /// Environment: `EDGE_AGENT_EVENT` (raised/updated/cleared), `EDGE_AGENT_ALERT_ID`,
 /// `EDGE_AGENT_MACHINE`, `EDGE_AGENT_KIND`, `EDGE_AGENT_SEVERITY`, `EDGE_AGENT_STARTED`,
 /// `EDGE_AGENT_PEAK_SCORE`, `EDGE_AGENT_THRESHOLD`, `EDGE_AGENT_TOP_SENSORS` (comma-separated),
-/// `EDGE_AGENT_MESSAGE`, `EDGE_AGENT_JSON` (the alert log line), plus `PATH`.
+/// `EDGE_AGENT_MESSAGE`, `EDGE_AGENT_ACKNOWLEDGED` (`true` or `false`), `EDGE_AGENT_JSON` (the
+/// alert log line, byte for byte), plus `PATH`; and, only when the event has them,
+/// `EDGE_AGENT_ENDED`, `EDGE_AGENT_REASON`, `EDGE_AGENT_ACKNOWLEDGED_BY` and
+/// `EDGE_AGENT_ACKNOWLEDGED_AT` (the fields of the same names in the line).
 public struct CommandAction: Sendable, Equatable {
     /// Program path and arguments; `argv[0]` is the program (absolute path or looked up in PATH).
     public var arguments: [String]
@@ -40,7 +43,7 @@ public struct CommandAction: Sendable, Equatable {
     /// The environment variables describing `event`.
     public static func environment(for event: AlertEvent) -> [String: String] {
         let alert = event.alert
-        return [
+        var environment = [
             "EDGE_AGENT_EVENT": event.change.rawValue,
             "EDGE_AGENT_ALERT_ID": alert.id,
             "EDGE_AGENT_MACHINE": alert.machine,
@@ -51,9 +54,15 @@ public struct CommandAction: Sendable, Equatable {
             "EDGE_AGENT_THRESHOLD": String(alert.threshold),
             "EDGE_AGENT_TOP_SENSORS": alert.topSensors.map(\.sensor).joined(separator: ","),
             "EDGE_AGENT_MESSAGE": alert.message,
+            "EDGE_AGENT_ACKNOWLEDGED": event.acknowledged ? "true" : "false",
             "EDGE_AGENT_JSON": event.jsonLine,
             "PATH": getenv("PATH").map { String(cString: $0) } ?? "/usr/local/bin:/usr/bin:/bin",
         ]
+        if let ended = alert.ended { environment["EDGE_AGENT_ENDED"] = ended.iso8601 }
+        if let reason = event.reason { environment["EDGE_AGENT_REASON"] = reason }
+        if event.acknowledged, let person = event.acknowledgedBy { environment["EDGE_AGENT_ACKNOWLEDGED_BY"] = person }
+        if event.acknowledged, let time = event.acknowledgedAt { environment["EDGE_AGENT_ACKNOWLEDGED_AT"] = time.iso8601 }
+        return environment
     }
 
     /// Runs the program for `event` and waits for it (call from a thread that may block).

@@ -78,17 +78,33 @@ public struct AlertEvent: Sendable, Equatable {
     /// Why a `cleared` event ended the alert when the condition itself was not seen to end
     /// (e.g. the agent restarted and no longer tracks it); nil when it ended by itself.
     public var reason: String?
-    /// Whether an operator had acknowledged the alert (`edge-agent alerts`): set by the alert
-    /// thread from the stored row on an acknowledged alert's `updated` and `cleared` events, and
-    /// on the events that end an alert left open by an earlier run.
+    /// Whether an operator had acknowledged the alert (`edge-agent ack` or `label`): set by the
+    /// alert thread from the stored row on an acknowledged alert's `updated` and `cleared`
+    /// events, and on the events that end an alert left open by an earlier run.
     public var acknowledged: Bool
+    /// Who first acknowledged it, when the buffer recorded it (nil: not acknowledged, or
+    /// acknowledged before the buffer recorded names).
+    public var acknowledgedBy: String?
+    /// When it was first acknowledged, when the buffer recorded it.
+    public var acknowledgedAt: Timestamp?
 
-    public init(change: Change, time: Timestamp, alert: Alert, reason: String? = nil, acknowledged: Bool = false) {
+    public init(change: Change, time: Timestamp, alert: Alert, reason: String? = nil, acknowledged: Bool = false,
+                acknowledgedBy: String? = nil, acknowledgedAt: Timestamp? = nil) {
         self.change = change
         self.time = time
         self.alert = alert
         self.reason = reason
         self.acknowledged = acknowledged
+        self.acknowledgedBy = acknowledgedBy
+        self.acknowledgedAt = acknowledgedAt
+    }
+
+    /// Marks the event as one of an alert an operator had acknowledged, with who and when as
+    /// far as they are known.
+    public mutating func markAcknowledged(by person: String?, at time: Timestamp?) {
+        acknowledged = true
+        acknowledgedBy = person
+        acknowledgedAt = time
     }
 
     /// The `cleared` event that ends `alert` although its condition was not seen to end (the
@@ -123,7 +139,11 @@ public struct AlertEvent: Sendable, Equatable {
         json.field("message", alert.message)
         // Only on the events that carry them, so every other line keeps its documented fields.
         if let reason { json.field("reason", reason) }
-        if acknowledged { json.field("acknowledged", true) }
+        if acknowledged {
+            json.field("acknowledged", true)
+            if let acknowledgedBy { json.field("acknowledged_by", acknowledgedBy) }
+            if let acknowledgedAt { json.field("acknowledged_at", acknowledgedAt) }
+        }
         return json.finish()
     }
 }

@@ -170,6 +170,8 @@ enum AlertsLeftOpen {
             peakScore: record.peakScore, threshold: record.threshold,
             topSensors: stored?.contributions ?? [],
             message: stored?.message ?? "\(record.machine) \(record.kind)")
-        return AlertEvent.ending(alert, at: ended, time: now, reason: reason, acknowledged: record.state == .acknowledged)
+        var event = AlertEvent.ending(alert, at: ended, time: now, reason: reason)
+        if record.isAcknowledged { event.markAcknowledged(by: record.acknowledgedBy, at: record.acknowledgedAt) }
+        return event
     }
 }

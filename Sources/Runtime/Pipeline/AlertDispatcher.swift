@@ -41,22 +41,26 @@ final class AlertDispatcher: Sendable {
     /// - Parameter runningActions: false for events that end alerts because the agent stops:
     ///   their condition was not seen to end, so what the actions do on `cleared` (a stack light
     ///   off, a message that the machine is fine) would say something untrue.
+    ///
+    /// Actions are queued by the alert thread once the event is complete (what operators
+    /// recorded on the stored row added), so an action gets exactly the event the alert log got.
     func dispatch(_ events: [AlertEvent], runningActions: Bool = true) {
         guard !events.isEmpty else { return }
         let state = self.state
         let logger = self.logger
+        let actions = runningActions ? self.actions : []
+        let actionWorker = self.actionWorker
         worker.submit {
-            for event in events { AlertDispatcher.deliver(event, state: state, logger: logger) }
-        }
-        guard runningActions else { return }
-        for event in events {
-            for action in actions where action.applies(to: event) {
-                let submitted = actionWorker.submit {
-                    if let failure = action.run(for: event) {
-                        logger.warning("alert action for \(event.alert.id) failed: \(failure)")
+            for event in events {
+                let delivered = AlertDispatcher.deliver(event, state: state, logger: logger)
+                for action in actions where action.applies(to: delivered) {
+                    let submitted = actionWorker.submit {
+                        if let failure = action.run(for: delivered) {
+                            logger.warning("alert action for \(delivered.alert.id) failed: \(failure)")
+                        }
                     }
+                    if !submitted { logger.warning("alert action queue full: an action was not run for \(delivered.alert.id)") }
                 }
-                if !submitted { logger.warning("alert action queue full: an action was not run for \(event.alert.id)") }
             }
         }
     }
@@ -76,7 +80,9 @@ final class AlertDispatcher: Sendable {
         actionWorker.stop()
     }
 
-    private static func deliver(_ event: AlertEvent, state: State, logger: Logger) {
+    /// Writes the event to the log and the database; returns it as written (with what
+    /// operators recorded on the stored row).
+    private static func deliver(_ event: AlertEvent, state: State, logger: Logger) -> AlertEvent {
         var event = event
         let alert = event.alert
         // What operators recorded on the stored row (acknowledged, label, note), read before the
@@ -92,7 +98,9 @@ final class AlertDispatcher: Sendable {
                 reportDatabase(failure: error, state: state, logger: logger)
             }
         }
-        if stored?.state == .acknowledged { event.acknowledged = true }
+        if let stored, stored.isAcknowledged, !event.acknowledged {
+            event.markAcknowledged(by: stored.acknowledgedBy, at: stored.acknowledgedAt)
+        }
         logger.warning("alert \(event.change.rawValue): \(alert.message)",
                        metadata: ["alert": "\(alert.id)", "kind": "\(alert.kind.rawValue)", "severity": "\(alert.severity.rawValue)"])
         let line = event.jsonLine
@@ -111,7 +119,7 @@ final class AlertDispatcher: Sendable {
             }
         }
         // A row that could not be read is not overwritten (that would drop the operator's words).
-        guard let database = state.database, !storedUnreadable else { return }
+        guard let database = state.database, !storedUnreadable else { return event }
         do {
             var record = AlertRecord(
                 machine: alert.machine, kind: alert.kind.rawValue, severity: alert.severity.rawValue,
@@ -136,6 +144,7 @@ final class AlertDispatcher: Sendable {
         } catch {
             reportDatabase(failure: error, state: state, logger: logger)
         }
+        return event
     }
 
     /// Logs a failing database once per episode.
