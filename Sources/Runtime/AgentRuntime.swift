@@ -322,6 +322,7 @@ public final class AgentRuntime: Service, Sendable {
                             logger.notice("\(id): uncalibrated; readings are buffered but not scored (run `edge-agent calibrate --machine \(id)`)")
                         }
                         for notice in engine.takeRunSignalNotices() { logger.notice("\(notice)") }
+                        for notice in engine.takeUncalibratedStateNotices() { logger.warning("\(notice)") }
                         if !events.isEmpty {
                             dispatcher.dispatch(events)
                             summaries.record(events)

@@ -137,6 +137,13 @@ struct CalibrateCommand: ParsableCommand {
         // network goes to the binary model file beside it.
         var alerting = outcome.detector
         alerting.network = nil
+        // The states its operating-state sensors showed: the agent does not score a state
+        // calibration never saw (see `CalibratedStates`).
+        let stateColumns = machineConfiguration.map { CalibrateCommand.stateSensors(of: $0, in: table) } ?? []
+        if !stateColumns.isEmpty {
+            alerting.calibratedStates = CalibratedStates.observe(values: table.values[...], sensorCount: table.sensorCount,
+                                                                 columns: stateColumns)
+        }
         try DetectorFile(machine: machine, calibratedAt: Timestamp.now().iso8601,
                          detector: alerting, report: outcome.report).write(to: path)
         var modelPath: String? = nil
@@ -150,7 +157,9 @@ struct CalibrateCommand: ParsableCommand {
             try model.write(to: modelPath!)
         }
         let r = outcome.report
-        let warnings = machineConfiguration.map { CalibrateCommand.narrowCalibrationWarnings(table: table, machine: $0) } ?? []
+        let warnings = machineConfiguration.map {
+            CalibrateCommand.narrowCalibrationWarnings(states: alerting.calibratedStates, table: table, machine: $0, source: source)
+        } ?? []
         if json {
             var out = JSONWriter()
             out.field("machine", machine)
@@ -210,23 +219,29 @@ struct CalibrateCommand: ParsableCommand {
         }
     }
 
-    /// What the calibration data did not show that the machine will later do: a state sensor
-    /// (`bool`) that never changed means every change of it will alert.
-    static func narrowCalibrationWarnings(table: SensorTable, machine: MachineConfiguration) -> [String] {
-        var warnings: [String] = []
-        for sensor in machine.sensors where sensor.type == .bool {
-            guard let column = table.sensorNames.firstIndex(of: sensor.name) else { continue }
-            var seen: Set<Float> = []
-            for r in 0..<table.rowCount {
-                let row = table.row(r)
-                let v = row[row.startIndex + column]
-                if v.isFinite { seen.insert(v >= 0.5 ? 1 : 0) }
-            }
-            if seen.count == 1, let only = seen.first {
-                warnings.append("\(sensor.name) was \(only == 1 ? "on" : "off") throughout calibration: when it turns \(only == 1 ? "off" : "on"), \(machine.id) will alert. Calibrate on a stretch that shows both states.")
-            }
+    /// The columns of `table` that are operating-state sensors of `machine`: its `bool` sensors
+    /// (coils, discrete inputs, register bits) and a sensor playing the `loaded` role. A
+    /// running contact is not among them (calibration leaves it out: it is always on there).
+    static func stateSensors(of machine: MachineConfiguration, in table: SensorTable) -> [Int] {
+        machine.sensors.filter { $0.type == .bool || $0.role == "loaded" }
+            .compactMap { table.sensorNames.firstIndex(of: $0.name) }
+    }
+
+    /// What the calibration data did not show that the machine will later do: an operating-state
+    /// sensor that stayed in one state means the other state was never calibrated. The agent
+    /// does not score that state (one warning in its log, no anomaly alerts), so the machine is
+    /// not watched while it lasts: say so, and how to calibrate both.
+    static func narrowCalibrationWarnings(states: CalibratedStates?, table: SensorTable, machine: MachineConfiguration,
+                                          source: String) -> [String] {
+        guard let states else { return [] }
+        return states.sensors.filter(\.sawOneState).map { sensor in
+            let name = table.sensorNames[sensor.column]
+            let seen = sensor.states[0] == 1 ? "on" : "off", other = sensor.states[0] == 1 ? "off" : "on"
+            let remedy = source == "the buffer"
+                ? "edge-agent calibrate --machine \(machine.id) --last 30m (a stretch long enough to include both)"
+                : "edge-agent calibrate --machine \(machine.id) with --input covering both states, or from the buffer with e.g. --last 30m"
+            return "\(name) was \(seen) throughout calibration (\(seen) = \(Int(sensor.states[0])) in all \(table.rowCount) rows): \(machine.id) is calibrated only for \(name) \(seen). When \(name) turns \(other), the agent logs one warning (\"uncalibrated operating state\") and does not score \(machine.id) until it is \(seen) again, so faults while \(name) is \(other) go unseen. Once \(machine.id) has run with \(name) \(other), calibrate over a stretch that shows both states: \(remedy)."
         }
-        return warnings
     }
 
     /// The rows where the machine runs and has settled after its last start (`run_signal`,

@@ -235,11 +235,17 @@ struct CLITests {
         let result = try run(["calibrate", "--config", folder.file("agent.conf"), "--machine", "c-1", "--input", folder.file("normal.csv")])
         #expect(result.status == 0, "stderr: \(result.standardError)")
         #expect(result.standardOutput.contains("tolerances (agent.conf): voltage ±8.0"), "\(result.standardOutput)")
-        #expect(result.standardOutput.contains("warning: loaded was on throughout calibration: when it turns off, c-1 will alert"),
+        #expect(result.standardOutput.contains("warning: loaded was on throughout calibration (on = 1 in all 300 rows): c-1 is calibrated only for loaded on. When loaded turns off, the agent logs one warning (\"uncalibrated operating state\") and does not score c-1"),
                 "\(result.standardOutput)")
+        #expect(result.standardOutput.contains("--last 30m"))
         #expect(!result.standardOutput.contains("warning: voltage") && !result.standardOutput.contains("warning: pressure"))
         let detector = try String(contentsOfFile: folder.file("data/models/c-1.detector.json"), encoding: .utf8)
         #expect(detector.contains("\"deadBand\""))
+        // The detector records the one state calibration saw (loaded, column 2: on), for the agent.
+        let file = try #require(try JSONSerialization.jsonObject(with: Data(detector.utf8)) as? [String: Any])
+        let states = (file["detector"] as? [String: Any])?["calibratedStates"] as? [String: Any]
+        let recorded = states?["sensors"] as? [[String: Any]]
+        #expect(recorded?.count == 1 && recorded?.first?["column"] as? Int == 2 && recorded?.first?["states"] as? [Double] == [1])
 
         let json = try run(["calibrate", "--config", folder.file("agent.conf"), "--machine", "c-1", "--input", folder.file("normal.csv"), "--json"])
         #expect(json.status == 0)

@@ -149,6 +149,10 @@ public struct MachineDetector: Sendable, Hashable, Codable {
     public var load: LoadCompensation?
     /// Two-state compensation of the readings, applied before the load compensation (nil: none).
     public var state: StateCompensation?
+    /// The states the machine's operating-state sensors showed during calibration (nil: not
+    /// recorded, e.g. a detector calibrated without agent.conf or before this was kept): the
+    /// agent does not score rows in a state calibration never saw.
+    public var calibratedStates: CalibratedStates?
 
     /// Creates a detector from its parts.
     public init(sensorNames: [String], baseline: WindowDeviationBaseline, threshold: Float, rule: AlertDecisionRule,

@@ -132,12 +132,27 @@ public struct AnomalyAlertEngine: Sendable {
     /// - Parameter reason: what showed the stop, for the message (`running off`,
     ///   `motor_current below 25 A`).
     public mutating func clearBecauseStopped(at time: Timestamp, reason: @autoclosure () -> String) -> AlertEvent? {
+        clearAndStartAfresh(at: time) { machine in "\(machine) stopped (\(reason()))" }
+    }
+
+    /// Clears the open alert, if any, because the machine went into an operating state its
+    /// calibration never saw (a compressor calibrated unloaded that loads): such rows are not
+    /// scored, so the alert could not clear by itself. Scoring starts afresh when the machine is
+    /// back in a calibrated state, as after a stop.
+    /// - Parameter state: the state, for the message (`loaded on`).
+    public mutating func clearBecauseUncalibratedState(at time: Timestamp, state: @autoclosure () -> String) -> AlertEvent? {
+        clearAndStartAfresh(at: time) { machine in "\(machine) went into an operating state its calibration never saw (\(state()))" }
+    }
+
+    /// Restarts the rule (no recent scores, no cooldown) and clears the open alert, if any,
+    /// with `because(machine)` at the end of its message (only put together when one is open).
+    private mutating func clearAndStartAfresh(at time: Timestamp, because: (String) -> String) -> AlertEvent? {
         decision.reset()
         cooldownUntil = nil
         firstAboveInRun = nil
         guard var alert = open else { return nil }
         alert.ended = time
-        alert.message += "; cleared because \(machine) stopped (\(reason()))"
+        alert.message += "; cleared because \(because(machine))"
         open = nil
         return AlertEvent(change: .cleared, time: time, alert: alert)
     }

@@ -61,6 +61,19 @@ public struct MachineModel: Sendable {
         return state.shift[column] != 0
     }
 
+    /// The operating state calibration never saw that `row` (model order; NaN = not read)
+    /// shows: the state sensor's column and its state (0 or 1); nil when every state sensor
+    /// is in a state calibration saw, or the detector recorded none. Allocation-free.
+    public func uncalibratedState(in row: [Float]) -> (column: Int, state: Float)? {
+        detector.calibratedStates?.unseenState(in: row)
+    }
+
+    /// The states (0, 1) calibration saw of the state sensor in `column`; nil when it is not
+    /// one the detector recorded.
+    public func calibratedStates(column: Int) -> [Float]? {
+        detector.calibratedStates?.sensors.first { $0.column == column }?.states
+    }
+
     /// Rows the scorer needs before its windows are full; earlier scores are not judged.
     public let windowRows: Int
     /// Threshold of the int8 network's own score, when `calibrate` stored a network model

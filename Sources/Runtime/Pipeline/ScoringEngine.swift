@@ -54,6 +54,14 @@ public struct ScoringEngine {
         /// rows came even if the clock says less time passed (a clock stepped back), so the
         /// waiting rows stay bounded.
         var graceRows = 0
+        /// Whether the machine went into an operating state calibration never saw and has not
+        /// yet been back in calibrated states for `uncalibratedStateSettleRows` rows.
+        var inUncalibratedState = false
+        /// Running rows in calibrated states since it left the state calibration never saw.
+        var rowsBackInCalibratedState = 0
+        /// Whether that was logged for the current model (once: a compressor that loads every
+        /// minute would otherwise fill the journal).
+        var uncalibratedStateLogged = false
 
         init(configuration: MachineConfiguration, quality: DataQualityMonitor, anomalies: AnomalyAlertEngine) {
             self.configuration = configuration
@@ -104,6 +112,9 @@ public struct ScoringEngine {
     /// What the runtime logs about run signals since the last call (one line when a machine's
     /// running state becomes unknown, one when its run signal reads again).
     public private(set) var runSignalNotices: [String] = []
+    /// What the runtime logs (at warning level) the first time a machine's model meets an
+    /// operating state its calibration never saw, since the last call.
+    public private(set) var uncalibratedStateNotices: [String] = []
 
     /// Creates the stage for the configured machines; `models[i]` is machine i's model or nil.
     public init(machines: [MachineConfiguration], models: [MachineModel?], alertPolicy: AlertPolicy = AlertPolicy(),
@@ -129,6 +140,9 @@ public struct ScoringEngine {
         state.rowsSinceScore = 0
         state.rowsInWindow = 0
         state.uncalibratedLogged = false
+        state.inUncalibratedState = false
+        state.rowsBackInCalibratedState = 0
+        state.uncalibratedStateLogged = false
         let grace = state.runState?.stopGrace ?? 0
         let interval = max(1, state.configuration.pollInterval.wholeMilliseconds)
         state.graceRows = Int((grace + interval - 1) / interval)
@@ -234,6 +248,12 @@ public struct ScoringEngine {
         return newlyUncalibrated
     }
 
+    /// Takes the uncalibrated-state notices since the last call (see `uncalibratedStateNotices`).
+    public mutating func takeUncalibratedStateNotices() -> [String] {
+        defer { uncalibratedStateNotices.removeAll(keepingCapacity: true) }
+        return uncalibratedStateNotices
+    }
+
     /// Takes the run-signal notices since the last call (see `runSignalNotices`).
     public mutating func takeRunSignalNotices() -> [String] {
         defer { runSignalNotices.removeAll(keepingCapacity: true) }
@@ -307,6 +327,37 @@ public struct ScoringEngine {
         }
         // Stopped, settling after a start, or running state unknown: not scored.
         guard phase == .running else { return }
+        // An operating state calibration never saw (a compressor calibrated unloaded, now
+        // loaded) is not a fault: not scored, one notice, and an open alert cleared (it could
+        // not clear by itself). Back in a calibrated state, the machine settles first (its
+        // pressures and temperatures move back from the other state's levels for minutes), then
+        // the windows start afresh, so no judged window holds rows of the state calibration
+        // never saw or of the way back from it.
+        if let unseen = model.uncalibratedState(in: state.modelRow) {
+            state.rowsBackInCalibratedState = 0
+            if !state.inUncalibratedState {
+                state.inUncalibratedState = true
+                state.pending.removeAll()
+                let sensor = model.sensorNames[unseen.column]
+                if let event = state.anomalies.clearBecauseUncalibratedState(
+                    at: time, state: "\(sensor) \(unseen.state == 1 ? "on" : "off")") {
+                    events.append(event)
+                }
+                if !state.uncalibratedStateLogged {
+                    state.uncalibratedStateLogged = true
+                    uncalibratedStateNotices.append(uncalibratedStateNotice(state, model: model, column: unseen.column, state: unseen.state))
+                }
+            }
+            return
+        }
+        if state.inUncalibratedState {
+            state.rowsBackInCalibratedState += 1
+            guard state.rowsBackInCalibratedState > ScoringEngine.uncalibratedStateSettleRows(state.configuration) else { return }
+            state.inUncalibratedState = false
+            state.rowsBackInCalibratedState = 0
+            state.scorer = model.makeScorer()
+            state.rowsInWindow = 0
+        }
         let grace = state.runState?.stopGrace ?? 0
         guard grace > 0 else {
             judge(state, machine: m, model: model, time: time, events: &events, scored: scored)
@@ -359,6 +410,28 @@ public struct ScoringEngine {
         if let event = state.anomalies.observe(score: score, threshold: model.threshold, time: time, contributions: contributions) {
             events.append(event)
         }
+    }
+
+    /// How long a machine settles after an operating state its calibration never saw, before
+    /// it is judged again: `settle_after_start` or 5 minutes, whichever is longer.
+    public static func uncalibratedStateSettle(_ machine: MachineConfiguration) -> Duration {
+        max(machine.settleAfterStart, .seconds(300))
+    }
+
+    /// `uncalibratedStateSettle` in poll intervals (rounded up): counted in rows, so a clock
+    /// step does not stretch or cut it.
+    static func uncalibratedStateSettleRows(_ machine: MachineConfiguration) -> Int {
+        let settle = uncalibratedStateSettle(machine).wholeMilliseconds, interval = max(1, machine.pollInterval.wholeMilliseconds)
+        return Int((settle + interval - 1) / interval)
+    }
+
+    /// The line logged the first time `state`'s model meets a state of the sensor in `column`
+    /// that its calibration never saw.
+    private func uncalibratedStateNotice(_ state: MachineState, model: MachineModel, column: Int, state value: Float) -> String {
+        let id = state.configuration.id, sensor = model.sensorNames[column]
+        func words(_ x: Float) -> String { x == 1 ? "on" : "off" }
+        let seen = (model.calibratedStates(column: column) ?? []).map(words).joined(separator: " and ")
+        return "\(id): uncalibrated operating state: \(sensor) is \(words(value)), and it was \(seen) throughout the calibration of \(model.calibratedAt). Rows in this state are not scored and raise no anomaly alert (logged once); scoring resumes once \(sensor) has been \(seen) again for \(ScoringEngine.uncalibratedStateSettle(state.configuration).wholeMilliseconds / 1000) s. Recalibrate over a stretch that includes both states, e.g. `edge-agent calibrate --machine \(id) --last 30m` once it has run \(sensor) \(words(value)) for a while"
     }
 
     /// The line logged when `state`'s running state becomes unknown (`unknown`) or known again.
