@@ -39,10 +39,10 @@ struct CalibrateCommand: ParsableCommand {
     @Option(help: "Calibrate from the buffer's most recent stretch, e.g. 10m, 2h, 600s.")
     var last: String?
 
-    @Option(help: "Start of the stretch in the buffer (ISO-8601 UTC, e.g. 2026-11-29T08:00:00Z).")
+    @Option(help: "Start of the stretch in the buffer: ISO-8601 UTC (2026-11-29T08:00:00Z) or a time ago (2h, 7d).")
     var from: String?
 
-    @Option(help: "End of the stretch in the buffer (ISO-8601 UTC).")
+    @Option(help: "End of the stretch in the buffer: ISO-8601 UTC or a time ago (default: now).")
     var until: String?
 
     @Option(help: "CSV of labelled faults of this machine (rows with anomaly=1, or every row if it has no label column).")
