@@ -240,6 +240,30 @@ public struct DetectorStream {
         self = DetectorStream(detector: detector)
     }
 
+    /// Starts afresh after a stop, as `restart()`, and judges the new run as a recovery from
+    /// the stop (`WindowDeviationScorer.allowRecovery(before:stopped:)`): the sensors' levels
+    /// in the last full window before the stop (this stream's) and where the stop left them,
+    /// `stoppedRow` (the last row read while the machine stood, one value per sensor, NaN =
+    /// missing; nil: not known, as after an unknown stretch: a plain restart), which goes
+    /// through the same compensations as scored rows. The allowance fades by e each
+    /// `recoveryRows` rows (the settling time after a start, in rows; ≤ 0: none). Allocates
+    /// once per restart.
+    public mutating func restart(afterStop stoppedRow: [Float]?, recoveryRows: Int) {
+        let before = deviation
+        self = DetectorStream(detector: detector)
+        guard let stoppedRow else { return }
+        var row = [Float](repeating: .nan, count: detector.sensorNames.count)
+        for (i, x) in stoppedRow.prefix(row.count).enumerated() { row[i] = x }
+        // Fresh compensators, as for the run's first row (the stream's own stay untouched).
+        var state = detector.state.map { StateCompensator($0) }
+        var load = detector.load.map { LoadCompensator($0) }
+        row.withUnsafeMutableBufferPointer { buffer in
+            state?.apply(buffer)
+            load?.apply(buffer)
+        }
+        deviation.allowRecovery(before: before, stopped: row, recoveryRows: recoveryRows)
+    }
+
     /// Scores one row and updates the alert state; returns the score and whether an alert is raised.
     public mutating func process<C: Collection>(row: C) -> (score: Float, alert: Bool) where C.Element == Float {
         let s = score(row: row)

@@ -271,6 +271,15 @@ public struct WindowDeviationScorer: Sendable {
     private var changed: [Bool]
     /// Per-sensor deviation of the last scored row (0 where the sensor had no data).
     public private(set) var contributions: [Float]
+    /// After a restart: per sensor, how far the stop moved its level away from where it was
+    /// before the stop (normalized units; negative: down), shrunk to the closest return since
+    /// (see `allowRecovery(before:stopped:)`); empty when the run did not follow a stop the
+    /// scorer was told of.
+    private var recovery: [Float] = []
+    /// After a restart: per sensor, its window mean's offset from normal before the stop.
+    private var offsetBeforeStop: [Float] = []
+    /// Per row, the allowance keeps this fraction of itself (exp(−1 / recovery rows)).
+    private var recoveryDecay: Float = 0
 
     /// Creates a scorer with an empty window.
     public init(baseline: WindowDeviationBaseline) {
@@ -283,6 +292,56 @@ public struct WindowDeviationScorer: Sendable {
         offsets = [Float](repeating: 0, count: n)
         recentOffsets = [Float](repeating: 0, count: n)
         changed = [Bool](repeating: false, count: n)
+    }
+
+    /// Whether the window holds `windowRows` rows (the scores are judged from then on).
+    public var isFull: Bool { filled == baseline.settings.windowRows }
+
+    /// Judges the run that starts now as a recovery from a stop: `before` is the scorer of the
+    /// run before the stop (its last, full, window), `stoppedRow` the last row read while the
+    /// machine stood (one value per sensor, NaN = missing; after the same compensations as the
+    /// rows scored). A sensor the stop moved away from its level before the stop (a
+    /// compressor's oil cooling toward ambient) is judged by its offset before the stop while
+    /// it lies between that level and where the stop left it: the part of its offset the stop
+    /// explains is taken out, and that part shrinks to the sensor's closest return since (a
+    /// cooled machine warming up again). What the stop does not explain is judged as usual: an
+    /// offset the sensor already had before the stop (a fault present at the restart), one on
+    /// the other side of its level before the stop, or beyond where the stop left it. No
+    /// allowance for a sensor without a reading in either, or when `before` was not full.
+    ///
+    /// A recovery keeps going; a fault holds still. So the allowance also fades by itself, by
+    /// e each `recoveryRows` rows (the machine's settling time after a start, in rows): a sensor
+    /// still coming back gets about that long again to do so, while an offset that stays put
+    /// (a fault that began during the stop, on the stop's side) is judged once the allowance
+    /// has faded. `recoveryRows` ≤ 0 gives no allowance.
+    public mutating func allowRecovery<C: Collection>(before: WindowDeviationScorer, stopped stoppedRow: C,
+                                                      recoveryRows: Int) where C.Element == Float {
+        let n = baseline.sensorCount
+        recovery = [Float](repeating: 0, count: n)
+        offsetBeforeStop = [Float](repeating: 0, count: n)
+        guard recoveryRows > 0, before.isFull, before.baseline.sensorCount == n else { return }
+        recoveryDecay = exp(-1 / Float(recoveryRows))
+        var s = 0
+        for raw in stoppedRow where s < n {
+            let previous = before.windowMean(sensor: s)
+            let change = (raw - baseline.median[s]) / baseline.scale[s] - previous
+            if change.isFinite, previous.isFinite {
+                recovery[s] = change
+                offsetBeforeStop[s] = previous - baseline.windowCenter[s]
+            }
+            s += 1
+        }
+    }
+
+    /// `offset` (a window mean minus the normal level) without the part the stop explains: the
+    /// change since before the stop (`offset - before`) that lies on the stop's side and within
+    /// `allowance`, the stop's change still allowed.
+    @inline(__always)
+    static func beyondRecovery(_ offset: Float, before: Float, allowance: Float) -> Float {
+        let change = offset - before
+        if allowance < 0, change < 0 { return offset - max(change, allowance) }
+        if allowance > 0, change > 0 { return offset - min(change, allowance) }
+        return offset
     }
 
     /// Adds one row (one value per sensor, NaN = missing) to the window without scoring it.
@@ -328,6 +387,19 @@ public struct WindowDeviationScorer: Sendable {
         push(row: row)
         let n = baseline.sensorCount
         for s in 0..<n { offsets[s] = windowMean(sensor: s) - baseline.windowCenter[s] }
+        if !recovery.isEmpty {
+            for s in 0..<n { recovery[s] *= recoveryDecay }
+        }
+        if !recovery.isEmpty, isFull {
+            for s in 0..<n where offsets[s].isFinite && recovery[s] != 0 {
+                // The allowance shrinks to the closest return toward the level before the stop
+                // (it never grows), and ends once the sensor is back there or past it.
+                let change = offsets[s] - offsetBeforeStop[s]
+                if recovery[s] < 0 { recovery[s] = change >= 0 ? 0 : max(recovery[s], change) }
+                if recovery[s] > 0 { recovery[s] = change <= 0 ? 0 : min(recovery[s], change) }
+                offsets[s] = Self.beyondRecovery(offsets[s], before: offsetBeforeStop[s], allowance: recovery[s])
+            }
+        }
         if let operating = baseline.operating {
             offsets.withUnsafeMutableBufferPointer { operating.project($0) }
         }
@@ -361,6 +433,9 @@ public struct WindowDeviationScorer: Sendable {
             changed[s] = abs(recent - older) > check.changeBound[s]
             any = any || changed[s]
             recentOffsets[s] = (changed[s] ? recent : windowMean(sensor: s)) - baseline.windowCenter[s]
+            if !recovery.isEmpty, recovery[s] != 0 {
+                recentOffsets[s] = Self.beyondRecovery(recentOffsets[s], before: offsetBeforeStop[s], allowance: recovery[s])
+            }
         }
         guard any else { return }
         if let operating = baseline.operating {

@@ -46,7 +46,7 @@ public enum Replay {
         for r in 0..<table.rowCount {
             while let next = starts.first, next <= r {
                 starts.removeFirst()
-                if next == r { stream.restart() }
+                if next == r { stream.restart(afterStop: table.stopLevels[r], recoveryRows: table.settleRows) }
             }
             let row = table.values[(r * n)..<((r + 1) * n)]
             if r < calibrationRows {

@@ -24,15 +24,28 @@ public struct SensorTable: Sendable {
     /// settled row after each start): a scorer's windows start afresh there, as the agent's do,
     /// so no window straddles a stop. Empty for a table read from a file.
     public var runStarts: [Int] = []
+    /// Where the last stop left the machine's sensors before a run: for the first row of each
+    /// run that followed a stop (row 0 included, when the table began stopped), the readings of
+    /// the last stopped row before it, in this table's sensor order. A run after an unknown
+    /// stretch has none. A scorer judges such a run as a recovery from that stop
+    /// (`DetectorStream.restart(afterStop:)`), as the agent does. Empty for a table read from a file.
+    public var stopLevels: [Int: [Float]] = [:]
+    /// The settling after a start that `runningRows` left out, in rows: the pace at which a run
+    /// recovers from its stop (`DetectorStream.restart(afterStop:recoveryRows:)`). 0 for a
+    /// table read from a file.
+    public var settleRows = 0
 
     /// Creates a table from its parts; `values.count` must be `timestamps.count * sensorNames.count`.
     public init(sensorNames: [String], timestamps: [String], values: [Float],
-                anomalyLabels: [UInt8]? = nil, changepointLabels: [UInt8]? = nil, runStarts: [Int] = []) {
+                anomalyLabels: [UInt8]? = nil, changepointLabels: [UInt8]? = nil, runStarts: [Int] = [],
+                stopLevels: [Int: [Float]] = [:], settleRows: Int = 0) {
         precondition(values.count == timestamps.count * sensorNames.count, "values do not fill rows × sensors")
         self.sensorNames = sensorNames
         self.timestamps = timestamps
         self.values = values
         self.runStarts = runStarts
+        self.stopLevels = stopLevels
+        self.settleRows = settleRows
         self.anomalyLabels = anomalyLabels
         self.changepointLabels = changepointLabels
     }
@@ -55,7 +68,7 @@ public struct SensorTable: Sendable {
             values: Array(values[0..<(n * sensorCount)]),
             anomalyLabels: anomalyLabels.map { Array($0[0..<n]) },
             changepointLabels: changepointLabels.map { Array($0[0..<n]) },
-            runStarts: runStarts.filter { $0 < n })
+            runStarts: runStarts.filter { $0 < n }, stopLevels: stopLevels.filter { $0.key < n }, settleRows: settleRows)
     }
 
     /// The rows where the machine runs and has settled after its last start, as the runtime
@@ -104,6 +117,10 @@ public struct SensorTable: Sendable {
         var values: [Float] = [], times: [String] = [], rows: [Int] = []
         values.reserveCapacity(self.values.count)
         var state = state, starts: [Int] = []
+        // The last stopped row since the last run (nil after an unknown stretch), and where
+        // each run that followed a stop found the sensors.
+        var lastStopped: [Float]? = nil
+        var stopLevels: [Int: [Float]] = [:]
         // Where the current run's rows begin in the kept rows.
         var runBegin = 0
         func time(_ r: Int) -> Int64 { rowTimes?[r] ?? Int64(r) }
@@ -111,7 +128,10 @@ public struct SensorTable: Sendable {
             let row = self.row(r)
             let v = row[row.startIndex + k]
             let wasRunning = state.isScored
-            guard state.observe(Double(v), at: time(r)) == .running else {
+            let phase = state.observe(Double(v), at: time(r))
+            if phase == .stopped { lastStopped = kept.map { row[row.startIndex + $0] } }
+            if phase == .unknown { lastStopped = nil }
+            guard phase == .running else {
                 // A stop (or an unknown stretch): the rows of the run just ended that lie within
                 // the stop grace before it were the machine already stopping (`RunState.stopGrace`).
                 if wasRunning {
@@ -127,6 +147,8 @@ public struct SensorTable: Sendable {
             if state.startsAfresh {
                 runBegin = times.count
                 if !times.isEmpty { starts.append(times.count) }
+                stopLevels[times.count] = lastStopped
+                lastStopped = nil
             }
             times.append(timestamps[r])
             rows.append(r)
@@ -135,8 +157,20 @@ public struct SensorTable: Sendable {
         let table = SensorTable(sensorNames: kept.map { sensorNames[$0] }, timestamps: times, values: values,
                                 anomalyLabels: anomalyLabels.map { labels in rows.map { labels[$0] } },
                                 changepointLabels: changepointLabels.map { labels in rows.map { labels[$0] } },
-                                runStarts: starts)
+                                runStarts: starts, stopLevels: stopLevels,
+                                settleRows: SensorTable.rows(in: state.settleTime, rowTimes: rowTimes))
         return (table, rows)
+    }
+}
+
+extension SensorTable {
+    /// How many rows `duration` (in the unit of `rowTimes`; rows when nil) spans: divided by
+    /// the median step between rows.
+    static func rows(in duration: Int64, rowTimes: [Int64]?) -> Int {
+        guard let rowTimes, rowTimes.count > 1 else { return Int(duration) }
+        let steps = zip(rowTimes.dropFirst(), rowTimes).map { $0 - $1 }.filter { $0 > 0 }.sorted()
+        guard !steps.isEmpty else { return Int(duration) }
+        return Int(duration / steps[steps.count / 2])
     }
 }
 

@@ -204,6 +204,19 @@ public struct MachineModel: Sendable {
             self.networkThreshold = networkThreshold
         }
 
+        /// Starts afresh after a stop: empty windows, and the window-deviation score judges the
+        /// new run as a recovery from where the stop left the sensors, `stoppedRow` (the last
+        /// row read while the machine stood, model order, NaN = missing; nil: not known), against
+        /// their levels in this scorer's last window before the stop
+        /// (`DetectorStream.restart(afterStop:recoveryRows:)`), an allowance that fades by e
+        /// each `recoveryRows` rows. Allocates once per restart.
+        public mutating func restart(afterStop stoppedRow: [Float]?, recoveryRows: Int) {
+            stream.restart(afterStop: stoppedRow, recoveryRows: recoveryRows)
+            network = network.map { NetworkScorer(model: $0.model) }
+            networkDrove = false
+            networkScore = .nan
+        }
+
         /// Adds one row (one value per sensor in model order; NaN = missing) and returns the
         /// window-deviation score of the window ending at it.
         public mutating func score(row: [Float]) -> Double {

@@ -62,6 +62,14 @@ public struct ScoringEngine {
         /// Whether that was logged for the current model (once: a compressor that loads every
         /// minute would otherwise fill the journal).
         var uncalibratedStateLogged = false
+        /// The last row (model order) read while the machine was stopped, for judging the next
+        /// run as a recovery from that stop; `hasStoppedRow` false after a run started or an
+        /// unknown stretch.
+        var stoppedRow: [Float] = []
+        var hasStoppedRow = false
+        /// The settling time after a start in poll intervals: the pace at which what a stop
+        /// left is allowed to recover (see `DetectorStream.restart(afterStop:recoveryRows:)`).
+        let recoveryRows: Int
 
         init(configuration: MachineConfiguration, quality: DataQualityMonitor, anomalies: AnomalyAlertEngine) {
             self.configuration = configuration
@@ -74,6 +82,7 @@ public struct ScoringEngine {
             runSignal = configuration.runSignal.flatMap { name in configuration.sensors.firstIndex { $0.name == name } }
             runState = runSignal == nil ? nil : configuration.runState()
             stopReason = ScoringEngine.stopReason(of: configuration)
+            recoveryRows = Int(configuration.settleAfterStart.wholeMilliseconds / max(1, configuration.pollInterval.wholeMilliseconds))
         }
 
         /// Follows the run signal (see `RunState`): the row's phase, `.running` for a machine
@@ -86,7 +95,9 @@ public struct ScoringEngine {
             let phase = run.observe(reading, at: time.millisecondsSinceEpoch)
             runState = run
             if run.startsAfresh {
-                scorer = model?.makeScorer()
+                // The scorer still holds the windows of the run before the stop.
+                scorer?.restart(afterStop: hasStoppedRow ? stoppedRow : nil, recoveryRows: recoveryRows)
+                hasStoppedRow = false
                 rowsInWindow = 0
             }
             return phase
@@ -139,6 +150,7 @@ public struct ScoringEngine {
         state.modelRow = Array(repeating: .nan, count: model?.sensorNames.count ?? 0)
         state.rowsSinceScore = 0
         state.rowsInWindow = 0
+        state.hasStoppedRow = false
         state.uncalibratedLogged = false
         state.inUncalibratedState = false
         state.rowsBackInCalibratedState = 0
@@ -304,6 +316,14 @@ public struct ScoringEngine {
                 state.modelRow[column] = value
                 usable += 1
             }
+        }
+        // Where a stop leaves the sensors, for the next run (see `MachineModel.Scorer.restart(afterStop:recoveryRows:)`).
+        if phase == .stopped {
+            if state.stoppedRow.count != state.modelRow.count { state.stoppedRow = state.modelRow }
+            for c in state.modelRow.indices { state.stoppedRow[c] = state.modelRow[c] }
+            state.hasStoppedRow = true
+        } else if phase == .unknown {
+            state.hasStoppedRow = false
         }
         let needed = max(1, Int((minimumUsableFraction * Double(state.modelRow.count)).rounded(.up)))
         if usable < needed {
