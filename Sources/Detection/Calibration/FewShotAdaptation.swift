@@ -56,11 +56,17 @@ public struct AdaptationReport: Sendable, Hashable, Codable {
 public enum FewShotAdaptation {
     /// Normalized windows over rows `[0, rows)` of `values` (row-major), `stride` apart, at most
     /// `limit` of them (evenly spaced). Missing readings become the sensor's median (0).
+    /// - Parameter runStarts: rows at which the machine runs again after a stop left out of
+    ///   `values` (`SensorTable.runStarts`): no window straddles one, as no window the agent
+    ///   scores does (a run shorter than a window gives none).
     public static func windows(values: ArraySlice<Float>, sensorCount: Int, normalization: Normalization,
-                               windowRows: Int, stride: Int, limit: Int) -> [Window] {
+                               windowRows: Int, stride: Int, limit: Int, runStarts: [Int] = []) -> [Window] {
         let rows = sensorCount > 0 ? values.count / sensorCount : 0
         guard rows >= windowRows else { return [] }
         var starts = Array(Swift.stride(from: 0, through: rows - windowRows, by: stride))
+        if let runOfRow = CalibrationRuns.runOfRow(rows: rows, starts: runStarts) {
+            starts.removeAll { runOfRow[$0] != runOfRow[$0 + windowRows - 1] }
+        }
         if starts.count > limit {
             starts = (0..<limit).map { starts[$0 * starts.count / limit] }
         }

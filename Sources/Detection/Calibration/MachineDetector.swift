@@ -389,7 +389,8 @@ public struct Calibrator: Sendable {
         report.trimmedRows = trimmed
         if let network = settings.network,
            let (part, adaptation, networkScores) = Calibrator.calibrateNetwork(network, values: rawKept, sensorCount: n,
-                                                                               labelledAnomalies: labelledAnomalies) {
+                                                                               labelledAnomalies: labelledAnomalies,
+                                                                               runStarts: runStarts) {
             detector.network = part
             report.adaptation = adaptation
             report.networkThreshold = part.threshold
@@ -399,9 +400,12 @@ public struct Calibrator: Sendable {
     }
 
     /// Fits the normalization, adapts the network and sets its threshold; nil when there are
-    /// fewer rows than one window.
+    /// fewer rows than one window. With `runStarts` (see `calibrate(values:…)`) its windows and
+    /// threshold scores stay within one run, as the agent's network window starts afresh after
+    /// a stop.
     static func calibrateNetwork(_ settings: NetworkCalibration, values: ArraySlice<Float>, sensorCount n: Int,
-                                 labelledAnomalies: ArraySlice<Float>?) -> (NetworkDetector, AdaptationReport, [Float])? {
+                                 labelledAnomalies: ArraySlice<Float>?,
+                                 runStarts: [Int] = []) -> (NetworkDetector, AdaptationReport, [Float])? {
         let rows = n > 0 ? values.count / n : 0
         let a = settings.adaptation
         guard rows >= a.windowRows, n <= settings.initialization.architecture.maximumSensorCount else { return nil }
@@ -409,7 +413,8 @@ public struct Calibrator: Sendable {
         let perSlot = settings.normalizationPrior?.apply(to: fitted) ?? fitted
         let normalization = settings.calibrationPrior?.widen(perSlot, rows: rows) ?? perSlot
         let normal = FewShotAdaptation.windows(values: values, sensorCount: n, normalization: normalization,
-                                               windowRows: a.windowRows, stride: a.stride, limit: a.maximumNormalWindows)
+                                               windowRows: a.windowRows, stride: a.stride, limit: a.maximumNormalWindows,
+                                               runStarts: runStarts)
         var faults: [Window] = []
         if let labelledAnomalies {
             faults = FewShotAdaptation.windows(values: labelledAnomalies, sensorCount: n, normalization: normalization,
@@ -437,7 +442,9 @@ public struct Calibrator: Sendable {
         }
         var stream = NetworkStream(detector: part)
         var scores: [Float] = []
+        let runOfRow = CalibrationRuns.runOfRow(rows: rows, starts: runStarts)
         for r in 0..<rows {
+            if let runOfRow, r > 0, runOfRow[r] != runOfRow[r - 1] { stream = NetworkStream(detector: part) }
             let s = stream.score(row: values[(values.startIndex + r * n)..<(values.startIndex + (r + 1) * n)])
             if s.isFinite { scores.append(s) }
         }

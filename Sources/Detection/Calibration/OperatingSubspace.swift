@@ -47,7 +47,12 @@ public struct OperatingSubspace: Sendable, Hashable, Codable {
     /// t, normalized units, NaN = missing) around `center`; nil when there are none.
     /// - Parameter lag: rows between two windows that do not overlap (the window length), for the
     ///   noise estimate.
-    static func fit(means: [[Float]], center: [Float], lag: Int, settings: Settings) -> OperatingSubspace? {
+    /// - Parameter runOfMean: the run each window mean belongs to, when the calibration rows hold
+    ///   several runs (see `WindowDeviationBaseline.fit`): the noise estimate compares window
+    ///   means of one run only, since a change across a stop is no noise (a machine restarting at
+    ///   another load would otherwise pass for a noisy one). nil: one run.
+    static func fit(means: [[Float]], center: [Float], lag: Int, settings: Settings,
+                    runOfMean: [Int]? = nil) -> OperatingSubspace? {
         let n = means.count
         guard n >= 2, settings.maximumDirections > 0, let count = means.first?.count, count > 2 * lag + 2 else { return nil }
         // Short-term noise of each window mean: robust spread of its changes over one window
@@ -55,7 +60,10 @@ public struct OperatingSubspace: Sendable, Hashable, Codable {
         var noise = [Float](repeating: 1, count: n)
         for s in 0..<n {
             let m = means[s]
-            let changes = (lag..<count).map { abs(m[$0] - m[$0 - lag]) }
+            let changes = (lag..<count).compactMap { t -> Float? in
+                if let runOfMean, runOfMean[t] != runOfMean[t - lag] { return nil }
+                return abs(m[t] - m[t - lag])
+            }
             let spread = RobustStatistics.median(changes) * 1.4826 / Float(2).squareRoot()
             noise[s] = spread.isFinite ? max(spread, 1e-3) : 1
         }

@@ -152,6 +152,8 @@ public struct WindowDeviationBaseline: Sendable, Hashable, Codable {
         // that scores later rows, so calibration and scoring cannot disagree.
         var scorer = WindowDeviationScorer(baseline: baseline)
         var means: [[Float]] = Array(repeating: [], count: sensorCount)
+        // The run each window mean belongs to (with run starts only).
+        var runOfMean: [Int] = []
         var sinceStart = 0
         for r in 0..<rows {
             if let runOfRow, r > 0, runOfRow[r] != runOfRow[r - 1] {
@@ -163,12 +165,14 @@ public struct WindowDeviationBaseline: Sendable, Hashable, Codable {
             sinceStart += 1
             guard sinceStart >= settings.windowRows else { continue }
             for s in 0..<sensorCount { means[s].append(scorer.windowMean(sensor: s)) }
+            if let runOfRow { runOfMean.append(runOfRow[r]) }
         }
         let noiseFloor = 0.5 / Float(settings.windowRows).squareRoot()
         for s in 0..<sensorCount { baseline.windowCenter[s] = RobustStatistics.median(means[s]) }
         if let operating = settings.operating {
             baseline.operating = OperatingSubspace.fit(means: means, center: baseline.windowCenter,
-                                                       lag: settings.windowRows, settings: operating)
+                                                       lag: settings.windowRows, settings: operating,
+                                                       runOfMean: runOfRow == nil ? nil : runOfMean)
         }
         if var subspace = baseline.operating {
             // From here on the spreads are those of the residuals off the operating directions.
