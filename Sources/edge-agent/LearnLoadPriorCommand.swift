@@ -35,6 +35,9 @@ struct LearnLoadPriorCommand: ParsableCommand {
     @Option(help: "Rows after each start left out of learning (a machine cooled by a stop takes this long to warm up again).")
     var settleRows: Int = LoadPriorLearningSettings().settleRows
 
+    @Option(help: "Log change beyond its band the detector is assumed to tolerate for a sensor that follows speed (default: the same as for deciding whether it follows speed; 0.01 was tried, see docs/load-prior.md).")
+    var followingTolerance: Float = LoadPriorLearningSettings().followingTolerance
+
     @Flag(help: "Learn no kind driven by a duty cycle (a compressor's loaded state): only speed-driven kinds.")
     var speedOnly = false
 
@@ -58,8 +61,9 @@ struct LearnLoadPriorCommand: ParsableCommand {
         settings.maximumBand = maximumBand
         if speedOnly { settings.dutyDriver = "" }
         settings.settleRows = max(0, settleRows)
+        settings.followingTolerance = max(0, followingTolerance)
         let prior = LoadPriorLearning.learn(recordings, settings: settings)
-        let recipe = "edge-agent learn-load-prior --machines \(machines) --hours \(hours) --seed \(seed) --coverage \(coverage) --maximum-band \(maximumBand) --settle-rows \(settleRows)\(speedOnly ? " --speed-only" : "")"
+        let recipe = "edge-agent learn-load-prior --machines \(machines) --hours \(hours) --seed \(seed) --coverage \(coverage) --maximum-band \(maximumBand) --settle-rows \(settleRows)\(followingTolerance != LoadPriorLearningSettings().followingTolerance ? " --following-tolerance \(followingTolerance)" : "")\(speedOnly ? " --speed-only" : "")"
         for kind in prior.kinds {
             print("\(kind.name) (driver \(kind.driver)):")
             for role in kind.roles {

@@ -2,20 +2,22 @@ import Detection
 import EdgeCore
 import Simulator
 
-/// `edge-bench load-prior-speeds [--kind motor|pump] [--seeds FIRST-LAST] [--load-prior FILE]`:
+/// `edge-bench load-prior-speeds [--kind motor|pump] [--seeds FIRST-LAST] [--load-prior FILE] [--trace]`:
 /// `LoadPriorSimulatorTests`' procedure over many seeds. Each simulated machine (no automatic
 /// operation) is calibrated for 10 minutes at its top speed, then runs 20 minutes at the middle
 /// of its speed range and 20 minutes just above its lowest speed (speeds calibration never saw),
 /// then 15 minutes of an imbalance (severity 0.8, step) at that low speed. Prints, per seed, the
 /// alerted rows in each phase and the sensors that drove the alerts at the unseen speeds, then how
 /// many machines alert there at all and how many catch the imbalance on more than 600 of its 900
-/// rows (what the test asserts). Defaults: fan motors, seeds 22–41, the shipped prior. Figures,
+/// rows (what the test asserts). `--trace`: per driving sensor, its first alerted reading
+/// at an unseen speed and what the load compensation made of it. Defaults: fan motors, seeds 22–41, the shipped prior. Figures,
 /// not a pass/fail: see docs/load-prior.md ("Fan-motor current outside its band").
 func loadPriorSpeedsBenchmark(_ args: [String]) throws -> Int32 {
     var kind = MachineKind.motor
     var seeds: ClosedRange<UInt64> = 22...41
     var prior = LoadPrior.shipped
     var priorName = "shipped"
+    var trace = false
     var i = 0
     while i < args.count {
         let value = i + 1 < args.count ? args[i + 1] : ""
@@ -31,6 +33,10 @@ func loadPriorSpeedsBenchmark(_ args: [String]) throws -> Int32 {
                 throw BenchError("--seeds takes FIRST-LAST (e.g. 22-41) or one seed, not \"\(value)\"")
             }
             seeds = first...last
+        case "--trace":
+            trace = true
+            i += 1
+            continue
         case "--load-prior":
             do {
                 prior = try LoadPrior.parse(String(decoding: try TextFile.readBytes(path: value), as: UTF8.self))
@@ -39,7 +45,7 @@ func loadPriorSpeedsBenchmark(_ args: [String]) throws -> Int32 {
             }
             priorName = value
         default:
-            throw BenchError("unknown argument \"\(args[i])\" (expected --kind, --seeds, --load-prior)")
+            throw BenchError("unknown argument \"\(args[i])\" (expected --kind, --seeds, --load-prior, --trace)")
         }
         i += 2
     }
@@ -55,6 +61,7 @@ func loadPriorSpeedsBenchmark(_ args: [String]) throws -> Int32 {
         if outcome.fault > 600 { caught += 1 }
         let drivers = outcome.drivers.sorted { $0.value > $1.value }.prefix(3).map { "\($0.key) \($0.value)" }.joined(separator: ", ")
         print("  seed \(seed): \(outcome.calibration) / \(outcome.middle) / \(outcome.low) / \(outcome.fault)\(drivers.isEmpty ? "" : "  (\(drivers))")")
+        if trace { for line in outcome.firstMiss.values.sorted() { print("      first: \(line)") } }
     }
     print("\(alerting) of \(machines) machines alert at speeds calibration did not see (\(unseenRows) rows); the imbalance alerts on more than 600 rows in \(caught) of \(machines)")
     return 0
@@ -65,6 +72,8 @@ func loadPriorSpeedsBenchmark(_ args: [String]) throws -> Int32 {
 private struct SpeedsOutcome {
     var calibration = 0, middle = 0, low = 0, fault = 0
     var drivers: [String: Int] = [:]
+    /// Per driving sensor, its first alerted row at an unseen speed: what the compensation made of it.
+    var firstMiss: [String: String] = [:]
 }
 
 private func speedsProcedure(kind: MachineKind, seed: UInt64, prior: LoadPrior?) -> SpeedsOutcome {
@@ -97,10 +106,17 @@ private func speedsProcedure(kind: MachineKind, seed: UInt64, prior: LoadPrior?)
     settings.loadPrior = prior
     let detector = Calibrator(settings: settings).calibrate(values: calibration[...], sensorNames: names).detector
     var stream = detector.makeStream()
+    // A second compensator beside the stream's, to show what the driving sensor's reading became.
+    var compensator = detector.load.map { LoadCompensator($0) }
+    var compensated = [Float](repeating: .nan, count: names.count)
     var outcome = SpeedsOutcome()
     let n = names.count
     for (phase, block) in [calibration, middle, lowest, fault].enumerated() {
-        for r in 0..<(block.count / n) where stream.process(row: block[(r * n)..<(r * n + n)]).alert {
+        for r in 0..<(block.count / n) {
+            let row = block[(r * n)..<(r * n + n)]
+            for (k, x) in row.enumerated() { compensated[k] = x }
+            compensated.withUnsafeMutableBufferPointer { compensator?.apply($0) }
+            guard stream.process(row: row).alert else { continue }
             switch phase {
             case 0: outcome.calibration += 1
             case 1: outcome.middle += 1
@@ -109,7 +125,13 @@ private func speedsProcedure(kind: MachineKind, seed: UInt64, prior: LoadPrior?)
             }
             if phase == 1 || phase == 2 {
                 let c = stream.contributions
-                if let top = c.indices.max(by: { c[$0] < c[$1] }) { outcome.drivers[names[top], default: 0] += 1 }
+                if let top = c.indices.max(by: { c[$0] < c[$1] }) {
+                    outcome.drivers[names[top], default: 0] += 1
+                    if outcome.firstMiss[names[top]] == nil, let load = detector.load, load.reference[top].isFinite {
+                        let speed = row[row.startIndex + load.driver] / load.referenceDriver
+                        outcome.firstMiss[names[top]] = "\(names[top]) at phase row \(r): \(EvaluationText.fixed(Double(row[row.startIndex + top]), 3)) → \(EvaluationText.fixed(Double(compensated[top]), 3)) (reference \(EvaluationText.fixed(Double(load.reference[top]), 3)), speed ratio \(EvaluationText.fixed(Double(speed), 3)))"
+                    }
+                }
             }
         }
     }
