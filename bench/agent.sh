@@ -2,7 +2,8 @@
 # bench/agent.sh — the whole agent: `edge-agent run` against `edge-agent simulate`.
 #
 #   bench/agent.sh --machines N --interval 1s|100ms [--warmup S] [--windows K] [--window S]
-#                  [--bin PATH] [--out DIR] [--port P]
+#                  [--bin PATH] [--out DIR] [--port P] [--summary-interval D]
+#                  [--prefill-period [--edge-bench PATH]]
 #
 # Serves N simulated machines on 127.0.0.1 (about 10 sensors each), writes an agent.conf
 # that polls all of them every --interval, calibrates every machine from 400 rows of the
@@ -10,13 +11,23 @@
 # --warmup seconds, then measures K consecutive windows of --window seconds each:
 #   cpu_pct      utime+stime of the agent over the window (/proc/PID/stat), % of one core
 #   p50_ms/p99_ms poll→score delay from the agent's status JSON (edge-agent status --json)
-# and over the whole run: RSS every second (VmRSS), peak RSS (VmHWM), readings polled and
-# committed. Prints `key=value` lines (one `window=` line per window) on stdout; RSS over
-# time goes to DIR/rss.tsv. Everything it starts is stopped when it exits.
+# and over the whole run: RSS every second (VmRSS, and its anonymous and file-backed parts),
+# peak RSS (VmHWM), readings polled and committed, summaries written. Prints `key=value` lines
+# (one `window=` line per window) on stdout; RSS over time goes to DIR/rss.tsv. Everything it
+# starts is stopped when it exits.
+#
+# --summary-interval D sets agent.conf's summary_interval (default: the agent's, 1h), so that a
+# run deliberately includes the periodic summaries (each machine's summary of the period ends
+# every D, aligned to UTC) and its RSS figures cover them. --prefill-period fills the buffer,
+# before the agent starts, with a reading of every sensor every poll interval from the start of
+# the summary period in progress until then (`edge-bench buffer-fill`, from --edge-bench,
+# default .build/release/edge-bench): the period's summary, when the run reaches its end, then
+# reads what a whole period of polling leaves in the buffer (an hour at 98 sensors × 10 Hz is
+# 3.5 M readings) instead of only the minutes the run polled.
 set -euo pipefail
 
 machines=10 interval=1s warmup=40 windows=3 window=20 port=15020
-bin=.build/release/edge-agent out=""
+bin=.build/release/edge-agent out="" summary_interval="" prefill=0 edge_bench=.build/release/edge-bench
 while [ $# -gt 0 ]; do
     case "$1" in
         --machines) machines=$2; shift 2 ;;
@@ -27,6 +38,9 @@ while [ $# -gt 0 ]; do
         --bin) bin=$2; shift 2 ;;
         --out) out=$2; shift 2 ;;
         --port) port=$2; shift 2 ;;
+        --summary-interval) summary_interval=$2; shift 2 ;;
+        --prefill-period) prefill=1; shift ;;
+        --edge-bench) edge_bench=$2; shift 2 ;;
         *) echo "bench/agent.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -43,7 +57,11 @@ bench_use_output "${out:-bench-out/agent-$machines-$interval}"
 cache=$(realpath -m "$out/../model-cache/$machines-$step")
 ticks=$(getconf CLK_TCK)
 
-bench_write_conf "$machines" "$step" "$interval" "$port"
+if [ -n "$summary_interval" ]; then
+    bench_write_conf "$machines" "$step" "$interval" "$port" "summary_interval = \"$summary_interval\""
+else
+    bench_write_conf "$machines" "$step" "$interval" "$port"
+fi
 
 # --- calibrate every machine (cached: the same seed serves the same machines) -------------
 mkdir -p "$out/data/models"
@@ -60,14 +78,31 @@ fi
 cp "$cache"/data/models/* "$out/data/models/"
 calibrated=$(ls "$out/data/models" | grep -c '\.detector\.json$' || true)
 
+# --- a whole period in the buffer (--prefill-period) -------------------------------------
+if [ "$prefill" = 1 ]; then
+    [ -x "$edge_bench" ] || bench_fail "no edge-bench at $edge_bench (scripts/build-release.sh --product edge-bench)"
+    edge_bench=$(realpath "$edge_bench")
+    period_s=$(awk -v d="${summary_interval:-1h}" 'BEGIN { n = d + 0; u = substr(d, length(n "") + 1)
+        print n * (u == "h" ? 3600 : u == "m" ? 60 : u == "s" ? 1 : u == "ms" ? 0.001 : u == "d" ? 86400 : -1) }')
+    awk -v p="$period_s" 'BEGIN { exit !(p >= 1) }' || bench_fail "--prefill-period: cannot read the summary interval ${summary_interval:-1h} (use s, m or h)"
+    now_s=$(date +%s)
+    fill_from=$(date -u -d "@$(awk -v n="$now_s" -v p="$period_s" 'BEGIN { printf "%d", int(n / p) * p }')" +%Y-%m-%dT%H:%M:%SZ)
+    fill_until=$(date -u -d "@$now_s" +%Y-%m-%dT%H:%M:%SZ)
+    (cd "$out" && "$edge_bench" buffer-fill --config "$conf" --from "$fill_from" --until "$fill_until") > "$out/prefill.txt" 2>&1 ||
+        { cat "$out/prefill.txt" >&2; bench_fail "buffer-fill failed (above)"; }
+fi
+
 # --- simulator and agent ---------------------------------------------------------------
 bench_start_simulator "$out/simulator.log" --machines "$machines" --step "$step" --port "$port" --control-port 0
 bench_start_agent
 started=$(date +%s.%N)
 
-# RSS every second: seconds since start, VmRSS kB.
+# RSS every second: seconds since start, VmRSS, RssAnon (heap, stacks, other anonymous memory)
+# and RssFile (mapped pages of the binary and its libraries, SQLite's -shm), all kB.
 ( while kill -0 "$agent_pid" 2>/dev/null; do
-      rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$agent_pid/status" 2>/dev/null) || break
+      rss=$(awk '/^VmRSS:/ { r = $2 } /^RssAnon:/ { a = $2 } /^RssFile:/ { f = $2 } END { if (r != "") print r "\t" a "\t" f }' \
+          "/proc/$agent_pid/status" 2>/dev/null) || break
+      [ -n "$rss" ] || break
       echo "$(awk -v s="$started" -v n="$(date +%s.%N)" 'BEGIN { printf "%.1f", n - s }')	$rss"
       sleep 1
   done ) > "$out/rss.tsv" &
@@ -131,10 +166,14 @@ echo "rss_after_warmup_kb=$rss_after_warmup"
 echo "rss_max_after_warmup_kb=$rss_max_after_warmup"
 echo "rss_end_kb=$rss_end"
 echo "peak_rss_kb=$hwm"
-# The agent writes each machine's summary at every full hour (summary_interval's default), reading
-# the hour's readings at once: a run that crosses an hour has that transient in its peak RSS.
-summaries_written=$(awk -v s="$started" -v e="$(date +%s)" 'BEGIN { print (int(s / 3600) != int(e / 3600)) ? "yes" : "no" }')
-echo "crossed_full_hour=$summaries_written"
+# The agent writes each machine's summary at the end of every summary_interval (1h unless
+# --summary-interval), reading the period's readings from the buffer: the figures above include
+# what those summaries cost. summaries_written counts the JSON files (one per machine and period).
+summaries_written=$(find "$out/summaries" -name '*.json' 2>/dev/null | wc -l)
+echo "summary_interval=${summary_interval:-1h}"
+echo "summaries_written=$summaries_written"
+[ "$prefill" = 1 ] && echo "prefilled=$(grep -o 'wrote [0-9]* readings' "$out/prefill.txt" | tr -dc 0-9) readings $fill_from – $fill_until"
+echo "crossed_full_hour=$(awk -v s="$started" -v e="$(date +%s)" 'BEGIN { print (int(s / 3600) != int(e / 3600)) ? "yes" : "no" }')"
 printf '%s\n' "$last_status" > "$out/status.json"
 
 # Graceful stop: the agent flushes and exits 0 on SIGTERM.

@@ -54,6 +54,7 @@ public final class BufferDatabase: Sendable {
     ///   opens of a missing or old buffer.
     public init(path: String, access: Access = .readWrite, walLimitBytes: Int64 = 4 << 20) throws {
         let connection = try SQLiteConnection(path: path, mode: access == .readOnly ? .readOnly : .readWriteCreate)
+        try connection.limitPageCache(kilobytes: Self.pageCacheKilobytes)
         switch access {
         case .readWrite:
             try Schema.configureWriter(connection, walLimitBytes: walLimitBytes)
@@ -65,6 +66,20 @@ public final class BufferDatabase: Sendable {
         self.path = path
         self.access = access
         self.state = Mutex(State(connection: connection))
+    }
+
+    /// This connection's page cache, in KiB (SQLite's default is 2,000 KiB per connection).
+    ///
+    /// Its reads are one pass over a range (a period's readings, a window, the alerts of a
+    /// period), and while the agent runs its writer commits every poll cycle, after which
+    /// SQLite starts this connection's next read with an empty cache (WAL mode): a large cache
+    /// holds nothing useful from one call to the next. An hour's summary filled the default
+    /// 2,000 KiB on every chunk, and the agent's heap kept that peak (docs/performance.md).
+    static let pageCacheKilobytes = 256
+
+    /// Bytes the connection's page cache holds now, and its limit (`PRAGMA cache_size`), for tests.
+    func pageCache() throws -> (bytes: Int?, limit: Int64?) {
+        try withState { state in (state.connection.pageCacheBytes, try state.connection.integer("PRAGMA cache_size")) }
     }
 
     private func withState<R: Sendable>(_ body: (State) throws -> R) throws -> R {
@@ -208,6 +223,12 @@ public final class BufferDatabase: Sendable {
 
     /// Calls `body` once per distinct reading time of a machine in `[from, until)`, oldest
     /// first, with one value per sensor (configuration order; NaN for a missing or bad value).
+    ///
+    /// Rows are stepped straight into one reused row: memory is one value per sensor whatever
+    /// the period (an hour of a 10-sensor machine at 10 Hz is 360,000 readings).
+    /// - Important: `body` runs while this connection is held, so it must not call this
+    ///   `BufferDatabase`; the connection is let go between chunks of 20,000 readings, so its
+    ///   other users wait for one chunk at most, never for the whole range.
     /// - Returns: the number of rows (times) passed to `body`.
     @discardableResult
     public func forEachRow(
@@ -217,52 +238,57 @@ public final class BufferDatabase: Sendable {
         try Self.checkMachine(machine, mapping)
         guard let list = Self.sensorList(mapping, machine: machine) else { return 0 }
         let columns = mapping.sensorIDs(ofMachine: machine)
-        // Rows are read in chunks of time so the connection's lock is not held while `body`
-        // runs for the whole range (body may be slow: it writes a file).
         var row = [Double](repeating: .nan, count: columns.count)
         var rows = 0
-        var current: Int64? = nil
         var cursor = from.millisecondsSinceEpoch
         let chunkRows = 20_000
-        while true {
-            let batch: [(Int64, Int64, Double?)] = try state.withLock { state throws -> [(Int64, Int64, Double?)] in
+        var finished = false
+        // The cache's pages go back to the allocator when the range is read, not whenever
+        // SQLite next drops them: a heap trim after the caller's work then finds them free.
+        defer { state.withLock { $0.connection.releaseCacheMemory() } }
+        while !finished {
+            try state.withLock { state throws in
                 let statement = try state.statement(
                     "SELECT t_ms, sensor_id, value FROM readings WHERE t_ms >= ?1 AND t_ms < ?2 AND \(list) ORDER BY t_ms, sensor_id LIMIT ?3")
                 defer { statement.reset() }
                 try statement.bind(cursor, at: 1)
                 try statement.bind(until.millisecondsSinceEpoch, at: 2)
                 try statement.bind(chunkRows, at: 3)
-                var out: [(Int64, Int64, Double?)] = []
-                out.reserveCapacity(chunkRows)
+                var stepped = 0
+                var first: Int64? = nil
+                var current: Int64? = nil
                 while try statement.step() {
-                    out.append((statement.int64(at: 0), statement.int64(at: 1), statement.isNull(at: 2) ? nil : statement.double(at: 2)))
-                }
-                return out
-            }
-            // A chunk cut inside one time: drop that time's rows and read them again next round.
-            var usable = batch[...]
-            if batch.count == chunkRows, let lastTime = batch.last?.0, lastTime != batch.first?.0 {
-                usable = batch.prefix { $0.0 != lastTime }
-            }
-            for (t, id, value) in usable {
-                if current != t {
-                    if let c = current {
-                        try row.withUnsafeBufferPointer { try body(Timestamp(millisecondsSinceEpoch: c), $0) }
-                        rows += 1
-                        for i in row.indices { row[i] = .nan }
+                    stepped += 1
+                    let time = statement.int64(at: 0)
+                    if current != time {
+                        if let c = current {
+                            try row.withUnsafeBufferPointer { try body(Timestamp(millisecondsSinceEpoch: c), $0) }
+                            rows += 1
+                            for i in row.indices { row[i] = .nan }
+                        } else {
+                            first = time
+                        }
+                        current = time
                     }
-                    current = t
+                    if !statement.isNull(at: 2), let column = columns.firstIndex(of: statement.int64(at: 1)) {
+                        row[column - columns.startIndex] = statement.double(at: 2)
+                    }
                 }
-                if let column = columns.firstIndex(of: id), let value {
-                    row[column - columns.startIndex] = value
+                guard let last = current else {
+                    finished = true
+                    return
                 }
+                if stepped == chunkRows, last != first {
+                    // The chunk was cut inside its last time: that time is read whole next round.
+                    for i in row.indices { row[i] = .nan }
+                    cursor = last
+                    return
+                }
+                try row.withUnsafeBufferPointer { try body(Timestamp(millisecondsSinceEpoch: last), $0) }
+                rows += 1
+                for i in row.indices { row[i] = .nan }
+                if stepped == chunkRows { cursor = last + 1 } else { finished = true }
             }
-            guard batch.count == chunkRows, let next = usable.last?.0 else { break }
-            cursor = next + 1
-        }
-        if let c = current {
-            try row.withUnsafeBufferPointer { try body(Timestamp(millisecondsSinceEpoch: c), $0) }
-            rows += 1
         }
         return rows
     }

@@ -205,6 +205,29 @@ public final class SQLiteConnection {
         guard rc == SQLITE_OK else { throw error(rc, "busy_timeout") }
     }
 
+    /// Caps this connection's page cache at `kilobytes` (`PRAGMA cache_size = -N`; SQLite's
+    /// default is 2,000 KiB); pages beyond it are freed at once.
+    public func limitPageCache(kilobytes: Int) throws(SQLiteError) {
+        try execute("PRAGMA cache_size = -\(max(1, kilobytes))")
+    }
+
+    /// Frees the pages this connection's page cache holds outside a running statement
+    /// (`sqlite3_db_release_memory`): the memory goes back to the allocator now instead of
+    /// when SQLite next drops the cache.
+    public func releaseCacheMemory() {
+        // Always SQLITE_OK (the call only frees unused pages), so there is nothing to report.
+        _ = sqlite3_db_release_memory(handle)
+    }
+
+    /// Bytes this connection's page cache holds now (`SQLITE_DBSTATUS_CACHE_USED`), or nil when
+    /// SQLite cannot tell.
+    var pageCacheBytes: Int? {
+        var current: Int32 = 0
+        var highwater: Int32 = 0
+        guard sqlite3_db_status(handle, SQLITE_DBSTATUS_CACHE_USED, &current, &highwater, 0) == SQLITE_OK else { return nil }
+        return Int(current)
+    }
+
     /// The rowid of the last successful INSERT on this connection.
     public var lastInsertedRowID: Int64 { sqlite3_last_insert_rowid(handle) }
 

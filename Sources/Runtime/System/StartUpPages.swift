@@ -17,8 +17,9 @@ import Musl
 /// Only mappings that cannot hold a private change are touched: not writable, and with no
 /// anonymous (copied-on-write) page in /proc/self/smaps. That excludes the relocated data the
 /// loader made read-only afterwards (RELRO) and pages a debugger patched with breakpoints, whose
-/// contents would otherwise fall back to the file's. Call it a few times at most, after phases of
-/// one-off work; calling it in a loop would only make the agent fault its own code in again.
+/// contents would otherwise fall back to the file's. Call it after phases of one-off work (the
+/// runtime's start-up; each period's summaries, whose code runs once a period), never in a tight
+/// loop: that would only make the agent fault its own code in again.
 public enum StartUpPages {
     /// What one `release()` did.
     public struct Released: Sendable, Equatable {
