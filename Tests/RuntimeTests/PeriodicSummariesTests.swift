@@ -46,7 +46,7 @@ import Testing
         let logger = Logger(label: "test")
         #expect(summaries.due(now: readings[59].time, models: [nil], database: database, logger: logger).isEmpty)
         let jobs = summaries.due(now: Timestamp(millisecondsSinceEpoch: start.millisecondsSinceEpoch + 60_000), models: [nil], database: database, logger: logger)
-        #expect(jobs.count == 2)  // pump-1's files, then retention
+        #expect(jobs.count == 3)  // idle pages given back, pump-1's files, then retention
         for job in jobs { job() }
         #expect(summaries.periodStart == Timestamp(millisecondsSinceEpoch: start.millisecondsSinceEpoch + 60_000))
 
