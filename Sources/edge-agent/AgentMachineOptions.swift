@@ -2,6 +2,7 @@ import ArgumentParser
 import Configuration
 import Detection
 import EdgeCore
+import Runtime
 
 /// `--config` and `--machine` of `replay` and `evaluate`: score a recorded file as the agent
 /// scores one machine of agent.conf, with its sensors, tolerances, roles, kind and run signal.
@@ -50,20 +51,28 @@ struct AgentMachineOptions: ParsableArguments {
 
 /// A recorded table made into what the agent scores for one machine of agent.conf.
 struct AgentMachineFile {
-    /// The machine's running rows and sensor columns, its settings and tolerances.
+    /// The machine's judged rows and sensor columns, its settings and tolerances.
     var prepared: PreparedFile
     /// For each row of `prepared.table`, its row number in the recorded file.
     var rows: [Int]
+    /// Running rows the run signal scores (`rows` and the rows below).
+    var runningRows: Int
+    /// Running rows after calibration not judged because fewer than half of the sensors were usable.
+    var tooFewSensorRows = 0
+    /// Running rows after calibration not judged because the machine was in an operating state
+    /// its calibration never saw, or settling back from one (with the rows it dropped from the stop grace).
+    var uncalibratedStateRows = 0
 
     /// Selects `machine`'s sensor columns of `table` (in agent.conf order; a missing one is an
     /// error), blanks readings outside a sensor's `min`…`max` (the agent flags them and never
     /// scores them), keeps the rows its run signal scores (with the agent's run state, timed by
-    /// the file's timestamps, else by the poll interval), and gives the settings the machine's
-    /// roles, kind and poll interval, agent.conf's `[alerts]` rule (`cooldown` ÷ poll interval)
-    /// where the command line left the shipped one, and its tolerances. A role given with
-    /// `--roles` wins over agent.conf's.
+    /// the file's timestamps, else by the poll interval), then, after the first
+    /// `calibrationRows` of those, only the rows the agent judges (see `judgedRows`). Gives the
+    /// settings the machine's roles, kind and poll interval, agent.conf's `[alerts]` rule
+    /// (`cooldown` ÷ poll interval) for each number not given on the command line, and its
+    /// tolerances. A role or kind given on the command line wins over agent.conf's.
     init(_ table: SensorTable, machine: MachineConfiguration, alerts: AlertSettings, file: String,
-         settings: CalibrationSettings, rolesFromCommandLine: Bool, kindFromCommandLine: Bool) throws {
+         settings: CalibrationSettings, detector: DetectorOptions, calibrationRows: Int) throws {
         var table = try CalibrateCommand.select(sensors: machine.sensors.map(\.name), from: table, file: file)
         let n = table.sensorCount
         for (s, sensor) in machine.sensors.enumerated() where sensor.minimum != nil || sensor.maximum != nil {
@@ -72,48 +81,122 @@ struct AgentMachineFile {
                 table.values[r * n + s] = .nan
             }
         }
-        var rows = Array(0..<table.rowCount)
-        if let signal = machine.runSignal, let state = machine.runState() {
-            let times = table.timestamps.compactMap { Timestamp(iso8601: $0[...])?.millisecondsSinceEpoch }
-            let keepSignal = machine.runThreshold != nil
-            if times.count == table.rowCount {
-                (table, rows) = table.runningRowSelection(signal: signal, keepSignal: keepSignal, state: state, rowTimes: times)
-            } else {
-                // Without ISO-8601 timestamps a row is one poll interval.
-                let interval = max(1, machine.pollInterval.wholeMilliseconds)
-                let rowState = RunState(runningLevel: machine.runningLevel, settleTime: Int64(machine.settleRows),
-                                        holdTime: Int64(RunState.heldPolls),
-                                        stopGrace: (machine.stopGraceMilliseconds + interval - 1) / interval)
-                (table, rows) = table.runningRowSelection(signal: signal, keepSignal: keepSignal, state: rowState)
-            }
-        }
+        var rows: [Int]
+        (table, rows) = CalibrateCommand.runningRowSelection(of: table, machine: machine)
+        runningRows = rows.count
         var settings = settings
         // Replay takes the time between rows from the timestamps when it can; else the poll interval.
         settings.secondsPerRow = Float(max(1, machine.pollInterval.wholeMilliseconds)) / 1000
-        if !rolesFromCommandLine {
+        if detector.roles == nil {
             settings.sensorRoles = [:]
             for sensor in machine.sensors { if let role = sensor.role { settings.sensorRoles[sensor.name] = role } }
         }
-        if !kindFromCommandLine { settings.machineKind = machine.kind?.rawValue }
-        // The agent's [alerts] rule, for each number the command line left at the shipped value.
-        let standard = AlertDecisionRule.standard
+        if detector.machineKind == nil { settings.machineKind = machine.kind?.rawValue }
+        // agent.conf's [alerts] rule, for each number the command line did not give.
         let interval = max(1, machine.pollInterval.wholeMilliseconds)
-        var rule = settings.rule
-        if rule.raiseWindow == standard.raiseWindow { rule.raiseWindow = alerts.raiseWindow }
-        if rule.raiseCount == standard.raiseCount { rule.raiseCount = alerts.raiseCount }
-        if rule.clearRatio == standard.clearRatio { rule.clearRatio = Float(alerts.clearRatio) }
-        if rule.clearCount == standard.clearCount { rule.clearCount = alerts.clearCount }
-        if rule.cooldownScores == standard.cooldownScores {
-            rule.cooldownScores = Int((alerts.cooldown.wholeMilliseconds + interval - 1) / interval)
-        }
+        let configured = AlertDecisionRule(raiseCount: alerts.raiseCount, raiseWindow: alerts.raiseWindow,
+                                           clearRatio: Float(alerts.clearRatio), clearCount: alerts.clearCount,
+                                           cooldownScores: Int((alerts.cooldown.wholeMilliseconds + interval - 1) / interval))
+        let rule = detector.rule(over: configured)
         guard rule.raiseCount <= rule.raiseWindow else {
             throw ValidationError("--raise-count \(rule.raiseCount) is more than raise_window \(rule.raiseWindow) of \(alerts == AlertSettings() ? "the shipped rule" : "agent.conf's [alerts]")")
         }
         settings.rule = rule
+        let judged = AgentMachineFile.judgedRows(of: table, machine: machine, calibrationRows: calibrationRows)
+        if judged.kept.count < table.rowCount {
+            var values: [Float] = []
+            values.reserveCapacity(judged.kept.count * table.sensorCount)
+            for r in judged.kept { values += table.row(r) }
+            table = SensorTable(sensorNames: table.sensorNames, timestamps: judged.kept.map { table.timestamps[$0] }, values: values,
+                                anomalyLabels: table.anomalyLabels.map { labels in judged.kept.map { labels[$0] } },
+                                changepointLabels: table.changepointLabels.map { labels in judged.kept.map { labels[$0] } },
+                                runStarts: judged.starts)
+            rows = judged.kept.map { rows[$0] }
+        }
+        tooFewSensorRows = judged.tooFewSensors
+        uncalibratedStateRows = judged.uncalibratedState
         let byName = Dictionary(machine.sensors.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         let tolerances = table.sensorNames.map { byName[$0]?.tolerance.map(Float.init) ?? .nan }
         prepared = PreparedFile(table: table, settings: settings, tolerances: tolerances.contains { $0 > 0 } ? tolerances : nil)
         self.rows = rows
+    }
+
+    /// The running rows of `table` (the machine's columns, its run signal applied) that the agent
+    /// judges, decided as `ScoringEngine` decides (the same `JudgedRows` and
+    /// `UncalibratedStateGate`): after the first `calibrationRows` (calibrated on as they are),
+    /// a row is left out when fewer than half of its sensors are usable, and when the machine is
+    /// in an operating state the calibration rows never showed (its `bool` sensors and `loaded`
+    /// role, as `calibrate` records them), or back in calibrated states for less than
+    /// max(settle_after_start, 5 min); entering such a state also drops the rows still waiting
+    /// out the stop grace, and the windows start afresh once it has settled.
+    /// - Returns: the rows kept (ascending), where windows start afresh among them (the table's
+    ///   run starts and the returns from an uncalibrated state), and how many rows each rule left out.
+    static func judgedRows(of table: SensorTable, machine: MachineConfiguration, calibrationRows: Int)
+        -> (kept: [Int], starts: [Int], tooFewSensors: Int, uncalibratedState: Int) {
+        let n = table.sensorCount, c = min(max(0, calibrationRows), table.rowCount)
+        let needed = JudgedRows.usableSensorsNeeded(of: n)
+        let columns = CalibrateCommand.stateSensors(of: machine, in: table)
+        let states = columns.isEmpty ? nil : CalibratedStates.observe(values: table.values[0..<(c * n)], sensorCount: n, columns: columns)
+        var gate = UncalibratedStateGate(settleRows: ScoringEngine.uncalibratedStateSettleRows(machine))
+        // The stop grace, as the agent waits it out: a row is judged once a later judged row
+        // comes `grace` later or more than `graceRows` judged rows later (`ScoringEngine`).
+        let grace = machine.runSignal == nil ? 0 : machine.runState()?.stopGrace ?? 0
+        let interval = max(1, machine.pollInterval.wholeMilliseconds)
+        let graceRows = Int((grace + interval - 1) / interval)
+        // The rows' times as the agent's clock: the timestamps, else one poll interval a row.
+        var times = table.timestamps.compactMap { Timestamp(iso8601: $0[...])?.millisecondsSinceEpoch }
+        if times.count != table.rowCount { times = (0..<table.rowCount).map { Int64($0) * interval } }
+        var keep = [Bool](repeating: true, count: table.rowCount)
+        var afresh = Set(table.runStarts)
+        var pending: [Int] = []
+        var tooFew = 0, uncalibrated = 0
+        let runStarts = Set(table.runStarts)
+        var row = [Float](repeating: .nan, count: n)
+        for r in 0..<table.rowCount {
+            // A run start follows a stop: the rows of the stop grace before it are not in the
+            // table (`runningRowSelection` left them out); the rows waiting then were judged as
+            // those rows came (unless they were unusable: not followed here).
+            if runStarts.contains(r) { pending.removeAll() }
+            // The row with its columns numbered from 0, as the agent's model row.
+            for (i, x) in table.row(r).enumerated() { row[i] = x }
+            var usable = 0
+            for x in row where x.isFinite { usable += 1 }
+            guard usable >= needed else {
+                if r >= c { keep[r] = false; tooFew += 1 }
+                continue
+            }
+            switch gate.observe(unseen: states?.unseenState(in: row)) {
+            case .entered:
+                // The rows still waiting out the stop grace are dropped, as the agent drops them.
+                for p in pending where p >= c && keep[p] { keep[p] = false; uncalibrated += 1 }
+                pending.removeAll()
+                keep[r] = false
+                uncalibrated += 1
+                continue
+            case .uncalibrated, .settling:
+                keep[r] = false
+                uncalibrated += 1
+                continue
+            case .judgedAfresh:
+                afresh.insert(r)
+            case .judged:
+                break
+            }
+            guard grace > 0 else { continue }
+            pending.append(r)
+            while let oldest = pending.first, times[r] - times[oldest] >= grace || pending.count > graceRows {
+                pending.removeFirst()
+            }
+        }
+        let kept = table.rowCount == 0 ? [] : (0..<table.rowCount).filter { keep[$0] }
+        // Each start at the first kept row at or after it.
+        var starts: [Int] = []
+        var k = 0
+        for start in afresh.sorted() {
+            while k < kept.count, kept[k] < start { k += 1 }
+            if k < kept.count, k > 0, starts.last != k { starts.append(k) }
+        }
+        return (kept, starts, tooFew, uncalibrated)
     }
 
     /// `sensor ±tolerance unit` for each tolerance applied, for the command's summary line.

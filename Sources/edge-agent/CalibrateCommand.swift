@@ -250,15 +250,26 @@ struct CalibrateCommand: ParsableCommand {
     /// stopped machine is not scored, so it is not calibrated either. A running contact's
     /// column is left out (always on in these rows); a measured run signal stays a sensor.
     static func runningRows(of table: SensorTable, machine: MachineConfiguration) -> (table: SensorTable, excluded: Int) {
-        guard let signal = machine.runSignal, let state = machine.runState() else { return (table, 0) }
+        let selection = runningRowSelection(of: table, machine: machine)
+        return (selection.table, table.rowCount - selection.rows.count)
+    }
+
+    /// `runningRows(of:machine:)` with the row number, in `table`, of each row kept (so that
+    /// `replay --config` writes one line per input row): the one place that turns a machine's
+    /// run signal settings into the rows calibrate, replay and evaluate keep.
+    static func runningRowSelection(of table: SensorTable, machine: MachineConfiguration) -> (table: SensorTable, rows: [Int]) {
+        guard let signal = machine.runSignal, let state = machine.runState() else { return (table, Array(0..<table.rowCount)) }
+        let keepSignal = machine.runThreshold != nil
         let times = table.timestamps.compactMap { Timestamp(iso8601: $0[...])?.millisecondsSinceEpoch }
         if times.count == table.rowCount {
-            return table.runningRows(signal: signal, keepSignal: machine.runThreshold != nil, state: state, rowTimes: times)
+            return table.runningRowSelection(signal: signal, keepSignal: keepSignal, state: state, rowTimes: times)
         }
+        // Without ISO-8601 timestamps a row is one poll interval: the run state counts rows.
         let interval = max(1, machine.pollInterval.wholeMilliseconds)
-        return table.runningRows(signal: signal, threshold: machine.runningLevel, keepSignal: machine.runThreshold != nil,
-                                 settleRows: machine.settleRows,
-                                 stopGraceRows: Int((machine.stopGraceMilliseconds + interval - 1) / interval))
+        let rowState = RunState(runningLevel: machine.runningLevel, settleTime: Int64(machine.settleRows),
+                                holdTime: Int64(RunState.heldPolls),
+                                stopGrace: (machine.stopGraceMilliseconds + interval - 1) / interval)
+        return table.runningRowSelection(signal: signal, keepSignal: keepSignal, state: rowState)
     }
 
     /// The columns of `table` named `sensors`, in that order.

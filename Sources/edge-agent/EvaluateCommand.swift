@@ -23,7 +23,10 @@ struct EvaluateCommand: ParsableCommand {
             is the file's name, e.g. pump-4.csv, or --machine): its sensors, tolerances, \
             min/max, roles, kind, the [alerts] rule, and its own run_signal, run_threshold, \
             settle_after_start and stop_grace, so a \
-            data set of pumps and compressors gets each machine's run threshold. --run-signal, \
+            data set of pumps and compressors gets each machine's run threshold. Only the rows \
+            the agent judges are counted: as `replay --config`, not rows with fewer than half of \
+            the sensors usable, nor rows in (or settling back from) an operating state the \
+            calibration rows never showed. --run-signal, \
             --run-threshold, --settle-rows and --stop-grace-rows are for data sets without an \
             agent.conf and apply one value to every file.
             """
@@ -85,13 +88,13 @@ struct EvaluateCommand: ParsableCommand {
     func run() throws {
         if fewShot { return try printFewShotTable() }
         if leaveOneOut { return try printLeaveOneOut() }
-        let settings = try detector.settings()
+        let settings = try detector.settings(checkingRaiseCount: agent.config == nil)
         var prepare: ((String, SensorTable) throws -> PreparedFile)? = nil
         if let configuration = try agent.load() {
-            let (agent, detector) = (agent, detector)
+            let (agent, detector, calibrationRows) = (agent, detector, calibrationRows)
             prepare = { file, table in
-                try AgentMachineFile(table, machine: try agent.machine(for: file, in: configuration), alerts: configuration.alerts, file: file, settings: settings,
-                                     rolesFromCommandLine: detector.roles != nil, kindFromCommandLine: detector.machineKind != nil).prepared
+                try AgentMachineFile(table, machine: try agent.machine(for: file, in: configuration), alerts: configuration.alerts, file: file,
+                                     settings: settings, detector: detector, calibrationRows: calibrationRows).prepared
             }
         }
         let files = try DatasetEvaluation.evaluate(directory: dataset, calibrationRows: calibrationRows, settings: settings,
@@ -367,20 +370,22 @@ struct DetectorOptions: ParsableArguments {
     @Option(help: "The calibration-score quantile the margin multiplies (1 = the highest score).")
     var thresholdQuantile: Double = CalibrationSettings().thresholdQuantile
 
-    @Option(help: "Rows above the threshold, among the last --raise-window, that raise an alert (agent.conf [alerts] raise_count).")
-    var raiseCount: Int = CalibrationSettings().rule.raiseCount
+    // The rule's numbers are optional so that a value given here, even the default, wins over
+    // agent.conf's [alerts] with --config; the defaults are the shipped rule's.
+    @Option(help: "Rows above the threshold, among the last --raise-window, that raise an alert (agent.conf [alerts] raise_count). (default: \(AlertDecisionRule.standard.raiseCount), or agent.conf's with --config)")
+    var raiseCount: Int?
 
-    @Option(help: "Recent rows the raise count looks at (agent.conf [alerts] raise_window).")
-    var raiseWindow: Int = CalibrationSettings().rule.raiseWindow
+    @Option(help: "Recent rows the raise count looks at (agent.conf [alerts] raise_window). (default: \(AlertDecisionRule.standard.raiseWindow), or agent.conf's with --config)")
+    var raiseWindow: Int?
 
-    @Option(help: "A raised alert clears after --clear-count rows at or below this fraction of the threshold (agent.conf [alerts] clear_ratio).")
-    var clearRatio: Float = CalibrationSettings().rule.clearRatio
+    @Option(help: "A raised alert clears after --clear-count rows at or below this fraction of the threshold (agent.conf [alerts] clear_ratio). (default: \(AlertDecisionRule.standard.clearRatio), or agent.conf's with --config)")
+    var clearRatio: Float?
 
-    @Option(help: "Consecutive low rows that clear a raised alert (agent.conf [alerts] clear_count).")
-    var clearCount: Int = CalibrationSettings().rule.clearCount
+    @Option(help: "Consecutive low rows that clear a raised alert (agent.conf [alerts] clear_count). (default: \(AlertDecisionRule.standard.clearCount), or agent.conf's with --config)")
+    var clearCount: Int?
 
-    @Option(help: "Rows after a clear during which no alert is raised (agent.conf [alerts] cooldown ÷ poll interval).")
-    var cooldownRows: Int = CalibrationSettings().rule.cooldownScores
+    @Option(help: "Rows after a clear during which no alert is raised (agent.conf [alerts] cooldown ÷ poll interval). (default: \(AlertDecisionRule.standard.cooldownScores), or agent.conf's with --config)")
+    var cooldownRows: Int?
 
     @Option(help: "Discount of sensors that wander during calibration (0 = none).")
     var wanderPower: Float = WindowDeviationSettings().wanderPenaltyPower
@@ -436,20 +441,40 @@ struct DetectorOptions: ParsableArguments {
         return MetaInitialization.shipped
     }
 
-    /// The calibration settings these options describe.
-    func settings() throws -> CalibrationSettings {
-        guard raiseWindow >= 1, (1...raiseWindow).contains(raiseCount) else {
-            throw ValidationError("--raise-count \(raiseCount) must be between 1 and --raise-window \(raiseWindow)")
+    /// `base` with each number of the alert rule given on the command line in its place: with
+    /// --config, agent.conf's [alerts] rule is the base, and a value typed here always wins,
+    /// even one equal to the shipped default.
+    /// Not clamped: the caller checks the numbers (`settings`, `AgentMachineFile`).
+    func rule(over base: AlertDecisionRule) -> AlertDecisionRule {
+        var rule = base
+        if let raiseCount { rule.raiseCount = raiseCount }
+        if let raiseWindow { rule.raiseWindow = raiseWindow }
+        if let clearRatio { rule.clearRatio = clearRatio }
+        if let clearCount { rule.clearCount = clearCount }
+        if let cooldownRows { rule.cooldownScores = cooldownRows }
+        return rule
+    }
+
+    /// The calibration settings these options describe (the alert rule over the shipped one).
+    /// - Parameter checkingRaiseCount: whether --raise-count must fit --raise-window (or the
+    ///   shipped window); false with --config, whose [alerts] may give either, and
+    ///   `AgentMachineFile` checks the rule once it is known.
+    func settings(checkingRaiseCount: Bool = true) throws -> CalibrationSettings {
+        if let raiseWindow, raiseWindow < 1 { throw ValidationError("--raise-window \(raiseWindow) must be at least 1") }
+        if let raiseCount, raiseCount < 1 { throw ValidationError("--raise-count \(raiseCount) must be at least 1") }
+        let rule = rule(over: .standard)
+        if checkingRaiseCount, rule.raiseCount > rule.raiseWindow {
+            throw ValidationError("--raise-count \(rule.raiseCount) must be between 1 and --raise-window \(rule.raiseWindow)")
         }
-        guard clearRatio > 0, clearRatio <= 1 else { throw ValidationError("--clear-ratio \(clearRatio) must be above 0 and at most 1") }
-        guard clearCount >= 1, cooldownRows >= 0 else {
+        if let clearRatio, !(clearRatio > 0 && clearRatio <= 1) {
+            throw ValidationError("--clear-ratio \(clearRatio) must be above 0 and at most 1")
+        }
+        if (clearCount.map { $0 < 1 } ?? false) || (cooldownRows.map { $0 < 0 } ?? false) {
             throw ValidationError("--clear-count must be at least 1 and --cooldown-rows at least 0")
         }
         var s = CalibrationSettings(
             deviation: WindowDeviationSettings(windowRows: windowRows, wanderPenaltyPower: wanderPower),
-            thresholdMargin: thresholdMargin,
-            rule: AlertDecisionRule(raiseCount: raiseCount, raiseWindow: raiseWindow, clearRatio: clearRatio,
-                                    clearCount: clearCount, cooldownScores: cooldownRows))
+            thresholdMargin: thresholdMargin, rule: rule)
         guard thresholdQuantile > 0, thresholdQuantile <= 1 else { throw ValidationError("--threshold-quantile must be above 0 and at most 1") }
         s.thresholdQuantile = thresholdQuantile
         s.trimFactor = trimFactor

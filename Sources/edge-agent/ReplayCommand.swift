@@ -17,9 +17,12 @@ struct ReplayCommand: ParsableCommand {
             `export --machine pump-4` names it pump-4.csv) the file is scored as that machine \
             of agent.conf, as the running agent scores it: only its sensors' columns, its \
             tolerances, roles and kind, readings outside its min…max left out, the [alerts] \
-            rule (for the numbers not given here), and only the rows its run_signal scores (stopped, \
-            settling and stop_grace rows get an empty score and alert 0); calibration is on the \
-            first --calibration-rows of those rows. Without --config every column is a sensor \
+            rule (for the numbers not given here), and only the rows the agent judges: not \
+            stopped, settling or stop_grace rows (by its run_signal), not rows with fewer than \
+            half of the sensors usable, and not rows in an operating state (a bool sensor, the \
+            loaded role) the calibration rows never showed, nor the max(settle_after_start, 5 \
+            min) back from one; those rows get an empty score and alert 0. Calibration is on the \
+            first --calibration-rows running rows. Without --config every column is a sensor \
             and no tolerance applies, so a supply voltage following the grid may alert.
             """
     )
@@ -45,23 +48,23 @@ struct ReplayCommand: ParsableCommand {
 
     func run() throws {
         let table = try CSVReader().read(path: input)
-        var settings = try detector.settings()
+        var settings = try detector.settings(checkingRaiseCount: agent.config == nil)
         for column in settings.sensorRoles.keys.sorted() where !table.sensorNames.contains(column) {
             throw ValidationError("--roles names column \(column), which \(input) does not have (it has: \(table.sensorNames.joined(separator: ", ")))")
         }
         guard let configuration = try agent.load() else {
             let result = try Replay.run(table, calibrationRows: calibrationRows, settings: settings)
             try TextFile.write(Replay.csv(table: table, result: result), to: output)
-            report(result, rows: table.rowCount, sensorNames: table.sensorNames, settings: settings, judged: nil, machine: nil)
+            report(result, rows: table.rowCount, sensorNames: table.sensorNames, settings: settings, machine: nil)
             return
         }
         let machine = try agent.machine(for: input, in: configuration)
         let file = try AgentMachineFile(table, machine: machine, alerts: configuration.alerts, file: input, settings: settings,
-                                        rolesFromCommandLine: detector.roles != nil, kindFromCommandLine: detector.machineKind != nil)
+                                        detector: detector, calibrationRows: calibrationRows)
         settings = file.prepared.settings
         let scored = try Replay.run(file.prepared.table, calibrationRows: calibrationRows, settings: settings,
                                     tolerances: file.prepared.tolerances)
-        // One line per input row: rows the run signal does not score get no score and no alert.
+        // One line per input row: rows the agent does not judge get no score and no alert.
         var result = scored
         result.scores = [Float](repeating: .nan, count: table.rowCount)
         result.alerts = [Bool](repeating: false, count: table.rowCount)
@@ -71,14 +74,22 @@ struct ReplayCommand: ParsableCommand {
         }
         try TextFile.write(Replay.csv(table: table, result: result), to: output)
         report(scored, rows: table.rowCount, sensorNames: file.prepared.table.sensorNames, settings: settings,
-               judged: file.rows.count, machine: machine)
+               file: file, machine: machine)
     }
 
     /// The summary lines: rows, calibration, threshold, alerted rows, and what agent.conf applied.
     private func report(_ result: ReplayResult, rows: Int, sensorNames: [String], settings: CalibrationSettings,
-                        judged: Int?, machine: MachineConfiguration?) {
+                        file: AgentMachineFile? = nil, machine: MachineConfiguration?) {
         let alerted = result.alerts.filter { $0 }.count
-        let scope = judged.map { ", \($0) judged (\(rows - $0) stopped, settling or stopping)" } ?? ""
+        var scope = ""
+        if let file {
+            var left = ["\(rows - file.runningRows) stopped, settling or stopping"]
+            if file.tooFewSensorRows > 0 { left.append("\(file.tooFewSensorRows) with fewer than half of the sensors usable") }
+            if file.uncalibratedStateRows > 0 {
+                left.append("\(file.uncalibratedStateRows) in or settling back from an operating state calibration never saw")
+            }
+            scope = ", \(file.rows.count) judged (\(left.joined(separator: "; ")))"
+        }
         print("replay: \(rows) rows (\(sensorNames.count) sensors)\(scope), calibrated on \(calibrationRows), threshold \(result.detector.alertThreshold), \(alerted) rows alerted → \(output)")
         if let machine {
             let tolerances = AgentMachineFile.toleranceText(machine)

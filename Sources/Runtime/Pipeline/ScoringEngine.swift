@@ -55,10 +55,9 @@ public struct ScoringEngine {
         /// waiting rows stay bounded.
         var graceRows = 0
         /// Whether the machine went into an operating state calibration never saw and has not
-        /// yet been back in calibrated states for `uncalibratedStateSettleRows` rows.
-        var inUncalibratedState = false
-        /// Running rows in calibrated states since it left the state calibration never saw.
-        var rowsBackInCalibratedState = 0
+        /// yet been back in calibrated states for `uncalibratedStateSettleRows` rows (the same
+        /// code decides for `replay` and `evaluate --config`).
+        var uncalibratedState: UncalibratedStateGate
         /// Whether that was logged for the current model (once: a compressor that loads every
         /// minute would otherwise fill the journal).
         var uncalibratedStateLogged = false
@@ -83,6 +82,7 @@ public struct ScoringEngine {
             runState = runSignal == nil ? nil : configuration.runState()
             stopReason = ScoringEngine.stopReason(of: configuration)
             recoveryRows = Int(configuration.settleAfterStart.wholeMilliseconds / max(1, configuration.pollInterval.wholeMilliseconds))
+            uncalibratedState = UncalibratedStateGate(settleRows: ScoringEngine.uncalibratedStateSettleRows(configuration))
         }
 
         /// Follows the run signal (see `RunState`): the row's phase, `.running` for a machine
@@ -114,7 +114,7 @@ public struct ScoringEngine {
     }
 
     /// Fraction of a row's sensors that must be usable for the row to be scored.
-    public var minimumUsableFraction = 0.5
+    public var minimumUsableFraction = JudgedRows.minimumUsableFraction
     private(set) var machines: [MachineState]
     /// Windows scored since start, all machines.
     public private(set) var windowsScored = 0
@@ -152,8 +152,7 @@ public struct ScoringEngine {
         state.rowsInWindow = 0
         state.hasStoppedRow = false
         state.uncalibratedLogged = false
-        state.inUncalibratedState = false
-        state.rowsBackInCalibratedState = 0
+        state.uncalibratedState = UncalibratedStateGate(settleRows: state.uncalibratedState.settleRows)
         state.uncalibratedStateLogged = false
         let grace = state.runState?.stopGrace ?? 0
         let interval = max(1, state.configuration.pollInterval.wholeMilliseconds)
@@ -325,7 +324,7 @@ public struct ScoringEngine {
         } else if phase == .unknown {
             state.hasStoppedRow = false
         }
-        let needed = max(1, Int((minimumUsableFraction * Double(state.modelRow.count)).rounded(.up)))
+        let needed = JudgedRows.usableSensorsNeeded(of: state.modelRow.count, fraction: minimumUsableFraction)
         if usable < needed {
             state.unscorableRun += 1
             if state.unscorableRun == state.configuration.windowLength, state.dataQualityAlert == nil {
@@ -353,30 +352,26 @@ public struct ScoringEngine {
         // pressures and temperatures move back from the other state's levels for minutes), then
         // the windows start afresh, so no judged window holds rows of the state calibration
         // never saw or of the way back from it.
-        if let unseen = model.uncalibratedState(in: state.modelRow) {
-            state.rowsBackInCalibratedState = 0
-            if !state.inUncalibratedState {
-                state.inUncalibratedState = true
-                state.pending.removeAll()
-                let sensor = model.sensorNames[unseen.column]
-                if let event = state.anomalies.clearBecauseUncalibratedState(
-                    at: time, state: "\(sensor) \(unseen.state == 1 ? "on" : "off")") {
-                    events.append(event)
-                }
-                if !state.uncalibratedStateLogged {
-                    state.uncalibratedStateLogged = true
-                    uncalibratedStateNotices.append(uncalibratedStateNotice(state, model: model, column: unseen.column, state: unseen.state))
-                }
+        switch state.uncalibratedState.observe(unseen: model.uncalibratedState(in: state.modelRow)) {
+        case .entered(let column, let value):
+            state.pending.removeAll()
+            let sensor = model.sensorNames[column]
+            if let event = state.anomalies.clearBecauseUncalibratedState(
+                at: time, state: "\(sensor) \(value == 1 ? "on" : "off")") {
+                events.append(event)
+            }
+            if !state.uncalibratedStateLogged {
+                state.uncalibratedStateLogged = true
+                uncalibratedStateNotices.append(uncalibratedStateNotice(state, model: model, column: column, state: value))
             }
             return
-        }
-        if state.inUncalibratedState {
-            state.rowsBackInCalibratedState += 1
-            guard state.rowsBackInCalibratedState > ScoringEngine.uncalibratedStateSettleRows(state.configuration) else { return }
-            state.inUncalibratedState = false
-            state.rowsBackInCalibratedState = 0
+        case .uncalibrated, .settling:
+            return
+        case .judgedAfresh:
             state.scorer = model.makeScorer()
             state.rowsInWindow = 0
+        case .judged:
+            break
         }
         let grace = state.runState?.stopGrace ?? 0
         guard grace > 0 else {
@@ -440,7 +435,7 @@ public struct ScoringEngine {
 
     /// `uncalibratedStateSettle` in poll intervals (rounded up): counted in rows, so a clock
     /// step does not stretch or cut it.
-    static func uncalibratedStateSettleRows(_ machine: MachineConfiguration) -> Int {
+    public static func uncalibratedStateSettleRows(_ machine: MachineConfiguration) -> Int {
         let settle = uncalibratedStateSettle(machine).wholeMilliseconds, interval = max(1, machine.pollInterval.wholeMilliseconds)
         return Int((settle + interval - 1) / interval)
     }
