@@ -107,10 +107,15 @@ struct AgentMachineFile {
             var values: [Float] = []
             values.reserveCapacity(judged.kept.count * table.sensorCount)
             for r in judged.kept { values += table.row(r) }
+            // Where a stop left the sensors goes with the first row judged after it.
+            var stopLevels: [Int: [Float]] = [:]
+            for (start, level) in table.stopLevels {
+                if let k = judged.kept.firstIndex(where: { $0 >= start }) { stopLevels[k] = level }
+            }
             table = SensorTable(sensorNames: table.sensorNames, timestamps: judged.kept.map { table.timestamps[$0] }, values: values,
                                 anomalyLabels: table.anomalyLabels.map { labels in judged.kept.map { labels[$0] } },
                                 changepointLabels: table.changepointLabels.map { labels in judged.kept.map { labels[$0] } },
-                                runStarts: judged.starts)
+                                runStarts: judged.starts, stopLevels: stopLevels, settleRows: table.settleRows)
             rows = judged.kept.map { rows[$0] }
         }
         tooFewSensorRows = judged.tooFewSensors
