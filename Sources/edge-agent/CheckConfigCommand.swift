@@ -227,7 +227,15 @@ struct ConfigurationPlan {
                             if let low = sensor.minimum { $0.field("min", low) }
                             if let high = sensor.maximum { $0.field("max", high) }
                             if let tolerance = sensor.tolerance { $0.field("tolerance", tolerance) }
-                            if let role = sensor.role { $0.field("role", role) }
+                            // The role the load prior will see it play: agent.conf's, else its
+                            // own name's (`Speed` plays speed), and where that came from.
+                            if let role = sensor.role {
+                                $0.field("role", role)
+                                $0.field("role_from", "agent.conf")
+                            } else if let role = SensorConfiguration.knownRole(matching: sensor.name) {
+                                $0.field("role", role)
+                                $0.field("role_from", "name")
+                            }
                         }
                     }
                 }

@@ -73,8 +73,8 @@ struct ReadCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Then add this (negative values work: --offset -40).")
     var offset: Double = 0
 
-    @Option(help: "Response timeout in milliseconds (default: the bus's, or 1000).")
-    var timeout: Int?
+    @Option(help: ArgumentHelp("Response timeout, as in agent.conf: 500ms, 2s (a bare number is milliseconds). Default: the bus's, or 1s.", valueName: "duration"))
+    var timeout: String?
 
     @Flag(help: "Print one JSON array of numbers (null for NaN or infinite values).")
     var json = false
@@ -92,7 +92,11 @@ struct ReadCommand: ParsableCommand {
         guard (0...255).contains(unit) else { throw ValidationError("--unit must be 0…255") }
         guard count >= 1 else { throw ValidationError("--count must be at least 1") }
         guard (0...65_535).contains(address) else { throw ValidationError("--address must be 0…65535 (0-based)") }
-        if let timeout, timeout <= 0 { throw ValidationError("--timeout must be a positive number of milliseconds") }
+        if let timeout {
+            guard (ReadCommand.milliseconds(timeout) ?? 0) > 0 else {
+                throw ValidationError("--timeout must be a positive duration such as \(ConfigurationValueText.durationExample), or a whole number of milliseconds, not \"\(timeout)\"")
+            }
+        }
     }
 
     func run() throws {
@@ -127,7 +131,7 @@ struct ReadCommand: ParsableCommand {
             transport = .rtu(device: rtu ?? "", baud: baud ?? 19_200, parity: Parity(rawValue: parity.uppercased()) ?? .none,
                              dataBits: dataBits, stopBits: stopBits)
         }
-        if let timeout { responseTimeout = .milliseconds(timeout) }
+        if let timeout, let milliseconds = ReadCommand.milliseconds(timeout) { responseTimeout = .milliseconds(milliseconds) }
 
         let values: [String]
         do {
@@ -186,6 +190,13 @@ struct ReadCommand: ParsableCommand {
         guard value.isFinite else { return json ? "null" : "\(value)" }
         if value == value.rounded(), abs(value) < 1e15 { return "\(Int64(value))" }
         return "\(value)"
+    }
+
+    /// `--timeout` in milliseconds: a duration as agent.conf writes it (`500ms`, `2s`), or a
+    /// bare whole number of milliseconds (what the option took before); nil when it is neither.
+    static func milliseconds(_ text: String) -> Int64? {
+        if let bare = Int64(text) { return bare }
+        return ConfigurationValueText.durationMilliseconds(text)
     }
 
     /// `host:port`, `[v6]:port`; a host alone means port 502.

@@ -140,6 +140,14 @@ struct AgentMachineOfflineTests {
         let strict = try alerts(["--config", folder.file("strict.conf"), "--machine", "pump-4"])
         let first = try #require((0..<1500).first { asMachine.lines[$0][3] == "1" })
         #expect((0..<1500).first { strict.lines[$0][3] == "1" } == first + 2)
+        // A number given on the command line wins over agent.conf's, even the shipped default.
+        let explicit = try alerts(["--config", folder.file("strict.conf"), "--machine", "pump-4", "--raise-count", "3"])
+        #expect((0..<1500).first { explicit.lines[$0][3] == "1" } == first)
+        // With --config, --raise-count is checked against the raise window in force (agent.conf's 5).
+        let tooMany = try edgeAgent(["replay", "--input", folder.file("export.csv"), "--output", folder.file("pred4.csv"),
+                                     "--config", folder.file("agent.conf"), "--machine", "pump-4", "--raise-count", "6"])
+        #expect(tooMany.status != 0)
+        #expect(tooMany.standardError.contains("--raise-count 6 is more than raise_window 5"), "\(tooMany.standardError)")
     }
 
     @Test("evaluate --config scores a data set of pumps and compressors each with its own run signal and threshold")

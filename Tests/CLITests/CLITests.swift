@@ -85,6 +85,48 @@ struct CLITests {
         #expect(machines.first?["poll_interval_ms"] as? Int == 200)  // agent.conf: the demo fleet runs 5× real time
     }
 
+    @Test("check-config --json gives the role each sensor plays: agent.conf's, else its own name's, and where it came from")
+    func checkConfigJSONRoles() throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let path = folder.file("roles.conf")
+        try """
+            [[bus]]
+            name = "b"
+            type = "tcp"
+            host = "127.0.0.1"
+
+            [[machine]]
+            id = "pump-9"
+
+              [[machine.sensor]]
+              name = "Pump9_Flow"
+              bus = "b"
+              address = 0
+              role = "flow"
+
+              [[machine.sensor]]
+              name = "Speed"
+              bus = "b"
+              address = 1
+
+              [[machine.sensor]]
+              name = "casing_temp"
+              bus = "b"
+              address = 2
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        let result = try run(["check-config", "--config", path, "--json"])
+        #expect(result.status == 0, "\(result.standardError)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any])
+        let machines = try #require(object["machines"] as? [[String: Any]])
+        let sensors = try #require(machines.first?["sensors"] as? [[String: Any]])
+        #expect(sensors.map { $0["role"] as? String } == ["flow", "speed", nil])
+        #expect(sensors.map { $0["role_from"] as? String } == ["agent.conf", "name", nil])
+        // The text plan says the same.
+        let text = try run(["check-config", "--config", path])
+        #expect(text.standardOutput.contains("speed (name)"), "\(text.standardOutput)")
+    }
+
     @Test("extreme but valid values print as text and JSON without overflowing")
     func extremeValues() throws {
         let folder = try TemporaryDirectory()

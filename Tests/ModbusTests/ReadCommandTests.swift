@@ -119,6 +119,13 @@ struct ReadCommandTests {
         let timeout = try runProgram(agent, ["read", "--tcp", "127.0.0.1:\(port)", "--address", "5", "--timeout", "100"])
         #expect(timeout.status == 1)
         #expect(timeout.standardError.contains("timeout"))
+        // The timeout as agent.conf writes durations; a bare number stays milliseconds (above).
+        let duration = try runProgram(agent, ["read", "--tcp", "127.0.0.1:\(port)", "--address", "5", "--timeout", "150ms"])
+        #expect(duration.status == 1)
+        #expect(duration.standardError.contains("timeout") && !duration.standardError.contains("--timeout"), "\(duration.standardError)")
+        let unknownUnit = try runProgram(agent, ["read", "--tcp", "127.0.0.1:\(port)", "--address", "5", "--timeout", "2 parsecs"])
+        #expect(unknownUnit.status != 0)
+        #expect(unknownUnit.standardError.contains("--timeout must be a positive duration"), "\(unknownUnit.standardError)")
         server.stop()
         let refused = try runProgram(agent, ["read", "--tcp", "127.0.0.1:\(port)", "--address", "0"])
         #expect(refused.status == 1)
