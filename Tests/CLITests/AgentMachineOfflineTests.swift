@@ -122,6 +122,20 @@ struct AgentMachineOfflineTests {
         #expect(asMachine.run.standardOutput.contains("as pump-4 of \(folder.file("agent.conf")): tolerances supply_voltage ±11.4 V; run signal running"),
                 "\(asMachine.run.standardOutput)")
 
+        // Without ISO-8601 timestamps a row is one poll interval (the function calibrate uses too):
+        // the same rows judged, the same predictions.
+        let untimed = Self.pump(labels: false).split(separator: "\n").enumerated().map { i, line in
+            i == 0 ? String(line) : "\(i - 1)" + line.drop { $0 != "," }
+        }.joined(separator: "\n") + "\n"
+        try untimed.write(toFile: folder.file("untimed.csv"), atomically: true, encoding: .utf8)
+        let byRow = try edgeAgent(["replay", "--input", folder.file("untimed.csv"), "--output", folder.file("untimed-pred.csv"),
+                                   "--config", folder.file("agent.conf"), "--machine", "pump-4"])
+        #expect(byRow.status == 0, "stderr: \(byRow.standardError)")
+        #expect(byRow.standardOutput.contains("1200 judged (300 stopped, settling or stopping)"), "\(byRow.standardOutput)")
+        let byRowLines = try String(contentsOfFile: folder.file("untimed-pred.csv"), encoding: .utf8)
+            .split(separator: "\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        #expect(byRowLines.map { $0[3] } == asMachine.lines.map { $0[3] })
+
         // A file named after its machine needs no --machine; an unknown machine is an error naming the known ones.
         try Self.pump(labels: false).write(toFile: folder.file("pump-4.csv"), atomically: true, encoding: .utf8)
         let byName = try edgeAgent(["replay", "--input", folder.file("pump-4.csv"), "--output", folder.file("pred2.csv"),
