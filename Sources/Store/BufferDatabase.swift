@@ -54,13 +54,15 @@ public final class BufferDatabase: Sendable {
     ///   opens of a missing or old buffer.
     public init(path: String, access: Access = .readWrite, walLimitBytes: Int64 = 4 << 20) throws {
         let connection = try SQLiteConnection(path: path, mode: access == .readOnly ? .readOnly : .readWriteCreate)
+        // The busy timeout first: setting the cache size reads the schema, which waits for a
+        // writer (the agent's, at start-up) instead of failing at once with SQLITE_BUSY.
+        try connection.setBusyTimeout(milliseconds: 5000)
         try connection.limitPageCache(kilobytes: Self.pageCacheKilobytes)
         switch access {
         case .readWrite:
             try Schema.configureWriter(connection, walLimitBytes: walLimitBytes)
             try Schema.migrate(connection)
         case .readOnly:
-            try connection.setBusyTimeout(milliseconds: 5000)
             try Schema.checkReadOnly(connection)
         }
         self.path = path

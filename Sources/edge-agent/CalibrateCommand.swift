@@ -5,6 +5,7 @@ import ArgumentParser
 import Configuration
 import Detection
 import EdgeCore
+import Runtime
 
 struct CalibrateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -220,10 +221,11 @@ struct CalibrateCommand: ParsableCommand {
     }
 
     /// The columns of `table` that are operating-state sensors of `machine`: its `bool` sensors
-    /// (coils, discrete inputs, register bits) and a sensor playing the `loaded` role. A
+    /// (coils, discrete inputs, register bits) and a sensor playing the `loaded` role (its `role`,
+    /// or its own name in any case). A
     /// running contact is not among them (calibration leaves it out: it is always on there).
     static func stateSensors(of machine: MachineConfiguration, in table: SensorTable) -> [Int] {
-        machine.sensors.filter { $0.type == .bool || $0.role == "loaded" }
+        machine.sensors.filter { $0.type == .bool || $0.roleName == "loaded" }
             .compactMap { table.sensorNames.firstIndex(of: $0.name) }
     }
 
@@ -240,7 +242,7 @@ struct CalibrateCommand: ParsableCommand {
             let remedy = source == "the buffer"
                 ? "edge-agent calibrate --machine \(machine.id) --last 30m (a stretch long enough to include both)"
                 : "edge-agent calibrate --machine \(machine.id) with --input covering both states, or from the buffer with e.g. --last 30m"
-            return "\(name) was \(seen) throughout calibration (\(seen) = \(Int(sensor.states[0])) in all \(table.rowCount) rows): \(machine.id) is calibrated only for \(name) \(seen). When \(name) turns \(other), the agent logs one warning (\"uncalibrated operating state\") and does not score \(machine.id) until it is \(seen) again, so faults while \(name) is \(other) go unseen. Once \(machine.id) has run with \(name) \(other), calibrate over a stretch that shows both states: \(remedy)."
+            return "\(name) was \(seen) throughout calibration (\(seen) = \(Int(sensor.states[0])) in all \(table.rowCount) rows): \(machine.id) is calibrated only for \(name) \(seen). When \(name) turns \(other), the agent logs one warning (\"uncalibrated operating state\") and does not score \(machine.id) until it has been \(seen) again for \(ScoringEngine.uncalibratedStateSettle(machine).wholeMilliseconds / 1000) s, so faults while \(name) is \(other) go unseen. Once \(machine.id) has run with \(name) \(other), calibrate over a stretch that shows both states: \(remedy)."
         }
     }
 

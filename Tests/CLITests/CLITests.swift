@@ -279,6 +279,7 @@ struct CLITests {
         #expect(result.standardOutput.contains("tolerances (agent.conf): voltage ±8.0"), "\(result.standardOutput)")
         #expect(result.standardOutput.contains("warning: loaded was on throughout calibration (on = 1 in all 300 rows): c-1 is calibrated only for loaded on. When loaded turns off, the agent logs one warning (\"uncalibrated operating state\") and does not score c-1"),
                 "\(result.standardOutput)")
+        #expect(result.standardOutput.contains("does not score c-1 until it has been on again for 300 s"))
         #expect(result.standardOutput.contains("--last 30m"))
         #expect(!result.standardOutput.contains("warning: voltage") && !result.standardOutput.contains("warning: pressure"))
         let detector = try String(contentsOfFile: folder.file("data/models/c-1.detector.json"), encoding: .utf8)
