@@ -258,7 +258,7 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "With --few-shot: seed of the random initialization of row (b).")
     var randomSeed: UInt64 = 7
 
-    @Option(help: "With --few-shot and --meta-simulated (no --meta-folds): score every row with the mean of this many networks, each calibrated and adapted as one is: (a) and (c) from initializations meta-trained with seeds 100·--meta-seed + 1 … + N, (b) and (b') from random initializations with seeds 100·--random-seed + 1 … + N; the threshold is the ensemble's highest calibration score × the margin (with --calibration-prior learned for the ensemble). 1: one network (default).")
+    @Option(help: "With --few-shot and --meta-simulated or --meta-folds: score every row with the mean of this many networks, each calibrated and adapted as one is: (a) and (c) from initializations meta-trained with seeds 100·--meta-seed + 1 … + N (with --meta-folds: on each fold's files, each seed + fold), (b) and (b') from random initializations with seeds 100·--random-seed + 1 … + N; the threshold is the ensemble's highest calibration score × the margin (with --calibration-prior learned for the ensemble; with --learn-margin and --learn-scales learned on the other folds for the ensemble's score). 1: one network (default).")
     var ensemble: Int = 1
 
     func printFewShotTable() throws {
@@ -310,7 +310,9 @@ struct EvaluateCommand: ParsableCommand {
         }
         let extra = metaFolds >= 2 || simulatedOnly
             ? MetaTrainCommand.simulatedTasks(count: metaSimulated, hours: simulatedOnly ? metaHours : 1.5, seed: metaSeed, steady: simulatedOnly && metaSteady) : []
-        let results = ensemble > 1
+        guard ensemble >= 1 else { throw ValidationError("--ensemble must be at least 1") }
+        if metaFolds >= 2 { settings.ensembleMembers = ensemble }
+        let results = ensemble > 1 && metaFolds < 2
             ? try FewShotEvaluation.runEnsemble(directory: dataset, members: ensemble, simulatedTasks: simulatedOnly ? extra : [],
                                                 settings: settings) { line in if !json { print(line) } }
             : try FewShotEvaluation.run(directory: dataset, initialization: initialization, extraTasks: extra,

@@ -33,20 +33,9 @@ extension FewShotEvaluation {
         for seed in NetworkEnsemble.memberSeeds(from: settings.metaTraining.seed, count: members) {
             var meta = settings.metaTraining
             meta.seed = seed
-            meta.inputScaling = settings.inputScaling
-            var start = Network(architecture: settings.architecture, seed: seed)
-            start.reconstructionScoreWeight = settings.scoreReconstructionWeight
-            start.scoresByLargestSensor = settings.largestSensorScore
-            let started = MonotonicTime.seconds()
-            var first: Float = .nan, last: Float = .nan
-            let network = MetaTraining.train(initial: start, tasks: simulatedTasks, settings: meta,
-                                             reportEvery: meta.iterations, monitorEpisodes: 8) { p in
-                if p.iteration == 0 { first = p.metaLoss } else { last = p.metaLoss }
-            }
-            metaMembers.append(network)
-            progress("ensemble member seed \(seed): meta-trained on \(simulatedTasks.count) tasks, meta-loss "
-                     + "\(EvaluationText.fixed(Double(first), 3)) → \(EvaluationText.fixed(Double(last), 3)), "
-                     + "\(EvaluationText.fixed(MonotonicTime.seconds() - started, 1)) s")
+            let trained = metaTrainedInitialization(tasks: simulatedTasks, meta: meta, settings: settings)
+            metaMembers.append(trained.network)
+            progress("ensemble member seed \(seed): meta-trained on \(simulatedTasks.count) tasks, " + trained.summary)
         }
         let randomMembers = NetworkEnsemble.memberSeeds(from: settings.randomSeed, count: members).map { seed -> Network in
             var random = Network(architecture: metaMembers[0].architecture, seed: seed)
@@ -84,27 +73,18 @@ extension FewShotEvaluation {
         var results: [FewShotResult] = []
         for k in settings.calibrationRowCounts {
             for method in FewShotMethod.allCases where method != .randomAdaptedWithPrior || settings.learnCalibrationPrior {
-                // Per member and file: scores relative to the member's highest calibration score, and that score.
-                var relative: [[[Float]]] = Array(repeating: [], count: labelled.count)
-                var thresholds: [[Float]] = Array(repeating: [], count: labelled.count)
-                for initialization in starts(method) {
-                    var network = calibration(method, initialization: initialization)
-                    if let learned = priors[method] {
-                        network.calibrationPrior = CalibrationPrior(entries: learned.entries.map {
-                            CalibrationPrior.Entry(calibrationRows: $0.calibrationRows, scaleFactor: $0.scaleFactor, thresholdMargin: 1)
-                        })
-                    }
-                    var calibrationSettings = CalibrationSettings()
-                    calibrationSettings.useDeviation = false
-                    calibrationSettings.network = network
-                    for (i, file) in labelled.enumerated() {
-                        let replay = try Replay.run(file.table, calibrationRows: k, settings: calibrationSettings)
-                        relative[i].append(replay.scores)
-                        thresholds[i].append(replay.detector.network?.threshold ?? 1)
-                    }
+                // Per file: the ensemble's mean score relative to its highest calibration score.
+                var network = calibration(method, initialization: starts(method)[0])
+                if let learned = priors[method] {
+                    network.calibrationPrior = CalibrationPrior(entries: learned.entries.map {
+                        CalibrationPrior.Entry(calibrationRows: $0.calibrationRows, scaleFactor: $0.scaleFactor, thresholdMargin: 1)
+                    })
                 }
-                let scores = labelled.indices.map {
-                    NetworkEnsemble.relativeScores(memberRelativeScores: relative[$0], memberThresholds: thresholds[$0], calibrationRows: k)
+                var calibrationSettings = CalibrationSettings()
+                calibrationSettings.useDeviation = false
+                calibrationSettings.network = network
+                let scores = try labelled.map {
+                    try relativeScores(of: $0.table, calibrationRows: k, members: starts(method), settings: calibrationSettings)
                 }
                 func counts(file i: Int, margin: Float) -> ConfusionCounts {
                     let labels = labelled[i].table.anomalyLabels ?? []

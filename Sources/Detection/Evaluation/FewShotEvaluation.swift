@@ -85,6 +85,14 @@ public struct FewShotEvaluationSettings: Sendable {
     /// Whether each result also carries the oracle-margin counts and the mean AUC (diagnostics
     /// that look at test labels; never used to choose anything).
     public var diagnostics: Bool = false
+    /// With folds: networks per row (`NetworkEnsemble`). 1 is one network, as always. With M > 1,
+    /// each fold's (a) and (c) average M initializations meta-trained on that fold's tasks with the
+    /// seeds `NetworkEnsemble.memberSeeds(from: metaTraining.seed, count: M)` + fold, (b) and (b')
+    /// M random initializations with the seeds derived from `randomSeed` the same way; every member
+    /// is calibrated and adapted as one network, the row's score is the members' mean relative to
+    /// its own highest calibration score, and margins and scales are learned for that score exactly
+    /// as for one network. Highest-score threshold rule, no calibration prior or learned spreads.
+    public var ensembleMembers: Int = 1
 
     /// Creates settings; the defaults are those of `edge-agent evaluate --few-shot`.
     public init(calibrationRowCounts: [Int] = [50, 100, 200, 400], testStartRow: Int = 400, folds: Int = 0,
@@ -168,7 +176,18 @@ public enum FewShotEvaluation {
             if table.anomalyLabels == nil { unlabelled.append((file, table)) } else { labelled.append((file, table)) }
         }
         let folds = max(1, settings.folds)
-        var initializations: [Network] = []
+        let members = settings.ensembleMembers
+        if members != 1 {
+            guard members >= 1, settings.folds >= 2 else {
+                throw ReplayError(message: "an ensemble in the k-fold table needs at least 1 member and --meta-folds 2 or more")
+            }
+            guard settings.networkThresholdRule == .highestScore, !settings.learnCalibrationPrior, !settings.learnReferenceSpreads else {
+                throw ReplayError(message: "--ensemble with --meta-folds supports the highest-score threshold rule only, without --calibration-prior or --learn-reference-spreads")
+            }
+        }
+        // The members of each fold's (a) and (c): one network (seed + fold, as always), or an ensemble.
+        let memberSeeds = members == 1 ? [settings.metaTraining.seed] : NetworkEnsemble.memberSeeds(from: settings.metaTraining.seed, count: members)
+        var initializations: [[Network]] = []
         var foldTasks: [[MetaTask]] = []
         if settings.folds >= 2 {
             for f in 0..<folds {
@@ -176,53 +195,41 @@ public enum FewShotEvaluation {
                 let tasks = self.tasks(from: training + unlabelled) + extraTasks
                 foldTasks.append(self.tasks(from: training + unlabelled))
                 var meta = settings.metaTraining
-                meta.seed = settings.metaTraining.seed &+ UInt64(f)
-                meta.inputScaling = settings.inputScaling
                 if settings.learnNormalizationPrior, settings.priorsInMetaTraining {
                     // Episodes see their inputs as calibration will: widened by the same prior.
                     let supportRows = meta.supportRowChoices.isEmpty ? [meta.supportRows] : meta.supportRowChoices
                     for k in supportRows { meta.normalizationPriors[k] = NormalizationPrior.learn(from: foldTasks[f], calibrationRows: k, absolute: settings.absoluteNormalizationPrior) }
                 }
-                let started = MonotonicTime.seconds()
-                var last: Float = .nan, first: Float = .nan
-                var start = Network(architecture: settings.architecture, seed: meta.seed)
-                start.reconstructionScoreWeight = settings.scoreReconstructionWeight
-                start.scoresByLargestSensor = settings.largestSensorScore
-                let network = MetaTraining.train(initial: start, tasks: tasks, settings: meta,
-                                                 reportEvery: meta.iterations, monitorEpisodes: 8) { p in
-                    if p.iteration == 0 { first = p.metaLoss } else { last = p.metaLoss }
+                var foldMembers: [Network] = []
+                for seed in memberSeeds {
+                    meta.seed = seed &+ UInt64(f)
+                    let trained = metaTrainedInitialization(tasks: tasks, meta: meta, settings: settings)
+                    foldMembers.append(trained.network)
+                    progress("fold \(f + 1)/\(folds)" + (members == 1 ? "" : ", member seed \(meta.seed)")
+                             + ": meta-trained on \(tasks.count) tasks (\(training.count) labelled files held in), " + trained.summary)
                 }
-                initializations.append(network)
-                progress("fold \(f + 1)/\(folds): meta-trained on \(tasks.count) tasks (\(training.count) labelled files held in), "
-                         + "meta-loss \(EvaluationText.fixed(Double(first), 3)) → \(EvaluationText.fixed(Double(last), 3)), "
-                         + "\(EvaluationText.fixed(MonotonicTime.seconds() - started, 1)) s")
+                initializations.append(foldMembers)
             }
         } else if initialization == nil, !extraTasks.isEmpty {
             // No folds and no initialization: meta-train one on the extra tasks alone (e.g. the
             // simulated fleet), exactly as `meta-train` would, and measure every file with it.
-            var meta = settings.metaTraining
-            meta.inputScaling = settings.inputScaling
-            var start = Network(architecture: settings.architecture, seed: meta.seed)
-            start.reconstructionScoreWeight = settings.scoreReconstructionWeight
-            start.scoresByLargestSensor = settings.largestSensorScore
-            let started = MonotonicTime.seconds()
-            var last: Float = .nan, first: Float = .nan
-            let network = MetaTraining.train(initial: start, tasks: extraTasks, settings: meta,
-                                             reportEvery: meta.iterations, monitorEpisodes: 8) { p in
-                if p.iteration == 0 { first = p.metaLoss } else { last = p.metaLoss }
-            }
-            initializations = [network]
-            progress("meta-trained on \(extraTasks.count) tasks, meta-loss \(EvaluationText.fixed(Double(first), 3)) → "
-                     + "\(EvaluationText.fixed(Double(last), 3)), \(EvaluationText.fixed(MonotonicTime.seconds() - started, 1)) s")
+            let trained = metaTrainedInitialization(tasks: extraTasks, meta: settings.metaTraining, settings: settings)
+            initializations = [[trained.network]]
+            progress("meta-trained on \(extraTasks.count) tasks, " + trained.summary)
         } else {
             guard var initialization else { throw ReplayError(message: "no meta-initialization: pass one or use k-fold meta-training") }
             initialization.reconstructionScoreWeight = settings.scoreReconstructionWeight
             initialization.scoresByLargestSensor = settings.largestSensorScore
-            initializations = [initialization]
+            initializations = [[initialization]]
         }
-        var random = Network(architecture: initializations[0].architecture, seed: settings.randomSeed)
-        random.reconstructionScoreWeight = settings.scoreReconstructionWeight
-        random.scoresByLargestSensor = settings.largestSensorScore
+        let randomSeeds = members == 1 ? [settings.randomSeed] : NetworkEnsemble.memberSeeds(from: settings.randomSeed, count: members)
+        let randomMembers = randomSeeds.map { seed -> Network in
+            var random = Network(architecture: initializations[0][0].architecture, seed: seed)
+            random.reconstructionScoreWeight = settings.scoreReconstructionWeight
+            random.scoresByLargestSensor = settings.largestSensorScore
+            return random
+        }
+        let random = randomMembers[0]
         let rule = CalibrationSettings().rule
         // Calibration priors per method and fold, learned on machines the fold does not hold.
         var calibrationPriors: [FewShotMethod: [CalibrationPrior]] = [:]
@@ -233,7 +240,7 @@ public enum FewShotEvaluation {
                 var adaptation = settings.adaptation
                 if method == .metaOnly { adaptation.steps = 0 }
                 calibrationPriors[method] = (0..<folds).map { f in
-                    let start = method == .randomAdaptedWithPrior ? random : initializations[min(f, initializations.count - 1)]
+                    let start = method == .randomAdaptedWithPrior ? random : initializations[min(f, initializations.count - 1)][0]
                     let tasks = foldTasks.isEmpty ? settings.priorTasks : foldTasks[f] + extraTasks
                     var calibration = NetworkCalibration(initialization: start, adaptation: adaptation, thresholdMargin: 1, quantize: settings.quantize)
                     calibration.inputScaling = settings.inputScaling
@@ -263,7 +270,7 @@ public enum FewShotEvaluation {
                 var adaptation = settings.adaptation
                 if method == .metaOnly { adaptation.steps = 0 }
                 learnedSpreads[method] = (0..<folds).map { f in
-                    let start = method == .randomAdaptedWithPrior ? random : initializations[min(f, initializations.count - 1)]
+                    let start = method == .randomAdaptedWithPrior ? random : initializations[min(f, initializations.count - 1)][0]
                     let tasks = foldTasks.isEmpty ? settings.priorTasks : foldTasks[f] + extraTasks
                     var calibration = NetworkCalibration(initialization: start, adaptation: adaptation, thresholdMargin: 1, quantize: settings.quantize)
                     calibration.inputScaling = settings.inputScaling
@@ -287,8 +294,8 @@ public enum FewShotEvaluation {
                 var scores: [[[Float]]] = []
                 var priorMargins = [Float?](repeating: nil, count: folds)
                 for f in 0..<(perFold ? folds : 1) {
-                    let start = method == .randomAdapted || method == .randomAdaptedWithPrior ? random : initializations[min(f, initializations.count - 1)]
-                    var network = NetworkCalibration(initialization: start, adaptation: adaptation, thresholdMargin: 1, quantize: settings.quantize)
+                    let starts = method == .randomAdapted || method == .randomAdaptedWithPrior ? randomMembers : initializations[min(f, initializations.count - 1)]
+                    var network = NetworkCalibration(initialization: starts[0], adaptation: adaptation, thresholdMargin: 1, quantize: settings.quantize)
                     network.inputScaling = settings.inputScaling
                     network.toleratedThresholdFloor = settings.toleratedThresholdFloor
                     network.thresholdRule = settings.networkThresholdRule
@@ -304,7 +311,7 @@ public enum FewShotEvaluation {
                     var calibration = CalibrationSettings()
                     calibration.useDeviation = false
                     calibration.network = network
-                    scores.append(try labelled.map { try Replay.run($0.table, calibrationRows: k, settings: calibration).scores })
+                    scores.append(try labelled.map { try relativeScores(of: $0.table, calibrationRows: k, members: starts, settings: calibration) })
                 }
                 if usePrior, method == .metaAdapted {
                     progress("K=\(k) learned scale factors (fold 1): " + (priors[0].absoluteScales ?? priors[0].scaleFactors).map { EvaluationText.fixed(Double($0), 3) }.joined(separator: " "))
@@ -373,6 +380,47 @@ public enum FewShotEvaluation {
 }
 
 extension FewShotEvaluation {
+    /// A network meta-trained from `Network(architecture:seed: meta.seed)` (with the evaluation's
+    /// score and input scaling) on `tasks`, and a progress summary (meta-loss first → last, time).
+    static func metaTrainedInitialization(tasks: [MetaTask], meta: MetaTrainingSettings,
+                                          settings: FewShotEvaluationSettings) -> (network: Network, summary: String) {
+        var meta = meta
+        meta.inputScaling = settings.inputScaling
+        var start = Network(architecture: settings.architecture, seed: meta.seed)
+        start.reconstructionScoreWeight = settings.scoreReconstructionWeight
+        start.scoresByLargestSensor = settings.largestSensorScore
+        let started = MonotonicTime.seconds()
+        var first: Float = .nan, last: Float = .nan
+        let network = MetaTraining.train(initial: start, tasks: tasks, settings: meta,
+                                         reportEvery: meta.iterations, monitorEpisodes: 8) { p in
+            if p.iteration == 0 { first = p.metaLoss } else { last = p.metaLoss }
+        }
+        return (network, "meta-loss \(EvaluationText.fixed(Double(first), 3)) → \(EvaluationText.fixed(Double(last), 3)), "
+                + "\(EvaluationText.fixed(MonotonicTime.seconds() - started, 1)) s")
+    }
+
+    /// The scores of `table`'s rows relative to the threshold (margin 1) of `members` (at least
+    /// one), each calibrated on the first `calibrationRows` rows by `settings` with its network
+    /// calibration started from that member: one member's own relative scores (`Replay`), or
+    /// for several the ensemble's (`NetworkEnsemble.relativeScores`: the members' mean raw score
+    /// relative to that mean's highest calibration score).
+    /// - Throws: `ReplayError` when the table is too short for the calibration.
+    public static func relativeScores(of table: SensorTable, calibrationRows: Int, members: [Network],
+                                      settings: CalibrationSettings) throws -> [Float] {
+        precondition(!members.isEmpty && settings.network != nil, "an ensemble needs at least one member and a network calibration")
+        var relative: [[Float]] = []
+        var thresholds: [Float] = []
+        for member in members {
+            var memberSettings = settings
+            memberSettings.network?.initialization = member
+            let replay = try Replay.run(table, calibrationRows: calibrationRows, settings: memberSettings)
+            if members.count == 1 { return replay.scores }
+            relative.append(replay.scores)
+            thresholds.append(replay.detector.network?.threshold ?? 1)
+        }
+        return NetworkEnsemble.relativeScores(memberRelativeScores: relative, memberThresholds: thresholds, calibrationRows: calibrationRows)
+    }
+
     /// The area under the ROC curve of `(score, isAnomalous)` pairs: the probability that an
     /// anomalous row scores higher than a normal one (ties count half); nil without both classes.
     public static func areaUnderCurve(_ pairs: [(Float, Bool)]) -> Double? {
