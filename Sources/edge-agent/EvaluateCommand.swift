@@ -65,6 +65,9 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(help: "Print the few-shot table: F1/FAR of the network score at K = 50, 100, 200, 400 calibration rows for meta-initialization + adaptation, random initialization + adaptation, and meta-initialization alone (rows from 400 on are counted for every K).")
     var fewShot = false
 
+    @Option(help: "With --few-shot: the calibration row counts K compared, comma-separated (e.g. 50,100 for the small-K rows alone, which takes half the time).")
+    var fewShotRows: String = "50,100,200,400"
+
     func validate() throws {
         guard calibrationRows > 0 else { throw ValidationError("--calibration-rows must be at least 1") }
         guard settleRows >= 0 else { throw ValidationError("--settle-rows must be 0 or more") }
@@ -265,6 +268,9 @@ struct EvaluateCommand: ParsableCommand {
         var settings = FewShotEvaluationSettings(folds: metaFolds, adaptation: AdaptationSettings(steps: detector.adaptationSteps),
                                                  thresholdMargin: detector.networkMargin, quantize: !detector.float,
                                                  randomSeed: randomSeed)
+        let rowCounts = fewShotRows.split(separator: ",").compactMap { Int($0.filter { $0 != " " }) }
+        guard !rowCounts.isEmpty, rowCounts.allSatisfy({ $0 >= 2 }) else { throw ValidationError("--few-shot-rows: comma-separated row counts ≥ 2, e.g. 50,100") }
+        settings.calibrationRowCounts = rowCounts
         guard let algorithm = MetaAlgorithm(rawValue: metaAlgorithm) else { throw ValidationError("--meta-algorithm must be reptile, fomaml, threshold-fomaml or ranking-fomaml") }
         var meta = MetaTrainingSettings(iterations: metaIterations, seed: metaSeed, algorithm: algorithm)
         meta.inner.steps = metaInnerSteps

@@ -289,8 +289,9 @@ public enum FewShotEvaluation {
                 var adaptation = settings.adaptation
                 if method == .metaOnly { adaptation.steps = 0 }
                 // Scores relative to the highest calibration score (margin 1), one array per
-                // (fold, file); the random initialization without prior is the same for every fold.
-                let perFold = method != .randomAdapted || usePrior || settings.learnCalibrationPrior
+                // (fold, file); row (b) gets nothing learned per fold (no prior, no scales), so
+                // its scores are the same for every fold and computed once.
+                let perFold = method != .randomAdapted || settings.learnCalibrationPrior
                 var scores: [[[Float]]] = []
                 var priorMargins = [Float?](repeating: nil, count: folds)
                 for f in 0..<(perFold ? folds : 1) {
