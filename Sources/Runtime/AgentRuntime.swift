@@ -458,7 +458,8 @@ public final class AgentRuntime: Service, Sendable {
                 machines: configuration.machines.indices.map { i in
                     RuntimeStatus.MachineStatus(
                         id: configuration.machines[i].id, model: engine.model(machine: i),
-                        lastScore: engine.lastScore(machine: i), networkScore: engine.lastNetworkScore(machine: i))
+                        lastScore: engine.lastScore(machine: i), networkScore: engine.lastNetworkScore(machine: i),
+                        monitoring: engine.monitoring(machine: i))
                 },
                 openAlerts: engine.openAlerts, writer: writerStatistics, counters: counters)
             let metricsPath = options.metricsPath ?? "\(configuration.agent.dataDirectory)/edge-agent.prom"

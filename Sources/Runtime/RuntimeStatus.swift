@@ -51,8 +51,28 @@ public struct RuntimeStatus: Sendable, Codable, Equatable {
         public var networkThreshold: Double?
         /// Which score alerts (`deviation`, `network` or `either`; agent.conf's `alert_score`).
         public var alertScore: String?
+        /// Whether its rows are judged now, since when, and why not (nil in a status written by
+        /// an agent before this field existed).
+        public var monitoring: Monitoring?
 
-        init(id: String, model: MachineModel?, lastScore: (score: Double, time: Timestamp)?, networkScore: Double? = nil) {
+        /// A machine's monitoring state as stored: `state` is a `MonitoringState` raw value
+        /// (`judged`, `stopped`, `uncalibrated-state`…), `since` ISO-8601 UTC, `reason` nil when judged.
+        public struct Monitoring: Sendable, Codable, Equatable {
+            public var state: String
+            public var since: String?
+            public var reason: String?
+
+            /// Stores `monitoring`.
+            public init(_ monitoring: MachineMonitoring) {
+                state = monitoring.state.rawValue
+                since = monitoring.since?.iso8601
+                reason = monitoring.reason
+            }
+        }
+
+        init(id: String, model: MachineModel?, lastScore: (score: Double, time: Timestamp)?, networkScore: Double? = nil,
+             monitoring: MachineMonitoring? = nil) {
+            self.monitoring = monitoring.map(Monitoring.init)
             self.id = id
             calibratedAt = model?.calibratedAt
             threshold = model?.threshold
@@ -179,6 +199,10 @@ public struct RuntimeStatus: Sendable, Codable, Equatable {
             }
             if let threshold = machine.networkThreshold {
                 text.add("edge_agent_network_threshold", type: .gauge, help: "The int8 network score's own threshold per machine.", labels: ["machine": machine.id], value: threshold)
+            }
+            if let monitoring = machine.monitoring {
+                text.add("edge_agent_judged", type: .gauge, help: "1 while the machine's rows are judged by its model (edge-agent status says why not).",
+                         labels: ["machine": machine.id], value: monitoring.state == MonitoringState.judged.rawValue ? 1 : 0)
             }
             if let threshold = machine.threshold {
                 text.add("edge_agent_threshold", type: .gauge, help: "Alert threshold per machine.", labels: ["machine": machine.id], value: threshold)

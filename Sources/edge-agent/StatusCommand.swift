@@ -57,6 +57,9 @@ struct StatusCommand: ParsableCommand {
                 }
             }
             for m in status.machines {
+                if let monitoring = m.monitoring {
+                    print(monitoringLine(machine: m.id, monitoring))
+                }
                 if let threshold = m.threshold {
                     let score = m.lastScore.map { String(($0 * 1000).rounded() / 1000) } ?? "none yet"
                     let source = m.alertScore.map { $0 == "deviation" ? "" : " (\($0) score)" } ?? ""
@@ -80,5 +83,12 @@ struct StatusCommand: ParsableCommand {
         for a in openAlerts {
             print("  #\(a.id) \(a.machine) \(a.kind) \(a.severity) since \(a.started.iso8601)\(acknowledgementText(of: a).map { ", " + $0 } ?? "")")
         }
+    }
+
+    /// The line that leads a machine's status: judged or not, since when, and why not.
+    func monitoringLine(machine id: String, _ monitoring: RuntimeStatus.MachineStatus.Monitoring) -> String {
+        let since = monitoring.since.map { " since \($0)" } ?? ""
+        guard monitoring.state != MonitoringState.judged.rawValue else { return "\(id)  JUDGED\(since)" }
+        return "\(id)  NOT JUDGED (\(monitoring.state))\(since)" + (monitoring.reason.map { ": \($0)" } ?? "")
     }
 }

@@ -69,6 +69,15 @@ public struct ScoringEngine {
         /// The settling time after a start in poll intervals: the pace at which what a stop
         /// left is allowed to recover (see `DetectorStream.restart(afterStop:recoveryRows:)`).
         let recoveryRows: Int
+        /// Whether its rows are judged now, and since which row (see `ScoringEngine.monitoring(machine:)`):
+        /// an enum and a time set per row, the reason only put together when the status is written.
+        var monitoring = MonitoringState.noData
+        var monitoringSince: Timestamp?
+        /// The sensor (model column) and state of the last operating state calibration never saw.
+        var unseenColumn = 0
+        var unseenValue: Float = 0
+        /// Usable sensors of the last row.
+        var usableSensors = 0
 
         init(configuration: MachineConfiguration, quality: DataQualityMonitor, anomalies: AnomalyAlertEngine) {
             self.configuration = configuration
@@ -83,6 +92,13 @@ public struct ScoringEngine {
             stopReason = ScoringEngine.stopReason(of: configuration)
             recoveryRows = Int(configuration.settleAfterStart.wholeMilliseconds / max(1, configuration.pollInterval.wholeMilliseconds))
             uncalibratedState = UncalibratedStateGate(settleRows: ScoringEngine.uncalibratedStateSettleRows(configuration))
+        }
+
+        /// Records the row at `time` as being in monitoring state `monitoring` (its start when it changed).
+        func setMonitoring(_ monitoring: MonitoringState, at time: Timestamp) {
+            guard monitoring != self.monitoring || monitoringSince == nil else { return }
+            self.monitoring = monitoring
+            monitoringSince = time
         }
 
         /// Follows the run signal (see `RunState`): the row's phase, `.running` for a machine
@@ -280,6 +296,7 @@ public struct ScoringEngine {
             time: time, values: state.values, qualities: state.qualities, monotonicNanoseconds: arrivalMonotonic))
 
         guard state.scorer != nil, let model = state.model else {
+            state.setMonitoring(.notCalibrated, at: time)
             if !state.uncalibratedLogged {
                 state.uncalibratedLogged = true
                 newlyUncalibrated.append(state.configuration.id)
@@ -324,8 +341,16 @@ public struct ScoringEngine {
         } else if phase == .unknown {
             state.hasStoppedRow = false
         }
+        switch phase {
+        case .running: break
+        case .stopped: state.setMonitoring(.stopped, at: time)
+        case .settling: state.setMonitoring(.settling, at: time)
+        case .unknown: state.setMonitoring(.runSignalUnknown, at: time)
+        }
+        state.usableSensors = usable
         let needed = JudgedRows.usableSensorsNeeded(of: state.modelRow.count, fraction: minimumUsableFraction)
         if usable < needed {
+            if phase == .running { state.setMonitoring(.tooFewSensors, at: time) }
             state.unscorableRun += 1
             if state.unscorableRun == state.configuration.windowLength, state.dataQualityAlert == nil {
                 let alert = Alert(
@@ -354,6 +379,9 @@ public struct ScoringEngine {
         // never saw or of the way back from it.
         switch state.uncalibratedState.observe(unseen: model.uncalibratedState(in: state.modelRow)) {
         case .entered(let column, let value):
+            state.unseenColumn = column
+            state.unseenValue = value
+            state.setMonitoring(.uncalibratedState, at: time)
             state.pending.removeAll()
             let sensor = model.sensorNames[column]
             if let event = state.anomalies.clearBecauseUncalibratedState(
@@ -365,7 +393,11 @@ public struct ScoringEngine {
                 uncalibratedStateNotices.append(uncalibratedStateNotice(state, model: model, column: column, state: value))
             }
             return
-        case .uncalibrated, .settling:
+        case .uncalibrated:
+            state.setMonitoring(.uncalibratedState, at: time)
+            return
+        case .settling:
+            state.setMonitoring(.settlingAfterUncalibratedState, at: time)
             return
         case .judgedAfresh:
             state.scorer = model.makeScorer()
@@ -375,7 +407,8 @@ public struct ScoringEngine {
         }
         let grace = state.runState?.stopGrace ?? 0
         guard grace > 0 else {
-            judge(state, machine: m, model: model, time: time, events: &events, scored: scored)
+            let full = judge(state, machine: m, model: model, time: time, events: &events, scored: scored)
+            state.setMonitoring(full ? .judged : .fillingWindows, at: time)
             return
         }
         // With a stop grace, a row is judged once the machine is seen still running that much
@@ -384,21 +417,26 @@ public struct ScoringEngine {
         while let oldest = state.pending.oldestTime,
               time.millisecondsSinceEpoch - oldest.millisecondsSinceEpoch >= grace || state.pending.count > state.graceRows {
             let rowTime = state.pending.removeOldest(into: &state.values, modelRow: &state.modelRow)
-            judge(state, machine: m, model: model, time: rowTime, events: &events, scored: scored)
+            let full = judge(state, machine: m, model: model, time: rowTime, events: &events, scored: scored)
+            state.setMonitoring(full ? .judged : .fillingWindows, at: rowTime)
         }
+        // Nothing judged yet since the run (re)started: its rows wait out the stop grace.
+        if state.monitoring != .judged && state.monitoring != .fillingWindows { state.setMonitoring(.stopGrace, at: time) }
     }
 
     /// Scores one running row (`state.values`, `state.modelRow`, taken at `time`) and applies
     /// the alert rule once the windows are full.
+    /// - Returns: whether the windows were full (the row judged; with a `hop`, judged in turn).
+    @discardableResult
     private mutating func judge(_ state: MachineState, machine m: Int, model: MachineModel, time: Timestamp,
-                                events: inout [AlertEvent], scored: (ScoredWindow) -> Void) {
+                                events: inout [AlertEvent], scored: (ScoredWindow) -> Void) -> Bool {
         let deviationScore = state.scorer!.score(row: state.modelRow)
         state.rowsInWindow += 1
         // Windows not yet full (agent start, new model, after a stop): the windows fill,
         // nothing is judged.
-        guard state.rowsInWindow >= model.windowRows else { return }
+        guard state.rowsInWindow >= model.windowRows else { return false }
         state.rowsSinceScore += 1
-        guard state.rowsSinceScore >= max(1, state.configuration.hop) else { return }
+        guard state.rowsSinceScore >= max(1, state.configuration.hop) else { return true }
         state.rowsSinceScore = 0
         let score = state.scorer!.judge(deviationScore: deviationScore)
         state.lastScore = score
@@ -425,6 +463,7 @@ public struct ScoringEngine {
         if let event = state.anomalies.observe(score: score, threshold: model.threshold, time: time, contributions: contributions) {
             events.append(event)
         }
+        return true
     }
 
     /// How long a machine settles after an operating state its calibration never saw, before
