@@ -73,6 +73,21 @@ import TestSupport
         #expect(engine.monitoring(machine: 0).since == Timestamp(millisecondsSinceEpoch: start + 375_000))
     }
 
+    @Test func readingsThatStopComingShowAsDataStoppedUntilTheyComeAgain() throws {
+        let (machine, model) = try RunSignalTests.machineAndModel(settle: .zero)
+        var engine = ScoringEngine(machines: [machine], models: [model])
+        let start: Int64 = 1_800_000_000_000
+        #expect(Self.changes(Self.feed(&engine, rows: Self.normal(100), start: start)).last == .judged)
+        // An hour without a reading: the data_stopped alert, and the state says so.
+        let raised = engine.tick(now: Timestamp(millisecondsSinceEpoch: start + 3_700_000))
+        #expect(raised.map { $0.alert.kind } == [.dataStopped])
+        let silent = engine.monitoring(machine: 0)
+        #expect(silent.state == .dataStopped)
+        #expect(silent.since == Timestamp(millisecondsSinceEpoch: start + 99_000))
+        #expect(silent.reason?.contains("check its bus and units") == true)
+        #expect(Self.changes(Self.feed(&engine, rows: Self.normal(3), start: start + 3_700_000)) == [.judged])
+    }
+
     @Test func stopGraceShowsAfterAStartAndGoesBackToJudged() throws {
         var (machine, model) = try RunSignalTests.machineAndModel(settle: .zero)
         machine.runThreshold = 0.5

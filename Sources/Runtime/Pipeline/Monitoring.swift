@@ -9,6 +9,8 @@ public enum MonitoringState: String, Sendable, Codable, CaseIterable {
     case judged
     /// No row has reached the scoring stage since the agent started (or the model was replaced).
     case noData = "no-data"
+    /// Its readings stopped arriving (a `data_stopped` alert is open): `since` is the last one.
+    case dataStopped = "data-stopped"
     /// No model: `edge-agent calibrate` has not been run for it.
     case notCalibrated = "not-calibrated"
     /// The run signal says stopped (a stop is not a fault).
@@ -51,6 +53,8 @@ extension ScoringEngine {
         switch state.monitoring {
         case .judged:
             reason = nil
+        case .dataStopped:
+            reason = "its readings stopped arriving: check its bus and units above"
         case .noData:
             reason = "no complete poll of its sensors reached the scoring stage yet"
         case .notCalibrated:
@@ -80,6 +84,13 @@ extension ScoringEngine {
         case .fillingWindows:
             let rows = state.model?.windowRows ?? 0
             reason = "running; the model's windows are filling (\(min(state.rowsInWindow, rows)) of \(rows) rows) after a start, a new model or the agent's start"
+        }
+        // Rows that stopped coming leave the last row's state standing: the open data_stopped
+        // alert says so.
+        if let stopped = state.quality.openAlerts.first(where: { $0.kind == .dataStopped }) {
+            return MachineMonitoring(
+                state: .dataStopped, since: stopped.started,
+                reason: "no reading since \(stopped.started.iso8601) (a data_stopped alert is open; before, \(state.monitoring.rawValue)): check its bus and units above")
         }
         return MachineMonitoring(state: state.monitoring, since: state.monitoringSince, reason: reason)
     }
