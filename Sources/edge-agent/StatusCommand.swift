@@ -7,10 +7,12 @@ import Store
 struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Show the agent's health: buses and units, machines and models, the buffer, open alerts.",
+        abstract: "Show the agent's health: per machine whether it is judged now (and why not), buses and units, models, the buffer, open alerts.",
         discussion: """
             Reads the buffer, so it works while the agent runs (the agent refreshes its status \
-            every few seconds) and after it stopped (then the status shows its last moments).
+            every few seconds) and after it stopped (then the status shows its last moments). \
+            Each machine's first line says JUDGED, or NOT JUDGED with the state (stopped, settling, \
+            uncalibrated-state, ...), since when, and what to do (README: "Is each machine judged?").
             """
     )
 

@@ -106,6 +106,7 @@ import TestSupport
         let (machine, model) = try RunSignalTests.machineAndModel(settle: .zero)
         var engine = ScoringEngine(machines: [machine], models: [nil])
         let start: Int64 = 1_800_000_000_000
+        #expect(engine.monitoring(machine: 0).state == .notCalibrated && engine.monitoring(machine: 0).since == nil)
         #expect(Self.changes(Self.feed(&engine, rows: Self.normal(10), start: start)) == [.notCalibrated])
         #expect(engine.monitoring(machine: 0).since == Timestamp(millisecondsSinceEpoch: start))
         #expect(engine.monitoring(machine: 0).reason?.contains("edge-agent calibrate --machine pump-9") == true)

@@ -49,8 +49,10 @@ extension ScoringEngine {
         let state = machines[index]
         let configuration = state.configuration
         let id = configuration.id
+        // A machine without a model is not calibrated whether or not its rows came yet.
+        let current = state.model == nil && state.monitoring == .noData ? MonitoringState.notCalibrated : state.monitoring
         let reason: String?
-        switch state.monitoring {
+        switch current {
         case .judged:
             reason = nil
         case .dataStopped:
@@ -92,6 +94,6 @@ extension ScoringEngine {
                 state: .dataStopped, since: stopped.started,
                 reason: "no reading since \(stopped.started.iso8601) (a data_stopped alert is open; before, \(state.monitoring.rawValue)): check its bus and units above")
         }
-        return MachineMonitoring(state: state.monitoring, since: state.monitoringSince, reason: reason)
+        return MachineMonitoring(state: current, since: state.monitoringSince, reason: reason)
     }
 }
