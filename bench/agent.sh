@@ -121,6 +121,9 @@ status_json() { sqlite3 -readonly "$out/data/edge-agent.db" "SELECT value FROM k
 sleep "$warmup"
 bench_agent_alive "during warm-up"
 rss_after_warmup=$(awk '/^VmRSS:/ { print $2 }' "/proc/$agent_pid/status")
+# The peak so far: when it equals the run's peak, the peak came from start-up, not from anything
+# later in the run (such as the summaries).
+hwm_at_warmup=$(awk '/^VmHWM:/ { print $2 }' "/proc/$agent_pid/status")
 first_status=$(status_json)
 first_time=$(date +%s.%N)
 
@@ -166,6 +169,7 @@ echo "rss_after_warmup_kb=$rss_after_warmup"
 echo "rss_max_after_warmup_kb=$rss_max_after_warmup"
 echo "rss_end_kb=$rss_end"
 echo "peak_rss_kb=$hwm"
+echo "peak_rss_at_warmup_kb=$hwm_at_warmup"
 # The agent writes each machine's summary at the end of every summary_interval (1h unless
 # --summary-interval), reading the period's readings from the buffer: the figures above include
 # what those summaries cost. summaries_written counts the JSON files (one per machine and period).

@@ -216,7 +216,7 @@ if [ "$quick" = 0 ] && [ -x .build-static/release/edge-agent ]; then
         --summary-interval 1m --port 15040 --out bench-out/agent-static > "$f" 2> "$f.err"; then
         cpu=$(stats $(windows_field "$f" cpu_pct)); c=$(echo "$cpu" | cut -d' ' -f1)
         hwm_mb=$(mb_of_kib "$(field "$f" peak_rss_kb)")
-        hwm_mb="$hwm_mb MB (with $(field "$f" summaries_written) periodic summaries written during the run, summary_interval 1m)"
+        hwm_mb="$hwm_mb MB (with $(field "$f" summaries_written) periodic summaries written during the run, summary_interval 1m; peak by the end of the 20 s warm-up: $(mb_of_kib "$(field "$f" peak_rss_at_warmup_kb)") MB)"
         md "Whole agent with the static binary (98 sensors × 10 Hz, \`bench/agent.sh --bin .build-static/release/edge-agent --machines 10 --interval 100ms --warmup 20 --windows 3 --window 20 --summary-interval 1m\`):"
         md "CPU $(fmt "$cpu" 2) % of one core ($(ratio "$c" 2) of 2 %, $(verdict "$c" 2)), peak RSS $hwm_mb ($(ratio "${hwm_mb%% *}" 15) of 15 MB, $(verdict "${hwm_mb%% *}" 15)),"
         md "p50/p99 poll→score $(fmt "$(stats $(windows_field "$f" p50_ms))" 1) / $(fmt "$(stats $(windows_field "$f" p99_ms))" 1) ms."
