@@ -18,11 +18,7 @@ func bufferFillBenchmark(_ arguments: [String]) throws -> Int32 {
     let configuration = try ConfigurationLoader.load(path: conf)
     try FileManager.default.createDirectory(atPath: configuration.agent.dataDirectory, withIntermediateDirectories: true)
     let path = Store.databasePath(dataDirectory: configuration.agent.dataDirectory)
-    let database = try BufferDatabase(path: path)
-    let mapping = try database.registerSensors(configuration)
-    var options = ReadingWriter.Options()
-    options.retentionAge = nil
-    let writer = try ReadingWriter(path: path, mapping: mapping, options: options)
+    let writer = try benchmarkWriter(for: configuration)
     var random = SplitMix64(seed: 7)
     let begin = SystemClock.monotonicNanoseconds()
     // One cycle per distinct poll time of any machine, in time order (the buffer's key order).
@@ -60,3 +56,14 @@ func bufferFillBenchmark(_ arguments: [String]) throws -> Int32 {
 }
 
 private func gcd(_ a: Int64, _ b: Int64) -> Int64 { b == 0 ? a : gcd(b, a % b) }
+
+/// A writer into `configuration`'s buffer (created if needed, its sensors registered) that never
+/// deletes by age: benchmarks fill it with readings from any time they choose.
+func benchmarkWriter(for configuration: AgentConfiguration) throws -> ReadingWriter {
+    let path = Store.databasePath(dataDirectory: configuration.agent.dataDirectory)
+    let database = try BufferDatabase(path: path)
+    let mapping = try database.registerSensors(configuration)
+    var options = ReadingWriter.Options()
+    options.retentionAge = nil
+    return try ReadingWriter(path: path, mapping: mapping, options: options)
+}

@@ -36,11 +36,7 @@ func summaryBufferBenchmark(_ arguments: [String]) throws -> Int32 {
         try text.write(toFile: conf, atomically: true, encoding: .utf8)
         let configuration = try ConfigurationLoader.load(path: conf)
         let path = Store.databasePath(dataDirectory: configuration.agent.dataDirectory)
-        let database = try BufferDatabase(path: path)
-        let mapping = try database.registerSensors(configuration)
-        var options = ReadingWriter.Options()
-        options.retentionAge = nil
-        let writer = try ReadingWriter(path: path, mapping: mapping, options: options)
+        let writer = try benchmarkWriter(for: configuration)
         var random = SplitMix64(seed: 5)
         let polls = minutes * 60_000 / intervalMs
         let begin = SystemClock.monotonicNanoseconds()
