@@ -71,7 +71,9 @@ struct StatusCommand: ParsableCommand {
                         let alerting = (m.alertScore ?? "deviation") == "deviation" ? "reported, not alerted on" : "alert_score = \(m.alertScore ?? "")"
                         print("  int8 network score \((network * 1000).rounded() / 1000) (its threshold \((networkThreshold * 1000).rounded() / 1000); \(alerting))")
                     }
-                } else {
+                } else if m.monitoring == nil {
+                    // A status written by an agent older than the monitoring line; otherwise
+                    // that line already says "not-calibrated" and what to run.
                     print("machine \(m.id): UNCALIBRATED (run `edge-agent calibrate --machine \(m.id)`)")
                 }
             }
