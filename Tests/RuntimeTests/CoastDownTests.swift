@@ -39,40 +39,12 @@ import Testing
     /// twice over, the same rows to each: with `stop_grace = "0s"` (every row judged as it
     /// comes, as before stop_grace) and with agent.conf's default.
     static func measure(seed: UInt64, stops: Int) throws -> (withoutGrace: Measurement, withDefault: Measurement) {
-        var options = MachineOptions()
-        options.stepMilliseconds = 100
-        options.automaticOperation = false
-        var sim = SimulatedMachine(kind: .compressor, id: "compressor-1", seed: seed, options: options)
-        sim.setOperatingPoint(running: true, load: 0.6)
-        let rated = try #require(sim.typicalMagnitude(ofChannel: "motor_current"))
-        var machine = MachineConfiguration(id: "compressor-1", sensors: sim.channels.enumerated().map { i, channel in
-            var sensor = SensorConfiguration(name: channel.name, bus: "b", address: i)
-            sensor.unit = channel.unit
-            return sensor
-        })
-        machine.runSignal = "motor_current"
-        machine.runThreshold = (0.1 * rated * 10).rounded() / 10
-        machine.settleAfterStart = .seconds(300)
-        machine.pollInterval = .milliseconds(100)
-        machine.kind = .compressor
+        let compressor = try CalibratedCompressor(seed: seed)
+        var sim = compressor.sim
+        let machine = compressor.machine, file = compressor.file
         let threshold = try #require(machine.runThreshold)
-        let current = try #require(sim.channelIndex(named: "motor_current"))
-
-        // Calibrate on 10 minutes of running (the load cycles of the receiver included).
-        var calibration: [Float] = []
-        var times: [String] = []
+        let current = compressor.current
         var row: [Double] = []
-        for _ in 0..<6000 {
-            times.append(sim.time.iso8601)
-            _ = sim.step(into: &row)
-            calibration += row.map(Float.init)
-        }
-        let table = SensorTable(sensorNames: sim.channels.map(\.name), timestamps: times, values: calibration)
-        var settings = CalibrationSettings()
-        settings.secondsPerRow = 0.1
-        settings.machineKind = "compressor"
-        let (detector, report) = Calibrator(settings: settings).calibrate(table: table)
-        let file = DetectorFile(machine: machine.id, calibratedAt: "2026-11-29T00:00:00.000Z", detector: detector, report: report)
         var immediate = machine
         immediate.stopGrace = .zero
         var engines = [immediate, machine].map { ScoringEngine(machines: [$0], models: [MachineModel(path: "memory", file: file)]) }

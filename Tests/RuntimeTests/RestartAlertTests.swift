@@ -33,36 +33,11 @@ import Testing
     /// Calibrates compressor `seed`, runs it 6 minutes more (as `CoastDownTests`), stops it for `stopSeconds`, starts it
     /// and runs it `afterMinutes` (5 of them settling). `fault` is added at the stop command.
     static func measure(seed: UInt64, stopSeconds: Int, afterMinutes: Int = 6, fault: FaultKind? = nil) throws -> Restart {
-        var options = MachineOptions()
-        options.stepMilliseconds = 100
-        options.automaticOperation = false
-        var sim = SimulatedMachine(kind: .compressor, id: "compressor-1", seed: seed, options: options)
-        sim.setOperatingPoint(running: true, load: 0.6)
-        let rated = try #require(sim.typicalMagnitude(ofChannel: "motor_current"))
-        var machine = MachineConfiguration(id: "compressor-1", sensors: sim.channels.enumerated().map { i, channel in
-            var sensor = SensorConfiguration(name: channel.name, bus: "b", address: i)
-            sensor.unit = channel.unit
-            return sensor
-        })
-        machine.runSignal = "motor_current"
-        machine.runThreshold = (0.1 * rated * 10).rounded() / 10
-        machine.settleAfterStart = .seconds(300)
-        machine.pollInterval = .milliseconds(100)
-        machine.kind = .compressor
-        let current = try #require(sim.channelIndex(named: "motor_current"))
-
-        var calibration: [Float] = [], times: [String] = [], row: [Double] = []
-        for _ in 0..<6000 {
-            times.append(sim.time.iso8601)
-            _ = sim.step(into: &row)
-            calibration += row.map(Float.init)
-        }
-        let table = SensorTable(sensorNames: sim.channels.map(\.name), timestamps: times, values: calibration)
-        var settings = CalibrationSettings()
-        settings.secondsPerRow = 0.1
-        settings.machineKind = "compressor"
-        let (detector, report) = Calibrator(settings: settings).calibrate(table: table)
-        let file = DetectorFile(machine: machine.id, calibratedAt: "2026-11-29T00:00:00.000Z", detector: detector, report: report)
+        let compressor = try CalibratedCompressor(seed: seed)
+        var sim = compressor.sim
+        let machine = compressor.machine, detector = compressor.detector, file = compressor.file
+        let current = compressor.current
+        var row: [Double] = []
         var engine = ScoringEngine(machines: [machine], models: [MachineModel(path: "memory", file: file)])
 
         // The comparison without the rule: the same rows, run by run (the run signal's own

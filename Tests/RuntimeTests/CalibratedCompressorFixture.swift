@@ -1,0 +1,54 @@
+import Configuration
+import Detection
+import EdgeCore
+@testable import Runtime
+import Simulator
+import Testing
+
+/// A simulated compressor polled every 100 ms, held running at load 0.6 (no automatic
+/// operation), judged by its motor current (run threshold 10 % of rated, 5-minute settle), and
+/// calibrated on its first 10 minutes of running: the set-up `CoastDownTests` and
+/// `RestartAlertTests` share. `sim` has moved past the calibration rows.
+struct CalibratedCompressor {
+    var sim: SimulatedMachine
+    var machine: MachineConfiguration
+    let detector: MachineDetector
+    let file: DetectorFile
+    /// The motor current's column.
+    let current: Int
+
+    init(seed: UInt64) throws {
+        var options = MachineOptions()
+        options.stepMilliseconds = 100
+        options.automaticOperation = false
+        sim = SimulatedMachine(kind: .compressor, id: "compressor-1", seed: seed, options: options)
+        sim.setOperatingPoint(running: true, load: 0.6)
+        let rated = try #require(sim.typicalMagnitude(ofChannel: "motor_current"))
+        machine = MachineConfiguration(id: "compressor-1", sensors: sim.channels.enumerated().map { i, channel in
+            var sensor = SensorConfiguration(name: channel.name, bus: "b", address: i)
+            sensor.unit = channel.unit
+            return sensor
+        })
+        machine.runSignal = "motor_current"
+        machine.runThreshold = (0.1 * rated * 10).rounded() / 10
+        machine.settleAfterStart = .seconds(300)
+        machine.pollInterval = .milliseconds(100)
+        machine.kind = .compressor
+        current = try #require(sim.channelIndex(named: "motor_current"))
+
+        // Calibrate on 10 minutes of running (the load cycles of the receiver included).
+        var calibration: [Float] = [], times: [String] = [], row: [Double] = []
+        for _ in 0..<6000 {
+            times.append(sim.time.iso8601)
+            _ = sim.step(into: &row)
+            calibration += row.map(Float.init)
+        }
+        let table = SensorTable(sensorNames: sim.channels.map(\.name), timestamps: times, values: calibration)
+        var settings = CalibrationSettings()
+        settings.secondsPerRow = 0.1
+        settings.machineKind = "compressor"
+        let (detector, report) = Calibrator(settings: settings).calibrate(table: table)
+        self.detector = detector
+        file = DetectorFile(machine: machine.id, calibratedAt: "2026-11-29T00:00:00.000Z", detector: detector, report: report)
+    }
+}
