@@ -249,14 +249,9 @@ import Testing
         #expect(stored.state == .cleared && stored.acknowledgedBy == "maria" && stored.acknowledgedAt == at(3))
     }
 
-    // MARK: 3. Ending alerts left open survives an interrupted start-up
-
-    /// A start-up killed after writing the `cleared` event of an alert left open and before
-    /// storing its row: the next start stores the row from the event already in the log and
-    /// writes no second one; the alerts not reached are ended as usual.
-    @Test func anInterruptedStartUpWritesNoSecondClearedEvent() throws {
-        let dir = try TemporaryDirectory(prefix: "alert-left-open")
-        defer { dir.remove() }
+    /// agent.conf for one pump with one pressure sensor, its buffer and alert log in `dir`
+    /// (the data directory created), loaded: the start-up tests' agent.
+    static func onePumpAgent(in dir: TemporaryDirectory) throws -> AgentConfiguration {
         let configPath = dir.file("agent.conf")
         try """
             [agent]
@@ -281,6 +276,18 @@ import Testing
             """.write(toFile: configPath, atomically: true, encoding: .utf8)
         let configuration = try ConfigurationLoader.load(path: configPath)
         try FileManager.default.createDirectory(atPath: configuration.agent.dataDirectory, withIntermediateDirectories: true)
+        return configuration
+    }
+
+    // MARK: 3. Ending alerts left open survives an interrupted start-up
+
+    /// A start-up killed after writing the `cleared` event of an alert left open and before
+    /// storing its row: the next start stores the row from the event already in the log and
+    /// writes no second one; the alerts not reached are ended as usual.
+    @Test func anInterruptedStartUpWritesNoSecondClearedEvent() throws {
+        let dir = try TemporaryDirectory(prefix: "alert-left-open")
+        defer { dir.remove() }
+        let configuration = try Self.onePumpAgent(in: dir)
         let databasePath = Store.databasePath(dataDirectory: configuration.agent.dataDirectory)
         let logPath = configuration.agent.alertLog
 
@@ -354,30 +361,7 @@ import Testing
     @Test func alertsOnlyTheLogKnowsAreEndedInTheLogOnce() throws {
         let dir = try TemporaryDirectory(prefix: "alert-log-only")
         defer { dir.remove() }
-        let configPath = dir.file("agent.conf")
-        try """
-            [agent]
-            data_dir = "\(dir.path)/data"
-            alert_log = "\(dir.path)/alerts.jsonl"
-
-            [[bus]]
-            name = "line"
-            type = "tcp"
-            host = "127.0.0.1"
-            port = 502
-
-            [[machine]]
-            id = "pump-1"
-
-              [[machine.sensor]]
-              name = "pressure"
-              bus = "line"
-              unit_id = 1
-              address = 0
-
-            """.write(toFile: configPath, atomically: true, encoding: .utf8)
-        let configuration = try ConfigurationLoader.load(path: configPath)
-        try FileManager.default.createDirectory(atPath: configuration.agent.dataDirectory, withIntermediateDirectories: true)
+        let configuration = try Self.onePumpAgent(in: dir)
         let databasePath = Store.databasePath(dataDirectory: configuration.agent.dataDirectory)
         let logPath = configuration.agent.alertLog
         func at(_ second: Int64) -> Timestamp { Timestamp(millisecondsSinceEpoch: 1_800_000_000_000 + second * 1000) }
