@@ -47,11 +47,16 @@ public final class BufferDatabase: Sendable {
     public let path: String
     /// How it was opened.
     public let access: Access
+    /// The file's schema version: this build's once opened read-write (migrated); opened
+    /// read-only, the version found, possibly older (read as it is, never migrated).
+    public let schemaVersion: Int
+    /// The alert columns this file has, in `alert(from:)`'s order.
+    private let alertColumns: String
 
     /// Opens (and for `.readWrite` creates and migrates) the buffer at `path`.
     /// - Throws: `SQLiteError` when the file cannot be opened; `StoreError` with `.schemaTooNew`
-    ///   when a newer edge-agent wrote it, `.notInitialized` / `.schemaTooOld` for read-only
-    ///   opens of a missing or old buffer.
+    ///   when a newer edge-agent wrote it, `.notInitialized` for a read-only open of a file
+    ///   with no buffer (an older schema is read as it is, see `schemaVersion`).
     public init(path: String, access: Access = .readWrite, walLimitBytes: Int64 = 4 << 20) throws {
         let connection = try SQLiteConnection(path: path, mode: access == .readOnly ? .readOnly : .readWriteCreate)
         // The busy timeout first: setting the cache size reads the schema, which waits for a
@@ -62,9 +67,11 @@ public final class BufferDatabase: Sendable {
         case .readWrite:
             try Schema.configureWriter(connection, walLimitBytes: walLimitBytes)
             try Schema.migrate(connection)
+            schemaVersion = Schema.migrations.count
         case .readOnly:
-            try Schema.checkReadOnly(connection)
+            schemaVersion = try Schema.checkReadOnly(connection)
         }
+        alertColumns = schemaVersion >= 2 ? Self.currentAlertColumns : Self.schemaOneAlertColumns
         self.path = path
         self.access = access
         self.state = Mutex(State(connection: connection))
@@ -421,7 +428,7 @@ public final class BufferDatabase: Sendable {
             try s.bind(id, at: 3)
             try s.run()
             try Self.requireChange(state, "alert \(id)")
-            let read = try state.statement("SELECT \(Self.alertColumns) FROM alerts WHERE id = ?")
+            let read = try state.statement("SELECT \(alertColumns) FROM alerts WHERE id = ?")
             defer { read.reset() }
             try read.bind(id, at: 1)
             guard try read.step() else { throw StoreError(.invalidArgument, "alert \(id) does not exist (list alerts to see the ids)") }
@@ -444,7 +451,7 @@ public final class BufferDatabase: Sendable {
     public func alerts(_ filter: AlertFilter = AlertFilter()) throws -> [AlertRecord] {
         try withState { state in
             let s = try state.statement("""
-                SELECT \(Self.alertColumns)
+                SELECT \(alertColumns)
                 FROM alerts WHERE started_ms >= ?1 AND started_ms < ?5 AND (?2 IS NULL OR machine = ?2)
                 AND (?3 IS NULL OR state = ?3) AND (?6 IS NULL OR ended_ms IS NULL OR ended_ms >= ?6)
                 ORDER BY started_ms DESC, id DESC LIMIT ?4
@@ -465,7 +472,7 @@ public final class BufferDatabase: Sendable {
     /// The alert with this id, if any.
     public func alert(id: Int64) throws -> AlertRecord? {
         try withState { state in
-            let s = try state.statement("SELECT \(Self.alertColumns) FROM alerts WHERE id = ?")
+            let s = try state.statement("SELECT \(alertColumns) FROM alerts WHERE id = ?")
             defer { s.reset() }
             try s.bind(id, at: 1)
             return try s.step() ? Self.alert(from: s) : nil
@@ -473,9 +480,16 @@ public final class BufferDatabase: Sendable {
     }
 
     /// The columns `alert(from:)` reads, in its order.
-    private static let alertColumns = """
+    private static let currentAlertColumns = """
         id, machine, kind, severity, state, label, note, started_ms, ended_ms, peak_score, threshold, details, \
         acknowledged_ms, acknowledged_by
+        """
+
+    /// `alertColumns` of a schema-1 file (opened read-only, not migrated): nobody's name or time
+    /// recorded, as a migration would leave them.
+    private static let schemaOneAlertColumns = """
+        id, machine, kind, severity, state, label, note, started_ms, ended_ms, peak_score, threshold, details, \
+        NULL, NULL
         """
 
     private static func alert(from s: SQLiteStatement) -> AlertRecord {

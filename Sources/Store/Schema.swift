@@ -172,8 +172,12 @@ enum Schema {
         }
     }
 
-    /// Checks the version of a database opened read-only: it must be exactly this build's.
-    static func checkReadOnly(_ connection: SQLiteConnection) throws {
+    /// Checks the version of a database opened read-only and returns it: an older schema is
+    /// read as it is (a read-only connection cannot migrate it, and `edge-agent alerts` or
+    /// `status` must not need the agent started first); a newer one is refused.
+    /// - Throws: `StoreError` `.notInitialized` for a file with no schema, `.schemaTooOld` for
+    ///   one older than `oldestReadable`, `.schemaTooNew` for one newer than this build's.
+    static func checkReadOnly(_ connection: SQLiteConnection) throws -> Int {
         let found = Int(try connection.integer("PRAGMA user_version") ?? 0)
         try refuseNewer(found, connection)
         if found == 0 {
@@ -181,12 +185,17 @@ enum Schema {
                 .notInitialized,
                 "\(connection.path) holds no edge-agent buffer yet: start the agent (edge-agent run) with this data_dir first")
         }
-        if found < migrations.count {
+        if found < oldestReadable {
             throw StoreError(
                 .schemaTooOld,
                 "\(connection.path) has schema version \(found) (this edge-agent \(EdgeAgentVersion.string) uses \(migrations.count)): start the agent once to upgrade it, then retry")
         }
+        return found
     }
+
+    /// The oldest schema a read-only connection reads as it is: every version so far (schema 2
+    /// only added two columns to `alerts`, which read as NULL from a schema-1 file).
+    static let oldestReadable = 1
 
     private static func refuseNewer(_ found: Int, _ connection: SQLiteConnection) throws {
         guard found > migrations.count else { return }

@@ -36,9 +36,17 @@ import Testing
         let db = try TestDatabase()
         defer { db.remove() }
         try Self.makeSchemaOneFile(db.path)
-        // Read-only (`edge-agent alerts`) cannot migrate and says what to do.
-        let refused = #expect(throws: StoreError.self) { _ = try BufferDatabase(path: db.path, access: .readOnly) }
-        #expect(refused?.code == .schemaTooOld)
+        // Read-only (`edge-agent alerts`, `status`): read as it is, never migrated.
+        let reader = try BufferDatabase(path: db.path, access: .readOnly)
+        #expect(reader.schemaVersion == 1)
+        let unmigrated = try reader.alerts().sorted { $0.id < $1.id }
+        #expect(unmigrated.map(\.id) == [1, 2, 3])
+        #expect(unmigrated.map(\.state) == [.open, .acknowledged, .cleared])
+        #expect(unmigrated.allSatisfy { $0.acknowledgedAt == nil && $0.acknowledgedBy == nil })
+        #expect(unmigrated[1].isAcknowledged && unmigrated[2].note == "false alarm: load change")
+        #expect(try reader.alert(id: 1)?.details == #"{"id":"pump-1-1780000000000"}"#)
+        #expect(try queryInteger(db.path, "PRAGMA user_version") == 1)
+        #expect(try queryInteger(db.path, "SELECT count(*) FROM schema_history") == 1)
 
         let buffer = try BufferDatabase(path: db.path)
         #expect(Store.schemaVersion == 2)
