@@ -11,6 +11,14 @@ public enum JudgedRows {
     public static func usableSensorsNeeded(of sensorCount: Int, fraction: Double = minimumUsableFraction) -> Int {
         max(1, Int((fraction * Double(sensorCount)).rounded(.up)))
     }
+
+    /// Whether the window ending at a row is judged, given the rows the windows have taken since
+    /// they (re)started, this row included: the first full window and then every `hop`-th
+    /// (agent.conf `hop`; the rows between are in the next judged window, or the first after
+    /// a stop). Counted from the windows' start, so a stop does not shift the next run's phase.
+    public static func isJudged(rowsInWindow: Int, windowRows: Int, hop: Int) -> Bool {
+        rowsInWindow >= windowRows && (rowsInWindow - windowRows) % max(1, hop) == 0
+    }
 }
 
 /// Follows a machine through operating states its calibration never saw (Detection's `CalibratedStates`):

@@ -351,10 +351,11 @@ public final class AgentRuntime: Service, Sendable {
                             do {
                                 let model = try MachineModel.load(machine: machine.id, dataDirectory: configuration.agent.dataDirectory,
                                                       alertScore: machine.alertScore)
-                                if let ended = engine.replaceModel(machine: i, with: model, at: now) {
-                                    dispatcher.dispatch([ended])
-                                    summaries.record([ended])
-                                    counters.withLock { $0.alertEvents += 1 }
+                                let ended = engine.replaceModel(machine: i, with: model, at: now)
+                                if !ended.isEmpty {
+                                    dispatcher.dispatch(ended)
+                                    summaries.record(ended)
+                                    counters.withLock { $0.alertEvents += ended.count }
                                 }
                                 logger.notice("\(machine.id): new model loaded (threshold \(model.map { "\($0.threshold)" } ?? "none")); its windows and alert rule start afresh")
                             } catch {

@@ -11,7 +11,7 @@ import Runtime
 /// sets that have no agent.conf (SKAB), and reading /etc/edge-agent/agent.conf behind the
 /// user's back would change their results.
 struct AgentMachineOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("agent.conf describing the recorded machine(s): each file is scored as its [[machine]] (the one whose id is the file's name, e.g. pump-4.csv, or --machine) with that machine's sensors, tolerances, min/max, roles, kind, run_signal, run_threshold, settle_after_start and stop_grace, and the [alerts] rule (where the rule's options below are left at their defaults), as the agent scores it. Default: none (every column is a sensor, no tolerances).", valueName: "path"))
+    @Option(help: ArgumentHelp("agent.conf describing the recorded machine(s): each file is scored as its [[machine]] (the one whose id is the file's name, e.g. pump-4.csv, or --machine) with that machine's sensors, tolerances, min/max, roles, kind, run_signal, run_threshold, settle_after_start, stop_grace and hop, and the [alerts] rule (where the rule's options below are left at their defaults), as the agent scores it. Default: none (every column is a sensor, no tolerances).", valueName: "path"))
     var config: String?
 
     @Option(help: ArgumentHelp("With --config: the [[machine]] id to score the file(s) as, when the file names are not machine ids.", valueName: "id"))
@@ -92,11 +92,13 @@ struct AgentMachineFile {
             for sensor in machine.sensors { if let role = sensor.role { settings.sensorRoles[sensor.name] = role } }
         }
         if detector.machineKind == nil { settings.machineKind = machine.kind?.rawValue }
-        // agent.conf's [alerts] rule, for each number the command line did not give.
-        let interval = max(1, machine.pollInterval.wholeMilliseconds)
+        // agent.conf's [alerts] rule, for each number the command line did not give; its
+        // cooldown in the windows the agent judges (every `hop` polls) within it.
+        let step = max(1, machine.pollInterval.wholeMilliseconds) * Int64(max(1, machine.hop))
         let configured = AlertDecisionRule(raiseCount: alerts.raiseCount, raiseWindow: alerts.raiseWindow,
                                            clearRatio: Float(alerts.clearRatio), clearCount: alerts.clearCount,
-                                           cooldownScores: Int((alerts.cooldown.wholeMilliseconds + interval - 1) / interval))
+                                           cooldownScores: AlertDecisionRule.cooldownScores(
+                                               cooldownMilliseconds: alerts.cooldown.wholeMilliseconds, judgedEveryMilliseconds: step))
         let rule = detector.rule(over: configured)
         guard rule.raiseCount <= rule.raiseWindow else {
             throw ValidationError("--raise-count \(rule.raiseCount) is more than raise_window \(rule.raiseWindow) of \(alerts == AlertSettings() ? "the shipped rule" : "agent.conf's [alerts]")")
@@ -122,7 +124,9 @@ struct AgentMachineFile {
         uncalibratedStateRows = judged.uncalibratedState
         let byName = Dictionary(machine.sensors.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         let tolerances = table.sensorNames.map { byName[$0]?.tolerance.map(Float.init) ?? .nan }
-        prepared = PreparedFile(table: table, settings: settings, tolerances: tolerances.contains { $0 > 0 } ? tolerances : nil)
+        // Calibration rows are all kept, in order: their numbers are the same in the judged table.
+        prepared = PreparedFile(table: table, settings: settings, tolerances: tolerances.contains { $0 > 0 } ? tolerances : nil,
+                                hop: machine.hop, calibrationOnly: judged.calibrationOnly)
         self.rows = rows
     }
 
@@ -134,10 +138,12 @@ struct AgentMachineFile {
     /// role, as `calibrate` records them), or back in calibrated states for less than
     /// max(settle_after_start, 5 min); entering such a state also drops the rows still waiting
     /// out the stop grace, and the windows start afresh once it has settled.
-    /// - Returns: the rows kept (ascending), where windows start afresh among them (the table's
-    ///   run starts and the returns from an uncalibrated state), and how many rows each rule left out.
+    /// - Returns: the rows kept (ascending; every calibration row among them), where windows
+    ///   start afresh among them (the table's run starts and the returns from an uncalibrated
+    ///   state), how many rows each rule left out, and the calibration rows with too few sensors
+    ///   usable (calibrated on, but never given to the agent's scorer: see `Replay.run`).
     static func judgedRows(of table: SensorTable, machine: MachineConfiguration, calibrationRows: Int)
-        -> (kept: [Int], starts: [Int], tooFewSensors: Int, uncalibratedState: Int) {
+        -> (kept: [Int], starts: [Int], tooFewSensors: Int, uncalibratedState: Int, calibrationOnly: Set<Int>) {
         let n = table.sensorCount, c = min(max(0, calibrationRows), table.rowCount)
         let needed = JudgedRows.usableSensorsNeeded(of: n)
         let columns = CalibrateCommand.stateSensors(of: machine, in: table)
@@ -155,6 +161,7 @@ struct AgentMachineFile {
         var afresh = Set(table.runStarts)
         var pending: [Int] = []
         var tooFew = 0, uncalibrated = 0
+        var calibrationOnly: Set<Int> = []
         let runStarts = Set(table.runStarts)
         var row = [Float](repeating: .nan, count: n)
         for r in 0..<table.rowCount {
@@ -167,7 +174,7 @@ struct AgentMachineFile {
             var usable = 0
             for x in row where x.isFinite { usable += 1 }
             guard usable >= needed else {
-                if r >= c { keep[r] = false; tooFew += 1 }
+                if r >= c { keep[r] = false; tooFew += 1 } else { calibrationOnly.insert(r) }
                 continue
             }
             switch gate.observe(unseen: states?.unseenState(in: row)) {
@@ -201,7 +208,7 @@ struct AgentMachineFile {
             while k < kept.count, kept[k] < start { k += 1 }
             if k < kept.count, k > 0, starts.last != k { starts.append(k) }
         }
-        return (kept, starts, tooFew, uncalibrated)
+        return (kept, starts, tooFew, uncalibrated, calibrationOnly)
     }
 
     /// `sensor ±tolerance unit` for each tolerance applied, for the command's summary line.

@@ -21,8 +21,10 @@ struct ReplayCommand: ParsableCommand {
             stopped, settling or stop_grace rows (by its run_signal), not rows with fewer than \
             half of the sensors usable, and not rows in an operating state (a bool sensor, the \
             loaded role) the calibration rows never showed, nor the max(settle_after_start, 5 \
-            min) back from one; those rows get an empty score and alert 0. Calibration is on the \
-            first --calibration-rows running rows. Without --config every column is a sensor \
+            min) back from one; those rows get an empty score and alert 0. With the machine's \
+            hop above 1, only every hop-th window is judged, as by the agent: a row between two \
+            judged windows gets an empty score and the alert state of the last judged one. \
+            Calibration is on the first --calibration-rows running rows. Without --config every column is a sensor \
             and no tolerance applies, so a supply voltage following the grid may alert.
             """
     )
@@ -63,7 +65,8 @@ struct ReplayCommand: ParsableCommand {
                                         detector: detector, calibrationRows: calibrationRows)
         settings = file.prepared.settings
         let scored = try Replay.run(file.prepared.table, calibrationRows: calibrationRows, settings: settings,
-                                    tolerances: file.prepared.tolerances)
+                                    tolerances: file.prepared.tolerances, hop: file.prepared.hop,
+                                    calibrationOnly: file.prepared.calibrationOnly)
         // One line per input row: rows the agent does not judge get no score and no alert.
         var result = scored
         result.scores = [Float](repeating: .nan, count: table.rowCount)

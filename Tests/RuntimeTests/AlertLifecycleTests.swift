@@ -437,7 +437,8 @@ import Testing
         let (_, recalibrated) = try RunSignalTests.machineAndModel(settle: .zero)
         let replaced = Timestamp(millisecondsSinceEpoch: start + 130_500)
         let ending = engine.replaceModel(machine: 0, with: recalibrated, at: replaced)
-        let ended = try #require(ending)
+        #expect(ending.count == 1)
+        let ended = try #require(ending.first)
         #expect(ended.change == .cleared && ended.alert.id == old.id)
         #expect(ended.alert.ended == replaced)
         #expect(ended.reason?.hasPrefix("model replaced (threshold ") == true)
@@ -538,7 +539,7 @@ import Testing
         let raised = RunSignalTests.feed(&engine, rows: [(Double, Double)](repeating: (12, 1), count: 30), start: 100_000, scored: &scored)
         #expect(raised.map(\.change) == [.raised])
         let ended = engine.replaceModel(machine: 0, with: nil, at: Timestamp(millisecondsSinceEpoch: 200_000))
-        #expect(ended?.reason == "model removed: the machine is no longer scored")
+        #expect(ended.count == 1 && ended.first?.reason == "model removed: the machine is no longer scored")
         #expect(engine.openAlerts.isEmpty)
     }
 

@@ -9,10 +9,12 @@ import TestSupport
 /// `replay --config` judges the rows the running agent judges and raises the same alerts: the
 /// same recorded compressor goes through the `edge-agent replay --config` program and through
 /// the agent's `ScoringEngine` with a detector calibrated on the same rows. The file has a
-/// stop (its stop grace), rows with too few sensors read (some inside an open alert), and a
-/// loaded stretch its calibration never saw (entered while an alert is open).
+/// stop (its stop grace), rows with too few sensors read (some inside an open alert, some among
+/// the last calibration rows), a loaded stretch its calibration never saw (entered while an
+/// alert is open), and a motor current reading outside its `max` for longer than the run signal
+/// is held; the machine is scored with `hop` 1 and 3.
 @Suite struct ReplayConfigParityTests {
-    static let configuration = """
+    static func configuration(hop: Int) -> String { """
         [[bus]]
         name = "b"
         type = "tcp"
@@ -24,12 +26,14 @@ import TestSupport
         run_signal = "motor_current"
         run_threshold = 10
         settle_after_start = "10s"
+        hop = \(hop)
 
           [[machine.sensor]]
           name = "motor_current"
           bus = "b"
           address = 0
           unit = "A"
+          max = 200
 
           [[machine.sensor]]
           name = "loaded"
@@ -48,12 +52,19 @@ import TestSupport
           bus = "b"
           address = 3
         """
+    }
 
     static let start: Int64 = 1_800_000_000_000
     static let rowCount = 1600
 
     /// Rows where only the motor current is read (1 of 4 sensors usable).
-    static func tooFewSensors(_ r: Int) -> Bool { (1450..<1460).contains(r) || (1500..<1506).contains(r) }
+    static func tooFewSensors(_ r: Int) -> Bool {
+        (385..<392).contains(r) || (1450..<1460).contains(r) || (1500..<1506).contains(r)
+    }
+
+    /// Rows where the motor current reads 500 A, beyond its `max` of 200 A (not read): 5 rows
+    /// held running, then the running state is unknown until it reads again (then a start).
+    static let brokenCurrent = 1100..<1108
 
     /// The compressor's readings at row `r` (NaN: not read): running but for 1300..<1350; loaded
     /// (never in calibration) over 700..<760; oil hot over 600..<720, 1150..<1250 and 1480..<1560.
@@ -62,18 +73,18 @@ import TestSupport
         let stopped = (1300..<1350).contains(r)
         let loaded = (700..<760).contains(r)
         let hot = (600..<720).contains(r) || (1150..<1250).contains(r) || (1480..<1560).contains(r)
-        let current = stopped ? 0 : (loaded ? 70 : 50) + wobble
+        let current = Self.brokenCurrent.contains(r) ? 500 : stopped ? 0 : (loaded ? 70 : 50) + wobble
         if tooFewSensors(r) { return [current, .nan, .nan, .nan] }
         let oil = stopped ? 40 : (hot ? 75 : 60) + wobble2
         let pressure = stopped ? 0 : (loaded ? 7.5 : 6) + wobble / 10
         return [current, loaded ? 1 : 0, oil, pressure]
     }
 
-    @Test("the same rows judged and the same alerts in replay --config and in the agent's scoring engine")
-    func replayJudgesWhatTheAgentJudges() throws {
+    @Test("the same rows judged and the same alerts in replay --config and in the agent's scoring engine", arguments: [1, 3])
+    func replayJudgesWhatTheAgentJudges(hop: Int) throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
-        try Self.configuration.write(toFile: folder.file("agent.conf"), atomically: true, encoding: .utf8)
+        try Self.configuration(hop: hop).write(toFile: folder.file("agent.conf"), atomically: true, encoding: .utf8)
         let times = (0..<Self.rowCount).map { Timestamp(millisecondsSinceEpoch: Self.start + Int64($0) * 1000) }
         let rows = (0..<Self.rowCount).map(Self.row)
         var csv = "timestamp,motor_current,loaded,oil_temp,pressure\n"
@@ -131,45 +142,58 @@ import TestSupport
             raised.indices.contains { raised[$0] <= r && (cleared.indices.contains($0) ? r < cleared[$0] : true) }
         }
 
-        // Rows replay scores after calibration: the rows the agent gave its scorer. The agent
-        // judges them once its windows are full again after a stop or after the state
-        // calibration never saw; replay scores those first rows too (judging none of them).
+        // Rows replay scores after calibration: the windows the agent judged, and the rows that
+        // fill the windows after a stop or after the state calibration never saw (scored,
+        // judging none of them: the first windowRows - 1 rows, each run of them followed at
+        // once by the first judged window). With a hop, the rows between two judged windows
+        // get no score. The last rows wait out stop_grace (2 s with run_threshold) for a later
+        // row that never comes: the agent has not judged them yet.
         let w = detector.baseline.settings.windowRows
-        var expected: [Int] = []
-        var sinceRestart = w
-        var previous = 399
-        for r in 400..<Self.rowCount where replayScore[r] != nil {
-            // A gap of rows other than too-few-sensor rows is a stop or an uncalibrated state.
-            if ((previous + 1)..<r).contains(where: { !Self.tooFewSensors($0) }) { sinceRestart = 0 }
-            sinceRestart += 1
-            previous = r
-            if sinceRestart >= w { expected.append(r) }
+        let compared = 400..<(Self.rowCount - 2)
+        let replayRows = Set(compared.filter { replayScore[$0] != nil })
+        let agentRows = Set(judged.keys.filter { compared.contains($0) })
+        #expect(agentRows.isSubset(of: replayRows), "agent only \(agentRows.subtracting(replayRows).sorted())")
+        var fillingRuns: [ClosedRange<Int>] = []
+        for r in replayRows.subtracting(agentRows).sorted() {
+            if let last = fillingRuns.last, last.upperBound == r - 1 { fillingRuns[fillingRuns.count - 1] = last.lowerBound...r }
+            else { fillingRuns.append(r...r) }
         }
-        // The last rows wait out stop_grace (2 s with run_threshold) for a later row that never comes.
-        expected.removeLast(2)
-        let agentRows = Set(judged.keys.filter { $0 >= 400 })
-        #expect(agentRows == Set(expected), "agent only \(agentRows.subtracting(expected).sorted()), replay only \(Set(expected).subtracting(agentRows).sorted())")
+        let notFilling = fillingRuns.filter { $0.count != w - 1 || !agentRows.contains($0.upperBound + 1) }
+        #expect(notFilling.isEmpty, "replay only (not windows filling): \(notFilling)")
+        #expect(fillingRuns.count >= 3, "\(fillingRuns)")
+        let expected = agentRows.sorted()
+        // Judged every `hop` rows within a run of judged windows.
+        let steps = Set(zip(expected, expected.dropFirst()).map { $1 - $0 }.filter { $0 < 2 * hop })
+        #expect(steps == [hop], "steps between judged windows: \(steps.sorted())")
         for (r, score) in judged where r >= 400 {
             let offline = try #require(replayScore[r])
             #expect(abs(offline - score) <= 1e-4 * max(1, abs(score)), "row \(r): replay \(offline), agent \(score)")
         }
-        // The same alert state on every judged row; no alert on a row replay does not score.
-        let differing = expected.filter { replayAlert[$0] != agentAlert[$0] }
+        // The same alert state on every judged row and on the rows between two judged windows
+        // (the alert stays as the last judged window left it); no alert on a row the agent
+        // does not judge.
+        let between = expected.flatMap { r in (r..<(r + hop)).filter { compared.contains($0) && replayScore[$0] == nil } }
+        let differing = (expected + between).filter { replayAlert[$0] != agentAlert[$0] }
         #expect(differing.isEmpty, "alert state differs at \(differing); agent raised at \(raised), cleared at \(cleared)")
-        #expect((0..<Self.rowCount).allSatisfy { replayScore[$0] != nil || !replayAlert[$0] })
+        #expect((0..<Self.rowCount).allSatisfy { replayScore[$0] != nil || !replayAlert[$0] || between.contains($0) })
 
         // What the case holds: rows not judged for each reason, and three alerts; the first
         // cleared when the compressor loaded, the third open across too-few-sensor rows.
         #expect((700..<1060).allSatisfy { replayScore[$0] == nil })
-        #expect((1060..<1298).allSatisfy { replayScore[$0] != nil })
+        let running = (1060..<1298).filter { !(1100..<1118).contains($0) }
+        #expect(running.filter { replayScore[$0] != nil }.count >= running.count / hop)
         #expect((1450..<1460).allSatisfy { replayScore[$0] == nil })
-        #expect(replayScore[1449] != nil && replayScore[1460] != nil)
+        #expect((1440..<1450).contains { replayScore[$0] != nil } && (1460..<1470).contains { replayScore[$0] != nil })
         #expect(raised.count == 3, "raised at \(raised), cleared at \(cleared)")
         #expect(raised.first.map { (600..<700).contains($0) } == true)
         #expect(cleared.first == 700)
         #expect(raised.dropFirst().first.map { (1150..<1250).contains($0) } == true)
         #expect(raised.last.map { (1480..<1500).contains($0) } == true && cleared.last.map { $0 > 1560 } == true)
         #expect(run.standardOutput.contains("16 with fewer than half of the sensors usable"), "\(run.standardOutput)")
+        // The current beyond its max: not read, held running for 5 rows, then not judged
+        // until it reads again and the machine has settled (10 s).
+        #expect(hop > 1 || (replayScore[1100] != nil && judged[1100] != nil))
+        #expect((1105..<1118).allSatisfy { replayScore[$0] == nil && judged[$0] == nil })
         #expect(run.standardOutput.contains("in or settling back from an operating state calibration never saw"), "\(run.standardOutput)")
     }
 }

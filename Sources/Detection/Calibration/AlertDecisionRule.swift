@@ -42,6 +42,15 @@ public struct AlertDecisionRule: Sendable, Hashable {
         self.init(raiseCount: raiseAfterRows, raiseWindow: raiseAfterRows, clearRatio: 1, clearCount: clearAfterRows)
     }
 
+    /// The `cooldownScores` that holds off a raise as the runtime's cooldown, measured in time,
+    /// does when a window is judged every `judgedEveryMilliseconds` (poll interval × `hop`): the
+    /// runtime may raise again at the first judged window `cooldownMilliseconds` or more after
+    /// the clear, so the windows before it are held off (`replay`/`evaluate --config`).
+    public static func cooldownScores(cooldownMilliseconds: Int64, judgedEveryMilliseconds: Int64) -> Int {
+        let step = max(1, judgedEveryMilliseconds)
+        return max(0, Int((max(0, cooldownMilliseconds) + step - 1) / step) - 1)
+    }
+
     /// The shipped rule, the same as agent.conf's `[alerts]` defaults (raise_count 3 of
     /// raise_window 5, clear_count 10 below clear_ratio 0.8, cooldown 60 s at one score a second).
     public static let standard = AlertDecisionRule(raiseCount: 3, raiseWindow: 5, clearRatio: 0.8, clearCount: 10, cooldownScores: 60)

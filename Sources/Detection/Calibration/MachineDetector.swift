@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import EdgeCore
 
 /// How the network half of a detector is calibrated: from which initialization, adapted how.
 public struct NetworkCalibration: Sendable, Hashable {
@@ -187,7 +188,8 @@ public struct DetectorStream {
     private var compensated: [Float]
     private var network: NetworkStream?
     private var state = AlertDecisionRule.State()
-    private var rowsSeen = 0
+    /// Rows scored since the stream started (or restarted): how full its windows are.
+    public private(set) var rowsInWindows = 0
     /// The last row's window-deviation score (NaN when unused).
     public private(set) var lastDeviationScore: Float = .nan
     /// The last row's network score (NaN when unused or the window is not full yet).
@@ -210,6 +212,7 @@ public struct DetectorStream {
 
     /// Scores one row (one value per sensor, NaN = missing) without updating the alert state.
     public mutating func score<C: Collection>(row: C) -> Float where C.Element == Float {
+        rowsInWindows += 1
         let d: Float
         if compensator != nil || stateCompensator != nil {
             var i = 0
@@ -264,14 +267,21 @@ public struct DetectorStream {
         deviation.allowRecovery(before: before, stopped: row, recoveryRows: recoveryRows)
     }
 
-    /// Scores one row and updates the alert state; returns the score and whether an alert is raised.
-    public mutating func process<C: Collection>(row: C) -> (score: Float, alert: Bool) where C.Element == Float {
+    /// Scores one row and, when its window is judged, updates the alert state; returns the score
+    /// and whether an alert is raised (for a row whose window is not judged, whether one was).
+    /// - Parameter hop: agent.conf's `hop`: the first full window is judged, then every
+    ///   `hop`-th (`JudgedRows.isJudged`), counted from the stream's (re)start as the agent counts.
+    public mutating func process<C: Collection>(row: C, hop: Int = 1) -> (score: Float, alert: Bool) where C.Element == Float {
         let s = score(row: row)
         // Until the windows are full their means are noisier than calibration's: not judged.
-        rowsSeen += 1
-        guard rowsSeen >= detector.baseline.settings.windowRows else { return (s, false) }
+        guard isJudged(hop: hop) else { return (s, state.isAlerting) }
         let alert = state.update(score: s, threshold: detector.alertThreshold, rule: detector.rule)
         return (s, alert)
+    }
+
+    /// Whether the window ending at the last row scored is judged with `hop` (see `process(row:hop:)`).
+    public func isJudged(hop: Int) -> Bool {
+        JudgedRows.isJudged(rowsInWindow: rowsInWindows, windowRows: detector.baseline.settings.windowRows, hop: hop)
     }
 }
 

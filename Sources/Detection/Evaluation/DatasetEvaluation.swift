@@ -37,12 +37,19 @@ public struct PreparedFile: Sendable {
     public var settings: CalibrationSettings
     /// Per column of `table`, the tolerated level change (NaN: none); nil: none.
     public var tolerances: [Float]?
+    /// The machine's `hop` (see `Replay.run`).
+    public var hop: Int
+    /// Calibration rows of `table` the agent never gives its scorer (see `Replay.run`).
+    public var calibrationOnly: Set<Int>
 
     /// Creates a prepared file.
-    public init(table: SensorTable, settings: CalibrationSettings, tolerances: [Float]? = nil) {
+    public init(table: SensorTable, settings: CalibrationSettings, tolerances: [Float]? = nil, hop: Int = 1,
+                calibrationOnly: Set<Int> = []) {
         self.table = table
         self.settings = settings
         self.tolerances = tolerances
+        self.hop = hop
+        self.calibrationOnly = calibrationOnly
     }
 }
 
@@ -110,16 +117,20 @@ public enum DatasetEvaluation {
             var table = try CSVReader().read(path: directory + "/" + file)
             var fileSettings = settings
             var tolerances: [Float]? = nil
+            var hop = 1
+            var calibrationOnly: Set<Int> = []
             if let prepare {
                 let prepared = try prepare(file, table)
                 (table, fileSettings, tolerances) = (prepared.table, prepared.settings, prepared.tolerances)
+                (hop, calibrationOnly) = (prepared.hop, prepared.calibrationOnly)
             } else if let runSignal {
                 table = table.runningRows(signal: runSignal, threshold: runThreshold ?? RunState.contactLevel,
                                           keepSignal: runThreshold != nil, settleRows: settleRows,
                                           stopGraceRows: stopGraceRows).table
             }
             guard let labels = table.anomalyLabels else { continue }
-            let replay = try Replay.run(table, calibrationRows: calibrationRows, settings: fileSettings, tolerances: tolerances)
+            let replay = try Replay.run(table, calibrationRows: calibrationRows, settings: fileSettings, tolerances: tolerances,
+                                        hop: hop, calibrationOnly: calibrationOnly)
             let skip = max(calibrationRows, testStartRow ?? calibrationRows)
             let counts = ConfusionCounts(predictions: replay.alerts, labels: labels.map { $0 != 0 }, skip: skip)
             var evaluation = FileEvaluation(file: file, rows: table.rowCount, counts: counts, threshold: replay.detector.threshold)

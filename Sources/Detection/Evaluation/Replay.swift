@@ -22,10 +22,16 @@ public enum Replay {
     /// - Parameter tolerances: per sensor, in the table's column order, the level change that
     ///   is normal whatever calibration saw (agent.conf `tolerance`, in the sensor's unit; NaN:
     ///   none), as `calibrate` gives the agent's detector; nil: none.
+    /// - Parameter hop: agent.conf's `hop`: the first full window after each (re)start is
+    ///   judged, then every `hop`-th, as the agent judges (`JudgedRows.isJudged`); a row between
+    ///   two judged windows gets no score (NaN) and the alert state of the last judged one.
+    /// - Parameter calibrationOnly: calibration rows the agent never gives its scorer (fewer
+    ///   than half of the sensors usable): calibrated on as they are, but they do not fill the
+    ///   windows, and get no score.
     /// - Throws: `ReplayError` when the file has no more rows than the calibration needs.
     public static func run(_ table: SensorTable, calibrationRows: Int,
                            settings: CalibrationSettings = CalibrationSettings(),
-                           tolerances: [Float]? = nil) throws -> ReplayResult {
+                           tolerances: [Float]? = nil, hop: Int = 1, calibrationOnly: Set<Int> = []) throws -> ReplayResult {
         guard calibrationRows > 0, table.rowCount > calibrationRows else {
             throw ReplayError(message: "the file has \(table.rowCount) rows; calibration needs \(calibrationRows) and at least one more row to score (use a smaller --calibration-rows)")
         }
@@ -50,9 +56,13 @@ public enum Replay {
             }
             let row = table.values[(r * n)..<((r + 1) * n)]
             if r < calibrationRows {
-                scores[r] = stream.score(row: row)
+                if !calibrationOnly.contains(r) { scores[r] = stream.score(row: row) }
             } else {
-                (scores[r], alerts[r]) = stream.process(row: row)
+                (scores[r], alerts[r]) = stream.process(row: row, hop: hop)
+                // Windows full but this one not judged (between two judged windows).
+                if hop > 1, stream.rowsInWindows >= detector.baseline.settings.windowRows, !stream.isJudged(hop: hop) {
+                    scores[r] = .nan
+                }
             }
         }
         return ReplayResult(detector: detector, report: report, calibrationRows: calibrationRows,

@@ -14,6 +14,9 @@ public enum AlertKind: String, Sendable, CaseIterable {
     case dataStopped = "data_stopped"
     /// Too many bad-quality readings in a window to score it.
     case dataQuality = "data_quality"
+    /// The machine is in an operating state its calibration never saw (or settling back from
+    /// one): its rows are not judged, so a fault would go unseen until it ends.
+    case uncalibratedState = "uncalibrated_state"
 }
 
 /// How urgent an alert is.

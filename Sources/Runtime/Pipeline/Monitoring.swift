@@ -26,7 +26,8 @@ public enum MonitoringState: String, Sendable, Codable, CaseIterable {
     case uncalibratedState = "uncalibrated-state"
     /// Back in a calibrated operating state, settling for max(`settle_after_start`, 5 min).
     case settlingAfterUncalibratedState = "settling-after-uncalibrated-state"
-    /// Fewer than half of its sensors usable (offline, bad, out of `min`…`max`).
+    /// Fewer than half of its sensors usable (offline, bad, out of `min`…`max`), whether it runs,
+    /// is stopped or settles: it needs someone to act, and it outlasts a stop.
     case tooFewSensors = "too-few-sensors"
     /// Running and settled, the model's windows filling (after a start, a new model, or the
     /// agent's start): judged once they are full.
@@ -82,7 +83,14 @@ extension ScoringEngine {
                 : "back from an uncalibrated operating state (\(sensor) \(unseen)), settling for \(settle) s"
             reason = now + "; recalibrate over a stretch with both states: `edge-agent calibrate --machine \(id) --last 30m` once it has run \(sensor) \(unseen) for a while"
         case .tooFewSensors:
-            reason = "only \(state.usableSensors) of \(state.modelRow.count) model sensors usable (\(JudgedRows.usableSensorsNeeded(of: state.modelRow.count, fraction: minimumUsableFraction)) needed): check the sensors' wiring, units and min/max"
+            // It wins over a stop or a settling (see `ScoringEngine`), which the reason still gives.
+            let phase: String
+            switch state.runState?.phase {
+            case .stopped?: phase = "; the machine is also stopped (\(state.stopReason)), but would not be judged when it starts either"
+            case .settling?: phase = "; the machine is also settling after a start"
+            default: phase = ""
+            }
+            reason = "only \(state.usableSensors) of \(state.modelRow.count) model sensors usable (\(JudgedRows.usableSensorsNeeded(of: state.modelRow.count, fraction: minimumUsableFraction)) needed): check the sensors' wiring, units and min/max" + phase
         case .fillingWindows:
             let rows = state.model?.windowRows ?? 0
             reason = "running; the model's windows are filling (\(min(state.rowsInWindow, rows)) of \(rows) rows) after a start, a new model or the agent's start"

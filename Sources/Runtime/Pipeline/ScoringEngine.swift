@@ -30,9 +30,11 @@ public struct ScoringEngine {
         var values: [Double]
         var qualities: [Quality]
         var modelRow: [Float]
-        var rowsSinceScore = 0
         var unscorableRun = 0
         var dataQualityAlert: Alert?
+        /// The `uncalibrated_state` alert of the episode in progress: raised at the first row in
+        /// an operating state calibration never saw, cleared when rows are judged again.
+        var uncalibratedStateAlert: Alert?
         var uncalibratedLogged = false
         var lastScore: Double?
         var lastScoreTime: Timestamp?
@@ -107,7 +109,9 @@ public struct ScoringEngine {
         /// A machine already running when the agent starts counts as settled.
         func followRunSignal(at time: Timestamp) -> RunState.Phase {
             guard let k = runSignal, var run = runState else { return .running }
-            let reading = qualities[k] == .good ? values[k] : .nan
+            // A reading outside the sensor's min…max is not read (it is no more a current than a
+            // timeout is), as `replay`/`evaluate --config` leave it out before following the signal.
+            let reading = quality.isScorable(sensor: k, value: values[k], quality: qualities[k]) ? values[k] : .nan
             let phase = run.observe(reading, at: time.millisecondsSinceEpoch)
             runState = run
             if run.startsAfresh {
@@ -164,7 +168,6 @@ public struct ScoringEngine {
         state.scorer = model?.makeScorer()
         state.columnOfSensor = state.configuration.sensors.map { s in model?.sensorNames.firstIndex(of: s.name) }
         state.modelRow = Array(repeating: .nan, count: model?.sensorNames.count ?? 0)
-        state.rowsSinceScore = 0
         state.rowsInWindow = 0
         state.hasStoppedRow = false
         state.uncalibratedLogged = false
@@ -182,13 +185,19 @@ public struct ScoringEngine {
     /// raised is ended with a `cleared` event whose `reason` names the change, rather than
     /// being judged, and cleared without a word, by a threshold it was not raised under. If the
     /// condition holds, the new model raises a new alert once its windows fill.
+    /// An open `uncalibrated_state` alert ends the same way: the new model judges afresh.
     /// - Parameter time: when the new model takes over (the alert's end).
-    /// - Returns: the event ending the open anomaly alert, nil when none was open.
-    public mutating func replaceModel(machine index: Int, with model: MachineModel?, at time: Timestamp) -> AlertEvent? {
+    /// - Returns: the events ending the open anomaly and `uncalibrated_state` alerts (empty when none was open).
+    public mutating func replaceModel(machine index: Int, with model: MachineModel?, at time: Timestamp) -> [AlertEvent] {
         let state = machines[index]
         let reason = ScoringEngine.replacementReason(old: state.model, new: model)
         ScoringEngine.install(model, into: state)
-        return state.anomalies.end(at: time, reason: reason)
+        var events = state.anomalies.end(at: time, reason: reason).map { [$0] } ?? []
+        if let alert = state.uncalibratedStateAlert {
+            state.uncalibratedStateAlert = nil
+            events.append(AlertEvent.ending(alert, at: time, time: time, reason: reason))
+        }
+        return events
     }
 
     /// The `reason` of the event that ends an alert when its machine's model is replaced.
@@ -205,6 +214,10 @@ public struct ScoringEngine {
         var events: [AlertEvent] = []
         for state in machines {
             if let event = state.anomalies.end(at: time, reason: reason) { events.append(event) }
+            if let alert = state.uncalibratedStateAlert {
+                state.uncalibratedStateAlert = nil
+                events.append(AlertEvent.ending(alert, at: time, time: time, reason: reason))
+            }
             if let alert = state.dataQualityAlert {
                 state.dataQualityAlert = nil
                 state.unscorableRun = 0
@@ -229,7 +242,7 @@ public struct ScoringEngine {
 
     /// Open alerts of every machine (anomaly and data).
     public var openAlerts: [Alert] {
-        machines.flatMap { m in [m.anomalies.open, m.dataQualityAlert].compactMap { $0 } + m.quality.openAlerts }
+        machines.flatMap { m in [m.anomalies.open, m.uncalibratedStateAlert, m.dataQualityAlert].compactMap { $0 } + m.quality.openAlerts }
     }
 
     /// Monotonic arrival time of the cycle being processed (nil when the caller gives none).
@@ -341,16 +354,19 @@ public struct ScoringEngine {
         } else if phase == .unknown {
             state.hasStoppedRow = false
         }
-        switch phase {
-        case .running: break
-        case .stopped: state.setMonitoring(.stopped, at: time)
-        case .settling: state.setMonitoring(.settling, at: time)
-        case .unknown: state.setMonitoring(.runSignalUnknown, at: time)
-        }
         state.usableSensors = usable
         let needed = JudgedRows.usableSensorsNeeded(of: state.modelRow.count, fraction: minimumUsableFraction)
+        // Too few sensors wins over a stop or a settling: it needs someone to act and outlasts
+        // the stop (the machine will not be judged when it runs again either), while the stop
+        // needs nothing; the reason still says the machine is stopped. An unknown running
+        // state wins over it: its run signal is usually one of the sensors not read.
+        switch phase {
+        case .running: if usable < needed { state.setMonitoring(.tooFewSensors, at: time) }
+        case .stopped: state.setMonitoring(usable < needed ? .tooFewSensors : .stopped, at: time)
+        case .settling: state.setMonitoring(usable < needed ? .tooFewSensors : .settling, at: time)
+        case .unknown: state.setMonitoring(.runSignalUnknown, at: time)
+        }
         if usable < needed {
-            if phase == .running { state.setMonitoring(.tooFewSensors, at: time) }
             state.unscorableRun += 1
             if state.unscorableRun == state.configuration.windowLength, state.dataQualityAlert == nil {
                 let alert = Alert(
@@ -392,6 +408,16 @@ public struct ScoringEngine {
                 state.uncalibratedStateLogged = true
                 uncalibratedStateNotices.append(uncalibratedStateNotice(state, model: model, column: column, state: value))
             }
+            // A blind spot of at least the settling time: in the alert log, for people and log
+            // shippers, not only in the journal and `status`.
+            if state.uncalibratedStateAlert == nil {
+                let id = state.configuration.id
+                let alert = Alert(
+                    id: "\(id)-uncalibrated-state-\(time.millisecondsSinceEpoch)", machine: id, kind: .uncalibratedState,
+                    severity: .warning, started: time, message: "\(id): not judged: " + uncalibratedStateDescription(state, model: model))
+                state.uncalibratedStateAlert = alert
+                events.append(AlertEvent(change: .raised, time: time, alert: alert))
+            }
             return
         case .uncalibrated:
             state.setMonitoring(.uncalibratedState, at: time)
@@ -402,6 +428,11 @@ public struct ScoringEngine {
         case .judgedAfresh:
             state.scorer = model.makeScorer()
             state.rowsInWindow = 0
+            if var alert = state.uncalibratedStateAlert {
+                alert.ended = time
+                state.uncalibratedStateAlert = nil
+                events.append(AlertEvent(change: .cleared, time: time, alert: alert))
+            }
         case .judged:
             break
         }
@@ -426,7 +457,8 @@ public struct ScoringEngine {
 
     /// Scores one running row (`state.values`, `state.modelRow`, taken at `time`) and applies
     /// the alert rule once the windows are full.
-    /// - Returns: whether the windows were full (the row judged; with a `hop`, judged in turn).
+    /// - Returns: whether the windows were full (the row is in a judged window: with a `hop`,
+    ///   the rows between two judged windows are in the next one).
     @discardableResult
     private mutating func judge(_ state: MachineState, machine m: Int, model: MachineModel, time: Timestamp,
                                 events: inout [AlertEvent], scored: (ScoredWindow) -> Void) -> Bool {
@@ -435,9 +467,10 @@ public struct ScoringEngine {
         // Windows not yet full (agent start, new model, after a stop): the windows fill,
         // nothing is judged.
         guard state.rowsInWindow >= model.windowRows else { return false }
-        state.rowsSinceScore += 1
-        guard state.rowsSinceScore >= max(1, state.configuration.hop) else { return true }
-        state.rowsSinceScore = 0
+        // With a `hop`, the first full window is judged, then every hop-th: counted from where
+        // the windows started, as `replay`/`evaluate --config` count (`JudgedRows.isJudged`).
+        guard JudgedRows.isJudged(rowsInWindow: state.rowsInWindow, windowRows: model.windowRows,
+                                  hop: state.configuration.hop) else { return true }
         let score = state.scorer!.judge(deviationScore: deviationScore)
         state.lastScore = score
         state.lastScoreTime = time
@@ -477,6 +510,18 @@ public struct ScoringEngine {
     public static func uncalibratedStateSettleRows(_ machine: MachineConfiguration) -> Int {
         let settle = uncalibratedStateSettle(machine).wholeMilliseconds, interval = max(1, machine.pollInterval.wholeMilliseconds)
         return Int((settle + interval - 1) / interval)
+    }
+
+    /// What an operating state calibration never saw means for `state`, for the alert's message:
+    /// the sensor and state, what calibration saw, when it is judged again, and what to do.
+    private func uncalibratedStateDescription(_ state: MachineState, model: MachineModel) -> String {
+        let id = state.configuration.id, column = state.unseenColumn
+        let sensor = model.sensorNames.indices.contains(column) ? model.sensorNames[column] : "?"
+        func words(_ x: Float) -> String { x == 1 ? "on" : "off" }
+        let seen = (model.calibratedStates(column: column) ?? []).map(words).joined(separator: " and ")
+        let unseen = words(state.unseenValue)
+        let settle = ScoringEngine.uncalibratedStateSettle(state.configuration).wholeMilliseconds / 1000
+        return "uncalibrated operating state (\(sensor) \(unseen); its calibration saw \(sensor) \(seen) only); no anomaly alert until \(sensor) has been \(seen) again for \(settle) s (this alert then clears); recalibrate over a stretch with both states: `edge-agent calibrate --machine \(id) --last 30m` once it has run \(sensor) \(unseen) for a while"
     }
 
     /// The line logged the first time `state`'s model meets a state of the sensor in `column`
