@@ -619,7 +619,22 @@ private final class Worker: @unchecked Sendable {
         }
         retentionBacklog = readingsLeft || recordsLeft
         if !retentionBacklog {
+            if options.retentionBytes != nil { truncateOversizedLog() }
             nextRetentionCheck = now + nanoseconds(options.retentionCheckInterval)
+        }
+    }
+
+    /// Empties a write-ahead log above its limit. It outgrows the limit while a reader holds
+    /// it (retention's deletes, or writes, go on behind that reader), and SQLite shrinks it only
+    /// when a later write starts the log over: on an idle writer it would stay above the size
+    /// bound, and `measuredBytes` counts a log that large at its limit only. Retried at every
+    /// check while a reader is still in the way.
+    func truncateOversizedLog() {
+        guard fileSize(connection.path + "-wal") > options.walLimitBytes else { return }
+        do {
+            _ = try connection.truncateWriteAheadLogIfIdle()
+        } catch {
+            logger.debug("write-ahead log not truncated: \(error)")
         }
     }
 

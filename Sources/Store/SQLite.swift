@@ -203,6 +203,32 @@ public final class SQLiteConnection {
     public func setBusyTimeout(milliseconds: Int32) throws(SQLiteError) {
         let rc = sqlite3_busy_timeout(handle, milliseconds)
         guard rc == SQLITE_OK else { throw error(rc, "busy_timeout") }
+        busyTimeoutMilliseconds = milliseconds
+    }
+
+    /// The busy timeout last set with `setBusyTimeout` (SQLite has no call to read it back).
+    private var busyTimeoutMilliseconds: Int32 = 0
+
+    /// Copies the whole write-ahead log into the database file and truncates the log to zero
+    /// bytes (`SQLITE_CHECKPOINT_TRUNCATE`), without waiting: when another connection is
+    /// reading from the log, nothing is truncated and this returns false (try again later).
+    ///
+    /// Why it exists: SQLite shrinks the log to `journal_size_limit` only when the next write
+    /// starts over at its beginning. A log that grew while a reader held it open therefore keeps
+    /// its size on disk until the next write, forever on an idle connection.
+    /// - Returns: whether the log was emptied.
+    /// - Throws: `SQLiteError` for a failure other than a reader or writer in the way.
+    public func truncateWriteAheadLogIfIdle() throws(SQLiteError) -> Bool {
+        // No busy handler for this call: TRUNCATE would otherwise wait up to the busy timeout
+        // for every reader to finish, holding up this connection's thread.
+        sqlite3_busy_timeout(handle, 0)
+        defer { sqlite3_busy_timeout(handle, busyTimeoutMilliseconds) }
+        let rc = sqlite3_wal_checkpoint_v2(handle, nil, SQLITE_CHECKPOINT_TRUNCATE, nil, nil)
+        switch rc & 0xff {
+        case SQLITE_OK: return true
+        case SQLITE_BUSY, SQLITE_LOCKED: return false
+        default: throw error(rc, "wal_checkpoint(TRUNCATE)")
+        }
     }
 
     /// Caps this connection's page cache at `kilobytes` (`PRAGMA cache_size = -N`; SQLite's

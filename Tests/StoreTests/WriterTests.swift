@@ -230,10 +230,15 @@ import Testing
         }
         #expect(writer.flush(timeout: .seconds(60)))
         let reader = try BufferDatabase(path: db.path, access: .readOnly)
-        // Both the logical size (page_count × page_size + WAL) and the bytes on disk.
-        #expect(try eventually(within: 20) {
+        // Both the logical size (page_count × page_size + WAL) and the bytes on disk. This
+        // reader polls while retention still deletes behind it: the WAL grows past its limit
+        // meanwhile and must be emptied once the reader lets go, though nothing is written any
+        // more (aWriteAheadLogThatGrewBehindAReaderIsEmptiedWhenTheWriterIsIdle).
+        let settled = try eventually(within: 20) {
             try reader.statistics().fileBytes <= bound && fileSize(db.path) + fileSize(db.path + "-wal") <= bound
-        })
+        }
+        let pages = try reader.statistics().databaseBytes
+        #expect(settled, "database \(fileSize(db.path)) B and WAL \(fileSize(db.path + "-wal")) B on disk, \(pages) B of pages, bound \(bound) B")
         let statistics = try reader.statistics()
         #expect(statistics.fileBytes <= bound)
         // The newest readings are kept, the oldest deleted.
@@ -243,6 +248,50 @@ import Testing
         #expect(writer.statistics.deletedReadings > 200_000)
         // Between checks the file may overshoot by at most a few transactions' worth.
         #expect(maxSeen <= bound + (1 << 20))
+    }
+
+    /// A reader that keeps its snapshot while retention deletes holds the WAL open: it grows far
+    /// past its limit (counted at the limit by retention, since deleting more would not shrink
+    /// it). Once the reader lets go, the idle writer must empty it: no write will come to start
+    /// the log over, and the file would otherwise stay above the bound.
+    @Test func aWriteAheadLogThatGrewBehindAReaderIsEmptiedWhenTheWriterIsIdle() throws {
+        let db = try TestDatabase()
+        defer { db.remove() }
+        let sensors = 100
+        let mapping = try BufferDatabase(path: db.path).registerSensors(makeConfiguration(machines: 1, sensors: sensors))
+        var options = ReadingWriter.Options()
+        let bound: Int64 = 2 << 20
+        options.retentionBytes = bound
+        options.walLimitBytes = ReadingWriter.Options.walLimit(forRetentionBytes: bound)
+        options.retentionCheckInterval = .milliseconds(20)
+        options.maxReadingsPerTransaction = 2000
+        let writer = try ReadingWriter(path: db.path, mapping: mapping, options: options)
+        func write(polls: Range<Int>) {
+            for i in polls {
+                while writer.append(poll(machine: 0, sensors: sensors, time: Int64(i) * 1000)) == .rejectedQueueFull { usleep(1000) }
+            }
+            #expect(writer.flush(timeout: .seconds(60)))
+        }
+        // Fill the buffer up to its bound, then hold a read transaction open while as much
+        // again is written and deleted.
+        write(polls: 0..<1000)
+        let reader = try SQLiteConnection(path: db.path, mode: .readOnly)
+        try reader.execute("BEGIN")
+        #expect(try reader.integer("SELECT count(*) FROM readings") ?? 0 > 0)
+        write(polls: 1000..<2000)
+        #expect(eventually(within: 20) { writer.statistics.deletedReadings >= 100_000 })
+        let grown = fileSize(db.path + "-wal")
+        #expect(grown > 4 * options.walLimitBytes, "the WAL did not grow behind the reader (\(grown) B): the test shows nothing")
+        try reader.execute("COMMIT")
+
+        // Nothing is written any more; only retention's checks run.
+        let emptied = eventually(within: 20) { fileSize(db.path + "-wal") <= options.walLimitBytes }
+        #expect(emptied, "the WAL stayed at \(fileSize(db.path + "-wal")) B (limit \(options.walLimitBytes) B) after the reader let go")
+        let statistics = try BufferDatabase(path: db.path, access: .readOnly).statistics()
+        #expect(statistics.fileBytes <= bound)
+        #expect(fileSize(db.path) + fileSize(db.path + "-wal") <= bound)
+        #expect(statistics.newest?.millisecondsSinceEpoch == 1_999_000)
+        #expect(writer.close() == 0)
     }
 
     @Test func readingsOlderThanTheAgeAreDeletedInChunks() throws {
