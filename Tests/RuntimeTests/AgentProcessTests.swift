@@ -68,6 +68,23 @@ import Glibc
         process.waitForExit(seconds: seconds)
     }
 
+    /// Waits until `edge-agent run` has started polling (its "agent running" line; `occurrences`
+    /// 2 for the start after a reload): from then on its signal handlers are in place. Start-up
+    /// takes seconds on a loaded 2-core machine, where fixed sleeps sent signals too early.
+    static func waitUntilRunning(_ directory: String, occurrences: Int = 1) async -> Bool {
+        await waitUntilFile(directory + "/agent.log", contains: "agent running: ", occurrences: occurrences, seconds: 60)
+    }
+
+    /// Waits (polling every 20 ms, without blocking a thread) until `condition` holds or `seconds` pass.
+    static func eventually(within seconds: Double, _ condition: () -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        while ContinuousClock.now < deadline {
+            if condition() { return true }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return condition()
+    }
+
     static func sqlite(_ database: String, _ query: String) throws -> String {
         let run = try runProgram("/usr/bin/sqlite3", [database, query])
         return run.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -84,7 +101,11 @@ import Glibc
             .write(toFile: config, atomically: true, encoding: .utf8)
         let agent = try Self.startAgent(config: config, directory: dir.path)
         defer { agent.killAndWait() }
-        try await Task.sleep(for: .seconds(3))
+        // SIGTERM in the middle of heavy polling: once the four units have answered 100 polls
+        // between them (2,500 readings), however long start-up took.
+        #expect(await Self.waitUntilRunning(dir.path))
+        let requests = { (1...4).reduce(0) { $0 + server.requestCount(unit: $1) } }
+        #expect(await Self.eventually(within: 60) { requests() >= 100 }, "\(requests()) requests")
         agent.terminate()  // SIGTERM
         #expect(await agent.waitForExit(seconds: 25))
         #expect(agent.terminationStatus == 0)
@@ -106,21 +127,23 @@ import Glibc
         try Self.configuration(port: server.port, directory: dir.path).write(toFile: config, atomically: true, encoding: .utf8)
         let agent = try Self.startAgent(config: config, directory: dir.path)
         defer { if agent.isRunning { agent.terminate(); _ = Self.waitForExit(agent, seconds: 20) } }
-        try await Task.sleep(for: .seconds(2))
+        // Before its handler is in place, SIGHUP would end the agent.
+        #expect(await Self.waitUntilRunning(dir.path))
         try "[[machine]]\nid = 3\nflaot = true\n".write(toFile: config, atomically: true, encoding: .utf8)
         kill(agent.processIdentifier, SIGHUP)
+        #expect(await waitUntilFile(dir.file("agent.log"), contains: "not reloaded, the running configuration stays in force", seconds: 60))
         let before = server.requestCount(unit: 1)
-        try await Task.sleep(for: .seconds(2))
+        #expect(await Self.eventually(within: 60) { server.requestCount(unit: 1) > before + 10 }, "polling stopped after a broken reload")
         #expect(agent.isRunning)
-        #expect(server.requestCount(unit: 1) > before + 10, "polling stopped after a broken reload")
         let log = try String(contentsOfFile: dir.file("agent.log"), encoding: .utf8)
-        #expect(log.contains("not reloaded, the running configuration stays in force"))
         #expect(log.contains("agent.conf:"))  // the problems name the file and line
 
         // A valid new configuration is taken: one machine only now.
         try Self.configuration(port: server.port, directory: dir.path, machines: 1).write(toFile: config, atomically: true, encoding: .utf8)
         kill(agent.processIdentifier, SIGHUP)
-        try await Task.sleep(for: .seconds(2))
+        // The new pipeline runs once the agent says so a second time; the old one's pollers
+        // have stopped before that.
+        #expect(await Self.waitUntilRunning(dir.path, occurrences: 2))
         let unit2 = server.requestCount(unit: 2)
         try await Task.sleep(for: .seconds(1))
         #expect(server.requestCount(unit: 2) == unit2, "the reloaded configuration no longer polls unit 2")
@@ -134,19 +157,29 @@ import Glibc
         defer { server.stop() }
         let listener = try NotifyListener(path: dir.file("notify.sock"))
         let config = dir.file("agent.conf")
-        // A response timeout (6 s) far longer than the watchdog (1 s): a silent unit blocks the poll cycle.
-        try Self.configuration(port: server.port, directory: dir.path, machines: 1, poll: "100ms", timeout: "6s")
+        // A response timeout (15 s) far longer than the watchdog (1 s): a silent unit blocks the
+        // poll cycle for longer than the 6 s this test watches it.
+        try Self.configuration(port: server.port, directory: dir.path, machines: 1, poll: "100ms", timeout: "15s")
             .write(toFile: config, atomically: true, encoding: .utf8)
         let agent = try Self.startAgent(config: config, directory: dir.path,
                                         environment: ["NOTIFY_SOCKET": listener.path, "WATCHDOG_USEC": "1000000"])
         defer { if agent.isRunning { agent.terminate(); _ = Self.waitForExit(agent, seconds: 40) } }
-        try await Task.sleep(for: .seconds(3))
-        let healthy = listener.drain()
+        // Three pings while polling completes, however long start-up takes.
+        var healthy: [String] = []
+        let pinged = await Self.eventually(within: 60) {
+            healthy += listener.drain()
+            return healthy.filter { $0 == "WATCHDOG=1" }.count >= 3
+        }
+        #expect(pinged, "got \(healthy)")
         #expect(healthy.first?.hasPrefix("READY=1") == true, "got \(healthy.prefix(3))")
-        #expect(healthy.filter { $0 == "WATCHDOG=1" }.count >= 3, "got \(healthy)")
 
-        server.setFault(.silent, unit: 1)  // the poller now waits 6 s for every answer
-        try await Task.sleep(for: .seconds(1))
+        // Stuck from the first request the server ignores (or the one after). A ping for a cycle
+        // completed before it may still be on its way (the ticker checks every 500 ms and may
+        // wait for a core): 2 s for it, then 3 s watched, well inside the 15 s the poller waits.
+        let sent = server.requestCount(unit: 1)
+        server.setFault(.silent, unit: 1)  // the poller now waits 15 s for every answer
+        #expect(await Self.eventually(within: 30) { server.requestCount(unit: 1) > sent })
+        try await Task.sleep(for: .seconds(2))
         _ = listener.drain()
         try await Task.sleep(for: .seconds(3))
         let stuck = listener.drain()

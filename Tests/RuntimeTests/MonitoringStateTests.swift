@@ -161,7 +161,10 @@ import TestSupport
             .write(toFile: config, atomically: true, encoding: .utf8)
         let agent = try AgentProcessTests.startAgent(config: config, directory: dir.path)
         defer { agent.killAndWait() }
-        try await Task.sleep(for: .seconds(3))
+        // Polling (SIGTERM before the handler is in place would kill it without a status).
+        #expect(await AgentProcessTests.waitUntilRunning(dir.path))
+        let polled = { server.requestCount(unit: 1) + server.requestCount(unit: 2) }
+        #expect(await AgentProcessTests.eventually(within: 60) { polled() >= 20 }, "\(polled()) requests")
         agent.terminate()
         #expect(await agent.waitForExit(seconds: 25))
         let stored = try AgentProcessTests.sqlite(dir.file("data/edge-agent.db"), "SELECT value FROM kv WHERE key = 'runtime.status'")

@@ -146,19 +146,29 @@ import TestSupport
         #expect(try connection.ask("inject pump-9 leak").hasPrefix("error: unknown machine \"pump-9\""))
         #expect(try connection.ask("inject motor-1 cavitation").hasPrefix("error: cavitation does not apply to a motor"))
         #expect(try connection.ask("inject compressor-1 sensor-stuck sensor=oil_temperature at=1s").hasPrefix("ok compressor-1 sensor-stuck"))
-        Thread.sleep(forTimeInterval: 0.3)
-        let status = try connection.ask("status")
+        // The loop applies commands between its steps, which wait for a core on a loaded machine.
+        var status = ""
+        let applied = try eventually {
+            status = try connection.ask("status")
+            return status.contains("\"faults\": [\"sensor-stuck\"]")
+        }
+        #expect(applied, "\(status)")
         #expect(status.contains("\"id\": \"pump-1\", \"kind\": \"pump\", \"unit\": 1, \"running\": true"))
         #expect(status.contains("\"faults\": [\"cavitation\"]"))
         #expect(status.contains("\"faults\": [\"sensor-stuck\"]"))
-        #expect(try connection.ask("values pump-1").contains("\"anomaly\": true"))
+        #expect(try eventually { try connection.ask("values pump-1").contains("\"anomaly\": true") })
         #expect(try connection.ask("stop motor-1") == "ok motor-1 stopped")
         #expect(try connection.ask("clear all") == "ok cleared all")
-        Thread.sleep(forTimeInterval: 0.3)
-        let after = try connection.ask("status")
-        #expect(!after.contains("cavitation"))
+        var after = ""
+        let cleared = try eventually {
+            after = try connection.ask("status")
+            return !after.contains("cavitation")
+        }
+        #expect(cleared, "\(after)")
         #expect(after.contains("\"id\": \"motor-1\", \"kind\": \"motor\", \"unit\": 2, \"running\": false"))
         #expect(try connection.ask("frobnicate").hasPrefix("error: unknown command"))
+        // Running long enough to publish (below), however quickly the answers came.
+        #expect(eventually { published.value > 5 })
         #expect(try connection.ask("quit") == "ok stopping")
         #expect(done.wait(timeout: .now() + 10) == .success)
         // Speed 100 for about a second: on the order of a hundred steps, published in batches.
@@ -166,6 +176,17 @@ import TestSupport
         // pump-1's cavitation began once and ended once (cleared).
         #expect(begins.value == 1 && ends.value == 1)
     }
+}
+
+/// Polls `condition` every 20 ms until it holds or `seconds` pass (blocking: these tests run
+/// the simulation loop on a thread of their own).
+private func eventually(within seconds: Double = 30, _ condition: () throws -> Bool) rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if try condition() { return true }
+        Thread.sleep(forTimeInterval: 0.02)
+    }
+    return try condition()
 }
 
 /// A thread-safe integer (a counter for the loop's publish callback, the control port).

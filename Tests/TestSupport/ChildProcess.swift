@@ -169,3 +169,21 @@ private final class Spawner: @unchecked Sendable {
     }
 }
 
+
+/// Waits without blocking a thread until the file at `path` contains `text`, or `seconds` pass;
+/// returns whether it does. For the log a child program writes: a line it prints once it has got
+/// that far (e.g. `edge-agent run`'s "agent running: "), where a fixed sleep would guess how long
+/// start-up takes on a loaded machine.
+/// - Parameter occurrences: how many times `text` must be there (a second start-up after a reload).
+public func waitUntilFile(_ path: String, contains text: String, occurrences: Int = 1, seconds: Double) async -> Bool {
+    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+    func found() -> Bool {
+        guard let data = FileManager.default.contents(atPath: path) else { return false }
+        return String(decoding: data, as: UTF8.self).components(separatedBy: text).count - 1 >= occurrences
+    }
+    while ContinuousClock.now < deadline {
+        if found() { return true }
+        try? await Task.sleep(for: .milliseconds(20))
+    }
+    return found()
+}
