@@ -16,8 +16,10 @@ public enum JudgedRows {
     /// they (re)started, this row included: the first full window and then every `hop`-th
     /// (agent.conf `hop`; the rows between are in the next judged window, or the first after
     /// a stop). Counted from the windows' start, so a stop does not shift the next run's phase.
+    /// A `hop` longer than the window (`window_length` bounds it, not the model's window) is
+    /// taken as the window, so that no row is left out of every judged window.
     public static func isJudged(rowsInWindow: Int, windowRows: Int, hop: Int) -> Bool {
-        rowsInWindow >= windowRows && (rowsInWindow - windowRows) % max(1, hop) == 0
+        rowsInWindow >= windowRows && (rowsInWindow - windowRows) % min(max(1, hop), max(1, windowRows)) == 0
     }
 }
 

@@ -117,25 +117,29 @@ import Testing
 
     static func normal(_ count: Int) -> [(Double?, Double)] { RunSignalTests.normalRows(count).map { ($0.0, $0.1) } }
 
-    @Test("with a hop, the first full window is judged and JUDGED begins there, after the agent's start and after a stop")
-    func hopJudgesTheFirstFullWindow() throws {
+    @Test("with a hop, the first full window is judged and JUDGED begins there, after the agent's start and after a stop; a hop longer than the window judges every window",
+          arguments: [5, 25])
+    func hopJudgesTheFirstFullWindow(hop: Int) throws {
         var (machine, model) = try RunSignalTests.machineAndModel(settle: .seconds(10))
-        machine.hop = 5
+        machine.hop = hop
         var engine = ScoringEngine(machines: [machine], models: [model])
         let start: Int64 = 1_800_000_000_000
         let w = model.windowRows
+        try #require(w == 20)
+        let step = Int64(min(hop, w)) * 1000
         for offset in [Int64(0), 200_000] {
             if offset > 0 {
                 // A 30 s stop, then a start: 10 s of settling before the windows fill again.
                 _ = Self.feed(&engine, [(Double?, Double)](repeating: (0, 0), count: 30), start: start + offset - 30_000)
             }
             let run = Self.feed(&engine, Self.normal(60), start: start + offset)
-            // Judged: the window ending at the w-th row of the windows, then every 5th.
+            // Judged: the window ending at the w-th row of the windows, then every hop-th (at
+            // most every w-th: no row outside every judged window).
             let phaseStart = try #require(run.states.first { $0.state == .fillingWindows }?.since?.millisecondsSinceEpoch)
             #expect(phaseStart == start + offset + (offset > 0 ? 10_000 : 0))
             let firstJudged = phaseStart + Int64(w - 1) * 1000
             #expect(run.judged.first == firstJudged, "judged at \(run.judged.map { ($0 - start) / 1000 })")
-            #expect(zip(run.judged, run.judged.dropFirst()).allSatisfy { $1 - $0 == 5000 })
+            #expect(run.judged.count >= 2 && zip(run.judged, run.judged.dropFirst()).allSatisfy { $1 - $0 == step })
             // JUDGED from that window on, filling before it; never judged without a window.
             let judgedSince = run.states.last.flatMap { $0.state == .judged ? $0.since : nil }
             #expect(judgedSince?.millisecondsSinceEpoch == firstJudged)
