@@ -122,8 +122,10 @@ final class JumpingClock: AgentClock {
         let after = summariesAfterTheHourBack()
         let scoredAtEnd = scored
         #expect(!agent.hasEnded)
-        let stoppedAt = clock.now()
         #expect(await agent.stop() == nil)
+        // After the stop, not before it: the clock goes on while the agent shuts down, and the
+        // agent writes the summary of the period it stops in.
+        let stoppedAt = clock.now()
         // After the shutdown: every reading polled until the pollers stopped.
         let polled = agent.runtime.counters.readingsPolled
 
@@ -141,7 +143,7 @@ final class JumpingClock: AgentClock {
 
         // Summaries: every file whole, no negative duration, no period written that the clock
         // skipped: wall times it never showed, after the step ahead until the step back came
-        // round to them, and after the stop until the end of the skipped hour. Checked by time,
+        // round to them, and after the agent stopped until the end of the skipped hour. Checked by time,
         // not by an empty period: a period the clock did show is empty, truly, when the poller
         // waited that long for a core on a loaded machine.
         let ahead = beforeTheHourAhead.millisecondsSinceEpoch
