@@ -124,12 +124,12 @@ final class SmallFilesystem {
         }
         #expect(filled > 0)
         // Let the writer hit the wall, then make a unit go silent: an alert must still be raised.
-        #expect(await eventually(within: 10) { !agent.log.messages(containing: "buffer not writable").isEmpty },
+        #expect(await eventually(within: 30) { !agent.log.messages(containing: "buffer not writable").isEmpty },
                 "the full disk was not reported: \(agent.log.all.suffix(5))")
         let fullSince = Timestamp.now()
         server.setFault(.silent, unit: 2)
         let alertLog = dir.file("alerts.jsonl")
-        #expect(await eventually(within: 10) {
+        #expect(await eventually(within: 30) {
             (try? String(contentsOfFile: alertLog, encoding: .utf8))?.contains("\"unit_offline\"") == true
         }, "no alert reached the alert log while the disk was full")
         try await Task.sleep(for: .seconds(3))  // several retries while still full
@@ -142,7 +142,7 @@ final class SmallFilesystem {
         if let fs { fs.free() } else { agent.runtime.limitBufferPages(to: 1 << 30) }
         server.setFault(nil, unit: 2)
         let freedAt = Timestamp.now()
-        #expect(await eventually(within: 10) { !agent.log.messages(containing: "buffer writable again").isEmpty },
+        #expect(await eventually(within: 30) { !agent.log.messages(containing: "buffer writable again").isEmpty },
                 "no recovery reported after space returned")
         try await Task.sleep(for: .seconds(1))
         #expect(agent.log.messages(containing: "buffer writable again").count == 1)
