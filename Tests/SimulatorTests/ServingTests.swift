@@ -167,8 +167,10 @@ import TestSupport
         #expect(cleared, "\(after)")
         #expect(after.contains("\"id\": \"motor-1\", \"kind\": \"motor\", \"unit\": 2, \"running\": false"))
         #expect(try connection.ask("frobnicate").hasPrefix("error: unknown command"))
-        // Running long enough to publish (below), however quickly the answers came.
-        #expect(eventually { published.value > 5 })
+        // Running long enough to publish, and to report the cavitation's end (the loop reports
+        // events at its next step, after `status` already shows the fault gone), however quickly
+        // the answers came.
+        #expect(eventually { published.value > 5 && ends.value >= 1 })
         #expect(try connection.ask("quit") == "ok stopping")
         #expect(done.wait(timeout: .now() + 10) == .success)
         // Speed 100 for about a second: on the order of a hundred steps, published in batches.
