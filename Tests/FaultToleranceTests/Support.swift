@@ -136,8 +136,11 @@ final class RunningAgent: Sendable {
         }
     }
 
-    /// Waits until polling runs (or `seconds` pass).
-    func waitUntilReady(seconds: Double = 30) async -> Bool {
+    /// Waits until polling runs (or `seconds` pass). 60 s: in a whole-suite run under load,
+    /// five in-process agents at once took longer than the 30 s allowed until then (start-up
+    /// is async work, and the test process's cooperative pool has one thread per core, which
+    /// blocking synchronous tests beside them can hold).
+    func waitUntilReady(seconds: Double = 60) async -> Bool {
         await eventually(within: seconds) { self.runtime.isReady }
     }
 
