@@ -273,7 +273,7 @@ struct BusPollerTests {
         await pause(.seconds(1))
         poller.stop()
         // The poller ran for as long as this task took to come back from its 1 s pause and stop
-        // it: 6 s once in a whole-suite run under load (141 requests, all at the paced rate), so
+        // it: in a whole-suite run under load it counted 141 requests (5.6 s at the paced rate), so
         // the bound is per second it really ran.
         let ran = ContinuousClock.now - started
         let seconds = Double(ran.components.seconds) + Double(ran.components.attoseconds) / 1e18
