@@ -30,9 +30,10 @@ import Testing
         static func rounded(_ x: Double) -> Double { (x * 100).rounded() / 100 }
     }
 
-    /// Calibrates compressor `seed`, runs it 6 minutes more (as `CoastDownTests`), stops it for `stopSeconds`, starts it
+    /// Calibrates compressor `seed`, runs it `runSeconds` more (6 minutes as `CoastDownTests`), stops it for `stopSeconds`, starts it
     /// and runs it `afterMinutes` (5 of them settling). `fault` is added at the stop command.
-    static func measure(seed: UInt64, stopSeconds: Int, afterMinutes: Int = 6, fault: FaultKind? = nil) throws -> Restart {
+    static func measure(seed: UInt64, runSeconds: Int = 360, stopSeconds: Int, afterMinutes: Int = 6,
+                        fault: FaultKind? = nil) throws -> Restart {
         let compressor = try CalibratedCompressor(seed: seed)
         var sim = compressor.sim
         let machine = compressor.machine, detector = compressor.detector, file = compressor.file
@@ -81,7 +82,7 @@ import Testing
                 plainAlertOpen = alert
             }
         }
-        poll(3600)
+        poll(runSeconds * 10)
         sim.setOperatingPoint(running: false, load: 0.6)
         if let fault {
             try sim.add(Fault(fault, startSeconds: sim.elapsedSeconds, severity: 0.5, profile: .step))
@@ -109,6 +110,19 @@ import Testing
         }
         // What the rule changes: after 2-minute stops these restarts alert without it.
         if stopSeconds >= 120 { #expect(withoutRecovery >= Self.seeds.count) }
+    }
+
+    /// Stopped 1 minute after calibration, seed 21's settling ended 0.1 s after it loaded: its
+    /// discharge pressure was still on its way from the unloaded 2 bar to the loaded 7.5 (5.5
+    /// bar at the first judged row), and the state compensation, starting afresh, took that
+    /// row as settled and moved it to the unloaded level: far below it (12× the threshold, an
+    /// alert 302 s after the start). Mid-run the rows just after a change of state are left
+    /// out; a run after a stop now begins that way too.
+    @Test("a compressor whose settling ends just after it loaded raises no alert", arguments: seeds)
+    func settlingEndingJustAfterALoadRaisesNoAlert(seed: UInt64) throws {
+        let measured = try Self.measure(seed: seed, runSeconds: 60, stopSeconds: 120)
+        print("restart, seed \(seed), 1 minute of running, stop 120 s: \(measured)")
+        #expect(measured.raised == 0, "seed \(seed): \(measured)")
     }
 
     /// Faults that begin during the stop: cooling fails (the oil comes back hotter than normal,

@@ -23,13 +23,20 @@ enum CalibrationRuns {
     /// results concatenated: a streaming compensation starts afresh after each stop, as in the agent.
     static func byRun(_ values: ArraySlice<Float>, sensorCount n: Int, starts: [Int],
                       _ f: (ArraySlice<Float>) -> [Float]) -> [Float] {
+        byRun(values, sensorCount: n, starts: starts) { rows, _ in f(rows) }
+    }
+
+    /// As `byRun(_:sensorCount:starts:_:)`, telling `f` whether the run follows a stop (every
+    /// run but the first).
+    static func byRun(_ values: ArraySlice<Float>, sensorCount n: Int, starts: [Int],
+                      _ f: (ArraySlice<Float>, _ afterStop: Bool) -> [Float]) -> [Float] {
         let rows = n > 0 ? values.count / n : 0
         let inside = Set(starts.filter { $0 > 0 && $0 < rows }).sorted()
-        guard !inside.isEmpty else { return f(values) }
+        guard !inside.isEmpty else { return f(values, false) }
         var out: [Float] = []
         out.reserveCapacity(values.count)
         for (begin, end) in zip([0] + inside, inside + [rows]) {
-            out += f(values[(values.startIndex + begin * n)..<(values.startIndex + end * n)])
+            out += f(values[(values.startIndex + begin * n)..<(values.startIndex + end * n)], begin > 0)
         }
         return out
     }

@@ -195,11 +195,13 @@ public struct DetectorStream {
     /// The last row's network score (NaN when unused or the window is not full yet).
     public private(set) var lastNetworkScore: Float = .nan
 
-    init(detector: MachineDetector) {
+    /// - Parameter afterStop: whether the rows are a run after a stop (or an unknown stretch):
+    ///   the state compensation then takes its first rows as just after a change of state.
+    init(detector: MachineDetector, afterStop: Bool = false) {
         self.detector = detector
         deviation = WindowDeviationScorer(baseline: detector.baseline)
         compensator = detector.load.map { LoadCompensator($0) }
-        stateCompensator = detector.state.map { StateCompensator($0) }
+        stateCompensator = detector.state.map { StateCompensator($0, settled: !afterStop) }
         compensated = [Float](repeating: .nan, count: detector.sensorNames.count)
         network = detector.network.map { NetworkStream(detector: $0) }
     }
@@ -239,8 +241,10 @@ public struct DetectorStream {
     /// Starts afresh because the machine stopped and started again: empty windows (compensation
     /// lags included) and an alert rule without recent scores, raised alert or cooldown, as the
     /// agent's scorer and alert state after a stop (`run_signal`), so no window straddles a stop.
+    /// A state compensation takes the run's first rows as just after a change of state
+    /// (`StateCompensator.init(_:settled:)`).
     public mutating func restart() {
-        self = DetectorStream(detector: detector)
+        self = DetectorStream(detector: detector, afterStop: true)
     }
 
     /// Starts afresh after a stop, as `restart()`, and judges the new run as a recovery from
@@ -253,7 +257,7 @@ public struct DetectorStream {
     /// once per restart.
     public mutating func restart(afterStop stoppedRow: [Float]?, recoveryRows: Int) {
         let before = deviation
-        self = DetectorStream(detector: detector)
+        self = DetectorStream(detector: detector, afterStop: true)
         guard let stoppedRow else { return }
         var row = [Float](repeating: .nan, count: detector.sensorNames.count)
         for (i, x) in stoppedRow.prefix(row.count).enumerated() { row[i] = x }
@@ -342,7 +346,9 @@ public struct Calibrator: Sendable {
         // window-deviation score learns below is learned on compensated readings.
         let raw = values
         let state = settings.compensateStates ? StateCompensation.fit(values: raw, sensorCount: n, runStarts: runStarts) : nil
-        let staged = state.map { state in CalibrationRuns.byRun(raw, sensorCount: n, starts: runStarts) { state.apply(to: $0) }[...] } ?? raw
+        let staged = state.map { state in
+            CalibrationRuns.byRun(raw, sensorCount: n, starts: runStarts) { rows, afterStop in state.apply(to: rows, settled: !afterStop) }[...]
+        } ?? raw
         let load = settings.loadPrior.flatMap {
             LoadCompensation.fit(prior: $0, values: staged, sensorNames: settings.roleNames(for: sensorNames),
                                  kindName: settings.machineKind, secondsPerRow: settings.secondsPerRow)

@@ -26,8 +26,10 @@ public struct StateCompensation: Sendable, Hashable, Codable {
     ///   - minimumSeparation: a sensor is compensated when its two medians differ by more than
     ///     this many of its within-state spreads.
     ///   - runStarts: rows at which the machine runs again after a stop left out of `values`:
-    ///     as in the agent (whose compensator starts afresh after a stop), the first row of a
-    ///     run counts as settled, and a state that differs across a stop is no change of state.
+    ///     as in the agent (whose compensator starts afresh after a stop), the first
+    ///     `settleRows` rows of a run count as just after a change of state (the start's
+    ///     settling may have ended just after one), and a state that differs across a stop is
+    ///     no change of state. The first row of `values` counts as settled.
     public static func fit(values: ArraySlice<Float>, sensorCount n: Int, settleRows: Int = 5, minimumRows: Int = 60,
                            minimumSeparation: Float = 3, runStarts: [Int] = []) -> StateCompensation? {
         guard n > 1 else { return nil }
@@ -52,7 +54,7 @@ public struct StateCompensation: Sendable, Hashable, Codable {
             var run = 0
             for r in 0..<rows {
                 let x = value(r, state)
-                run = startsRun(r) ? settle : r > 0 && x == value(r - 1, state) ? run + 1 : 0
+                run = startsRun(r) ? 0 : r > 0 && x == value(r - 1, state) ? run + 1 : 0
                 if x.isFinite, run >= settle { settled[x == 1 ? 1 : 0].append(r) }
             }
             return settled
@@ -120,8 +122,9 @@ public struct StateCompensation: Sendable, Hashable, Codable {
     }
 
     /// Compensates a block of rows (row-major) in order with a fresh compensator.
-    public func apply(to values: ArraySlice<Float>) -> [Float] {
-        var compensator = StateCompensator(self)
+    /// - Parameter settled: whether the first row counts as settled (see `StateCompensator.init`).
+    public func apply(to values: ArraySlice<Float>, settled: Bool = true) -> [Float] {
+        var compensator = StateCompensator(self, settled: settled)
         return rowByRow(values, sensorCount: shift.count) { compensator.apply($0) }
     }
 }
@@ -133,10 +136,16 @@ public struct StateCompensator: Sendable {
     private var last: Float = .nan
     private var run = 0
 
-    /// Creates a compensator that has seen no row yet (the first row counts as settled).
-    public init(_ compensation: StateCompensation) {
+    /// Creates a compensator that has seen no row yet.
+    /// - Parameter settled: whether the first row counts as settled in its state (a machine
+    ///   already running when its rows begin), or as just after a change of state: the first
+    ///   `settleRows` rows of a run after a stop, because the settling after a start can end
+    ///   seconds after the machine loaded or unloaded, while its pressures are still moving
+    ///   between the two states' levels (measured: simulated compressor seed 21, discharge
+    ///   pressure 5.5 bar on its way to 7.5, compensated as loaded, scored 12× the threshold).
+    public init(_ compensation: StateCompensation, settled: Bool = true) {
         self.compensation = compensation
-        run = compensation.settleRows
+        run = settled ? compensation.settleRows : 0
     }
 
     /// Moves a row in the second state to the first state's levels, in place; rows just after

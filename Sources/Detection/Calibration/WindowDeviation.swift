@@ -309,8 +309,10 @@ public struct WindowDeviationScorer: Sendable {
     /// it lies between that level and where the stop left it: the part of its offset the stop
     /// explains is taken out, and that part shrinks to the sensor's closest return since (a
     /// cooled machine warming up again). What the stop does not explain is judged as usual: an
-    /// offset the sensor already had before the stop (a fault present at the restart), one on
-    /// the other side of its level before the stop, or beyond where the stop left it. No
+    /// offset the sensor already had before the stop and still has (a fault present at the
+    /// restart; where the stop moved the sensor toward normal, only as far as it comes back,
+    /// see `towardNormal`), one on the other side of its level before the stop, or beyond
+    /// where the stop left it. No
     /// allowance for a sensor without a reading in either, or when `before` was not full.
     ///
     /// A recovery keeps going; a fault holds still. So the allowance also fades by itself, by
@@ -330,11 +332,27 @@ public struct WindowDeviationScorer: Sendable {
             let previous = before.windowMean(sensor: s)
             let change = (raw - baseline.median[s]) / baseline.scale[s] - previous
             if change.isFinite, previous.isFinite {
-                recovery[s] = change
-                offsetBeforeStop[s] = previous - baseline.windowCenter[s]
+                (offsetBeforeStop[s], recovery[s]) = Self.towardNormal(before: previous - baseline.windowCenter[s], allowance: change)
             }
             s += 1
         }
+    }
+
+    /// Where the stop moved a sensor toward its normal level (its offset before the stop on one
+    /// side, the stop's change toward the other), the part of that offset the stop crossed is not
+    /// held against the sensor after the start: its reference becomes the point between its level
+    /// before the stop and where the stop left it that lies nearest normal (normal itself when the
+    /// stop went past it), and the allowance what remains of the stop's change beyond that point.
+    /// A sensor that was off before the stop (a fault, or a transient the stop cut short) and
+    /// reads normal after the start is then judged normal instead of by its old offset; one that
+    /// comes back to its old offset is judged by it, as before. (The pre-stop offset on the stop's
+    /// own side, or a stop that moved the sensor away from normal, is kept as it was.)
+    @inline(__always)
+    static func towardNormal(before: Float, allowance: Float) -> (before: Float, allowance: Float) {
+        var shift: Float = 0
+        if allowance < 0, before > 0 { shift = max(-before, allowance) }
+        if allowance > 0, before < 0 { shift = min(-before, allowance) }
+        return (before + shift, allowance - shift)
     }
 
     /// `offset` (a window mean minus the normal level) without the part the stop explains: the
