@@ -264,6 +264,12 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "With --few-shot and --meta-simulated or --meta-folds: score every row with the mean of this many networks, each calibrated and adapted as one is: (a) and (c) from initializations meta-trained with seeds 100·--meta-seed + 1 … + N (with --meta-folds: on each fold's files, each seed + fold), (b) and (b') from random initializations with seeds 100·--random-seed + 1 … + N; the threshold is the ensemble's highest calibration score × the margin (with --calibration-prior learned for the ensemble; with --learn-margin and --learn-scales learned on the other folds for the ensemble's score). 1: one network (default).")
     var ensemble: Int = 1
 
+    @Flag(help: "With --meta-folds (one network): each fold's meta-training also learns one adaptation step size per network layer (first-order Meta-SGD); row (a) calibrates with its fold's step sizes, and row (b'') shows random initialization with the same step sizes and (a)'s threshold procedure. Rows (b), (b') and (c) are unchanged.")
+    var metaLearnRates = false
+
+    @Option(help: "With --meta-learn-rates: the learning rate of the step sizes' own Adam (on their logarithms).")
+    var metaRateLearningRate: Float = MetaTrainingSettings().rateLearningRate
+
     func printFewShotTable() throws {
         var settings = FewShotEvaluationSettings(folds: metaFolds, adaptation: AdaptationSettings(steps: detector.adaptationSteps),
                                                  thresholdMargin: detector.networkMargin, quantize: !detector.float,
@@ -284,7 +290,9 @@ struct EvaluateCommand: ParsableCommand {
         meta.supportRows = supportRows[0]
         meta.supportRowChoices = supportRows.count > 1 ? supportRows : []
         meta.queryWindows = metaQueryWindows
+        meta.rateLearningRate = metaRateLearningRate
         settings.metaTraining = meta
+        settings.learnAdaptationRates = metaLearnRates
         settings.learnThresholdMargin = learnMargin
         settings.marginTargetFalseAlarmRate = marginTargetFar.map { $0 / 100 }
         settings.learnNormalizationPrior = learnScales

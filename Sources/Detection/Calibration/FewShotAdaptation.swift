@@ -21,6 +21,9 @@ public struct AdaptationSettings: Sendable, Hashable, Codable {
     /// slot embeddings stay as initialized (ANIL: the shared representation is kept, the
     /// machine-specific read-out is fitted). False: every weight adapts.
     public var headOnly: Bool = false
+    /// Per-tensor log step sizes (`AdaptationRates`): tensor k steps with `learningRate ·
+    /// exp(tensorLogRates[k])`. nil (the shipped adaptation) and all zeros adapt identically.
+    public var tensorLogRates: [Float]? = nil
 
     /// Creates settings; the defaults are the shipped ones (see docs/detection.md, "The network half").
     public init(windowRows: Int = 32, stride: Int = 2, maximumNormalWindows: Int = 64, syntheticAnomalies: Int = 32,
@@ -113,6 +116,9 @@ public enum FewShotAdaptation {
                              settings: AdaptationSettings) -> (network: Network, report: AdaptationReport) {
         var adapted = network
         var optimizer = Adam(learningRate: settings.learningRate)
+        if let logRates = settings.tensorLogRates {
+            optimizer.rateMultipliers = AdaptationRates.parameterMultipliers(logRates: logRates, architecture: network.architecture)
+        }
         let before = adapted.loss(on: batch, lossFunction: lossFunction)
         let head = settings.headOnly ? headParameterRange(of: network.architecture) : nil
         for _ in 0..<settings.steps {

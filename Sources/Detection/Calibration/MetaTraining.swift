@@ -75,6 +75,14 @@ public struct MetaTrainingSettings: Sendable, Hashable {
     public var queryWindows: Int
     /// Seed of task order, support/query choice and synthetic anomalies.
     public var seed: UInt64
+    /// Whether meta-training also learns one log step size per parameter tensor of the inner
+    /// adaptation (first-order Meta-SGD, `AdaptationRates`), starting from `inner.tensorLogRates`
+    /// (0 when nil): after each episode's inner loop, the first-order hypergradient of the
+    /// deviation query loss (`deviationQueryLoss`) steps the log rates with their own Adam,
+    /// clamped to `AdaptationRates.logRateRange`; the inner loop always uses the current rates.
+    public var learnAdaptationRates: Bool = false
+    /// The log rates' outer Adam learning rate.
+    public var rateLearningRate: Float = 0.01
 
     /// Creates settings; the defaults are the recipe of the shipped initialization (docs/detection.md, "The network half").
     public init(iterations: Int = 400, supportRows: Int = 200, labelledSupportWindows: Int = 8,
@@ -205,6 +213,21 @@ public enum MetaTraining {
         return wrong / Float(normal.count * faults.count)
     }
 
+    /// The query loss of first-order MAML and its gradient at `adapted`: the deviation loss
+    /// (one-class weight 0) over the episode's query windows, relative to `adapted`'s scores of
+    /// the support's normal windows (reference = their median, scale = 1.4826 × MAD, held
+    /// constant), with normal query windows already `margin` scales above the reference left out
+    /// (so each window's term is bounded).
+    public static func deviationQueryLoss(of adapted: Network, episode: TaskEpisode, margin: Float) -> (loss: Float, gradient: [Float]) {
+        let reference = DeviationLoss(fittingNormalScores: episode.supportNormal.map { adapted.score($0).score }, margin: margin)
+        let queryObjective = LossFunction(reconstructionWeight: 0, deviation: reference)
+        let useful = episode.query.filter { example in
+            example.label == .anomalous
+                || (adapted.score(example.window).score - reference.reference) / reference.scale < reference.margin
+        }
+        return adapted.lossAndGradient(on: useful, lossFunction: queryObjective)
+    }
+
     /// The mean query loss after adaptation from `network` over fixed episodes (a meta-loss
     /// that can be compared between initializations).
     public static func metaLoss(of network: Network, episodes: [TaskEpisode], inner: AdaptationSettings) -> Float {
@@ -244,7 +267,22 @@ public enum MetaTraining {
     public static func train(initial: Network, tasks: [MetaTask], settings: MetaTrainingSettings,
                              reportEvery: Int = 25, monitorEpisodes: Int = 16,
                              progress: (MetaTrainingProgress) -> Void = { _ in }) -> Network {
-        guard !tasks.isEmpty else { return initial }
+        trainWithRates(initial: initial, tasks: tasks, settings: settings, reportEvery: reportEvery,
+                       monitorEpisodes: monitorEpisodes, progress: progress).network
+    }
+
+    /// `train`, also returning the per-tensor log rates learned with the weights when
+    /// `settings.learnAdaptationRates` is set (nil otherwise; the weights are then exactly `train`'s).
+    public static func trainWithRates(initial: Network, tasks: [MetaTask], settings: MetaTrainingSettings,
+                                      reportEvery: Int = 25, monitorEpisodes: Int = 16,
+                                      progress: (MetaTrainingProgress) -> Void = { _ in }) -> (network: Network, tensorLogRates: [Float]?) {
+        let learning = settings.learnAdaptationRates
+        var rates = learning
+            ? AdaptationRates.clamped(settings.inner.tensorLogRates ?? Array(repeating: 0, count: AdaptationRates.tensorNames.count))
+            : settings.inner.tensorLogRates
+        guard !tasks.isEmpty else { return (initial, learning ? rates : nil) }
+        var monitorInner: AdaptationSettings { var i = settings.inner; i.tensorLogRates = rates; return i }
+        var rateOptimizer = Adam(learningRate: settings.rateLearningRate)
         var shared = initial
         var monitorRandom = SeededGenerator(seed: settings.seed ^ 0x5EED_0F_F1CE)
         var monitor: [TaskEpisode] = []
@@ -252,7 +290,7 @@ public enum MetaTraining {
             if let e = episode(from: tasks[i % tasks.count], settings: settings, random: &monitorRandom) { monitor.append(e) }
         }
         progress(MetaTrainingProgress(iteration: 0, iterations: settings.iterations, task: "-", trainingMetaLoss: .nan,
-                                      metaLoss: metaLoss(of: shared, episodes: monitor, inner: settings.inner)))
+                                      metaLoss: metaLoss(of: shared, episodes: monitor, inner: monitorInner)))
         var random = SeededGenerator(seed: settings.seed)
         var outer = Adam(learningRate: settings.outerLearningRate)
         var order: [Int] = []
@@ -263,8 +301,19 @@ public enum MetaTraining {
             let task = tasks[order.removeLast()]
             var inner = settings.inner
             inner.seed = settings.seed &+ UInt64(iteration) &* 0x9E37_79B9
+            inner.tensorLogRates = rates
             if let episode = episode(from: task, settings: settings, random: &random) {
                 let (adapted, queryLoss) = adaptAndMeasure(shared, episode: episode, inner: inner)
+                if learning, var logRates = rates {
+                    // First-order hypergradient of the query loss at the adapted weights.
+                    let (_, queryGradient) = deviationQueryLoss(of: adapted, episode: episode, margin: inner.deviationMargin)
+                    let hypergradient = AdaptationRates.hypergradient(initial: shared.parameters, adapted: adapted.parameters,
+                                                                      queryGradient: queryGradient, architecture: shared.architecture)
+                    if hypergradient.allSatisfy(\.isFinite) {
+                        rateOptimizer.update(&logRates, gradient: hypergradient)
+                        rates = AdaptationRates.clamped(logRates)
+                    }
+                }
                 switch settings.algorithm {
                 case .reptile:
                     let epsilon = settings.outerStepSize * (1 - Float(iteration) / Float(settings.iterations))
@@ -273,16 +322,9 @@ public enum MetaTraining {
                     for k in p.indices { p[k] += epsilon * (q[k] - p[k]) }
                     shared.parameters = p
                 case .firstOrderMAML:
-                    let reference = DeviationLoss(fittingNormalScores: episode.supportNormal.map { adapted.score($0).score },
-                                                  margin: inner.deviationMargin)
-                    let queryObjective = LossFunction(reconstructionWeight: 0, deviation: reference)
                     // The gradient of the bounded query loss: a normal window already a full
                     // margin above the reference contributes nothing (its term is capped at 1).
-                    let useful = episode.query.filter { example in
-                        example.label == .anomalous
-                            || (adapted.score(example.window).score - reference.reference) / reference.scale < reference.margin
-                    }
-                    var (_, gradient) = adapted.lossAndGradient(on: useful, lossFunction: queryObjective)
+                    var (_, gradient) = deviationQueryLoss(of: adapted, episode: episode, margin: inner.deviationMargin)
                     let norm = gradient.reduce(0) { $0 + $1 * $1 }.squareRoot()
                     if norm > 10 { for k in gradient.indices { gradient[k] *= 10 / norm } }
                     if norm.isFinite { outer.update(&shared.parameters, gradient: gradient) }
@@ -312,11 +354,11 @@ public enum MetaTraining {
             if (iteration + 1) % reportEvery == 0 || iteration + 1 == settings.iterations {
                 progress(MetaTrainingProgress(iteration: iteration + 1, iterations: settings.iterations, task: task.name,
                                               trainingMetaLoss: lossCount > 0 ? lossSum / Float(lossCount) : .nan,
-                                              metaLoss: metaLoss(of: shared, episodes: monitor, inner: settings.inner)))
+                                              metaLoss: metaLoss(of: shared, episodes: monitor, inner: monitorInner)))
                 lossSum = 0
                 lossCount = 0
             }
         }
-        return shared
+        return (shared, learning ? rates : nil)
     }
 }

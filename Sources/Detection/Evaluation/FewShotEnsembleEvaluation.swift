@@ -72,7 +72,8 @@ extension FewShotEvaluation {
         let rule = CalibrationSettings().rule
         var results: [FewShotResult] = []
         for k in settings.calibrationRowCounts {
-            for method in FewShotMethod.allCases where method != .randomAdaptedWithPrior || settings.learnCalibrationPrior {
+            for method in FewShotMethod.allCases where (method != .randomAdaptedWithPrior || settings.learnCalibrationPrior)
+                && method != .randomAdaptedWithLearnedRates {
                 // Per file: the ensemble's mean score relative to its highest calibration score.
                 var network = calibration(method, initialization: starts(method)[0])
                 if let learned = priors[method] {

@@ -93,6 +93,11 @@ public struct FewShotEvaluationSettings: Sendable {
     /// its own highest calibration score, and margins and scales are learned for that score exactly
     /// as for one network. Highest-score threshold rule, no calibration prior or learned spreads.
     public var ensembleMembers: Int = 1
+    /// With folds and one network: each fold's meta-training also learns per-tensor adaptation
+    /// rates (first-order Meta-SGD, `MetaTrainingSettings.learnAdaptationRates`); row (a) adapts
+    /// with its fold's rates, and row (b'') shows random initialization with the same rates and
+    /// (a)'s threshold procedure. (b), (b') and (c) are unchanged.
+    public var learnAdaptationRates: Bool = false
 
     /// Creates settings; the defaults are those of `edge-agent evaluate --few-shot`.
     public init(calibrationRowCounts: [Int] = [50, 100, 200, 400], testStartRow: Int = 400, folds: Int = 0,
@@ -145,6 +150,9 @@ public enum FewShotMethod: String, Sendable, CaseIterable {
     /// (b') random initialization + adaptation, with the meta-learned normalization prior
     /// (only when one is learned): separates what the prior does from what the weights do.
     case randomAdaptedWithPrior = "(b') random init + adapt. + prior"
+    /// (b'') random initialization + adaptation with the rates meta-learned for (a), and (a)'s
+    /// threshold procedure (only with `FewShotEvaluationSettings.learnAdaptationRates`).
+    case randomAdaptedWithLearnedRates = "(b'') random + learned rates + prior"
 }
 
 /// The few-shot table on a folder of labelled CSV files (network score only).
@@ -185,16 +193,24 @@ public enum FewShotEvaluation {
                 throw ReplayError(message: "--ensemble with --meta-folds supports the highest-score threshold rule only, without --calibration-prior or --learn-reference-spreads")
             }
         }
+        if settings.learnAdaptationRates {
+            guard settings.folds >= 2, members == 1, !settings.learnCalibrationPrior, !settings.learnReferenceSpreads else {
+                throw ReplayError(message: "--meta-learn-rates needs --meta-folds 2 or more with one network, without --calibration-prior or --learn-reference-spreads")
+            }
+        }
         // The members of each fold's (a) and (c): one network (seed + fold, as always), or an ensemble.
         let memberSeeds = members == 1 ? [settings.metaTraining.seed] : NetworkEnsemble.memberSeeds(from: settings.metaTraining.seed, count: members)
         var initializations: [[Network]] = []
         var foldTasks: [[MetaTask]] = []
+        // Per fold, the adaptation rates learned with its initialization (learnAdaptationRates).
+        var foldLogRates: [[Float]?] = []
         if settings.folds >= 2 {
             for f in 0..<folds {
                 let training = labelled.indices.filter { fold(ofFile: $0, folds: folds) != f }.map { labelled[$0] }
                 let tasks = self.tasks(from: training + unlabelled) + extraTasks
                 foldTasks.append(self.tasks(from: training + unlabelled))
                 var meta = settings.metaTraining
+                meta.learnAdaptationRates = settings.learnAdaptationRates
                 if settings.learnNormalizationPrior, settings.priorsInMetaTraining {
                     // Episodes see their inputs as calibration will: widened by the same prior.
                     let supportRows = meta.supportRowChoices.isEmpty ? [meta.supportRows] : meta.supportRowChoices
@@ -207,6 +223,12 @@ public enum FewShotEvaluation {
                     foldMembers.append(trained.network)
                     progress("fold \(f + 1)/\(folds)" + (members == 1 ? "" : ", member seed \(meta.seed)")
                              + ": meta-trained on \(tasks.count) tasks (\(training.count) labelled files held in), " + trained.summary)
+                    if let logRates = trained.tensorLogRates {
+                        foldLogRates.append(logRates)
+                        progress("fold \(f + 1)/\(folds) learned adaptation rates (× base rate): " + zip(AdaptationRates.tensorNames, logRates).map {
+                            "\($0) \(EvaluationText.fixed(_exp(Double($1)), 3))"
+                        }.joined(separator: ", "))
+                    }
                 }
                 initializations.append(foldMembers)
             }
@@ -285,7 +307,8 @@ public enum FewShotEvaluation {
         for k in settings.calibrationRowCounts {
             let usePrior = settings.learnNormalizationPrior && !foldTasks.isEmpty
             let priors = usePrior ? foldTasks.map { NormalizationPrior.learn(from: $0, calibrationRows: k, absolute: settings.absoluteNormalizationPrior) } : []
-            for method in FewShotMethod.allCases where method != .randomAdaptedWithPrior || usePrior || settings.learnCalibrationPrior || !learnedSpreads.isEmpty {
+            for method in FewShotMethod.allCases where (method != .randomAdaptedWithPrior || usePrior || settings.learnCalibrationPrior || !learnedSpreads.isEmpty)
+                && (method != .randomAdaptedWithLearnedRates || settings.learnAdaptationRates) {
                 var adaptation = settings.adaptation
                 if method == .metaOnly { adaptation.steps = 0 }
                 // Scores relative to the highest calibration score (margin 1), one array per
@@ -295,8 +318,13 @@ public enum FewShotEvaluation {
                 var scores: [[[Float]]] = []
                 var priorMargins = [Float?](repeating: nil, count: folds)
                 for f in 0..<(perFold ? folds : 1) {
-                    let starts = method == .randomAdapted || method == .randomAdaptedWithPrior ? randomMembers : initializations[min(f, initializations.count - 1)]
-                    var network = NetworkCalibration(initialization: starts[0], adaptation: adaptation, thresholdMargin: 1, quantize: settings.quantize)
+                    let starts = [.randomAdapted, .randomAdaptedWithPrior, .randomAdaptedWithLearnedRates].contains(method)
+                        ? randomMembers : initializations[min(f, initializations.count - 1)]
+                    var foldAdaptation = adaptation
+                    if method == .metaAdapted || method == .randomAdaptedWithLearnedRates, f < foldLogRates.count {
+                        foldAdaptation.tensorLogRates = foldLogRates[f]
+                    }
+                    var network = NetworkCalibration(initialization: starts[0], adaptation: foldAdaptation, thresholdMargin: 1, quantize: settings.quantize)
                     network.inputScaling = settings.inputScaling
                     network.toleratedThresholdFloor = settings.toleratedThresholdFloor
                     network.thresholdRule = settings.networkThresholdRule
@@ -384,7 +412,7 @@ extension FewShotEvaluation {
     /// A network meta-trained from `Network(architecture:seed: meta.seed)` (with the evaluation's
     /// score and input scaling) on `tasks`, and a progress summary (meta-loss first → last, time).
     static func metaTrainedInitialization(tasks: [MetaTask], meta: MetaTrainingSettings,
-                                          settings: FewShotEvaluationSettings) -> (network: Network, summary: String) {
+                                          settings: FewShotEvaluationSettings) -> (network: Network, summary: String, tensorLogRates: [Float]?) {
         var meta = meta
         meta.inputScaling = settings.inputScaling
         var start = Network(architecture: settings.architecture, seed: meta.seed)
@@ -392,12 +420,12 @@ extension FewShotEvaluation {
         start.scoresByLargestSensor = settings.largestSensorScore
         let started = MonotonicTime.seconds()
         var first: Float = .nan, last: Float = .nan
-        let network = MetaTraining.train(initial: start, tasks: tasks, settings: meta,
-                                         reportEvery: meta.iterations, monitorEpisodes: 8) { p in
+        let (network, logRates) = MetaTraining.trainWithRates(initial: start, tasks: tasks, settings: meta,
+                                                              reportEvery: meta.iterations, monitorEpisodes: 8) { p in
             if p.iteration == 0 { first = p.metaLoss } else { last = p.metaLoss }
         }
         return (network, "meta-loss \(EvaluationText.fixed(Double(first), 3)) → \(EvaluationText.fixed(Double(last), 3)), "
-                + "\(EvaluationText.fixed(MonotonicTime.seconds() - started, 1)) s")
+                + "\(EvaluationText.fixed(MonotonicTime.seconds() - started, 1)) s", logRates)
     }
 
     /// The scores of `table`'s rows relative to the threshold (margin 1) of `members` (at least

@@ -120,6 +120,9 @@ public struct Adam: Optimizer, Hashable {
     public var beta2: Float
     /// Denominator guard.
     public var epsilon: Float
+    /// Per-parameter multipliers of the learning rate (nil: every parameter steps with
+    /// `learningRate`; multipliers of exactly 1 step identically).
+    public var rateMultipliers: [Float]? = nil
     private var firstMoment: [Float] = []
     private var secondMoment: [Float] = []
     private var step = 0
@@ -144,6 +147,17 @@ public struct Adam: Optimizer, Hashable {
         let c1 = 1 - Float(_exp(Double(step) * _log(Double(beta1))))
         let c2 = 1 - Float(_exp(Double(step) * _log(Double(beta2))))
         let stepSize = learningRate * c2.squareRoot() / c1
+        if let multipliers = rateMultipliers {
+            precondition(multipliers.count == parameters.count, "one rate multiplier per parameter")
+            for k in parameters.indices {
+                let g = gradient[k]
+                firstMoment[k] = beta1 * firstMoment[k] + (1 - beta1) * g
+                secondMoment[k] = beta2 * secondMoment[k] + (1 - beta2) * g * g
+                let step = stepSize * multipliers[k]
+                parameters[k] -= step * firstMoment[k] / (secondMoment[k].squareRoot() + epsilon)
+            }
+            return
+        }
         for k in parameters.indices {
             let g = gradient[k]
             firstMoment[k] = beta1 * firstMoment[k] + (1 - beta1) * g
