@@ -5,8 +5,9 @@
 #   scripts/hot-symbols.sh [--bin PATH] [--seconds S] [--out FILE]
 #
 # Runs the agent the way bench/agent.sh does at 98 sensors × 10 Hz (10 simulated machines polled
-# every 100 ms, every machine calibrated), under valgrind's callgrind for S seconds (default
-# 150: start-up, model loading, steady polling, scoring, alerts, status writes, shutdown), then
+# every 100 ms, every machine calibrated, a summary every minute), under valgrind's callgrind for
+# S seconds (default 150: start-up, model loading, steady polling, scoring, alerts, status
+# writes, the periodic summaries, shutdown), then
 # lists every function of the binary callgrind saw executed, the most executed first
 # (scripts/callgrind-symbols.py). --bin must be an unstripped static agent
 # (scripts/build-static.sh); valgrind 3.19 cannot read the DWARF 5 debug info, so a copy without
@@ -40,8 +41,11 @@ trap 'bench_stop_all; rm -rf "$work"' EXIT
 objcopy --strip-debug "$bin" "$work/edge-agent"
 bin=$work/edge-agent
 # bench/agent.sh writes the configuration and calibrates the machines; a short run is enough.
+# A summary every minute: the periodic summaries' code (reading the period, statistics, the
+# HTML/JSON/CSV files) runs in the profile too and is placed with the rest, so that a summary
+# faults in a few contiguous chunks instead of scattered ones (docs/performance.md).
 bench/agent.sh --bin "$bin" --machines 10 --interval 100ms --warmup 6 --windows 1 --window 5 \
-    --port "$port" --out "$work/setup" > /dev/null
+    --summary-interval 1m --port "$port" --out "$work/setup" > /dev/null
 rm -rf "$work/setup/data/edge-agent."* "$work/setup/summaries" "$work/setup/alerts.jsonl"
 
 bench_start_simulator "$work/setup/simulator.log" --machines 10 --step 100ms --port "$port" --control-port 0

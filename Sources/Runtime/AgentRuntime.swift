@@ -25,8 +25,21 @@ public struct RuntimeOptions: Sendable {
     public var shutdownTimeout: Duration = .seconds(20)
     /// Poller tuning (backoff starting points).
     public var pollerOptions = BusPoller.Options()
+    /// Called when a phase of one-off start-up work is over, each time a pipeline starts (at
+    /// start and after a reload or a buffer restart), on a thread where blocking is fine:
+    /// `edge-agent run` gives back the pages only that phase used (`StartUpPages`). Nil: nothing.
+    public var startUpPhaseEnded: (@Sendable (StartUpPhase) -> Void)? = nil
 
     public init() {}
+}
+
+/// A point in a pipeline's start at which one-off work is over (`RuntimeOptions.startUpPhaseEnded`).
+public enum StartUpPhase: String, Sendable {
+    /// The machines' models are read and decoded (first: the heap is still small then, and
+    /// decoding touches much code that nothing uses again).
+    case modelsLoaded = "loading the models"
+    /// The buffer and the alert log are open, the pollers started (READY follows).
+    case bufferOpened = "opening the buffer"
 }
 
 /// What the runtime has done since it started; read by status, metrics, tests and benchmarks.
@@ -168,6 +181,10 @@ public final class AgentRuntime: Service, Sendable {
         let databaseIdentity: FileIdentity?
         let writer: ReadingWriter
         let pollers: [BusPoller]
+        /// Each machine's model as loaded at the start (nil: none, or unusable), and its file's
+        /// modification time then (a newer file is loaded while running).
+        let models: [MachineModel?]
+        let modelTimes: [Int64?]
         let dispatcher: AlertDispatcher
         let statusDatabase: BufferDatabase
         let inputs: AsyncStream<Input>
@@ -179,7 +196,7 @@ public final class AgentRuntime: Service, Sendable {
         let counters: SharedCounters
 
         private init(configuration: AgentConfiguration, databasePath: String, databaseIdentity: FileIdentity?,
-                     writer: ReadingWriter, pollers: [BusPoller],
+                     writer: ReadingWriter, pollers: [BusPoller], models: [MachineModel?], modelTimes: [Int64?],
                      dispatcher: AlertDispatcher, statusDatabase: BufferDatabase, inputs: AsyncStream<Input>,
                      intake: Intake, options: RuntimeOptions, logger: Logger,
                      clock: any AgentClock, counters: SharedCounters) {
@@ -188,6 +205,8 @@ public final class AgentRuntime: Service, Sendable {
             self.databaseIdentity = databaseIdentity
             self.writer = writer
             self.pollers = pollers
+            self.models = models
+            self.modelTimes = modelTimes
             self.dispatcher = dispatcher
             self.statusDatabase = statusDatabase
             self.inputs = inputs
@@ -205,6 +224,22 @@ public final class AgentRuntime: Service, Sendable {
                           clock: any AgentClock, counters: SharedCounters, leftOpenReason: String) async throws -> Pipeline {
             // Opening files and SQLite is blocking work: do it off the cooperative pool.
             try await runBlocking {
+                // The models first: decoding them runs much code once, and before the buffer,
+                // the writer and the pollers exist the heap is at its smallest, so the start-up
+                // peak (that code's pages plus the heap) is lower than it would be later.
+                let modelTimes = configuration.machines.map {
+                    modificationTime(MachineModel.modelPath(machine: $0.id, dataDirectory: configuration.agent.dataDirectory))
+                }
+                let models = configuration.machines.map { machine -> MachineModel? in
+                    do {
+                        return try MachineModel.load(machine: machine.id, dataDirectory: configuration.agent.dataDirectory,
+                                                     alertScore: machine.alertScore)
+                    } catch {
+                        logger.error("\(machine.id): cannot load its model (\(error)); buffering without scoring until it is recalibrated")
+                        return nil
+                    }
+                }
+                options.startUpPhaseEnded?(.modelsLoaded)
                 try makeDirectories(configuration.agent.dataDirectory)
                 try makeDirectories(configuration.agent.summaryDirectory)
                 let databasePath = Store.databasePath(dataDirectory: configuration.agent.dataDirectory)
@@ -255,10 +290,11 @@ public final class AgentRuntime: Service, Sendable {
                 let dispatcher = try AlertDispatcher(alertLog: alertLog, database: database, actions: actions, logger: logger)
                 let pipeline = Pipeline(
                     configuration: configuration, databasePath: databasePath, databaseIdentity: FileIdentity(path: databasePath),
-                    writer: writer, pollers: pollers,
+                    writer: writer, pollers: pollers, models: models, modelTimes: modelTimes,
                     dispatcher: dispatcher, statusDatabase: database, inputs: inputs, intake: intake,
                     options: options, logger: logger, clock: clock, counters: counters)
                 for poller in pollers { try poller.start() }
+                options.startUpPhaseEnded?(.bufferOpened)
                 return pipeline
             }
         }
@@ -292,18 +328,7 @@ public final class AgentRuntime: Service, Sendable {
         ///   - restart: asks for a fresh pipeline (called once, when the buffer file disappears).
         func runUntil(next controlIterator: inout AsyncStream<Control>.Iterator, notifier: SystemdNotifier,
                       restart: @escaping @Sendable () -> Void) async -> Control? {
-            let models = configuration.machines.map { machine -> MachineModel? in
-                do {
-                    return try MachineModel.load(machine: machine.id, dataDirectory: configuration.agent.dataDirectory,
-                                                      alertScore: machine.alertScore)
-                } catch {
-                    logger.error("\(machine.id): cannot load its model (\(error)); buffering without scoring until it is recalibrated")
-                    return nil
-                }
-            }
-            var modelTimes = configuration.machines.map {
-                modificationTime(MachineModel.modelPath(machine: $0.id, dataDirectory: configuration.agent.dataDirectory))
-            }
+            var modelTimes = modelTimes
             let scoring = Task { [self] in
                 var engine = ScoringEngine(machines: configuration.machines, models: models,
                                            alertPolicy: AlertPolicy(configuration.alerts), dataPolicy: options.dataPolicy)

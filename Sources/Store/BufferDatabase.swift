@@ -244,11 +244,66 @@ public final class BufferDatabase: Sendable {
         machine: Int32, mapping: SensorMapping, from: Timestamp, until: Timestamp,
         _ body: (Timestamp, UnsafeBufferPointer<Double>) throws -> Void
     ) throws -> Int {
-        try Self.checkMachine(machine, mapping)
-        guard let list = Self.sensorList(mapping, machine: machine) else { return 0 }
-        let columns = mapping.sensorIDs(ofMachine: machine)
-        var row = [Double](repeating: .nan, count: columns.count)
+        try forEachRow(machines: [machine], mapping: mapping, from: from, until: until) { _, time, values in
+            try body(time, values)
+        }
+    }
+
+    /// `forEachRow(machine:…)` for several machines in one pass over the range: `body` gets the
+    /// position of the machine in `machines`, then exactly the rows `forEachRow(machine:…)`
+    /// gives that machine, in the same order (at one time, machines in `machines` order).
+    ///
+    /// Readings are keyed by time first (inserts append, retention deletes a prefix), so a
+    /// query for one machine visits every reading of the range, every machine's: one pass for
+    /// N machines reads the range once instead of N times (an hour at 98 sensors × 10 Hz is
+    /// 3.5 M readings and 23,000 pages per pass).
+    /// - Important: as for one machine, `body` must not call this `BufferDatabase`.
+    /// - Returns: the number of rows passed to `body`, all machines together.
+    @discardableResult
+    public func forEachRow(
+        machines: [Int32], mapping: SensorMapping, from: Timestamp, until: Timestamp,
+        _ body: (Int, Timestamp, UnsafeBufferPointer<Double>) throws -> Void
+    ) throws -> Int {
+        for machine in machines { try Self.checkMachine(machine, mapping) }
+        // Each machine's columns in one flat row buffer: machine k's values are
+        // row[rowStart[k] ..< rowStart[k + 1]]. `slot` maps a sensor id (offset by the
+        // smallest) to its place in that buffer, -1 for ids of other machines.
+        var rowStart = [0]
+        var known: [(id: Int64, slot: Int)] = []
+        for machine in machines {
+            let columns = mapping.sensorIDs(ofMachine: machine)
+            for (column, id) in columns.enumerated() where id >= 0 {
+                known.append((id, rowStart[rowStart.count - 1] + column))
+            }
+            rowStart.append(rowStart[rowStart.count - 1] + columns.count)
+        }
+        guard let lowest = known.map(\.id).min(), let highest = known.map(\.id).max() else { return 0 }
+        var slot = [Int32](repeating: -1, count: Int(highest - lowest) + 1)
+        var owner = [Int32](repeating: 0, count: rowStart[rowStart.count - 1])
+        for k in machines.indices {
+            for s in rowStart[k]..<rowStart[k + 1] { owner[s] = Int32(k) }
+        }
+        for (id, s) in known { slot[Int(id - lowest)] = Int32(s) }
+        var row = [Double](repeating: .nan, count: rowStart[rowStart.count - 1])
+        var touched = [Bool](repeating: false, count: machines.count)
         var rows = 0
+        // The machines with a reading at the time being read get their row, in `machines` order.
+        func emit(_ time: Int64) throws {
+            for k in machines.indices where touched[k] {
+                try row.withUnsafeBufferPointer { buffer in
+                    try body(k, Timestamp(millisecondsSinceEpoch: time),
+                             UnsafeBufferPointer(rebasing: buffer[rowStart[k]..<rowStart[k + 1]]))
+                }
+                rows += 1
+            }
+            forget()
+        }
+        func forget() {
+            for k in machines.indices where touched[k] {
+                for s in rowStart[k]..<rowStart[k + 1] { row[s] = .nan }
+                touched[k] = false
+            }
+        }
         var cursor = from.millisecondsSinceEpoch
         let chunkRows = 20_000
         var finished = false
@@ -257,45 +312,48 @@ public final class BufferDatabase: Sendable {
         defer { state.withLock { $0.connection.releaseCacheMemory() } }
         while !finished {
             try state.withLock { state throws in
+                // The ids' span rather than their list: SQLite tests `IN (…)` on every row of
+                // the range anyway (the key's time comes first), and the slot table rejects
+                // other machines' ids for less.
                 let statement = try state.statement(
-                    "SELECT t_ms, sensor_id, value FROM readings WHERE t_ms >= ?1 AND t_ms < ?2 AND \(list) ORDER BY t_ms, sensor_id LIMIT ?3")
+                    "SELECT t_ms, sensor_id, value FROM readings WHERE t_ms >= ?1 AND t_ms < ?2 AND sensor_id BETWEEN ?4 AND ?5 ORDER BY t_ms, sensor_id LIMIT ?3")
                 defer { statement.reset() }
                 try statement.bind(cursor, at: 1)
                 try statement.bind(until.millisecondsSinceEpoch, at: 2)
                 try statement.bind(chunkRows, at: 3)
+                try statement.bind(lowest, at: 4)
+                try statement.bind(highest, at: 5)
                 var stepped = 0
+                // The first and last time stepped over (any machine's), and the time of the
+                // readings held in `row`.
                 var first: Int64? = nil
+                var last: Int64? = nil
                 var current: Int64? = nil
                 while try statement.step() {
                     stepped += 1
                     let time = statement.int64(at: 0)
+                    if first == nil { first = time }
+                    last = time
+                    let s = slot[Int(statement.int64(at: 1) - lowest)]
+                    guard s >= 0 else { continue }
                     if current != time {
-                        if let c = current {
-                            try row.withUnsafeBufferPointer { try body(Timestamp(millisecondsSinceEpoch: c), $0) }
-                            rows += 1
-                            for i in row.indices { row[i] = .nan }
-                        } else {
-                            first = time
-                        }
+                        if let c = current { try emit(c) }
                         current = time
                     }
-                    if !statement.isNull(at: 2), let column = columns.firstIndex(of: statement.int64(at: 1)) {
-                        row[column - columns.startIndex] = statement.double(at: 2)
-                    }
+                    touched[Int(owner[Int(s)])] = true
+                    if !statement.isNull(at: 2) { row[Int(s)] = statement.double(at: 2) }
                 }
-                guard let last = current else {
+                guard let last else {
                     finished = true
                     return
                 }
                 if stepped == chunkRows, last != first {
                     // The chunk was cut inside its last time: that time is read whole next round.
-                    for i in row.indices { row[i] = .nan }
+                    if current == last { forget() } else if let c = current { try emit(c) }
                     cursor = last
                     return
                 }
-                try row.withUnsafeBufferPointer { try body(Timestamp(millisecondsSinceEpoch: last), $0) }
-                rows += 1
-                for i in row.indices { row[i] = .nan }
+                if let c = current { try emit(c) }
                 if stepped == chunkRows { cursor = last + 1 } else { finished = true }
             }
         }

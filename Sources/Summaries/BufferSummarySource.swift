@@ -24,35 +24,64 @@ public enum BufferSummarySource {
         machine: String, configuration: AgentConfiguration, from: Timestamp, until: Timestamp,
         database: BufferDatabase, generated: Timestamp = .now()
     ) throws -> SummaryInput {
+        try inputs(machines: [machine], configuration: configuration, from: from, until: until, database: database,
+                   generated: generated)[0]
+    }
+
+    /// The summary inputs of several machines over `[from, until)`, in `machines` order, from
+    /// one pass over the period's readings (`BufferDatabase.forEachRow(machines:…)`): the
+    /// buffer is keyed by time, so reading each machine's readings on its own visits every
+    /// reading of the period once per machine. Each input is the one `input(machine:…)` gives.
+    ///
+    /// Memory: the digests of all their sensors at once, about 7 KB per sensor (the chart's
+    /// buckets), so the caller bounds how many machines it asks for at a time.
+    /// - Throws: `StoreError(.unknownMachine)` when agent.conf has no such machine; `SQLiteError`
+    ///   when the buffer cannot be read.
+    public static func inputs(
+        machines: [String], configuration: AgentConfiguration, from: Timestamp, until: Timestamp,
+        database: BufferDatabase, generated: Timestamp = .now()
+    ) throws -> [SummaryInput] {
         let mapping = try database.lookUpSensors(configuration)
-        guard let index = mapping.machineIndex(named: machine), let machineConfiguration = configuration.machine(id: machine) else {
-            let known = configuration.machines.map(\.id).joined(separator: ", ")
-            throw StoreError(.unknownMachine, "no machine \"\(machine)\" in \(configuration.sourcePath) (machines: \(known))")
+        var indices: [Int32] = []
+        var configured: [MachineConfiguration] = []
+        for machine in machines {
+            guard let index = mapping.machineIndex(named: machine), let machineConfiguration = configuration.machine(id: machine) else {
+                let known = configuration.machines.map(\.id).joined(separator: ", ")
+                throw StoreError(.unknownMachine, "no machine \"\(machine)\" in \(configuration.sourcePath) (machines: \(known))")
+            }
+            indices.append(index)
+            configured.append(machineConfiguration)
         }
         // Each row is reduced as it is read (statistics and chart buckets per sensor): memory
         // stays about 8 KB per sensor however long the period (an hour at 10 Hz held as samples
         // was 36,000 per sensor, 8.6 MB for a 10-sensor machine).
-        let pollInterval = max(1, machineConfiguration.pollInterval.wholeMilliseconds)
-        var digests = machineConfiguration.sensors.map { _ in
-            SensorDigest(start: from, end: until, pollIntervalMilliseconds: pollInterval)
-        }
-        try database.forEachRow(machine: index, mapping: mapping, from: from, until: until) { time, values in
-            for (column, value) in values.enumerated() where column < digests.count && !value.isNaN {
-                digests[column].add(value, at: time)
+        let pollIntervals = configured.map { max(1, $0.pollInterval.wholeMilliseconds) }
+        var digests = configured.indices.map { k in
+            configured[k].sensors.map { _ in
+                SensorDigest(start: from, end: until, pollIntervalMilliseconds: pollIntervals[k])
             }
         }
-        let sensors = machineConfiguration.sensors.enumerated().map { column, sensor in
-            SensorSeries(name: sensor.name, unit: sensor.unit, digest: digests[column])
+        try database.forEachRow(machines: indices, mapping: mapping, from: from, until: until) { k, time, values in
+            for (column, value) in values.enumerated() where column < digests[k].count && !value.isNaN {
+                digests[k][column].add(value, at: time)
+            }
         }
-        let alerts = try database.alerts(.active(from: from, until: until, machine: machine)).map(summaryAlert)
-        let model = try database.latestModel(machine: machine).flatMap { record -> ModelInfo? in
-            guard record.created < until else { return nil }
-            return ModelInfo(name: "model \(record.id)", calibrated: record.created, calibrationWindows: record.windows, threshold: record.threshold)
+        return try configured.indices.map { k in
+            let machineConfiguration = configured[k]
+            let machine = machineConfiguration.id
+            let sensors = machineConfiguration.sensors.enumerated().map { column, sensor in
+                SensorSeries(name: sensor.name, unit: sensor.unit, digest: digests[k][column])
+            }
+            let alerts = try database.alerts(.active(from: from, until: until, machine: machine)).map(summaryAlert)
+            let model = try database.latestModel(machine: machine).flatMap { record -> ModelInfo? in
+                guard record.created < until else { return nil }
+                return ModelInfo(name: "model \(record.id)", calibrated: record.created, calibrationWindows: record.windows, threshold: record.threshold)
+            }
+            return SummaryInput(
+                machine: machine, machineDescription: machineConfiguration.description, start: from, end: until,
+                pollIntervalMilliseconds: pollIntervals[k], sensors: sensors,
+                scores: nil, alerts: alerts, dataQualityEvents: [], model: model, generated: generated)
         }
-        return SummaryInput(
-            machine: machine, machineDescription: machineConfiguration.description, start: from, end: until,
-            pollIntervalMilliseconds: pollInterval, sensors: sensors,
-            scores: nil, alerts: alerts, dataQualityEvents: [], model: model, generated: generated)
     }
 
     /// The runtime stores each alert's latest alert-log line as its details: the id, the top

@@ -52,6 +52,9 @@ struct RunCommand: AsyncParsableCommand {
         releaseStartUpPages(logger: logger, after: "reading the configuration")
         var runtimeOptions = RuntimeOptions()
         runtimeOptions.metricsPath = metricsFile
+        // Each phase of the runtime's start gives back the pages it alone used, before the next
+        // phase adds its own: the start-up peak is the largest phase, not their sum.
+        runtimeOptions.startUpPhaseEnded = { phase in releaseStartUpPages(logger: logger, after: phase.rawValue) }
         let runtime = AgentRuntime(configuration: configuration, options: runtimeOptions, logger: logger)
         let reloader = ReloadService(path: options.config, runtime: runtime, logger: logger)
         let group = ServiceGroup(
@@ -59,8 +62,6 @@ struct RunCommand: AsyncParsableCommand {
                 services: [
                     .init(service: runtime),
                     .init(service: reloader, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore),
-                    .init(service: StartUpPagesService(runtime: runtime, logger: logger),
-                          successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
@@ -92,23 +93,6 @@ struct ReloadService: Service {
                 logger.error("SIGHUP: \(path) not reloaded, the running configuration stays in force:\n\(error.description)")
             }
         }
-    }
-}
-
-/// Gives back the pages the runtime's start-up used alone (opening the buffer, loading the
-/// models, starting the pollers) once it reports READY, then ends. Only once: a second release
-/// 10 s later also took out code that runs only every minute or so, which faulted back in over
-/// the next minutes: RSS rose by 1.4 MB after the warm-up of a 10-minute run instead of 0.4 MB
-/// (docs/performance.md, "Where the size and the memory go").
-struct StartUpPagesService: Service {
-    let runtime: AgentRuntime
-    let logger: Logger
-
-    func run() async throws {
-        try await cancelWhenGracefulShutdown {
-            while !runtime.isReady { try await Task.sleep(for: .milliseconds(50)) }
-        }
-        releaseStartUpPages(logger: logger, after: "the runtime's start-up")
     }
 }
 

@@ -67,6 +67,22 @@ import Testing
         writer.close()
     }
 
+    /// The machines each summary pass reads: consecutive machines up to `sensorsPerPass`
+    /// sensors together, a larger machine alone, every machine exactly once and in order.
+    @Test(arguments: [
+        ([10, 10, 10], [[0, 1, 2]]),
+        (Array(repeating: 10, count: 13), [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9, 10, 11], [12]]),
+        ([100, 28, 1], [[0], [1, 2]]),
+        ([20, 5, 30, 5], [[0, 1], [2], [3]]),
+        ([Int](), [[Int]]()),
+    ])
+    func summaryPassesGroupConsecutiveMachinesUpToTheSensorBudget(sensors: [Int], expected: [[Int]]) {
+        #expect(PeriodicSummaries.sensorsPerPass == 32)
+        let passes = PeriodicSummaries.passes(sensors)
+        #expect(passes == expected)
+        #expect(passes.flatMap { $0 } == Array(sensors.indices))
+    }
+
     @Test func scorePointsStayBoundedAndKeepThePeak() throws {
         var agent = AgentSettings()
         agent.summaryInterval = .seconds(3600)

@@ -89,6 +89,24 @@ import TestSupport
         }
         let files = try SummaryWriter.write(input, to: dir.file("summaries"))
         #expect(files.html.hasSuffix("/pump-1_2026-11-29T01-00-00Z_1m.html"))
+
+        // Both machines from one pass over the period (as the agent's periodic summaries read
+        // them) write the same files, byte for byte, as each machine read on its own.
+        let from = Timestamp(millisecondsSinceEpoch: start), until = Timestamp(millisecondsSinceEpoch: start + 60_000)
+        let generated = Timestamp(iso8601: "2026-11-29T02:00:00Z")!
+        let together = try BufferSummarySource.inputs(
+            machines: ["fan-1", "pump-1"], configuration: configuration, from: from, until: until, database: reader, generated: generated)
+        #expect(together.map(\.machine) == ["fan-1", "pump-1"])
+        for (k, machine) in ["fan-1", "pump-1"].enumerated() {
+            let alone = try BufferSummarySource.input(
+                machine: machine, configuration: configuration, from: from, until: until, database: reader, generated: generated)
+            #expect(alone.sensors.reduce(0) { $0 + $1.readingCount } == (machine == "fan-1" ? 30 : 59))
+            let a = try SummaryWriter.write(together[k], to: dir.file("together"))
+            let b = try SummaryWriter.write(alone, to: dir.file("alone"))
+            for (x, y) in [(a.json, b.json), (a.csv, b.csv), (a.html, b.html)] {
+                #expect(try String(contentsOfFile: x, encoding: .utf8) == String(contentsOfFile: y, encoding: .utf8), "\(x)")
+            }
+        }
     }
 }
 
