@@ -59,6 +59,10 @@ struct CalibrateCommand: ParsableCommand {
     @Flag(help: "Do not compare the readings of a machine that switches between two states (a compressor's loaded) with their level in the same state; compare them with one level for both states.")
     var noStateCompensation = false
 
+    @Flag(help: ArgumentHelp("Calibrate and store the detector even when the data is far too short for a quiet detector.",
+                             discussion: "Without it, calibrate refuses (exit status 1, nothing stored) a stretch with fewer running rows, windows or minutes than the least it needs (see README, \"How much calibration data\"): such a detector alerts on normal operation every few minutes."))
+    var force = false
+
     @Flag(help: "Print what calibration did as JSON.")
     var json = false
 
@@ -91,6 +95,7 @@ struct CalibrateCommand: ParsableCommand {
         let source = input ?? "the buffer"
         if let rows { table = table.prefix(rows: rows) }
         var notRunningRows = 0
+        let givenRows = table.rowCount
         if let machineConfiguration {
             table = try CalibrateCommand.select(sensors: machineConfiguration.sensors.map(\.name), from: table, file: source)
             if machineConfiguration.runSignal != nil {
@@ -101,6 +106,29 @@ struct CalibrateCommand: ParsableCommand {
             }
         } else if configuration != nil {
             throw ValidationError("no machine \"\(machine)\" in \(config)")
+        }
+        // How much normal operation calibration really has, against what it needs (measured on
+        // the simulator: `CalibrationCoverage.Minimum`): far too little is refused unless forced,
+        // too little is warned about.
+        let stateColumns = machineConfiguration.map { CalibrateCommand.stateSensors(of: $0, in: table) } ?? []
+        let secondsPerPoll = Double(max(1, machineConfiguration?.pollInterval.wholeMilliseconds ?? 1000)) / 1000
+        let coverage = CalibrationCoverage.measure(table: table, givenRows: givenRows,
+                                                   windowRows: CalibrationSettings().deviation.windowRows,
+                                                   stateColumns: stateColumns, secondsPerRow: secondsPerPoll)
+        let missing = coverage.shortfalls(minimum: .required, sensorNames: table.sensorNames)
+        let refusal = missing.isEmpty ? nil
+            : CalibrateCommand.refusal(machine: machine, coverage: coverage, missing: missing, source: source)
+        if let refusal, !force {
+            if json {
+                var out = JSONWriter()
+                out.field("machine", machine)
+                out.field("refused", true)
+                CalibrateCommand.write(coverage: coverage, sensorNames: table.sensorNames, to: &out)
+                out.array("shortfalls", missing) { $0.element($1) }
+                out.array("warnings", [refusal]) { $0.element($1) }
+                print(out.finish())
+            }
+            throw CalibrationRefused(message: refusal)
         }
         var labelled: SensorTable? = faultsFromAlerts
         if let anomalies {
@@ -140,7 +168,6 @@ struct CalibrateCommand: ParsableCommand {
         alerting.network = nil
         // The states its operating-state sensors showed: the agent does not score a state
         // calibration never saw (see `CalibratedStates`).
-        let stateColumns = machineConfiguration.map { CalibrateCommand.stateSensors(of: $0, in: table) } ?? []
         if !stateColumns.isEmpty {
             alerting.calibratedStates = CalibratedStates.observe(values: table.values[...], sensorCount: table.sensorCount,
                                                                  columns: stateColumns)
@@ -158,9 +185,10 @@ struct CalibrateCommand: ParsableCommand {
             try model.write(to: modelPath!)
         }
         let r = outcome.report
-        let warnings = machineConfiguration.map {
+        let warnings = (machineConfiguration.map {
             CalibrateCommand.narrowCalibrationWarnings(states: alerting.calibratedStates, table: table, machine: $0, source: source)
-        } ?? []
+        } ?? []) + [refusal ?? CalibrateCommand.shortDataWarning(machine: machine, coverage: coverage, sensorNames: table.sensorNames,
+                                                                  source: source)].compactMap { $0 }
         if json {
             var out = JSONWriter()
             out.field("machine", machine)
@@ -170,6 +198,10 @@ struct CalibrateCommand: ParsableCommand {
             out.field("threshold", Double(r.threshold))
             out.field("expected_false_alarm_rate", r.expectedFalseAlarmRate)
             out.field("labelled_anomaly_rows", r.labelledAnomalyRows)
+            out.field("refused", false)
+            out.field("forced", refusal != nil)
+            CalibrateCommand.write(coverage: coverage, sensorNames: table.sensorNames, to: &out)
+            out.array("shortfalls", coverage.shortfalls(minimum: .recommended, sensorNames: table.sensorNames)) { $0.element($1) }
             out.field("seconds", elapsed)
             out.field("detector", path)
             out.field("load_prior", !noLoadPrior)
@@ -190,6 +222,7 @@ struct CalibrateCommand: ParsableCommand {
         } else {
             print("calibrated \(machine): K = \(r.rows) rows × \(table.sensorCount) sensors (\(r.trimmedRows) rows set aside as suspect)")
             if notRunningRows > 0 { print("  left out \(notRunningRows) rows where the machine was stopped, stopping (stop_grace), settling after a start or of unknown running state") }
+            print("  data: " + CalibrateCommand.coverageText(coverage, sensorNames: table.sensorNames))
             for line in LoadPriorText.lines(detector: outcome.detector, sensorNames: table.sensorNames, settings: settings) {
                 print("  " + line)
             }
@@ -218,6 +251,63 @@ struct CalibrateCommand: ParsableCommand {
             print("  took \(EvaluationText.fixed(elapsed, 3)) s; stored \(path)\(modelPath.map { " and \($0)" } ?? "")")
             for warning in warnings { print("  warning: \(warning)") }
         }
+    }
+
+    /// One line on what calibration had: rows used (of those given), minutes, full windows,
+    /// run stretches and minutes per operating state.
+    static func coverageText(_ c: CalibrationCoverage, sensorNames: [String]) -> String {
+        var parts = ["\(c.usedRows) rows used of \(c.givenRows) (\(CalibrationCoverage.minutesText(c.usedMinutes)) min of running)"]
+        if c.rowsWithMissingReadings > 0 { parts.append("\(c.rowsWithMissingReadings) rows with a missing reading") }
+        parts.append("\(c.windows) full windows")
+        let stretches = "\(c.runStretches) run stretch\(c.runStretches == 1 ? "" : "es")"
+        parts.append(c.runStretchesWithoutWindow > 0 ? stretches + " (\(c.runStretchesWithoutWindow) shorter than a window)" : stretches)
+        for state in c.stateRows where state.column < sensorNames.count {
+            parts.append("\(sensorNames[state.column]) off \(CalibrationCoverage.minutesText(Double(state.off) * c.secondsPerRow / 60)) min / on \(CalibrationCoverage.minutesText(Double(state.on) * c.secondsPerRow / 60)) min")
+        }
+        return parts.joined(separator: ", ")
+    }
+
+    /// The coverage fields of `calibrate --json` (added to, never renamed: scripts read them).
+    static func write(coverage c: CalibrationCoverage, sensorNames: [String], to out: inout JSONWriter) {
+        out.field("given_rows", c.givenRows)
+        out.field("not_running_rows", c.notRunningRows)
+        out.field("rows_with_missing_readings", c.rowsWithMissingReadings)
+        out.field("used_rows", c.usedRows)
+        out.field("used_minutes", c.usedMinutes)
+        out.field("windows", c.windows)
+        out.field("run_stretches", c.runStretches)
+        out.field("run_stretches_without_window", c.runStretchesWithoutWindow)
+        out.field("seconds_per_row", c.secondsPerRow)
+        out.array("states", c.stateRows.filter { $0.column < sensorNames.count }) { out, state in
+            out.object { o in
+                o.field("sensor", sensorNames[state.column])
+                o.field("off_rows", state.off)
+                o.field("on_rows", state.on)
+                o.field("off_minutes", Double(state.off) * c.secondsPerRow / 60)
+                o.field("on_minutes", Double(state.on) * c.secondsPerRow / 60)
+            }
+        }
+    }
+
+    /// What to do to give calibration more data, for the source it read.
+    static func remedy(machine: String, source: String) -> String {
+        source == "the buffer"
+            ? "let the agent buffer at least \(CalibrationCoverage.minutesText(CalibrationCoverage.Minimum.recommended.minutes)) minutes of \(machine) running through its usual operating states (loaded and unloaded, its speeds), then calibrate over them: edge-agent calibrate --machine \(machine) --last 30m (or --from/--until around a stretch where it ran)"
+            : "give --input a longer stretch of \(machine) running through its usual operating states (at least \(CalibrationCoverage.minutesText(CalibrationCoverage.Minimum.recommended.minutes)) minutes of running), or calibrate from the agent's buffer with e.g. --last 30m"
+    }
+
+    /// The warning for a calibration short of the recommended data (nil: it has enough).
+    static func shortDataWarning(machine: String, coverage: CalibrationCoverage, sensorNames: [String], source: String) -> String? {
+        let missing = coverage.shortfalls(minimum: .recommended, sensorNames: sensorNames)
+        guard !missing.isEmpty else { return nil }
+        return "\(machine) was calibrated on too little normal operation: \(missing.joined(separator: "; ")). With this little data a detector can alert on normal operation (a simulated compressor calibrated on 30 s alerted every 2 minutes); \(remedy(machine: machine, source: source))."
+    }
+
+    /// Why calibration refuses far too little data, and what to do.
+    static func refusal(machine: String, coverage: CalibrationCoverage, missing: [String], source: String) -> String {
+        let stopped = coverage.notRunningShare >= 0.5
+            ? " \(machine) was stopped or settling in \(coverage.notRunningRows) of the \(coverage.givenRows) rows of \(source)." : ""
+        return "not calibrating \(machine): far too little normal operation in \(source): \(missing.joined(separator: "; ")).\(stopped) A detector calibrated on this would alert on normal operation every few minutes. \(remedy(machine: machine, source: source).prefix(1).uppercased())\(remedy(machine: machine, source: source).dropFirst()). To store it anyway, add --force."
     }
 
     /// The columns of `table` that are operating-state sensors of `machine`: its `bool` sensors
@@ -327,4 +417,11 @@ enum LoadPriorText {
         }
         return dropped + ["load prior (\(load.kind)): \(compensated.isEmpty ? "no sensor" : compensated) follow \(named(load.driver)) (calibrated at \(EvaluationText.fixed(Double(load.referenceDriver), 1))); other speeds are expected"]
     }
+}
+
+/// `calibrate` refused data far too short for a quiet detector (nothing was stored).
+struct CalibrationRefused: Error, CustomStringConvertible {
+    /// What was missing and what to do.
+    let message: String
+    var description: String { message }
 }

@@ -294,7 +294,9 @@ struct CLITests {
         #expect(json.status == 0)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [String: Any])
         let warnings = try #require(object["warnings"] as? [String])
-        #expect(warnings.count == 1 && warnings.first?.hasPrefix("loaded was on") == true)
+        // 300 rows at 1 s are 5 minutes: the second warning says that is short of 10.
+        #expect(warnings.count == 2 && warnings.first?.hasPrefix("loaded was on") == true)
+        #expect(warnings.last?.hasPrefix("c-1 was calibrated on too little normal operation: 281 full windows (at least 500 needed)") == true)
     }
 
     @Test("run_threshold: calibrate leaves out the rows where the motor current says the machine stopped; check-config shows it")

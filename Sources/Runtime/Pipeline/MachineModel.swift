@@ -116,7 +116,9 @@ public struct MachineModel: Sendable {
         "\(dataDirectory)/models/\(machine).detector.json"
     }
 
-    init(path: String, file: DetectorFile, network: NetworkModel? = nil, alertScore: AlertScore = .deviation) {
+    /// A model from a detector file already read (`path` names it in messages), as `load` makes
+    /// it; public so that a benchmark can score a detector it calibrated in memory.
+    public init(path: String, file: DetectorFile, network: NetworkModel? = nil, alertScore: AlertScore = .deviation) {
         self.path = path
         self.network = network
         networkThreshold = network.map { Double($0.threshold) }
