@@ -187,7 +187,8 @@ struct CalibrateCommand: ParsableCommand {
         let r = outcome.report
         let warnings = (machineConfiguration.map {
             CalibrateCommand.narrowCalibrationWarnings(states: alerting.calibratedStates, table: table, machine: $0, source: source)
-        } ?? []) + [refusal ?? CalibrateCommand.shortDataWarning(machine: machine, coverage: coverage, sensorNames: table.sensorNames,
+        } ?? []) + [refusal.map { _ in CalibrateCommand.refusal(machine: machine, coverage: coverage, missing: missing, source: source, forced: true) }
+            ?? CalibrateCommand.shortDataWarning(machine: machine, coverage: coverage, sensorNames: table.sensorNames,
                                                                   source: source)].compactMap { $0 }
         if json {
             var out = JSONWriter()
@@ -303,11 +304,18 @@ struct CalibrateCommand: ParsableCommand {
         return "\(machine) was calibrated on too little normal operation: \(missing.joined(separator: "; ")). With this little data a detector can alert on normal operation (a simulated compressor calibrated on 30 s alerted every 2 minutes); \(remedy(machine: machine, source: source))."
     }
 
-    /// Why calibration refuses far too little data, and what to do.
-    static func refusal(machine: String, coverage: CalibrationCoverage, missing: [String], source: String) -> String {
+    /// Why calibration refuses far too little data, and what to do; with `forced`, the warning
+    /// that it was stored anyway.
+    static func refusal(machine: String, coverage: CalibrationCoverage, missing: [String], source: String,
+                        forced: Bool = false) -> String {
         let stopped = coverage.notRunningShare >= 0.5
             ? " \(machine) was stopped or settling in \(coverage.notRunningRows) of the \(coverage.givenRows) rows of \(source)." : ""
-        return "not calibrating \(machine): far too little normal operation in \(source): \(missing.joined(separator: "; ")).\(stopped) A detector calibrated on this would alert on normal operation every few minutes. \(remedy(machine: machine, source: source).prefix(1).uppercased())\(remedy(machine: machine, source: source).dropFirst()). To store it anyway, add --force."
+        let what = remedy(machine: machine, source: source)
+        let todo = "\(what.prefix(1).uppercased())\(what.dropFirst())."
+        if forced {
+            return "\(machine) was calibrated with --force on far too little normal operation in \(source): \(missing.joined(separator: "; ")).\(stopped) A detector calibrated on this can alert on normal operation every few minutes. \(todo)"
+        }
+        return "not calibrating \(machine): far too little normal operation in \(source): \(missing.joined(separator: "; ")).\(stopped) A detector calibrated on this would alert on normal operation every few minutes. \(todo) To store it anyway, add --force."
     }
 
     /// The columns of `table` that are operating-state sensors of `machine`: its `bool` sensors

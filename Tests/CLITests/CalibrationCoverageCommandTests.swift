@@ -73,7 +73,9 @@ struct CalibrationCoverageCommandTests {
         #expect(forced.status == 0, "\(forced.standardError)")
         #expect(forced.standardOutput.contains("  data: 60 rows used of 60 (1.0 min of running), 41 full windows, 1 run stretch, loaded off "),
                 "\(forced.standardOutput)")
-        #expect(forced.standardOutput.contains("warning: not calibrating \(m): far too little"))
+        #expect(forced.standardOutput.contains("warning: \(m) was calibrated with --force on far too little normal operation in \(fleet.compressorCSV): 41 full windows (at least 100 needed); 1.0 min of running covered (at least 2.0 min needed)."),
+                "\(forced.standardOutput)")
+        #expect(!forced.standardOutput.contains("To store it anyway"))
         #expect(FileManager.default.fileExists(atPath: fleet.detector))
 
         // Five minutes: stored, with a warning naming the machine, what is short and what to do.

@@ -112,12 +112,12 @@ public struct CalibrationCoverage: Sendable, Hashable {
         }
 
         /// What a calibration should have: below it, `calibrate` warns. On the simulator (one
-        /// operating point, machine warm) 10 minutes left 35 of 36 machines at 1 s polls
-        /// without a false alert in the following hour; below a minute per state, or 500
-        /// windows, compressors alerted.
+        /// operating point, machine warm, 1 s polls) 10 minutes (581 windows) left all 36
+        /// machines without a false alert in the following hour, 5 minutes 33, 2 minutes 27
+        /// (compressors then had well under 2 minutes in each state).
         public static let recommended = Minimum(rows: 0, windows: 500, minutes: 10, minutesPerState: 1)
-        /// Below this `calibrate` refuses (unless `--force`): on the simulator every kind of
-        /// machine calibrated on less alerted on normal operation every few minutes.
+        /// Below this `calibrate` refuses (unless `--force`): on the simulator at 1 s polls every
+        /// kind of machine calibrated on less alerted on normal operation, 5–24 times per hour.
         public static let required = Minimum(rows: 0, windows: 100, minutes: 2, minutesPerState: 0)
     }
 
