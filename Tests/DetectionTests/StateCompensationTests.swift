@@ -96,4 +96,33 @@ struct StateCompensationTests {
         #expect(state.settleRows >= 30 && state.settleRows < 150)
         #expect(alerts(fast, rows(count: 12000, loadedRows: 450, unloadedRows: 150, seed: 6, rowsPerSecond: 10)) == 0)
     }
+
+    /// A noisy sensor 25 % higher in the second state (a compressor's vibration: 2.0 mm/s loaded,
+    /// 1.6 unloaded, noise 0.15): its states are 2.7 spreads of a single row apart, which single
+    /// rows hide, but 12 spreads of a 20-row window mean, which the score compares.
+    func noisyStep(count: Int, seed: UInt64) -> [Float] {
+        var random = SplitMix64(seed: seed)
+        var values: [Float] = []
+        for r in 0..<count {
+            let loaded = r % 600 < 300
+            values += [loaded ? 1 : 0, (loaded ? 85 : 32) * (1 + 0.003 * Float(random.gaussian())),
+                       (loaded ? 2.0 : 1.6) + 0.15 * Float(random.gaussian())]
+        }
+        return values
+    }
+
+    @Test("a noisy sensor's step between the states is judged on window means: compensated, though single rows hide it")
+    func noisyStepIsCompensated() throws {
+        let values = noisyStep(count: 6000, seed: 7)
+        let rows = try #require(StateCompensation.fit(values: values[...], sensorCount: 3))
+        let windows = try #require(StateCompensation.fit(values: values[...], sensorCount: 3, averagedRows: 20))
+        // The current is compensated either way; the vibration only on window means.
+        #expect(abs(rows.shift[1] - 53) < 1 && abs(windows.shift[1] - 53) < 1)
+        #expect(rows.shift[2] == 0)
+        #expect(abs(windows.shift[2] - 0.4) < 0.05)
+        // Calibration judges it on its window rows (20 by default).
+        let detector = Calibrator().calibrate(values: values[...], sensorNames: ["loaded", "motor_current", "vibration_x"]).detector
+        let state = try #require(detector.state)
+        #expect(abs(state.shift[2] - 0.4) < 0.05)
+    }
 }

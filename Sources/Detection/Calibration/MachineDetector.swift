@@ -345,7 +345,8 @@ public struct Calibrator: Sendable {
         // Speed compensation, when the load prior knows this kind of machine: everything the
         // window-deviation score learns below is learned on compensated readings.
         let raw = values
-        let state = settings.compensateStates ? StateCompensation.fit(values: raw, sensorCount: n, runStarts: runStarts) : nil
+        let state = settings.compensateStates ? StateCompensation.fit(values: raw, sensorCount: n, averagedRows: settings.deviation.windowRows,
+                                                                            runStarts: runStarts) : nil
         let staged = state.map { state in
             CalibrationRuns.byRun(raw, sensorCount: n, starts: runStarts) { rows, afterStop in state.apply(to: rows, settled: !afterStop) }[...]
         } ?? raw

@@ -24,14 +24,20 @@ public struct StateCompensation: Sendable, Hashable, Codable {
     ///     own changes of state show the sensors take longer to reach the new level.
     ///   - minimumRows: settled rows needed in each state.
     ///   - minimumSeparation: a sensor is compensated when its two medians differ by more than
-    ///     this many of its within-state spreads.
+    ///     this many within-state spreads of its mean over `averagedRows` rows.
+    ///   - averagedRows: rows the score averages before comparing levels (the window-deviation
+    ///     score's `windowRows`). The spread of such a mean is the single rows' spread ÷
+    ///     √averagedRows, so a noisy sensor whose step between the states single rows hide (a
+    ///     compressor's vibration, 25 % higher loaded, at 2.6 row spreads) is still compared
+    ///     within its state: its window mean would otherwise follow how many loaded rows the
+    ///     window holds, and calibration would take that for wander. 1: judged on single rows.
     ///   - runStarts: rows at which the machine runs again after a stop left out of `values`:
     ///     as in the agent (whose compensator starts afresh after a stop), the first
     ///     `settleRows` rows of a run count as just after a change of state (the start's
     ///     settling may have ended just after one), and a state that differs across a stop is
     ///     no change of state. The first row of `values` counts as settled.
     public static func fit(values: ArraySlice<Float>, sensorCount n: Int, settleRows: Int = 5, minimumRows: Int = 60,
-                           minimumSeparation: Float = 3, runStarts: [Int] = []) -> StateCompensation? {
+                           minimumSeparation: Float = 3, averagedRows: Int = 1, runStarts: [Int] = []) -> StateCompensation? {
         guard n > 1 else { return nil }
         let rows = values.count / n
         let runOfRow = CalibrationRuns.runOfRow(rows: rows, starts: runStarts)
@@ -59,6 +65,7 @@ public struct StateCompensation: Sendable, Hashable, Codable {
             }
             return settled
         }
+        let resolution = Float(max(1, averagedRows)).squareRoot()
         // Each state's median per sensor, and the larger of the two within-state spreads.
         func levels(_ settled: [[Int]]) -> (zero: [Float], one: [Float], spread: [Float], shift: [Float]) {
             var zero = [Float](repeating: .nan, count: n), one = zero, spread = zero
@@ -68,7 +75,7 @@ public struct StateCompensation: Sendable, Hashable, Codable {
                 let m0 = RobustStatistics.median(z), m1 = RobustStatistics.median(o)
                 let d = max(RobustStatistics.scaledMAD(z, center: m0), RobustStatistics.scaledMAD(o, center: m1))
                 zero[s] = m0; one[s] = m1; spread[s] = d
-                guard m0.isFinite, m1.isFinite, d.isFinite, abs(m1 - m0) > minimumSeparation * d else { continue }
+                guard m0.isFinite, m1.isFinite, d.isFinite, abs(m1 - m0) > minimumSeparation * d / resolution else { continue }
                 shift[s] = m1 - m0
             }
             return (zero, one, spread, shift)

@@ -1,0 +1,154 @@
+import Detection
+import EdgeCore
+import Simulator
+
+/// `edge-bench vibration-faults [--kind pump|motor|compressor] [--seeds FIRST-LAST] [--step-ms MS]
+/// [--fault imbalance|bearing-wear] [--severity S] [--automatic]`: does a vibration fault alert on
+/// a machine calibrated for 10 minutes? Each simulated machine runs at one operating point (the
+/// compressor at load 0.6, its receiver cycling it between loaded and unloaded; pumps and fan
+/// motors at the middle of their range; `--automatic`: the plant's own load changes), is calibrated
+/// on its first 10 minutes, runs 10 more minutes normally, then 10 minutes with the fault (step
+/// profile). Prints per machine the vibration sensors' weights (and any other sensor weighted
+/// below 1), the alerted rows of the normal stretch, and the fault's first alert and peak score ÷
+/// threshold. Figures, not a pass/fail: see docs/detection.md ("Vibration and the wander discount").
+func vibrationFaultsBenchmark(_ args: [String]) throws -> Int32 {
+    var kinds: [MachineKind] = [.compressor, .pump, .motor]
+    var seeds: ClosedRange<UInt64> = 1...10
+    var stepMilliseconds: Int64 = 100
+    var fault = FaultKind.imbalance
+    var severity = 0.5
+    var automatic = false
+    var i = 0
+    while i < args.count {
+        let value = i + 1 < args.count ? args[i + 1] : ""
+        switch args[i] {
+        case "--kind":
+            guard let k = MachineKind(rawValue: value) else { throw BenchError("--kind must be pump, motor or compressor, not \"\(value)\"") }
+            kinds = [k]
+        case "--seeds":
+            let parts = value.split(separator: "-").compactMap { UInt64($0) }
+            guard parts.count == 2 || parts.count == 1, let first = parts.first, let last = parts.last, first <= last else {
+                throw BenchError("--seeds takes FIRST-LAST (e.g. 1-10) or one seed, not \"\(value)\"")
+            }
+            seeds = first...last
+        case "--step-ms":
+            guard let ms = Int64(value), ms > 0 else { throw BenchError("--step-ms takes milliseconds > 0, not \"\(value)\"") }
+            stepMilliseconds = ms
+        case "--fault":
+            guard let k = FaultKind(rawValue: value), k == .imbalance || k == .bearingWear else {
+                throw BenchError("--fault must be imbalance or bearing-wear, not \"\(value)\"")
+            }
+            fault = k
+        case "--severity":
+            guard let s = Double(value), s > 0, s <= 1 else { throw BenchError("--severity takes 0 < S ≤ 1, not \"\(value)\"") }
+            severity = s
+        case "--automatic":
+            automatic = true
+            i += 1
+            continue
+        default:
+            throw BenchError("unknown argument \"\(args[i])\" (expected --kind, --seeds, --step-ms, --fault, --severity, --automatic)")
+        }
+        i += 2
+    }
+    print("vibration-faults: \(fault.rawValue) severity \(severity) (step), polls every \(stepMilliseconds) ms, \(automatic ? "automatic operation" : "one operating point"); seeds \(seeds.lowerBound)–\(seeds.upperBound)")
+    print("calibrated on 10 min; weights (vibration, and any other below 1) / alerted rows in 10 normal min / first alert after the fault began / peak score ÷ threshold during the fault")
+    for kind in kinds {
+        var caught = 0, machines = 0, falseMachines = 0
+        for seed in seeds {
+            let outcome = vibrationProcedure(kind: kind, seed: seed, stepMilliseconds: stepMilliseconds, fault: fault,
+                                             severity: severity, automatic: automatic)
+            machines += 1
+            if outcome.firstAlertSeconds != nil { caught += 1 }
+            if outcome.normalAlertRows > 0 { falseMachines += 1 }
+            let weights = outcome.weights.map { "\($0.name) \(EvaluationText.fixed(Double($0.weight), 3))" }.joined(separator: ", ")
+            let first = outcome.firstAlertSeconds.map { "\(EvaluationText.fixed($0, 1)) s" } ?? "none"
+            print("  \(kind.rawValue) seed \(seed): \(weights) / \(outcome.normalAlertRows) / \(first) / \(EvaluationText.fixed(outcome.peakRatio, 2))×\(outcome.notes.isEmpty ? "" : "  (\(outcome.notes))")")
+        }
+        print("\(kind.rawValue): the fault alerts on \(caught) of \(machines); \(falseMachines) of \(machines) alert in the normal stretch")
+    }
+    return 0
+}
+
+private struct VibrationOutcome {
+    var weights: [(name: String, weight: Float)] = []
+    var normalAlertRows = 0
+    var firstAlertSeconds: Double?
+    var peakRatio = 0.0
+    var notes = ""
+}
+
+private func vibrationProcedure(kind: MachineKind, seed: UInt64, stepMilliseconds: Int64, fault: FaultKind,
+                                severity: Double, automatic: Bool) -> VibrationOutcome {
+    var options = MachineOptions()
+    options.stepMilliseconds = stepMilliseconds
+    options.automaticOperation = automatic
+    var machine = SimulatedMachine(kind: kind, id: "m", seed: seed, options: options)
+    if !automatic {
+        let range = machine.loadRange
+        machine.setOperatingPoint(running: true, load: kind == .compressor ? 0.6 : (range.lowerBound + range.upperBound) / 2)
+    }
+    // A running contact is the run signal, not a scored sensor (as the agent leaves it out).
+    let keep = machine.channels.indices.filter { machine.channels[$0].name != "running" }
+    let names = keep.map { machine.channels[$0].name }
+    let rowsPerMinute = Int(60_000 / stepMilliseconds)
+    var sample: [Double] = []
+    func rows(minutes: Int) -> [Float] {
+        var out: [Float] = []
+        out.reserveCapacity(minutes * rowsPerMinute * keep.count)
+        for _ in 0..<(minutes * rowsPerMinute) {
+            _ = machine.step(into: &sample)
+            for k in keep { out.append(Float(sample[k])) }
+        }
+        return out
+    }
+    let calibration = rows(minutes: 10)
+    let normal = rows(minutes: 10)
+    try? machine.inject(fault, severity: severity, durationSeconds: 600, profile: .step)
+    let faulty = rows(minutes: 10)
+
+    var settings = CalibrationSettings()
+    settings.secondsPerRow = Float(stepMilliseconds) / 1000
+    settings.machineKind = kind.rawValue
+    let detector = Calibrator(settings: settings).calibrate(values: calibration[...], sensorNames: names).detector
+    var outcome = VibrationOutcome()
+    for (s, name) in names.enumerated() where name.hasPrefix("vibration") || detector.baseline.weight[s] < 1 {
+        outcome.weights.append((name, detector.baseline.weight[s]))
+    }
+    var notes: [String] = []
+    if let state = detector.state {
+        let shifted = names.indices.filter { names[$0].hasPrefix("vibration") && state.shift[$0] != 0 }
+        notes.append("state \(names[state.state])\(shifted.isEmpty ? "" : ", vibration shifted")")
+    }
+    if let operating = detector.baseline.operating { notes.append("\(operating.directionCount) operating directions") }
+    // Why a vibration sensor is or is not compensated for the state: its two states' levels
+    // apart in units of its within-state spread of single rows, and of window means.
+    if let loaded = names.firstIndex(of: "loaded") {
+        let n = names.count, w = Float(settings.deviation.windowRows)
+        var changes = 0
+        for r in 1..<(calibration.count / n) where calibration[r * n + loaded] != calibration[(r - 1) * n + loaded] { changes += 1 }
+        notes.append("\(changes) changes of loaded")
+        for (s, name) in names.enumerated() where name.hasPrefix("vibration") {
+            let on = (0..<(calibration.count / n)).filter { calibration[$0 * n + loaded] == 1 }.map { calibration[$0 * n + s] }
+            let off = (0..<(calibration.count / n)).filter { calibration[$0 * n + loaded] == 0 }.map { calibration[$0 * n + s] }
+            let m1 = RobustStatistics.median(on), m0 = RobustStatistics.median(off)
+            let spread = max(RobustStatistics.scaledMAD(on, center: m1), RobustStatistics.scaledMAD(off, center: m0))
+            let apart = abs(m1 - m0) / spread
+            notes.append("\(name) loaded \(EvaluationText.fixed(Double(m1), 3)) unloaded \(EvaluationText.fixed(Double(m0), 3)): \(EvaluationText.fixed(Double(apart), 1)) row spreads, \(EvaluationText.fixed(Double(apart * w.squareRoot()), 1)) window spreads")
+        }
+    }
+    notes.append("threshold \(EvaluationText.fixed(Double(detector.threshold), 2))")
+    outcome.notes = notes.joined(separator: "; ")
+    var stream = detector.makeStream()
+    let n = names.count
+    for (phase, block) in [calibration, normal, faulty].enumerated() {
+        for r in 0..<(block.count / n) {
+            let (score, alert) = stream.process(row: block[(r * n)..<(r * n + n)])
+            if phase == 1, alert { outcome.normalAlertRows += 1 }
+            guard phase == 2 else { continue }
+            if score.isFinite { outcome.peakRatio = max(outcome.peakRatio, Double(score / detector.alertThreshold)) }
+            if alert, outcome.firstAlertSeconds == nil { outcome.firstAlertSeconds = Double(r) * Double(stepMilliseconds) / 1000 }
+        }
+    }
+    return outcome
+}
