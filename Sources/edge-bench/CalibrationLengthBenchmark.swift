@@ -35,11 +35,7 @@ func calibrationLengthBenchmark(_ args: [String]) throws -> Int32 {
                 return kind
             }
         case "--seeds":
-            let parts = value.split(separator: "-").compactMap { UInt64($0) }
-            guard parts.count == 2 || parts.count == 1, let first = parts.first, let last = parts.last, first <= last else {
-                throw BenchError("--seeds takes FIRST-LAST (e.g. 1-5) or one seed, not \"\(value)\"")
-            }
-            seeds = first...last
+            seeds = try seedRange(value)
         case "--minutes":
             minutes = value.split(separator: ",").compactMap { Double($0) }
             guard !minutes.isEmpty, minutes.allSatisfy({ $0 > 0 }) else { throw BenchError("--minutes takes lengths such as 0.5,1,10") }

@@ -28,11 +28,7 @@ func loadPriorSpeedsBenchmark(_ args: [String]) throws -> Int32 {
             }
             kind = k
         case "--seeds":
-            let parts = value.split(separator: "-").compactMap { UInt64($0) }
-            guard parts.count == 2 || parts.count == 1, let first = parts.first, let last = parts.last, first <= last else {
-                throw BenchError("--seeds takes FIRST-LAST (e.g. 22-41) or one seed, not \"\(value)\"")
-            }
-            seeds = first...last
+            seeds = try seedRange(value)
         case "--trace":
             trace = true
             i += 1

@@ -26,11 +26,7 @@ func vibrationFaultsBenchmark(_ args: [String]) throws -> Int32 {
             guard let k = MachineKind(rawValue: value) else { throw BenchError("--kind must be pump, motor or compressor, not \"\(value)\"") }
             kinds = [k]
         case "--seeds":
-            let parts = value.split(separator: "-").compactMap { UInt64($0) }
-            guard parts.count == 2 || parts.count == 1, let first = parts.first, let last = parts.last, first <= last else {
-                throw BenchError("--seeds takes FIRST-LAST (e.g. 1-10) or one seed, not \"\(value)\"")
-            }
-            seeds = first...last
+            seeds = try seedRange(value)
         case "--step-ms":
             guard let ms = Int64(value), ms > 0 else { throw BenchError("--step-ms takes milliseconds > 0, not \"\(value)\"") }
             stepMilliseconds = ms

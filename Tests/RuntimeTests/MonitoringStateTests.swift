@@ -116,13 +116,7 @@ import TestSupport
 
     @Test func anUncalibratedOperatingStateShowsWithSensorStateAndWhatToDo() throws {
         var rows = UncalibratedStateTests.Rows()
-        var calibration: [Float] = [], times: [String] = []
-        for _ in 0..<600 {
-            times.append(Timestamp(millisecondsSinceEpoch: rows.time).iso8601)
-            calibration += rows.next(loaded: false).map(Float.init)
-        }
-        let table = SensorTable(sensorNames: ["pressure", "current", "loaded"], timestamps: times, values: calibration)
-        let file = UncalibratedStateTests.detectorFiles(table, stateColumn: 2, settings: CalibrationSettings()).states
+        let file = UncalibratedStateTests.calibratedUnloaded(&rows).states
         var engine = ScoringEngine(machines: [UncalibratedStateTests.machine], models: [MachineModel(path: "memory", file: file)])
         func run(_ count: Int, loaded: Bool) -> [MonitoringState] {
             (0..<count).map { _ in

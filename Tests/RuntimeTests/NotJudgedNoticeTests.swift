@@ -16,13 +16,7 @@ import Testing
         var events: [AlertEvent] = []
 
         init() {
-            var calibration: [Float] = [], times: [String] = []
-            for _ in 0..<600 {
-                times.append(Timestamp(millisecondsSinceEpoch: rows.time).iso8601)
-                calibration += rows.next(loaded: false).map(Float.init)
-            }
-            let table = SensorTable(sensorNames: ["pressure", "current", "loaded"], timestamps: times, values: calibration)
-            let file = UncalibratedStateTests.detectorFiles(table, stateColumn: 2, settings: CalibrationSettings()).states
+            let file = UncalibratedStateTests.calibratedUnloaded(&rows).states
             engine = ScoringEngine(machines: [UncalibratedStateTests.machine], models: [MachineModel(path: "memory", file: file)])
         }
 

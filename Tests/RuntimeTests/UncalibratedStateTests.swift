@@ -114,6 +114,18 @@ import Testing
         }
     }
 
+    /// The plain and the state-aware detector files calibrated on the next 10 minutes of `rows`,
+    /// unloaded throughout.
+    static func calibratedUnloaded(_ rows: inout Rows) -> (plain: DetectorFile, states: DetectorFile) {
+        var calibration: [Float] = [], times: [String] = []
+        for _ in 0..<600 {
+            times.append(Timestamp(millisecondsSinceEpoch: rows.time).iso8601)
+            calibration += rows.next(loaded: false).map(Float.init)
+        }
+        let table = SensorTable(sensorNames: ["pressure", "current", "loaded"], timestamps: times, values: calibration)
+        return detectorFiles(table, stateColumn: 2, settings: CalibrationSettings())
+    }
+
     static let machine: MachineConfiguration = {
         var machine = MachineConfiguration(id: "compressor-1", sensors: ["pressure", "current", "loaded"].enumerated().map { i, name in
             var sensor = SensorConfiguration(name: name, bus: "b", address: i)
@@ -130,13 +142,7 @@ import Testing
     @Test("an open alert ends when the state changes, and a fault after the machine settled back is still alerted")
     func faultsAreStillAlertedInTheCalibratedState() throws {
         var rows = Rows()
-        var calibration: [Float] = [], times: [String] = []
-        for _ in 0..<600 {
-            times.append(Timestamp(millisecondsSinceEpoch: rows.time).iso8601)
-            calibration += rows.next(loaded: false).map(Float.init)
-        }
-        let table = SensorTable(sensorNames: ["pressure", "current", "loaded"], timestamps: times, values: calibration)
-        let files = Self.detectorFiles(table, stateColumn: 2, settings: CalibrationSettings())
+        let files = Self.calibratedUnloaded(&rows)
         var engines = [files.plain, files.states].map { ScoringEngine(machines: [Self.machine], models: [MachineModel(path: "memory", file: $0)]) }
         var outcomes = [Outcome(), Outcome()]
         func run(_ count: Int, loaded: Bool, offset: Double = 0) -> [Outcome] {
