@@ -597,6 +597,24 @@ public final class BufferDatabase: Sendable {
         }
     }
 
+    /// The newest model of a machine calibrated before `end`, without reading its network: the
+    /// model a summary of a period ending at `end` names (a model calibrated later, e.g. when a
+    /// past period is summarized again, is not that period's). Nil when there was none.
+    public func latestModelHeader(machine: String, calibratedBefore end: Timestamp) throws -> ModelHeader? {
+        try withState { state in
+            let s = try state.statement("""
+                SELECT id, created_ms, windows, threshold FROM models
+                WHERE machine = ? AND created_ms < ? ORDER BY created_ms DESC, id DESC LIMIT 1
+                """)
+            defer { s.reset() }
+            try s.bind(machine, at: 1)
+            try s.bind(end.millisecondsSinceEpoch, at: 2)
+            guard try s.step() else { return nil }
+            return ModelHeader(id: s.int64(at: 0), created: Timestamp(millisecondsSinceEpoch: s.int64(at: 1)),
+                               windows: Int(s.int64(at: 2)), threshold: s.double(at: 3))
+        }
+    }
+
     /// Records one calibrate run and returns its id.
     public func recordCalibration(_ record: CalibrationRecord) throws -> Int64 {
         try withState { state in

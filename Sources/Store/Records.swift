@@ -103,6 +103,19 @@ public struct AlertFilter: Sendable, Equatable {
     }
 }
 
+/// What a summary names of a model: which one, when it was calibrated, on how many windows, and
+/// its threshold (a `ModelRecord` without the network and metadata).
+public struct ModelHeader: Sendable, Equatable {
+    /// The database id.
+    public var id: Int64
+    /// When it was calibrated.
+    public var created: Timestamp
+    /// How many windows it was calibrated on.
+    public var windows: Int
+    /// The alert threshold chosen at calibration.
+    public var threshold: Double
+}
+
 /// A calibrated model of one machine, with what it was calibrated on.
 public struct ModelRecord: Sendable, Equatable {
     /// The database id (0 before it is saved).

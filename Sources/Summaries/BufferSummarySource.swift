@@ -73,9 +73,8 @@ public enum BufferSummarySource {
                 SensorSeries(name: sensor.name, unit: sensor.unit, digest: digests[k][column])
             }
             let alerts = try database.alerts(.active(from: from, until: until, machine: machine)).map(summaryAlert)
-            let model = try database.latestModel(machine: machine).flatMap { record -> ModelInfo? in
-                guard record.created < until else { return nil }
-                return ModelInfo(name: "model \(record.id)", calibrated: record.created, calibrationWindows: record.windows, threshold: record.threshold)
+            let model = try database.latestModelHeader(machine: machine, calibratedBefore: until).map { header in
+                ModelInfo(name: "model \(header.id)", calibrated: header.created, calibrationWindows: header.windows, threshold: header.threshold)
             }
             return SummaryInput(
                 machine: machine, machineDescription: machineConfiguration.description, start: from, end: until,

@@ -52,6 +52,8 @@ import TestSupport
             machine: "pump-1", kind: "anomaly", severity: "warning", started: Timestamp(millisecondsSinceEpoch: start - 600_000),
             ended: Timestamp(millisecondsSinceEpoch: start - 500_000), peakScore: 4, threshold: 3))
         _ = try database.saveModel(ModelRecord(machine: "pump-1", created: Timestamp(millisecondsSinceEpoch: start - 86_400_000), windows: 321, threshold: 3, blob: [1, 2, 3]))
+        // Recalibrated after the period: its summary still names the model in effect then.
+        _ = try database.saveModel(ModelRecord(machine: "pump-1", created: Timestamp(millisecondsSinceEpoch: start + 120_000), windows: 999, threshold: 9, blob: [4, 5, 6]))
         _ = writer.close()
 
         let reader = try BufferDatabase(path: path, access: .readOnly)
