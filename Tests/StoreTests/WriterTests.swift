@@ -204,18 +204,24 @@ import Testing
 }
 
 @Suite struct RetentionTests {
-    @Test func sizeStaysWithinTheBoundUnderSustainedWrites() throws {
-        let db = try TestDatabase()
-        defer { db.remove() }
-        let sensors = 100
+    /// A writer for one machine of `sensors` sensors that keeps the buffer within `bound` bytes,
+    /// its WAL limit derived from it, retention checked every 20 ms.
+    static func sizeBoundedWriter(_ db: TestDatabase, sensors: Int, bound: Int64) throws -> (ReadingWriter, ReadingWriter.Options) {
         let mapping = try BufferDatabase(path: db.path).registerSensors(makeConfiguration(machines: 1, sensors: sensors))
         var options = ReadingWriter.Options()
-        let bound: Int64 = 3 << 20
         options.retentionBytes = bound
         options.walLimitBytes = ReadingWriter.Options.walLimit(forRetentionBytes: bound)
         options.retentionCheckInterval = .milliseconds(20)
         options.maxReadingsPerTransaction = 2000
-        let writer = try ReadingWriter(path: db.path, mapping: mapping, options: options)
+        return (try ReadingWriter(path: db.path, mapping: mapping, options: options), options)
+    }
+
+    @Test func sizeStaysWithinTheBoundUnderSustainedWrites() throws {
+        let db = try TestDatabase()
+        defer { db.remove() }
+        let sensors = 100
+        let bound: Int64 = 3 << 20
+        let (writer, _) = try Self.sizeBoundedWriter(db, sensors: sensors, bound: bound)
         // About 400,000 readings ≈ 10 MB unbounded: more than three times the bound.
         var maxSeen: Int64 = 0
         for i in 0..<4000 {
@@ -258,14 +264,8 @@ import Testing
         let db = try TestDatabase()
         defer { db.remove() }
         let sensors = 100
-        let mapping = try BufferDatabase(path: db.path).registerSensors(makeConfiguration(machines: 1, sensors: sensors))
-        var options = ReadingWriter.Options()
         let bound: Int64 = 2 << 20
-        options.retentionBytes = bound
-        options.walLimitBytes = ReadingWriter.Options.walLimit(forRetentionBytes: bound)
-        options.retentionCheckInterval = .milliseconds(20)
-        options.maxReadingsPerTransaction = 2000
-        let writer = try ReadingWriter(path: db.path, mapping: mapping, options: options)
+        let (writer, options) = try Self.sizeBoundedWriter(db, sensors: sensors, bound: bound)
         func write(polls: Range<Int>) {
             for i in polls {
                 while writer.append(poll(machine: 0, sensors: sensors, time: Int64(i) * 1000)) == .rejectedQueueFull { usleep(1000) }
