@@ -26,9 +26,10 @@ public enum JudgedRows {
 /// Follows a machine through operating states its calibration never saw (Detection's `CalibratedStates`):
 /// rows in such a state are not judged, and back in calibrated states the machine settles for
 /// `settleRows` rows before its windows start afresh, so no judged window holds rows of the state
-/// calibration never saw or of the way back from it.
+/// calibration never saw or of the way back from it. A stop ends it (`stop()`).
 ///
-/// Feed it every running row that is usable, in time order. Allocation-free.
+/// Feed it every running row that is usable, in time order, and tell it of every stop.
+/// Allocation-free.
 public struct UncalibratedStateGate: Sendable, Hashable {
     /// What a row is, for judging.
     public enum Outcome: Sendable, Hashable {
@@ -73,5 +74,14 @@ public struct UncalibratedStateGate: Sendable, Hashable {
         isInUncalibratedState = false
         rowsBackInCalibratedState = 0
         return .judgedAfresh
+    }
+
+    /// The machine stopped, or its running state became unknown (and its next run counts as a
+    /// start): the state calibration never saw, and the settling back from it, are over. The
+    /// next run is judged once the restart has settled (`settle_after_start`), and a row of it
+    /// in a state calibration never saw is `entered` again.
+    public mutating func stop() {
+        isInUncalibratedState = false
+        rowsBackInCalibratedState = 0
     }
 }

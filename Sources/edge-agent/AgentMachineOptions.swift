@@ -137,7 +137,8 @@ struct AgentMachineFile {
     /// in an operating state the calibration rows never showed (its `bool` sensors and `loaded`
     /// role, as `calibrate` records them), or back in calibrated states for less than
     /// max(settle_after_start, 5 min); entering such a state also drops the rows still waiting
-    /// out the stop grace, and the windows start afresh once it has settled.
+    /// out the stop grace, and the windows start afresh once it has settled; a stop (a run
+    /// start) ends it.
     /// - Returns: the rows kept (ascending; every calibration row among them), where windows
     ///   start afresh among them (the table's run starts and the returns from an uncalibrated
     ///   state), how many rows each rule left out, and the calibration rows with too few sensors
@@ -167,8 +168,12 @@ struct AgentMachineFile {
         for r in 0..<table.rowCount {
             // A run start follows a stop: the rows of the stop grace before it are not in the
             // table (`runningRowSelection` left them out); the rows waiting then were judged as
-            // those rows came (unless they were unusable: not followed here).
-            if runStarts.contains(r) { pending.removeAll() }
+            // those rows came (unless they were unusable: not followed here). The stop ended a
+            // state calibration never saw, as the agent ends it at the stop.
+            if runStarts.contains(r) {
+                pending.removeAll()
+                gate.stop()
+            }
             // The row with its columns numbered from 0, as the agent's model row.
             for (i, x) in table.row(r).enumerated() { row[i] = x }
             var usable = 0

@@ -340,7 +340,7 @@ struct CalibrateCommand: ParsableCommand {
             let remedy = source == "the buffer"
                 ? "edge-agent calibrate --machine \(machine.id) --last 30m (a stretch long enough to include both)"
                 : "edge-agent calibrate --machine \(machine.id) with --input covering both states, or from the buffer with e.g. --last 30m"
-            return "\(name) was \(seen) throughout calibration (\(seen) = \(Int(sensor.states[0])) in all \(table.rowCount) rows): \(machine.id) is calibrated only for \(name) \(seen). When \(name) turns \(other), the agent logs one warning (\"uncalibrated operating state\") and does not score \(machine.id) until it has been \(seen) again for \(ScoringEngine.uncalibratedStateSettle(machine).wholeMilliseconds / 1000) s, so faults while \(name) is \(other) go unseen. Once \(machine.id) has run with \(name) \(other), calibrate over a stretch that shows both states: \(remedy)."
+            return "\(name) was \(seen) throughout calibration (\(seen) = \(Int(sensor.states[0])) in all \(table.rowCount) rows): \(machine.id) is calibrated only for \(name) \(seen). When \(name) turns \(other), the agent logs one warning (\"uncalibrated operating state\") and does not score \(machine.id) until it has been \(seen) again for \(ScoringEngine.uncalibratedStateSettle(machine).wholeMilliseconds / 1000) s\(machine.runSignal == nil ? "" : " (or has stopped and settled after the restart)"), so faults while \(name) is \(other) go unseen. Once \(machine.id) has run with \(name) \(other), calibrate over a stretch that shows both states: \(remedy)."
         }
     }
 

@@ -15,17 +15,17 @@ import Testing
         var rows = UncalibratedStateTests.Rows()
         var events: [AlertEvent] = []
 
-        init() {
+        init(machine: MachineConfiguration = UncalibratedStateTests.machine) {
             let file = UncalibratedStateTests.calibratedUnloaded(&rows).states
-            engine = ScoringEngine(machines: [UncalibratedStateTests.machine], models: [MachineModel(path: "memory", file: file)])
+            engine = ScoringEngine(machines: [machine], models: [MachineModel(path: "memory", file: file)])
         }
 
-        /// Feeds `count` rows; returns the time of the first.
+        /// Feeds `count` rows (stopped ones when `running` is false); returns the time of the first.
         @discardableResult
-        mutating func feed(_ count: Int, loaded: Bool) -> Timestamp {
+        mutating func feed(_ count: Int, loaded: Bool, running: Bool = true) -> Timestamp {
             let first = Timestamp(millisecondsSinceEpoch: rows.time + 1000)
             for _ in 0..<count {
-                let values = rows.next(loaded: loaded)
+                let values = rows.next(loaded: loaded, running: running)
                 let time = Timestamp(millisecondsSinceEpoch: rows.time)
                 let readings = values.enumerated().map { Reading(machine: 0, sensor: Int32($0), time: time, value: $1, quality: .good) }
                 events += engine.process(readings).filter { $0.alert.kind == .uncalibratedState }
@@ -91,6 +91,79 @@ import Testing
         let stopped = run.engine.endOpenAlerts(at: Timestamp(millisecondsSinceEpoch: run.rows.time + 100), reason: "agent stopped")
         #expect(stopped.map(\.alert.kind) == [.uncalibratedState] && stopped.first?.reason == "agent stopped")
         #expect(stopped.first?.jsonLine.contains("\"reason\":\"agent stopped\"") == true)
+    }
+
+    /// The compressor of `UncalibratedStateTests` with its motor current as run signal (running
+    /// from 10 A; unloaded it draws 20 A) and 30 s of settling after a start.
+    static var compressorWithRunSignal: MachineConfiguration {
+        var machine = UncalibratedStateTests.machine
+        machine.runSignal = "current"
+        machine.runThreshold = 10
+        machine.settleAfterStart = .seconds(30)
+        return machine
+    }
+
+    @Test("a stop clears an open uncalibrated_state alert, saying so; a run that goes into the state again once the restart has settled raises one new alert")
+    func aStopClearsItAndTheNextRunRaisesItOnce() throws {
+        var run = Run(machine: Self.compressorWithRunSignal)
+        run.feed(120, loaded: false)
+        run.feed(30, loaded: true)
+        try #require(run.events.count == 1)
+        let first = run.events[0]
+        #expect(first.alert.message.contains("no anomaly alert until loaded has been off again for 300 s (this alert then clears; so does a stop)"))
+        // Stopped while loaded: cleared at the first stopped row, the stop at the end of its
+        // message, as an anomaly alert cleared by a stop; nothing open while it stands.
+        let stoppedAt = run.feed(60, loaded: false, running: false)
+        try #require(run.events.count == 2)
+        let cleared = run.events[1]
+        #expect(cleared.change == .cleared && cleared.alert.id == first.alert.id)
+        #expect(cleared.time == stoppedAt && cleared.alert.ended == stoppedAt && cleared.reason == nil)
+        #expect(cleared.alert.message.hasSuffix("; cleared because compressor-1 stopped (current below 10.0)"), "\(cleared.alert.message)")
+        #expect(run.engine.openAlerts.isEmpty)
+        #expect(run.engine.monitoring(machine: 0).state == .stopped)
+        // Started again, loaded at once: nothing while it settles (30 s), then a new alert at
+        // the first row after the settling.
+        let startedAt = run.feed(30, loaded: true)
+        #expect(run.events.count == 2)
+        #expect(run.engine.monitoring(machine: 0).state == .settling)
+        run.feed(5, loaded: true)
+        try #require(run.events.count == 3)
+        let second = run.events[2]
+        let settled = Timestamp(millisecondsSinceEpoch: startedAt.millisecondsSinceEpoch + 30_000)
+        #expect(second.change == .raised && second.time == settled && second.alert.started == settled)
+        #expect(second.alert.id == "compressor-1-uncalibrated-state-\(settled.millisecondsSinceEpoch)")
+        #expect(run.engine.openAlerts.map(\.kind) == [.uncalibratedState])
+        // It keeps loading every 80 s: the one alert stays open, no other event.
+        for _ in 0..<5 {
+            run.feed(60, loaded: false)
+            run.feed(20, loaded: true)
+        }
+        #expect(run.events.count == 3)
+        #expect(run.engine.openAlerts.map(\.id) == [second.alert.id])
+        // Unloaded for good: cleared, without a reason, at the row judged again.
+        run.feed(350, loaded: false)
+        #expect(run.events.map(\.change) == [.raised, .cleared, .raised, .cleared])
+        #expect(run.events.last?.alert.id == second.alert.id && run.events.last?.alert.message.contains("cleared because") == false)
+    }
+
+    @Test("after a stop, a run in the calibrated state is judged once the restart has settled, not 5 minutes later")
+    func aRunAfterAStopInTheCalibratedStateIsJudged() throws {
+        var run = Run(machine: Self.compressorWithRunSignal)
+        run.feed(120, loaded: false)
+        run.feed(30, loaded: true)
+        run.feed(60, loaded: false, running: false)
+        #expect(run.events.map(\.change) == [.raised, .cleared])
+        // Started unloaded (its current rising past 10 A): settling (30 s), the windows fill,
+        // judged; no uncalibrated_state
+        // alert and no settling back from the state the run before the stop was in.
+        var states: [MonitoringState] = []
+        for _ in 0..<120 {
+            run.feed(1, loaded: false)
+            states.append(run.engine.monitoring(machine: 0).state)
+        }
+        #expect(!states.contains(.settlingAfterUncalibratedState) && !states.contains(.uncalibratedState))
+        #expect(states.contains(.settling) && states.last == .judged, "\(MonitoringStateTests.changes(states))")
+        #expect(run.events.count == 2)
     }
 
     /// Feeds (flow, running) rows of `RunSignalTests`' pump, one a second from `start`; returns

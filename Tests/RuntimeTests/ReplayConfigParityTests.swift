@@ -12,7 +12,9 @@ import TestSupport
 /// stop (its stop grace), rows with too few sensors read (some inside an open alert, some among
 /// the last calibration rows), a loaded stretch its calibration never saw (entered while an
 /// alert is open), and a motor current reading outside its `max` for longer than the run signal
-/// is held; the machine is scored with `hop` 1 and 3.
+/// is held; the machine is scored with `hop` 1 and 3. A second file also stops while loaded and,
+/// after the restart, loads again until its running state is unknown: a stop (or an unknown
+/// stretch) ends the state calibration never saw, offline as in the agent.
 @Suite struct ReplayConfigParityTests {
     static func configuration(hop: Int) -> String { """
         [[bus]]
@@ -68,10 +70,11 @@ import TestSupport
 
     /// The compressor's readings at row `r` (NaN: not read): running but for 1300..<1350; loaded
     /// (never in calibration) over 700..<760; oil hot over 600..<720, 1150..<1250 and 1480..<1560.
-    static func row(_ r: Int) -> [Double] {
+    /// `stopsWhileLoaded`: also stopped over 730..<770 and loaded over 900..<920.
+    static func row(_ r: Int, stopsWhileLoaded: Bool) -> [Double] {
         let wobble = Double((r * 37) % 11) / 100, wobble2 = Double((r * 53) % 7) / 100
-        let stopped = (1300..<1350).contains(r)
-        let loaded = (700..<760).contains(r)
+        let stopped = (1300..<1350).contains(r) || stopsWhileLoaded && (730..<770).contains(r)
+        let loaded = !stopped && ((700..<760).contains(r) || stopsWhileLoaded && (900..<920).contains(r))
         let hot = (600..<720).contains(r) || (1150..<1250).contains(r) || (1480..<1560).contains(r)
         let current = Self.brokenCurrent.contains(r) ? 500 : stopped ? 0 : (loaded ? 70 : 50) + wobble
         if tooFewSensors(r) { return [current, .nan, .nan, .nan] }
@@ -80,13 +83,14 @@ import TestSupport
         return [current, loaded ? 1 : 0, oil, pressure]
     }
 
-    @Test("the same rows judged and the same alerts in replay --config and in the agent's scoring engine", arguments: [1, 3])
-    func replayJudgesWhatTheAgentJudges(hop: Int) throws {
+    @Test("the same rows judged and the same alerts in replay --config and in the agent's scoring engine",
+          arguments: [(1, false), (3, false), (1, true), (3, true)])
+    func replayJudgesWhatTheAgentJudges(hop: Int, stopsWhileLoaded: Bool) throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
         try Self.configuration(hop: hop).write(toFile: folder.file("agent.conf"), atomically: true, encoding: .utf8)
         let times = (0..<Self.rowCount).map { Timestamp(millisecondsSinceEpoch: Self.start + Int64($0) * 1000) }
-        let rows = (0..<Self.rowCount).map(Self.row)
+        let rows = (0..<Self.rowCount).map { Self.row($0, stopsWhileLoaded: stopsWhileLoaded) }
         var csv = "timestamp,motor_current,loaded,oil_temp,pressure\n"
         for r in rows.indices {
             csv += times[r].iso8601 + "," + rows[r].map { $0.isNaN ? "" : "\($0)" }.joined(separator: ",") + "\n"
@@ -123,12 +127,15 @@ import TestSupport
         var judged: [Int: Double] = [:]
         var raised: [Int] = [], cleared: [Int] = []
         let rowOfTime = Dictionary(uniqueKeysWithValues: times.enumerated().map { ($1.millisecondsSinceEpoch, $0) })
-        var notices: [String] = []
+        var notices: [String] = [], uncalibrated: [String] = []
         for r in rows.indices {
             let readings = rows[r].enumerated().map { s, value in
                 Reading(machine: 0, sensor: Int32(s), time: times[r], value: value, quality: value.isNaN ? .offline : .good)
             }
             let events = engine.process(readings) { judged[rowOfTime[$0.time.millisecondsSinceEpoch]!] = $0.score }
+            for event in events where event.alert.kind == .uncalibratedState {
+                uncalibrated.append("\(event.change.rawValue)@\(rowOfTime[event.time.millisecondsSinceEpoch]!)")
+            }
             for event in events where event.alert.kind == .anomaly {
                 // At the time of the row that raised or cleared it (judged stop_grace later).
                 if event.change == .raised { raised.append(rowOfTime[event.time.millisecondsSinceEpoch]!) }
@@ -179,9 +186,21 @@ import TestSupport
 
         // What the case holds: rows not judged for each reason, and three alerts; the first
         // cleared when the compressor loaded, the third open across too-few-sensor rows.
-        #expect((700..<1060).allSatisfy { replayScore[$0] == nil })
-        let running = (1060..<1298).filter { !(1100..<1118).contains($0) }
-        #expect(running.filter { replayScore[$0] != nil }.count >= running.count / hop)
+        if stopsWhileLoaded {
+            // Loaded at 700, stopped at 730: the stop ends the uncalibrated state; started at
+            // 770 unloaded, judged once settled (10 s); loaded again at 900 and not judged until
+            // the running state is unknown (1105), which ends it too; judged once settled after.
+            #expect(uncalibrated == ["raised@700", "cleared@730", "raised@900", "cleared@1105"], "\(uncalibrated)")
+            #expect((700..<780).allSatisfy { replayScore[$0] == nil } && (900..<1118).allSatisfy { replayScore[$0] == nil })
+            #expect((780..<900).filter { replayScore[$0] != nil }.count >= 100 / hop)
+            let running = 1118..<1298
+            #expect(running.filter { replayScore[$0] != nil }.count >= running.count / hop)
+        } else {
+            #expect(uncalibrated == ["raised@700", "cleared@1060"], "\(uncalibrated)")
+            #expect((700..<1060).allSatisfy { replayScore[$0] == nil })
+            let running = (1060..<1298).filter { !(1100..<1118).contains($0) }
+            #expect(running.filter { replayScore[$0] != nil }.count >= running.count / hop)
+        }
         #expect((1450..<1460).allSatisfy { replayScore[$0] == nil })
         #expect((1440..<1450).contains { replayScore[$0] != nil } && (1460..<1470).contains { replayScore[$0] != nil })
         #expect(raised.count == 3, "raised at \(raised), cleared at \(cleared)")
@@ -190,9 +209,10 @@ import TestSupport
         #expect(raised.dropFirst().first.map { (1150..<1250).contains($0) } == true)
         #expect(raised.last.map { (1480..<1500).contains($0) } == true && cleared.last.map { $0 > 1560 } == true)
         #expect(run.standardOutput.contains("16 with fewer than half of the sensors usable"), "\(run.standardOutput)")
-        // The current beyond its max: not read, held running for 5 rows, then not judged
-        // until it reads again and the machine has settled (10 s).
-        #expect(hop > 1 || (replayScore[1100] != nil && judged[1100] != nil))
+        // The current beyond its max: not read, held running for 5 rows (judged, but in the
+        // second file's uncalibrated state), then not judged until it reads again and the
+        // machine has settled (10 s).
+        #expect(hop > 1 || stopsWhileLoaded || (replayScore[1100] != nil && judged[1100] != nil))
         #expect((1105..<1118).allSatisfy { replayScore[$0] == nil && judged[$0] == nil })
         #expect(run.standardOutput.contains("in or settling back from an operating state calibration never saw"), "\(run.standardOutput)")
     }

@@ -80,6 +80,7 @@ extension ScoringEngine {
             let settle = ScoringEngine.uncalibratedStateSettle(configuration).wholeMilliseconds / 1000
             let now = state.monitoring == .uncalibratedState
                 ? "uncalibrated operating state (\(sensor) \(unseen)); judged again once \(sensor) has been \(seen) for \(settle) s"
+                    + (state.runSignal == nil ? "" : ", or after a stop once the restart has settled")
                 : "back from an uncalibrated operating state (\(sensor) \(unseen)), settling for \(settle) s"
             reason = now + "; recalibrate over a stretch with both states: `edge-agent calibrate --machine \(id) --last 30m` once it has run \(sensor) \(unseen) for a while"
         case .tooFewSensors:

@@ -33,7 +33,8 @@ public struct ScoringEngine {
         var unscorableRun = 0
         var dataQualityAlert: Alert?
         /// The `uncalibrated_state` alert of the episode in progress: raised at the first row in
-        /// an operating state calibration never saw, cleared when rows are judged again.
+        /// an operating state calibration never saw, cleared when rows are judged again or the
+        /// machine stops.
         var uncalibratedStateAlert: Alert?
         var uncalibratedLogged = false
         var lastScore: Double?
@@ -328,9 +329,21 @@ public struct ScoringEngine {
             // The next run starts afresh: its windows (see `followRunSignal`) and its alert
             // rule, as `replay` and `evaluate` restart their stream after a stop.
             // The reason is only put together when an alert is open (stopped rows are frequent).
-            if let event = state.anomalies.clearBecauseStopped(
-                at: time, reason: phase == .stopped ? state.stopReason : "running state unknown: \(state.configuration.runSignal ?? "") not read") {
+            func reason() -> String {
+                phase == .stopped ? state.stopReason : "running state unknown: \(state.configuration.runSignal ?? "") not read"
+            }
+            if let event = state.anomalies.clearBecauseStopped(at: time, reason: reason()) {
                 events.append(event)
+            }
+            // An operating state calibration never saw is over with the stop (as `replay` and
+            // `evaluate --config` end it at a run start): its alert is cleared as an anomaly
+            // alert is, and the next run, once settled, is judged or raises a new one.
+            state.uncalibratedState.stop()
+            if var alert = state.uncalibratedStateAlert {
+                alert.ended = time
+                alert.message += "; cleared because \(state.configuration.id) stopped (\(reason()))"
+                state.uncalibratedStateAlert = nil
+                events.append(AlertEvent(change: .cleared, time: time, alert: alert))
             }
         }
         // Fill the model's row: unusable readings (bad quality, NaN/Inf, out of range) become gaps.
@@ -521,7 +534,8 @@ public struct ScoringEngine {
         let seen = (model.calibratedStates(column: column) ?? []).map(words).joined(separator: " and ")
         let unseen = words(state.unseenValue)
         let settle = ScoringEngine.uncalibratedStateSettle(state.configuration).wholeMilliseconds / 1000
-        return "uncalibrated operating state (\(sensor) \(unseen); its calibration saw \(sensor) \(seen) only); no anomaly alert until \(sensor) has been \(seen) again for \(settle) s (this alert then clears); recalibrate over a stretch with both states: `edge-agent calibrate --machine \(id) --last 30m` once it has run \(sensor) \(unseen) for a while"
+        let clears = state.runSignal == nil ? "this alert then clears" : "this alert then clears; so does a stop"
+        return "uncalibrated operating state (\(sensor) \(unseen); its calibration saw \(sensor) \(seen) only); no anomaly alert until \(sensor) has been \(seen) again for \(settle) s (\(clears)); recalibrate over a stretch with both states: `edge-agent calibrate --machine \(id) --last 30m` once it has run \(sensor) \(unseen) for a while"
     }
 
     /// The line logged the first time `state`'s model meets a state of the sensor in `column`
@@ -530,7 +544,7 @@ public struct ScoringEngine {
         let id = state.configuration.id, sensor = model.sensorNames[column]
         func words(_ x: Float) -> String { x == 1 ? "on" : "off" }
         let seen = (model.calibratedStates(column: column) ?? []).map(words).joined(separator: " and ")
-        return "\(id): uncalibrated operating state: \(sensor) is \(words(value)), and it was \(seen) throughout the calibration of \(model.calibratedAt). Rows in this state are not scored and raise no anomaly alert (logged once); scoring resumes once \(sensor) has been \(seen) again for \(ScoringEngine.uncalibratedStateSettle(state.configuration).wholeMilliseconds / 1000) s. Recalibrate over a stretch that includes both states, e.g. `edge-agent calibrate --machine \(id) --last 30m` once it has run \(sensor) \(words(value)) for a while"
+        return "\(id): uncalibrated operating state: \(sensor) is \(words(value)), and it was \(seen) throughout the calibration of \(model.calibratedAt). Rows in this state are not scored and raise no anomaly alert (logged once); scoring resumes once \(sensor) has been \(seen) again for \(ScoringEngine.uncalibratedStateSettle(state.configuration).wholeMilliseconds / 1000) s\(state.runSignal == nil ? "" : ", or after a stop once the restart has settled"). Recalibrate over a stretch that includes both states, e.g. `edge-agent calibrate --machine \(id) --last 30m` once it has run \(sensor) \(words(value)) for a while"
     }
 
     /// The line logged when `state`'s running state becomes unknown (`unknown`) or known again.
