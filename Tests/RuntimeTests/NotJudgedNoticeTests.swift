@@ -111,6 +111,11 @@ import Testing
         try #require(run.events.count == 1)
         let first = run.events[0]
         #expect(first.alert.message.contains("no anomaly alert until loaded has been off again for 300 s (this alert then clears; so does a stop)"))
+        // The journal's notice and status say so too.
+        #expect(run.engine.takeUncalibratedStateNotices().first?.contains(
+            "scoring resumes once loaded has been off again for 300 s, or after a stop once the restart has settled.") == true)
+        #expect(run.engine.monitoring(machine: 0).reason?.hasPrefix(
+            "uncalibrated operating state (loaded on); judged again once loaded has been off for 300 s, or after a stop once the restart has settled;") == true)
         // Stopped while loaded: cleared at the first stopped row, the stop at the end of its
         // message, as an anomaly alert cleared by a stop; nothing open while it stands.
         let stoppedAt = run.feed(60, loaded: false, running: false)
