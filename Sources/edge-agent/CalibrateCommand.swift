@@ -185,11 +185,18 @@ struct CalibrateCommand: ParsableCommand {
             try model.write(to: modelPath!)
         }
         let r = outcome.report
+        // Was any sensor still trending when the data ended (a machine calibrated while it warms
+        // up)? Measured on the same running rows, operating-state sensors skipped.
+        let drifts = CalibrationDrift.measure(table: table, skipping: stateColumns, secondsPerRow: coverage.secondsPerRow)
+        let units = table.sensorNames.map { sensorsByName[$0]?.unit ?? "" }
+        let settling = CalibrationDrift.warning(machine: machine, drifts: drifts, sensorNames: table.sensorNames, units: units,
+                                                lastRowTime: table.timestamps.last.flatMap { Timestamp(iso8601: $0[...]) },
+                                                fromBuffer: input == nil)
         let warnings = (machineConfiguration.map {
             CalibrateCommand.narrowCalibrationWarnings(states: alerting.calibratedStates, table: table, machine: $0, source: source)
         } ?? []) + [refusal.map { _ in CalibrateCommand.refusal(machine: machine, coverage: coverage, missing: missing, source: source, forced: true) }
             ?? CalibrateCommand.shortDataWarning(machine: machine, coverage: coverage, sensorNames: table.sensorNames,
-                                                                  source: source)].compactMap { $0 }
+                                                                  source: source), settling].compactMap { $0 }
         if json {
             var out = JSONWriter()
             out.field("machine", machine)
@@ -217,6 +224,16 @@ struct CalibrateCommand: ParsableCommand {
                     $0.element(table.sensorNames[$1])
                 }
                 out.array("load_prior_dropped", load.dropped ?? []) { $0.element($1) }
+            }
+            out.array("settling_sensors", drifts.filter { $0.isTrending() }) { out, d in
+                out.object { o in
+                    o.field("sensor", table.sensorNames[d.column])
+                    o.field("change", d.change)
+                    o.field("change_short_term_spreads", d.changeNoises)
+                    o.field("end_rate_per_minute", d.endRatePerMinute)
+                    o.field("end_change_spreads", d.endChangeSpreads)
+                    o.field("minutes", d.minutes)
+                }
             }
             out.array("warnings", warnings) { $0.element($1) }
             print(out.finish())

@@ -17,6 +17,9 @@ import Simulator
 /// minutes and stops STOP minutes, over and over (run stretches). Prints one line per kind,
 /// seed and length: the calibration's coverage (used rows, windows, run stretches) and the
 /// anomaly alerts raised in the hour; then per kind and length how many seeds stayed quiet.
+/// Under each line, `calibrate`'s still-settling verdict (`CalibrationDrift` on the same running
+/// rows; `--drift-detail` prints every sensor's measures, `--warm-up 0` is a cold start), and at
+/// the end how often it warned on calibrations that alerted and on those that stayed quiet.
 /// Figures, not a pass/fail: docs/detection.md, "How much calibration data".
 func calibrationLengthBenchmark(_ args: [String]) throws -> Int32 {
     var kinds: [MachineKind] = [.compressor, .pump, .motor]
@@ -25,6 +28,7 @@ func calibrationLengthBenchmark(_ args: [String]) throws -> Int32 {
     var stepMilliseconds: Int64 = 1000
     var cycle: (run: Double, stop: Double)? = nil
     var warmUpMinutes = 10.0
+    var driftDetail = false
     var i = 0
     while i < args.count {
         let value = i + 1 < args.count ? args[i + 1] : ""
@@ -45,18 +49,24 @@ func calibrationLengthBenchmark(_ args: [String]) throws -> Int32 {
         case "--warm-up":
             guard let m = Double(value), m >= 0 else { throw BenchError("--warm-up takes minutes of running before calibration") }
             warmUpMinutes = m
+        case "--drift-detail":
+            driftDetail = true
+            i += 1
+            continue
         case "--cycle":
             let parts = value.split(separator: ",").compactMap { Double($0) }
             guard parts.count == 2, parts[0] > 0, parts[1] > 0 else { throw BenchError("--cycle takes RUN,STOP minutes (e.g. 4,2)") }
             cycle = (parts[0], parts[1])
         default:
-            throw BenchError("unknown argument \"\(args[i])\" (expected --kinds, --seeds, --minutes, --step-ms, --cycle, --warm-up)")
+            throw BenchError("unknown argument \"\(args[i])\" (expected --kinds, --seeds, --minutes, --step-ms, --cycle, --warm-up, --drift-detail)")
         }
         i += 2
     }
     print("calibration-length: \(kinds.map(\.rawValue).joined(separator: ",")) seeds \(seeds.lowerBound)–\(seeds.upperBound), polls every \(stepMilliseconds) ms\(cycle.map { ", running \($0.run) min / stopped \($0.stop) min" } ?? ", running throughout"), warmed up \(EvaluationText.fixed(warmUpMinutes, 0)) min")
     print("kind seed minutes: used rows, windows, run stretches, min per state → anomaly alerts raised in the following hour (windows judged)")
     var quiet: [String: (quiet: Int, total: Int, alerts: Int, windows: [Int])] = [:]
+    // The still-settling warning against the hour: [warned][alerted] calibrations, per kind.
+    var verdicts: [String: [[Int]]] = [:]
     for kind in kinds {
         for seed in seeds {
             for outcome in calibrationLengthProcedure(kind: kind, seed: seed, minutes: minutes, stepMilliseconds: stepMilliseconds, cycle: cycle,
@@ -64,6 +74,18 @@ func calibrationLengthBenchmark(_ args: [String]) throws -> Int32 {
                 let c = outcome.coverage
                 let states = c.stateRows.map { "off \(CalibrationCoverage.minutesText(Double($0.off) * c.secondsPerRow / 60)) / on \(CalibrationCoverage.minutesText(Double($0.on) * c.secondsPerRow / 60))" }
                 print("  \(kind.rawValue) \(seed) \(EvaluationText.fixed(outcome.minutes, 1)) min: \(c.usedRows) rows, \(c.windows) windows, \(c.runStretches) runs\(states.isEmpty ? "" : ", " + states.joined(separator: ", ")) → \(outcome.alerts) alerts (\(outcome.judged) judged)\(outcome.first.map { "; first at \($0)" } ?? "")\(outcome.refused ? " [refused]" : "")")
+                let trending = outcome.drifts.filter { $0.isTrending() }
+                let verdict = outcome.drifts.isEmpty ? "too short to say"
+                    : trending.isEmpty ? "not settling" : "settling: " + trending.map(\.text).joined(separator: ", ")
+                print("    warning: \(verdict)")
+                if driftDetail {
+                    for d in outcome.drifts { print("    drift \(kind.rawValue) \(seed) \(EvaluationText.fixed(outcome.minutes, 1)) \(d.text)") }
+                }
+                if !outcome.drifts.isEmpty, !outcome.refused {
+                    var table = verdicts[kind.rawValue] ?? [[0, 0], [0, 0]]
+                    table[trending.isEmpty ? 0 : 1][outcome.alerts > 0 ? 1 : 0] += 1
+                    verdicts[kind.rawValue] = table
+                }
                 let key = "\(kind.rawValue) \(EvaluationText.fixed(outcome.minutes, 1))"
                 var entry = quiet[key] ?? (0, 0, 0, [])
                 entry.total += 1
@@ -86,6 +108,14 @@ func calibrationLengthBenchmark(_ args: [String]) throws -> Int32 {
             print("  \(key) min: \(e.quiet) of \(e.total) quiet, \(e.alerts) alerts, \(e.windows.min() ?? 0)–\(e.windows.max() ?? 0) windows")
         }
     }
+    print("still-settling warning (calibrations long enough to judge, not refused): warned on alerting / warned on quiet")
+    var all = [[0, 0], [0, 0]]
+    for kind in kinds {
+        guard let t = verdicts[kind.rawValue] else { continue }
+        for w in 0...1 { for a in 0...1 { all[w][a] += t[w][a] } }
+        print("  \(kind.rawValue): warned on \(t[1][1]) of \(t[0][1] + t[1][1]) that alerted, on \(t[1][0]) of \(t[0][0] + t[1][0]) that stayed quiet")
+    }
+    print("  all: warned on \(all[1][1]) of \(all[0][1] + all[1][1]) that alerted, on \(all[1][0]) of \(all[0][0] + all[1][0]) that stayed quiet")
     return 0
 }
 
@@ -97,6 +127,8 @@ private struct LengthOutcome {
     var refused: Bool
     /// Rows in the scored hour.
     var hourRows: Int
+    /// What the still-settling check measured on the running rows, named.
+    var drifts: [NamedDrift] = []
     /// The first alert: minutes into the hour and its top sensor.
     var first: String? = nil
 }
@@ -124,6 +156,19 @@ private func simulatedMachineConfiguration(_ sim: SimulatedMachine, stepMillisec
         machine.runSignal = "running"
     }
     return machine
+}
+
+/// A sensor's `CalibrationDrift` with its name.
+private struct NamedDrift {
+    var name: String
+    var drift: CalibrationDrift
+    func isTrending() -> Bool { drift.isTrending() }
+    /// "winding_temperature -84.4/-0.48 (-7.323)": change in short-term spreads, end change
+    /// (last fifth) in calibration spreads, and the change in the sensor's unit.
+    var text: String {
+        func signed(_ v: Double, _ d: Int) -> String { (v >= 0 ? "+" : "") + EvaluationText.fixed(v, d) }
+        return "\(name) \(signed(drift.changeNoises, 1))/\(signed(drift.endChangeSpreads, 2)) (\(signed(drift.change, 3)))"
+    }
 }
 
 private func calibrationLengthProcedure(kind: MachineKind, seed: UInt64, minutes: [Double], stepMilliseconds: Int64,
@@ -172,6 +217,9 @@ private func calibrationLengthProcedure(kind: MachineKind, seed: UInt64, minutes
         let coverage = CalibrationCoverage.measure(table: running, givenRows: count, windowRows: settings.deviation.windowRows,
                                                    stateColumns: columns, secondsPerRow: Double(stepMilliseconds) / 1000)
         let refused = !coverage.shortfalls(minimum: .required, sensorNames: running.sensorNames).isEmpty
+        // What `calibrate` measures for its still-settling warning (state sensors skipped).
+        let drifts = CalibrationDrift.measure(table: running, skipping: columns, secondsPerRow: coverage.secondsPerRow)
+            .map { NamedDrift(name: running.sensorNames[$0.column], drift: $0) }
         guard running.rowCount >= 2 else {
             outcomes.append(LengthOutcome(minutes: m, coverage: coverage, alerts: 0, judged: 0, refused: true, hourRows: hour))
             continue
@@ -206,7 +254,7 @@ private func calibrationLengthProcedure(kind: MachineKind, seed: UInt64, minutes
                 }
             }
         }
-        outcomes.append(LengthOutcome(minutes: m, coverage: coverage, alerts: alerts, judged: judged, refused: refused, hourRows: hour, first: first))
+        outcomes.append(LengthOutcome(minutes: m, coverage: coverage, alerts: alerts, judged: judged, refused: refused, hourRows: hour, drifts: drifts, first: first))
     }
     return outcomes
 }

@@ -1,0 +1,45 @@
+import Detection
+import EdgeCore
+
+/// `edge-bench calibration-settling [--dataset DIR] [--rows 400] [--seconds-per-row 1]`: which
+/// files of a labelled data set (SKAB) would get `calibrate`'s still-settling warning if each were
+/// calibrated on its first `--rows` rows, as `evaluate --calibration-rows` does: per file, the
+/// sensors still trending (change in short-term spreads / end change in calibration spreads) and the largest
+/// values; then how many files. A report, not a tuning target: the rule is
+/// `CalibrationDrift.Rule.standard`, set on the simulator.
+func calibrationSettlingBenchmark(_ args: [String]) throws -> Int32 {
+    var dataset = "../shared/data/skab", rows = 400, secondsPerRow = 1.0
+    var i = 0
+    while i < args.count {
+        let value = i + 1 < args.count ? args[i + 1] : ""
+        switch args[i] {
+        case "--dataset": dataset = value
+        case "--rows":
+            guard let r = Int(value), r >= 10 else { throw BenchError("--rows takes a number of rows (at least 10)") }
+            rows = r
+        case "--seconds-per-row":
+            guard let s = Double(value), s > 0 else { throw BenchError("--seconds-per-row takes seconds between rows") }
+            secondsPerRow = s
+        default: throw BenchError("unknown argument \"\(args[i])\" (expected --dataset, --rows, --seconds-per-row)")
+        }
+        i += 2
+    }
+    let files = try DatasetEvaluation.csvFiles(under: dataset)
+    print("calibration-settling: \(files.count) files under \(dataset), first \(rows) rows each; rule: |change| ≥ \(CalibrationDrift.Rule.standard.changeNoises) short-term spreads and ≥ \(CalibrationDrift.Rule.standard.endChangeSpreads) calibration spreads over the last fifth the same way")
+    var warned = 0, judged = 0
+    for file in files {
+        let table = try CSVReader().read(path: dataset + "/" + file).prefix(rows: rows)
+        let drifts = CalibrationDrift.measure(table: table, secondsPerRow: secondsPerRow)
+        guard !drifts.isEmpty else { print("  \(file): too few rows to say"); continue }
+        judged += 1
+        let trending = drifts.filter { $0.isTrending() }
+        if !trending.isEmpty { warned += 1 }
+        func text(_ d: CalibrationDrift) -> String {
+            "\(table.sensorNames[d.column]) \(EvaluationText.fixed(d.changeNoises, 1))/\(EvaluationText.fixed(d.endChangeSpreads, 2))"
+        }
+        let largest = drifts.max { abs($0.changeNoises) < abs($1.changeNoises) }.map(text) ?? ""
+        print("  \(file): \(trending.isEmpty ? "no warning" : "warns: " + trending.map(text).joined(separator: ", ")) (largest change: \(largest))")
+    }
+    print("warned on \(warned) of \(judged) files")
+    return 0
+}
