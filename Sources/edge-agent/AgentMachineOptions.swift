@@ -74,13 +74,7 @@ struct AgentMachineFile {
     init(_ table: SensorTable, machine: MachineConfiguration, alerts: AlertSettings, file: String,
          settings: CalibrationSettings, detector: DetectorOptions, calibrationRows: Int) throws {
         var table = try CalibrateCommand.select(sensors: machine.sensors.map(\.name), from: table, file: file)
-        let n = table.sensorCount
-        for (s, sensor) in machine.sensors.enumerated() where sensor.minimum != nil || sensor.maximum != nil {
-            let low = sensor.minimum ?? -.infinity, high = sensor.maximum ?? .infinity
-            for r in 0..<table.rowCount where !(low...high).contains(Double(table.values[r * n + s])) {
-                table.values[r * n + s] = .nan
-            }
-        }
+        CalibrateCommand.blankOutOfRange(&table, machine: machine)
         var rows: [Int]
         (table, rows) = CalibrateCommand.runningRowSelection(of: table, machine: machine)
         runningRows = rows.count

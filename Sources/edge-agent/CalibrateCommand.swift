@@ -96,8 +96,11 @@ struct CalibrateCommand: ParsableCommand {
         if let rows { table = table.prefix(rows: rows) }
         var notRunningRows = 0
         let givenRows = table.rowCount
+        var outOfRange: [OutOfRangeReadings] = []
         if let machineConfiguration {
             table = try CalibrateCommand.select(sensors: machineConfiguration.sensors.map(\.name), from: table, file: source)
+            // Before the run signal is followed: an out-of-range run signal is not read, as in the agent.
+            outOfRange = CalibrateCommand.blankOutOfRange(&table, machine: machineConfiguration)
             if machineConfiguration.runSignal != nil {
                 (table, notRunningRows) = CalibrateCommand.runningRows(of: table, machine: machineConfiguration)
                 guard table.rowCount >= 2 else {
@@ -123,7 +126,7 @@ struct CalibrateCommand: ParsableCommand {
                 var out = JSONWriter()
                 out.field("machine", machine)
                 out.field("refused", true)
-                CalibrateCommand.write(coverage: coverage, sensorNames: table.sensorNames, to: &out)
+                CalibrateCommand.write(coverage: coverage, sensorNames: table.sensorNames, outOfRange: outOfRange, to: &out)
                 out.array("shortfalls", missing) { $0.element($1) }
                 out.array("warnings", [refusal]) { $0.element($1) }
                 print(out.finish())
@@ -136,6 +139,11 @@ struct CalibrateCommand: ParsableCommand {
             let selected = try CalibrateCommand.select(sensors: table.sensorNames, from: faults, file: anomalies)
             labelled = labelled.map { SensorTable(sensorNames: $0.sensorNames, timestamps: $0.timestamps + selected.timestamps,
                                                   values: $0.values + selected.values) } ?? selected
+        }
+        // Labelled faults as the agent would have scored them (not counted: the data line is about normal operation).
+        if let machineConfiguration, var faults = labelled {
+            _ = CalibrateCommand.blankOutOfRange(&faults, machine: machineConfiguration)
+            labelled = faults
         }
         var settings = CalibrationSettings()
         if let machineConfiguration {
@@ -208,7 +216,7 @@ struct CalibrateCommand: ParsableCommand {
             out.field("labelled_anomaly_rows", r.labelledAnomalyRows)
             out.field("refused", false)
             out.field("forced", refusal != nil)
-            CalibrateCommand.write(coverage: coverage, sensorNames: table.sensorNames, to: &out)
+            CalibrateCommand.write(coverage: coverage, sensorNames: table.sensorNames, outOfRange: outOfRange, to: &out)
             out.array("shortfalls", coverage.shortfalls(minimum: .recommended, sensorNames: table.sensorNames)) { $0.element($1) }
             out.field("seconds", elapsed)
             out.field("detector", path)
@@ -240,7 +248,7 @@ struct CalibrateCommand: ParsableCommand {
         } else {
             print("calibrated \(machine): K = \(r.rows) rows × \(table.sensorCount) sensors (\(r.trimmedRows) rows set aside as suspect)")
             if notRunningRows > 0 { print("  left out \(notRunningRows) rows where the machine was stopped, stopping (stop_grace), settling after a start or of unknown running state") }
-            print("  data: " + CalibrateCommand.coverageText(coverage, sensorNames: table.sensorNames))
+            print("  data: " + CalibrateCommand.coverageText(coverage, sensorNames: table.sensorNames, outOfRange: outOfRange))
             for line in LoadPriorText.lines(detector: outcome.detector, sensorNames: table.sensorNames, settings: settings) {
                 print("  " + line)
             }
@@ -271,11 +279,17 @@ struct CalibrateCommand: ParsableCommand {
         }
     }
 
-    /// One line on what calibration had: rows used (of those given), minutes, full windows,
-    /// run stretches and minutes per operating state.
-    static func coverageText(_ c: CalibrationCoverage, sensorNames: [String]) -> String {
+    /// One line on what calibration had: rows used (of those given), minutes, readings left out
+    /// as outside their sensor's `min`…`max`, full windows, run stretches and minutes per
+    /// operating state.
+    static func coverageText(_ c: CalibrationCoverage, sensorNames: [String], outOfRange: [OutOfRangeReadings] = []) -> String {
         var parts = ["\(c.usedRows) rows used of \(c.givenRows) (\(CalibrationCoverage.minutesText(c.usedMinutes)) min of running)"]
         if c.rowsWithMissingReadings > 0 { parts.append("\(c.rowsWithMissingReadings) rows with a missing reading") }
+        if !outOfRange.isEmpty {
+            let total = outOfRange.reduce(0) { $0 + $1.readings }
+            let each = outOfRange.map { "\($0.sensor) \($0.readings) outside \($0.rangeText)" }
+            parts.append("\(total) reading\(total == 1 ? "" : "s") out of range left out as unread (\(each.joined(separator: ", ")))")
+        }
         parts.append("\(c.windows) full windows")
         let stretches = "\(c.runStretches) run stretch\(c.runStretches == 1 ? "" : "es")"
         parts.append(c.runStretchesWithoutWindow > 0 ? stretches + " (\(c.runStretchesWithoutWindow) shorter than a window)" : stretches)
@@ -286,10 +300,20 @@ struct CalibrateCommand: ParsableCommand {
     }
 
     /// The coverage fields of `calibrate --json` (added to, never renamed: scripts read them).
-    static func write(coverage c: CalibrationCoverage, sensorNames: [String], to out: inout JSONWriter) {
+    static func write(coverage c: CalibrationCoverage, sensorNames: [String], outOfRange: [OutOfRangeReadings],
+                      to out: inout JSONWriter) {
         out.field("given_rows", c.givenRows)
         out.field("not_running_rows", c.notRunningRows)
         out.field("rows_with_missing_readings", c.rowsWithMissingReadings)
+        out.field("out_of_range_readings", outOfRange.reduce(0) { $0 + $1.readings })
+        out.array("out_of_range", outOfRange) { out, sensor in
+            out.object { o in
+                o.field("sensor", sensor.sensor)
+                o.field("readings", sensor.readings)
+                if let low = sensor.minimum { o.field("min", low) }
+                if let high = sensor.maximum { o.field("max", high) }
+            }
+        }
         out.field("used_rows", c.usedRows)
         out.field("used_minutes", c.usedMinutes)
         out.field("windows", c.windows)
@@ -389,6 +413,32 @@ struct CalibrateCommand: ParsableCommand {
         return table.runningRowSelection(signal: signal, keepSignal: keepSignal, state: rowState)
     }
 
+    /// Blanks (NaN) the readings of `table` outside their sensor's `min`…`max` in agent.conf,
+    /// decided by the agent's own test (`MonitoredSensor.isOutOfRange`): the agent never scores
+    /// such a reading (a 65535 register, a broken 4–20 mA loop) and treats it as unread, so
+    /// calibration, `replay` and `evaluate --config` must not learn or score it either.
+    /// Columns are matched to `machine`'s sensors by name; columns of no sensor are left alone.
+    /// - Returns: the sensors with readings blanked and how many, in the table's column order.
+    @discardableResult
+    static func blankOutOfRange(_ table: inout SensorTable, machine: MachineConfiguration) -> [OutOfRangeReadings] {
+        let n = table.sensorCount
+        var blanked: [OutOfRangeReadings] = []
+        for (s, name) in table.sensorNames.enumerated() {
+            guard let sensor = machine.sensors.first(where: { $0.name == name }),
+                  sensor.minimum != nil || sensor.maximum != nil else { continue }
+            let range = MonitoredSensor(name: name, unitKey: "", minimum: sensor.minimum, maximum: sensor.maximum)
+            var count = 0
+            for r in 0..<table.rowCount {
+                let value = table.values[r * n + s]
+                guard !value.isNaN, range.isOutOfRange(Double(value)) else { continue }
+                table.values[r * n + s] = .nan
+                count += 1
+            }
+            if count > 0 { blanked.append(OutOfRangeReadings(sensor: name, readings: count, minimum: sensor.minimum, maximum: sensor.maximum)) }
+        }
+        return blanked
+    }
+
     /// The columns of `table` named `sensors`, in that order.
     static func select(sensors: [String], from table: SensorTable, file: String) throws -> SensorTable {
         let indices = try sensors.map { name in
@@ -441,6 +491,28 @@ enum LoadPriorText {
             return dropped + ["load prior (\(load.kind)): \(compensated) follow the duty cycle of \(named(load.driver)) (\(EvaluationText.fixed(100 * Double(load.referenceDriver), 0)) % during calibration); other duty cycles are expected"]
         }
         return dropped + ["load prior (\(load.kind)): \(compensated.isEmpty ? "no sensor" : compensated) follow \(named(load.driver)) (calibrated at \(EvaluationText.fixed(Double(load.referenceDriver), 1))); other speeds are expected"]
+    }
+}
+
+/// One sensor's readings that lay outside its `min`…`max` in agent.conf, left out as unread.
+struct OutOfRangeReadings: Equatable {
+    /// The sensor's name.
+    var sensor: String
+    /// How many of its readings were left out.
+    var readings: Int
+    /// Its `min` and `max` in agent.conf (nil: none).
+    var minimum: Double?
+    var maximum: Double?
+
+    /// `0…16`, `≥ 0` or `≤ 16`, as check-config shows a range.
+    var rangeText: String {
+        func number(_ x: Double) -> String { EvaluationText.trimmed(x, decimals: 6) }
+        switch (minimum, maximum) {
+        case let (low?, high?): return "\(number(low))…\(number(high))"
+        case let (low?, nil): return "≥ \(number(low))"
+        case let (nil, high?): return "≤ \(number(high))"
+        case (nil, nil): return "-"
+        }
     }
 }
 
