@@ -1,5 +1,6 @@
 import ArgumentParser
 import Configuration
+import Detection
 import EdgeCore
 import Logging
 
@@ -9,7 +10,8 @@ struct CheckConfigCommand: ParsableCommand {
         abstract: "Check agent.conf and print the buses, machines and sensors it describes.",
         discussion: """
             Prints what the agent will do with the file: where it keeps its data, each bus with \
-            its transport and timeouts, each machine with its poll interval and window, and each \
+            its transport and timeouts, each machine with its poll interval and the windows its \
+            detector scores (from its calibrated detector when there is one), and each \
             sensor with its unit id and the registers it reads. On problems it prints every one, \
             as file:line: key.path: what was expected, and exits with status 1.
             """
@@ -95,10 +97,11 @@ struct ConfigurationPlan {
 
     func machineLines(_ machine: MachineConfiguration) -> [String] {
         let title = machine.description.isEmpty ? "machine \(machine.id)" : "machine \(machine.id) — \(machine.description)"
-        let window = machine.pollInterval * machine.windowLength
+        let windows = ModelWindows(machine: machine, dataDirectory: configuration.agent.dataDirectory)
         var lines = [
             title,
-            "  poll every \(text(machine.pollInterval)); window \(machine.windowLength) polls (\(text(window))), scored every \(plural(machine.hop, "poll", "polls"))",
+            "  poll every \(text(machine.pollInterval)); scored every \(plural(machine.hop, "poll", "polls")); data-quality alert after \(machine.windowLength) polls unscored (window_length)",
+            "  model windows: \(windows.deviationRows) rows (\(text(machine.pollInterval * windows.deviationRows))) for the window-deviation score, \(windows.networkRows) rows (\(text(machine.pollInterval * windows.networkRows))) for the network (\(windows.source.text))",
         ]
         if let signal = machine.runSignal {
             let unit = machine.sensors.first { $0.name == signal }?.unit ?? ""
@@ -202,6 +205,10 @@ struct ConfigurationPlan {
                     $0.field("poll_interval_ms", milliseconds(machine.pollInterval))
                     $0.field("window_length", machine.windowLength)
                     $0.field("hop", machine.hop)
+                    let windows = ModelWindows(machine: machine, dataDirectory: configuration.agent.dataDirectory)
+                    $0.field("deviation_window_rows", windows.deviationRows)
+                    $0.field("network_window_rows", windows.networkRows)
+                    $0.field("model_windows_from", windows.source.rawValue)
                     if let signal = machine.runSignal {
                         $0.field("run_signal", signal)
                         $0.field("run_threshold", machine.runningLevel)
@@ -299,4 +306,40 @@ struct ConfigurationPlan {
 extension JSONWriter {
     /// Fills the top-level object with `body` (reads like the nested `object` calls).
     mutating func root(_ body: (inout JSONWriter) -> Void) { body(&self) }
+}
+
+/// The windows a machine's detector scores, in rows (polls): the window-deviation score's and
+/// the network's. They are set by calibration, not by agent.conf (`window_length` is how many
+/// unscored polls raise a data-quality alert, and the largest `hop`): read from the machine's
+/// detector and model files under `data_dir/models` when it has been calibrated, else
+/// calibrate's defaults.
+struct ModelWindows {
+    /// Where the numbers come from.
+    enum Source: String {
+        case calibration = "calibration"
+        case defaults = "calibrate_defaults"
+
+        var text: String {
+            switch self {
+            case .calibration: return "as calibrated"
+            case .defaults: return "not calibrated yet: calibrate's defaults"
+            }
+        }
+    }
+
+    var deviationRows = CalibrationSettings().deviation.windowRows
+    var networkRows = AdaptationSettings().windowRows
+    var source = Source.defaults
+
+    init(machine: MachineConfiguration, dataDirectory: String) {
+        let models = "\(dataDirectory)/models/\(machine.id)"
+        if let file = try? DetectorFile.read(path: models + ".detector.json") {
+            deviationRows = file.detector.baseline.settings.windowRows
+            source = .calibration
+        }
+        if let model = try? NetworkModel(contentsOf: models + ".model") {
+            networkRows = model.metadata.timeSteps
+            source = .calibration
+        }
+    }
 }

@@ -85,6 +85,44 @@ struct CLITests {
         #expect(machines.first?["poll_interval_ms"] as? Int == 200)  // agent.conf: the demo fleet runs 5× real time
     }
 
+    /// `window_length` is not the model's window: check-config shows the windows the detector
+    /// scores (calibrate's defaults before calibration, the detector and model files' after),
+    /// whatever `window_length` says, and what `window_length` does.
+    @Test("check-config shows the model's real windows, not window_length, before and after calibration")
+    func checkConfigModelWindows() throws {
+        let folder = try TemporaryDirectory(prefix: "cli-windows")
+        defer { folder.remove() }
+        let config = try CalibrationCoverageCommandTests.compressorConfiguration(folder)
+        let text = try String(contentsOfFile: config, encoding: .utf8)
+        try text.replacingOccurrences(of: "poll_interval = \"1s\"\n", with: "poll_interval = \"1s\"\nwindow_length = 50\n")
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        func plan() throws -> (text: String, machine: [String: Any]) {
+            let printed = try run(["check-config", "--config", config])
+            #expect(printed.status == 0, "\(printed.standardError)")
+            let json = try run(["check-config", "--config", config, "--json"])
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [String: Any])
+            return (printed.standardOutput, try #require((object["machines"] as? [[String: Any]])?.first))
+        }
+        let before = try plan()
+        #expect(before.text.contains("data-quality alert after 50 polls unscored (window_length)"), "\(before.text)")
+        #expect(before.text.contains("model windows: 20 rows (20s) for the window-deviation score, 32 rows (32s) for the network (not calibrated yet: calibrate's defaults)"),
+                "\(before.text)")
+        #expect(before.machine["window_length"] as? Int == 50)
+        #expect(before.machine["deviation_window_rows"] as? Int == 20)
+        #expect(before.machine["network_window_rows"] as? Int == 32)
+        #expect(before.machine["model_windows_from"] as? String == "calibrate_defaults")
+
+        let csv = try CalibrationCoverageCommandTests.compressorCSV(folder, running: { _ in true }, loaded: { ($0 / 90) % 2 == 0 })
+        let calibrated = try run(["calibrate", "--config", config, "--machine", "c", "--input", csv])
+        #expect(calibrated.status == 0, "\(calibrated.standardError)")
+        let after = try plan()
+        #expect(after.text.contains("model windows: 20 rows (20s) for the window-deviation score, 32 rows (32s) for the network (as calibrated)"),
+                "\(after.text)")
+        #expect(after.machine["deviation_window_rows"] as? Int == 20)
+        #expect(after.machine["network_window_rows"] as? Int == 32)
+        #expect(after.machine["model_windows_from"] as? String == "calibration")
+    }
+
     @Test("check-config --json gives the role each sensor plays: agent.conf's, else its own name's, and where it came from")
     func checkConfigJSONRoles() throws {
         let folder = try TemporaryDirectory()
@@ -186,7 +224,8 @@ struct CLITests {
             """.write(toFile: path, atomically: true, encoding: .utf8)
         let text = try run(["check-config", "--config", path])
         #expect(text.status == 0, "stderr: \(text.standardError)")
-        #expect(text.standardOutput.contains("window 100000 polls (365000000d)"))
+        #expect(text.standardOutput.contains("data-quality alert after 100000 polls unscored (window_length)"))
+        #expect(text.standardOutput.contains("model windows: 20 rows (73000d) for the window-deviation score, 32 rows (116800d) for the network"))
         #expect(text.standardOutput.contains("holding 65532–65535 (float64 DCBA)"))
         #expect(text.standardOutput.contains("Modbus TCP [::1]:65535"))
         let json = try run(["check-config", "--config", path, "--json"])
