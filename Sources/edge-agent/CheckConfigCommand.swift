@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
 import Configuration
 import Detection
@@ -318,11 +321,14 @@ struct ModelWindows {
     enum Source: String {
         case calibration = "calibration"
         case defaults = "calibrate_defaults"
+        /// A detector or model file is there but cannot be read (permissions, damage).
+        case unreadable = "unreadable_model_files"
 
         var text: String {
             switch self {
             case .calibration: return "as calibrated"
             case .defaults: return "not calibrated yet: calibrate's defaults"
+            case .unreadable: return "calibrate's defaults: its detector or model file cannot be read here"
             }
         }
     }
@@ -340,6 +346,10 @@ struct ModelWindows {
         if let model = try? NetworkModel(contentsOf: models + ".model") {
             networkRows = model.metadata.timeSteps
             source = .calibration
+        }
+        // Not readable by this user (models are 0640) or damaged: say so rather than "not calibrated".
+        if source == .defaults, access(models + ".detector.json", F_OK) == 0 || access(models + ".model", F_OK) == 0 {
+            source = .unreadable
         }
     }
 }

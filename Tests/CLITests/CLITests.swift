@@ -121,6 +121,13 @@ struct CLITests {
         #expect(after.machine["deviation_window_rows"] as? Int == 20)
         #expect(after.machine["network_window_rows"] as? Int == 32)
         #expect(after.machine["model_windows_from"] as? String == "calibration")
+
+        // A damaged detector file is not "not calibrated yet".
+        try "{".write(toFile: folder.file("data/models/c.detector.json"), atomically: true, encoding: .utf8)
+        try FileManager.default.removeItem(atPath: folder.file("data/models/c.model"))
+        let damaged = try plan()
+        #expect(damaged.text.contains("for the network (calibrate's defaults: its detector or model file cannot be read here)"), "\(damaged.text)")
+        #expect(damaged.machine["model_windows_from"] as? String == "unreadable_model_files")
     }
 
     @Test("check-config --json gives the role each sensor plays: agent.conf's, else its own name's, and where it came from")
