@@ -3,14 +3,18 @@ import EdgeCore
 import Simulator
 
 /// `edge-bench vibration-faults [--kind pump|motor|compressor] [--seeds FIRST-LAST] [--step-ms MS]
-/// [--fault imbalance|bearing-wear] [--severity S] [--automatic]`: does a vibration fault alert on
-/// a machine calibrated for 10 minutes? Each simulated machine runs at one operating point (the
+/// [--fault KIND] [--channel NAME] [--severity S] [--wander-power P] [--automatic]`: does a fault alert on a machine
+/// calibrated for 10 minutes? (Vibration faults by default; `--fault` takes any of the machine
+/// kind's process faults or a sensor fault, `--channel` the sensor a sensor fault hits;
+/// `--wander-power P` calibrates with that wander discount power, 0 = none, to see what the
+/// discount costs.) Each simulated machine runs at one operating point (the
 /// compressor at load 0.6, its receiver cycling it between loaded and unloaded; pumps and fan
 /// motors at the middle of their range; `--automatic`: the plant's own load changes), is calibrated
 /// on its first 10 minutes, runs 10 more minutes normally, then 10 minutes with the fault (step
-/// profile). Prints per machine the vibration sensors' weights (and any other sensor weighted
-/// below 1), the alerted rows of the normal stretch, and the fault's first alert and peak score ÷
-/// threshold. Figures, not a pass/fail: see docs/detection.md ("Vibration and the wander discount").
+/// profile). Prints per machine the weights of the sensors the fault moves (the simulator's label;
+/// vibration for vibration faults) and of any other sensor weighted below 1, the alerted rows of
+/// the normal stretch, and the fault's first alert (with the sensor that contributed most) and
+/// peak score ÷ threshold. Figures, not a pass/fail: see docs/detection.md ("Vibration and the wander discount").
 func vibrationFaultsBenchmark(_ args: [String]) throws -> Int32 {
     var kinds: [MachineKind] = [.compressor, .pump, .motor]
     var seeds: ClosedRange<UInt64> = 1...10
@@ -18,6 +22,8 @@ func vibrationFaultsBenchmark(_ args: [String]) throws -> Int32 {
     var fault = FaultKind.imbalance
     var severity = 0.5
     var automatic = false
+    var channel: String?
+    var wanderPower: Float?
     var i = 0
     while i < args.count {
         let value = i + 1 < args.count ? args[i + 1] : ""
@@ -31,35 +37,49 @@ func vibrationFaultsBenchmark(_ args: [String]) throws -> Int32 {
             guard let ms = Int64(value), ms > 0 else { throw BenchError("--step-ms takes milliseconds > 0, not \"\(value)\"") }
             stepMilliseconds = ms
         case "--fault":
-            guard let k = FaultKind(rawValue: value), k == .imbalance || k == .bearingWear else {
-                throw BenchError("--fault must be imbalance or bearing-wear, not \"\(value)\"")
+            guard let k = FaultKind(rawValue: value) else {
+                throw BenchError("--fault must be one of \(FaultKind.allCases.map(\.rawValue).joined(separator: ", ")), not \"\(value)\"")
             }
             fault = k
+        case "--channel":
+            guard !value.isEmpty else { throw BenchError("--channel takes a sensor name") }
+            channel = value
         case "--severity":
             guard let s = Double(value), s > 0, s <= 1 else { throw BenchError("--severity takes 0 < S ≤ 1, not \"\(value)\"") }
             severity = s
+        case "--wander-power":
+            guard let p = Float(value), p >= 0 else { throw BenchError("--wander-power takes a power ≥ 0, not \"\(value)\"") }
+            wanderPower = p
         case "--automatic":
             automatic = true
             i += 1
             continue
         default:
-            throw BenchError("unknown argument \"\(args[i])\" (expected --kind, --seeds, --step-ms, --fault, --severity, --automatic)")
+            throw BenchError("unknown argument \"\(args[i])\" (expected --kind, --seeds, --step-ms, --fault, --channel, --severity, --wander-power, --automatic)")
         }
         i += 2
     }
-    print("vibration-faults: \(fault.rawValue) severity \(severity) (step), polls every \(stepMilliseconds) ms, \(automatic ? "automatic operation" : "one operating point"); seeds \(seeds.lowerBound)–\(seeds.upperBound)")
-    print("calibrated on 10 min; weights (vibration, and any other below 1) / alerted rows in 10 normal min / first alert after the fault began / peak score ÷ threshold during the fault")
+    print("vibration-faults: \(fault.rawValue)\(channel.map { " on \($0)" } ?? "") severity \(severity) (step), polls every \(stepMilliseconds) ms, \(automatic ? "automatic operation" : "one operating point"); seeds \(seeds.lowerBound)–\(seeds.upperBound)")
+    print("calibrated on 10 min; weights (the sensors the fault moves | any other below 1) / alerted rows in 10 normal min / first alert after the fault began [top sensor] / peak score ÷ threshold during the fault [top sensor]")
     for kind in kinds {
+        guard fault.isSensorFault || kind.applicableFaults.contains(fault) else {
+            print("\(kind.rawValue): \(fault.rawValue) does not apply")
+            continue
+        }
         var caught = 0, machines = 0, falseMachines = 0
         for seed in seeds {
             let outcome = vibrationProcedure(kind: kind, seed: seed, stepMilliseconds: stepMilliseconds, fault: fault,
-                                             severity: severity, automatic: automatic)
+                                             severity: severity, automatic: automatic, channel: channel,
+                                             wanderPower: wanderPower)
             machines += 1
             if outcome.firstAlertSeconds != nil { caught += 1 }
             if outcome.normalAlertRows > 0 { falseMachines += 1 }
-            let weights = outcome.weights.map { "\($0.name) \(EvaluationText.fixed(Double($0.weight), 3))" }.joined(separator: ", ")
-            let first = outcome.firstAlertSeconds.map { "\(EvaluationText.fixed($0, 1)) s" } ?? "none"
-            print("  \(kind.rawValue) seed \(seed): \(weights) / \(outcome.normalAlertRows) / \(first) / \(EvaluationText.fixed(outcome.peakRatio, 2))×\(outcome.notes.isEmpty ? "" : "  (\(outcome.notes))")")
+            func list(_ w: [(name: String, weight: Float)]) -> String {
+                w.map { "\($0.name) \(EvaluationText.fixed(Double($0.weight), 3))" }.joined(separator: ", ")
+            }
+            let weights = list(outcome.weights) + (outcome.otherWeights.isEmpty ? "" : " | " + list(outcome.otherWeights))
+            let first = outcome.firstAlertSeconds.map { "\(EvaluationText.fixed($0, 1)) s [\(outcome.firstAlertSensor)]" } ?? "none"
+            print("  \(kind.rawValue) seed \(seed): \(weights) / \(outcome.normalAlertRows) / \(first) / \(EvaluationText.fixed(outcome.peakRatio, 2))× [\(outcome.peakSensor)]\(outcome.notes.isEmpty ? "" : "  (\(outcome.notes))")")
         }
         print("\(kind.rawValue): the fault alerts on \(caught) of \(machines); \(falseMachines) of \(machines) alert in the normal stretch")
     }
@@ -68,14 +88,18 @@ func vibrationFaultsBenchmark(_ args: [String]) throws -> Int32 {
 
 private struct VibrationOutcome {
     var weights: [(name: String, weight: Float)] = []
+    var otherWeights: [(name: String, weight: Float)] = []
     var normalAlertRows = 0
     var firstAlertSeconds: Double?
+    var firstAlertSensor = ""
     var peakRatio = 0.0
+    var peakSensor = ""
     var notes = ""
 }
 
 private func vibrationProcedure(kind: MachineKind, seed: UInt64, stepMilliseconds: Int64, fault: FaultKind,
-                                severity: Double, automatic: Bool) -> VibrationOutcome {
+                                severity: Double, automatic: Bool, channel: String?,
+                                wanderPower: Float?) -> VibrationOutcome {
     var options = MachineOptions()
     options.stepMilliseconds = stepMilliseconds
     options.automaticOperation = automatic
@@ -89,29 +113,41 @@ private func vibrationProcedure(kind: MachineKind, seed: UInt64, stepMillisecond
     let names = keep.map { machine.channels[$0].name }
     let rowsPerMinute = Int(60_000 / stepMilliseconds)
     var sample: [Double] = []
+    // Channels (machine order) that any faulty row's label says the fault shows on.
+    var moved: UInt64 = 0
     func rows(minutes: Int) -> [Float] {
         var out: [Float] = []
         out.reserveCapacity(minutes * rowsPerMinute * keep.count)
         for _ in 0..<(minutes * rowsPerMinute) {
-            _ = machine.step(into: &sample)
+            moved |= machine.step(into: &sample).channels
             for k in keep { out.append(Float(sample[k])) }
         }
         return out
     }
     let calibration = rows(minutes: 10)
     let normal = rows(minutes: 10)
-    try? machine.inject(fault, severity: severity, durationSeconds: 600, profile: .step)
+    var notes: [String] = []
+    do {
+        try machine.inject(fault, severity: severity, durationSeconds: 600, profile: .step, channel: channel)
+    } catch {
+        notes.append("not injected: \(error)")
+    }
     let faulty = rows(minutes: 10)
 
     var settings = CalibrationSettings()
     settings.secondsPerRow = Float(stepMilliseconds) / 1000
     settings.machineKind = kind.rawValue
+    if let wanderPower { settings.deviation.wanderPenaltyPower = wanderPower }
     let detector = Calibrator(settings: settings).calibrate(values: calibration[...], sensorNames: names).detector
     var outcome = VibrationOutcome()
-    for (s, name) in names.enumerated() where name.hasPrefix("vibration") || detector.baseline.weight[s] < 1 {
-        outcome.weights.append((name, detector.baseline.weight[s]))
+    let isMoved = keep.map { moved & (1 << UInt64($0)) != 0 }
+    for (s, name) in names.enumerated() {
+        if isMoved[s] || (moved == 0 && name.hasPrefix("vibration")) {
+            outcome.weights.append((name, detector.baseline.weight[s]))
+        } else if detector.baseline.weight[s] < 1 {
+            outcome.otherWeights.append((name, detector.baseline.weight[s]))
+        }
     }
-    var notes: [String] = []
     if let state = detector.state {
         let shifted = names.indices.filter { names[$0].hasPrefix("vibration") && state.shift[$0] != 0 }
         notes.append("state \(names[state.state])\(shifted.isEmpty ? "" : ", vibration shifted")")
@@ -137,13 +173,24 @@ private func vibrationProcedure(kind: MachineKind, seed: UInt64, stepMillisecond
     outcome.notes = notes.joined(separator: "; ")
     var stream = detector.makeStream()
     let n = names.count
+    func topSensor() -> String {
+        let c = stream.contributions
+        guard let top = c.indices.filter({ c[$0].isFinite }).max(by: { c[$0] < c[$1] }) else { return "-" }
+        return names[top]
+    }
     for (phase, block) in [calibration, normal, faulty].enumerated() {
         for r in 0..<(block.count / n) {
             let (score, alert) = stream.process(row: block[(r * n)..<(r * n + n)])
             if phase == 1, alert { outcome.normalAlertRows += 1 }
             guard phase == 2 else { continue }
-            if score.isFinite { outcome.peakRatio = max(outcome.peakRatio, Double(score / detector.alertThreshold)) }
-            if alert, outcome.firstAlertSeconds == nil { outcome.firstAlertSeconds = Double(r) * Double(stepMilliseconds) / 1000 }
+            if score.isFinite, Double(score / detector.alertThreshold) > outcome.peakRatio {
+                outcome.peakRatio = Double(score / detector.alertThreshold)
+                outcome.peakSensor = topSensor()
+            }
+            if alert, outcome.firstAlertSeconds == nil {
+                outcome.firstAlertSeconds = Double(r) * Double(stepMilliseconds) / 1000
+                outcome.firstAlertSensor = topSensor()
+            }
         }
     }
     return outcome
