@@ -17,7 +17,9 @@ public struct WindowDeviationSettings: Sendable, Hashable, Codable {
     public var relativeScaleFloor: Float
     /// A sensor whose change over `driftHorizonRows` is more than this many times its
     /// row-to-row change *wanders* (temperatures do): its level says little about faults, so its
-    /// deviation is divided by `(ratio / wanderRatioLimit) ^ wanderPenaltyPower`.
+    /// deviation is divided by `(ratio / wanderRatioLimit) ^ wanderPenaltyPower` — unless
+    /// calibration shows its level coming back (a cycle longer than the horizon, see
+    /// `WindowDeviationBaseline.returnsWithinHorizon`).
     public var wanderRatioLimit: Float
     /// How strongly wandering sensors are discounted (0 disables the discount).
     public var wanderPenaltyPower: Float
@@ -208,7 +210,8 @@ public struct WindowDeviationBaseline: Sendable, Hashable, Codable {
             let ratio = baseline.operating == nil
                 ? wanderRatio(values: values, sensorCount: sensorCount, sensor: s, lag: min(settings.driftHorizonRows, rows / 2))
                 : residualWanderRatio(m, window: settings.windowRows, horizon: min(settings.driftHorizonRows, m.count / 2))
-            if settings.wanderPenaltyPower > 0, ratio > settings.wanderRatioLimit {
+            if settings.wanderPenaltyPower > 0, ratio > settings.wanderRatioLimit,
+               !returnsWithinHorizon(m, horizon: min(settings.driftHorizonRows, m.count / 2)) {
                 baseline.weight[s] = pow(settings.wanderRatioLimit / ratio, settings.wanderPenaltyPower)
             }
         }
@@ -230,6 +233,34 @@ extension WindowDeviationBaseline {
         guard short.isFinite, long.isFinite, short > 0 else { return 1 }
         return long / short
     }
+
+    /// Whether a window-mean series keeps to a band it returns to: its typical (80th percentile)
+    /// change over `returnHorizons` horizons is at most `returnGrowthLimit` times its typical
+    /// change over one. A level that changes much more over the horizon than over a window
+    /// length may drift away (a temperature: the change keeps growing with the lag, twice over
+    /// four horizons for a random walk, four times for a trend) or may follow a cycle longer
+    /// than the horizon (a compressor's current and pressures ramping with its receiver's
+    /// pressure band at 100 ms polls), whose change over four horizons is no larger than over
+    /// one. Only the first is wander: the cycle's level stays in the range calibration saw, which
+    /// the tolerated spread (its largest change over the horizon) already covers. False when
+    /// the series is too short to tell: the long changes must cover at least half the series
+    /// (twice `returnHorizons` horizons of means, 800 at the shipped horizon: 82 s at 100 ms
+    /// polls, 14 minutes at 1 s), or a temperature settling towards its level over the
+    /// calibration would look as if it returned. Shorter calibrations discount as before.
+    static func returnsWithinHorizon(_ m: [Float], horizon: Int) -> Bool {
+        let long = returnHorizons * horizon
+        guard horizon > 0, m.count >= 2 * long else { return false }
+        let over = RobustStatistics.quantile((long..<m.count).map { abs(m[$0] - m[$0 - long]) }, 0.8)
+        let within = RobustStatistics.quantile((horizon..<m.count).map { abs(m[$0] - m[$0 - horizon]) }, 0.8)
+        guard over.isFinite, within.isFinite, within > 0 else { return false }
+        return over <= returnGrowthLimit * within
+    }
+
+    /// Horizons over which `returnsWithinHorizon` looks for the level's return.
+    static let returnHorizons = 4
+    /// Largest growth of the typical change from one horizon to `returnHorizons` that still
+    /// counts as a return: √2, halfway (in ratio) between a bounded level (1) and a random walk (2).
+    static let returnGrowthLimit = Float(2).squareRoot()
 
     /// Typical change over `lag` rows divided by typical change over one row (about 1 for white
     /// noise around a level, large for a sensor that drifts); 1 when there is too little data.
