@@ -76,7 +76,9 @@ public struct Reading: Sendable, Hashable {
     public var sensor: Int32
     /// When the value was polled.
     public var time: Timestamp
-    /// The engineering value (`raw * scale + offset`); NaN when `quality` is not `.good`.
+    /// The engineering value (`raw * scale + offset`); NaN when `quality` is not `.good`, except
+    /// for a `.decodeError` outside the sensor's `min`…`max`, which keeps the decoded value so the
+    /// `out_of_range` alert can name it. Only `.good` values are ever scored or stored.
     public var value: Double
     /// Whether `value` can be trusted.
     public var quality: Quality

@@ -458,9 +458,11 @@ public final class BusPoller: Sendable {
                     result = RegisterCodec.decode(buffer, start: slot.position, type: slot.type, order: slot.order,
                                                   bit: slot.bit, scale: slot.scale, offset: slot.offset)
                 }
+                // Outside the physical range: flagged, but the decoded value is kept so the data
+                // alerts can say what the sensor read (`out_of_range`); nothing scores or stores it.
                 if result.quality == .good {
-                    if let low = slot.minimum, result.value < low { result = (.nan, .decodeError) }
-                    if let high = slot.maximum, result.value > high { result = (.nan, .decodeError) }
+                    if let low = slot.minimum, result.value < low { result.quality = .decodeError }
+                    if let high = slot.maximum, result.value > high { result.quality = .decodeError }
                 }
                 if result.quality != .good { failures += 1 }
                 readings.append(Reading(machine: slot.machine, sensor: slot.sensor, time: time, value: result.value, quality: result.quality))

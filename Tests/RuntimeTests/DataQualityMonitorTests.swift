@@ -55,6 +55,32 @@ import Testing
         #expect(cleared.map(\.change) == [.cleared])
     }
 
+    /// As the poller delivers it: an out-of-range value is flagged `decode_error` with the value kept.
+    /// It is an answer (out_of_range, never stale, not scorable); a NaN decode error is not.
+    @Test func flaggedOutOfRangeValueIsOutOfRangeNotStale() {
+        var m = monitor()
+        #expect(!m.isScorable(sensor: 1, value: 65535, quality: .decodeError))
+        var events: [AlertEvent] = []
+        for s in 0..<8 {
+            events += m.observe(time: t(s), values: [10, 65535, 20], qualities: [.good, .decodeError, .good])
+        }
+        #expect(events.map(\.alert.kind) == [.outOfRange])
+        #expect(events.first?.time == t(1))
+        #expect(events.first?.alert.message.contains("reads 65535.0 bar") == true)
+        #expect(events.first?.alert.topSensors.first?.value == 65535)
+        // The transmitter then gives nothing decodable: stale after 5 such cycles; out_of_range stays open.
+        var later: [AlertEvent] = []
+        for s in 8..<13 {
+            later += m.observe(time: t(s), values: [10, .nan, 20], qualities: [.good, .decodeError, .good])
+        }
+        #expect(later.map(\.alert.kind) == [.sensorStale])
+        #expect(later.first?.time == t(12))
+        // Back in range: both clear.
+        let cleared = m.observe(time: t(13), values: [10, 3, 20], qualities: [.good, .good, .good])
+        #expect(cleared.map(\.change) == [.cleared, .cleared])
+        #expect(Set(cleared.map(\.alert.kind)) == [.sensorStale, .outOfRange])
+    }
+
     @Test func stoppedDataRaisesOnTickAndClearsOnArrival() {
         var m = monitor()
         #expect(m.tick(now: t(100)) == nil)  // nothing ever arrived: not "stopped", just not started

@@ -133,8 +133,12 @@ public struct DataQualityMonitor: Sendable {
         for i in sensors.indices {
             let sensor = sensors[i]
             let good = qualities[i] == .good && values[i].isFinite
-            // Stale: no good value for several cycles (only when its unit is not already offline).
-            if good {
+            // A value outside the physical range: the poller flags it `.decodeError` and keeps it.
+            let outOfRange = (good || qualities[i] == .decodeError) && values[i].isFinite && sensor.isOutOfRange(values[i])
+            // Stale: no answer the sensor could be judged by for several cycles (only when its
+            // unit is not already offline). An out-of-range value is an answer: its own alert
+            // says what the sensor reads, rather than a stale one saying it reads nothing.
+            if good || outOfRange {
                 badCycles[i] = 0
                 if var alert = openStale[i] {
                     alert.ended = time
@@ -156,8 +160,8 @@ public struct DataQualityMonitor: Sendable {
                     events.append(AlertEvent(change: .raised, time: time, alert: alert))
                 }
             }
-            // Out of range: a good value outside the physical range, persisting.
-            if good, sensor.isOutOfRange(values[i]) {
+            // Out of range: a value outside the physical range, persisting.
+            if outOfRange {
                 outOfRangeCycles[i] += 1
                 if outOfRangeCycles[i] == policy.outOfRangeCycles, openOutOfRange[i] == nil {
                     let range = "\(sensor.minimum.map { "\($0)" } ?? "-∞")…\(sensor.maximum.map { "\($0)" } ?? "∞")"
