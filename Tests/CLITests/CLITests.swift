@@ -284,14 +284,7 @@ struct CLITests {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
         let conf = """
-            [agent]
-            data_dir = "\(folder.file("data"))"
-
-            [[bus]]
-            name = "b"
-            type = "tcp"
-            host = "127.0.0.1"
-            port = 1502
+            \(offlineAgentConfigurationHead(dataDirectory: folder.file("data")))
 
             [[machine]]
             id = "c-1"
@@ -351,14 +344,7 @@ struct CLITests {
         defer { folder.remove() }
         func conf(threshold: String) -> String {
             """
-            [agent]
-            data_dir = "\(folder.file("data"))"
-
-            [[bus]]
-            name = "b"
-            type = "tcp"
-            host = "127.0.0.1"
-            port = 1502
+            \(offlineAgentConfigurationHead(dataDirectory: folder.file("data")))
 
             [[machine]]
             id = "c-2"
@@ -425,14 +411,7 @@ struct CLITests {
         defer { folder.remove() }
         func conf(roles: Bool) -> String {
             """
-            [agent]
-            data_dir = "\(folder.file("data"))"
-
-            [[bus]]
-            name = "b"
-            type = "tcp"
-            host = "127.0.0.1"
-            port = 1502
+            \(offlineAgentConfigurationHead(dataDirectory: folder.file("data")))
 
             [[machine]]
             id = "P-101"

@@ -112,14 +112,7 @@ struct CalibrationCoverageCommandTests {
     static func compressorConfiguration(_ folder: TemporaryDirectory) throws -> String {
         let path = folder.file("agent.conf")
         try """
-            [agent]
-            data_dir = "\(folder.file("data"))"
-
-            [[bus]]
-            name = "b"
-            type = "tcp"
-            host = "127.0.0.1"
-            port = 1502
+            \(offlineAgentConfigurationHead(dataDirectory: folder.file("data")))
 
             [[machine]]
             id = "c"

@@ -17,14 +17,7 @@ struct CalibrationSettlingCommandTests {
     static func warmingPump(_ folder: TemporaryDirectory) throws -> String {
         let conf = folder.file("agent.conf")
         try """
-            [agent]
-            data_dir = "\(folder.file("data"))"
-
-            [[bus]]
-            name = "b"
-            type = "tcp"
-            host = "127.0.0.1"
-            port = 1502
+            \(offlineAgentConfigurationHead(dataDirectory: folder.file("data")))
 
             [[machine]]
             id = "p"

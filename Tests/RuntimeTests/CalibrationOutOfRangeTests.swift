@@ -39,14 +39,7 @@ import TestSupport
     static func configuration(_ folder: TemporaryDirectory, _ name: String) throws -> String {
         let path = folder.file("\(name).conf")
         try """
-            [agent]
-            data_dir = "\(folder.file(name))"
-
-            [[bus]]
-            name = "b"
-            type = "tcp"
-            host = "127.0.0.1"
-            port = 1502
+            \(offlineAgentConfigurationHead(dataDirectory: folder.file(name)))
 
             [[machine]]
             id = "p"

@@ -41,3 +41,20 @@ public func sharedDataDirectory() -> String? {
     var isDir: ObjCBool = false
     return FileManager.default.fileExists(atPath: path, isDirectory: &isDir) && isDir.boolValue ? path : nil
 }
+
+/// The head of an agent.conf for commands that read or write files but never poll (`calibrate`,
+/// `check-config`, `export` …): `[agent]` with `data_dir`, and one TCP bus `b` at
+/// 127.0.0.1:1502 for the machines to name. Ends with a newline; machines follow.
+public func offlineAgentConfigurationHead(dataDirectory: String) -> String {
+    """
+    [agent]
+    data_dir = "\(dataDirectory)"
+
+    [[bus]]
+    name = "b"
+    type = "tcp"
+    host = "127.0.0.1"
+    port = 1502
+
+    """
+}
