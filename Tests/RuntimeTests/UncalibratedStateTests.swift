@@ -28,19 +28,17 @@ import Testing
         return (plain, states)
     }
 
-    /// A simulated compressor polled every 100 ms, calibrated on 30 s of unloaded rows (the
-    /// case met in a benchmark), then run for 10 minutes at a demand that loads it about every
-    /// 80 s.
-    @Test("a compressor calibrated unloaded gives one notice and no anomaly alerts when it loads", arguments: [UInt64(2), 5, 8])
-    func simulatedCompressorCalibratedUnloaded(seed: UInt64) throws {
+    /// A simulated compressor polled every 100 ms (no automatic operation, running at `load`),
+    /// stepped into an unloaded stretch (15 s unloaded), and the next 30 s of rows as its
+    /// calibration table; `loaded` is the loaded sensor's column.
+    static func simulatedCompressorUnloaded(seed: UInt64, load: Double) throws -> (sim: SimulatedMachine, table: SensorTable, loaded: Int) {
         var options = MachineOptions()
         options.automaticOperation = false
         options.stepMilliseconds = 100
         var sim = SimulatedMachine(kind: .compressor, id: "compressor-1", seed: seed, options: options)
-        sim.setOperatingPoint(running: true, load: 0.2)
+        sim.setOperatingPoint(running: true, load: load)
         let loaded = try #require(sim.channelIndex(named: "loaded"))
         var row: [Double] = []
-        // Into an unloaded stretch, then 30 s of it.
         var unloadedRun = 0
         while unloadedRun < 150 {
             _ = sim.step(into: &row)
@@ -52,7 +50,18 @@ import Testing
             _ = sim.step(into: &row)
             calibration += row.map(Float.init)
         }
-        let table = SensorTable(sensorNames: sim.channels.map(\.name), timestamps: times, values: calibration)
+        return (sim, SensorTable(sensorNames: sim.channels.map(\.name), timestamps: times, values: calibration), loaded)
+    }
+
+    /// A simulated compressor polled every 100 ms, calibrated on 30 s of unloaded rows (the
+    /// case met in a benchmark), then run for 10 minutes at a demand that loads it about every
+    /// 80 s.
+    @Test("a compressor calibrated unloaded gives one notice and no anomaly alerts when it loads", arguments: [UInt64(2), 5, 8])
+    func simulatedCompressorCalibratedUnloaded(seed: UInt64) throws {
+        let unloaded = try Self.simulatedCompressorUnloaded(seed: seed, load: 0.2)
+        var sim = unloaded.sim
+        let table = unloaded.table, loaded = unloaded.loaded
+        var row: [Double] = []
         #expect(CalibratedStates.observe(values: table.values[...], sensorCount: table.sensorCount, columns: [loaded]).sensors
                 == [CalibratedStates.Sensor(column: loaded, states: [0])])
         var machine = MachineConfiguration(id: "compressor-1", sensors: sim.channels.enumerated().map { i, channel in
@@ -108,27 +117,12 @@ import Testing
     /// 30-s calibration also alerts on the temperatures a stop leaves.)
     @Test("a compressor that keeps loading gets one uncalibrated_state alert per run, ended by the stop", arguments: [UInt64(5), 8])
     func simulatedCompressorLoadingAtDemandZero(seed: UInt64) throws {
-        var options = MachineOptions()
-        options.automaticOperation = false
-        options.stepMilliseconds = 100
-        var sim = SimulatedMachine(kind: .compressor, id: "compressor-1", seed: seed, options: options)
-        sim.setOperatingPoint(running: true, load: 0)
-        let loaded = try #require(sim.channelIndex(named: "loaded"))
+        let unloaded = try Self.simulatedCompressorUnloaded(seed: seed, load: 0)
+        var sim = unloaded.sim
+        let table = unloaded.table, loaded = unloaded.loaded
         let current = try #require(sim.channelIndex(named: "motor_current"))
         let rated = try #require(sim.typicalMagnitude(ofChannel: "motor_current"))
         var row: [Double] = []
-        var unloadedRun = 0
-        while unloadedRun < 150 {
-            _ = sim.step(into: &row)
-            unloadedRun = row[loaded] == 0 ? unloadedRun + 1 : 0
-        }
-        var calibration: [Float] = [], times: [String] = []
-        for _ in 0..<300 {
-            times.append(sim.time.iso8601)
-            _ = sim.step(into: &row)
-            calibration += row.map(Float.init)
-        }
-        let table = SensorTable(sensorNames: sim.channels.map(\.name), timestamps: times, values: calibration)
         var machine = MachineConfiguration(id: "compressor-1", sensors: sim.channels.enumerated().map { i, channel in
             var sensor = SensorConfiguration(name: channel.name, bus: "b", address: i)
             sensor.unit = channel.unit
