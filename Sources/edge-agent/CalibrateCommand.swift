@@ -506,7 +506,12 @@ struct OutOfRangeReadings: Equatable {
 
     /// `0…16`, `≥ 0` or `≤ 16`, as check-config shows a range.
     var rangeText: String {
-        func number(_ x: Double) -> String { EvaluationText.trimmed(x, decimals: 6) }
+        OutOfRangeReadings.rangeText(minimum: minimum, maximum: maximum) { EvaluationText.trimmed($0, decimals: 6) }
+    }
+
+    /// A sensor's `min`…`max` as people read it: `0…16`, `≥ 0`, `≤ 16`, or `-` without either
+    /// (check-config's sensor table and calibrate's `data:` line), each bound written by `number`.
+    static func rangeText(minimum: Double?, maximum: Double?, number: (Double) -> String) -> String {
         switch (minimum, maximum) {
         case let (low?, high?): return "\(number(low))…\(number(high))"
         case let (low?, nil): return "≥ \(number(low))"

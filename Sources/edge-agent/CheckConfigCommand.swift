@@ -130,13 +130,7 @@ struct ConfigurationPlan {
     }
 
     func sensorRow(_ sensor: SensorConfiguration) -> [String] {
-        let range: String
-        switch (sensor.minimum, sensor.maximum) {
-        case let (low?, high?): range = "\(number(low))…\(number(high))"
-        case let (low?, nil): range = "≥ \(number(low))"
-        case let (nil, high?): range = "≤ \(number(high))"
-        case (nil, nil): range = "-"
-        }
+        let range = OutOfRangeReadings.rangeText(minimum: sensor.minimum, maximum: sensor.maximum, number: number)
         return ["  \(sensor.name)", sensor.bus, "\(sensor.unitID)", registers(sensor), number(sensor.scale), number(sensor.offset),
                 sensor.unit.isEmpty ? "-" : sensor.unit, range, sensor.tolerance.map { "±\(number($0))" } ?? "-", role(sensor)]
     }
