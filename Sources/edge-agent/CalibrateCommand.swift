@@ -204,7 +204,9 @@ struct CalibrateCommand: ParsableCommand {
             CalibrateCommand.narrowCalibrationWarnings(states: alerting.calibratedStates, table: table, machine: $0, source: source)
         } ?? []) + [refusal.map { _ in CalibrateCommand.refusal(machine: machine, coverage: coverage, missing: missing, source: source, forced: true) }
             ?? CalibrateCommand.shortDataWarning(machine: machine, coverage: coverage, sensorNames: table.sensorNames,
-                                                                  source: source), settling].compactMap { $0 }
+                                                                  source: source), settling,
+                             CalibrateCommand.oneSpeedWarning(machine: machine, speeds: r.speedCoverage, load: outcome.detector.load,
+                                                              sensorNames: table.sensorNames, source: source)].compactMap { $0 }
         if json {
             var out = JSONWriter()
             out.field("machine", machine)
@@ -232,6 +234,10 @@ struct CalibrateCommand: ParsableCommand {
                     $0.element(table.sensorNames[$1])
                 }
                 out.array("load_prior_dropped", load.dropped ?? []) { $0.element($1) }
+            }
+            if let speeds = r.speedCoverage {
+                out.array("calibrated_speeds", speeds.settledSpeeds) { $0.element(Double($1)) }
+                out.field("load_prior_tested", speeds.testsThePrior)
             }
             out.array("settling_sensors", drifts.filter { $0.isTrending() }) { out, d in
                 out.object { o in
@@ -336,6 +342,27 @@ struct CalibrateCommand: ParsableCommand {
         source == "the buffer"
             ? "let the agent buffer at least \(CalibrationCoverage.minutesText(CalibrationCoverage.Minimum.recommended.minutes)) minutes of \(machine) running through its usual operating states (loaded and unloaded, its speeds), then calibrate over them: edge-agent calibrate --machine \(machine) --last 30m (or --from/--until around a stretch where it ran)"
             : "give --input a longer stretch of \(machine) running through its usual operating states (at least \(CalibrationCoverage.minutesText(CalibrationCoverage.Minimum.recommended.minutes)) minutes of running), or calibrate from the agent's buffer with e.g. --last 30m"
+    }
+
+    /// The warning for a calibration that held one speed (or speeds less than 10 % apart) on a
+    /// machine the load prior compensates for speed (nil otherwise): every other speed is then
+    /// judged through a prior learned on simulated machines that nothing tested on this one, and
+    /// on the simulator about half the fan motors and pumps calibrated at one speed alert at
+    /// speeds it did not show (docs/load-prior.md). Say so, and how to calibrate across speeds.
+    static func oneSpeedWarning(machine: String, speeds: SpeedCoverage?, load: LoadCompensation?, sensorNames: [String],
+                                source: String) -> String? {
+        guard let speeds, !speeds.testsThePrior, let load, load.driver < sensorNames.count else { return nil }
+        let driver = sensorNames[load.driver]
+        let held = speeds.settledSpeeds.map { EvaluationText.fixed(Double($0), 0) }
+        let what = switch held.count {
+        case 0: "calibration never saw \(machine) at a steady speed (\(driver) did not stay within 2 % for 20 rows)"
+        case 1: "calibration saw \(machine) at one steady speed only (\(driver) \(held[0]))"
+        default: "calibration saw \(machine) only at steady speeds less than 10 % apart (\(driver) \(held.joined(separator: ", ")))"
+        }
+        let remedy = source == "the buffer"
+            ? "edge-agent calibrate --machine \(machine) --last 2h (a stretch across the speeds it runs at, e.g. a shift)"
+            : "edge-agent calibrate --machine \(machine) with --input covering the speeds it runs at"
+        return "\(what): at other speeds its readings are compensated by the load prior alone, learned on simulated machines and untested on this one (on the simulator about half of the fan motors and pumps calibrated at one speed raise false alarms at speeds they were not calibrated at; docs/load-prior.md). If \(machine) runs at other speeds, calibrate over a stretch that shows them: \(remedy); if its speed is held constant, --no-load-prior makes a change of speed itself alert."
     }
 
     /// The warning for a calibration short of the recommended data (nil: it has enough).

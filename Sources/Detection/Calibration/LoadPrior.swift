@@ -290,40 +290,10 @@ public struct LoadCompensation: Sendable, Hashable, Codable {
     /// - Parameter sensorNames: names for the reasons recorded in `dropped`.
     public func droppingMisfits(values: ArraySlice<Float>, sensorNames: [String]) -> LoadCompensation {
         let n = reference.count
-        let rows = n > 0 ? values.count / n : 0
-        let settleRows = 20, minimumRows = 20
-        let binWidth: Float = 0.05, minimumSpan: Float = 0.1
-        guard !duty, rows >= 2 * settleRows + minimumRows, driver < n else { return self }
-        // Log speed per row; a row is settled when the speed stayed within 2 % for settleRows rows.
-        let logSpeed = (0..<rows).map { r -> Float in
-            let v = values[values.startIndex + r * n + driver]
-            return v.isFinite && v >= minimumDriverRatio * exp(driverReference) ? log(v) : .nan
-        }
-        var bins: [Int: [Int]] = [:]
-        // Runs of consecutive settled rows in one bin: the stretches between speed changes.
-        var stretches: [[Int]] = []
-        var lastBin: Int? = nil
-        for r in settleRows..<rows {
-            var low = Float.infinity, high = -Float.infinity, usable = true
-            for k in (r - settleRows)...r {
-                usable = usable && logSpeed[k].isFinite
-                low = min(low, logSpeed[k])
-                high = max(high, logSpeed[k])
-            }
-            guard usable, high - low < 0.02 else { continue }
-            let bin = Int((logSpeed[r] / binWidth).rounded(.down))
-            bins[bin, default: []].append(r)
-            if bin == lastBin, let previous = stretches.last?.last, previous == r - 1 {
-                stretches[stretches.count - 1].append(r)
-            } else {
-                stretches.append([r])
-            }
-            lastBin = bin
-        }
-        stretches.removeAll { $0.count < minimumRows }
-        let levels = bins.values.filter { $0.count >= minimumRows }.sorted { logSpeed[$0[0]] < logSpeed[$1[0]] }
-        let centers = levels.map { level in RobustStatistics.median(level.map { logSpeed[$0] }) }
-        guard levels.count >= 2, let first = centers.first, let last = centers.last, last - first >= minimumSpan else { return self }
+        let binWidth = SettledSpeeds.binWidth
+        guard let settledSpeeds = settledSpeeds(values: values), settledSpeeds.testsThePrior else { return self }
+        let (levels, centers, stretches, logSpeed) = (settledSpeeds.levels, settledSpeeds.centers, settledSpeeds.stretches, settledSpeeds.logSpeed)
+        guard let first = centers.first, let last = centers.last else { return self }
         let compensated = apply(to: values)
         var result = self
         var reasons: [String] = []
@@ -389,6 +359,56 @@ public struct LoadCompensation: Sendable, Hashable, Codable {
         return result
     }
 
+    /// The speeds a calibration held steady (`values`: row-major, the rows it was fitted on):
+    /// nil for a duty-cycle driver or fewer rows than one settled level needs. A row is settled
+    /// when the speed stayed within 2 % for the 20 rows before it; settled rows are binned by
+    /// log speed (bins 0.05 wide) and a bin with at least 20 of them is a level.
+    func settledSpeeds(values: ArraySlice<Float>) -> SettledSpeeds? {
+        let n = reference.count
+        let rows = n > 0 ? values.count / n : 0
+        let settleRows = 20, minimumRows = 20
+        guard !duty, rows >= 2 * settleRows + minimumRows, driver < n else { return nil }
+        let binWidth = SettledSpeeds.binWidth
+        // Log speed per row; a row is settled when the speed stayed within 2 % for settleRows rows.
+        let logSpeed = (0..<rows).map { r -> Float in
+            let v = values[values.startIndex + r * n + driver]
+            return v.isFinite && v >= minimumDriverRatio * exp(driverReference) ? log(v) : .nan
+        }
+        var bins: [Int: [Int]] = [:]
+        // Runs of consecutive settled rows in one bin: the stretches between speed changes.
+        var stretches: [[Int]] = []
+        var lastBin: Int? = nil
+        for r in settleRows..<rows {
+            var low = Float.infinity, high = -Float.infinity, usable = true
+            for k in (r - settleRows)...r {
+                usable = usable && logSpeed[k].isFinite
+                low = min(low, logSpeed[k])
+                high = max(high, logSpeed[k])
+            }
+            guard usable, high - low < 0.02 else { continue }
+            let bin = Int((logSpeed[r] / binWidth).rounded(.down))
+            bins[bin, default: []].append(r)
+            if bin == lastBin, let previous = stretches.last?.last, previous == r - 1 {
+                stretches[stretches.count - 1].append(r)
+            } else {
+                stretches.append([r])
+            }
+            lastBin = bin
+        }
+        stretches.removeAll { $0.count < minimumRows }
+        let levels = bins.values.filter { $0.count >= minimumRows }.sorted { logSpeed[$0[0]] < logSpeed[$1[0]] }
+        let centers = levels.map { level in RobustStatistics.median(level.map { logSpeed[$0] }) }
+        return SettledSpeeds(levels: levels, centers: centers, stretches: stretches, logSpeed: logSpeed)
+    }
+
+    /// Which speeds the calibration rows `values` (row-major, the rows it was fitted on) held
+    /// steady, and so whether they test the prior on this machine (see `droppingMisfits`);
+    /// nil for a duty-cycle driver or too few rows to say.
+    public func speedCoverage(values: ArraySlice<Float>) -> SpeedCoverage? {
+        guard let speeds = settledSpeeds(values: values) else { return nil }
+        return SpeedCoverage(settledSpeeds: speeds.centers.map { exp($0) }, testsThePrior: speeds.testsThePrior)
+    }
+
     /// For a lagged sensor, how far apart its settled levels lie once the speed's own law (without
     /// lags) is taken out, or nil when they do not say: judged only when the sensor settled within
     /// every stretch of steady speed (its two halves agree within their noise) after visibly
@@ -439,6 +459,41 @@ public struct LoadCompensation: Sendable, Hashable, Codable {
         guard let low = compensated.min(), let high = compensated.max() else { return nil }
         return high - low
     }
+}
+
+/// The steady speeds found in a calibration's rows (`LoadCompensation.settledSpeeds(values:)`).
+struct SettledSpeeds {
+    /// Width of a level's bin, in log speed (about 5 %).
+    static let binWidth: Float = 0.05
+    /// The least span, in log speed (about 10 %), between the lowest and highest level for the
+    /// calibration to test the prior on this machine.
+    static let minimumSpan: Float = 0.1
+    /// Per level, its settled rows, levels by increasing speed.
+    var levels: [[Int]]
+    /// Per level, its median log speed.
+    var centers: [Float]
+    /// Runs of consecutive settled rows at one level, in time order.
+    var stretches: [[Int]]
+    /// Log speed per row (NaN: unusable).
+    var logSpeed: [Float]
+
+    /// Whether the levels are at least two and span `minimumSpan`.
+    var testsThePrior: Bool {
+        guard levels.count >= 2, let first = centers.first, let last = centers.last else { return false }
+        return last - first >= Self.minimumSpan
+    }
+}
+
+/// The steady speeds a calibration saw, for `calibrate` to say whether the load prior was tested
+/// on this machine or is trusted untested at other speeds.
+public struct SpeedCoverage: Sendable, Hashable, Codable {
+    /// The median speed of each level the calibration held for at least 20 settled rows, lowest
+    /// first, in the driver's unit (empty: the speed never held steady).
+    public var settledSpeeds: [Float]
+    /// Whether the levels were at least two and at least 10 % apart: then calibration tested the
+    /// prior's roles on this machine (`LoadCompensation.droppingMisfits`); otherwise every other
+    /// speed is judged through the prior alone.
+    public var testsThePrior: Bool
 }
 
 /// Applies a `LoadCompensation` to rows as they arrive: each compensated sensor's reading is

@@ -312,6 +312,9 @@ public struct CalibrationReport: Sendable, Hashable, Codable {
     public var networkThreshold: Float? = nil
     /// Estimated exceedance rate of the network threshold (same tail fit), when there is a network.
     public var networkExpectedFalseAlarmRate: Double? = nil
+    /// The steady speeds calibration saw, when the load prior compensates this machine for its
+    /// speed (nil: no speed prior, or too few rows to say).
+    public var speedCoverage: SpeedCoverage? = nil
 }
 
 /// Fits a `MachineDetector` to rows of a machine's normal operation.
@@ -404,6 +407,7 @@ public struct Calibrator: Sendable {
         var report = CalibrationReport(rows: rows, threshold: threshold, scoreQuantile: quantile,
                                        expectedFalseAlarmRate: Calibrator.tailExceedance(scores, above: threshold))
         report.trimmedRows = trimmed
+        report.speedCoverage = load?.speedCoverage(values: staged)
         if let network = settings.network,
            let (part, adaptation, networkScores) = Calibrator.calibrateNetwork(network, values: rawKept, sensorCount: n,
                                                                                labelledAnomalies: labelledAnomalies,
