@@ -76,6 +76,16 @@ struct AgentMachineFile {
         var table = try CalibrateCommand.select(sensors: machine.sensors.map(\.name), from: table, file: file)
         CalibrateCommand.blankOutOfRange(&table, machine: machine)
         var rows: [Int]
+        // The settling rows after each start, in the columns the running rows keep: the agent
+        // takes them through its operating-state gate (see `judgedRows`).
+        let settlingRows = CalibrateCommand.settlingRows(of: table, machine: machine)
+        let settlingColumns = table.sensorNames.indices.filter { machine.runThreshold != nil || table.sensorNames[$0] != machine.runSignal }
+        var settlingValues: [Float] = []
+        settlingValues.reserveCapacity(settlingRows.count * settlingColumns.count)
+        for r in settlingRows {
+            let row = table.row(r)
+            for i in settlingColumns { settlingValues.append(row[row.startIndex + i]) }
+        }
         (table, rows) = CalibrateCommand.runningRowSelection(of: table, machine: machine)
         runningRows = rows.count
         var settings = settings
@@ -98,7 +108,8 @@ struct AgentMachineFile {
             throw ValidationError("--raise-count \(rule.raiseCount) is more than raise_window \(rule.raiseWindow) of \(alerts == AlertSettings() ? "the shipped rule" : "agent.conf's [alerts]")")
         }
         settings.rule = rule
-        let judged = AgentMachineFile.judgedRows(of: table, machine: machine, calibrationRows: calibrationRows)
+        let judged = AgentMachineFile.judgedRows(of: table, recorded: rows, settling: (settlingRows, settlingValues),
+                                                 machine: machine, calibrationRows: calibrationRows)
         if judged.kept.count < table.rowCount {
             var values: [Float] = []
             values.reserveCapacity(judged.kept.count * table.sensorCount)
@@ -130,73 +141,73 @@ struct AgentMachineFile {
     /// a row is left out when fewer than half of its sensors are usable, and when the machine is
     /// in an operating state the calibration rows never showed (its `bool` sensors and `loaded`
     /// role, as `calibrate` records them), or back in calibrated states for less than
-    /// max(settle_after_start, 5 min); entering such a state also drops the rows still waiting
-    /// out the stop grace, and the windows start afresh once it has settled; a stop (a run
-    /// start) ends it.
+    /// max(settle_after_start, 5 min); the settling rows after a start (not in `table`) count for
+    /// that as the running ones do, and the windows start afresh once it has settled; a stop
+    /// ends it. The rows within the stop grace before a stop are not in `table` (nor taken by
+    /// the agent), so a state shown only there is never entered.
+    /// - Parameters:
+    ///   - recorded: for each row of `table`, its row number in the recorded file.
+    ///   - settling: the recorded file's settling rows (row numbers, ascending) and their
+    ///     readings in `table`'s columns, one row after the other.
     /// - Returns: the rows kept (ascending; every calibration row among them), where windows
     ///   start afresh among them (the table's run starts and the returns from an uncalibrated
     ///   state), how many rows each rule left out, and the calibration rows with too few sensors
     ///   usable (calibrated on, but never given to the agent's scorer: see `Replay.run`).
-    static func judgedRows(of table: SensorTable, machine: MachineConfiguration, calibrationRows: Int)
+    static func judgedRows(of table: SensorTable, recorded: [Int], settling: (rows: [Int], values: [Float]) = ([], []),
+                           machine: MachineConfiguration, calibrationRows: Int)
         -> (kept: [Int], starts: [Int], tooFewSensors: Int, uncalibratedState: Int, calibrationOnly: Set<Int>) {
         let n = table.sensorCount, c = min(max(0, calibrationRows), table.rowCount)
+        precondition(recorded.count == table.rowCount && settling.values.count == settling.rows.count * n, "one row number per row")
         let needed = JudgedRows.usableSensorsNeeded(of: n)
         let columns = CalibrateCommand.stateSensors(of: machine, in: table)
         let states = columns.isEmpty ? nil : CalibratedStates.observe(values: table.values[0..<(c * n)], sensorCount: n, columns: columns)
         var gate = UncalibratedStateGate(settleRows: ScoringEngine.uncalibratedStateSettleRows(machine))
-        // The stop grace, as the agent waits it out: a row is judged once a later judged row
-        // comes `grace` later or more than `graceRows` judged rows later (`ScoringEngine`).
-        let grace = machine.runSignal == nil ? 0 : machine.runState()?.stopGrace ?? 0
-        let interval = max(1, machine.pollInterval.wholeMilliseconds)
-        let graceRows = Int((grace + interval - 1) / interval)
-        // The rows' times as the agent's clock: the timestamps, else one poll interval a row.
-        var times = table.timestamps.compactMap { Timestamp(iso8601: $0[...])?.millisecondsSinceEpoch }
-        if times.count != table.rowCount { times = (0..<table.rowCount).map { Int64($0) * interval } }
         var keep = [Bool](repeating: true, count: table.rowCount)
         var afresh = Set(table.runStarts)
-        var pending: [Int] = []
         var tooFew = 0, uncalibrated = 0
         var calibrationOnly: Set<Int> = []
         let runStarts = Set(table.runStarts)
+        let settlingRows = Set(settling.rows)
+        // Settling rows are followed from the last calibration row on (calibration rows are
+        // calibrated on as they are).
+        let lastCalibrationRow = c > 0 ? recorded[c - 1] : -1
+        var nextSettling = settling.rows.startIndex
         var row = [Float](repeating: .nan, count: n)
-        for r in 0..<table.rowCount {
-            // A run start follows a stop: the rows of the stop grace before it are not in the
-            // table (`runningRowSelection` left them out); the rows waiting then were judged as
-            // those rows came (unless they were unusable: not followed here). The stop ended a
-            // state calibration never saw, as the agent ends it at the stop.
-            if runStarts.contains(r) {
-                pending.removeAll()
-                gate.stop()
-            }
-            // The row with its columns numbered from 0, as the agent's model row.
-            for (i, x) in table.row(r).enumerated() { row[i] = x }
+        func isUsable(_ row: [Float]) -> Bool {
             var usable = 0
             for x in row where x.isFinite { usable += 1 }
-            guard usable >= needed else {
+            return usable >= needed
+        }
+        for r in 0..<table.rowCount {
+            // The settling rows before this row, as the agent takes them: a settling stretch
+            // follows a stop (or an unknown stretch), which ended a state calibration never saw.
+            while nextSettling < settling.rows.count, settling.rows[nextSettling] < recorded[r] {
+                let s = nextSettling, recordedRow = settling.rows[s]
+                nextSettling += 1
+                guard recordedRow > lastCalibrationRow else { continue }
+                if !settlingRows.contains(recordedRow - 1) { gate.stop() }
+                for i in 0..<n { row[i] = settling.values[s * n + i] }
+                // Not judged whatever the gate says; a settled return starts the windows afresh
+                // at the run's start, which it comes before.
+                if isUsable(row) { _ = gate.observe(unseen: states?.unseenState(in: row)) }
+            }
+            // A run start follows a stop: it ended a state calibration never saw, as the agent
+            // ends it at the stop (at the settling rows' first, when the start has them).
+            if runStarts.contains(r), !settlingRows.contains(recorded[r] - 1) { gate.stop() }
+            // The row with its columns numbered from 0, as the agent's model row.
+            for (i, x) in table.row(r).enumerated() { row[i] = x }
+            guard isUsable(row) else {
                 if r >= c { keep[r] = false; tooFew += 1 } else { calibrationOnly.insert(r) }
                 continue
             }
             switch gate.observe(unseen: states?.unseenState(in: row)) {
-            case .entered:
-                // The rows still waiting out the stop grace are dropped, as the agent drops them.
-                for p in pending where p >= c && keep[p] { keep[p] = false; uncalibrated += 1 }
-                pending.removeAll()
+            case .entered, .uncalibrated, .settling:
                 keep[r] = false
                 uncalibrated += 1
-                continue
-            case .uncalibrated, .settling:
-                keep[r] = false
-                uncalibrated += 1
-                continue
             case .judgedAfresh:
                 afresh.insert(r)
             case .judged:
                 break
-            }
-            guard grace > 0 else { continue }
-            pending.append(r)
-            while let oldest = pending.first, times[r] - times[oldest] >= grace || pending.count > graceRows {
-                pending.removeFirst()
             }
         }
         let kept = table.rowCount == 0 ? [] : (0..<table.rowCount).filter { keep[$0] }

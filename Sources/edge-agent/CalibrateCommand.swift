@@ -426,18 +426,40 @@ struct CalibrateCommand: ParsableCommand {
     /// `replay --config` writes one line per input row): the one place that turns a machine's
     /// run signal settings into the rows calibrate, replay and evaluate keep.
     static func runningRowSelection(of table: SensorTable, machine: MachineConfiguration) -> (table: SensorTable, rows: [Int]) {
-        guard let signal = machine.runSignal, let state = machine.runState() else { return (table, Array(0..<table.rowCount)) }
-        let keepSignal = machine.runThreshold != nil
-        let times = table.timestamps.compactMap { Timestamp(iso8601: $0[...])?.millisecondsSinceEpoch }
-        if times.count == table.rowCount {
-            return table.runningRowSelection(signal: signal, keepSignal: keepSignal, state: state, rowTimes: times)
+        guard let signal = machine.runSignal, let (state, times) = runState(of: table, machine: machine) else {
+            return (table, Array(0..<table.rowCount))
         }
-        // Without ISO-8601 timestamps a row is one poll interval: the run state counts rows.
+        return table.runningRowSelection(signal: signal, keepSignal: machine.runThreshold != nil, state: state, rowTimes: times)
+    }
+
+    /// The rows of `table` where `machine` settles after a start (`settle_after_start`), by the
+    /// run state `runningRowSelection(of:machine:)` follows: not judged, but `replay`/`evaluate
+    /// --config` take them through the operating-state gate, as the agent does. Empty without
+    /// a run signal.
+    static func settlingRows(of table: SensorTable, machine: MachineConfiguration) -> [Int] {
+        guard let signal = machine.runSignal, let k = table.sensorNames.firstIndex(of: signal),
+              let timing = runState(of: table, machine: machine) else { return [] }
+        var state = timing.state
+        var settling: [Int] = []
+        for r in 0..<table.rowCount
+        where state.observe(Double(table.values[r * table.sensorCount + k]), at: timing.times?[r] ?? Int64(r)) == .settling {
+            settling.append(r)
+        }
+        return settling
+    }
+
+    /// The run state `machine`'s rows in `table` are followed with, and their times: the
+    /// timestamps in milliseconds, or nil when they are not ISO-8601 (a row is then one poll
+    /// interval, and the run state counts rows). Nil without a run signal.
+    private static func runState(of table: SensorTable, machine: MachineConfiguration) -> (state: RunState, times: [Int64]?)? {
+        guard machine.runSignal != nil, let state = machine.runState() else { return nil }
+        let times = table.timestamps.compactMap { Timestamp(iso8601: $0[...])?.millisecondsSinceEpoch }
+        if times.count == table.rowCount { return (state, times) }
         let interval = max(1, machine.pollInterval.wholeMilliseconds)
         let rowState = RunState(runningLevel: machine.runningLevel, settleTime: Int64(machine.settleRows),
                                 holdTime: Int64(RunState.heldPolls),
                                 stopGrace: (machine.stopGraceMilliseconds + interval - 1) / interval)
-        return table.runningRowSelection(signal: signal, keepSignal: keepSignal, state: rowState)
+        return (rowState, nil)
     }
 
     /// Blanks (NaN) the readings of `table` outside their sensor's `min`…`max` in agent.conf,

@@ -14,7 +14,11 @@ import TestSupport
 /// alert is open), and a motor current reading outside its `max` for longer than the run signal
 /// is held; the machine is scored with `hop` 1 and 3. A second file also stops while loaded and,
 /// after the restart, loads again until its running state is unknown: a stop (or an unknown
-/// stretch) ends the state calibration never saw, offline as in the agent.
+/// stretch) ends the state calibration never saw, offline as in the agent. A third is loaded
+/// only within the stop grace before a stop (the machine already stopping: not entered) and
+/// then while it settles after the restart, its oil warming back from the stop: the settling
+/// rows count for the state as the running ones do, and the windows that start once it has
+/// settled back keep what the stop allows for.
 @Suite struct ReplayConfigParityTests {
     static func configuration(hop: Int) -> String { """
         [[bus]]
@@ -68,29 +72,52 @@ import TestSupport
     /// held running, then the running state is unknown until it reads again (then a start).
     static let brokenCurrent = 1100..<1108
 
-    /// The compressor's readings at row `r` (NaN: not read): running but for 1300..<1350; loaded
-    /// (never in calibration) over 700..<760; oil hot over 600..<720, 1150..<1250 and 1480..<1560.
-    /// `stopsWhileLoaded`: also stopped over 730..<770 and loaded over 900..<920.
-    static func row(_ r: Int, stopsWhileLoaded: Bool) -> [Double] {
+    /// The recorded files.
+    enum Recording: Sendable {
+        /// Loaded over 700..<760, oil hot over 600..<720.
+        case loadedStretch
+        /// As `loadedStretch`, also stopped over 730..<770 and loaded over 900..<920.
+        case stopsWhileLoaded
+        /// Oil hot over 500..<560; loaded at 698 and 699 (the stop grace), stopped over
+        /// 700..<740, loaded over 742..<746 (settling after the start), the oil warming back
+        /// from the stop's 40 to 60 with a time constant of 60 rows.
+        case loadsAroundAStop
+    }
+
+    /// The compressor's readings at row `r` of `recording` (NaN: not read): running but for
+    /// 1300..<1350 (and the recording's stops); loaded (never in calibration) as the recording says;
+    /// oil hot over 1150..<1250 and 1480..<1560 (and the recording's).
+    static func row(_ r: Int, recording: Recording) -> [Double] {
         let wobble = Double((r * 37) % 11) / 100, wobble2 = Double((r * 53) % 7) / 100
-        let stopped = (1300..<1350).contains(r) || stopsWhileLoaded && (730..<770).contains(r)
-        let loaded = !stopped && ((700..<760).contains(r) || stopsWhileLoaded && (900..<920).contains(r))
-        let hot = (600..<720).contains(r) || (1150..<1250).contains(r) || (1480..<1560).contains(r)
+        let stopped: Bool, loaded: Bool, hot: Bool
+        switch recording {
+        case .loadedStretch, .stopsWhileLoaded:
+            let stopsWhileLoaded = recording == .stopsWhileLoaded
+            stopped = (1300..<1350).contains(r) || stopsWhileLoaded && (730..<770).contains(r)
+            loaded = !stopped && ((700..<760).contains(r) || stopsWhileLoaded && (900..<920).contains(r))
+            hot = (600..<720).contains(r) || (1150..<1250).contains(r) || (1480..<1560).contains(r)
+        case .loadsAroundAStop:
+            stopped = (1300..<1350).contains(r) || (700..<740).contains(r)
+            loaded = (698..<700).contains(r) || (742..<746).contains(r)
+            hot = (500..<560).contains(r) || (1150..<1250).contains(r) || (1480..<1560).contains(r)
+        }
         let current = Self.brokenCurrent.contains(r) ? 500 : stopped ? 0 : (loaded ? 70 : 50) + wobble
         if tooFewSensors(r) { return [current, .nan, .nan, .nan] }
-        let oil = stopped ? 40 : (hot ? 75 : 60) + wobble2
+        let warming = recording == .loadsAroundAStop && (740..<1100).contains(r) ? 20 * exp(-Double(r - 740) / 60) : 0
+        let oil = stopped ? 40 : (hot ? 75 : 60) - warming + wobble2
         let pressure = stopped ? 0 : (loaded ? 7.5 : 6) + wobble / 10
         return [current, loaded ? 1 : 0, oil, pressure]
     }
 
     @Test("the same rows judged and the same alerts in replay --config and in the agent's scoring engine",
-          arguments: [(1, false), (3, false), (1, true), (3, true)])
-    func replayJudgesWhatTheAgentJudges(hop: Int, stopsWhileLoaded: Bool) throws {
+          arguments: [(1, Recording.loadedStretch), (3, .loadedStretch), (1, .stopsWhileLoaded), (3, .stopsWhileLoaded),
+                      (1, .loadsAroundAStop), (3, .loadsAroundAStop)])
+    func replayJudgesWhatTheAgentJudges(hop: Int, recording: Recording) throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
         try Self.configuration(hop: hop).write(toFile: folder.file("agent.conf"), atomically: true, encoding: .utf8)
         let times = (0..<Self.rowCount).map { Timestamp(millisecondsSinceEpoch: Self.start + Int64($0) * 1000) }
-        let rows = (0..<Self.rowCount).map { Self.row($0, stopsWhileLoaded: stopsWhileLoaded) }
+        let rows = (0..<Self.rowCount).map { Self.row($0, recording: recording) }
         var csv = "timestamp,motor_current,loaded,oil_temp,pressure\n"
         for r in rows.indices {
             csv += times[r].iso8601 + "," + rows[r].map { $0.isNaN ? "" : "\($0)" }.joined(separator: ",") + "\n"
@@ -186,7 +213,8 @@ import TestSupport
 
         // What the case holds: rows not judged for each reason, and three alerts; the first
         // cleared when the compressor loaded, the third open across too-few-sensor rows.
-        if stopsWhileLoaded {
+        switch recording {
+        case .stopsWhileLoaded:
             // Loaded at 700, stopped at 730: the stop ends the uncalibrated state; started at
             // 770 unloaded, judged once settled (10 s); loaded again at 900 and not judged until
             // the running state is unknown (1105), which ends it too; judged once settled after.
@@ -195,24 +223,35 @@ import TestSupport
             #expect((780..<900).filter { replayScore[$0] != nil }.count >= 100 / hop)
             let running = 1118..<1298
             #expect(running.filter { replayScore[$0] != nil }.count >= running.count / hop)
-        } else {
+        case .loadedStretch:
             #expect(uncalibrated == ["raised@700", "cleared@1060"], "\(uncalibrated)")
             #expect((700..<1060).allSatisfy { replayScore[$0] == nil })
             let running = (1060..<1298).filter { !(1100..<1118).contains($0) }
             #expect(running.filter { replayScore[$0] != nil }.count >= running.count / hop)
+        case .loadsAroundAStop:
+            // Loaded only in the stop grace before the stop at 700: not entered. Loaded while
+            // it settles after the start at 740 (until 750): entered at 742, judged again 300
+            // rows after it unloaded (746), not at 750.
+            #expect(uncalibrated == ["raised@742", "cleared@1046"], "\(uncalibrated)")
+            #expect((698..<1046).allSatisfy { replayScore[$0] == nil })
+            #expect((1046..<1100).filter { replayScore[$0] != nil }.count >= 20 / hop)
         }
         #expect((1450..<1460).allSatisfy { replayScore[$0] == nil })
         #expect((1440..<1450).contains { replayScore[$0] != nil } && (1460..<1470).contains { replayScore[$0] != nil })
         #expect(raised.count == 3, "raised at \(raised), cleared at \(cleared)")
-        #expect(raised.first.map { (600..<700).contains($0) } == true)
-        #expect(cleared.first == 700)
+        if recording == .loadsAroundAStop {
+            #expect(raised.first.map { (500..<560).contains($0) } == true && cleared.first.map { (560..<698).contains($0) } == true)
+        } else {
+            #expect(raised.first.map { (600..<700).contains($0) } == true)
+            #expect(cleared.first == 700)
+        }
         #expect(raised.dropFirst().first.map { (1150..<1250).contains($0) } == true)
         #expect(raised.last.map { (1480..<1500).contains($0) } == true && cleared.last.map { $0 > 1560 } == true)
         #expect(run.standardOutput.contains("16 with fewer than half of the sensors usable"), "\(run.standardOutput)")
         // The current beyond its max: not read, held running for 5 rows (judged, but in the
         // second file's uncalibrated state), then not judged until it reads again and the
         // machine has settled (10 s).
-        #expect(hop > 1 || stopsWhileLoaded || (replayScore[1100] != nil && judged[1100] != nil))
+        #expect(hop > 1 || recording == .stopsWhileLoaded || (replayScore[1100] != nil && judged[1100] != nil))
         #expect((1105..<1118).allSatisfy { replayScore[$0] == nil && judged[$0] == nil })
         #expect(run.standardOutput.contains("in or settling back from an operating state calibration never saw"), "\(run.standardOutput)")
     }

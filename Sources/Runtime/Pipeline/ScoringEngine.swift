@@ -51,7 +51,8 @@ public struct ScoringEngine {
         let stopReason: String
         /// Rows given to the scorer since it was created (its windows are full from `model.windowRows` on).
         var rowsInWindow = 0
-        /// Running rows waiting out the stop grace before they are judged (see `RunState.stopGrace`).
+        /// Running and settling rows waiting out the stop grace before they are taken (judged, and
+        /// their operating state followed: see `RunState.stopGrace`).
         var pending = PendingRows(sensorCount: 0, columnCount: 0, capacity: 1)
         /// The stop grace in poll intervals (rounded up): a row is judged once this many later
         /// rows came even if the clock says less time passed (a clock stepped back), so the
@@ -336,8 +337,8 @@ public struct ScoringEngine {
                 events.append(event)
             }
             // An operating state calibration never saw is over with the stop (as `replay` and
-            // `evaluate --config` end it at a run start): its alert is cleared as an anomaly
-            // alert is, and the next run, once settled, is judged or raises a new one.
+            // `evaluate --config` end it there): its alert is cleared as an anomaly alert is, and
+            // the next run (its settling rows too) is judged or raises a new one.
             state.uncalibratedState.stop()
             if var alert = state.uncalibratedStateAlert {
                 alert.ended = time
@@ -376,7 +377,11 @@ public struct ScoringEngine {
         switch phase {
         case .running: if usable < needed { state.setMonitoring(.tooFewSensors, at: time) }
         case .stopped: state.setMonitoring(usable < needed ? .tooFewSensors : .stopped, at: time)
-        case .settling: state.setMonitoring(usable < needed ? .tooFewSensors : .settling, at: time)
+        case .settling:
+            // A settling row in (or settling back from) a state calibration never saw is
+            // shown as that state, once taken (below).
+            if usable < needed { state.setMonitoring(.tooFewSensors, at: time) }
+            else if !state.uncalibratedState.isInUncalibratedState { state.setMonitoring(.settling, at: time) }
         case .unknown: state.setMonitoring(.runSignalUnknown, at: time)
         }
         if usable < needed {
@@ -398,20 +403,49 @@ public struct ScoringEngine {
             state.dataQualityAlert = nil
             events.append(AlertEvent(change: .cleared, time: time, alert: alert))
         }
-        // Stopped, settling after a start, or running state unknown: not scored.
-        guard phase == .running else { return }
-        // An operating state calibration never saw (a compressor calibrated unloaded, now
-        // loaded) is not a fault: not scored, one notice, and an open alert cleared (it could
-        // not clear by itself). Back in a calibrated state, the machine settles first (its
-        // pressures and temperatures move back from the other state's levels for minutes), then
-        // the windows start afresh, so no judged window holds rows of the state calibration
-        // never saw or of the way back from it.
+        // Stopped, or running state unknown: not scored.
+        guard phase == .running || phase == .settling else { return }
+        let grace = state.runState?.stopGrace ?? 0
+        guard grace > 0 else {
+            take(state, machine: m, model: model, time: time, settling: phase == .settling, events: &events, scored: scored)
+            return
+        }
+        // With a stop grace, a row is taken once the machine is seen still running (or settling)
+        // that much later, or that many polls later; a stop before then discards it (above), so
+        // neither its score nor its operating state counts: it was the machine already stopping,
+        // as `replay`/`evaluate --config` leave it out.
+        state.pending.append(time: time, values: state.values, modelRow: state.modelRow, settling: phase == .settling)
+        while let oldest = state.pending.oldestTime,
+              time.millisecondsSinceEpoch - oldest.millisecondsSinceEpoch >= grace || state.pending.count > state.graceRows {
+            let taken = state.pending.removeOldest(into: &state.values, modelRow: &state.modelRow)
+            take(state, machine: m, model: model, time: taken.time, settling: taken.settling, events: &events, scored: scored)
+        }
+        // Nothing taken yet since the run (re)started: its rows wait out the stop grace.
+        switch state.monitoring {
+        case .judged, .fillingWindows, .uncalibratedState, .settlingAfterUncalibratedState: break
+        default: if phase == .running { state.setMonitoring(.stopGrace, at: time) }
+        }
+    }
+
+    /// Takes one usable running or settling row (`state.values`, `state.modelRow`, taken at
+    /// `time`) through the operating-state gate, then judges it when it is a running row in
+    /// calibrated states.
+    ///
+    /// An operating state calibration never saw (a compressor calibrated unloaded, now loaded)
+    /// is not a fault: not scored, one notice, an `uncalibrated_state` alert, and an open anomaly
+    /// alert cleared (it could not clear by itself). Settling rows after a start go through the
+    /// gate too, so a compressor that loads while it settles is not judged on its way back from
+    /// the load. Back in a calibrated state, the machine settles first (its pressures and
+    /// temperatures move back from the other state's levels for minutes), then the windows
+    /// start afresh, so no judged window holds rows of the state calibration never saw or of the
+    /// way back from it.
+    private mutating func take(_ state: MachineState, machine m: Int, model: MachineModel, time: Timestamp, settling: Bool,
+                               events: inout [AlertEvent], scored: (ScoredWindow) -> Void) {
         switch state.uncalibratedState.observe(unseen: model.uncalibratedState(in: state.modelRow)) {
         case .entered(let column, let value):
             state.unseenColumn = column
             state.unseenValue = value
             state.setMonitoring(.uncalibratedState, at: time)
-            state.pending.removeAll()
             let sensor = model.sensorNames[column]
             if let event = state.anomalies.clearBecauseUncalibratedState(
                 at: time, state: "\(sensor) \(value == 1 ? "on" : "off")") {
@@ -439,8 +473,13 @@ public struct ScoringEngine {
             state.setMonitoring(.settlingAfterUncalibratedState, at: time)
             return
         case .judgedAfresh:
-            state.scorer = model.makeScorer()
-            state.rowsInWindow = 0
+            // The windows start afresh, unless they already did and took nothing since (a
+            // restart after a stop: the scorer keeps what the stop allows for, as `replay`
+            // restarts at that row). A settling row leaves them to the run's start.
+            if !settling, state.rowsInWindow > 0 {
+                state.scorer = model.makeScorer()
+                state.rowsInWindow = 0
+            }
             if var alert = state.uncalibratedStateAlert {
                 alert.ended = time
                 state.uncalibratedStateAlert = nil
@@ -449,23 +488,13 @@ public struct ScoringEngine {
         case .judged:
             break
         }
-        let grace = state.runState?.stopGrace ?? 0
-        guard grace > 0 else {
-            let full = judge(state, machine: m, model: model, time: time, events: &events, scored: scored)
-            state.setMonitoring(full ? .judged : .fillingWindows, at: time)
+        // Settling after a start: not scored (its state is set as it comes, but for the gate's).
+        guard !settling else {
+            if state.monitoring == .settlingAfterUncalibratedState { state.setMonitoring(.settling, at: time) }
             return
         }
-        // With a stop grace, a row is judged once the machine is seen still running that much
-        // later, or that many polls later (a stop before then discards it, above).
-        state.pending.append(time: time, values: state.values, modelRow: state.modelRow)
-        while let oldest = state.pending.oldestTime,
-              time.millisecondsSinceEpoch - oldest.millisecondsSinceEpoch >= grace || state.pending.count > state.graceRows {
-            let rowTime = state.pending.removeOldest(into: &state.values, modelRow: &state.modelRow)
-            let full = judge(state, machine: m, model: model, time: rowTime, events: &events, scored: scored)
-            state.setMonitoring(full ? .judged : .fillingWindows, at: rowTime)
-        }
-        // Nothing judged yet since the run (re)started: its rows wait out the stop grace.
-        if state.monitoring != .judged && state.monitoring != .fillingWindows { state.setMonitoring(.stopGrace, at: time) }
+        let full = judge(state, machine: m, model: model, time: time, events: &events, scored: scored)
+        state.setMonitoring(full ? .judged : .fillingWindows, at: time)
     }
 
     /// Scores one running row (`state.values`, `state.modelRow`, taken at `time`) and applies
