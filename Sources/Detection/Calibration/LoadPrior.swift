@@ -219,6 +219,19 @@ public struct LoadCompensation: Sendable, Hashable, Codable {
     /// `droppingMisfits`), one line each saying why and whether the sensor now follows the
     /// machine's own law or is left uncompensated; nil or empty: none.
     public var dropped: [String]? = nil
+    /// The steady speeds calibration held (each level's median, lowest first; see
+    /// `speedCoverage(values:)`), so that an alert at another speed can say so; nil in a
+    /// detector calibrated before they were recorded, for a duty-cycle driver, or when the speed
+    /// never held steady.
+    public var calibratedSpeeds: [Float]? = nil
+
+    /// Whether `speed` (the driver's reading) lies more than 5 % outside the steady speeds
+    /// calibration held: the prior alone compensates the readings there. False when they are
+    /// not recorded or the reading is not a number. Allocation-free.
+    public func isOutsideCalibratedSpeeds(_ speed: Float) -> Bool {
+        guard !duty, speed.isFinite, let speeds = calibratedSpeeds, let low = speeds.first, let high = speeds.last else { return false }
+        return speed < low / 1.05 || speed > high * 1.05
+    }
 
     /// The driver's calibration median (the speed calibration saw).
     public var referenceDriver: Float { duty ? driverReference : exp(driverReference) }

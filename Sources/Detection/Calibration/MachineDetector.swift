@@ -353,10 +353,12 @@ public struct Calibrator: Sendable {
         let staged = state.map { state in
             CalibrationRuns.byRun(raw, sensorCount: n, starts: runStarts) { rows, afterStop in state.apply(to: rows, settled: !afterStop) }[...]
         } ?? raw
-        let load = settings.loadPrior.flatMap {
+        var load = settings.loadPrior.flatMap {
             LoadCompensation.fit(prior: $0, values: staged, sensorNames: settings.roleNames(for: sensorNames),
                                  kindName: settings.machineKind, secondsPerRow: settings.secondsPerRow)
         }.map { settings.testLoadPrior ? $0.droppingMisfits(values: staged, sensorNames: sensorNames) : $0 }
+        let speedCoverage = load?.speedCoverage(values: staged)
+        if let speeds = speedCoverage?.settledSpeeds, !speeds.isEmpty { load?.calibratedSpeeds = speeds }
         let values = load.map { load in CalibrationRuns.byRun(staged, sensorCount: n, starts: runStarts) { load.apply(to: $0) }[...] } ?? staged
         var rawKept = raw
         var kept = values
@@ -407,7 +409,7 @@ public struct Calibrator: Sendable {
         var report = CalibrationReport(rows: rows, threshold: threshold, scoreQuantile: quantile,
                                        expectedFalseAlarmRate: Calibrator.tailExceedance(scores, above: threshold))
         report.trimmedRows = trimmed
-        report.speedCoverage = load?.speedCoverage(values: staged)
+        report.speedCoverage = speedCoverage
         if let network = settings.network,
            let (part, adaptation, networkScores) = Calibrator.calibrateNetwork(network, values: rawKept, sensorCount: n,
                                                                                labelledAnomalies: labelledAnomalies,

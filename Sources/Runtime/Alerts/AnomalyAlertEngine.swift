@@ -58,6 +58,27 @@ public struct AnomalyAlertEngine: Sendable {
     private var lastEventTime = Timestamp(millisecondsSinceEpoch: .min)
     /// When the first over-threshold window of the current run was seen (the alert's start).
     private var firstAboveInRun: Timestamp?
+    /// Set by the scoring stage before `observe` while the machine runs at a speed its
+    /// calibration never held (nil otherwise): the messages of the alerts it raises or updates
+    /// then say so, since the load prior alone compensated that speed's readings.
+    public var unseenSpeed: UnseenSpeed?
+
+    /// A speed outside the steady speeds calibration held, for an alert's message.
+    public struct UnseenSpeed: Sendable, Equatable {
+        /// The speed sensor's name.
+        public var sensor: String
+        /// Its reading.
+        public var speed: Double
+        /// The steady speeds calibration held, lowest first.
+        public var calibrated: [Float]
+
+        /// Creates the context.
+        public init(sensor: String, speed: Double, calibrated: [Float]) {
+            self.sensor = sensor
+            self.speed = speed
+            self.calibrated = calibrated
+        }
+    }
 
     /// Creates the state machine for `machine`.
     public init(machine: String, policy: AlertPolicy = AlertPolicy()) {
@@ -194,6 +215,10 @@ public struct AnomalyAlertEngine: Sendable {
             text += alert.topSensors.map { s in
                 "\(s.sensor)=\(Self.format(s.value))\(s.unit.isEmpty ? "" : " " + s.unit) (normal \(Self.format(s.normalLow))…\(Self.format(s.normalHigh)))"
             }.joined(separator: ", ")
+        }
+        if let unseen = unseenSpeed {
+            let calibrated = unseen.calibrated.map { Self.format(Double($0)) }.joined(separator: ", ")
+            text += "; at \(unseen.sensor) \(Self.format(unseen.speed)), a speed calibration never held (it held \(calibrated)): judged through the load prior alone; if \(alert.machine) runs at this speed normally, calibrate over a stretch that includes it"
         }
         return text
     }

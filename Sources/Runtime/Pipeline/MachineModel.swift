@@ -68,6 +68,19 @@ public struct MachineModel: Sendable {
         detector.calibratedStates?.unseenState(in: row)
     }
 
+    /// The speed `row` (model order) shows when it lies more than 5 % outside the steady speeds
+    /// calibration held, where the load prior alone compensates the readings: the speed
+    /// sensor's column and reading; nil otherwise, or when the detector has no speed prior or
+    /// recorded no steady speed. Allocation-free.
+    public func speedOutsideCalibration(in row: [Float]) -> (column: Int, speed: Float)? {
+        guard let load = detector.load, row.indices.contains(load.driver),
+              load.isOutsideCalibratedSpeeds(row[load.driver]) else { return nil }
+        return (load.driver, row[load.driver])
+    }
+
+    /// The steady speeds calibration held (lowest first), when the detector recorded them.
+    public var calibratedSpeeds: [Float] { detector.load?.calibratedSpeeds ?? [] }
+
     /// The states (0, 1) calibration saw of the state sensor in `column`; nil when it is not
     /// one the detector recorded.
     public func calibratedStates(column: Int) -> [Float]? {

@@ -532,6 +532,9 @@ public struct ScoringEngine {
                     sensor: sensor.name, value: state.values[i], unit: sensor.unit, contribution: Double(shares[column]),
                     normalLow: normal.low, normalHigh: normal.high)
             }
+            state.anomalies.unseenSpeed = model.speedOutsideCalibration(in: state.modelRow).map {
+                AnomalyAlertEngine.UnseenSpeed(sensor: model.sensorNames[$0.column], speed: Double($0.speed), calibrated: model.calibratedSpeeds)
+            }
         } else {
             contributions = []
         }
