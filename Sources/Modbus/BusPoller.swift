@@ -446,7 +446,8 @@ public final class BusPoller: Sendable {
         }
     }
 
-    /// Decodes every sensor of a successful read; returns how many failed to decode.
+    /// Decodes every sensor of a successful read; returns how many failed to decode (a value
+    /// outside its sensor's `min`…`max` was decoded: it is flagged `.outOfRange`, not counted).
     private func decode(_ read: PlannedRead, registers: [UInt16], bits: [UInt8], time: Timestamp, into readings: inout [Reading]) -> Int {
         var failures = 0
         registers.withUnsafeBufferPointer { buffer in
@@ -458,13 +459,13 @@ public final class BusPoller: Sendable {
                     result = RegisterCodec.decode(buffer, start: slot.position, type: slot.type, order: slot.order,
                                                   bit: slot.bit, scale: slot.scale, offset: slot.offset)
                 }
-                // Outside the physical range: flagged, but the decoded value is kept so the data
-                // alerts can say what the sensor read (`out_of_range`); nothing scores or stores it.
-                if result.quality == .good {
-                    if let low = slot.minimum, result.value < low { result.quality = .decodeError }
-                    if let high = slot.maximum, result.value > high { result.quality = .decodeError }
+                // Outside the physical range: flagged, the decoded value kept so the data alert
+                // can say what the sensor read and the buffer can keep it; nothing scores it. The
+                // unit answered properly, so it is no decode error of the unit.
+                if result.quality == .good, SensorRange(minimum: slot.minimum, maximum: slot.maximum).excludes(result.value) {
+                    result.quality = .outOfRange
                 }
-                if result.quality != .good { failures += 1 }
+                if result.quality != .good && result.quality != .outOfRange { failures += 1 }
                 readings.append(Reading(machine: slot.machine, sensor: slot.sensor, time: time, value: result.value, quality: result.quality))
             }
         }

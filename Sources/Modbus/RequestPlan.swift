@@ -19,7 +19,8 @@ public struct PlannedSensor: Sendable, Hashable {
     public var scale: Double
     /// Added after scaling.
     public var offset: Double
-    /// Physically possible range; values outside are flagged `.decodeError` (keeping the decoded value).
+    /// Physically possible range; values outside (`SensorRange.excludes`) are flagged `.outOfRange`,
+    /// keeping the decoded value.
     public var minimum: Double?
     /// Upper end of the physically possible range.
     public var maximum: Double?

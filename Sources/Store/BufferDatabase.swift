@@ -210,7 +210,7 @@ public final class BufferDatabase: Sendable {
         let high = endMs + (stepMilliseconds - half)
         return try state.withLock { state throws -> Bool in
             let statement = try state.statement(
-                "SELECT t_ms, sensor_id, value FROM readings WHERE t_ms > ?1 AND t_ms < ?2 AND \(list) ORDER BY t_ms")
+                "SELECT t_ms, sensor_id, value FROM readings WHERE t_ms > ?1 AND t_ms < ?2 AND \(list) AND quality = 0 ORDER BY t_ms")
             defer { statement.reset() }
             try statement.bind(low, at: 1)
             try statement.bind(high, at: 2)
@@ -231,7 +231,8 @@ public final class BufferDatabase: Sendable {
     }
 
     /// Calls `body` once per distinct reading time of a machine in `[from, until)`, oldest
-    /// first, with one value per sensor (configuration order; NaN for a missing or bad value).
+    /// first, with one value per sensor (configuration order; NaN for a missing value or one
+    /// that is not good, an out-of-range one included: `forEachRowWithQualities` gives those).
     ///
     /// Rows are stepped straight into one reused row: memory is one value per sensor whatever
     /// the period (an hour of a 10-sensor machine at 10 Hz is 360,000 readings).
@@ -264,6 +265,31 @@ public final class BufferDatabase: Sendable {
         machines: [Int32], mapping: SensorMapping, from: Timestamp, until: Timestamp,
         _ body: (Int, Timestamp, UnsafeBufferPointer<Double>) throws -> Void
     ) throws -> Int {
+        try rows(machines: machines, mapping: mapping, from: from, until: until, goodOnly: true) { k, time, values, _ in
+            try body(k, time, values)
+        }
+    }
+
+    /// `forEachRow(machines:…)` with each reading's quality, for the readers that say what was
+    /// not good: `values` holds a good reading's value and, as the evidence it is, an
+    /// out-of-range reading's (`Quality.outOfRange`; never to be scored or learnt), NaN for any
+    /// other; `qualities` the quality stored, nil where the sensor has no reading at that time.
+    /// - Important: as for `forEachRow`, `body` must not call this `BufferDatabase`.
+    /// - Returns: the number of rows passed to `body`, all machines together.
+    @discardableResult
+    public func forEachRowWithQualities(
+        machines: [Int32], mapping: SensorMapping, from: Timestamp, until: Timestamp,
+        _ body: (Int, Timestamp, UnsafeBufferPointer<Double>, UnsafeBufferPointer<Quality?>) throws -> Void
+    ) throws -> Int {
+        try rows(machines: machines, mapping: mapping, from: from, until: until, goodOnly: false, body)
+    }
+
+    /// The one pass behind `forEachRow` and `forEachRowWithQualities`; `goodOnly` leaves the
+    /// value of a reading that is not good out (NaN), as `forEachRow` promises.
+    private func rows(
+        machines: [Int32], mapping: SensorMapping, from: Timestamp, until: Timestamp, goodOnly: Bool,
+        _ body: (Int, Timestamp, UnsafeBufferPointer<Double>, UnsafeBufferPointer<Quality?>) throws -> Void
+    ) throws -> Int {
         for machine in machines { try Self.checkMachine(machine, mapping) }
         // Each machine's columns in one flat row buffer: machine k's values are
         // row[rowStart[k] ..< rowStart[k + 1]]. `slot` maps a sensor id (offset by the
@@ -285,14 +311,18 @@ public final class BufferDatabase: Sendable {
         }
         for (id, s) in known { slot[Int(id - lowest)] = Int32(s) }
         var row = [Double](repeating: .nan, count: rowStart[rowStart.count - 1])
+        var qualities = [Quality?](repeating: nil, count: rowStart[rowStart.count - 1])
         var touched = [Bool](repeating: false, count: machines.count)
         var rows = 0
         // The machines with a reading at the time being read get their row, in `machines` order.
         func emit(_ time: Int64) throws {
             for k in machines.indices where touched[k] {
                 try row.withUnsafeBufferPointer { buffer in
-                    try body(k, Timestamp(millisecondsSinceEpoch: time),
-                             UnsafeBufferPointer(rebasing: buffer[rowStart[k]..<rowStart[k + 1]]))
+                    try qualities.withUnsafeBufferPointer { flags in
+                        try body(k, Timestamp(millisecondsSinceEpoch: time),
+                                 UnsafeBufferPointer(rebasing: buffer[rowStart[k]..<rowStart[k + 1]]),
+                                 UnsafeBufferPointer(rebasing: flags[rowStart[k]..<rowStart[k + 1]]))
+                    }
                 }
                 rows += 1
             }
@@ -300,7 +330,10 @@ public final class BufferDatabase: Sendable {
         }
         func forget() {
             for k in machines.indices where touched[k] {
-                for s in rowStart[k]..<rowStart[k + 1] { row[s] = .nan }
+                for s in rowStart[k]..<rowStart[k + 1] {
+                    row[s] = .nan
+                    qualities[s] = nil
+                }
                 touched[k] = false
             }
         }
@@ -316,7 +349,7 @@ public final class BufferDatabase: Sendable {
                 // the range anyway (the key's time comes first), and the slot table rejects
                 // other machines' ids for less.
                 let statement = try state.statement(
-                    "SELECT t_ms, sensor_id, value FROM readings WHERE t_ms >= ?1 AND t_ms < ?2 AND sensor_id BETWEEN ?4 AND ?5 ORDER BY t_ms, sensor_id LIMIT ?3")
+                    "SELECT t_ms, sensor_id, value, quality FROM readings WHERE t_ms >= ?1 AND t_ms < ?2 AND sensor_id BETWEEN ?4 AND ?5 ORDER BY t_ms, sensor_id LIMIT ?3")
                 defer { statement.reset() }
                 try statement.bind(cursor, at: 1)
                 try statement.bind(until.millisecondsSinceEpoch, at: 2)
@@ -341,7 +374,10 @@ public final class BufferDatabase: Sendable {
                         current = time
                     }
                     touched[Int(owner[Int(s)])] = true
-                    if !statement.isNull(at: 2) { row[Int(s)] = statement.double(at: 2) }
+                    // An unknown code (a newer writer's) is not good: its value is left out.
+                    let quality = Quality(rawValue: UInt8(truncatingIfNeeded: statement.int64(at: 3))) ?? .decodeError
+                    qualities[Int(s)] = quality
+                    if !statement.isNull(at: 2), !goodOnly || quality == .good { row[Int(s)] = statement.double(at: 2) }
                 }
                 guard let last else {
                     finished = true

@@ -487,7 +487,8 @@ private final class Worker: @unchecked Sendable {
                         continue
                     }
                     try insert.bind(id, at: 2)
-                    if reading.quality == .good && !reading.value.isNaN {
+                    // A good value, and an out-of-range one as evidence (readers never take it as good).
+                    if reading.quality == .good || reading.quality == .outOfRange, !reading.value.isNaN {
                         try insert.bind(reading.value, at: 3)
                     } else {
                         try insert.bindNull(at: 3)

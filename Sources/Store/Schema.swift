@@ -73,7 +73,8 @@ enum Schema {
         );
         -- Keyed by time first: inserts append at the right edge of the b-tree (full pages),
         -- and retention by age deletes a prefix of the key.
-        -- value is NULL when quality is not good (0 bytes on disk).
+        -- value is NULL when quality is not good (0 bytes on disk); from schema 3 also kept
+        -- for quality 6, out_of_range.
         CREATE TABLE readings(
             t_ms INTEGER NOT NULL,
             sensor_id INTEGER NOT NULL,
@@ -127,6 +128,13 @@ enum Schema {
         """
         ALTER TABLE alerts ADD COLUMN acknowledged_ms INTEGER;
         ALTER TABLE alerts ADD COLUMN acknowledged_by TEXT;
+        """,
+        // 2 → 3: no table changes. Readings may have quality 6 (out_of_range: decoded, outside
+        // the sensor's min…max) with their value kept as evidence. An older edge-agent takes
+        // every non-NULL value as good, so it would calibrate on those; the version makes it
+        // refuse this file instead (schemaTooNew).
+        """
+        SELECT 1;
         """,
     ]
 
@@ -194,7 +202,8 @@ enum Schema {
     }
 
     /// The oldest schema a read-only connection reads as it is: every version so far (schema 2
-    /// only added two columns to `alerts`, which read as NULL from a schema-1 file).
+    /// only added two columns to `alerts`, which read as NULL from a schema-1 file; schema 3
+    /// only added quality 6, which a schema-2 file does not hold).
     static let oldestReadable = 1
 
     private static func refuseNewer(_ found: Int, _ connection: SQLiteConnection) throws {

@@ -13,9 +13,10 @@ import Foundation
 /// Builds a `SummaryInput` for a past period from the agent's buffer, for
 /// `edge-agent summarize`: the machine's readings, its alerts and its latest model.
 ///
-/// - Important: The buffer keeps a bad reading's quality but its row reader gives only good
-///   values, so on-demand summaries count good readings only (completeness still shows the
-///   gaps). Anomaly scores are not kept in the buffer, so on-demand summaries have no score chart.
+/// - Important: The buffer keeps every reading's quality, so on-demand summaries count readings
+///   per quality as the agent's own do (`out_of_range`, `timeout`, …; statistics over good
+///   values only). Anomaly scores are not kept in the buffer, so on-demand summaries have no
+///   score chart.
 public enum BufferSummarySource {
     /// The summary input of `machine` over `[from, until)`.
     /// - Throws: `StoreError(.unknownMachine)` when agent.conf has no such machine; `SQLiteError`
@@ -29,7 +30,7 @@ public enum BufferSummarySource {
     }
 
     /// The summary inputs of several machines over `[from, until)`, in `machines` order, from
-    /// one pass over the period's readings (`BufferDatabase.forEachRow(machines:…)`): the
+    /// one pass over the period's readings (`BufferDatabase.forEachRowWithQualities`): the
     /// buffer is keyed by time, so reading each machine's readings on its own visits every
     /// reading of the period once per machine. Each input is the one `input(machine:…)` gives.
     ///
@@ -61,9 +62,10 @@ public enum BufferSummarySource {
                 SensorDigest(start: from, end: until, pollIntervalMilliseconds: pollIntervals[k])
             }
         }
-        try database.forEachRow(machines: indices, mapping: mapping, from: from, until: until) { k, time, values in
-            for (column, value) in values.enumerated() where column < digests[k].count && !value.isNaN {
-                digests[k][column].add(value, at: time)
+        try database.forEachRowWithQualities(machines: indices, mapping: mapping, from: from, until: until) { k, time, values, qualities in
+            for column in values.indices where column < digests[k].count {
+                guard let quality = qualities[column] else { continue }
+                digests[k][column].add(Sample(time: time, value: values[column], quality: quality))
             }
         }
         return try configured.indices.map { k in

@@ -293,7 +293,10 @@ struct CalibrateCommand: ParsableCommand {
         if c.rowsWithMissingReadings > 0 { parts.append("\(c.rowsWithMissingReadings) rows with a missing reading") }
         if !outOfRange.isEmpty {
             let total = outOfRange.reduce(0) { $0 + $1.readings }
-            let each = outOfRange.map { "\($0.sensor) \($0.readings) outside \($0.rangeText)" }
+            // A sensor whose min/max have since been removed: only the poller's flag says so.
+            let each = outOfRange.map {
+                $0.minimum == nil && $0.maximum == nil ? "\($0.sensor) \($0.readings) flagged when polled" : "\($0.sensor) \($0.readings) outside \($0.rangeText)"
+            }
             parts.append("\(total) reading\(total == 1 ? "" : "s") out of range left out as unread (\(each.joined(separator: ", ")))")
         }
         parts.append("\(c.windows) full windows")
@@ -311,6 +314,7 @@ struct CalibrateCommand: ParsableCommand {
         out.field("given_rows", c.givenRows)
         out.field("not_running_rows", c.notRunningRows)
         out.field("rows_with_missing_readings", c.rowsWithMissingReadings)
+        out.field("rows_with_out_of_range_readings", c.rowsWithOutOfRangeReadings)
         out.field("out_of_range_readings", outOfRange.reduce(0) { $0 + $1.readings })
         out.array("out_of_range", outOfRange) { out, sensor in
             out.object { o in
@@ -462,10 +466,13 @@ struct CalibrateCommand: ParsableCommand {
         return (rowState, nil)
     }
 
-    /// Blanks (NaN) the readings of `table` outside their sensor's `min`…`max` in agent.conf,
-    /// decided by the agent's own test (`MonitoredSensor.isOutOfRange`): the agent never scores
-    /// such a reading (a 65535 register, a broken 4–20 mA loop) and treats it as unread, so
-    /// calibration, `replay` and `evaluate --config` must not learn or score it either.
+    /// Blanks (`Float.outOfRangeMark`, a NaN) the readings of `table` outside their sensor's
+    /// `min`…`max` in agent.conf, decided by the agent's own test (`SensorRange.excludes`, the
+    /// one the poller flags readings `out_of_range` by): the agent never scores such a reading
+    /// (a 65535 register, a broken 4–20 mA loop) and treats it as unread, so calibration,
+    /// `replay` and `evaluate --config` must not learn or score it either. Readings already
+    /// marked (the buffer's `out_of_range` readings, `CalibrationFromBuffer`) are counted too,
+    /// whatever agent.conf's range says now.
     /// Columns are matched to `machine`'s sensors by name; columns of no sensor are left alone.
     /// - Returns: the sensors with readings blanked and how many, in the table's column order.
     @discardableResult
@@ -473,14 +480,17 @@ struct CalibrateCommand: ParsableCommand {
         let n = table.sensorCount
         var blanked: [OutOfRangeReadings] = []
         for (s, name) in table.sensorNames.enumerated() {
-            guard let sensor = machine.sensors.first(where: { $0.name == name }),
-                  sensor.minimum != nil || sensor.maximum != nil else { continue }
-            let range = MonitoredSensor(name: name, unitKey: "", minimum: sensor.minimum, maximum: sensor.maximum)
+            guard let sensor = machine.sensors.first(where: { $0.name == name }) else { continue }
+            let range = SensorRange(minimum: sensor.minimum, maximum: sensor.maximum)
             var count = 0
             for r in 0..<table.rowCount {
                 let value = table.values[r * n + s]
-                guard !value.isNaN, range.isOutOfRange(Double(value)) else { continue }
-                table.values[r * n + s] = .nan
+                if value.isOutOfRangeMark {
+                    count += 1
+                    continue
+                }
+                guard !value.isNaN, range.excludes(value) else { continue }
+                table.values[r * n + s] = .outOfRangeMark
                 count += 1
             }
             if count > 0 { blanked.append(OutOfRangeReadings(sensor: name, readings: count, minimum: sensor.minimum, maximum: sensor.maximum)) }

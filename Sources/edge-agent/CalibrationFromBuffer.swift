@@ -52,23 +52,33 @@ struct CalibrationFromBuffer {
         let names = machine.sensors.map(\.name)
         var normal = (times: [String](), values: [Float]())
         var faults = (times: [String](), values: [Float]())
-        func append(_ t: Timestamp, _ row: UnsafeBufferPointer<Double>, to table: inout (times: [String], values: [Float])) {
+        // A reading the poller flagged out of range is marked so (`Float.outOfRangeMark`), never
+        // its value: `calibrate` counts it as out of range, not as missing, and never learns it.
+        func append(_ t: Timestamp, _ row: UnsafeBufferPointer<Double>, _ qualities: UnsafeBufferPointer<Quality?>,
+                    to table: inout (times: [String], values: [Float])) {
             table.times.append(t.iso8601)
-            for v in row { table.values.append(Float(v)) }
+            for (v, quality) in zip(row, qualities) {
+                switch quality {
+                case .good?: table.values.append(Float(v))
+                case .outOfRange?: table.values.append(.outOfRangeMark)
+                default: table.values.append(.nan)
+                }
+            }
         }
-        try database.forEachRow(machine: index, mapping: mapping, from: start, until: end) { t, row in
-            if isIn(faultSpans, t) { append(t, row, to: &faults) } else { append(t, row, to: &normal) }
+        func read(_ from: Timestamp, _ until: Timestamp, _ body: (Timestamp, UnsafeBufferPointer<Double>, UnsafeBufferPointer<Quality?>) -> Void) throws {
+            try database.forEachRowWithQualities(machines: [index], mapping: mapping, from: from, until: until) { _, t, row, qualities in
+                body(t, row, qualities)
+            }
+        }
+        try read(start, end) { t, row, qualities in
+            if isIn(faultSpans, t) { append(t, row, qualities, to: &faults) } else { append(t, row, qualities, to: &normal) }
         }
         // Alerts judged false alarms are normal operation, even outside the stretch.
         for (s, e) in normalSpans where !(s >= start && e <= end) {
-            try database.forEachRow(machine: index, mapping: mapping, from: s, until: e) { t, row in
-                append(t, row, to: &normal)
-            }
+            try read(s, e) { t, row, qualities in append(t, row, qualities, to: &normal) }
         }
         for (s, e) in faultSpans where !(s >= start && e <= end) {
-            try database.forEachRow(machine: index, mapping: mapping, from: s, until: e) { t, row in
-                append(t, row, to: &faults)
-            }
+            try read(s, e) { t, row, qualities in append(t, row, qualities, to: &faults) }
         }
         guard normal.times.count >= 2 else {
             throw ValidationError("only \(normal.times.count) rows of \(machine.id) between \(start.iso8601) and \(end.iso8601): let the agent run longer, or widen the stretch")

@@ -8,7 +8,8 @@ import Testing
 /// register's extreme, here 65535) through the whole agent in this process, from a real Modbus
 /// server on loopback: the alert log gets the `out_of_range` alert the README promises, naming
 /// the value, not a `sensor_stale` one saying the sensor reads nothing; it clears when the value
-/// is back in range; and the buffer keeps those polls flagged, without their value.
+/// is back in range; the buffer keeps those polls flagged `out_of_range` with their value (the
+/// evidence), and `calibrate` and `summarize` read them back as out of range, not as missing.
 @Suite(.serialized) struct OutOfRangeAlertTests {
     static let pollMilliseconds = 100
 
@@ -63,7 +64,7 @@ import Testing
                 "no out_of_range alert: \(events())")
         let polledDuringFault = await eventually(within: 20) {
             ((try? storedReadings(dir.file("data/edge-agent.db"), machine: "pump-1", sensor: "pressure")) ?? [])
-                .filter { $0.milliseconds > faultStart.millisecondsSinceEpoch + 200 && $0.quality == .decodeError }.count >= 10
+                .filter { $0.milliseconds > faultStart.millisecondsSinceEpoch + 200 && $0.quality == .outOfRange }.count >= 10
         }
         #expect(polledDuringFault, "fewer than 10 flagged polls stored during the fault")
         // Repaired.
@@ -82,12 +83,38 @@ import Testing
         #expect(events("out_of_range", "raised").count == 1)
         // The sensor answered throughout: no alert says it read nothing.
         #expect(events("sensor_stale", "raised").isEmpty, "\(events("sensor_stale", "raised"))")
-        // The buffer keeps the flagged polls without their value (only good values are stored).
-        let stored = try sqlite(dir.file("data/edge-agent.db"), """
-            SELECT COUNT(*), COUNT(r.value) FROM readings r JOIN sensors s ON s.id = r.sensor_id
-            WHERE s.name = 'pressure' AND r.quality = \(Quality.decodeError.rawValue)
+        // The buffer keeps the flagged polls with their value, as evidence.
+        let database = dir.file("data/edge-agent.db")
+        let stored = try sqlite(database, """
+            SELECT COUNT(*), COUNT(r.value), MIN(r.value), MAX(r.value) FROM readings r JOIN sensors s ON s.id = r.sensor_id
+            WHERE s.name = 'pressure' AND r.quality = \(Quality.outOfRange.rawValue)
             """)
-        let counts = stored.split(separator: "|").compactMap { Int($0) }
-        #expect(counts.count == 2 && counts[0] >= 10 && counts[1] == 0, "flagged readings, of them with a value: \(stored)")
+        let counts = stored.split(separator: "|").compactMap { Double($0) }
+        #expect(counts.count == 4 && counts[0] >= 10 && counts[1] == counts[0] && counts[2] == 65535 && counts[3] == 65535,
+                "out-of-range readings, of them with a value, their least and greatest: \(stored)")
+        let flagged = Int(counts.first ?? 0)
+        // Any other reading that is not good (none expected on loopback) is missing.
+        let missing = Int(try sqlite(database, "SELECT COUNT(*) FROM readings WHERE quality NOT IN (0, \(Quality.outOfRange.rawValue))")) ?? -1
+
+        // calibrate counts them as out of range, not as missing (and never learns 65535).
+        let executable = try #require(builtExecutable(named: "edge-agent"), "build edge-agent first (swift build)")
+        let config = dir.file("agent.conf")
+        let period = ["--from", Timestamp(millisecondsSinceEpoch: faultStart.millisecondsSinceEpoch - 60_000).iso8601,
+                      "--until", Timestamp.now().iso8601]
+        let calibration = try runProgram(executable, ["calibrate", "--config", config, "--machine", "pump-1", "--force", "--json"] + period)
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(calibration.standardOutput.utf8)) as? [String: Any],
+                                "\(calibration.standardOutput)\(calibration.standardError)")
+        #expect(json["out_of_range_readings"] as? Int == flagged, "\(json)")
+        #expect(json["rows_with_out_of_range_readings"] as? Int == flagged, "\(json)")
+        #expect(json["rows_with_missing_readings"] as? Int == missing, "\(json)")
+        // summarize counts them per quality too, and keeps 65535 out of the statistics.
+        let summary = try runProgram(executable, ["summarize", "--config", config, "--machine", "pump-1", "--output", dir.file("on-demand"), "--json"] + period)
+        let paths = try #require(try JSONSerialization.jsonObject(with: Data(summary.standardOutput.utf8)) as? [String: Any],
+                                 "\(summary.standardOutput)\(summary.standardError)")
+        let file = try #require(paths["json"] as? String)
+        let written = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: file))) as? [String: Any])
+        let pressure = try #require((written["sensors"] as? [[String: Any]])?.first)
+        #expect((pressure["bad_readings"] as? [String: Any])?["out_of_range"] as? Int == flagged, "\(pressure)")
+        #expect((pressure["max"] as? Double ?? .infinity) <= 400, "\(pressure)")
     }
 }

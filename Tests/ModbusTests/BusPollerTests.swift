@@ -137,7 +137,7 @@ struct BusPollerTests {
         #expect(byTime.values.allSatisfy { Set($0.map(\.sensor)) == [0, 1, 2] && $0.count == 3 })
     }
 
-    @Test func nanAndOutOfRangeAreDecodeErrors() async throws {
+    @Test func nanIsADecodeErrorAndOutOfRangeIsFlaggedOutOfRange() async throws {
         let server = try startLoopbackServer(units: [1])
         defer { server.stop() }
         try server.setValue(.float(.nan), as: .float32, kind: .holding, unit: 1, address: 0)
@@ -154,10 +154,44 @@ struct BusPollerTests {
         let nan = try #require(collector.readings(machine: 0, sensor: 0).first)
         #expect(nan.quality == .decodeError)
         #expect(nan.value.isNaN)
-        // Out of range: flagged, the decoded value kept for the out_of_range alert to name.
+        // Out of range: flagged as such, the decoded value kept for the out_of_range alert to name.
         let outside = try #require(collector.readings(machine: 0, sensor: 1).first)
-        #expect(outside.quality == .decodeError)
+        #expect(outside.quality == .outOfRange)
         #expect(outside.value == 500)
+        // The unit answered properly: only the NaN counts as its decode error.
+        let cycles = collector.readings(machine: 0, sensor: 0).count
+        #expect(poller.health().units.first?.errors.decodeErrors == cycles)
+    }
+
+    /// At a limit's rounding edge the poller decides as `calibrate` does: 16.000000016 with
+    /// `max = 16` is 16 as the `Float` the detector sees and calibration learns, so it is good;
+    /// 16.001 is out of range. Before, the poller compared the `Double` and flagged the first,
+    /// while `calibrate` (and the buffer's readers, which round to `Float`) took it as in range.
+    @Test func valueAtTheLimitsRoundingEdgeIsJudgedAsTheDetectorSeesIt() async throws {
+        let server = try startLoopbackServer(units: [1])
+        defer { server.stop() }
+        try server.setRegisters([16_000, 16_001, 1_000], kind: .holding, unit: 1, address: 0)
+        var sensors = (0..<3).map { sensor("s\($0)", address: $0, scale: 0.001000000001) }
+        for i in 0..<2 { sensors[i].maximum = 16 }
+        sensors[2].minimum = 1  // 0.999999999: below 1 as a Double, 1 as a Float
+        sensors[2].scale = 0.000999999999
+        let collector = ReadingCollector()
+        let poller = try BusPoller(bus: tcpBus(server), machines: [machine("m", every: .milliseconds(50), sensors)], sink: collector.sink)
+        try poller.start()
+        #expect(await eventually(within: 5) { collector.batchCount >= 1 })
+        poller.stop()
+        let edge = try #require(collector.readings(machine: 0, sensor: 0).first)
+        #expect(edge.value > 16 && Float(edge.value) == 16, "\(edge.value)")
+        #expect(edge.quality == .good)
+        let beyond = try #require(collector.readings(machine: 0, sensor: 1).first)
+        #expect(beyond.quality == .outOfRange && Float(beyond.value) > 16)
+        let low = try #require(collector.readings(machine: 0, sensor: 2).first)
+        #expect(low.value < 1 && Float(low.value) == 1, "\(low.value)")
+        #expect(low.quality == .good)
+        // The one comparison, as the offline commands make it on the Float they hold.
+        for (reading, s) in [(edge, sensors[0]), (beyond, sensors[1])] {
+            #expect(SensorRange(minimum: s.minimum, maximum: s.maximum).excludes(Float(reading.value)) == (reading.quality == .outOfRange))
+        }
     }
 
     @Test func exceptionForOneAddressFlagsOnlyThatSensor() async throws {

@@ -9,11 +9,13 @@ import TestSupport
 /// `calibrate` treats a reading outside its sensor's `min`…`max` as the agent does (unread):
 /// a pump whose pressure transmitter glitched to 65535 for 30 s of every 200 (and whose flow read
 /// -32768 a few times) before `min`/`max` were set in agent.conf (the poller flags readings
-/// outside them as `decode_error` only from then on, so the buffer holds the glitches as good
+/// outside them as `out_of_range` only from then on, so the buffer holds the glitches as good
 /// readings) is calibrated from a real buffer and from a CSV with agent.conf, and both detectors
 /// must be the one calibrated from the same buffer without those readings. Before, calibration
 /// learnt the glitches as normal while the agent, which never scores them, judged the machine
-/// with that detector.
+/// with that detector. The same glitches as the poller stores them once `min`/`max` are set
+/// (`out_of_range`, value kept) give the same detector and are counted as out of range, not as
+/// missing readings.
 @Suite struct CalibrationOutOfRangeTests {
     static let rows = 1800
     static let start = Timestamp(iso8601: "2026-11-29T00:00:00Z")!.millisecondsSinceEpoch
@@ -68,8 +70,10 @@ import TestSupport
     }
 
     /// Writes half an hour of the pump to the buffer of `config` with the agent's writer: with
-    /// the glitches as good readings (what a register that reads 65535 gives), or without them.
-    static func writeBuffer(config: String, glitches: Bool) throws {
+    /// the glitches as good readings (what a register that reads 65535 gives before `min`/`max`
+    /// are set), as the poller flags them once they are (`flagged`: `out_of_range`, value kept),
+    /// or without them.
+    static func writeBuffer(config: String, glitches: Bool, flagged: Bool = false) throws {
         let configuration = try ConfigurationLoader.load(path: config)
         try FileManager.default.createDirectory(atPath: configuration.agent.dataDirectory, withIntermediateDirectories: true)
         let path = Store.databasePath(dataDirectory: configuration.agent.dataDirectory)
@@ -78,7 +82,8 @@ import TestSupport
         for r in 0..<rows {
             let t = Timestamp(millisecondsSinceEpoch: start + Int64(r) * 1000)
             let readings = (0..<3).filter { glitches || !isGlitch(sensor: $0, row: r) }.map {
-                Reading(machine: 0, sensor: Int32($0), time: t, value: value(sensor: $0, row: r, glitches: glitches), quality: .good)
+                Reading(machine: 0, sensor: Int32($0), time: t, value: value(sensor: $0, row: r, glitches: glitches),
+                        quality: flagged && isGlitch(sensor: $0, row: r) ? .outOfRange : .good)
             }
             _ = writer.append(readings)
         }
@@ -103,8 +108,10 @@ import TestSupport
         let folder = try TemporaryDirectory(prefix: "calrange")
         defer { folder.remove() }
         let glitched = try Self.configuration(folder, "glitched"), clean = try Self.configuration(folder, "clean")
+        let flagged = try Self.configuration(folder, "flagged")
         try Self.writeBuffer(config: glitched, glitches: true)
         try Self.writeBuffer(config: clean, glitches: false)
+        try Self.writeBuffer(config: flagged, glitches: true, flagged: true)
         let stretch = ["--from", "2026-11-29T00:00:00Z", "--until", "2026-11-29T00:30:00Z"]
 
         let cleanJSON = try Self.calibrate(["--config", clean] + stretch)
@@ -116,8 +123,21 @@ import TestSupport
         #expect(sensors.map { $0["sensor"] as? String } == ["flow", "pressure"])
         #expect(sensors.map { $0["readings"] as? Int } == [9, 270])
         #expect(sensors.last?["max"] as? Double == 16)
-        // The same rows with the readings missing and with them out of range: the same gaps.
-        #expect(glitchedJSON["rows_with_missing_readings"] as? Int == cleanJSON["rows_with_missing_readings"] as? Int)
+        // The same rows left out with the readings missing and with them out of range, but
+        // counted for what they are: out of range, not missing (no wiring fault to look for).
+        #expect(cleanJSON["rows_with_missing_readings"] as? Int == 279)
+        #expect(cleanJSON["rows_with_out_of_range_readings"] as? Int == 0)
+        #expect(glitchedJSON["rows_with_missing_readings"] as? Int == 0)
+        #expect(glitchedJSON["rows_with_out_of_range_readings"] as? Int == 279)
+        #expect(glitchedJSON["used_rows"] as? Int == cleanJSON["used_rows"] as? Int)
+
+        // The readings the poller flagged out_of_range (value kept in the buffer): the same
+        // counts, whatever agent.conf's range says, and never learnt.
+        let flaggedJSON = try Self.calibrate(["--config", flagged] + stretch)
+        #expect(flaggedJSON["out_of_range_readings"] as? Int == 279)
+        #expect((flaggedJSON["out_of_range"] as? [[String: Any]])?.map { $0["readings"] as? Int } == [9, 270])
+        #expect(flaggedJSON["rows_with_missing_readings"] as? Int == 0)
+        #expect(flaggedJSON["rows_with_out_of_range_readings"] as? Int == 279)
 
         // The same half hour as a CSV file, glitches in, with agent.conf: the same detector again.
         var csv = "timestamp,flow,pressure,current\n"
@@ -130,7 +150,7 @@ import TestSupport
         #expect(inputJSON["out_of_range_readings"] as? Int == 279)
 
         let expected = try DetectorFile.read(path: folder.file("clean/models/p.detector.json")).detector
-        for path in ["glitched/models/p.detector.json", "input/models/p.detector.json"] {
+        for path in ["glitched/models/p.detector.json", "flagged/models/p.detector.json", "input/models/p.detector.json"] {
             let detector = try DetectorFile.read(path: folder.file(path)).detector
             #expect(Self.same(detector.baseline.median, expected.baseline.median), "\(path): median \(detector.baseline.median) against \(expected.baseline.median)")
             #expect(Self.same(detector.baseline.scale, expected.baseline.scale), "\(path): scale \(detector.baseline.scale) against \(expected.baseline.scale)")

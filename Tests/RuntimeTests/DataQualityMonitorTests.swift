@@ -55,14 +55,14 @@ import Testing
         #expect(cleared.map(\.change) == [.cleared])
     }
 
-    /// As the poller delivers it: an out-of-range value is flagged `decode_error` with the value kept.
+    /// As the poller delivers it: an out-of-range value is flagged `out_of_range` with the value kept.
     /// It is an answer (out_of_range, never stale, not scorable); a NaN decode error is not.
     @Test func flaggedOutOfRangeValueIsOutOfRangeNotStale() {
         var m = monitor()
-        #expect(!m.isScorable(sensor: 1, value: 65535, quality: .decodeError))
+        #expect(!m.isScorable(sensor: 1, value: 65535, quality: .outOfRange))
         var events: [AlertEvent] = []
         for s in 0..<8 {
-            events += m.observe(time: t(s), values: [10, 65535, 20], qualities: [.good, .decodeError, .good])
+            events += m.observe(time: t(s), values: [10, 65535, 20], qualities: [.good, .outOfRange, .good])
         }
         #expect(events.map(\.alert.kind) == [.outOfRange])
         #expect(events.first?.time == t(1))

@@ -88,16 +88,27 @@ import TestSupport
         // Nothing of the period is held: each sensor is a digest.
         #expect(digested.sensors.allSatisfy { $0.samples.isEmpty && $0.digest != nil })
 
-        // The same rows held as samples in memory (as BufferSummarySource read the buffer before the digests).
+        // The same rows held as samples in memory (as BufferSummarySource read the buffer before
+        // the digests), every reading with its quality as the agent's own summaries count them.
         var held = digested
         var samples: [[Sample]] = Array(repeating: [], count: series.count)
         let index = try #require(mapping.machineIndex(named: "pump-1"))
-        try reader.forEachRow(machine: index, mapping: try reader.lookUpSensors(configuration), from: from, until: until) { time, values in
-            for (column, value) in values.enumerated() where column < samples.count && !value.isNaN {
-                samples[column].append(Sample(time: time, value: value, quality: .good))
+        try reader.forEachRowWithQualities(machines: [index], mapping: try reader.lookUpSensors(configuration), from: from, until: until) { _, time, values, qualities in
+            for column in values.indices where column < samples.count {
+                guard let quality = qualities[column] else { continue }
+                samples[column].append(Sample(time: time, value: values[column], quality: quality))
             }
         }
         held.sensors = series.indices.map { SensorSeries(name: series[$0].name, unit: series[$0].unit, samples: samples[$0]) }
+        // Every reading of the period is counted with the quality it was written with (before,
+        // a summary from the buffer counted good readings only).
+        let digestedStatistics = SummaryStatistics(digested).sensors
+        for i in series.indices {
+            let written = series[i].samples.filter { $0.time >= from && $0.time < until }
+            for quality in Quality.allCases {
+                #expect(digestedStatistics[i].count(of: quality) == written.filter { $0.quality == quality }.count, "\(series[i].name) \(quality.name)")
+            }
+        }
         #expect(held.sensors.reduce(0) { $0 + $1.samples.count } == digested.sensors.reduce(0) { $0 + $1.readingCount })
 
         // The runtime adds normal ranges and scores after reading the buffer: both paths get them.

@@ -15,8 +15,11 @@ public struct CalibrationCoverage: Sendable, Hashable {
     /// Rows left out because the machine was stopped, stopping, settling after a start or of
     /// unknown running state.
     public var notRunningRows: Int
-    /// Rows kept in which at least one sensor reading was missing.
+    /// Rows kept in which at least one sensor reading was missing (not there, or not good).
     public var rowsWithMissingReadings: Int
+    /// Rows kept in which no reading was missing but at least one was left out as outside its
+    /// sensor's `min`…`max` (`Float.outOfRangeMark`): a broken transmitter, not a wiring fault.
+    public var rowsWithOutOfRangeReadings: Int = 0
     /// Rows calibration learned from: running, settled, every reading present.
     public var usedRows: Int
     /// Full windows (`windowRows` rows of one run) in the running rows: the windows whose
@@ -66,11 +69,14 @@ public struct CalibrationCoverage: Sendable, Hashable {
     public static func measure(table: SensorTable, givenRows: Int, windowRows: Int, stateColumns: [Int],
                                secondsPerRow: Double) -> CalibrationCoverage {
         let n = table.sensorCount, rows = table.rowCount
-        var missing = 0
+        var missing = 0, outOfRange = 0
         var states = stateColumns.filter { (0..<n).contains($0) }.sorted().map { StateRows(column: $0, off: 0, on: 0) }
         for r in 0..<rows {
             let row = table.row(r)
-            guard !row.contains(where: { !$0.isFinite }) else { missing += 1; continue }
+            if row.contains(where: { !$0.isFinite }) {
+                if row.contains(where: { !$0.isFinite && !$0.isOutOfRangeMark }) { missing += 1 } else { outOfRange += 1 }
+                continue
+            }
             for i in states.indices {
                 if CalibratedStates.state(of: row[row.startIndex + states[i].column]) == 1 { states[i].on += 1 } else { states[i].off += 1 }
             }
@@ -85,7 +91,8 @@ public struct CalibrationCoverage: Sendable, Hashable {
             }
         }
         return CalibrationCoverage(givenRows: max(givenRows, rows), notRunningRows: max(0, givenRows - rows),
-                                   rowsWithMissingReadings: missing, usedRows: rows - missing, windows: windows,
+                                   rowsWithMissingReadings: missing, rowsWithOutOfRangeReadings: outOfRange,
+                                   usedRows: rows - missing - outOfRange, windows: windows,
                                    runStretches: rows > 0 ? starts.count + 1 : 0, runStretchesWithoutWindow: withoutWindow,
                                    secondsPerRow: table.medianSecondsPerRow ?? secondsPerRow, stateRows: states)
     }

@@ -32,11 +32,10 @@ public struct MonitoredSensor: Sendable, Equatable {
         self.maximum = maximum
     }
 
-    /// Whether a good value lies outside the sensor's physically possible range.
+    /// Whether a value lies outside the sensor's physically possible range: `SensorRange.excludes`,
+    /// the test the poller flags `.outOfRange` with and the offline commands blank readings by.
     public func isOutOfRange(_ value: Double) -> Bool {
-        if let minimum, value < minimum { return true }
-        if let maximum, value > maximum { return true }
-        return false
+        SensorRange(minimum: minimum, maximum: maximum).excludes(value)
     }
 }
 
@@ -133,8 +132,9 @@ public struct DataQualityMonitor: Sendable {
         for i in sensors.indices {
             let sensor = sensors[i]
             let good = qualities[i] == .good && values[i].isFinite
-            // A value outside the physical range: the poller flags it `.decodeError` and keeps it.
-            let outOfRange = (good || qualities[i] == .decodeError) && values[i].isFinite && sensor.isOutOfRange(values[i])
+            // A value outside the physical range: the poller flags it `.outOfRange` and keeps it
+            // (a good value is tested too, for readings that come from elsewhere).
+            let outOfRange = qualities[i] == .outOfRange || (good && sensor.isOutOfRange(values[i]))
             // Stale: no answer the sensor could be judged by for several cycles (only when its
             // unit is not already offline). An out-of-range value is an answer: its own alert
             // says what the sensor reads, rather than a stale one saying it reads nothing.
