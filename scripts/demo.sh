@@ -89,10 +89,14 @@ grep -E "agent running" "$OUT/agent.log" | sed 's/^[^ ]* [a-z]* edge-agent: /  /
 say "  machines are not calibrated yet: readings are buffered, not scored"
 
 step "3. Collecting ${CALIBRATION_SECONDS}s of normal operation (load changes included)"
+# The stretch calibration will use, from now to the end of this step, whenever calibrate starts:
+# "--last 60s" counted from calibrate's own start, which a slow machine delays.
+COLLECT_FROM=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
 for ((t = 10; t <= CALIBRATION_SECONDS; t += 10)); do
   sleep 10
   printf '  %3ds: %s readings buffered\n' "$t" "$(status_field readings_committed)"
 done
+COLLECT_UNTIL=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
 
 step "4. Few-shot calibration of each machine on that minute"
 # The simulator runs ${SPEED}× real time, so this minute is ${SPEED} simulated minutes; calibrate counts
@@ -100,7 +104,7 @@ step "4. Few-shot calibration of each machine on that minute"
 # every few minutes: README, "How much calibration data"). --force stores it anyway, with the warning.
 say "  (${CALIBRATION_SECONDS} s of buffer = $((CALIBRATION_SECONDS * SPEED / 60)) simulated minutes; on a real machine calibrate refuses this little without --force)"
 for m in "${MACHINES[@]}"; do
-  "$BIN" calibrate --config "$CONFIG" --machine "$m" --last "${CALIBRATION_SECONDS}s" --force | sed 's/^/  /'
+  "$BIN" calibrate --config "$CONFIG" --machine "$m" --from "$COLLECT_FROM" --until "$COLLECT_UNTIL" --force | sed 's/^/  /'
 done
 sleep 2
 grep -E "new model loaded" "$OUT/agent.log" | sed 's/^[^ ]* [a-z]* edge-agent: /  agent: /' || true
