@@ -16,6 +16,7 @@ public struct RuntimeOptions: Sendable {
     /// Data alert rules.
     public var dataPolicy = DataQualityPolicy()
     /// Poll cycles queued between the pollers and the scoring stage; more are counted as overflow.
+    /// Ticks (status, summaries, data-stopped checks, new models) take no place in it.
     public var scoringQueueCapacity = 4096
     /// How often the status (for `edge-agent status`) and the metrics file are refreshed.
     public var statusInterval: Duration = .seconds(5)
@@ -29,6 +30,10 @@ public struct RuntimeOptions: Sendable {
     /// start and after a reload or a buffer restart), on a thread where blocking is fine:
     /// `edge-agent run` gives back the pages only that phase used (`StartUpPages`). Nil: nothing.
     public var startUpPhaseEnded: (@Sendable (StartUpPhase) -> Void)? = nil
+    /// Test hook (package-internal, nil in the agent): the scoring stage waits this long before
+    /// each poll cycle, as it falls behind on a starved CPU or with a fleet too large for it, so
+    /// a test can fill its queue on purpose (`ScoringBacklogTests`).
+    package var scoringDelayPerCycle: Duration? = nil
 
     public init() {}
 }
@@ -75,11 +80,6 @@ public final class AgentRuntime: Service, Sendable {
         /// Start the pipeline afresh with the same configuration (the buffer file was deleted).
         case restart
         case stop
-    }
-
-    fileprivate enum Input: Sendable {
-        case cycle([Reading])
-        case tick
     }
 
     private let initialConfiguration: AgentConfiguration
@@ -144,8 +144,15 @@ public final class AgentRuntime: Service, Sendable {
                 readyState.withLock { $0 = true }
                 notifier.ready(status: "polling \(configuration.buses.count) bus(es), \(configuration.machines.count) machine(s)")
                 logger.info("agent running: \(configuration.buses.count) bus(es), \(configuration.machines.count) machine(s), buffer \(pipeline.databasePath)")
-                let command = await pipeline.runUntil(next: &iterator, notifier: notifier) { [controlContinuation] in
-                    controlContinuation.yield(.restart)
+                let command: Control?
+                do {
+                    command = try await pipeline.runUntil(next: &iterator, notifier: notifier) { [controlContinuation] in
+                        controlContinuation.yield(.restart)
+                    }
+                } catch {
+                    logger.critical("cannot run the pipeline: \(error)")
+                    _ = await pipeline.shutdown(timeout: options.shutdownTimeout)
+                    throw error
                 }
                 switch command {
                 case .restart:
@@ -187,9 +194,9 @@ public final class AgentRuntime: Service, Sendable {
         let modelTimes: [Int64?]
         let dispatcher: AlertDispatcher
         let statusDatabase: BufferDatabase
-        let inputs: AsyncStream<Input>
         let intake: Intake
-        var inputContinuation: AsyncStream<Input>.Continuation { intake.scoring }
+        /// The scoring stage's input: the pollers' cycles and the ticker's ticks.
+        var queue: ScoringQueue { intake.scoring }
         let options: RuntimeOptions
         let logger: Logger
         let clock: any AgentClock
@@ -197,8 +204,7 @@ public final class AgentRuntime: Service, Sendable {
 
         private init(configuration: AgentConfiguration, databasePath: String, databaseIdentity: FileIdentity?,
                      writer: ReadingWriter, pollers: [BusPoller], models: [MachineModel?], modelTimes: [Int64?],
-                     dispatcher: AlertDispatcher, statusDatabase: BufferDatabase, inputs: AsyncStream<Input>,
-                     intake: Intake, options: RuntimeOptions, logger: Logger,
+                     dispatcher: AlertDispatcher, statusDatabase: BufferDatabase, intake: Intake, options: RuntimeOptions, logger: Logger,
                      clock: any AgentClock, counters: SharedCounters) {
             self.configuration = configuration
             self.databasePath = databasePath
@@ -209,7 +215,6 @@ public final class AgentRuntime: Service, Sendable {
             self.modelTimes = modelTimes
             self.dispatcher = dispatcher
             self.statusDatabase = statusDatabase
-            self.inputs = inputs
             self.intake = intake
             self.options = options
             self.logger = logger
@@ -267,8 +272,8 @@ public final class AgentRuntime: Service, Sendable {
                 }
                 endAlertsLeftOpen(database: database, mapping: mapping, configuration: configuration, alertLog: alertLog,
                                   now: clock.now(), reason: leftOpenReason, logger: logger)
-                let (inputs, continuation) = AsyncStream.makeStream(of: Input.self, bufferingPolicy: .bufferingOldest(options.scoringQueueCapacity))
-                let intake = Intake(writer: writer, scoring: continuation, counters: counters)
+                let intake = Intake(writer: writer, scoring: ScoringQueue(capacity: options.scoringQueueCapacity),
+                                    counters: counters, clock: clock, machines: configuration.machines.count)
                 var pollers: [BusPoller] = []
                 // A bus is polled when sensors are read on it or an action writes to it.
                 let writtenBuses = Set(configuration.actions.compactMap { action -> String? in
@@ -291,7 +296,7 @@ public final class AgentRuntime: Service, Sendable {
                 let pipeline = Pipeline(
                     configuration: configuration, databasePath: databasePath, databaseIdentity: FileIdentity(path: databasePath),
                     writer: writer, pollers: pollers, models: models, modelTimes: modelTimes,
-                    dispatcher: dispatcher, statusDatabase: database, inputs: inputs, intake: intake,
+                    dispatcher: dispatcher, statusDatabase: database, intake: intake,
                     options: options, logger: logger, clock: clock, counters: counters)
                 for poller in pollers { try poller.start() }
                 options.startUpPhaseEnded?(.bufferOpened)
@@ -326,20 +331,26 @@ public final class AgentRuntime: Service, Sendable {
         /// Scores and alerts until a control command arrives; returns it (nil: control stream ended).
         /// - Parameters:
         ///   - restart: asks for a fresh pipeline (called once, when the buffer file disappears).
+        /// - Throws: `PosixThreadError` when the ticker's thread cannot be started (nothing is
+        ///   scored then; the caller shuts the pipeline down).
         func runUntil(next controlIterator: inout AsyncStream<Control>.Iterator, notifier: SystemdNotifier,
-                      restart: @escaping @Sendable () -> Void) async -> Control? {
-            var modelTimes = modelTimes
+                      restart: @escaping @Sendable () -> Void) async throws -> Control? {
+            let ticker = try TickerThread(name: "edge-ticker", interval: .milliseconds(500)) { [self] nextTick in
+                runTicker(nextTick: nextTick, notifier: notifier, restart: restart)
+            }
             let scoring = Task { [self] in
                 var engine = ScoringEngine(machines: configuration.machines, models: models,
                                            alertPolicy: AlertPolicy(configuration.alerts), dataPolicy: options.dataPolicy)
                 var delays = DelayReservoir(capacity: 2048)
                 var summaries = PeriodicSummaries(configuration: configuration, now: clock.now())
                 var lastStatus = clock.monotonicNanoseconds()
-                for await input in inputs {
+                // A due tick comes before every queued cycle (`ScoringQueue`).
+                while let input = await queue.next() {
                     switch input {
-                    case .cycle(let readings):
+                    case .cycle(let cycle):
+                        if let delay = options.scoringDelayPerCycle { try? await Task.sleep(for: delay) }
                         let now = clock.now()
-                        let events = engine.process(readings, monotonicNanoseconds: clock.monotonicNanoseconds()) { window in
+                        let events = engine.process(cycle.readings, monotonicNanoseconds: cycle.arrivedMonotonicNanoseconds) { window in
                             delays.add(Double(now.millisecondsSinceEpoch - window.time.millisecondsSinceEpoch))
                             summaries.record(window)
                         }
@@ -356,9 +367,11 @@ public final class AgentRuntime: Service, Sendable {
                             c.windowsScored = engine.windowsScored
                             c.alertEvents += events.count
                         }
-                    case .tick:
+                    case .tick(let newModels):
                         let now = clock.now()
-                        let events = engine.tick(now: now, monotonicNanoseconds: clock.monotonicNanoseconds())
+                        // Cycles still queued have arrived: their machines' data has not stopped.
+                        let events = engine.tick(now: now, monotonicNanoseconds: clock.monotonicNanoseconds(),
+                                                 latestArrivals: intake.latestArrivals)
                         if !events.isEmpty {
                             dispatcher.dispatch(events)
                             summaries.record(events)
@@ -367,25 +380,15 @@ public final class AgentRuntime: Service, Sendable {
                         for job in summaries.due(now: now, models: models, database: statusDatabase, logger: logger) {
                             dispatcher.perform(job)
                         }
-                        // Pick up models written by `calibrate` while the agent runs.
-                        for (i, machine) in configuration.machines.enumerated() {
-                            let path = MachineModel.modelPath(machine: machine.id, dataDirectory: configuration.agent.dataDirectory)
-                            let time = modificationTime(path)
-                            guard time != modelTimes[i] else { continue }
-                            modelTimes[i] = time
-                            do {
-                                let model = try MachineModel.load(machine: machine.id, dataDirectory: configuration.agent.dataDirectory,
-                                                      alertScore: machine.alertScore)
-                                let ended = engine.replaceModel(machine: i, with: model, at: now)
-                                if !ended.isEmpty {
-                                    dispatcher.dispatch(ended)
-                                    summaries.record(ended)
-                                    counters.withLock { $0.alertEvents += ended.count }
-                                }
-                                logger.notice("\(machine.id): new model loaded (threshold \(model.map { "\($0.threshold)" } ?? "none")); its windows and alert rule start afresh")
-                            } catch {
-                                logger.error("\(machine.id): new model file unusable (\(error)); keeping the previous one")
+                        // Models written by `calibrate` while the agent runs, loaded by the ticker.
+                        for new in newModels {
+                            let ended = engine.replaceModel(machine: new.machine, with: new.model, at: now)
+                            if !ended.isEmpty {
+                                dispatcher.dispatch(ended)
+                                summaries.record(ended)
+                                counters.withLock { $0.alertEvents += ended.count }
                             }
+                            logger.notice("\(configuration.machines[new.machine].id): new model loaded (threshold \(new.model.map { "\($0.threshold)" } ?? "none")); its windows and alert rule start afresh")
                         }
                         let monotonic = clock.monotonicNanoseconds()
                         if monotonic - lastStatus >= UInt64(max(0, options.statusInterval.wholeNanoseconds)) {
@@ -415,41 +418,58 @@ public final class AgentRuntime: Service, Sendable {
                 let snapshot = counters.withLock { $0 }
                 publishStatus(engine: engine, counters: snapshot)
             }
-            // Ticks: data-stopped checks, model reloads, status; the watchdog only while cycles complete.
-            let ticker = Task { [self] in
-                var lastCycles = intake.cycles.load(ordering: .relaxed)
-                var lastWatchdog = clock.monotonicNanoseconds()
-                var lastBufferCheck = lastWatchdog
-                var bufferLost = false
-                let watchdogEvery = notifier.watchdogInterval.map { UInt64($0.wholeNanoseconds / 2) }
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: .milliseconds(500))
-                    inputContinuation.yield(.tick)
-                    // A deleted buffer file takes every reading written since with it (SQLite
-                    // writes on into the unlinked inode): report it and start a new buffer.
-                    if !bufferLost, clock.monotonicNanoseconds() - lastBufferCheck >= 2_000_000_000 {
-                        lastBufferCheck = clock.monotonicNanoseconds()
-                        if let opened = databaseIdentity, FileIdentity(path: databasePath) != opened {
-                            bufferLost = true
-                            logger.error("buffer \(databasePath) was deleted or replaced while the agent runs; readings since then are lost with it. Starting a new buffer at that path")
-                            restart()
-                        }
-                    }
-                    guard let every = watchdogEvery else { continue }
-                    let cycles = intake.cycles.load(ordering: .relaxed)
-                    let now = clock.monotonicNanoseconds()
-                    if cycles != lastCycles, now - lastWatchdog >= every {
-                        notifier.watchdog()
-                        lastWatchdog = now
-                        lastCycles = cycles
+            scoringTask.withLock { $0 = scoring }
+            let command = await controlIterator.next()
+            await runBlocking { ticker.stop() }
+            return command
+        }
+
+        /// The ticker, on its own thread every 500 ms: loads the model files `calibrate` replaced
+        /// while the agent runs, marks a tick due for the scoring stage (which takes it after the
+        /// cycle it is scoring: data-stopped checks, summaries, the new models, the status),
+        /// checks that the buffer file is still there, and pings the watchdog while cycles complete.
+        private func runTicker(nextTick: () -> Bool, notifier: SystemdNotifier, restart: @Sendable () -> Void) {
+            var modelTimes = modelTimes
+            var lastCycles = intake.cycles.load(ordering: .relaxed)
+            var lastWatchdog = clock.monotonicNanoseconds()
+            var lastBufferCheck = lastWatchdog
+            var bufferLost = false
+            let watchdogEvery = notifier.watchdogInterval.map { UInt64($0.wholeNanoseconds / 2) }
+            while nextTick() {
+                var newModels: [ScoringQueue.NewModel] = []
+                for (i, machine) in configuration.machines.enumerated() {
+                    let path = MachineModel.modelPath(machine: machine.id, dataDirectory: configuration.agent.dataDirectory)
+                    let time = modificationTime(path)
+                    guard time != modelTimes[i] else { continue }
+                    modelTimes[i] = time
+                    do {
+                        let model = try MachineModel.load(machine: machine.id, dataDirectory: configuration.agent.dataDirectory,
+                                                          alertScore: machine.alertScore)
+                        newModels.append(ScoringQueue.NewModel(machine: i, model: model))
+                    } catch {
+                        logger.error("\(machine.id): new model file unusable (\(error)); keeping the previous one")
                     }
                 }
+                queue.tick(newModels: newModels)
+                // A deleted buffer file takes every reading written since with it (SQLite
+                // writes on into the unlinked inode): report it and start a new buffer.
+                if !bufferLost, clock.monotonicNanoseconds() - lastBufferCheck >= 2_000_000_000 {
+                    lastBufferCheck = clock.monotonicNanoseconds()
+                    if let opened = databaseIdentity, FileIdentity(path: databasePath) != opened {
+                        bufferLost = true
+                        logger.error("buffer \(databasePath) was deleted or replaced while the agent runs; readings since then are lost with it. Starting a new buffer at that path")
+                        restart()
+                    }
+                }
+                guard let every = watchdogEvery else { continue }
+                let cycles = intake.cycles.load(ordering: .relaxed)
+                let now = clock.monotonicNanoseconds()
+                if cycles != lastCycles, now - lastWatchdog >= every {
+                    notifier.watchdog()
+                    lastWatchdog = now
+                    lastCycles = cycles
+                }
             }
-            let command = await controlIterator.next()
-            ticker.cancel()
-            _ = await ticker.value
-            scoringTask.withLock { $0 = scoring }
-            return command
         }
 
         /// The scoring task of this generation, awaited at shutdown.
@@ -466,7 +486,7 @@ public final class AgentRuntime: Service, Sendable {
         func shutdown(timeout: Duration, endingOpenAlertsBecause reason: String? = nil) async -> Int {
             endingReason.withLock { $0 = reason }
             await runBlocking { for poller in self.pollers { poller.stop() } }
-            inputContinuation.finish()
+            queue.finish()
             await scoringTask.withLock({ $0 })?.value
             return await runBlocking {
                 self.dispatcher.drain()
@@ -511,26 +531,39 @@ public final class AgentRuntime: Service, Sendable {
 /// queue and to the scoring stage's queue, both bounded, with every refusal counted.
 private final class Intake: Sendable {
     let writer: ReadingWriter
-    let scoring: AsyncStream<AgentRuntime.Input>.Continuation
+    let scoring: ScoringQueue
     let counters: SharedCounters
+    let clock: any AgentClock
     /// Poll cycles completed, for the watchdog.
     let cycles = Atomic<Int>(0)
+    /// Per machine, when its newest cycle arrived here (monotonic nanoseconds, 0: none yet),
+    /// scored or still queued or turned away: data-stopped checks are about the pollers, not
+    /// about how far behind scoring is.
+    private let arrivals: Mutex<[UInt64]>
 
-    init(writer: ReadingWriter, scoring: AsyncStream<AgentRuntime.Input>.Continuation, counters: SharedCounters) {
+    init(writer: ReadingWriter, scoring: ScoringQueue, counters: SharedCounters, clock: any AgentClock, machines: Int) {
         self.writer = writer
         self.scoring = scoring
         self.counters = counters
+        self.clock = clock
+        arrivals = Mutex(Array(repeating: 0, count: machines))
     }
 
+    var latestArrivals: [UInt64] { arrivals.withLock { $0 } }
+
     func accept(_ readings: [Reading]) {
+        let arrived = clock.monotonicNanoseconds()
         let stored = writer.append(readings)
-        let queued = scoring.yield(.cycle(readings))
+        let queued = scoring.offer(ScoringQueue.Cycle(readings: readings, arrivedMonotonicNanoseconds: arrived))
         cycles.add(1, ordering: .relaxed)
+        arrivals.withLock { latest in
+            for reading in readings where latest.indices.contains(Int(reading.machine)) { latest[Int(reading.machine)] = arrived }
+        }
         counters.withLock { c in
             c.readingsPolled += readings.count
             c.cyclesPolled += 1
             if case .rejectedQueueFull = stored { c.writerRejectedReadings += readings.count }
-            if case .dropped = queued { c.scoringOverflowCycles += 1 }
+            if !queued { c.scoringOverflowCycles += 1 }
         }
     }
 }

@@ -187,6 +187,14 @@ public struct DataQualityMonitor: Sendable {
         return events
     }
 
+    /// A cycle of this machine arrived at `monotonicNanoseconds` but is not observed yet (it
+    /// waits to be scored): its data has not stopped. Moves the last arrival that `tick`
+    /// measures silence from later, never earlier; nothing before the first observed cycle.
+    public mutating func noteArrival(monotonicNanoseconds: UInt64) {
+        guard let arrived = lastArrivalMonotonic, monotonicNanoseconds > arrived else { return }
+        lastArrivalMonotonic = monotonicNanoseconds
+    }
+
     /// Checks for a machine whose data stopped; call it on a timer (e.g. every poll interval).
     /// - Parameters:
     ///   - monotonicNanoseconds: now on the monotonic clock; when both this and the last

@@ -280,8 +280,13 @@ public struct ScoringEngine {
     /// - Parameters:
     ///   - monotonicNanoseconds: now on the monotonic clock; given here and to `process`, the
     ///     silence is measured on it, so a wall-clock step raises no data-stopped alert.
-    public mutating func tick(now: Timestamp, monotonicNanoseconds: UInt64? = nil) -> [AlertEvent] {
-        machines.indices.compactMap { machines[$0].quality.tick(now: now, monotonicNanoseconds: monotonicNanoseconds) }
+    ///   - latestArrivals: per machine, when its newest cycle arrived (monotonic, 0: none), given
+    ///     to `process` or not yet: a machine whose cycles wait to be scored has not stopped.
+    public mutating func tick(now: Timestamp, monotonicNanoseconds: UInt64? = nil, latestArrivals: [UInt64] = []) -> [AlertEvent] {
+        for (m, arrived) in latestArrivals.enumerated() where arrived > 0 && machines.indices.contains(m) {
+            machines[m].quality.noteArrival(monotonicNanoseconds: arrived)
+        }
+        return machines.indices.compactMap { machines[$0].quality.tick(now: now, monotonicNanoseconds: monotonicNanoseconds) }
     }
 
     /// Takes the list of machines that were found uncalibrated since the last call.
