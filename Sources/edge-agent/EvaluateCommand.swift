@@ -436,6 +436,9 @@ struct DetectorOptions: ParsableArguments {
     @Flag(help: "Do not move the readings of a machine that switches between two states (a compressor's loaded) to one state's levels (to compare with it).")
     var noStateCompensation = false
 
+    @Flag(help: "Do not judge a two-state machine's means over whole loaded and unloaded phases (to compare with it).")
+    var noPhaseMeans = false
+
     @Option(help: "Load prior file to compensate readings for speed with (default: the one shipped in this build; see learn-load-prior).")
     var loadPrior: String?
 
@@ -511,6 +514,7 @@ struct DetectorOptions: ParsableArguments {
             }
         }
         if noStateCompensation { s.compensateStates = false }
+        if noPhaseMeans { s.phaseMeans = nil }
         s.useDeviation = scorer != .network
         if scorer != .deviation, let initial = try initialization() {
             s.network = NetworkCalibration(initialization: initial, adaptation: AdaptationSettings(steps: adaptationSteps),

@@ -3,11 +3,12 @@ import EdgeCore
 import Simulator
 
 /// `edge-bench vibration-faults [--kind pump|motor|compressor] [--seeds FIRST-LAST] [--step-ms MS]
-/// [--fault KIND] [--channel NAME] [--severity S] [--wander-power P] [--automatic]`: does a fault alert on a machine
+/// [--fault KIND] [--channel NAME] [--severity S] [--wander-power P] [--automatic] [--no-phase-means] [--phase-states 1|0,1]`: does a fault alert on a machine
 /// calibrated for 10 minutes? (Vibration faults by default; `--fault` takes any of the machine
 /// kind's process faults or a sensor fault, `--channel` the sensor a sensor fault hits;
 /// `--wander-power P` calibrates with that wander discount power, 0 = none, to see what the
-/// discount costs.) Each simulated machine runs at one operating point (the
+/// discount costs; `--no-phase-means` calibrates without `StatePhaseMeans`, `--phase-states 0,1`
+/// judges the phases of both states instead of the loaded ones.) Each simulated machine runs at one operating point (the
 /// compressor at load 0.6, its receiver cycling it between loaded and unloaded; pumps and fan
 /// motors at the middle of their range; `--automatic`: the plant's own load changes), is calibrated
 /// on its first 10 minutes, runs 10 more minutes normally, then 10 minutes with the fault (step
@@ -22,6 +23,8 @@ func vibrationFaultsBenchmark(_ args: [String]) throws -> Int32 {
     var fault = FaultKind.imbalance
     var severity = 0.5
     var automatic = false
+    var phaseMeans = true
+    var phaseStates = [1]
     var channel: String?
     var wanderPower: Float?
     var i = 0
@@ -54,8 +57,18 @@ func vibrationFaultsBenchmark(_ args: [String]) throws -> Int32 {
             automatic = true
             i += 1
             continue
+        case "--no-phase-means":
+            phaseMeans = false
+            i += 1
+            continue
+        case "--phase-states":
+            let states = value.split(separator: ",").compactMap { Int($0) }
+            guard !states.isEmpty, states.allSatisfy({ $0 == 0 || $0 == 1 }) else {
+                throw BenchError("--phase-states takes 0, 1 or 0,1, not \"\(value)\"")
+            }
+            phaseStates = states
         default:
-            throw BenchError("unknown argument \"\(args[i])\" (expected --kind, --seeds, --step-ms, --fault, --channel, --severity, --wander-power, --automatic)")
+            throw BenchError("unknown argument \"\(args[i])\" (expected --kind, --seeds, --step-ms, --fault, --channel, --severity, --wander-power, --automatic, --no-phase-means, --phase-states)")
         }
         i += 2
     }
@@ -70,7 +83,7 @@ func vibrationFaultsBenchmark(_ args: [String]) throws -> Int32 {
         for seed in seeds {
             let outcome = vibrationProcedure(kind: kind, seed: seed, stepMilliseconds: stepMilliseconds, fault: fault,
                                              severity: severity, automatic: automatic, channel: channel,
-                                             wanderPower: wanderPower)
+                                             wanderPower: wanderPower, phaseMeans: phaseMeans, phaseStates: phaseStates)
             machines += 1
             if outcome.firstAlertSeconds != nil { caught += 1 }
             if outcome.normalAlertRows > 0 { falseMachines += 1 }
@@ -99,7 +112,7 @@ private struct VibrationOutcome {
 
 private func vibrationProcedure(kind: MachineKind, seed: UInt64, stepMilliseconds: Int64, fault: FaultKind,
                                 severity: Double, automatic: Bool, channel: String?,
-                                wanderPower: Float?) -> VibrationOutcome {
+                                wanderPower: Float?, phaseMeans: Bool, phaseStates: [Int]) -> VibrationOutcome {
     var options = MachineOptions()
     options.stepMilliseconds = stepMilliseconds
     options.automaticOperation = automatic
@@ -138,6 +151,8 @@ private func vibrationProcedure(kind: MachineKind, seed: UInt64, stepMillisecond
     settings.secondsPerRow = Float(stepMilliseconds) / 1000
     settings.machineKind = kind.rawValue
     if let wanderPower { settings.deviation.wanderPenaltyPower = wanderPower }
+    if !phaseMeans { settings.phaseMeans = nil }
+    settings.phaseMeans?.states = phaseStates
     let detector = Calibrator(settings: settings).calibrate(values: calibration[...], sensorNames: names).detector
     var outcome = VibrationOutcome()
     let isMoved = keep.map { moved & (1 << UInt64($0)) != 0 }
@@ -168,6 +183,10 @@ private func vibrationProcedure(kind: MachineKind, seed: UInt64, stepMillisecond
             let apart = abs(m1 - m0) / spread
             notes.append("\(name) loaded \(EvaluationText.fixed(Double(m1), 3)) unloaded \(EvaluationText.fixed(Double(m0), 3)): \(EvaluationText.fixed(Double(apart), 1)) row spreads, \(EvaluationText.fixed(Double(apart * w.squareRoot()), 1)) window spreads")
         }
+    }
+    if let phases = detector.phases {
+        let judged = (0..<2).map { k in names.indices.filter { phases.center[k * names.count + $0].isFinite }.map { names[$0] } }
+        notes.append("phase means loaded: \(judged[1].joined(separator: " ")), unloaded: \(judged[0].joined(separator: " "))")
     }
     notes.append("threshold \(EvaluationText.fixed(Double(detector.threshold), 2))")
     outcome.notes = notes.joined(separator: "; ")

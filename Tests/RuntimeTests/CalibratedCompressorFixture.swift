@@ -14,6 +14,8 @@ struct CalibratedCompressor {
     var machine: MachineConfiguration
     let detector: MachineDetector
     let file: DetectorFile
+    /// The calibration rows.
+    let table: SensorTable
     /// The motor current's column.
     let current: Int
 
@@ -43,7 +45,7 @@ struct CalibratedCompressor {
             _ = sim.step(into: &row)
             calibration += row.map(Float.init)
         }
-        let table = SensorTable(sensorNames: sim.channels.map(\.name), timestamps: times, values: calibration)
+        table = SensorTable(sensorNames: sim.channels.map(\.name), timestamps: times, values: calibration)
         var settings = CalibrationSettings()
         settings.secondsPerRow = 0.1
         settings.machineKind = "compressor"

@@ -88,6 +88,9 @@ public struct CalibrationSettings: Sendable, Hashable {
     /// compressor's `loaded` that took both values in calibration) has its readings moved to
     /// one state's levels before the window-deviation score (see `StateCompensation`).
     public var compensateStates: Bool
+    /// How a two-state machine's phase means are judged (nil: not judged; see `StatePhaseMeans`).
+    /// Only with `compensateStates`.
+    public var phaseMeans: StatePhaseMeans.Settings?
     /// Whether a calibration at several settled speeds tests the load prior's roles on this
     /// machine and drops the compensation of sensors that contradict it
     /// (`LoadCompensation.droppingMisfits`).
@@ -112,6 +115,7 @@ public struct CalibrationSettings: Sendable, Hashable {
         self.sensorRoles = [:]
         self.machineKind = nil
         self.compensateStates = true
+        self.phaseMeans = StatePhaseMeans.Settings()
         self.testLoadPrior = true
     }
 
@@ -150,6 +154,9 @@ public struct MachineDetector: Sendable, Hashable, Codable {
     public var load: LoadCompensation?
     /// Two-state compensation of the readings, applied before the load compensation (nil: none).
     public var state: StateCompensation?
+    /// Means over whole phases of each state, judged beside the window score (nil: none; with
+    /// `state` only; detectors calibrated before it have none).
+    public var phases: StatePhaseMeans?
     /// The states the machine's operating-state sensors showed during calibration (nil: not
     /// recorded, e.g. a detector calibrated without agent.conf or before this was kept): the
     /// agent does not score rows in a state calibration never saw.
@@ -186,6 +193,9 @@ public struct DetectorStream {
     private var compensator: LoadCompensator?
     private var stateCompensator: StateCompensator?
     private var compensated: [Float]
+    private var phases: StatePhaseScorer?
+    /// Per sensor, the larger of the window score's and the phase means' contributions.
+    private var merged: [Float]
     private var network: NetworkStream?
     private var state = AlertDecisionRule.State()
     /// Rows scored since the stream started (or restarted): how full its windows are.
@@ -203,11 +213,13 @@ public struct DetectorStream {
         compensator = detector.load.map { LoadCompensator($0) }
         stateCompensator = detector.state.map { StateCompensator($0, settled: !afterStop) }
         compensated = [Float](repeating: .nan, count: detector.sensorNames.count)
+        phases = detector.state == nil ? nil : detector.phases.map { StatePhaseScorer($0, weight: detector.baseline.weight) }
+        merged = [Float](repeating: 0, count: detector.sensorNames.count)
         network = detector.network.map { NetworkStream(detector: $0) }
     }
 
     /// Per-sensor contributions of the window-deviation score to the last row.
-    public var contributions: [Float] { deviation.contributions }
+    public var contributions: [Float] { phases == nil ? deviation.contributions : merged }
 
     /// Per-sensor contributions of the network score to the last row (empty without a network).
     public var networkContributions: [Float] { network?.contributions ?? [] }
@@ -219,11 +231,20 @@ public struct DetectorStream {
         if compensator != nil || stateCompensator != nil {
             var i = 0
             for x in row where i < compensated.count { compensated[i] = x; i += 1 }
+            let stateReading = phases.map { $0.phases.state < compensated.count ? compensated[$0.phases.state] : .nan } ?? .nan
             compensated.withUnsafeMutableBufferPointer { buffer in
                 stateCompensator?.apply(buffer)
                 compensator?.apply(buffer)
             }
-            d = deviation.score(row: compensated)
+            let window = deviation.score(row: compensated)
+            if phases != nil {
+                phases!.push(compensated, state: stateReading)
+                let part = phases!.contributions, whole = deviation.contributions
+                for s in merged.indices { merged[s] = max(whole[s], part[s]) }
+                d = window.isNaN ? window : max(window, phases!.score)
+            } else {
+                d = window
+            }
         } else {
             d = deviation.score(row: row)
         }
@@ -406,6 +427,14 @@ public struct Calibrator: Sendable {
         let threshold = max(max(quantile, 1e-3) * settings.thresholdMargin, settings.minimumThreshold)
         var detector = MachineDetector(sensorNames: sensorNames, baseline: baseline, threshold: threshold,
                                        rule: settings.rule, useDeviation: settings.useDeviation, load: load, state: state)
+        if let state, let phaseSettings = settings.phaseMeans {
+            // Judged on the rows the window score was fitted on (suspect rows left out), each
+            // phase's state read from the raw rows.
+            let stateValues = (0..<rows).map { rawKept[rawKept.startIndex + $0 * n + state.state] }
+            detector.phases = StatePhaseMeans.fit(values: kept, stateValues: stateValues, sensorCount: n, state: state.state,
+                                                  baseline: baseline, shift: state.shift, runStarts: runStarts,
+                                                  settings: phaseSettings)
+        }
         var report = CalibrationReport(rows: rows, threshold: threshold, scoreQuantile: quantile,
                                        expectedFalseAlarmRate: Calibrator.tailExceedance(scores, above: threshold))
         report.trimmedRows = trimmed

@@ -1,0 +1,225 @@
+/// Means over whole phases of a two-state machine (a compressor's loaded and unloaded stretches),
+/// compared with the phase means calibration saw.
+///
+/// Within a loaded phase a compressor's discharge pressure and current ramp with its receiver's
+/// pressure band (0.6–1.2 bar), so a 20-row window mean of even the state-compensated reading
+/// tolerates the whole band, and an outlet valve that closes (+0.8 bar on the discharge while
+/// loaded) stays inside it. Every loaded phase runs through the same band whatever the demand,
+/// so the mean over a whole phase hardly moves in normal operation, and the valve's offset is
+/// many times what calibration's phases showed. A sensor is judged this way, in a state, only
+/// when its phase means are at least twice as sharp as its window means
+/// (`tolerance < sharpness · windowScale`) and, over enough phases, scatter about one level
+/// rather than drift (a temperature following its oil is left to the window score). By default
+/// only loaded phases are judged, and only when they last several windows (100 ms polls): an
+/// unloaded phase's length, and with it the mean of a separator blowing down, is set by the
+/// demand. See docs/detection.md, "Means over whole loaded phases".
+public struct StatePhaseMeans: Sendable, Hashable, Codable {
+    /// Column of the 0/1 state sensor (the state compensation's).
+    public var state: Int
+    /// Per state (index 0 and 1, flattened `2 × sensorCount`) and sensor: the median of the
+    /// calibration's phase means, in the units the window score receives (after the state and
+    /// load compensations); NaN: the sensor is not judged in that state.
+    public var center: [Float]
+    /// Per state and sensor (same layout): the tolerated distance of a phase mean from `center`.
+    public var tolerance: [Float]
+    /// Fewest readings of a sensor in a phase for its mean to be judged (shorter phases are not).
+    public var minimumRows: Int
+
+    /// Number of sensors.
+    public var sensorCount: Int { center.count / 2 }
+
+    /// Settings of the fit.
+    public struct Settings: Sendable, Hashable, Codable {
+        /// Complete phases of a state calibration must show for that state to be judged.
+        public var minimumPhases: Int
+        /// A sensor is judged in a state when its phase-mean tolerance is below this fraction of
+        /// its window mean's tolerated spread.
+        public var sharpness: Float
+        /// The tolerance is at least this many scaled MADs of the calibration's phase means.
+        public var madFactor: Float
+        /// The states judged (0, 1).
+        public var states: [Int]
+        /// With at least `driftPhases` phases, a sensor whose successive phase means differ by
+        /// less than `minimumScatter` of their spread (median change over scaled MAD: about 0.95
+        /// for means scattered about one level) drifts from phase to phase (a temperature
+        /// following its oil or the weather) and is not judged.
+        public var minimumScatter: Float
+        /// Phases needed for the drift test (fewer: not tested).
+        public var driftPhases: Int
+        /// A state is judged only when its complete phases in calibration last at least this many
+        /// window lengths (median): a phase that one or two windows cover is already averaged by
+        /// the window score, and its mean over a few dozen rows is no sharper (at 1 s polls a
+        /// compressor's loaded phases last 15–55 rows, at 100 ms 150–550).
+        public var minimumPhaseWindows: Float
+
+        /// Creates settings; the defaults are the shipped ones.
+        public init(minimumPhases: Int = 3, sharpness: Float = 0.5, madFactor: Float = 3, states: [Int] = [1],
+                    minimumScatter: Float = 0.5, driftPhases: Int = 20, minimumPhaseWindows: Float = 4) {
+            self.minimumPhases = minimumPhases
+            self.sharpness = sharpness
+            self.madFactor = madFactor
+            self.states = states
+            self.minimumScatter = minimumScatter
+            self.driftPhases = driftPhases
+            self.minimumPhaseWindows = minimumPhaseWindows
+        }
+    }
+
+    /// Fits the phase means to compensated calibration rows (row-major, the values the window
+    /// score was fitted on; `stateValues[r]` the raw state reading of row r, NaN = missing);
+    /// nil when no state showed `minimumPhases` complete phases or no sensor gains from it.
+    /// - Parameters:
+    ///   - baseline: the window-deviation baseline fitted on the same rows (scale, window spread).
+    ///   - shift: the state compensation's shifts (added back to judge a sensor's magnitude).
+    ///   - runStarts: rows at which a run starts after a stop (a phase never spans one).
+    static func fit(values: ArraySlice<Float>, stateValues: [Float], sensorCount n: Int, state: Int,
+                    baseline: WindowDeviationBaseline, shift: [Float], runStarts: [Int] = [],
+                    settings: Settings = Settings()) -> StatePhaseMeans? {
+        let rows = n > 0 ? values.count / n : 0
+        let minimumRows = baseline.settings.windowRows
+        let runOfRow = CalibrationRuns.runOfRow(rows: rows, starts: runStarts)
+        var phaseMeans = [[Float]](repeating: [], count: 2 * n)
+        var phaseRows: [[Float]] = [[], []]
+        var accumulator = StatePhaseAccumulator(sensorCount: n)
+        var means = [Float](repeating: .nan, count: n)
+        for r in 0..<rows {
+            if let runOfRow, r > 0, runOfRow[r] != runOfRow[r - 1] { accumulator = StatePhaseAccumulator(sensorCount: n) }
+            let start = values.startIndex + r * n
+            guard let ended = accumulator.push(values[start..<(start + n)], state: stateValues[r]) else { continue }
+            phaseRows[ended].append(accumulator.finishedRows)
+            accumulator.finishedMeans(into: &means, minimumRows: minimumRows)
+            for s in 0..<n where s != state && means[s].isFinite { phaseMeans[ended * n + s].append(means[s]) }
+        }
+        var center = [Float](repeating: .nan, count: 2 * n)
+        var tolerance = [Float](repeating: .nan, count: 2 * n)
+        let noiseFloor = 0.5 / Float(baseline.settings.windowRows).squareRoot()
+        for k in settings.states where (k == 0 || k == 1)
+            && RobustStatistics.median(phaseRows[k]) >= settings.minimumPhaseWindows * Float(minimumRows) {
+            for s in 0..<n where s != state {
+                let m = phaseMeans[k * n + s]
+                guard m.count >= settings.minimumPhases else { continue }
+                let c = RobustStatistics.median(m)
+                let mad = RobustStatistics.scaledMAD(m, center: c)
+                let largest = m.map { abs($0 - c) }.max() ?? 0
+                let magnitude = abs(c + (k == 1 && s < shift.count ? shift[s] : 0))
+                let scale = baseline.scale[s]
+                let t = max(settings.madFactor * (mad.isFinite ? mad : 0), largest,
+                            baseline.settings.relativeToleranceFloor * magnitude, noiseFloor * scale)
+                let windowSpread = baseline.windowScale[s] * scale
+                if m.count >= settings.driftPhases, mad > 0 {
+                    let step = RobustStatistics.median((1..<m.count).map { abs(m[$0] - m[$0 - 1]) })
+                    guard step >= settings.minimumScatter * mad else { continue }
+                }
+                guard c.isFinite, t.isFinite, t > 0, windowSpread.isFinite, t < settings.sharpness * windowSpread else { continue }
+                center[k * n + s] = c
+                tolerance[k * n + s] = t
+            }
+        }
+        guard center.contains(where: \.isFinite) else { return nil }
+        return StatePhaseMeans(state: state, center: center, tolerance: tolerance, minimumRows: minimumRows)
+    }
+}
+
+/// Sums one phase of a two-state machine's rows; a phase counts as complete when it began at a
+/// change of state seen by this accumulator (the first, partial, phase after a start does not).
+struct StatePhaseAccumulator: Sendable {
+    private var sums: [Float]
+    private var counts: [Int32]
+    /// The sums of the phase the last change of state ended (swapped, so no row allocates).
+    private var finishedSums: [Float]
+    private var finishedCounts: [Int32]
+    /// The state of the phase being summed (-1: none yet).
+    private var current = -1
+    /// Whether the phase being summed began at a change of state.
+    private var complete = false
+    /// Rows of the phase being summed, and of the one the last change of state ended.
+    private var length = 0
+    private var finishedLength = 0
+
+    init(sensorCount n: Int) {
+        sums = [Float](repeating: 0, count: n)
+        counts = [Int32](repeating: 0, count: n)
+        finishedSums = sums
+        finishedCounts = counts
+    }
+
+    /// Adds a row; returns the state of the complete phase this row ended (its means are then
+    /// read with `finishedMeans` before the next push), or nil. A row without a state reading is
+    /// left out.
+    mutating func push<C: Collection>(_ row: C, state x: Float) -> Int? where C.Element == Float {
+        guard x.isFinite else { return nil }
+        let k = x >= 0.5 ? 1 : 0
+        var ended: Int?
+        if k != current {
+            if complete { ended = current }
+            swap(&sums, &finishedSums)
+            swap(&counts, &finishedCounts)
+            for s in sums.indices { sums[s] = 0; counts[s] = 0 }
+            finishedLength = length
+            length = 0
+            complete = current >= 0
+            current = k
+        }
+        length += 1
+        var s = 0
+        for v in row where s < sums.count {
+            if v.isFinite { sums[s] += v; counts[s] += 1 }
+            s += 1
+        }
+        return ended
+    }
+
+    /// Rows of the phase the last `push` ended.
+    var finishedRows: Float { Float(finishedLength) }
+
+    /// The means of the phase the last `push` ended (NaN for a sensor with fewer than `minimumRows` readings).
+    func finishedMeans(into means: inout [Float], minimumRows: Int) {
+        for s in means.indices {
+            means[s] = finishedCounts[s] >= Int32(minimumRows) ? finishedSums[s] / Float(finishedCounts[s]) : .nan
+        }
+    }
+}
+
+/// Scores a two-state machine's rows by the last complete phase of each state
+/// (`StatePhaseMeans`): each judged sensor's phase mean off its calibration center, in units of
+/// its tolerance, times the window score's weight for the sensor; held until the next complete
+/// phase of the same state. Allocation-free per row.
+struct StatePhaseScorer: Sendable {
+    let phases: StatePhaseMeans
+    private let weight: [Float]
+    private var accumulator: StatePhaseAccumulator
+    private var means: [Float]
+    /// Per state and sensor, the deviation of the last complete phase (0: none yet).
+    private var last: [Float]
+    /// Per sensor, the larger of its two states' last deviations.
+    private(set) var contributions: [Float]
+    /// The largest contribution.
+    private(set) var score: Float = 0
+
+    init(_ phases: StatePhaseMeans, weight: [Float]) {
+        self.phases = phases
+        self.weight = weight
+        let n = phases.sensorCount
+        accumulator = StatePhaseAccumulator(sensorCount: n)
+        means = [Float](repeating: .nan, count: n)
+        last = [Float](repeating: 0, count: 2 * n)
+        contributions = [Float](repeating: 0, count: n)
+    }
+
+    /// Adds a row (the values the window score receives) with its raw state reading.
+    mutating func push<C: Collection>(_ row: C, state x: Float) where C.Element == Float {
+        guard let k = accumulator.push(row, state: x) else { return }
+        let n = phases.sensorCount
+        accumulator.finishedMeans(into: &means, minimumRows: phases.minimumRows)
+        score = 0
+        for s in 0..<n {
+            let c = phases.center[k * n + s]
+            if c.isFinite {
+                let d = (s < weight.count ? weight[s] : 1) * abs(means[s] - c) / phases.tolerance[k * n + s]
+                last[k * n + s] = d.isFinite ? d : 0
+            }
+            contributions[s] = max(last[s], last[n + s])
+            score = max(score, contributions[s])
+        }
+    }
+}
