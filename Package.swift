@@ -75,7 +75,7 @@ let package = Package(
         // Shared test support: real servers (libmodbus on loopback, socat pty pairs), temp dirs.
         .target(
             name: "TestSupport",
-            dependencies: ["EdgeCore", "Configuration", "Modbus", "ModbusServer"],
+            dependencies: ["EdgeCore", "Configuration", "Modbus", "ModbusServer", "Store"],
             path: "Tests/TestSupport"
         ),
         .testTarget(name: "EdgeCoreTests", dependencies: ["EdgeCore"]),

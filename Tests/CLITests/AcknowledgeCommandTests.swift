@@ -44,15 +44,15 @@ struct AcknowledgeCommandTests {
         PRAGMA user_version = 1;
         """
 
-    private func run(_ arguments: [String]) throws -> ProgramRun {
+    private func run(_ arguments: [String]) async throws -> ProgramRun {
         let executable = try #require(builtExecutable(named: "edge-agent"), "edge-agent is not built; run `swift build` first")
         var environment = ProcessInfo.processInfo.environment
         environment["LOGNAME"] = "ops-login-name"
-        return try runProgram(executable, arguments, environment: environment)
+        return try await runProgram(executable, arguments, environment: environment)
     }
 
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: sqlite3)))
-    func acknowledgementsAreRecordedShownAndKeptOnAnOldBuffer() throws {
+    func acknowledgementsAreRecordedShownAndKeptOnAnOldBuffer() async throws {
         let folder = try TemporaryDirectory(prefix: "cli-ack")
         defer { folder.remove() }
         let data = folder.file("data")
@@ -75,35 +75,35 @@ struct AcknowledgeCommandTests {
               address = 0
             """.write(toFile: folder.file("agent.conf"), atomically: true, encoding: .utf8)
         let database = data + "/edge-agent.db"
-        #expect(try runProgram(Self.sqlite3, [database, Self.schemaOne]).status == 0)
+        #expect(try await runProgram(Self.sqlite3, [database, Self.schemaOne]).status == 0)
         let config = ["--config", folder.file("agent.conf")]
 
         // Listing reads it as it is (read-only: not upgraded).
-        let before = try run(["alerts"] + config)
+        let before = try await run(["alerts"] + config)
         #expect(before.status == 0, "\(before.standardError)")
         #expect(before.standardOutput.contains("#1  pump-1  anomaly warning  open"), "\(before.standardOutput)")
         #expect(before.standardOutput.contains("    acknowledged (who and when not recorded"), "\(before.standardOutput)")
-        let unchanged = try runProgram(Self.sqlite3, [database, "SELECT user_version FROM pragma_user_version"])
+        let unchanged = try await runProgram(Self.sqlite3, [database, "SELECT user_version FROM pragma_user_version"])
         #expect(unchanged.standardOutput == "1\n")
 
         // The first acknowledgement migrates the buffer and records who.
-        let ack = try run(["ack", "pump-1-1780000000000", "--by", "maria"] + config)
+        let ack = try await run(["ack", "pump-1-1780000000000", "--by", "maria"] + config)
         #expect(ack.status == 0, "\(ack.standardError)")
         #expect(ack.standardOutput.hasPrefix("alert #1 (pump-1 anomaly, acknowledged): acknowledged by maria at 20"), "\(ack.standardOutput)")
-        let again = try run(["ack", "#1", "--by", "joe"] + config)
+        let again = try await run(["ack", "#1", "--by", "joe"] + config)
         #expect(again.status == 0)
         #expect(again.standardOutput.contains("already acknowledged by maria at 20"), "\(again.standardOutput)")
         #expect(again.standardOutput.hasSuffix("; kept\n"))
-        let old = try run(["ack", "2", "--by", "joe"] + config)
+        let old = try await run(["ack", "2", "--by", "joe"] + config)
         #expect(old.standardOutput.contains("already acknowledged (who and when not recorded"), "\(old.standardOutput)")
         // Labelling a cleared alert acknowledges it too, with --by; without --by the login name.
-        #expect(try run(["label", "3", "--false", "--note", "load change", "--by", "joe"] + config).status == 0)
-        #expect(try run(["ack", "4"] + config).status == 0)
-        let missing = try run(["ack", "99", "--by", "joe"] + config)
+        #expect(try await run(["label", "3", "--false", "--note", "load change", "--by", "joe"] + config).status == 0)
+        #expect(try await run(["ack", "4"] + config).status == 0)
+        let missing = try await run(["ack", "99", "--by", "joe"] + config)
         #expect(missing.status != 0)
         #expect(missing.standardError.contains("alert 99 does not exist"), "\(missing.standardError)")
 
-        let list = try run(["alerts", "--json"] + config)
+        let list = try await run(["alerts", "--json"] + config)
         #expect(list.status == 0, "\(list.standardError)")
         let rows = try #require(try JSONSerialization.jsonObject(with: Data(list.standardOutput.utf8)) as? [[String: Any]])
         let byNumber = Dictionary(uniqueKeysWithValues: rows.compactMap { row in (row["number"] as? Int).map { ($0, row) } })
@@ -120,13 +120,13 @@ struct AcknowledgeCommandTests {
         let defaultName = byNumber[4]?["acknowledged_by"] as? String
         #expect(defaultName?.isEmpty == false, "default acknowledger: \(String(describing: defaultName))")
 
-        let text = try run(["alerts"] + config)
+        let text = try await run(["alerts"] + config)
         #expect(text.standardOutput.contains("    acknowledged by maria at 20"), "\(text.standardOutput)")
         #expect(text.standardOutput.contains("    acknowledged (who and when not recorded"))
         #expect(text.standardOutput.contains("    pump-1: flow low"))
 
         // Nothing the old agent stored was lost.
-        let counts = try runProgram(Self.sqlite3, [database,
+        let counts = try await runProgram(Self.sqlite3, [database,
             "SELECT (SELECT count(*) FROM readings), (SELECT count(*) FROM alerts), (SELECT user_version FROM pragma_user_version)"])
         #expect(counts.standardOutput == "2|4|3\n")  // migrated to schema 3
     }

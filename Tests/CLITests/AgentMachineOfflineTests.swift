@@ -3,9 +3,9 @@ import Testing
 import TestSupport
 
 /// Runs edge-agent to its end.
-private func edgeAgent(_ arguments: [String]) throws -> ProgramRun {
+private func edgeAgent(_ arguments: [String]) async throws -> ProgramRun {
     let executable = try #require(builtExecutable(named: "edge-agent"), "edge-agent is not built; run `swift build` first")
-    return try runProgram(executable, arguments, timeoutSeconds: 120)
+    return try await runProgram(executable, arguments, timeoutSeconds: 120)
 }
 
 /// `replay` and `evaluate` with `--config`: a recorded file is scored as its machine of agent.conf
@@ -91,14 +91,14 @@ struct AgentMachineOfflineTests {
     }
 
     @Test("replay --config --machine takes the machine's tolerances and run signal: the voltage step inside its tolerance does not alert, the flow drop does")
-    func replayAsMachine() throws {
+    func replayAsMachine() async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
         try Self.configuration.write(toFile: folder.file("agent.conf"), atomically: true, encoding: .utf8)
         try Self.pump(labels: false).write(toFile: folder.file("export.csv"), atomically: true, encoding: .utf8)
 
-        func alerts(_ extra: [String]) throws -> (run: ProgramRun, lines: [[Substring]]) {
-            let run = try edgeAgent(["replay", "--input", folder.file("export.csv"), "--calibration-rows", "400",
+        func alerts(_ extra: [String]) async throws -> (run: ProgramRun, lines: [[Substring]]) {
+            let run = try await edgeAgent(["replay", "--input", folder.file("export.csv"), "--calibration-rows", "400",
                                      "--output", folder.file("pred.csv")] + extra)
             #expect(run.status == 0, "stderr: \(run.standardError)")
             let text = try String(contentsOfFile: folder.file("pred.csv"), encoding: .utf8)
@@ -109,10 +109,10 @@ struct AgentMachineOfflineTests {
         func alerted(_ lines: [[Substring]], _ rows: Range<Int>) -> Int { rows.filter { lines[$0][3] == "1" }.count }
 
         // Plain: every column a sensor, no tolerance: the stop and the voltage step alert.
-        let plain = try alerts([])
+        let plain = try await alerts([])
         #expect(alerted(plain.lines, 900..<1300) > 300, "\(plain.run.standardOutput)")
 
-        let asMachine = try alerts(["--config", folder.file("agent.conf"), "--machine", "pump-4"])
+        let asMachine = try await alerts(["--config", folder.file("agent.conf"), "--machine", "pump-4"])
         #expect(alerted(asMachine.lines, 0..<1300) == 0, "\(asMachine.run.standardOutput)")
         #expect(alerted(asMachine.lines, 1300..<1500) > 100, "\(asMachine.run.standardOutput)")
         // Stopped rows are not judged: no score, no alert; running rows have a score.
@@ -128,7 +128,7 @@ struct AgentMachineOfflineTests {
             i == 0 ? String(line) : "\(i - 1)" + line.drop { $0 != "," }
         }.joined(separator: "\n") + "\n"
         try untimed.write(toFile: folder.file("untimed.csv"), atomically: true, encoding: .utf8)
-        let byRow = try edgeAgent(["replay", "--input", folder.file("untimed.csv"), "--output", folder.file("untimed-pred.csv"),
+        let byRow = try await edgeAgent(["replay", "--input", folder.file("untimed.csv"), "--output", folder.file("untimed-pred.csv"),
                                    "--config", folder.file("agent.conf"), "--machine", "pump-4"])
         #expect(byRow.status == 0, "stderr: \(byRow.standardError)")
         #expect(byRow.standardOutput.contains("1200 judged (300 stopped, settling or stopping)"), "\(byRow.standardOutput)")
@@ -138,11 +138,11 @@ struct AgentMachineOfflineTests {
 
         // A file named after its machine needs no --machine; an unknown machine is an error naming the known ones.
         try Self.pump(labels: false).write(toFile: folder.file("pump-4.csv"), atomically: true, encoding: .utf8)
-        let byName = try edgeAgent(["replay", "--input", folder.file("pump-4.csv"), "--output", folder.file("pred2.csv"),
+        let byName = try await edgeAgent(["replay", "--input", folder.file("pump-4.csv"), "--output", folder.file("pred2.csv"),
                                     "--config", folder.file("agent.conf")])
         #expect(byName.status == 0, "stderr: \(byName.standardError)")
         #expect(try String(contentsOfFile: folder.file("pred2.csv"), encoding: .utf8) == String(contentsOfFile: folder.file("pred.csv"), encoding: .utf8))
-        let unknown = try edgeAgent(["replay", "--input", folder.file("export.csv"), "--output", folder.file("pred3.csv"),
+        let unknown = try await edgeAgent(["replay", "--input", folder.file("export.csv"), "--output", folder.file("pred3.csv"),
                                      "--config", folder.file("agent.conf")])
         #expect(unknown.status != 0)
         #expect(unknown.standardError.contains("no machine \"export\""), "\(unknown.standardError)")
@@ -151,21 +151,21 @@ struct AgentMachineOfflineTests {
         // agent.conf's [alerts] rule applies: 5 of 5 scores above the threshold raise 2 rows after 3 of 5.
         try (Self.configuration + "\n\n[alerts]\nraise_count = 5\nraise_window = 5\n")
             .write(toFile: folder.file("strict.conf"), atomically: true, encoding: .utf8)
-        let strict = try alerts(["--config", folder.file("strict.conf"), "--machine", "pump-4"])
+        let strict = try await alerts(["--config", folder.file("strict.conf"), "--machine", "pump-4"])
         let first = try #require((0..<1500).first { asMachine.lines[$0][3] == "1" })
         #expect((0..<1500).first { strict.lines[$0][3] == "1" } == first + 2)
         // A number given on the command line wins over agent.conf's, even the shipped default.
-        let explicit = try alerts(["--config", folder.file("strict.conf"), "--machine", "pump-4", "--raise-count", "3"])
+        let explicit = try await alerts(["--config", folder.file("strict.conf"), "--machine", "pump-4", "--raise-count", "3"])
         #expect((0..<1500).first { explicit.lines[$0][3] == "1" } == first)
         // With --config, --raise-count is checked against the raise window in force (agent.conf's 5).
-        let tooMany = try edgeAgent(["replay", "--input", folder.file("export.csv"), "--output", folder.file("pred4.csv"),
+        let tooMany = try await edgeAgent(["replay", "--input", folder.file("export.csv"), "--output", folder.file("pred4.csv"),
                                      "--config", folder.file("agent.conf"), "--machine", "pump-4", "--raise-count", "6"])
         #expect(tooMany.status != 0)
         #expect(tooMany.standardError.contains("--raise-count 6 is more than raise_window 5"), "\(tooMany.standardError)")
     }
 
     @Test("evaluate --config scores a data set of pumps and compressors each with its own run signal and threshold")
-    func evaluateMixedFleet() throws {
+    func evaluateMixedFleet() async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
         try Self.configuration.write(toFile: folder.file("agent.conf"), atomically: true, encoding: .utf8)
@@ -174,17 +174,17 @@ struct AgentMachineOfflineTests {
             try FileManager.default.createDirectory(atPath: folder.file(String(name.split(separator: "/")[0])), withIntermediateDirectories: true)
             try text.write(toFile: folder.file(name), atomically: true, encoding: .utf8)
         }
-        func files(_ arguments: [String]) throws -> [String: [String: Any]] {
-            let run = try edgeAgent(["evaluate", "--calibration-rows", "400", "--json"] + arguments)
+        func files(_ arguments: [String]) async throws -> [String: [String: Any]] {
+            let run = try await edgeAgent(["evaluate", "--calibration-rows", "400", "--json"] + arguments)
             #expect(run.status == 0, "stderr: \(run.standardError)")
             let object = try #require(try JSONSerialization.jsonObject(with: Data(run.standardOutput.utf8)) as? [String: Any])
             let list = try #require(object["files"] as? [[String: Any]])
             return Dictionary(uniqueKeysWithValues: list.map { ($0["file"] as? String ?? "", $0) })
         }
-        let mixed = try files(["--dataset", folder.file("mixed"), "--config", folder.file("agent.conf")])
+        let mixed = try await files(["--dataset", folder.file("mixed"), "--config", folder.file("agent.conf")])
         // Each file alone, with its own machine's settings on the command line.
-        let pump = try files(["--dataset", folder.file("pumps"), "--run-signal", "running"])
-        let compressor = try files(["--dataset", folder.file("compressors"), "--run-signal", "motor_current",
+        let pump = try await files(["--dataset", folder.file("pumps"), "--run-signal", "running"])
+        let compressor = try await files(["--dataset", folder.file("compressors"), "--run-signal", "motor_current",
                                     "--run-threshold", "10", "--stop-grace-rows", "2"])
         let c = try #require(mixed["compressor-1.csv"]), cAlone = try #require(compressor["compressor-1.csv"])
         for key in ["rows", "tp", "fp", "fn", "tn"] {
@@ -200,10 +200,10 @@ struct AgentMachineOfflineTests {
         #expect((pAlone["fp"] as? Int ?? 0) > 300)
         #expect((p["tp"] as? Int ?? 0) > 100)
         // One --run-signal for the whole set cannot: the compressor has no running column and keeps its stop.
-        let one = try files(["--dataset", folder.file("mixed"), "--run-signal", "running"])
+        let one = try await files(["--dataset", folder.file("mixed"), "--run-signal", "running"])
         #expect(one["compressor-1.csv"]?["rows"] as? Int == 1200)
 
-        let conflict = try edgeAgent(["evaluate", "--dataset", folder.file("mixed"), "--config", folder.file("agent.conf"), "--run-signal", "running"])
+        let conflict = try await edgeAgent(["evaluate", "--dataset", folder.file("mixed"), "--config", folder.file("agent.conf"), "--run-signal", "running"])
         #expect(conflict.status != 0)
         #expect(conflict.standardError.contains("--config takes each machine's run_signal"), "\(conflict.standardError)")
     }

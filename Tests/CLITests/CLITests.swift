@@ -7,12 +7,12 @@ import TestSupport
 
 /// Runs edge-agent to its end as a `ChildProcess`; with `journalStderr` its JOURNAL_STREAM names
 /// the file its stderr goes to, as systemd names the journal's stream.
-private func run(_ arguments: [String], environment: [String: String] = [:], journalStderr: Bool = false) throws -> ProgramRun {
+private func run(_ arguments: [String], environment: [String: String] = [:], journalStderr: Bool = false) async throws -> ProgramRun {
     let executable = try #require(builtExecutable(named: "edge-agent"), "edge-agent is not built; run `swift build` first")
     var env = ProcessInfo.processInfo.environment
     env.removeValue(forKey: "JOURNAL_STREAM")
     for (key, value) in environment { env[key] = value }
-    guard journalStderr else { return try runProgram(executable, arguments, environment: env) }
+    guard journalStderr else { return try await runProgram(executable, arguments, environment: env) }
     let directory = try TemporaryDirectory(prefix: "cli-journal")
     defer { directory.remove() }
     let errorFile = directory.file("stderr")
@@ -21,7 +21,7 @@ private func run(_ arguments: [String], environment: [String: String] = [:], jou
     #expect(stat(errorFile, &status) == 0)
     env["JOURNAL_STREAM"] = "\(status.st_dev):\(status.st_ino)"
     let child = try ChildProcess(executable, arguments, environment: env, outputFile: directory.file("stdout"), errorFile: errorFile)
-    #expect(child.waitForExit(seconds: 120))
+    #expect(await child.waitForExit(seconds: 120))
     func text(_ path: String) throws -> String { String(decoding: try Data(contentsOf: URL(fileURLWithPath: path)), as: UTF8.self) }
     return ProgramRun(status: child.terminationStatus, standardOutput: try text(directory.file("stdout")), standardError: try text(errorFile))
 }
@@ -31,8 +31,8 @@ struct CLITests {
     let agentConf = repositoryRoot() + "/agent.conf"
 
     @Test("check-config on the shipped agent.conf exits 0 and prints the plan")
-    func checkConfigShipped() throws {
-        let result = try run(["check-config", "--config", agentConf])
+    func checkConfigShipped() async throws {
+        let result = try await run(["check-config", "--config", agentConf])
         #expect(result.status == 0, "stderr: \(result.standardError)")
         #expect(result.standardOutput.contains("OK — 1 bus, 3 machines"))
         for machine in ["pump-1", "motor-1", "compressor-1"] {
@@ -45,7 +45,7 @@ struct CLITests {
     }
 
     @Test("check-config on a bad file exits 1 and names file, line and key path on stderr")
-    func checkConfigBad() throws {
+    func checkConfigBad() async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
         var text = try String(contentsOfFile: agentConf, encoding: .utf8)
@@ -55,14 +55,14 @@ struct CLITests {
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         let line = try #require(text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains("flaot32") }) + 1
 
-        let result = try run(["check-config", "--config", path])
+        let result = try await run(["check-config", "--config", path])
         #expect(result.status == 1)
         #expect(result.standardOutput.isEmpty)
         let lines = result.standardError.split(separator: "\n")
         #expect(lines.count == 1, "stderr: \(result.standardError)")
         #expect(lines.first.map(String.init) == "\(path):\(line): machine[1].sensor[2].type: unknown type \"flaot32\" (expected one of bool, int16, uint16, int32, uint32, int64, uint64, float32, float64); did you mean \"float32\"?")
 
-        let json = try run(["check-config", "--config", path, "--json"])
+        let json = try await run(["check-config", "--config", path, "--json"])
         #expect(json.status == 1)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [String: Any])
         #expect(object["valid"] as? Bool == false)
@@ -72,8 +72,8 @@ struct CLITests {
     }
 
     @Test("check-config --json prints the plan for programs")
-    func checkConfigJSON() throws {
-        let result = try run(["check-config", "--config", agentConf, "--json"])
+    func checkConfigJSON() async throws {
+        let result = try await run(["check-config", "--config", agentConf, "--json"])
         #expect(result.status == 0)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any])
         #expect(object["valid"] as? Bool == true)
@@ -89,21 +89,21 @@ struct CLITests {
     /// scores (calibrate's defaults before calibration, the detector and model files' after),
     /// whatever `window_length` says, and what `window_length` does.
     @Test("check-config shows the model's real windows, not window_length, before and after calibration")
-    func checkConfigModelWindows() throws {
+    func checkConfigModelWindows() async throws {
         let folder = try TemporaryDirectory(prefix: "cli-windows")
         defer { folder.remove() }
         let config = try CalibrationCoverageCommandTests.compressorConfiguration(folder)
         let text = try String(contentsOfFile: config, encoding: .utf8)
         try text.replacingOccurrences(of: "poll_interval = \"1s\"\n", with: "poll_interval = \"1s\"\nwindow_length = 50\n")
             .write(toFile: config, atomically: true, encoding: .utf8)
-        func plan() throws -> (text: String, machine: [String: Any]) {
-            let printed = try run(["check-config", "--config", config])
+        func plan() async throws -> (text: String, machine: [String: Any]) {
+            let printed = try await run(["check-config", "--config", config])
             #expect(printed.status == 0, "\(printed.standardError)")
-            let json = try run(["check-config", "--config", config, "--json"])
+            let json = try await run(["check-config", "--config", config, "--json"])
             let object = try #require(try JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [String: Any])
             return (printed.standardOutput, try #require((object["machines"] as? [[String: Any]])?.first))
         }
-        let before = try plan()
+        let before = try await plan()
         #expect(before.text.contains("data-quality alert after 50 polls unscored (window_length)"), "\(before.text)")
         #expect(before.text.contains("model windows: 20 rows (20s) for the window-deviation score, 32 rows (32s) for the network (not calibrated yet: calibrate's defaults)"),
                 "\(before.text)")
@@ -113,9 +113,9 @@ struct CLITests {
         #expect(before.machine["model_windows_from"] as? String == "calibrate_defaults")
 
         let csv = try CalibrationCoverageCommandTests.compressorCSV(folder, running: { _ in true }, loaded: { ($0 / 90) % 2 == 0 })
-        let calibrated = try run(["calibrate", "--config", config, "--machine", "c", "--input", csv])
+        let calibrated = try await run(["calibrate", "--config", config, "--machine", "c", "--input", csv])
         #expect(calibrated.status == 0, "\(calibrated.standardError)")
-        let after = try plan()
+        let after = try await plan()
         #expect(after.text.contains("model windows: 20 rows (20s) for the window-deviation score, 32 rows (32s) for the network (as calibrated)"),
                 "\(after.text)")
         #expect(after.machine["deviation_window_rows"] as? Int == 20)
@@ -125,13 +125,13 @@ struct CLITests {
         // A damaged detector file is not "not calibrated yet".
         try "{".write(toFile: folder.file("data/models/c.detector.json"), atomically: true, encoding: .utf8)
         try FileManager.default.removeItem(atPath: folder.file("data/models/c.model"))
-        let damaged = try plan()
+        let damaged = try await plan()
         #expect(damaged.text.contains("for the network (calibrate's defaults: its detector or model file cannot be read here)"), "\(damaged.text)")
         #expect(damaged.machine["model_windows_from"] as? String == "unreadable_model_files")
     }
 
     @Test("check-config --json gives the role each sensor plays: agent.conf's, else its own name's, and where it came from")
-    func checkConfigJSONRoles() throws {
+    func checkConfigJSONRoles() async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
         let path = folder.file("roles.conf")
@@ -160,7 +160,7 @@ struct CLITests {
               bus = "b"
               address = 2
             """.write(toFile: path, atomically: true, encoding: .utf8)
-        let result = try run(["check-config", "--config", path, "--json"])
+        let result = try await run(["check-config", "--config", path, "--json"])
         #expect(result.status == 0, "\(result.standardError)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any])
         let machines = try #require(object["machines"] as? [[String: Any]])
@@ -168,12 +168,12 @@ struct CLITests {
         #expect(sensors.map { $0["role"] as? String } == ["flow", "speed", nil])
         #expect(sensors.map { $0["role_from"] as? String } == ["agent.conf", "name", nil])
         // The text plan says the same.
-        let text = try run(["check-config", "--config", path])
+        let text = try await run(["check-config", "--config", path])
         #expect(text.standardOutput.contains("speed (name)"), "\(text.standardOutput)")
     }
 
     @Test("extreme but valid values print as text and JSON without overflowing")
-    func extremeValues() throws {
+    func extremeValues() async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
         let path = folder.file("extreme.conf")
@@ -229,13 +229,13 @@ struct CLITests {
             order = "DCBA"
             scale = 1e-300
             """.write(toFile: path, atomically: true, encoding: .utf8)
-        let text = try run(["check-config", "--config", path])
+        let text = try await run(["check-config", "--config", path])
         #expect(text.status == 0, "stderr: \(text.standardError)")
         #expect(text.standardOutput.contains("data-quality alert after 100000 polls unscored (window_length)"))
         #expect(text.standardOutput.contains("model windows: 20 rows (73000d) for the window-deviation score, 32 rows (116800d) for the network"))
         #expect(text.standardOutput.contains("holding 65532–65535 (float64 DCBA)"))
         #expect(text.standardOutput.contains("Modbus TCP [::1]:65535"))
-        let json = try run(["check-config", "--config", path, "--json"])
+        let json = try await run(["check-config", "--config", path, "--json"])
         #expect(json.status == 0)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [String: Any])
         let agent = try #require(object["agent"] as? [String: Any])
@@ -243,36 +243,36 @@ struct CLITests {
     }
 
     @Test("a missing file exits 1 and says what to check")
-    func checkConfigMissing() throws {
-        let result = try run(["check-config", "--config", "/nonexistent/agent.conf"])
+    func checkConfigMissing() async throws {
+        let result = try await run(["check-config", "--config", "/nonexistent/agent.conf"])
         #expect(result.status == 1)
         #expect(result.standardError.contains("/nonexistent/agent.conf: cannot open the file: No such file or directory"))
     }
 
     @Test("--log-level debug logs; under systemd each line carries a <N> priority instead of a timestamp")
-    func logging() throws {
-        let plain = try run(["check-config", "--config", agentConf, "--log-level", "debug"])
+    func logging() async throws {
+        let plain = try await run(["check-config", "--config", agentConf, "--log-level", "debug"])
         #expect(plain.status == 0)
         let plainLine = try #require(plain.standardError.split(separator: "\n").first { $0.contains("configuration is valid") })
         #expect(plainLine.contains(" debug edge-agent: configuration is valid"))
         #expect(plainLine.hasPrefix("20"), "expected an ISO-8601 timestamp first: \(plainLine)")
 
-        let journal = try run(["check-config", "--config", agentConf, "--log-level", "debug"], journalStderr: true)
+        let journal = try await run(["check-config", "--config", agentConf, "--log-level", "debug"], journalStderr: true)
         #expect(journal.standardError.split(separator: "\n").contains { $0.hasPrefix("<7>edge-agent: configuration is valid") }, "stderr: \(journal.standardError)")
 
         // JOURNAL_STREAM that names another stream (stderr redirected elsewhere): plain lines.
-        let redirected = try run(["check-config", "--config", agentConf, "--log-level", "debug"], environment: ["JOURNAL_STREAM": "8:12345"])
+        let redirected = try await run(["check-config", "--config", agentConf, "--log-level", "debug"], environment: ["JOURNAL_STREAM": "8:12345"])
         #expect(redirected.standardError.contains(" debug edge-agent: configuration is valid"))
         #expect(!redirected.standardError.contains("<7>"))
 
         // Without the flag the configuration's log_level (info) applies: no debug line.
-        let quiet = try run(["check-config", "--config", agentConf])
+        let quiet = try await run(["check-config", "--config", agentConf])
         #expect(!quiet.standardError.contains("configuration is valid"))
     }
 
     @Test("version prints the version")
-    func version() throws {
-        let result = try run(["version"])
+    func version() async throws {
+        let result = try await run(["version"])
         #expect(result.status == 0)
         #expect(result.standardOutput.hasPrefix("edge-agent "))
         let version = result.standardOutput.dropFirst("edge-agent ".count).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -280,7 +280,7 @@ struct CLITests {
     }
 
     @Test("calibrate uses agent.conf's tolerances and warns about a state sensor that never changed")
-    func calibrateToleranceAndWarning() throws {
+    func calibrateToleranceAndWarning() async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
         let conf = """
@@ -313,7 +313,7 @@ struct CLITests {
             csv += "2026-11-29T00:\(String(format: "%02d:%02d", r / 60, r % 60)).000Z,\(400 + wobble),\(7 + wobble / 10),1\n"
         }
         try csv.write(toFile: folder.file("normal.csv"), atomically: true, encoding: .utf8)
-        let result = try run(["calibrate", "--config", folder.file("agent.conf"), "--machine", "c-1", "--input", folder.file("normal.csv")])
+        let result = try await run(["calibrate", "--config", folder.file("agent.conf"), "--machine", "c-1", "--input", folder.file("normal.csv")])
         #expect(result.status == 0, "stderr: \(result.standardError)")
         #expect(result.standardOutput.contains("tolerances (agent.conf): voltage ±8.0"), "\(result.standardOutput)")
         #expect(result.standardOutput.contains("warning: loaded was on throughout calibration (on = 1 in all 300 rows): c-1 is calibrated only for loaded on. When loaded turns off, the agent logs one warning (\"uncalibrated operating state\") and does not score c-1"),
@@ -329,7 +329,7 @@ struct CLITests {
         let recorded = states?["sensors"] as? [[String: Any]]
         #expect(recorded?.count == 1 && recorded?.first?["column"] as? Int == 2 && recorded?.first?["states"] as? [Double] == [1])
 
-        let json = try run(["calibrate", "--config", folder.file("agent.conf"), "--machine", "c-1", "--input", folder.file("normal.csv"), "--json"])
+        let json = try await run(["calibrate", "--config", folder.file("agent.conf"), "--machine", "c-1", "--input", folder.file("normal.csv"), "--json"])
         #expect(json.status == 0)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [String: Any])
         let warnings = try #require(object["warnings"] as? [String])
@@ -339,7 +339,7 @@ struct CLITests {
     }
 
     @Test("run_threshold: calibrate leaves out the rows where the motor current says the machine stopped; check-config shows it")
-    func calibrateWithRunThreshold() throws {
+    func calibrateWithRunThreshold() async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
         func conf(threshold: String) -> String {
@@ -378,11 +378,11 @@ struct CLITests {
             csv += "2026-11-29T00:\(String(format: "%02d:%02d", r / 60, r % 60)).000Z,\(current),\(pressure)\n"
         }
         try csv.write(toFile: folder.file("normal.csv"), atomically: true, encoding: .utf8)
-        let result = try run(["calibrate", "--config", folder.file("agent.conf"), "--machine", "c-2", "--input", folder.file("normal.csv")])
+        let result = try await run(["calibrate", "--config", folder.file("agent.conf"), "--machine", "c-2", "--input", folder.file("normal.csv")])
         #expect(result.status == 0, "stderr: \(result.standardError)")
         #expect(result.standardOutput.contains("left out 112 rows where the machine was stopped, stopping (stop_grace), settling after a start"),
                 "\(result.standardOutput)")
-        let json = try run(["calibrate", "--config", folder.file("agent.conf"), "--machine", "c-2", "--input", folder.file("normal.csv"), "--json"])
+        let json = try await run(["calibrate", "--config", folder.file("agent.conf"), "--machine", "c-2", "--input", folder.file("normal.csv"), "--json"])
         #expect(json.status == 0)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [String: Any])
         #expect(object["rows"] as? Int == 388)
@@ -391,22 +391,22 @@ struct CLITests {
         #expect(detector.contains("\"motor_current\""))
 
         // With the contact rule (≥ 0.5) a stopped motor's noise reads as running: nothing left out.
-        let contact = try run(["calibrate", "--config", folder.file("contact.conf"), "--machine", "c-2", "--input", folder.file("normal.csv")])
+        let contact = try await run(["calibrate", "--config", folder.file("contact.conf"), "--machine", "c-2", "--input", folder.file("normal.csv")])
         #expect(contact.status == 0, "stderr: \(contact.standardError)")
         #expect(!contact.standardOutput.contains("left out"), "\(contact.standardOutput)")
 
-        let check = try run(["check-config", "--config", folder.file("agent.conf")])
+        let check = try await run(["check-config", "--config", folder.file("agent.conf")])
         #expect(check.status == 0, "stderr: \(check.standardError)")
         #expect(check.standardOutput.contains("runs while motor_current reads 10.0 A or more (not scored when stopped); settles 10s after a start"),
                 "\(check.standardOutput)")
-        let checkJSON = try run(["check-config", "--config", folder.file("agent.conf"), "--json"])
+        let checkJSON = try await run(["check-config", "--config", folder.file("agent.conf"), "--json"])
         #expect(checkJSON.standardOutput.contains("\"run_threshold\":10"), "\(checkJSON.standardOutput)")
         #expect(checkJSON.standardOutput.contains("\"stop_grace_ms\":2000"), "\(checkJSON.standardOutput)")
         #expect(check.standardOutput.contains("judged 2s late (stop_grace"), "\(check.standardOutput)")
     }
 
     @Test("sensor roles: calibrate, check-config and replay --roles let a plant's sensor names use the load prior")
-    func sensorRoles() throws {
+    func sensorRoles() async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
         func conf(roles: Bool) -> String {
@@ -445,47 +445,47 @@ struct CLITests {
         }
         try csv.write(toFile: folder.file("normal.csv"), atomically: true, encoding: .utf8)
 
-        let check = try run(["check-config", "--config", folder.file("roles.conf")])
+        let check = try await run(["check-config", "--config", folder.file("roles.conf")])
         #expect(check.status == 0, "stderr: \(check.standardError)")
         #expect(check.standardOutput.contains("load prior kind: pump"), "\(check.standardOutput)")
         let flowLine = check.standardOutput.split(separator: "\n").first { $0.contains("Pump1_Flow") }
         #expect(flowLine?.hasSuffix("flow") == true, "\(check.standardOutput)")
 
-        let calibrated = try run(["calibrate", "--config", folder.file("roles.conf"), "--machine", "P-101", "--input", folder.file("normal.csv")])
+        let calibrated = try await run(["calibrate", "--config", folder.file("roles.conf"), "--machine", "P-101", "--input", folder.file("normal.csv")])
         #expect(calibrated.status == 0, "stderr: \(calibrated.standardError)")
         #expect(calibrated.standardOutput.contains("load prior (pump): Pump1_Flow (flow), DE_Vib (vibration_x) follow Drive_RPM (speed)"),
                 "\(calibrated.standardOutput)")
-        let json = try run(["calibrate", "--config", folder.file("roles.conf"), "--machine", "P-101", "--input", folder.file("normal.csv"), "--json"])
+        let json = try await run(["calibrate", "--config", folder.file("roles.conf"), "--machine", "P-101", "--input", folder.file("normal.csv"), "--json"])
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [String: Any])
         #expect(object["load_prior_kind"] as? String == "pump")
         #expect(object["load_compensated_sensors"] as? [String] == ["Pump1_Flow", "DE_Vib"])
 
-        let plain = try run(["calibrate", "--config", folder.file("plain.conf"), "--machine", "P-101", "--input", folder.file("normal.csv")])
+        let plain = try await run(["calibrate", "--config", folder.file("plain.conf"), "--machine", "P-101", "--input", folder.file("normal.csv")])
         #expect(plain.status == 0, "stderr: \(plain.standardError)")
         #expect(!plain.standardOutput.contains("load prior ("), "\(plain.standardOutput)")
         #expect(plain.standardOutput.contains("hint: Drive_RPM looks like a speed or load"), "\(plain.standardOutput)")
-        let plainJSON = try run(["calibrate", "--config", folder.file("plain.conf"), "--machine", "P-101", "--input", folder.file("normal.csv"), "--json"])
+        let plainJSON = try await run(["calibrate", "--config", folder.file("plain.conf"), "--machine", "P-101", "--input", folder.file("normal.csv"), "--json"])
         let plainObject = try #require(try JSONSerialization.jsonObject(with: Data(plainJSON.standardOutput.utf8)) as? [String: Any])
         #expect(plainObject["load_prior_kind"] == nil)
         #expect((plainObject["load_prior_note"] as? String)?.hasPrefix("hint: Drive_RPM") == true)
 
-        let replay = try run(["replay", "--input", folder.file("normal.csv"), "--calibration-rows", "200", "--output", folder.file("pred.csv"),
+        let replay = try await run(["replay", "--input", folder.file("normal.csv"), "--calibration-rows", "200", "--output", folder.file("pred.csv"),
                               "--roles", "Pump1_Flow=flow,DE_Vib=vibration_x,Drive_RPM=speed"])
         #expect(replay.status == 0, "stderr: \(replay.standardError)")
         #expect(replay.standardOutput.contains("load prior (pump): Pump1_Flow (flow), DE_Vib (vibration_x) follow Drive_RPM (speed)"),
                 "\(replay.standardOutput)")
-        let unknown = try run(["replay", "--input", folder.file("normal.csv"), "--calibration-rows", "200", "--output", folder.file("pred.csv"),
+        let unknown = try await run(["replay", "--input", folder.file("normal.csv"), "--calibration-rows", "200", "--output", folder.file("pred.csv"),
                                "--roles", "Pump1_Flow=flwo"])
         #expect(unknown.status != 0)
         #expect(unknown.standardError.contains("unknown role \"flwo\" for column Pump1_Flow"), "\(unknown.standardError)")
-        let missing = try run(["replay", "--input", folder.file("normal.csv"), "--calibration-rows", "200", "--output", folder.file("pred.csv"),
+        let missing = try await run(["replay", "--input", folder.file("normal.csv"), "--calibration-rows", "200", "--output", folder.file("pred.csv"),
                                "--roles", "Pump2_Flow=flow"])
         #expect(missing.status != 0)
         #expect(missing.standardError.contains("--roles names column Pump2_Flow"), "\(missing.standardError)")
     }
 
     @Test("calibrate --no-load-prior and --no-state-compensation store a detector without those compensations")
-    func calibrateWithoutCompensation() throws {
+    func calibrateWithoutCompensation() async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
         // A pump by the prior's own sensor names at one speed, and a 0/1 state that takes both
@@ -498,8 +498,8 @@ struct CLITests {
                 + "\(2900 + wobble),\(loaded),\(Double(5 + 2 * loaded) + wobble / 10)\n"
         }
         try csv.write(toFile: folder.file("normal.csv"), atomically: true, encoding: .utf8)
-        func calibrate(_ extra: [String]) throws -> (output: [String: Any], detector: [String: Any]) {
-            let result = try run(["calibrate", "--config", folder.file("none.conf"), "--data-dir", folder.file("data"), "--machine", "p-1",
+        func calibrate(_ extra: [String]) async throws -> (output: [String: Any], detector: [String: Any]) {
+            let result = try await run(["calibrate", "--config", folder.file("none.conf"), "--data-dir", folder.file("data"), "--machine", "p-1",
                                   "--input", folder.file("normal.csv"), "--json"] + extra)
             #expect(result.status == 0, "stderr: \(result.standardError)")
             let output = try #require(try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any])
@@ -507,29 +507,29 @@ struct CLITests {
             let document = try #require(try JSONSerialization.jsonObject(with: file) as? [String: Any])
             return (output, try #require(document["detector"] as? [String: Any]))
         }
-        let with = try calibrate([])
+        let with = try await calibrate([])
         #expect(with.output["load_prior_kind"] as? String == "pump")
         #expect(with.output["load_prior"] as? Bool == true)
         #expect(with.detector["load"] != nil, "the default calibration compensates for speed")
         #expect(with.detector["state"] != nil, "the default calibration compares loaded rows with loaded levels")
 
-        let without = try calibrate(["--no-load-prior"])
+        let without = try await calibrate(["--no-load-prior"])
         #expect(without.output["load_prior_kind"] == nil)
         #expect(without.output["load_prior"] as? Bool == false)
         #expect(without.output["load_prior_note"] == nil, "no hint to name roles when the operator turned the prior off")
         #expect(without.detector["load"] == nil, "the stored detector must not compensate for speed")
         #expect(without.detector["state"] != nil, "--no-load-prior leaves two-state compensation on")
 
-        let neither = try calibrate(["--no-load-prior", "--no-state-compensation"])
+        let neither = try await calibrate(["--no-load-prior", "--no-state-compensation"])
         #expect(neither.output["state_compensation"] as? Bool == false)
         #expect(neither.detector["load"] == nil && neither.detector["state"] == nil)
 
-        let text = try run(["calibrate", "--config", folder.file("none.conf"), "--data-dir", folder.file("data"), "--machine", "p-1",
+        let text = try await run(["calibrate", "--config", folder.file("none.conf"), "--data-dir", folder.file("data"), "--machine", "p-1",
                             "--input", folder.file("normal.csv"), "--no-load-prior"])
         #expect(text.status == 0)
         #expect(text.standardOutput.contains("load prior: off (--no-load-prior)"), "\(text.standardOutput)")
         #expect(!text.standardOutput.contains("load prior (pump)"), "\(text.standardOutput)")
-        let help = try run(["calibrate", "--help"])
+        let help = try await run(["calibrate", "--help"])
         #expect(help.standardOutput.contains("--no-load-prior"), "\(help.standardOutput)")
     }
 }

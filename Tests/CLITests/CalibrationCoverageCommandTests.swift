@@ -2,11 +2,11 @@ import Foundation
 import Testing
 import TestSupport
 
-private func edgeAgent(_ arguments: [String]) throws -> ProgramRun {
+private func edgeAgent(_ arguments: [String]) async throws -> ProgramRun {
     let executable = try #require(builtExecutable(named: "edge-agent"), "edge-agent is not built; run `swift build` first")
     var environment = ProcessInfo.processInfo.environment
     environment.removeValue(forKey: "JOURNAL_STREAM")
-    return try runProgram(executable, arguments, environment: environment)
+    return try await runProgram(executable, arguments, environment: environment)
 }
 
 /// `calibrate` says how much normal operation it had (rows used, windows, run stretches,
@@ -23,15 +23,15 @@ struct CalibrationCoverageCommandTests {
         let config: String
         let compressorCSV: String
 
-        init() throws {
+        init() async throws {
             folder = try TemporaryDirectory(prefix: "calcover")
             let fleet = ["--machines", "3", "--seed", "11", "--change-interval", "0s"]
-            let printed = try edgeAgent(["simulate", "--print-config"] + fleet)
+            let printed = try await edgeAgent(["simulate", "--print-config"] + fleet)
             #expect(printed.status == 0, "\(printed.standardError)")
             config = folder.file("agent.conf")
             try ("[agent]\ndata_dir = \"\(folder.file("data"))\"\n\n[[bus]]\nname = \"sim\"\ntype = \"tcp\"\nhost = \"127.0.0.1\"\nport = 5020\n\n"
                  + printed.standardOutput).write(toFile: config, atomically: true, encoding: .utf8)
-            let exported = try edgeAgent(["simulate", "--export", folder.file("export"), "--hours", "0.5", "--step", "1s", "--faults", "none"] + fleet)
+            let exported = try await edgeAgent(["simulate", "--export", folder.file("export"), "--hours", "0.5", "--step", "1s", "--faults", "none"] + fleet)
             #expect(exported.status == 0, "\(exported.standardError)")
             let files = try FileManager.default.contentsOfDirectory(atPath: folder.file("export"))
             let compressor = try #require(files.first { $0.hasPrefix("compressor") && $0.hasSuffix(".csv") }, "exported: \(files)")
@@ -41,26 +41,26 @@ struct CalibrationCoverageCommandTests {
         var machine: String { String((compressorCSV.split(separator: "/").last ?? "").dropLast(4)) }
         var detector: String { folder.file("data/models/\(machine).detector.json") }
 
-        func calibrate(_ extra: [String]) throws -> ProgramRun {
-            try edgeAgent(["calibrate", "--config", config, "--machine", machine, "--input", compressorCSV] + extra)
+        func calibrate(_ extra: [String]) async throws -> ProgramRun {
+            try await edgeAgent(["calibrate", "--config", config, "--machine", machine, "--input", compressorCSV] + extra)
         }
     }
 
     @Test("a minute of a simulated compressor is refused, stored only with --force; 5 minutes warn; 30 minutes do not")
-    func simulatedCompressor() throws {
-        let fleet = try SimulatedFleet()
+    func simulatedCompressor() async throws {
+        let fleet = try await SimulatedFleet()
         defer { fleet.folder.remove() }
         let m = fleet.machine
 
         // One minute: far too little. Exit 1, nothing stored, what is missing and what to do.
-        let refused = try fleet.calibrate(["--rows", "60"])
+        let refused = try await fleet.calibrate(["--rows", "60"])
         #expect(refused.status != 0)
         #expect(refused.standardError.contains("not calibrating \(m): far too little normal operation in \(fleet.compressorCSV): 41 full windows (at least 100 needed); 1.0 min of running covered (at least 2.0 min needed)"),
                 "\(refused.standardError)")
         #expect(refused.standardError.contains("To store it anyway, add --force."))
         #expect(refused.standardError.contains("--last 30m"))
         #expect(!FileManager.default.fileExists(atPath: fleet.detector))
-        let refusedJSON = try fleet.calibrate(["--rows", "60", "--json"])
+        let refusedJSON = try await fleet.calibrate(["--rows", "60", "--json"])
         #expect(refusedJSON.status != 0)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(refusedJSON.standardOutput.utf8)) as? [String: Any],
                                   "stdout: \(refusedJSON.standardOutput)")
@@ -69,7 +69,7 @@ struct CalibrationCoverageCommandTests {
         #expect(!FileManager.default.fileExists(atPath: fleet.detector))
 
         // --force stores it, and says it is short.
-        let forced = try fleet.calibrate(["--rows", "60", "--force"])
+        let forced = try await fleet.calibrate(["--rows", "60", "--force"])
         #expect(forced.status == 0, "\(forced.standardError)")
         #expect(forced.standardOutput.contains("  data: 60 rows used of 60 (1.0 min of running), 41 full windows, 1 run stretch, loaded off "),
                 "\(forced.standardOutput)")
@@ -79,13 +79,13 @@ struct CalibrationCoverageCommandTests {
         #expect(FileManager.default.fileExists(atPath: fleet.detector))
 
         // Five minutes: stored, with a warning naming the machine, what is short and what to do.
-        let short = try fleet.calibrate(["--rows", "300"])
+        let short = try await fleet.calibrate(["--rows", "300"])
         #expect(short.status == 0, "\(short.standardError)")
         #expect(short.standardOutput.contains("  data: 300 rows used of 300 (5.0 min of running), 281 full windows, 1 run stretch"))
         #expect(short.standardOutput.contains("warning: \(m) was calibrated on too little normal operation: 281 full windows (at least 500 needed); 5.0 min of running covered (at least 10 min needed)"),
                 "\(short.standardOutput)")
         #expect(short.standardOutput.contains("edge-agent calibrate --machine \(m) --last 30m") || short.standardOutput.contains("at least 10 minutes of running"))
-        let shortJSON = try #require(try JSONSerialization.jsonObject(with: Data(try fleet.calibrate(["--rows", "300", "--json"]).standardOutput.utf8)) as? [String: Any])
+        let shortJSON = try #require(try JSONSerialization.jsonObject(with: Data(try await fleet.calibrate(["--rows", "300", "--json"]).standardOutput.utf8)) as? [String: Any])
         #expect(shortJSON["refused"] as? Bool == false && shortJSON["forced"] as? Bool == false)
         #expect((shortJSON["warnings"] as? [String])?.contains { $0.hasPrefix("\(m) was calibrated on too little normal operation") } == true)
         // The fields scripts already read are still there.
@@ -94,12 +94,12 @@ struct CalibrationCoverageCommandTests {
         }
 
         // The whole half hour: no warning about the amount of data.
-        let enough = try fleet.calibrate([])
+        let enough = try await fleet.calibrate([])
         #expect(enough.status == 0, "\(enough.standardError)")
         #expect(enough.standardOutput.contains("  data: 1800 rows used of 1800 (30 min of running), 1781 full windows, 1 run stretch, loaded off "),
                 "\(enough.standardOutput)")
         #expect(!enough.standardOutput.contains("warning"), "\(enough.standardOutput)")
-        let enoughJSON = try #require(try JSONSerialization.jsonObject(with: Data(try fleet.calibrate(["--json"]).standardOutput.utf8)) as? [String: Any])
+        let enoughJSON = try #require(try JSONSerialization.jsonObject(with: Data(try await fleet.calibrate(["--json"]).standardOutput.utf8)) as? [String: Any])
         #expect((enoughJSON["warnings"] as? [String]) == [] && (enoughJSON["shortfalls"] as? [String]) == [])
         let states = try #require(enoughJSON["states"] as? [[String: Any]])
         #expect(states.count == 1 && states.first?["sensor"] as? String == "loaded")
@@ -157,13 +157,13 @@ struct CalibrationCoverageCommandTests {
     }
 
     @Test("a compressor stopped for most of the stretch is refused, and told it was stopped")
-    func mostlyStopped() throws {
+    func mostlyStopped() async throws {
         let folder = try TemporaryDirectory(prefix: "calcover")
         defer { folder.remove() }
         let config = try Self.compressorConfiguration(folder)
         // Runs the first 100 s, then stands for the rest: 98 rows left after the stop grace (2 s).
         let csv = try Self.compressorCSV(folder, running: { $0 < 100 }, loaded: { ($0 / 40) % 2 == 0 })
-        let result = try edgeAgent(["calibrate", "--config", config, "--machine", "c", "--input", csv])
+        let result = try await edgeAgent(["calibrate", "--config", config, "--machine", "c", "--input", csv])
         #expect(result.status != 0)
         #expect(result.standardError.contains("not calibrating c: far too little normal operation in \(csv):"), "\(result.standardError)")
         #expect(result.standardError.contains("c was stopped or settling in 1702 of the 1800 rows of \(csv)."), "\(result.standardError)")
@@ -171,19 +171,19 @@ struct CalibrationCoverageCommandTests {
     }
 
     @Test("a compressor loaded for only half a minute of 30 is warned about that state")
-    func hardlyLoaded() throws {
+    func hardlyLoaded() async throws {
         let folder = try TemporaryDirectory(prefix: "calcover")
         defer { folder.remove() }
         let config = try Self.compressorConfiguration(folder)
         let csv = try Self.compressorCSV(folder, running: { _ in true }, loaded: { $0 >= 900 && $0 < 930 })
-        let result = try edgeAgent(["calibrate", "--config", config, "--machine", "c", "--input", csv])
+        let result = try await edgeAgent(["calibrate", "--config", config, "--machine", "c", "--input", csv])
         #expect(result.status == 0, "\(result.standardError)")
         #expect(result.standardOutput.contains("  data: 1800 rows used of 1800 (30 min of running), 1781 full windows, 1 run stretch, loaded off ") && result.standardOutput.contains(" min / on 0.5 min"),
                 "\(result.standardOutput)")
         #expect(result.standardOutput.contains("warning: c was calibrated on too little normal operation: loaded on for only 0.5 min, 30 rows (at least 1.0 min in each state needed)."),
                 "\(result.standardOutput)")
         // Loaded for 5 minutes of 30: no warning.
-        let enough = try edgeAgent(["calibrate", "--config", config, "--machine", "c", "--input",
+        let enough = try await edgeAgent(["calibrate", "--config", config, "--machine", "c", "--input",
                                     try Self.compressorCSV(folder, running: { _ in true }, loaded: { $0 >= 900 && $0 < 1200 })])
         #expect(enough.status == 0 && !enough.standardOutput.contains("warning"), "\(enough.standardOutput)")
     }

@@ -52,18 +52,18 @@ struct CalibrationSettlingCommandTests {
         return conf
     }
 
-    func calibrate(_ conf: String, from: String, until: String, json: Bool = false) throws -> ProgramRun {
-        try runProgram(Self.executable, ["calibrate", "--config", conf, "--machine", "p", "--from", from, "--until", until] + (json ? ["--json"] : []))
+    func calibrate(_ conf: String, from: String, until: String, json: Bool = false) async throws -> ProgramRun {
+        try await runProgram(Self.executable, ["calibrate", "--config", conf, "--machine", "p", "--from", from, "--until", until] + (json ? ["--json"] : []))
     }
 
     @Test("the first 10 minutes after a cold start warn; 20 settled minutes and the whole hour (rose, then settled) do not",
           .enabled(if: FileManager.default.isExecutableFile(atPath: executable), "build edge-agent first (swift build)"))
-    func warmingPumpFromTheBuffer() throws {
+    func warmingPumpFromTheBuffer() async throws {
         let folder = try TemporaryDirectory(prefix: "calsettle")
         defer { folder.remove() }
         let conf = try Self.warmingPump(folder)
 
-        let cold = try calibrate(conf, from: "2026-11-29T00:00:00Z", until: "2026-11-29T00:10:00Z")
+        let cold = try await calibrate(conf, from: "2026-11-29T00:00:00Z", until: "2026-11-29T00:10:00Z")
         #expect(cold.status == 0, "\(cold.standardError)")
         #expect(cold.standardOutput.contains("warning: p was still settling at the end of calibration (warming up or cooling down): winding_temperature rose "),
                 "\(cold.standardOutput)")
@@ -72,7 +72,8 @@ struct CalibrationSettlingCommandTests {
         // An hour after the data's last row (00:09:59).
         #expect(cold.standardOutput.contains("edge-agent calibrate --machine p --from 2026-11-29T01:09:59.000Z --until 2026-11-29T01:39:59.000Z"),
                 "\(cold.standardOutput)")
-        let coldJSON = try #require(try JSONSerialization.jsonObject(with: Data(try calibrate(conf, from: "2026-11-29T00:00:00Z", until: "2026-11-29T00:10:00Z", json: true).standardOutput.utf8)) as? [String: Any])
+        let coldRun = try await calibrate(conf, from: "2026-11-29T00:00:00Z", until: "2026-11-29T00:10:00Z", json: true)
+        let coldJSON = try #require(try JSONSerialization.jsonObject(with: Data(coldRun.standardOutput.utf8)) as? [String: Any])
         let settling = try #require(coldJSON["settling_sensors"] as? [[String: Any]])
         #expect(settling.count == 1 && settling.first?["sensor"] as? String == "winding_temperature")
         // 20 → 80 °C with τ = 10 min: the fifths' medians are about 1 min and 9 min in, 30 °C apart.
@@ -84,14 +85,15 @@ struct CalibrationSettlingCommandTests {
         #expect(FileManager.default.fileExists(atPath: folder.file("data/models/p.detector.json")))
 
         // Warm (from 40 min on, within 2 % of its final rise): no warning at all.
-        let warm = try calibrate(conf, from: "2026-11-29T00:40:00Z", until: "2026-11-29T01:00:00Z")
+        let warm = try await calibrate(conf, from: "2026-11-29T00:40:00Z", until: "2026-11-29T01:00:00Z")
         #expect(warm.status == 0, "\(warm.standardError)")
         #expect(!warm.standardOutput.contains("warning"), "\(warm.standardOutput)")
-        let warmJSON = try #require(try JSONSerialization.jsonObject(with: Data(try calibrate(conf, from: "2026-11-29T00:40:00Z", until: "2026-11-29T01:00:00Z", json: true).standardOutput.utf8)) as? [String: Any])
+        let warmRun = try await calibrate(conf, from: "2026-11-29T00:40:00Z", until: "2026-11-29T01:00:00Z", json: true)
+        let warmJSON = try #require(try JSONSerialization.jsonObject(with: Data(warmRun.standardOutput.utf8)) as? [String: Any])
         #expect((warmJSON["settling_sensors"] as? [Any])?.isEmpty == true)
 
         // The whole hour: it rose 60 °C but had settled by its end.
-        let hour = try calibrate(conf, from: "2026-11-29T00:00:00Z", until: "2026-11-29T01:00:00Z")
+        let hour = try await calibrate(conf, from: "2026-11-29T00:00:00Z", until: "2026-11-29T01:00:00Z")
         #expect(hour.status == 0, "\(hour.standardError)")
         #expect(!hour.standardOutput.contains("still settling"), "\(hour.standardOutput)")
     }

@@ -40,43 +40,45 @@ struct CalibrationSpeedCoverageTests {
         return path
     }
 
-    func calibrate(_ config: String, _ input: String, json: Bool = false) throws -> ProgramRun {
-        try runProgram(Self.executable, ["calibrate", "--config", config, "--machine", "p", "--input", input] + (json ? ["--json"] : []))
+    func calibrate(_ config: String, _ input: String, json: Bool = false) async throws -> ProgramRun {
+        try await runProgram(Self.executable, ["calibrate", "--config", config, "--machine", "p", "--input", input] + (json ? ["--json"] : []))
     }
 
     @Test("20 minutes at 1450 rpm or a hunting speed warn (text and JSON); 10 minutes at 1450 then 10 at 1200 do not",
           .enabled(if: FileManager.default.isExecutableFile(atPath: executable), "build edge-agent first (swift build)"))
-    func oneSpeedWarns() throws {
+    func oneSpeedWarns() async throws {
         let folder = try TemporaryDirectory(prefix: "calspeed")
         defer { folder.remove() }
         let config = try Self.configuration(folder)
 
         let oneSpeed = try Self.csv(folder, "one.csv", rows: 1200) { _ in 1450 }
-        let warned = try calibrate(config, oneSpeed)
+        let warned = try await calibrate(config, oneSpeed)
         #expect(warned.status == 0, "\(warned.standardError)")
         #expect(warned.standardOutput.contains("load prior (pump)"), "\(warned.standardOutput)")
         #expect(warned.standardOutput.contains("warning: calibration saw p at one steady speed only (speed 1450): at other speeds its readings are compensated by the load prior alone"),
                 "\(warned.standardOutput)")
         #expect(warned.standardOutput.contains("If p runs at other speeds, calibrate over a stretch that shows them: edge-agent calibrate --machine p with --input covering the speeds it runs at"))
-        let warnedJSON = try #require(try JSONSerialization.jsonObject(with: Data(try calibrate(config, oneSpeed, json: true).standardOutput.utf8)) as? [String: Any])
+        let warnedRun = try await calibrate(config, oneSpeed, json: true)
+        let warnedJSON = try #require(try JSONSerialization.jsonObject(with: Data(warnedRun.standardOutput.utf8)) as? [String: Any])
         #expect(warnedJSON["load_prior_tested"] as? Bool == false)
         let speeds = try #require(warnedJSON["calibrated_speeds"] as? [Double])
         #expect(speeds.count == 1 && abs(speeds[0] - 1450) < 5, "\(speeds)")
         #expect((warnedJSON["warnings"] as? [String] ?? []).contains { $0.hasPrefix("calibration saw p at one steady speed only") })
 
         let twoSpeeds = try Self.csv(folder, "two.csv", rows: 1200) { $0 < 600 ? 1450 : 1200 }
-        let quiet = try calibrate(config, twoSpeeds)
+        let quiet = try await calibrate(config, twoSpeeds)
         #expect(quiet.status == 0, "\(quiet.standardError)")
         #expect(quiet.standardOutput.contains("load prior (pump)"), "\(quiet.standardOutput)")
         #expect(!quiet.standardOutput.contains("steady speed"), "\(quiet.standardOutput)")
-        let quietJSON = try #require(try JSONSerialization.jsonObject(with: Data(try calibrate(config, twoSpeeds, json: true).standardOutput.utf8)) as? [String: Any])
+        let quietRun = try await calibrate(config, twoSpeeds, json: true)
+        let quietJSON = try #require(try JSONSerialization.jsonObject(with: Data(quietRun.standardOutput.utf8)) as? [String: Any])
         #expect(quietJSON["load_prior_tested"] as? Bool == true)
         let both = try #require(quietJSON["calibrated_speeds"] as? [Double])
         #expect(both.count == 2 && abs(both[0] - 1200) < 5 && abs(both[1] - 1450) < 5, "\(both)")
 
         // A speed that never holds steady (hunting ±10 % with a 60 s period) warns too.
         let hunting = try Self.csv(folder, "hunting.csv", rows: 1200) { 1450 * (1 + 0.1 * sin(2 * Double.pi * Double($0) / 60)) }
-        let ramped = try calibrate(config, hunting)
+        let ramped = try await calibrate(config, hunting)
         #expect(ramped.standardOutput.contains("warning: calibration saw p at one steady speed only") == false)
         #expect(ramped.standardOutput.contains("warning: calibration never saw p at a steady speed (speed did not stay within 2 % for 20 rows)"),
                 "\(ramped.standardOutput)")

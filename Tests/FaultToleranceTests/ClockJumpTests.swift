@@ -70,7 +70,7 @@ final class JumpingClock: AgentClock {
         try csv.write(toFile: dir.file("normal.csv"), atomically: true, encoding: .utf8)
         // 400 rows 10 ms apart are 4 s of running, which calibrate refuses without --force (what
         // is tested here is the clock, not how much calibration data is enough).
-        let calibration = try runProgram(binary, ["calibrate", "--config", dir.file("agent.conf"), "--machine", "m", "--input", dir.file("normal.csv"), "--force"])
+        let calibration = try await runProgram(binary, ["calibrate", "--config", dir.file("agent.conf"), "--machine", "m", "--input", dir.file("normal.csv"), "--force"])
         #expect(calibration.status == 0, "calibration failed: \(calibration.standardError)")
 
         // The tolerances are set for a loaded 2-core machine and for ThreadSanitizer (make
@@ -132,11 +132,11 @@ final class JumpingClock: AgentClock {
         let polled = agent.runtime.counters.readingsPolled
 
         let database = dir.file("data/edge-agent.db")
-        #expect(try sqlite(database, "PRAGMA integrity_check") == "ok")
-        let stored = Int(try sqlite(database, "SELECT count(*) FROM readings")) ?? -1
+        #expect(try await sqlite(database, "PRAGMA integrity_check") == "ok")
+        let stored = Int(try await sqlite(database, "SELECT count(*) FROM readings")) ?? -1
         // Every polled reading is stored: none overwrote an earlier one with the same time.
         #expect(stored == polled, "polled \(polled) readings but \(stored) are stored")
-        let bad = Int(try sqlite(database, "SELECT count(*) FROM readings WHERE quality != 0")) ?? -1
+        let bad = Int(try await sqlite(database, "SELECT count(*) FROM readings WHERE quality != 0")) ?? -1
         #expect(bad == 0)
 
         // A clock step is not a fault of the machine: no anomaly, no data-stopped alert.

@@ -143,14 +143,14 @@ import Glibc
         // Healthy units, on the faulty unit's bus and on another bus, keep their schedule.
         var healthyShares: [String] = []
         for machine in ["healthy-a", "healthy-b"] {
-            let good = try storedReadings(database, machine: machine, sensor: "v")
+            let good = try await storedReadings(database, machine: machine, sensor: "v")
                 .filter { $0.quality == .good && $0.milliseconds >= started.millisecondsSinceEpoch }
             #expect(Double(good.count) >= 0.6 * expectedCycles,
                     "\(fault): \(machine) has \(good.count) good readings of \(Int(expectedCycles)) expected")
             healthyShares.append("\(machine) \(Int((100 * Double(good.count) / expectedCycles).rounded())) %")
         }
 
-        let faulty = try storedReadings(database, machine: "faulty", sensor: "v")
+        let faulty = try await storedReadings(database, machine: "faulty", sensor: "v")
             .filter { $0.milliseconds >= started.millisecondsSinceEpoch }
         // Every poll cycle of the faulty unit is recorded, good or with a quality flag: no gap
         // longer than a poll interval plus a response timeout and a reconnect (generously 1.5 s).

@@ -103,7 +103,7 @@ import Glibc
         for iteration in 0..<iterations {
             // The alerts the previous kill left: every one must be ended by the time this run has
             // started (it logs "agent running" after start-up, and start-up ends them).
-            let alertsBefore = alertsLeftOpen(database)
+            let alertsBefore = await alertsLeftOpen(database)
             tally.alertsLeftOpenByKills += alertsBefore.open
             let startsBefore = agentStarts(dir.file("agent.log"))
             let agent = try ChildProcess(binary, ["run", "--config", configPath], outputFile: dir.file("agent.log"))
@@ -116,9 +116,9 @@ import Glibc
             if !agent.isRunning { tally.restartsFailed += 1 }
             // What a reader sees as committed just before the kill: rows per sensor up to each
             // sensor's newest time. The kill then lands 0–200 ms later, possibly mid-commit.
-            let snapshot = committedSnapshot(database)
+            let snapshot = await committedSnapshot(database)
             if agentStarts(dir.file("agent.log")) > startsBefore, let newestBefore = alertsBefore.newestID {
-                let stillOpen = (try? sqlite(database, "SELECT count(*) FROM alerts WHERE id <= \(newestBefore) AND state != 'cleared'", readOnly: true))
+                let stillOpen = (try? await sqlite(database, "SELECT count(*) FROM alerts WHERE id <= \(newestBefore) AND state != 'cleared'", readOnly: true))
                     .flatMap { Int($0) } ?? 1_000_000
                 tally.restartsChecked += 1
                 tally.alertsStillOpenAfterRestart += stillOpen
@@ -133,11 +133,11 @@ import Glibc
                 tally.killsBeforeBufferExisted += 1
                 continue
             }
-            let integrity = (try? sqlite(database, "PRAGMA integrity_check")) ?? "sqlite3 failed"
+            let integrity = (try? await sqlite(database, "PRAGMA integrity_check")) ?? "sqlite3 failed"
             #expect(integrity == "ok", "kill \(iteration): \(integrity)")
             if integrity == "ok" { tally.integrityOK += 1 }
             if !snapshot.isEmpty {
-                let lost = lostCommittedReadings(database, snapshot: snapshot)
+                let lost = await lostCommittedReadings(database, snapshot: snapshot)
                 tally.snapshotReadingsChecked += snapshot.reduce(0) { $0 + $1.count }
                 tally.committedReadingsLost += lost
                 #expect(lost == 0, "kill \(iteration): \(lost) committed readings missing after the kill")
@@ -171,12 +171,12 @@ import Glibc
         last.terminate()
         #expect(await last.waitForExit(seconds: 30))
         #expect(last.terminationReason == .exit && last.terminationStatus == 0, "the last run did not stop cleanly")
-        #expect(try sqlite(database, "PRAGMA integrity_check") == "ok")
+        #expect(try await sqlite(database, "PRAGMA integrity_check") == "ok")
         #expect(invalidJSONLines(alertLog).isEmpty)
         // The graceful stop ended every alert still open; across all the kills, no alert was
         // given two `cleared` events (a start-up killed between writing one and storing its row
         // does not write it again).
-        tally.openAfterGracefulStop = alertsLeftOpen(database).open
+        tally.openAfterGracefulStop = await alertsLeftOpen(database).open
         var changes: [String: [String]] = [:]
         for file in [alertLog] + (1...5).map({ "\(alertLog).\($0)" }).reversed() {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { continue }
@@ -191,7 +191,7 @@ import Glibc
         tally.raisedWithoutClearedEvent = changes.values.filter { $0.contains("raised") && !$0.contains("cleared") }.count
         #expect(tally.duplicateClearedEvents == 0)
         #expect(tally.openAfterGracefulStop == 0)
-        let stored = Int(try sqlite(database, "SELECT count(*) FROM readings")) ?? 0
+        let stored = Int(try await sqlite(database, "SELECT count(*) FROM readings")) ?? 0
         print(tally.description + "; \(stored) readings in the buffer at the end")
         #expect(tally.committedReadingsLost == 0)
         #expect(tally.tornLinesRepaired == tally.tornLinesInjected)
@@ -202,9 +202,9 @@ import Glibc
     }
 
     /// Alerts open or acknowledged in the buffer, and the newest alert id (nil: no buffer or no alert).
-    func alertsLeftOpen(_ database: String) -> (open: Int, newestID: Int?) {
+    func alertsLeftOpen(_ database: String) async -> (open: Int, newestID: Int?) {
         guard FileManager.default.fileExists(atPath: database),
-              let text = try? sqlite(database, "SELECT count(*) FILTER (WHERE state != 'cleared'), max(id) FROM alerts", readOnly: true)
+              let text = try? await sqlite(database, "SELECT count(*) FILTER (WHERE state != 'cleared'), max(id) FROM alerts", readOnly: true)
         else { return (0, nil) }
         let parts = text.split(separator: "|", omittingEmptySubsequences: false)
         return (parts.first.flatMap { Int($0) } ?? 0, parts.count > 1 ? Int(parts[1]) : nil)
@@ -223,9 +223,9 @@ import Glibc
         var newest: Int64
     }
 
-    func committedSnapshot(_ database: String) -> [SensorSnapshot] {
+    func committedSnapshot(_ database: String) async -> [SensorSnapshot] {
         guard FileManager.default.fileExists(atPath: database),
-              let text = try? sqlite(database, "SELECT sensor_id, count(*), max(t_ms) FROM readings GROUP BY sensor_id", readOnly: true)
+              let text = try? await sqlite(database, "SELECT sensor_id, count(*), max(t_ms) FROM readings GROUP BY sensor_id", readOnly: true)
         else { return [] }
         return text.split(separator: "\n").compactMap { line in
             let p = line.split(separator: "|")
@@ -236,13 +236,13 @@ import Glibc
 
     /// Readings of the snapshot no longer in the buffer (readings only ever get newer times, so
     /// the rows up to a sensor's snapshot time must be exactly the snapshot's).
-    func lostCommittedReadings(_ database: String, snapshot: [SensorSnapshot]) -> Int {
+    func lostCommittedReadings(_ database: String, snapshot: [SensorSnapshot]) async -> Int {
         let values = snapshot.map { "(\($0.sensor), \($0.count), \($0.newest))" }.joined(separator: ", ")
         let query = """
             WITH snap(s, n, t) AS (VALUES \(values))
             SELECT coalesce(sum(n - (SELECT count(*) FROM readings WHERE sensor_id = s AND t_ms <= t)), 0) FROM snap
             """
-        guard let text = try? sqlite(database, query), let lost = Int(text) else { return 1_000_000_000 }
+        guard let text = try? await sqlite(database, query), let lost = Int(text) else { return 1_000_000_000 }
         return lost
     }
 

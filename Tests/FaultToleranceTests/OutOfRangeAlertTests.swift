@@ -62,9 +62,15 @@ import Testing
         try server.setRegisters([65535], kind: .holding, unit: 1, address: 0)
         #expect(await eventually(within: 20) { !events("out_of_range", "raised").isEmpty },
                 "no out_of_range alert: \(events())")
-        let polledDuringFault = await eventually(within: 20) {
-            ((try? storedReadings(dir.file("data/edge-agent.db"), machine: "pump-1", sensor: "pressure")) ?? [])
-                .filter { $0.milliseconds > faultStart.millisecondsSinceEpoch + 200 && $0.quality == .outOfRange }.count >= 10
+        func flaggedDuringFault() async -> Int {
+            ((try? await storedReadings(dir.file("data/edge-agent.db"), machine: "pump-1", sensor: "pressure")) ?? [])
+                .filter { $0.milliseconds > faultStart.millisecondsSinceEpoch + 200 && $0.quality == .outOfRange }.count
+        }
+        let faultDeadline = ContinuousClock.now + .seconds(20)
+        var polledDuringFault = await flaggedDuringFault() >= 10
+        while !polledDuringFault && ContinuousClock.now < faultDeadline {
+            try await Task.sleep(for: .milliseconds(100))
+            polledDuringFault = await flaggedDuringFault() >= 10
         }
         #expect(polledDuringFault, "fewer than 10 flagged polls stored during the fault")
         // Repaired.
@@ -85,7 +91,7 @@ import Testing
         #expect(events("sensor_stale", "raised").isEmpty, "\(events("sensor_stale", "raised"))")
         // The buffer keeps the flagged polls with their value, as evidence.
         let database = dir.file("data/edge-agent.db")
-        let stored = try sqlite(database, """
+        let stored = try await sqlite(database, """
             SELECT COUNT(*), COUNT(r.value), MIN(r.value), MAX(r.value) FROM readings r JOIN sensors s ON s.id = r.sensor_id
             WHERE s.name = 'pressure' AND r.quality = \(Quality.outOfRange.rawValue)
             """)
@@ -94,21 +100,21 @@ import Testing
                 "out-of-range readings, of them with a value, their least and greatest: \(stored)")
         let flagged = Int(counts.first ?? 0)
         // Any other reading that is not good (none expected on loopback) is missing.
-        let missing = Int(try sqlite(database, "SELECT COUNT(*) FROM readings WHERE quality NOT IN (0, \(Quality.outOfRange.rawValue))")) ?? -1
+        let missing = Int(try await sqlite(database, "SELECT COUNT(*) FROM readings WHERE quality NOT IN (0, \(Quality.outOfRange.rawValue))")) ?? -1
 
         // calibrate counts them as out of range, not as missing (and never learns 65535).
         let executable = try #require(builtExecutable(named: "edge-agent"), "build edge-agent first (swift build)")
         let config = dir.file("agent.conf")
         let period = ["--from", Timestamp(millisecondsSinceEpoch: faultStart.millisecondsSinceEpoch - 60_000).iso8601,
                       "--until", Timestamp.now().iso8601]
-        let calibration = try runProgram(executable, ["calibrate", "--config", config, "--machine", "pump-1", "--force", "--json"] + period)
+        let calibration = try await runProgram(executable, ["calibrate", "--config", config, "--machine", "pump-1", "--force", "--json"] + period)
         let json = try #require(try JSONSerialization.jsonObject(with: Data(calibration.standardOutput.utf8)) as? [String: Any],
                                 "\(calibration.standardOutput)\(calibration.standardError)")
         #expect(json["out_of_range_readings"] as? Int == flagged, "\(json)")
         #expect(json["rows_with_out_of_range_readings"] as? Int == flagged, "\(json)")
         #expect(json["rows_with_missing_readings"] as? Int == missing, "\(json)")
         // summarize counts them per quality too, and keeps 65535 out of the statistics.
-        let summary = try runProgram(executable, ["summarize", "--config", config, "--machine", "pump-1", "--output", dir.file("on-demand"), "--json"] + period)
+        let summary = try await runProgram(executable, ["summarize", "--config", config, "--machine", "pump-1", "--output", dir.file("on-demand"), "--json"] + period)
         let paths = try #require(try JSONSerialization.jsonObject(with: Data(summary.standardOutput.utf8)) as? [String: Any],
                                  "\(summary.standardOutput)\(summary.standardError)")
         let file = try #require(paths["json"] as? String)

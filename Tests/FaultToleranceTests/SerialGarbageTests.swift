@@ -89,9 +89,9 @@ final class GarbageRelay: @unchecked Sendable {
     func garbageOnTheRTULine() async throws {
         let dir = try TemporaryDirectory(prefix: "rtu-garbage")
         defer { dir.remove() }
-        let serverSide = try SocatPair()
+        let serverSide = try await SocatPair()
         defer { serverSide.stop() }
-        let clientSide = try SocatPair()
+        let clientSide = try await SocatPair()
         defer { clientSide.stop() }
         let relay = try GarbageRelay(serverSide.clientEnd, clientSide.serverEnd)
         defer { relay.stop() }
@@ -156,17 +156,17 @@ final class GarbageRelay: @unchecked Sendable {
 
         let database = dir.file("data/edge-agent.db")
         let expectedCycles = Double(ended.millisecondsSinceEpoch - started.millisecondsSinceEpoch) / 100
-        let healthy = try storedReadings(database, machine: "healthy-b", sensor: "v").filter { $0.quality == .good }
+        let healthy = try await storedReadings(database, machine: "healthy-b", sensor: "v").filter { $0.quality == .good }
         #expect(Double(healthy.count) >= 0.6 * expectedCycles, "healthy TCP unit: \(healthy.count) of \(Int(expectedCycles))")
         // Garbage never becomes data: every good value is the one the unit holds.
-        let wrongValues = try sqlite(database, """
+        let wrongValues = try await sqlite(database, """
             SELECT count(*) FROM readings r JOIN sensors s ON s.id = r.sensor_id JOIN machines m ON m.id = s.machine_id
             WHERE r.quality = 0 AND ((m.name = 'rtu-1' AND r.value != 10) OR (m.name = 'rtu-2' AND r.value != 20))
             """)
         #expect(wrongValues == "0", "garbage was stored as readings")
         var summary: [String] = []
         for machine in ["rtu-1", "rtu-2"] {
-            let readings = try storedReadings(database, machine: machine, sensor: "v").filter { $0.milliseconds >= started.millisecondsSinceEpoch }
+            let readings = try await storedReadings(database, machine: machine, sensor: "v").filter { $0.milliseconds >= started.millisecondsSinceEpoch }
             let gaps = zip(readings.dropFirst(), readings).map { $0.milliseconds - $1.milliseconds }
             #expect((gaps.max() ?? 0) <= 1500, "\(machine): a gap of \(gaps.max() ?? 0) ms with nothing recorded")
             let during = readings.filter { $0.milliseconds > garbageStart.millisecondsSinceEpoch && $0.milliseconds < garbageEnd.millisecondsSinceEpoch }

@@ -17,7 +17,7 @@ final class SmallFilesystem {
         self.path = path
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         let options = "size=\(size),mode=0755" + (readOnly ? ",ro" : "")
-        guard let run = try? runProgram("/bin/mount", ["-t", "tmpfs", "-o", options, "tmpfs", path]), run.status == 0 else { return nil }
+        guard let run = try? runProgramBlocking("/bin/mount", ["-t", "tmpfs", "-o", options, "tmpfs", path]), run.status == 0 else { return nil }
     }
 
     /// Fills the file system with a filler file until it refuses more (ENOSPC).
@@ -41,7 +41,7 @@ final class SmallFilesystem {
     func unmount() {
         guard mounted else { return }
         mounted = false
-        _ = try? runProgram("/bin/umount", ["-l", path])
+        _ = try? runProgramBlocking("/bin/umount", ["-l", path])
     }
 
     deinit { unmount() }
@@ -119,7 +119,7 @@ final class SmallFilesystem {
         if let fs {
             filled = fs.fill()
         } else {
-            filled = Int(try sqlite(database, "PRAGMA page_count")) ?? 0
+            filled = Int(try await sqlite(database, "PRAGMA page_count")) ?? 0
             agent.runtime.limitBufferPages(to: filled)
         }
         #expect(filled > 0)
@@ -149,9 +149,9 @@ final class SmallFilesystem {
         #expect(await agent.stop() == nil)
         let polled = agent.runtime.counters.readingsPolled
 
-        #expect(try sqlite(database, "PRAGMA integrity_check") == "ok")
-        let stored = Int(try sqlite(database, "SELECT count(*) FROM readings")) ?? -1
-        let storedWhileFull = Int(try sqlite(database, """
+        #expect(try await sqlite(database, "PRAGMA integrity_check") == "ok")
+        let stored = Int(try await sqlite(database, "SELECT count(*) FROM readings")) ?? -1
+        let storedWhileFull = Int(try await sqlite(database, """
             SELECT count(*) FROM readings WHERE t_ms >= \(fullSince.millisecondsSinceEpoch) AND t_ms < \(freedAt.millisecondsSinceEpoch)
             """)) ?? -1
         // Nothing polled is lost: what waited in memory while the disk was full is in the buffer now.
@@ -163,7 +163,7 @@ final class SmallFilesystem {
 
     /// `edge-agent run` with a buffer directory it cannot use: a clear error naming the path, exit 1.
     @Test(.enabled(if: sqlite3Available), .timeLimit(.minutes(1)))
-    func unusableDataDirectoryAtStartIsAClearError() throws {
+    func unusableDataDirectoryAtStartIsAClearError() async throws {
         let binary = try #require(builtExecutable(named: "edge-agent"), "build edge-agent first (swift build)")
         let dir = try TemporaryDirectory(prefix: "bad-data-dir")
         defer { dir.remove() }
@@ -192,7 +192,7 @@ final class SmallFilesystem {
             try Self.configuration(directory: sub, dataDirectory: dataDirectory, port: server.port)
                 .write(toFile: config, atomically: true, encoding: .utf8)
             let agent = try ChildProcess(binary, ["run", "--config", config], outputFile: sub + "/agent.log")
-            #expect(agent.waitForExit(seconds: 20), "\(name): the agent kept running without a usable buffer")
+            #expect(await agent.waitForExit(seconds: 20), "\(name): the agent kept running without a usable buffer")
             agent.killAndWait()
             let log = (try? String(contentsOfFile: sub + "/agent.log", encoding: .utf8)) ?? ""
             #expect(agent.terminationReason == .exit && agent.terminationStatus != 0, "\(name): exit \(agent.terminationStatus)")
@@ -254,9 +254,9 @@ final class SmallFilesystem {
         try await Task.sleep(for: .seconds(2))
         #expect(!agent.hasEnded)
         #expect(await agent.stop() == nil)
-        let fresh = Int(try sqlite(database, "SELECT count(*) FROM readings WHERE t_ms >= \(restartedAt.millisecondsSinceEpoch)")) ?? 0
+        let fresh = Int(try await sqlite(database, "SELECT count(*) FROM readings WHERE t_ms >= \(restartedAt.millisecondsSinceEpoch)")) ?? 0
         #expect(fresh > 0, "no readings stored after the buffer was recreated")
-        #expect(try sqlite(database, "PRAGMA integrity_check") == "ok")
+        #expect(try await sqlite(database, "PRAGMA integrity_check") == "ok")
         #expect(agent.log.messages(containing: "was deleted").count == 1, "\(agent.log.messages(containing: "was deleted"))")
         print("deleted data_dir: reported \(agent.log.messages(containing: "was deleted").count)×, \(fresh) readings in the new buffer")
     }

@@ -16,10 +16,10 @@ let sqlite3Available = FileManager.default.isExecutableFile(atPath: sqlite3Path)
 
 /// Runs one SQL statement with the sqlite3 shell and returns its trimmed output.
 /// `readOnly` opens the file with `mode=ro` (never creates it).
-func sqlite(_ database: String, _ query: String, readOnly: Bool = false) throws -> String {
+func sqlite(_ database: String, _ query: String, readOnly: Bool = false) async throws -> String {
     let target = readOnly ? "file:\(database)?mode=ro" : database
     // A busy timeout like every reader of the buffer: the agent may be checkpointing.
-    let run = try runProgram(sqlite3Path, ["-batch", "-cmd", ".timeout 5000", target, query])
+    let run = try await runProgram(sqlite3Path, ["-batch", "-cmd", ".timeout 5000", target, query])
     guard run.status == 0 else { throw TestSupportError("sqlite3 \(query): \(run.standardError)") }
     return run.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
 }
@@ -31,8 +31,8 @@ struct StoredReading: Equatable {
 }
 
 /// The readings of one sensor in the buffer, oldest first.
-func storedReadings(_ database: String, machine: String, sensor: String) throws -> [StoredReading] {
-    let text = try sqlite(database, """
+func storedReadings(_ database: String, machine: String, sensor: String) async throws -> [StoredReading] {
+    let text = try await sqlite(database, """
         SELECT r.t_ms, r.quality FROM readings r JOIN sensors s ON s.id = r.sensor_id JOIN machines m ON m.id = s.machine_id
         WHERE m.name = '\(machine)' AND s.name = '\(sensor)' ORDER BY r.t_ms
         """)
@@ -149,16 +149,6 @@ final class RunningAgent: Sendable {
         runtime.stop()
         return await task.value
     }
-}
-
-/// Waits (polling every 20 ms, without blocking a thread) until `condition` holds or `seconds` pass.
-func eventually(within seconds: Double, _ condition: () -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-    while ContinuousClock.now < deadline {
-        if condition() { return true }
-        try? await Task.sleep(for: .milliseconds(20))
-    }
-    return condition()
 }
 
 /// A free TCP port on 127.0.0.1 with nothing listening on it (bound, then closed).

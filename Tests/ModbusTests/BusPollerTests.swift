@@ -321,7 +321,7 @@ struct BusPollerTests {
 
     @Test func rtuPollerOverSocat() async throws {
         guard SocatPair.isAvailable else { return }
-        let pair = try SocatPair()
+        let pair = try await SocatPair()
         defer { pair.stop() }
         let server = try ModbusServer(endpoint: .rtu(device: pair.serverEnd, baud: 115_200), units: [.init(unitID: 1), .init(unitID: 2)])
         defer { server.stop() }

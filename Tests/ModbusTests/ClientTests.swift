@@ -155,7 +155,7 @@ struct ClientTests {
         try client.readRegisters(.holding, unit: 1, address: 0, count: 1, into: &r)
     }
 
-    @Test func concurrentConnectionsAreServed() throws {
+    @Test func concurrentConnectionsAreServed() async throws {
         let server = try startLoopbackServer(units: [1, 2])
         defer { server.stop() }
         try server.setRegisters([10, 20, 30], kind: .holding, unit: 1, address: 0)
@@ -180,11 +180,12 @@ struct ClientTests {
             }
             done.signal()
         }
-        usleep(50_000)  // let the slow request reach the server
+        try await Task.sleep(for: .milliseconds(50))  // let the slow request reach the server
         let start = ContinuousClock.now
         try clients[1].readRegisters(.holding, unit: 1, address: 1, count: 1, into: &r)
         #expect(ContinuousClock.now - start < .milliseconds(250))
-        done.wait()
+        // Polled, not waited for: this test runs on the cooperative pool.
+        #expect(await eventually(within: 30) { done.wait(timeout: .now()) == .success })
     }
 
     @Test func refusedConnection() throws {
@@ -244,8 +245,8 @@ struct ClientTests {
 
 @Suite("RTU over a socat pty pair", .enabled(if: SocatPair.isAvailable))
 struct RTUTests {
-    @Test func everyTypeAndOrderOverRTU() throws {
-        let pair = try SocatPair()
+    @Test func everyTypeAndOrderOverRTU() async throws {
+        let pair = try await SocatPair()
         defer { pair.stop() }
         let server = try ModbusServer(endpoint: .rtu(device: pair.serverEnd, baud: 115_200), units: [.init(unitID: 5), .init(unitID: 6)])
         defer { server.stop() }
@@ -280,8 +281,8 @@ struct RTUTests {
         #expect(try server.registers(kind: .holding, unit: 6, address: 9, count: 1) == [99])
     }
 
-    @Test func silentRTUUnitTimesOutWithoutDisturbingItsNeighbour() throws {
-        let pair = try SocatPair()
+    @Test func silentRTUUnitTimesOutWithoutDisturbingItsNeighbour() async throws {
+        let pair = try await SocatPair()
         defer { pair.stop() }
         let server = try ModbusServer(endpoint: .rtu(device: pair.serverEnd, baud: 115_200), units: [.init(unitID: 1), .init(unitID: 2)])
         defer { server.stop() }

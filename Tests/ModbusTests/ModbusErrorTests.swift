@@ -42,7 +42,7 @@ struct ModbusErrorTests {
 
 @Suite("check-config prints the request plan", .enabled(if: builtExecutable(named: "edge-agent") != nil))
 struct CheckConfigPlanTests {
-    @Test func planUnderEachBus() throws {
+    @Test func planUnderEachBus() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let conf = directory.file("agent.conf")
@@ -76,7 +76,7 @@ struct CheckConfigPlanTests {
               kind = "coil"
               address = 7
             """.write(toFile: conf, atomically: true, encoding: .utf8)
-        let run = try runProgram(builtExecutable(named: "edge-agent") ?? "", ["check-config", "--config", conf])
+        let run = try await runProgram(builtExecutable(named: "edge-agent") ?? "", ["check-config", "--config", conf])
         #expect(run.status == 0, "\(run.standardError)")
         #expect(run.standardOutput.contains("""
               request plan
@@ -84,7 +84,7 @@ struct CheckConfigPlanTests {
                   unit 1 holding 0–3 (4 registers, 2 sensors)
                   unit 2 coil 7 (1 bit, 1 sensor)
             """))
-        let json = try runProgram(builtExecutable(named: "edge-agent") ?? "", ["check-config", "--config", conf, "--json"])
+        let json = try await runProgram(builtExecutable(named: "edge-agent") ?? "", ["check-config", "--config", conf, "--json"])
         #expect(json.status == 0)
         #expect(json.standardOutput.contains("\"requests\""))
         #expect(json.standardOutput.contains("\"interval_ms\""))

@@ -85,8 +85,8 @@ import Glibc
         return condition()
     }
 
-    static func sqlite(_ database: String, _ query: String) throws -> String {
-        let run = try runProgram("/usr/bin/sqlite3", [database, query])
+    static func sqlite(_ database: String, _ query: String) async throws -> String {
+        let run = try await runProgram("/usr/bin/sqlite3", [database, query])
         return run.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
@@ -110,12 +110,12 @@ import Glibc
         #expect(await agent.waitForExit(seconds: 25))
         #expect(agent.terminationStatus == 0)
         let database = dir.file("data/edge-agent.db")
-        let stored = try #require(Int(try Self.sqlite(database, "SELECT count(*) FROM readings")))
-        let status = try Self.sqlite(database, "SELECT value FROM kv WHERE key = 'runtime.status'")
+        let stored = try #require(Int(try await Self.sqlite(database, "SELECT count(*) FROM readings")))
+        let status = try await Self.sqlite(database, "SELECT value FROM kv WHERE key = 'runtime.status'")
         let polled = try RuntimeStatus.decode(status).readingsPolled
         #expect(polled > 1000, "the agent polled too little to test anything (\(polled))")
         #expect(stored == polled, "polled \(polled) readings but \(stored) are in the buffer")
-        #expect(try Self.sqlite(database, "PRAGMA integrity_check") == "ok")
+        #expect(try await Self.sqlite(database, "PRAGMA integrity_check") == "ok")
     }
 
     @Test func sighupWithBrokenConfigKeepsRunningOnTheOldOne() async throws {

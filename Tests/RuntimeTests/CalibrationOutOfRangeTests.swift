@@ -91,9 +91,9 @@ import TestSupport
         _ = writer.close()
     }
 
-    static func calibrate(_ arguments: [String]) throws -> [String: Any] {
+    static func calibrate(_ arguments: [String]) async throws -> [String: Any] {
         let executable = try #require(builtExecutable(named: "edge-agent"), "build edge-agent first (swift build)")
-        let run = try runProgram(executable, ["calibrate", "--machine", "p", "--force", "--json"] + arguments)
+        let run = try await runProgram(executable, ["calibrate", "--machine", "p", "--force", "--json"] + arguments)
         #expect(run.status == 0, "\(run.standardError)")
         return try #require(JSONSerialization.jsonObject(with: Data(run.standardOutput.utf8)) as? [String: Any], "\(run.standardOutput)")
     }
@@ -104,7 +104,7 @@ import TestSupport
     }
 
     @Test("calibrate from the buffer and from --input leaves out-of-range readings out, as the agent does, and says how many")
-    func outOfRangeReadingsAreNotCalibrated() throws {
+    func outOfRangeReadingsAreNotCalibrated() async throws {
         let folder = try TemporaryDirectory(prefix: "calrange")
         defer { folder.remove() }
         let glitched = try Self.configuration(folder, "glitched"), clean = try Self.configuration(folder, "clean")
@@ -114,10 +114,10 @@ import TestSupport
         try Self.writeBuffer(config: flagged, glitches: true, flagged: true)
         let stretch = ["--from", "2026-11-29T00:00:00Z", "--until", "2026-11-29T00:30:00Z"]
 
-        let cleanJSON = try Self.calibrate(["--config", clean] + stretch)
+        let cleanJSON = try await Self.calibrate(["--config", clean] + stretch)
         #expect(cleanJSON["out_of_range_readings"] as? Int == 0)
         #expect((cleanJSON["out_of_range"] as? [Any])?.isEmpty == true)
-        let glitchedJSON = try Self.calibrate(["--config", glitched] + stretch)
+        let glitchedJSON = try await Self.calibrate(["--config", glitched] + stretch)
         #expect(glitchedJSON["out_of_range_readings"] as? Int == 279)
         let sensors = try #require(glitchedJSON["out_of_range"] as? [[String: Any]])
         #expect(sensors.map { $0["sensor"] as? String } == ["flow", "pressure"])
@@ -133,7 +133,7 @@ import TestSupport
 
         // The readings the poller flagged out_of_range (value kept in the buffer): the same
         // counts, whatever agent.conf's range says, and never learnt.
-        let flaggedJSON = try Self.calibrate(["--config", flagged] + stretch)
+        let flaggedJSON = try await Self.calibrate(["--config", flagged] + stretch)
         #expect(flaggedJSON["out_of_range_readings"] as? Int == 279)
         #expect((flaggedJSON["out_of_range"] as? [[String: Any]])?.map { $0["readings"] as? Int } == [9, 270])
         #expect(flaggedJSON["rows_with_missing_readings"] as? Int == 0)
@@ -146,7 +146,7 @@ import TestSupport
             csv += t + (0..<3).map { ",\(Self.value(sensor: $0, row: r, glitches: true))" }.joined() + "\n"
         }
         try csv.write(toFile: folder.file("p.csv"), atomically: true, encoding: .utf8)
-        let inputJSON = try Self.calibrate(["--config", glitched, "--input", folder.file("p.csv"), "--data-dir", folder.file("input")])
+        let inputJSON = try await Self.calibrate(["--config", glitched, "--input", folder.file("p.csv"), "--data-dir", folder.file("input")])
         #expect(inputJSON["out_of_range_readings"] as? Int == 279)
 
         let expected = try DetectorFile.read(path: folder.file("clean/models/p.detector.json")).detector
@@ -160,7 +160,7 @@ import TestSupport
         }
         // The text line names them too.
         let executable = try #require(builtExecutable(named: "edge-agent"))
-        let text = try runProgram(executable, ["calibrate", "--machine", "p", "--force", "--config", glitched] + stretch)
+        let text = try await runProgram(executable, ["calibrate", "--machine", "p", "--force", "--config", glitched] + stretch)
         #expect(text.standardOutput.contains("279 readings out of range left out as unread (flow 9 outside 0…400, pressure 270 outside 0…16)"),
                 "\(text.standardOutput)")
     }

@@ -43,9 +43,9 @@ import Glibc
     /// pump-1's speed readings stored since `time`, and how many of them are settled as
     /// calibration judges it (the speed within 2 % over the last 21 polls) in the 5 % bin of
     /// log speed that holds the most: the rows calibration would count as this load's level.
-    static func settledSpeedRows(_ database: String, since time: Timestamp) throws -> (rows: Int, polls: Int) {
+    static func settledSpeedRows(_ database: String, since time: Timestamp) async throws -> (rows: Int, polls: Int) {
         guard FileManager.default.fileExists(atPath: database) else { return (0, 0) }
-        let run = try runProgram("/usr/bin/sqlite3", ["-batch", "-cmd", ".timeout 5000", "file:\(database)?mode=ro", """
+        let run = try await runProgram("/usr/bin/sqlite3", ["-batch", "-cmd", ".timeout 5000", "file:\(database)?mode=ro", """
             SELECT r.value FROM readings r JOIN sensors s ON s.id = r.sensor_id JOIN machines m ON m.id = s.machine_id
             WHERE m.name = 'pump-1' AND s.name = 'speed' AND r.quality = 0 AND r.t_ms >= \(time.millisecondsSinceEpoch) ORDER BY r.t_ms
             """])
@@ -63,7 +63,7 @@ import Glibc
         let binary = try #require(builtExecutable(named: "edge-agent"))
         let dir = try TemporaryDirectory()
         defer {
-            if let keep = ProcessInfo.processInfo.environment["EDGE_E2E_KEEP"] { _ = try? runProgram("/bin/cp", ["-a", dir.path, keep]) }
+            if let keep = ProcessInfo.processInfo.environment["EDGE_E2E_KEEP"] { _ = try? runProgramBlocking("/bin/cp", ["-a", dir.path, keep]) }
             dir.remove()
         }
         let modbusPort = Int.random(in: 21_000...29_000)
@@ -100,11 +100,11 @@ import Glibc
             #expect(answer.hasPrefix("ok"), "simulator answered: \(answer)")
             let changed = Timestamp.now()
             try await Task.sleep(for: .seconds(13))
-            var settled = try Self.settledSpeedRows(database, since: changed)
+            var settled = try await Self.settledSpeedRows(database, since: changed)
             let deadline = ContinuousClock.now + .seconds(120)
             while settled.rows < Self.settledRowsNeeded && ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(500))
-                settled = try Self.settledSpeedRows(database, since: changed)
+                settled = try await Self.settledSpeedRows(database, since: changed)
             }
             settledPerLoad.append("load \(load): \(settled.rows) settled of \(settled.polls) polls in \(Timestamp.now().millisecondsSinceEpoch - changed.millisecondsSinceEpoch) ms")
             try #require(settled.rows >= Self.settledRowsNeeded,
@@ -114,7 +114,7 @@ import Glibc
         // The stretch is 40-60 s of the buffer's clock, 200-300 simulated seconds: calibrate counts
         // the buffer's time and refuses so short a stretch, hence --force (what is tested here is
         // the path from the buffer to alerts, not how much calibration data is enough).
-        let calibration = try runProgram(binary, [
+        let calibration = try await runProgram(binary, [
             "calibrate", "--config", configPath, "--machine", "pump-1", "--from", calibrationStart.iso8601,
             "--until", Timestamp.now().iso8601, "--force",
         ])

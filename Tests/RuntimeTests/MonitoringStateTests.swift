@@ -161,16 +161,16 @@ import TestSupport
         #expect(await AgentProcessTests.eventually(within: 60) { polled() >= 20 }, "\(polled()) requests")
         agent.terminate()
         #expect(await agent.waitForExit(seconds: 25))
-        let stored = try AgentProcessTests.sqlite(dir.file("data/edge-agent.db"), "SELECT value FROM kv WHERE key = 'runtime.status'")
+        let stored = try await AgentProcessTests.sqlite(dir.file("data/edge-agent.db"), "SELECT value FROM kv WHERE key = 'runtime.status'")
         #expect(stored.contains("\"monitoring\":{\"reason\":\"no model: run `edge-agent calibrate --machine m0`"))
         let status = try RuntimeStatus.decode(stored)
         #expect(status.machines.map { $0.monitoring?.state } == ["not-calibrated", "not-calibrated"])
         #expect(status.machines.allSatisfy { $0.monitoring?.since.map { Timestamp(iso8601: $0[...]) != nil } == true })
         #expect(status.prometheusText.contains("edge_agent_judged{machine=\"m1\"} 0"))
         let binary = try #require(builtExecutable(named: "edge-agent"))
-        let text = try runProgram(binary, ["status", "--config", config]).standardOutput
+        let text = try await runProgram(binary, ["status", "--config", config]).standardOutput
         #expect(text.contains("m1  NOT JUDGED (not-calibrated) since "), "\(text)")
-        let json = try runProgram(binary, ["status", "--config", config, "--json"]).standardOutput
+        let json = try await runProgram(binary, ["status", "--config", config, "--json"]).standardOutput
         #expect(json.contains("\"state\":\"not-calibrated\""), "\(json)")
     }
 }

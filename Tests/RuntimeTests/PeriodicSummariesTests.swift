@@ -8,7 +8,7 @@ import TestSupport
 import Testing
 
 @Suite struct PeriodicSummariesTests {
-    @Test func writesEachMachinesFilesWithScoresAndDataEventsWhenThePeriodEnds() throws {
+    @Test func writesEachMachinesFilesWithScoresAndDataEventsWhenThePeriodEnds() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         var agent = AgentSettings()
@@ -34,7 +34,7 @@ import Testing
                     value: Double(10 + $0), quality: .good)
         }
         _ = writer.append(readings)
-        #expect(writer.flush(timeout: .seconds(10)))
+        #expect(await writer.committed(within: .seconds(10)))
 
         var summaries = PeriodicSummaries(configuration: configuration, now: Timestamp(millisecondsSinceEpoch: start.millisecondsSinceEpoch + 500))
         #expect(summaries.periodStart == start)

@@ -112,7 +112,7 @@ import TestSupport
     @Test("the same rows judged and the same alerts in replay --config and in the agent's scoring engine",
           arguments: [(1, Recording.loadedStretch), (3, .loadedStretch), (1, .stopsWhileLoaded), (3, .stopsWhileLoaded),
                       (1, .loadsAroundAStop), (3, .loadsAroundAStop)])
-    func replayJudgesWhatTheAgentJudges(hop: Int, recording: Recording) throws {
+    func replayJudgesWhatTheAgentJudges(hop: Int, recording: Recording) async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
         try Self.configuration(hop: hop).write(toFile: folder.file("agent.conf"), atomically: true, encoding: .utf8)
@@ -126,7 +126,7 @@ import TestSupport
 
         // Offline: the program.
         let executable = try #require(builtExecutable(named: "edge-agent"), "edge-agent is not built; run `swift build` first")
-        let run = try runProgram(executable, ["replay", "--input", folder.file("compressor-1.csv"), "--calibration-rows", "400",
+        let run = try await runProgram(executable, ["replay", "--input", folder.file("compressor-1.csv"), "--calibration-rows", "400",
                                               "--output", folder.file("pred.csv"), "--config", folder.file("agent.conf")],
                                  timeoutSeconds: 120)
         #expect(run.status == 0, "stderr: \(run.standardError)")

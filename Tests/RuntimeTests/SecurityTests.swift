@@ -168,9 +168,9 @@ struct SecurityTests {
 
     @Test("systemd-analyze security rates the shipped unit OK (exposure ≤ 4.0)",
           .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze")))
-    func systemdExposure() throws {
+    func systemdExposure() async throws {
         // --offline reads the unit file alone: no running systemd is needed.
-        let run = try runProgram("/usr/bin/systemd-analyze", ["security", "--offline=true", repositoryRoot() + "/systemd/edge-agent.service"])
+        let run = try await runProgram("/usr/bin/systemd-analyze", ["security", "--offline=true", repositoryRoot() + "/systemd/edge-agent.service"])
         let line = try #require(run.standardOutput.split(separator: "\n").first { $0.contains("Overall exposure level") },
                                 "no exposure level in: \(run.standardOutput.suffix(300)) \(run.standardError.suffix(300))")
         let number = try #require(line.split(separator: " ").compactMap { Double($0) }.first, "\(line)")

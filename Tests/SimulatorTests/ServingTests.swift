@@ -44,8 +44,8 @@ import TestSupport
         try Self.compareRounds(5, fleet: fleet, server: server, client: client)
     }
 
-    @Test(.enabled(if: SocatPair.isAvailable)) func registersDecodeOverRTU() throws {
-        let pair = try SocatPair()
+    @Test(.enabled(if: SocatPair.isAvailable)) func registersDecodeOverRTU() async throws {
+        let pair = try await SocatPair()
         defer { pair.stop() }
         let fleet = Fleet(seed: 4, count: 3)
         let server = try FleetServer(fleet: fleet, endpoint: .rtu(device: pair.serverEnd, baud: 115_200))
@@ -118,7 +118,7 @@ import TestSupport
         #expect(read[0]["outlet_pressure"]?.quality == .good)
     }
 
-    @Test func controlPortInjectsFaultsAndQuits() throws {
+    @Test func controlPortInjectsFaultsAndQuits() async throws {
         let done = DispatchSemaphore(value: 0)
         let ready = DispatchSemaphore(value: 0)
         let published = LockedCounter()
@@ -137,7 +137,8 @@ import TestSupport
             done.signal()
         }
         thread.start()
-        ready.wait()
+        // Waited for by polling: the test runs on the cooperative pool and must not block it.
+        #expect(await eventually(within: 60) { ready.wait(timeout: .now()) == .success })
         try #require(port.value > 0, "the control server could not listen")
 
         let connection = try LineConnection(port: port.value)
@@ -148,7 +149,7 @@ import TestSupport
         #expect(try connection.ask("inject compressor-1 sensor-stuck sensor=oil_temperature at=1s").hasPrefix("ok compressor-1 sensor-stuck"))
         // The loop applies commands between its steps, which wait for a core on a loaded machine.
         var status = ""
-        let applied = try eventually {
+        let applied = try await eventually {
             status = try connection.ask("status")
             return status.contains("\"faults\": [\"sensor-stuck\"]")
         }
@@ -156,11 +157,11 @@ import TestSupport
         #expect(status.contains("\"id\": \"pump-1\", \"kind\": \"pump\", \"unit\": 1, \"running\": true"))
         #expect(status.contains("\"faults\": [\"cavitation\"]"))
         #expect(status.contains("\"faults\": [\"sensor-stuck\"]"))
-        #expect(try eventually { try connection.ask("values pump-1").contains("\"anomaly\": true") })
+        #expect(try await eventually { try connection.ask("values pump-1").contains("\"anomaly\": true") })
         #expect(try connection.ask("stop motor-1") == "ok motor-1 stopped")
         #expect(try connection.ask("clear all") == "ok cleared all")
         var after = ""
-        let cleared = try eventually {
+        let cleared = try await eventually {
             after = try connection.ask("status")
             return !after.contains("cavitation")
         }
@@ -170,9 +171,9 @@ import TestSupport
         // Running long enough to publish, and to report the cavitation's end (the loop reports
         // events at its next step, after `status` already shows the fault gone), however quickly
         // the answers came.
-        #expect(eventually { published.value > 5 && ends.value >= 1 })
+        #expect(await eventually { published.value > 5 && ends.value >= 1 })
         #expect(try connection.ask("quit") == "ok stopping")
-        #expect(done.wait(timeout: .now() + 10) == .success)
+        #expect(await eventually(within: 10) { done.wait(timeout: .now()) == .success })
         // Speed 100 for about a second: on the order of a hundred steps, published in batches.
         #expect(published.value > 5)
         // pump-1's cavitation began once and ended once (cleared).
@@ -180,16 +181,6 @@ import TestSupport
     }
 }
 
-/// Polls `condition` every 20 ms until it holds or `seconds` pass (blocking: these tests run
-/// the simulation loop on a thread of their own).
-private func eventually(within seconds: Double = 30, _ condition: () throws -> Bool) rethrows -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-        if try condition() { return true }
-        Thread.sleep(forTimeInterval: 0.02)
-    }
-    return try condition()
-}
 
 /// A thread-safe integer (a counter for the loop's publish callback, the control port).
 final class LockedCounter: @unchecked Sendable {

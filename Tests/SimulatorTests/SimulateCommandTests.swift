@@ -13,7 +13,7 @@ private func freePort() throws -> Int {
 
 /// `edge-agent simulate` as the demo drives it: start, wait for "ready", read, inject, stop.
 @Suite(.serialized) struct SimulateCommandTests {
-    @Test func servesInjectsAndStopsOnSigterm() throws {
+    @Test func servesInjectsAndStopsOnSigterm() async throws {
         let executable = try #require(builtExecutable(named: "edge-agent"), "edge-agent is not built; run `swift build` first")
         let port = try freePort()
         let controlPort = try freePort()
@@ -32,7 +32,7 @@ private func freePort() throws -> Int {
         var printed = output()
         let deadline = ContinuousClock.now + .seconds(120)
         while !printed.contains("\nready\n") && process.isRunning && ContinuousClock.now < deadline {
-            Thread.sleep(forTimeInterval: 0.02)
+            try await Task.sleep(for: .milliseconds(20))
             printed = output()
         }
         try #require(printed.contains("\nready\n"), "no ready line; printed: \(printed)")
@@ -57,11 +57,11 @@ private func freePort() throws -> Int {
         #expect(values.hasPrefix("ok {\"time\":"))
         #expect(try connection.ask("status").contains("\"faults\": [\"overheating\"]"))
         #expect(try connection.ask("inject pump-1 cavitation for=5m severity=0.9").hasPrefix("ok pump-1 cavitation"))
-        Thread.sleep(forTimeInterval: 0.2)
+        try await Task.sleep(for: .milliseconds(200))
         #expect(try connection.ask("values pump-1").contains("\"anomaly\": true"))
 
         process.terminate()  // SIGTERM
-        #expect(process.waitForExit(seconds: 60))
+        #expect(await process.waitForExit(seconds: 60))
         let rest = String(decoding: output().utf8.dropFirst(printed.utf8.count), as: UTF8.self)
         #expect(process.terminationReason == .exit)
         #expect(process.terminationStatus == 0)
@@ -73,11 +73,11 @@ private func freePort() throws -> Int {
         #expect(log.contains { $0.contains("\"machine\": \"pump-1\", \"unit\": 1, \"event\": \"begin\", \"fault\": \"cavitation\"") })
     }
 
-    @Test func exportWritesFilesFasterThanRealTime() throws {
+    @Test func exportWritesFilesFasterThanRealTime() async throws {
         let executable = try #require(builtExecutable(named: "edge-agent"), "edge-agent is not built; run `swift build` first")
         let dir = try TemporaryDirectory(prefix: "sim-cli")
         defer { dir.remove() }
-        let run = try runProgram(executable, ["simulate", "--export", dir.path, "--machines", "4", "--hours", "1", "--seed", "5", "--sensors", "random"])
+        let run = try await runProgram(executable, ["simulate", "--export", dir.path, "--machines", "4", "--hours", "1", "--seed", "5", "--sensors", "random"])
         let printed = run.standardOutput
         #expect(run.status == 0, "stderr: \(run.standardError)")
         #expect(printed.contains("wrote 4 machines × 3600 rows"))

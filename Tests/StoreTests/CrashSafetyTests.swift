@@ -10,7 +10,7 @@ import TestSupport
     static let writerBinary = builtExecutable(named: "edge-bench") ?? repositoryRoot() + "/.build/debug/edge-bench"
     static let sensorsPerBatch = 10  // crashWriterSensors in Sources/edge-bench/StoreCrashWriter.swift
 
-    @Test func everyReportedCommitSurvivesSIGKILL() throws {
+    @Test func everyReportedCommitSurvivesSIGKILL() async throws {
         try #require(
             FileManager.default.isExecutableFile(atPath: Self.writerBinary),
             "\(Self.writerBinary) is missing: build it with `swift build` (swift test builds it too)")
@@ -22,7 +22,7 @@ import TestSupport
             let outputFile = db.directory.file("writer-\(run).out")
             let process = try ChildProcess(
                 Self.writerBinary, ["store-crash-writer", db.path, String(run)], outputFile: outputFile, errorFile: "/dev/null")
-            usleep(UInt32.random(in: 150_000...600_000, using: &generator))
+            try await Task.sleep(for: .milliseconds(Int.random(in: 150...600, using: &generator)))
             process.killAndWait()
             #expect(process.terminationReason == .uncaughtSignal, "run \(run): the writer exited by itself (\(process.terminationStatus))")
             let text = String(decoding: try Data(contentsOf: URL(fileURLWithPath: outputFile)), as: UTF8.self)

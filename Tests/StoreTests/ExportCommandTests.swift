@@ -11,12 +11,12 @@ import TestSupport
 @Suite struct ExportCommandTests {
     static let executable = builtExecutable(named: "edge-agent") ?? repositoryRoot() + "/.build/debug/edge-agent"
 
-    func runExport(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
-        let run = try runProgram(Self.executable, ["export"] + arguments)
+    func runExport(_ arguments: [String]) async throws -> (status: Int32, output: String, error: String) {
+        let run = try await runProgram(Self.executable, ["export"] + arguments)
         return (run.status, run.standardOutput, run.standardError)
     }
 
-    @Test func exportWritesTheRangeAsCSV() throws {
+    @Test func exportWritesTheRangeAsCSV() async throws {
         try #require(
             FileManager.default.isExecutableFile(atPath: Self.executable),
             "\(Self.executable) is missing: build it with `swift build` (swift test builds it too)")
@@ -56,7 +56,7 @@ import TestSupport
         let path = Store.databasePath(dataDirectory: configuration.agent.dataDirectory)
 
         // Missing buffer: a clear message and a failure status.
-        let missing = try runExport(["--config", conf, "--machine", "pump-1"])
+        let missing = try await runExport(["--config", conf, "--machine", "pump-1"])
         #expect(missing.status == 1)
         #expect(missing.error.contains("no buffer at \(path)"))
 
@@ -73,12 +73,12 @@ import TestSupport
                 Reading(machine: 1, sensor: 0, time: t, value: 7, quality: .good),
             ])
         }
-        #expect(writer.flush(timeout: .seconds(30)))
+        #expect(await writer.committed(within: .seconds(30)))
 
         // Relative --since to a file: the last 10 minutes are rows 20…29 (or 21…29 if a
         // minute boundary passes between writing and exporting).
         let file = directory.file("pump.csv")
-        let recent = try runExport(["--config", conf, "--machine", "pump-1", "--since", "10m", "--output", file])
+        let recent = try await runExport(["--config", conf, "--machine", "pump-1", "--since", "10m", "--output", file])
         #expect(recent.status == 0, "stderr: \(recent.error)")
         let lines = try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n")
         #expect(lines.first == "timestamp,flow,pressure")
@@ -88,7 +88,7 @@ import TestSupport
         // Absolute range to standard output.
         let from = Timestamp(millisecondsSinceEpoch: start + 4 * 60_000).iso8601
         let until = Timestamp(millisecondsSinceEpoch: start + 6 * 60_000).iso8601
-        let range = try runExport(["--config", conf, "--machine", "pump-1", "--since", from, "--until", until])
+        let range = try await runExport(["--config", conf, "--machine", "pump-1", "--since", from, "--until", until])
         #expect(range.status == 0, "stderr: \(range.error)")
         #expect(range.output == """
             timestamp,flow,pressure
@@ -97,10 +97,10 @@ import TestSupport
 
             """)
 
-        let bad = try runExport(["--config", conf, "--machine", "pump-1", "--since", "yesterday"])
+        let bad = try await runExport(["--config", conf, "--machine", "pump-1", "--since", "yesterday"])
         #expect(bad.status != 0)
         #expect(bad.error.contains("--since yesterday"))
-        let unknown = try runExport(["--config", conf, "--machine", "pump-9"])
+        let unknown = try await runExport(["--config", conf, "--machine", "pump-9"])
         #expect(unknown.status != 0)
         #expect(unknown.error.contains("pump-1, motor-1"))
     }

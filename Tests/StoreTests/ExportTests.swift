@@ -1,10 +1,11 @@
 import EdgeCore
 import Testing
+import TestSupport
 
 @testable import Store
 
 @Suite struct ExportTests {
-    @Test func csvHasAHeaderAndOneRowPerPollTime() throws {
+    @Test func csvHasAHeaderAndOneRowPerPollTime() async throws {
         let db = try TestDatabase()
         defer { db.remove() }
         var configuration = makeConfiguration(machines: 2, sensors: 3)
@@ -19,7 +20,7 @@ import Testing
             batch += poll(machine: 0, sensors: 3, time: base + Int64(i) * 1500) { _ in 99 }
             _ = writer.append(batch)
         }
-        #expect(writer.flush(timeout: .seconds(30)))
+        #expect(await writer.committed(within: .seconds(30)))
         let reader = try BufferDatabase(path: db.path, access: .readOnly)
         var csv = ""
         let rows = try CSVExport.export(

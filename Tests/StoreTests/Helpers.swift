@@ -50,12 +50,3 @@ struct FixedClock: AgentClock {
     func monotonicNanoseconds() -> UInt64 { SystemClock.monotonicNanoseconds() }
 }
 
-/// Polls `condition` every 10 ms until it holds or `seconds` pass.
-func eventually(within seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-        if try condition() { return true }
-        usleep(10_000)
-    }
-    return try condition()
-}

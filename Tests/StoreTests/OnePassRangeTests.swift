@@ -1,5 +1,6 @@
 import EdgeCore
 import Testing
+import TestSupport
 
 @testable import Store
 
@@ -25,7 +26,7 @@ import Testing
     }
 
     @Test(arguments: [[0, 1, 2], [0, 2], [2, 0], [1]])
-    func eachMachineGetsItsOwnRowsInOnePass(machines: [Int32]) throws {
+    func eachMachineGetsItsOwnRowsInOnePass(machines: [Int32]) async throws {
         let db = try TestDatabase()
         defer { db.remove() }
         let configuration = makeConfiguration(machines: 3, sensors: 5)
@@ -45,7 +46,7 @@ import Testing
             }
             _ = writer.append(cycle)
         }
-        #expect(writer.flush(timeout: .seconds(60)))
+        #expect(await writer.committed(within: .seconds(60)))
         _ = writer.close()
 
         let reader = try BufferDatabase(path: db.path, access: .readOnly)

@@ -1,5 +1,6 @@
 import EdgeCore
 import Testing
+import TestSupport
 
 @testable import Store
 
@@ -10,7 +11,7 @@ import Testing
     /// pages, far more than either cache holds.
     static let polls = 6_000
 
-    static func filledBuffer() throws -> (TestDatabase, SensorMapping) {
+    static func filledBuffer() async throws -> (TestDatabase, SensorMapping) {
         let db = try TestDatabase()
         let mapping = try BufferDatabase(path: db.path).registerSensors(makeConfiguration(machines: 3, sensors: 10))
         let writer = try ReadingWriter(path: db.path, mapping: mapping)
@@ -19,13 +20,13 @@ import Testing
             for m in 0..<3 { cycle += poll(machine: Int32(m), sensors: 10, time: Int64(i) * 100) { Double(i * 100 + m * 10 + $0) } }
             _ = writer.append(cycle)
         }
-        #expect(writer.flush(timeout: .seconds(60)))
+        #expect(await writer.committed(within: .seconds(60)))
         _ = writer.close()
         return (db, mapping)
     }
 
-    @Test func pageCacheIsLimitedAndEmptyAfterARangeIsRead() throws {
-        let (db, mapping) = try Self.filledBuffer()
+    @Test func pageCacheIsLimitedAndEmptyAfterARangeIsRead() async throws {
+        let (db, mapping) = try await Self.filledBuffer()
         defer { db.remove() }
         let reader = try BufferDatabase(path: db.path, access: .readOnly)
         #expect(try reader.pageCache().limit == -Int64(BufferDatabase.pageCacheKilobytes))
@@ -48,8 +49,8 @@ import Testing
 
     /// The limit is what bounds the cache while a range is read: the same scan on a connection
     /// with SQLite's default cache (2,000 KiB) keeps several times as much.
-    @Test func pageCacheLimitBoundsAScan() throws {
-        let (db, _) = try Self.filledBuffer()
+    @Test func pageCacheLimitBoundsAScan() async throws {
+        let (db, _) = try await Self.filledBuffer()
         defer { db.remove() }
         func cachedAfterScan(limitKilobytes: Int?) throws -> Int {
             let connection = try SQLiteConnection(path: db.path, mode: .readOnly)

@@ -2,6 +2,7 @@ import Configuration
 import EdgeCore
 import Foundation
 import Testing
+import TestSupport
 
 @testable import Store
 
@@ -27,7 +28,7 @@ import Testing
             path: db.path, mapping: mapping, options: options, clock: FixedClock(time: Timestamp(millisecondsSinceEpoch: now)))
     }
 
-    @Test func clearedAlertsPastTheAgeGoOpenAcknowledgedAndRecentStay() throws {
+    @Test func clearedAlertsPastTheAgeGoOpenAcknowledgedAndRecentStay() async throws {
         let db = try TestDatabase()
         defer { db.remove() }
         let buffer = try BufferDatabase(path: db.path)
@@ -41,8 +42,8 @@ import Testing
         try buffer.setLabel(alert: expired, label: true, note: "bearing")
 
         let writer = try Self.writer(db) { $0.alertRetentionAge = .seconds(365 * 86_400) }
-        #expect(eventually(within: 20) { writer.statistics.deletedAlerts == 2 })
-        usleep(100_000)  // a few more checks: nothing else goes
+        #expect(await eventually(within: 20) { writer.statistics.deletedAlerts == 2 })
+        try await Task.sleep(for: .milliseconds(100))  // a few more checks: nothing else goes
         #expect(writer.statistics.deletedAlerts == 2)
         #expect(writer.close(timeout: .seconds(10)) == 0)
         let left = try BufferDatabase(path: db.path, access: .readOnly).alerts().map(\.id).sorted()
@@ -50,7 +51,7 @@ import Testing
         #expect(!left.contains(expired) && !left.contains(expiredToo))
     }
 
-    @Test func theCountBoundDeletesTheOldestClearedAlertsOnly() throws {
+    @Test func theCountBoundDeletesTheOldestClearedAlertsOnly() async throws {
         let db = try TestDatabase()
         defer { db.remove() }
         let buffer = try BufferDatabase(path: db.path)
@@ -63,8 +64,8 @@ import Testing
             $0.alertRetentionAge = .seconds(365 * 86_400)
             $0.alertRetentionCount = 10
         }
-        #expect(eventually(within: 20) { writer.statistics.deletedAlerts == 8 })
-        usleep(100_000)
+        #expect(await eventually(within: 20) { writer.statistics.deletedAlerts == 8 })
+        try await Task.sleep(for: .milliseconds(100))
         #expect(writer.statistics.deletedAlerts == 8)
         #expect(writer.close(timeout: .seconds(10)) == 0)
         let left = try BufferDatabase(path: db.path, access: .readOnly).alerts().map(\.id).sorted()
@@ -72,13 +73,13 @@ import Testing
         #expect(left == (open + cleared.suffix(7)).sorted())
     }
 
-    @Test func onlyOpenAlertsOverTheCountAreKept() throws {
+    @Test func onlyOpenAlertsOverTheCountAreKept() async throws {
         let db = try TestDatabase()
         defer { db.remove() }
         let buffer = try BufferDatabase(path: db.path)
         for i in 0..<6 { _ = try buffer.insertAlert(Self.alert(.open, startedDaysAgo: Int64(i), endedDaysAgo: nil)) }
         let writer = try Self.writer(db) { $0.alertRetentionCount = 2 }
-        usleep(200_000)
+        try await Task.sleep(for: .milliseconds(200))
         #expect(writer.statistics.deletedAlerts == 0)
         #expect(writer.close(timeout: .seconds(10)) == 0)
         #expect(try queryInteger(db.path, "SELECT count(*) FROM alerts") == 6)
@@ -109,7 +110,7 @@ import Testing
         #expect(try connection.integer("SELECT count(*) FROM alerts WHERE state = 'open'") == 1)
     }
 
-    @Test func readingsAndAlertsKeepFlowingWhileABacklogIsPruned() throws {
+    @Test func readingsAndAlertsKeepFlowingWhileABacklogIsPruned() async throws {
         let db = try TestDatabase()
         defer { db.remove() }
         let buffer = try BufferDatabase(path: db.path)
@@ -126,17 +127,17 @@ import Testing
         for i in 0..<50 {
             let time = Self.now + Int64(i) * 1000
             _ = writer.append(poll(machine: 0, sensors: 4, time: time))
-            #expect(writer.flush(timeout: .seconds(30)))
+            #expect(await writer.committed(within: .seconds(30)))
             if i % 10 == 0 { newAlerts.append(try buffer.insertAlert(Self.alert(.open, startedDaysAgo: 0, endedDaysAgo: nil))) }
         }
-        #expect(eventually(within: 60) { writer.statistics.deletedAlerts == 100_000 })
+        #expect(await eventually(within: 60) { writer.statistics.deletedAlerts == 100_000 })
         #expect(writer.close(timeout: .seconds(10)) == 0)
         #expect(try queryInteger(db.path, "SELECT count(*) FROM readings") == 200)
         #expect(try BufferDatabase(path: db.path, access: .readOnly).alerts().map(\.id).sorted() == newAlerts)
         #expect(try BufferDatabase(path: db.path, access: .readOnly).integrityCheck() == "ok")
     }
 
-    @Test func modelsAndCalibrationsAreKeptPerMachineNewestFirst() throws {
+    @Test func modelsAndCalibrationsAreKeptPerMachineNewestFirst() async throws {
         let db = try TestDatabase()
         defer { db.remove() }
         let buffer = try BufferDatabase(path: db.path)
@@ -160,7 +161,7 @@ import Testing
             $0.modelsKeptPerMachine = 3
             $0.calibrationsKeptPerMachine = 2
         }
-        #expect(eventually(within: 20) { writer.statistics.deletedModelsAndCalibrations == 7 })
+        #expect(await eventually(within: 20) { writer.statistics.deletedModelsAndCalibrations == 7 })
         #expect(writer.close(timeout: .seconds(10)) == 0)
         let reader = try BufferDatabase(path: db.path, access: .readOnly)
         #expect(try reader.latestModel(machine: "pump") == pumpModels.last)

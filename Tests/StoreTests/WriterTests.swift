@@ -2,6 +2,7 @@ import EdgeCore
 import Foundation
 import Synchronization
 import Testing
+import TestSupport
 
 @testable import Store
 
@@ -37,7 +38,7 @@ import Testing
         #expect(writer.append(poll(machine: 0, sensors: 1, time: 0)) == .rejectedClosed)
     }
 
-    @Test func badQualityIsStoredWithoutValueAndDuplicatesAreKeptOneMillisecondLater() throws {
+    @Test func badQualityIsStoredWithoutValueAndDuplicatesAreKeptOneMillisecondLater() async throws {
         let db = try TestDatabase()
         defer { db.remove() }
         let mapping = try BufferDatabase(path: db.path).registerSensors(makeConfiguration(machines: 1, sensors: 2))
@@ -50,7 +51,7 @@ import Testing
         ])
         // The same sensor and millisecond again (the wall clock stepped back): neither is lost.
         _ = writer.append([Reading(machine: 0, sensor: 0, time: t, value: 2.5, quality: .good)])
-        #expect(writer.flush(timeout: .seconds(30)))
+        #expect(await writer.committed(within: .seconds(30)))
         #expect(writer.statistics.unmappedReadings == 1)
         #expect(writer.statistics.shiftedReadings == 1)
         #expect(try queryInteger(db.path, "SELECT count(*) FROM readings") == 3)
@@ -65,7 +66,7 @@ import Testing
         #expect(select.int64(at: 2) == Int64(Quality.timeout.rawValue))
     }
 
-    @Test func fullQueueRefusesAndCountsReadings() throws {
+    @Test func fullQueueRefusesAndCountsReadings() async throws {
         let db = try TestDatabase()
         defer { db.remove() }
         let mapping = try BufferDatabase(path: db.path).registerSensors(makeConfiguration(machines: 1, sensors: 10))
@@ -80,29 +81,29 @@ import Testing
         #expect(outcomes.filter { $0 == .rejectedQueueFull }.count == 3)
         #expect(writer.statistics.rejectedReadings == 30)
         try blocker.execute("COMMIT")
-        #expect(writer.flush(timeout: .seconds(30)))
+        #expect(await writer.committed(within: .seconds(30)))
         #expect(try queryInteger(db.path, "SELECT count(*) FROM readings") == 20)
     }
 
-    @Test func readersDoNotBlockTheWriter() throws {
+    @Test func readersDoNotBlockTheWriter() async throws {
         let db = try TestDatabase()
         defer { db.remove() }
         let mapping = try BufferDatabase(path: db.path).registerSensors(makeConfiguration(machines: 1, sensors: 4))
         let writer = try ReadingWriter(path: db.path, mapping: mapping)
         _ = writer.append(poll(machine: 0, sensors: 4, time: 1000))
-        #expect(writer.flush(timeout: .seconds(30)))
+        #expect(await writer.committed(within: .seconds(30)))
         // A reader in the middle of a long read transaction.
         let reader = try SQLiteConnection(path: db.path, mode: .readOnly)
         try reader.execute("BEGIN")
         #expect(try reader.integer("SELECT count(*) FROM readings") == 4)
         for i in 1...20 { _ = writer.append(poll(machine: 0, sensors: 4, time: 1000 + Int64(i) * 1000)) }
-        #expect(writer.flush(timeout: .seconds(30)))
+        #expect(await writer.committed(within: .seconds(30)))
         #expect(try reader.integer("SELECT count(*) FROM readings") == 4)  // its snapshot
         try reader.execute("COMMIT")
         #expect(try reader.integer("SELECT count(*) FROM readings") == 84)
     }
 
-    @Test func fullDiskIsReportedOnceAndWritingResumes() throws {
+    @Test func fullDiskIsReportedOnceAndWritingResumes() async throws {
         let db = try TestDatabase()
         defer { db.remove() }
         let mapping = try BufferDatabase(path: db.path).registerSensors(makeConfiguration(machines: 1, sensors: 50))
@@ -113,7 +114,7 @@ import Testing
             states.withLock { $0.append(state) }
         })
         _ = writer.append(poll(machine: 0, sensors: 50, time: 0))
-        #expect(writer.flush(timeout: .seconds(30)))
+        #expect(await writer.committed(within: .seconds(30)))
         let pages = try #require(try queryInteger(db.path, "PRAGMA page_count"))
         // Leave room for a few pages only; 200 polls × 50 sensors need far more.
         writer.limitDatabasePages(to: Int(pages) + 3)
@@ -122,20 +123,20 @@ import Testing
             if case .queued(let sequence) = writer.append(poll(machine: 0, sensors: 50, time: Int64(i) * 1000)) { last = sequence }
         }
         #expect(last == 201)
-        let sawFull = eventually(within: 30) {
+        let sawFull = await eventually(within: 30) {
             if case .failing(let error) = writer.statistics.state { return error.reason == .full }
             return false
         }
         #expect(sawFull)
         // Several retries fail, but the failure is reported once.
-        #expect(eventually(within: 30) { writer.statistics.failedAttempts >= 3 })
+        #expect(await eventually(within: 30) { writer.statistics.failedAttempts >= 3 })
         #expect(states.withLock { $0.count } == 1)
         #expect(writer.committedSequence < 201)
         #expect(writer.statistics.queuedReadings > 0)
 
         // Space returns: everything kept in memory is written, and recovery is reported once.
         writer.limitDatabasePages(to: 1_000_000)
-        #expect(writer.flush(timeout: .seconds(30)))
+        #expect(await writer.committed(within: .seconds(30)))
         #expect(writer.committedSequence == 201)
         #expect(writer.statistics.state == .writing)
         let recorded = states.withLock { $0 }
@@ -145,7 +146,7 @@ import Testing
         #expect(try BufferDatabase(path: db.path).integrityCheck() == "ok")
     }
 
-    @Test func readOnlyFileIsReportedOnceAndWritingResumes() throws {
+    @Test func readOnlyFileIsReportedOnceAndWritingResumes() async throws {
         let db = try TestDatabase()
         defer { db.remove() }
         let mapping = try BufferDatabase(path: db.path).registerSensors(makeConfiguration(machines: 1, sensors: 5))
@@ -157,7 +158,7 @@ import Testing
         })
         writer.simulateReadOnly(true)
         for i in 0..<10 { _ = writer.append(poll(machine: 0, sensors: 5, time: Int64(i))) }
-        #expect(eventually(within: 30) { writer.statistics.failedAttempts >= 5 })
+        #expect(await eventually(within: 30) { writer.statistics.failedAttempts >= 5 })
         guard case .failing(let error) = writer.statistics.state else {
             Issue.record("expected failing, got \(writer.statistics.state)")
             return
@@ -167,7 +168,7 @@ import Testing
         #expect(states.withLock { $0.count } == 1)
         #expect(writer.committedSequence == 0)
         writer.simulateReadOnly(false)
-        #expect(writer.flush(timeout: .seconds(30)))
+        #expect(await writer.committed(within: .seconds(30)))
         #expect(states.withLock { $0 }.last == .writing)
         #expect(states.withLock { $0.count } == 2)
         #expect(try queryInteger(db.path, "SELECT count(*) FROM readings") == 50)
@@ -216,7 +217,7 @@ import Testing
         return (try ReadingWriter(path: db.path, mapping: mapping, options: options), options)
     }
 
-    @Test func sizeStaysWithinTheBoundUnderSustainedWrites() throws {
+    @Test func sizeStaysWithinTheBoundUnderSustainedWrites() async throws {
         let db = try TestDatabase()
         defer { db.remove() }
         let sensors = 100
@@ -226,21 +227,21 @@ import Testing
         var maxSeen: Int64 = 0
         for i in 0..<4000 {
             while writer.append(poll(machine: 0, sensors: sensors, time: Int64(i) * 1000, value: { Double($0) + 0.25 })) == .rejectedQueueFull {
-                usleep(1000)
+                try await Task.sleep(for: .milliseconds(1))
             }
             if i % 200 == 0 {
-                #expect(writer.flush(timeout: .seconds(60)))
-                usleep(50_000)
+                #expect(await writer.committed(within: .seconds(60)))
+                try await Task.sleep(for: .milliseconds(50))
                 maxSeen = max(maxSeen, fileSize(db.path) + fileSize(db.path + "-wal"))
             }
         }
-        #expect(writer.flush(timeout: .seconds(60)))
+        #expect(await writer.committed(within: .seconds(60)))
         let reader = try BufferDatabase(path: db.path, access: .readOnly)
         // Both the logical size (page_count × page_size + WAL) and the bytes on disk. This
         // reader polls while retention still deletes behind it: the WAL grows past its limit
         // meanwhile and must be emptied once the reader lets go, though nothing is written any
         // more (aWriteAheadLogThatGrewBehindAReaderIsEmptiedWhenTheWriterIsIdle).
-        let settled = try eventually(within: 20) {
+        let settled = try await eventually(within: 20) {
             try reader.statistics().fileBytes <= bound && fileSize(db.path) + fileSize(db.path + "-wal") <= bound
         }
         let pages = try reader.statistics().databaseBytes
@@ -260,32 +261,34 @@ import Testing
     /// past its limit (counted at the limit by retention, since deleting more would not shrink
     /// it). Once the reader lets go, the idle writer must empty it: no write will come to start
     /// the log over, and the file would otherwise stay above the bound.
-    @Test func aWriteAheadLogThatGrewBehindAReaderIsEmptiedWhenTheWriterIsIdle() throws {
+    @Test func aWriteAheadLogThatGrewBehindAReaderIsEmptiedWhenTheWriterIsIdle() async throws {
         let db = try TestDatabase()
         defer { db.remove() }
         let sensors = 100
         let bound: Int64 = 2 << 20
         let (writer, options) = try Self.sizeBoundedWriter(db, sensors: sensors, bound: bound)
-        func write(polls: Range<Int>) {
+        func write(polls: Range<Int>) async throws {
             for i in polls {
-                while writer.append(poll(machine: 0, sensors: sensors, time: Int64(i) * 1000)) == .rejectedQueueFull { usleep(1000) }
+                while writer.append(poll(machine: 0, sensors: sensors, time: Int64(i) * 1000)) == .rejectedQueueFull {
+                    try await Task.sleep(for: .milliseconds(1))
+                }
             }
-            #expect(writer.flush(timeout: .seconds(60)))
+            #expect(await writer.committed(within: .seconds(60)))
         }
         // Fill the buffer up to its bound, then hold a read transaction open while as much
         // again is written and deleted.
-        write(polls: 0..<1000)
+        try await write(polls: 0..<1000)
         let reader = try SQLiteConnection(path: db.path, mode: .readOnly)
         try reader.execute("BEGIN")
         #expect(try reader.integer("SELECT count(*) FROM readings") ?? 0 > 0)
-        write(polls: 1000..<2000)
-        #expect(eventually(within: 20) { writer.statistics.deletedReadings >= 100_000 })
+        try await write(polls: 1000..<2000)
+        #expect(await eventually(within: 20) { writer.statistics.deletedReadings >= 100_000 })
         let grown = fileSize(db.path + "-wal")
         #expect(grown > 4 * options.walLimitBytes, "the WAL did not grow behind the reader (\(grown) B): the test shows nothing")
         try reader.execute("COMMIT")
 
         // Nothing is written any more; only retention's checks run.
-        let emptied = eventually(within: 20) { fileSize(db.path + "-wal") <= options.walLimitBytes }
+        let emptied = await eventually(within: 20) { fileSize(db.path + "-wal") <= options.walLimitBytes }
         #expect(emptied, "the WAL stayed at \(fileSize(db.path + "-wal")) B (limit \(options.walLimitBytes) B) after the reader let go")
         let statistics = try BufferDatabase(path: db.path, access: .readOnly).statistics()
         #expect(statistics.fileBytes <= bound)
@@ -294,7 +297,7 @@ import Testing
         #expect(writer.close() == 0)
     }
 
-    @Test func readingsOlderThanTheAgeAreDeletedInChunks() throws {
+    @Test func readingsOlderThanTheAgeAreDeletedInChunks() async throws {
         let db = try TestDatabase()
         defer { db.remove() }
         let mapping = try BufferDatabase(path: db.path).registerSensors(makeConfiguration(machines: 1, sensors: 10))
@@ -307,11 +310,11 @@ import Testing
         // Two hours of readings, one poll every 2 s: 3600 polls × 10 sensors.
         for i in 0..<3600 {
             let time = now - 7_200_000 + Int64(i) * 2000
-            while writer.append(poll(machine: 0, sensors: 10, time: time)) == .rejectedQueueFull { usleep(1000) }
+            while writer.append(poll(machine: 0, sensors: 10, time: time)) == .rejectedQueueFull { try await Task.sleep(for: .milliseconds(1)) }
         }
-        #expect(writer.flush(timeout: .seconds(60)))
+        #expect(await writer.committed(within: .seconds(60)))
         let cutoff = now - 3_600_000
-        #expect(eventually(within: 30) {
+        #expect(await eventually(within: 30) {
             (try? queryInteger(db.path, "SELECT count(*) FROM readings WHERE t_ms < \(cutoff)")) == 0
         })
         #expect(try queryInteger(db.path, "SELECT count(*) FROM readings") == 18_000)
@@ -321,7 +324,7 @@ import Testing
 }
 
 @Suite struct WindowTests {
-    @Test func windowIsAlignedOnTheGridWithGapsMarked() throws {
+    @Test func windowIsAlignedOnTheGridWithGapsMarked() async throws {
         let db = try TestDatabase()
         defer { db.remove() }
         let configuration = makeConfiguration(machines: 2, sensors: 3)
@@ -338,7 +341,7 @@ import Testing
             batch += poll(machine: 1, sensors: 3, time: t) { _ in -1 }
             _ = writer.append(batch)
         }
-        #expect(writer.flush(timeout: .seconds(30)))
+        #expect(await writer.committed(within: .seconds(30)))
         let reader = try BufferDatabase(path: db.path, access: .readOnly)
         var window = Window(steps: 6, sensors: 3)
         #expect(try reader.readWindow(machine: 0, mapping: mapping, stepMilliseconds: 1000, into: &window))
@@ -369,7 +372,7 @@ import Testing
         #expect(throws: StoreError.self) { try reader.readWindow(machine: 0, mapping: mapping, stepMilliseconds: 1000, into: &wrong) }
     }
 
-    @Test func rangeGivesOneRowPerPollTime() throws {
+    @Test func rangeGivesOneRowPerPollTime() async throws {
         let db = try TestDatabase()
         defer { db.remove() }
         let mapping = try BufferDatabase(path: db.path).registerSensors(makeConfiguration(machines: 1, sensors: 2))
@@ -379,7 +382,7 @@ import Testing
             if i % 7 == 0 { batch.removeLast() }
             _ = writer.append(batch)
         }
-        #expect(writer.flush(timeout: .seconds(60)))
+        #expect(await writer.committed(within: .seconds(60)))
         let reader = try BufferDatabase(path: db.path, access: .readOnly)
         var times: [Int64] = []
         var missing = 0

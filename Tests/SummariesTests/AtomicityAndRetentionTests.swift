@@ -13,7 +13,7 @@ import Glibc
 
     /// Runs `edge-agent summarize --sample --output DIR`, under `ulimit -f blocks` when given (a
     /// file-size limit: the kernel fails the write that crosses it with EFBIG).
-    private func runSample(output: String, fileSizeLimit blocks: Int? = nil) throws -> (status: Int32, error: String) {
+    private func runSample(output: String, fileSizeLimit blocks: Int? = nil) async throws -> (status: Int32, error: String) {
         // Under the limit, TMPDIR names a directory that does not exist. edge-agent never reads
         // TMPDIR; ThreadSanitizer's runtime (make sanitize) does: at start-up, before main, it
         // writes a 512 KiB file of shadow markers to $TMPDIR/tsan.rodata.PID (/tmp without
@@ -26,7 +26,7 @@ import Glibc
         let limit = blocks.map { "ulimit -f \($0) && export TMPDIR=\"$2/no-such-directory\" && " } ?? ""
         // The limit also applies to the files runProgram captures the outputs in; the program
         // prints a line or two, far below it.
-        let run = try runProgram("/bin/sh", ["-c", "\(limit)exec \"$0\" summarize --sample --output \"$1\"", Self.executable, output, output])
+        let run = try await runProgram("/bin/sh", ["-c", "\(limit)exec \"$0\" summarize --sample --output \"$1\"", Self.executable, output, output])
         return (run.status, run.standardError)
     }
 
@@ -37,14 +37,14 @@ import Glibc
     /// A write that fails half-way (the disk "fills" at 2 KB, in the middle of the ~50 KB report):
     /// nothing under the final name, the old version kept, no temporary left behind.
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: executable), "build edge-agent first (swift build)"))
-    func failureMidWriteLeavesTheOldFileUnderTheFinalName() throws {
+    func failureMidWriteLeavesTheOldFileUnderTheFinalName() async throws {
         let dir = try TemporaryDirectory(prefix: "summaries-efbig")
         defer { dir.remove() }
         let name = SummaryFileName(machine: "pump-1", start: SampleSummary.input().start, end: SampleSummary.input().end)
         let html = dir.file(name.fileName(extension: "html"))
         let json = dir.file(name.fileName(extension: "json"))
 
-        let first = try runSample(output: dir.path, fileSizeLimit: 4)
+        let first = try await runSample(output: dir.path, fileSizeLimit: 4)
         #expect(first.status != 0)
         #expect(first.error.contains("write failed"), "stderr: \(first.error)")
         #expect(!FileManager.default.fileExists(atPath: html))
@@ -52,11 +52,11 @@ import Glibc
         #expect(try hiddenFiles(dir).isEmpty)
 
         try "OLD REPORT".write(toFile: html, atomically: false, encoding: .utf8)
-        #expect(try runSample(output: dir.path, fileSizeLimit: 4).status != 0)
+        #expect(try await runSample(output: dir.path, fileSizeLimit: 4).status != 0)
         #expect(try String(contentsOfFile: html, encoding: .utf8) == "OLD REPORT")
         #expect(try hiddenFiles(dir).isEmpty)
 
-        #expect(try runSample(output: dir.path).status == 0)
+        #expect(try await runSample(output: dir.path).status == 0)
         #expect(try String(contentsOfFile: html, encoding: .utf8).hasSuffix("</html>\n"))
         #expect(try hiddenFiles(dir).isEmpty)
     }
@@ -65,15 +65,15 @@ import Glibc
     /// either the old file or a complete new one; only hidden temporaries may be torn, and
     /// retention sweeps them once they are old.
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: executable), "build edge-agent first (swift build)"))
-    func killedAtRandomMomentsNeverLeavesAHalfFile() throws {
+    func killedAtRandomMomentsNeverLeavesAHalfFile() async throws {
         let dir = try TemporaryDirectory(prefix: "summaries-kill")
         defer { dir.remove() }
         let name = SummaryFileName(machine: "pump-1", start: SampleSummary.input().start, end: SampleSummary.input().end)
         let html = dir.file(name.fileName(extension: "html"))
         let json = dir.file(name.fileName(extension: "json"))
-        let clock = ContinuousClock()
-        var status: Int32 = -1
-        let full = try clock.measure { status = try runSample(output: dir.path).status }
+        let began = ContinuousClock.now
+        let status = try await runSample(output: dir.path).status
+        let full = ContinuousClock.now - began
         #expect(status == 0)
         let window = max(20, Int(full.components.seconds * 1000 + full.components.attoseconds / 1_000_000_000_000_000))
         var killed = 0
@@ -81,7 +81,7 @@ import Glibc
             try "OLD REPORT".write(toFile: html, atomically: false, encoding: .utf8)
             try? FileManager.default.removeItem(atPath: json)
             let process = try ChildProcess(Self.executable, ["summarize", "--sample", "--output", dir.path])
-            usleep(useconds_t(1000 * Int.random(in: 0...window)))
+            try await Task.sleep(for: .milliseconds(Int.random(in: 0...window)))
             process.killAndWait()
             if process.terminationReason == .uncaughtSignal { killed += 1 }
             let text = try String(contentsOfFile: html, encoding: .utf8)

@@ -9,7 +9,7 @@ import TestSupport
 
 @Suite struct BufferSummaryTests {
     /// Readings written by the real writer thread into a real SQLite file, summarized back.
-    @Test func summaryFromTheBufferMatchesTheReadingsWritten() throws {
+    @Test func summaryFromTheBufferMatchesTheReadingsWritten() async throws {
         let dir = try TemporaryDirectory(prefix: "summaries-buffer")
         defer { dir.remove() }
         let bus = BusConfiguration(name: "bus", transport: .tcp(host: "127.0.0.1", port: 502))
@@ -37,7 +37,7 @@ import TestSupport
                 Reading(machine: 1, sensor: 0, time: time, value: 1000, quality: .good),
             ])
         }
-        #expect(writer.flush(timeout: .seconds(10)))
+        #expect(await writer.committed(within: .seconds(10)))
         // Details as the runtime stores them: the alert's latest alert-log line.
         let line = """
             {"event":"cleared","time":"2026-11-29T01:00:40.000Z","id":"pump-1-\(start + 20_000)","machine":"pump-1","kind":"anomaly",\
@@ -124,20 +124,20 @@ private let chromium: String? = ["/usr/bin/chromium", "/usr/bin/chromium-browser
     /// is an image with many colours (charts drawn), not a blank page.
     @Test(.enabled(if: chromium != nil, "chromium is not installed (make report-screenshot installs it)"),
           .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/python3"), "python3 is needed to read the PNG"))
-    func sampleReportRendersInChromium() throws {
+    func sampleReportRendersInChromium() async throws {
         let dir = try TemporaryDirectory(prefix: "summaries-browser")
         defer { dir.remove() }
         let files = try SummaryWriter.write(SampleSummary.input(), to: dir.path)
         let png = dir.file("report.png")
         // Under timeout(1): a browser that hangs on a loaded machine fails the test instead of stalling the suite.
-        let browser = try runProgram("/usr/bin/timeout", [
+        let browser = try await runProgram("/usr/bin/timeout", [
             "120", chromium!, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--user-data-dir=\(dir.file("profile"))",
             "--screenshot=\(png)", "--window-size=412,1400", "file://\(files.html)",
         ])
         #expect(browser.status == 0)
         #expect(FileManager.default.fileExists(atPath: png))
 
-        let check = try runProgram("/usr/bin/python3", [repositoryRoot() + "/scripts/png-colors.py", png, "--min-colors", "200"])
+        let check = try await runProgram("/usr/bin/python3", [repositoryRoot() + "/scripts/png-colors.py", png, "--min-colors", "200"])
         let text = check.standardOutput
         #expect(check.status == 0, "screenshot looks blank: \(text)\(check.standardError)")
         #expect(text.hasPrefix("412x1400"))

@@ -46,7 +46,7 @@ import TestSupport
     ]
 
     @Test(arguments: cases)
-    func bufferSummaryFilesEqualThoseOfHeldSamples(_ testCase: Case) throws {
+    func bufferSummaryFilesEqualThoseOfHeldSamples(_ testCase: Case) async throws {
         let dir = try TemporaryDirectory(prefix: "summaries-digest")
         defer { dir.remove() }
         let t0 = Timestamp(iso8601: "2026-11-29T01:00:00Z")!.millisecondsSinceEpoch
@@ -74,9 +74,9 @@ import TestSupport
                 return Reading(machine: 0, sensor: Int32(i), time: s.time, value: s.value, quality: s.quality)
             }
             cycle.append(Reading(machine: 1, sensor: 0, time: series[0].samples[k].time, value: 1000 + Double(k), quality: .good))
-            while case .rejectedQueueFull = writer.append(cycle) { _ = writer.flush(timeout: .seconds(30)) }
+            while case .rejectedQueueFull = writer.append(cycle) { _ = await writer.committed(within: .seconds(30)) }
         }
-        #expect(writer.flush(timeout: .seconds(60)))
+        #expect(await writer.committed(within: .seconds(60)))
         _ = writer.close()
 
         let reader = try BufferDatabase(path: path, access: .readOnly)

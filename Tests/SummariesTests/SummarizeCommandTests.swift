@@ -12,13 +12,13 @@ import TestSupport
 @Suite struct SummarizeCommandTests {
     static let executable = builtExecutable(named: "edge-agent") ?? repositoryRoot() + "/.build/debug/edge-agent"
 
-    private func run(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
-        let run = try runProgram(Self.executable, ["summarize"] + arguments)
+    private func run(_ arguments: [String]) async throws -> (status: Int32, output: String, error: String) {
+        let run = try await runProgram(Self.executable, ["summarize"] + arguments)
         return (run.status, run.standardOutput, run.standardError)
     }
 
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: executable), "build edge-agent first (swift build)"))
-    func summarizeWritesTheFilesOfAPastPeriod() throws {
+    func summarizeWritesTheFilesOfAPastPeriod() async throws {
         let directory = try TemporaryDirectory(prefix: "summarize-cli")
         defer { directory.remove() }
         let conf = directory.file("agent.conf")
@@ -46,7 +46,7 @@ import TestSupport
         try FileManager.default.createDirectory(atPath: configuration.agent.dataDirectory, withIntermediateDirectories: true)
         let path = Store.databasePath(dataDirectory: configuration.agent.dataDirectory)
 
-        let missing = try run(["--config", conf, "--machine", "pump-1"])
+        let missing = try await run(["--config", conf, "--machine", "pump-1"])
         #expect(missing.status == 1)
         #expect(missing.error.contains("no buffer at \(path)"))
 
@@ -57,11 +57,11 @@ import TestSupport
             let t = Timestamp(millisecondsSinceEpoch: start + Int64(i) * 60_000)
             _ = writer.append([Reading(machine: 0, sensor: 0, time: t, value: Double(i), quality: .good)])
         }
-        #expect(writer.flush(timeout: .seconds(30)))
+        #expect(await writer.committed(within: .seconds(30)))
         _ = writer.close()
 
         // The first half hour, to summary_dir, paths as JSON.
-        let result = try run(["--config", conf, "--machine", "pump-1", "--from", "2026-11-29T00:00:00Z", "--until", "2026-11-29T00:30:00Z", "--json"])
+        let result = try await run(["--config", conf, "--machine", "pump-1", "--from", "2026-11-29T00:00:00Z", "--until", "2026-11-29T00:30:00Z", "--json"])
         #expect(result.status == 0, "stderr: \(result.error)")
         let paths = try #require(JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: String])
         #expect(paths["html"] == directory.file("summaries/pump-1_2026-11-29T00-00-00Z_30m.html"))
@@ -74,16 +74,16 @@ import TestSupport
         #expect(try String(contentsOfFile: paths["csv"] ?? "", encoding: .utf8).split(separator: "\n").count == 2)
 
         // --output elsewhere; errors say what is wrong.
-        let elsewhere = try run(["--config", conf, "--machine", "pump-1", "--from", "2026-11-29", "--until", "2026-11-29T01:00:00Z", "--output", directory.file("out")])
+        let elsewhere = try await run(["--config", conf, "--machine", "pump-1", "--from", "2026-11-29", "--until", "2026-11-29T01:00:00Z", "--output", directory.file("out")])
         #expect(elsewhere.status == 0, "stderr: \(elsewhere.error)")
         #expect(FileManager.default.fileExists(atPath: directory.file("out/pump-1_2026-11-29T00-00-00Z_1h.html")))
-        let unknown = try run(["--config", conf, "--machine", "pump-9"])
+        let unknown = try await run(["--config", conf, "--machine", "pump-9"])
         #expect(unknown.status != 0)
         #expect(unknown.error.contains("pump-1"))
-        let backwards = try run(["--config", conf, "--machine", "pump-1", "--from", "1h", "--until", "2h"])
+        let backwards = try await run(["--config", conf, "--machine", "pump-1", "--from", "1h", "--until", "2h"])
         #expect(backwards.status != 0)
         #expect(backwards.error.contains("must be before"))
-        let noMachine = try run(["--config", conf])
+        let noMachine = try await run(["--config", conf])
         #expect(noMachine.status != 0)
         #expect(noMachine.error.contains("--machine"))
     }

@@ -28,21 +28,21 @@ public final class SocatPair: @unchecked Sendable {
         ["/usr/bin/socat", "/bin/socat", "/usr/local/bin/socat"].first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
-    /// Starts socat and waits (up to 5 s) until both pty links exist.
-    public init() throws {
+    /// Starts socat and waits (up to 5 s, without blocking a thread) until both pty links exist.
+    public init() async throws {
         guard let socat = SocatPair.socatPath else { throw TestSupportError("socat is not installed (apt-get install socat)") }
         directory = try TemporaryDirectory(prefix: "socat")
         serverEnd = directory.file("server")
         clientEnd = directory.file("client")
         // A ChildProcess: socat dies with the test process even when that crashes.
         process = try ChildProcess(socat, ["-d", "-d", "pty,raw,echo=0,link=\(serverEnd)", "pty,raw,echo=0,link=\(clientEnd)"])
-        let deadline = Date().addingTimeInterval(5)
+        let deadline = ContinuousClock.now + .seconds(5)
         while !(FileManager.default.fileExists(atPath: serverEnd) && FileManager.default.fileExists(atPath: clientEnd)) {
-            if Date() > deadline || !process.isRunning {
+            if ContinuousClock.now > deadline || !process.isRunning {
                 stop()
                 throw TestSupportError("socat did not create its pty pair within 5 s")
             }
-            usleep(10_000)
+            try await Task.sleep(for: .milliseconds(10))
         }
     }
 
@@ -99,10 +99,32 @@ public struct ProgramRun: Sendable {
 ///   - timeoutSeconds: a program still running then is killed, and its `status` is SIGKILL's number.
 /// - Throws: `TestSupportError` when `executable` is not an executable file; an error when it
 ///   cannot be started or its output cannot be read.
+///
+/// Async: it waits for the program without blocking a thread. Swift Testing runs tests in
+/// parallel on the cooperative pool (one thread per core, 2 here), which the in-process agents
+/// and other async tests need; a test blocked on a child held one of them for the child's
+/// whole run, and on a loaded machine that starved the rest of the suite.
 public func runProgram(
     _ executable: String, _ arguments: [String], environment: [String: String]? = nil, timeoutSeconds: Double = 600
-) throws -> ProgramRun {
+) async throws -> ProgramRun {
     // Files, not pipes: nothing has to drain them while the child runs.
+    let directory = try TemporaryDirectory(prefix: "run-program")
+    defer { directory.remove() }
+    let child = try ChildProcess(
+        executable, arguments, environment: environment, outputFile: directory.file("stdout"), errorFile: directory.file("stderr"))
+    if !(await child.waitForExit(seconds: timeoutSeconds)) { child.killAndWait() }
+    func text(_ name: String) throws -> String {
+        String(decoding: try Data(contentsOf: URL(fileURLWithPath: directory.file(name))), as: UTF8.self)
+    }
+    return ProgramRun(status: child.terminationStatus, standardOutput: try text("stdout"), standardError: try text("stderr"))
+}
+
+/// `runProgram` for the few places that cannot wait asynchronously (an initializer, `deinit`,
+/// `defer`, a static property) and programs that take milliseconds (`mount`, `umount`, `cp`):
+/// it blocks the calling thread until the program ends.
+public func runProgramBlocking(
+    _ executable: String, _ arguments: [String], environment: [String: String]? = nil, timeoutSeconds: Double = 60
+) throws -> ProgramRun {
     let directory = try TemporaryDirectory(prefix: "run-program")
     defer { directory.remove() }
     let child = try ChildProcess(
