@@ -73,17 +73,31 @@ import Glibc
         let json = dir.file(name.fileName(extension: "json"))
         let began = ContinuousClock.now
         let status = try await runSample(output: dir.path).status
-        let full = ContinuousClock.now - began
         #expect(status == 0)
-        let window = max(20, Int(full.components.seconds * 1000 + full.components.attoseconds / 1_000_000_000_000_000))
+        // Kills fall at random moments of a run: within `window`, how long a whole run took.
+        // The first run is measured beside the rest of the suite (26.5 s in a loaded whole-suite
+        // run, against ~1 s alone); a window that long let later runs finish before their kill
+        // (0 of 20 killed) and left the suite idle for minutes, sleeping. So a run that ends
+        // before its kill shortens the window to the time it was given, the run's length or
+        // more, halved: kills keep landing inside runs as the machine's load changes. At least
+        // 20 rounds, and until 3 runs were killed (at most 60).
+        var window = max(20, Int((ContinuousClock.now - began) / .milliseconds(1)))
         var killed = 0
-        for round in 0..<20 {
+        var rounds = 0
+        for round in 0..<60 where rounds < 20 || killed < 3 {
+            rounds += 1
             try "OLD REPORT".write(toFile: html, atomically: false, encoding: .utf8)
             try? FileManager.default.removeItem(atPath: json)
             let process = try ChildProcess(Self.executable, ["summarize", "--sample", "--output", dir.path])
+            let started = ContinuousClock.now
             try await Task.sleep(for: .milliseconds(Int.random(in: 0...window)))
+            let given = ContinuousClock.now - started
             process.killAndWait()
-            if process.terminationReason == .uncaughtSignal { killed += 1 }
+            if process.terminationReason == .uncaughtSignal {
+                killed += 1
+            } else {
+                window = max(20, min(window, Int(given / .milliseconds(1))) / 2)
+            }
             let text = try String(contentsOfFile: html, encoding: .utf8)
             #expect(text == "OLD REPORT" || (text.hasPrefix("<!DOCTYPE html>") && text.hasSuffix("</html>\n")), "round \(round)")
             if FileManager.default.fileExists(atPath: json) {
@@ -92,7 +106,7 @@ import Glibc
         }
         #expect(killed > 0)
         let torn = try hiddenFiles(dir).count
-        print("summaries kill test: \(killed) of 20 runs killed, \(torn) torn temporaries (a full run takes \(window) ms)")
+        print("summaries kill test: \(killed) of \(rounds) runs killed, \(torn) torn temporaries (kill window at the end \(window) ms)")
         // Retention sweeps the killed writers' temporaries once they are an hour old.
         let later = Timestamp(millisecondsSinceEpoch: Timestamp.now().millisecondsSinceEpoch + 2 * 3_600_000)
         let temporaries = Set(try hiddenFiles(dir))
