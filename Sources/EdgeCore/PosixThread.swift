@@ -43,6 +43,15 @@ package final class PosixThread: @unchecked Sendable {
         self.thread = thread
     }
 
+    /// Gives the thread real-time scheduling (SCHED_FIFO at `priority`, 1-99) where the system
+    /// allows it (root or CAP_SYS_NICE). Tests use it for what stands in for hardware (a Modbus
+    /// server at the end of a serial line), which must answer whatever the machine's load.
+    /// - Returns: whether it was allowed.
+    package func useRealtimeScheduling(priority: Int32) -> Bool {
+        var parameters = sched_param(sched_priority: priority)
+        return pthread_setschedparam(thread, SCHED_FIFO, &parameters) == 0
+    }
+
     /// Waits for the thread to finish (once; later calls return at once).
     package func join() {
         let first = joined.withLock { joined in

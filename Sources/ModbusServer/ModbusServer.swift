@@ -332,6 +332,13 @@ public final class ModbusServer: @unchecked Sendable {
         wake.wake()
     }
 
+    /// Gives the serving thread real-time scheduling (SCHED_FIFO at `priority`) where the system
+    /// allows it: a test's stand-in for a unit at the end of a serial line then answers like
+    /// hardware, whatever the machine's load. Returns whether it was allowed.
+    package func useRealtimeScheduling(priority: Int32) -> Bool {
+        thread?.useRealtimeScheduling(priority: priority) ?? false
+    }
+
     /// How many requests for `unit` the server has received (answered or not).
     public func requestCount(unit: Int) -> Int {
         state.withLock { $0.units[unit]?.requests ?? 0 }

@@ -3,14 +3,21 @@ import ModbusServer
 
 /// Starts a real libmodbus server on `127.0.0.1` at an ephemeral port serving `units`
 /// (each with all four tables at addresses 0..<10000). Call `stop()` when done.
+///
+/// It stands in for the units on a plant's network, which answer whatever this machine's
+/// load: its thread runs with SCHED_FIFO where allowed (`DevicePriority`). Without that, on a
+/// starved machine it missed 200-500 ms response timeouts in tests about decoding and alerts.
 public func startLoopbackServer(units: [Int] = [1]) throws -> ModbusServer {
-    try ModbusServer(endpoint: .tcp(host: "127.0.0.1", port: 0), units: units.map { ModbusServer.Unit(unitID: $0) })
+    let server = try ModbusServer(endpoint: .tcp(host: "127.0.0.1", port: 0), units: units.map { ModbusServer.Unit(unitID: $0) })
+    _ = server.useRealtimeScheduling(priority: DevicePriority.priority)
+    return server
 }
 
 /// A real serial line for RTU tests: two pseudo-terminals joined by `socat`.
 ///
 /// `socat -d -d pty,raw,echo=0,link=A pty,raw,echo=0,link=B`; bytes written to one end come
-/// out of the other. Call `stop()` to end socat and remove the links.
+/// out of the other. socat runs with real-time priority where allowed (`DevicePriority`).
+/// Call `stop()` to end socat and remove the links.
 public final class SocatPair: @unchecked Sendable {
     // @unchecked Sendable: `process` and `directory` are set once in init; ChildProcess is
     // safe to signal and wait for from any thread.
@@ -34,8 +41,10 @@ public final class SocatPair: @unchecked Sendable {
         directory = try TemporaryDirectory(prefix: "socat")
         serverEnd = directory.file("server")
         clientEnd = directory.file("client")
-        // A ChildProcess: socat dies with the test process even when that crashes.
-        process = try ChildProcess(socat, ["-d", "-d", "pty,raw,echo=0,link=\(serverEnd)", "pty,raw,echo=0,link=\(clientEnd)"])
+        // A ChildProcess: socat dies with the test process even when that crashes. With
+        // SCHED_FIFO where allowed: it is the wire, which carries bytes whatever the host's load.
+        let command = DevicePriority.command(socat, ["-d", "-d", "pty,raw,echo=0,link=\(serverEnd)", "pty,raw,echo=0,link=\(clientEnd)"])
+        process = try ChildProcess(command.executable, command.arguments)
         let deadline = ContinuousClock.now + .seconds(5)
         while !(FileManager.default.fileExists(atPath: serverEnd) && FileManager.default.fileExists(atPath: clientEnd)) {
             if ContinuousClock.now > deadline || !process.isRunning {
