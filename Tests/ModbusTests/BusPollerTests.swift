@@ -325,6 +325,7 @@ struct BusPollerTests {
         defer { pair.stop() }
         let server = try ModbusServer(endpoint: .rtu(device: pair.serverEnd, baud: 115_200), units: [.init(unitID: 1), .init(unitID: 2)])
         defer { server.stop() }
+        _ = server.useRealtimeScheduling(priority: DevicePriority.priority)  // a unit answers whatever the load
         try server.setValue(.float(Double(Float(3.25))), as: .float32, order: .BADC, kind: .holding, unit: 1, address: 4)
         try server.setRegisters([99], kind: .input, unit: 2, address: 0)
         var bus = BusConfiguration(name: "line", transport: .rtu(device: pair.clientEnd, baud: 115_200, parity: .none, dataBits: 8, stopBits: 1))

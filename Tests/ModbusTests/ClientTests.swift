@@ -250,6 +250,7 @@ struct RTUTests {
         defer { pair.stop() }
         let server = try ModbusServer(endpoint: .rtu(device: pair.serverEnd, baud: 115_200), units: [.init(unitID: 5), .init(unitID: 6)])
         defer { server.stop() }
+        _ = server.useRealtimeScheduling(priority: DevicePriority.priority)  // a unit answers whatever the load
         var address = 0
         var expected: [(TypeOrderCase, Int, RawValue)] = []
         for c in everyTypeAndOrder {
@@ -286,6 +287,7 @@ struct RTUTests {
         defer { pair.stop() }
         let server = try ModbusServer(endpoint: .rtu(device: pair.serverEnd, baud: 115_200), units: [.init(unitID: 1), .init(unitID: 2)])
         defer { server.stop() }
+        _ = server.useRealtimeScheduling(priority: DevicePriority.priority)  // a unit answers whatever the load
         server.setFault(.silent, unit: 2)
         try server.setRegisters([11], kind: .holding, unit: 1, address: 0)
         let client = try ModbusClient(transport: .rtu(device: pair.clientEnd, baud: 115_200, parity: .none, dataBits: 8, stopBits: 1), responseTimeout: .milliseconds(150))

@@ -141,6 +141,7 @@ struct ReadCommandTests {
         defer { pair.stop() }
         let server = try ModbusServer(endpoint: .rtu(device: pair.serverEnd, baud: 9600, parity: .even), units: [.init(unitID: 3)])
         defer { server.stop() }
+        _ = server.useRealtimeScheduling(priority: DevicePriority.priority)  // a unit answers whatever the load
         try server.setValue(.signed(-123_456_789), as: .int32, order: .BADC, kind: .input, unit: 3, address: 2)
         let run = try await runProgram(agent, ["read", "--rtu", pair.clientEnd, "--baud", "9600", "--parity", "E", "--data-bits", "8", "--stop-bits", "1",
                                          "--unit", "3", "--kind", "input", "--address", "2", "--type", "int32", "--order", "BADC"])
