@@ -213,8 +213,10 @@ private func summaryStarts(in directory: String) -> [(name: String, start: Times
     @Test func wallClockJumpingBackHidesNoRealStop() {
         var monitor = Self.monitor()
         _ = monitor.observe(time: Self.start, values: [1], qualities: [.good], monotonicNanoseconds: 5_000_000_000)
-        // Nothing for 2 s (20 poll intervals) while the wall clock went back an hour.
-        let event = monitor.tick(now: Self.wall(-3_600_000), monotonicNanoseconds: 7_000_000_000)
+        // Nothing for 2.5 s (25 poll intervals; the silence first found 1 s earlier) while the
+        // wall clock went back an hour.
+        #expect(monitor.tick(now: Self.wall(-3_600_500), monotonicNanoseconds: 6_500_000_000) == nil)
+        let event = monitor.tick(now: Self.wall(-3_600_000), monotonicNanoseconds: 7_500_000_000)
         #expect(event?.alert.kind == .dataStopped)
     }
 }

@@ -10,6 +10,9 @@ import Testing
     ]
 
     func t(_ s: Int) -> Timestamp { Timestamp(millisecondsSinceEpoch: 1_000_000 + Int64(s) * 1000) }
+    func t(_ s: Double) -> Timestamp { Timestamp(millisecondsSinceEpoch: 1_000_000 + Int64(s * 1000)) }
+    /// `s` seconds on the monotonic clock, in nanoseconds.
+    func mono(_ s: Double) -> UInt64 { 5_000_000_000 + UInt64(s * 1e9) }
 
     func monitor() -> DataQualityMonitor {
         DataQualityMonitor(machine: "pump-1", sensors: sensors, pollInterval: .seconds(1))
@@ -86,12 +89,36 @@ import Testing
         #expect(m.tick(now: t(100)) == nil)  // nothing ever arrived: not "stopped", just not started
         _ = m.observe(time: t(0), values: [1, 1, 1], qualities: [.good, .good, .good])
         #expect(m.tick(now: t(9)) == nil)
-        let stopped = m.tick(now: t(10))
+        // 10 intervals of silence found at t(10), raised once a check 1 s later still finds it.
+        #expect(m.tick(now: t(10)) == nil)
+        #expect(m.tick(now: t(10.5)) == nil)
+        let stopped = m.tick(now: t(11))
         #expect(stopped?.alert.kind == .dataStopped)
+        #expect(stopped?.alert.message.contains("no reading for 11 s") == true, "\(String(describing: stopped?.alert.message))")
         #expect(m.tick(now: t(20)) == nil)  // raised once
         #expect(m.openAlerts.count == 1)
         let events = m.observe(time: t(21), values: [1, 1, 1], qualities: [.good, .good, .good])
         #expect(events.map(\.change) == [.cleared])
         #expect(m.openAlerts.isEmpty)
+    }
+
+    /// The whole agent paused (its process starved of CPU for 12 s): the first check after it
+    /// finds 10 intervals of silence for every machine, but the pollers deliver within a moment;
+    /// no data_stopped alert (it was raised, then cleared 59 ms later, in a loaded test run).
+    @Test func aPauseOfTheAgentIsNotStoppedData() {
+        var m = monitor()
+        _ = m.observe(time: t(0), values: [1, 1, 1], qualities: [.good, .good, .good], monotonicNanoseconds: mono(0))
+        #expect(m.tick(now: t(12), monotonicNanoseconds: mono(12)) == nil)
+        // The poller's late cycle reaches the intake 60 ms later (scored later still).
+        m.noteArrival(monotonicNanoseconds: mono(12.06))
+        #expect(m.tick(now: t(12.5), monotonicNanoseconds: mono(12.5)) == nil)
+        #expect(m.tick(now: t(13.1), monotonicNanoseconds: mono(13.1)) == nil)
+        _ = m.observe(time: t(12), values: [1, 1, 1], qualities: [.good, .good, .good], monotonicNanoseconds: mono(12.06))
+        #expect(m.tick(now: t(14), monotonicNanoseconds: mono(14)) == nil)
+        #expect(m.openAlerts.isEmpty)
+        // Data that really stops is still raised: found at 22.1 s, 1 s later still silent.
+        #expect(m.tick(now: t(22.1), monotonicNanoseconds: mono(22.1)) == nil)
+        let stopped = m.tick(now: t(23.1), monotonicNanoseconds: mono(23.1))
+        #expect(stopped?.alert.kind == .dataStopped)
     }
 }

@@ -78,7 +78,9 @@ import TestSupport
         var engine = ScoringEngine(machines: [machine], models: [model])
         let start: Int64 = 1_800_000_000_000
         #expect(Self.changes(Self.feed(&engine, rows: Self.normal(100), start: start)).last == .judged)
-        // An hour without a reading: the data_stopped alert, and the state says so.
+        // An hour without a reading: the data_stopped alert once a check 1 s after the first
+        // still finds it, and the state says so.
+        #expect(engine.tick(now: Timestamp(millisecondsSinceEpoch: start + 3_699_000)).isEmpty)
         let raised = engine.tick(now: Timestamp(millisecondsSinceEpoch: start + 3_700_000))
         #expect(raised.map { $0.alert.kind } == [.dataStopped])
         let silent = engine.monitoring(machine: 0)

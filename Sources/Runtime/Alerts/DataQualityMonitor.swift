@@ -9,6 +9,11 @@ public struct DataQualityPolicy: Sendable, Equatable {
     public var offlineAfterCycles: Int = 3
     /// A machine's data has stopped when no reading (good or bad) arrived for this many poll intervals.
     public var stoppedAfterIntervals: Int = 10
+    /// ...and that silence was already there at a check at least this long before: a pause of
+    /// the whole agent (its process starved of CPU for a second or two) delays the pollers and
+    /// the checks alike, and the first check after it would otherwise find every machine
+    /// silent for a moment before the pollers catch up.
+    public var stoppedConfirmation: Duration = .seconds(1)
     /// Out-of-range must persist this many cycles before an alert (a single glitch is only flagged).
     public var outOfRangeCycles: Int = 2
 
@@ -62,6 +67,9 @@ public struct DataQualityMonitor: Sendable {
     /// a clock that a wall-clock step cannot move.
     private var lastArrivalMonotonic: UInt64?
     private var openStopped: Alert?
+    /// When a check (`tick`) first found the silence long enough, on the clock `tick` measures
+    /// silence with (monotonic milliseconds, else wall-clock milliseconds); nil when it did not.
+    private var silenceFoundAt: Int64?
 
     /// Creates the monitor for one machine.
     public init(machine: String, sensors: [MonitoredSensor], pollInterval: Duration, policy: DataQualityPolicy = DataQualityPolicy()) {
@@ -95,6 +103,7 @@ public struct DataQualityMonitor: Sendable {
         var events: [AlertEvent] = []
         lastArrival = time
         lastArrivalMonotonic = monotonicNanoseconds
+        silenceFoundAt = nil
         if var stopped = openStopped {
             stopped.ended = time
             openStopped = nil
@@ -193,6 +202,7 @@ public struct DataQualityMonitor: Sendable {
     public mutating func noteArrival(monotonicNanoseconds: UInt64) {
         guard let arrived = lastArrivalMonotonic, monotonicNanoseconds > arrived else { return }
         lastArrivalMonotonic = monotonicNanoseconds
+        silenceFoundAt = nil
     }
 
     /// Checks for a machine whose data stopped; call it on a timer (e.g. every poll interval).
@@ -208,7 +218,18 @@ public struct DataQualityMonitor: Sendable {
         } else {
             silence = now.millisecondsSinceEpoch - last.millisecondsSinceEpoch
         }
-        guard silence >= Int64(policy.stoppedAfterIntervals) * pollIntervalMilliseconds else { return nil }
+        guard silence >= Int64(policy.stoppedAfterIntervals) * pollIntervalMilliseconds else {
+            silenceFoundAt = nil
+            return nil
+        }
+        // Raise only when an earlier check already found it, long enough ago for the pollers
+        // to have delivered had the agent itself merely been paused.
+        let checkedAt = monotonicNanoseconds.map { Int64($0 / 1_000_000) } ?? now.millisecondsSinceEpoch
+        guard let found = silenceFoundAt, checkedAt - found >= policy.stoppedConfirmation.wholeMilliseconds else {
+            if silenceFoundAt == nil || checkedAt < silenceFoundAt! { silenceFoundAt = checkedAt }
+            return nil
+        }
+        silenceFoundAt = nil
         let alert = Alert(
             id: "\(machine)-stopped-\(last.millisecondsSinceEpoch)", machine: machine, kind: .dataStopped,
             severity: .critical, started: last,
@@ -230,6 +251,7 @@ public struct DataQualityMonitor: Sendable {
         for i in openOutOfRange.indices { openOutOfRange[i] = nil }
         for i in openOffline.indices { openOffline[i] = nil }
         openStopped = nil
+        silenceFoundAt = nil
         return events
     }
 
