@@ -53,4 +53,43 @@ struct CalibratedCompressor {
         self.detector = detector
         file = DetectorFile(machine: machine.id, calibratedAt: "2026-11-29T00:00:00.000Z", detector: detector, report: report)
     }
+
+    /// The anomaly alerts of one run of `sim` through the agent's scoring path: 6600 steps (11
+    /// minutes at 100 ms, the first 5 settling), then `fault` added at the simulator's current
+    /// time, then `stepsAfterFault` more.
+    struct FaultRun {
+        /// Anomaly alerts raised before the fault.
+        var raisedBeforeFault = 0
+        /// Seconds from the fault's start to the first anomaly alert (nil: none).
+        var firstAlertSeconds: Double?
+        /// The first alert's largest contributor.
+        var firstSensor: String?
+    }
+
+    /// Runs a copy of `sim` (the rows after calibration) with a fresh `ScoringEngine` on this
+    /// detector and adds `fault(secondsElapsed)` after 6600 steps.
+    func run(stepsAfterFault: Int, fault: (_ elapsedSeconds: Double) -> Fault) throws -> FaultRun {
+        var sim = sim
+        var engine = ScoringEngine(machines: [machine], models: [MachineModel(path: "memory", file: file)])
+        var outcome = FaultRun()
+        var row: [Double] = []
+        var faultStart: Int64?
+        for step in 0..<(6600 + stepsAfterFault) {
+            if step == 6600 {
+                try sim.add(fault(sim.elapsedSeconds))
+                faultStart = sim.time.millisecondsSinceEpoch
+            }
+            let time = sim.time
+            _ = sim.step(into: &row)
+            let readings = row.enumerated().map { Reading(machine: 0, sensor: Int32($0), time: time, value: $1, quality: .good) }
+            for event in engine.process(readings) where event.alert.kind == .anomaly && event.change == .raised {
+                guard let faultStart else { outcome.raisedBeforeFault += 1; continue }
+                if outcome.firstAlertSeconds == nil {
+                    outcome.firstAlertSeconds = Double(event.time.millisecondsSinceEpoch - faultStart) / 1000
+                    outcome.firstSensor = event.alert.topSensors.first?.sensor
+                }
+            }
+        }
+        return outcome
+    }
 }

@@ -28,31 +28,15 @@ import Testing
     /// its outlet valve halfway (step) for 4 minutes.
     static func measure(seed: UInt64) throws -> Outcome {
         let compressor = try CalibratedCompressor(seed: seed)
-        var sim = compressor.sim
-        var engine = ScoringEngine(machines: [compressor.machine], models: [MachineModel(path: "memory", file: compressor.file)])
         var outcome = Outcome()
         if let phases = compressor.detector.phases {
             let names = compressor.detector.sensorNames
             outcome.judged = names.indices.filter { phases.center[names.count + $0].isFinite }.map { names[$0] }
         }
-        var row: [Double] = []
-        var faultStart: Int64?
-        for step in 0..<(6600 + 2400) {
-            if step == 6600 {
-                try sim.add(Fault(.outletValveClosing, startSeconds: sim.elapsedSeconds, severity: 0.5, profile: .step))
-                faultStart = sim.time.millisecondsSinceEpoch
-            }
-            let time = sim.time
-            _ = sim.step(into: &row)
-            let readings = row.enumerated().map { Reading(machine: 0, sensor: Int32($0), time: time, value: $1, quality: .good) }
-            for event in engine.process(readings) where event.alert.kind == .anomaly && event.change == .raised {
-                guard let faultStart else { outcome.raisedBeforeFault += 1; continue }
-                if outcome.firstAlertSeconds == nil {
-                    outcome.firstAlertSeconds = Double(event.time.millisecondsSinceEpoch - faultStart) / 1000
-                    outcome.firstSensor = event.alert.topSensors.first?.sensor
-                }
-            }
-        }
+        let run = try compressor.run(stepsAfterFault: 2400) { Fault(.outletValveClosing, startSeconds: $0, severity: 0.5, profile: .step) }
+        outcome.raisedBeforeFault = run.raisedBeforeFault
+        outcome.firstAlertSeconds = run.firstAlertSeconds
+        outcome.firstSensor = run.firstSensor
         return outcome
     }
 

@@ -28,28 +28,12 @@ import Testing
     /// agent's scoring path (the first 5 settling), then freezes motor_current for 3 minutes.
     static func measure(seed: UInt64) throws -> Outcome {
         let compressor = try CalibratedCompressor(seed: seed)
-        var sim = compressor.sim
-        var engine = ScoringEngine(machines: [compressor.machine], models: [MachineModel(path: "memory", file: compressor.file)])
         var outcome = Outcome()
         outcome.currentWeight = compressor.detector.baseline.weight[compressor.current]
-        var row: [Double] = []
-        var faultStart: Int64?
-        for step in 0..<(6600 + 1800) {
-            if step == 6600 {
-                try sim.add(Fault(.sensorStuck, startSeconds: sim.elapsedSeconds, severity: 0.5, profile: .step, channel: "motor_current"))
-                faultStart = sim.time.millisecondsSinceEpoch
-            }
-            let time = sim.time
-            _ = sim.step(into: &row)
-            let readings = row.enumerated().map { Reading(machine: 0, sensor: Int32($0), time: time, value: $1, quality: .good) }
-            for event in engine.process(readings) where event.alert.kind == .anomaly && event.change == .raised {
-                guard let faultStart else { outcome.raisedBeforeFault += 1; continue }
-                if outcome.firstAlertSeconds == nil {
-                    outcome.firstAlertSeconds = Double(event.time.millisecondsSinceEpoch - faultStart) / 1000
-                    outcome.firstSensor = event.alert.topSensors.first?.sensor
-                }
-            }
-        }
+        let run = try compressor.run(stepsAfterFault: 1800) { Fault(.sensorStuck, startSeconds: $0, severity: 0.5, profile: .step, channel: "motor_current") }
+        outcome.raisedBeforeFault = run.raisedBeforeFault
+        outcome.firstAlertSeconds = run.firstAlertSeconds
+        outcome.firstSensor = run.firstSensor
         return outcome
     }
 
