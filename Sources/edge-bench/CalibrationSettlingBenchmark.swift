@@ -1,6 +1,10 @@
 import Detection
 import EdgeCore
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// `edge-bench calibration-settling [--dataset DIR] [--rows 400] [--seconds-per-row 1]`: which
 /// files of a labelled data set (SKAB) would get `calibrate`'s still-settling warning if each were
 /// calibrated on its first `--rows` rows, as `evaluate --calibration-rows` does: per file, the
@@ -8,7 +12,8 @@ import EdgeCore
 /// values; then how many files. A report, not a tuning target: the rule is
 /// `CalibrationDrift.Rule.standard`, set on the simulator.
 func calibrationSettlingBenchmark(_ args: [String]) throws -> Int32 {
-    var dataset = "../shared/data/skab", rows = 400, secondsPerRow = 1.0
+    let teamDataset = "../shared/data/skab"
+    var dataset = teamDataset, rows = 400, secondsPerRow = 1.0
     var i = 0
     while i < args.count {
         let value = i + 1 < args.count ? args[i + 1] : ""
@@ -23,6 +28,13 @@ func calibrationSettlingBenchmark(_ args: [String]) throws -> Int32 {
         default: throw BenchError("unknown argument \"\(args[i])\" (expected --dataset, --rows, --seconds-per-row)")
         }
         i += 2
+    }
+    // The team's data set sits beside the repository and is absent from a fresh clone elsewhere:
+    // `make bench` then reports the benchmark as skipped, as the tests skip. A --dataset the
+    // user names must exist.
+    if dataset == teamDataset, access(dataset, F_OK) != 0 {
+        print("calibration-settling: skipped: \(dataset) is not present (the team's SKAB data, beside the repository)")
+        return 0
     }
     let files = try DatasetEvaluation.csvFiles(under: dataset)
     print("calibration-settling: \(files.count) files under \(dataset), first \(rows) rows each; rule: |change| ≥ \(CalibrationDrift.Rule.standard.changeNoises) short-term spreads and ≥ \(CalibrationDrift.Rule.standard.endChangeSpreads) calibration spreads over the last fifth the same way")
