@@ -22,6 +22,8 @@ let package = Package(
         // C libraries, each behind a shim that re-exports what Swift cannot import.
         .systemLibrary(name: "CModbus", pkgConfig: "libmodbus", providers: [.apt(["libmodbus-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        // glibc's posix_spawn extension (closing descriptors in the child) that Swift cannot import.
+        .target(name: "CPosixSpawn"),
 
         // Value types every layer shares: timestamps, readings, quality flags, register types.
         .target(name: "EdgeCore"),
@@ -44,7 +46,7 @@ let package = Package(
         .target(
             name: "Runtime",
             dependencies: [
-                "EdgeCore", "Configuration", "Modbus", "Store", "Detection", "Summaries", logging,
+                "EdgeCore", "Configuration", "Modbus", "Store", "Detection", "Summaries", "CPosixSpawn", logging,
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]

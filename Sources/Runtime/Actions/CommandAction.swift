@@ -3,11 +3,16 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import CPosixSpawn
 import EdgeCore
 
 /// Runs a configured program when an alert event happens: executed directly with its
 /// arguments (never through a shell), with the alert's fields in environment variables,
 /// and killed when it outlives its timeout.
+///
+/// Descriptors: stdin is `/dev/null`, stdout and stderr are the agent's (the journal under
+/// systemd), and no other descriptor of the agent's is open in the program (its Modbus
+/// connections, the buffer, the alert log…).
 ///
 /// Environment: `EDGE_AGENT_EVENT` (raised/updated/cleared), `EDGE_AGENT_ALERT_ID`,
 /// `EDGE_AGENT_MACHINE`, `EDGE_AGENT_KIND`, `EDGE_AGENT_SEVERITY`, `EDGE_AGENT_STARTED`,
@@ -36,7 +41,8 @@ public struct CommandAction: Sendable, Equatable {
         case signalled(Int32)
         /// Ran past its timeout and was killed.
         case timedOut
-        /// Could not be started (errno).
+        /// Could not be started (errno; `ENOSYS` when the C library cannot close the agent's
+        /// descriptors in the child: glibc older than 2.34).
         case failedToStart(Int32)
     }
 
@@ -75,6 +81,12 @@ public struct CommandAction: Sendable, Equatable {
         defer { posix_spawn_file_actions_destroy(&actions) }
         // The program gets no stdin; its output goes where the agent's goes (the journal).
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        // And nothing else of the agent's: every descriptor it holds without close-on-exec
+        // (whatever its parent passed on, and any a library opens without O_CLOEXEC) would
+        // otherwise be the program's too, for as long as it and its children run. Closed in
+        // the child before exec, so a descriptor another thread opens meanwhile cannot escape.
+        let closing = CPosixSpawn_addCloseFrom(&actions, 3)
+        guard closing == 0 else { return .failedToStart(closing) }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
