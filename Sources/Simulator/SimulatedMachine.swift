@@ -249,6 +249,30 @@ public struct SimulatedMachine: Sendable {
         schedule.load = min(max(load, 0), 1)
     }
 
+    /// Brings the machine to thermal steady state at its current operating point, as a new machine
+    /// starts at its first one: three simulated hours of its physics, fault-free, at the present
+    /// surroundings. Time does not advance and no random stream moves (ambient, grid, noise and
+    /// faults go on exactly as without it); only the machine's state (temperatures, speed) changes.
+    ///
+    /// `setOperatingPoint` alone is a setpoint change: a pump moved from the load it warmed up at
+    /// to another one cools or heats toward the new level over its thermal time constants (tens of
+    /// minutes). Call this after it when a run should start *at* the new operating point.
+    public mutating func settle() {
+        // Conditions from copies, so the environment's and the process's streams stay untouched
+        // (with no time elapsed the slow random walks would not move anyway).
+        var environmentCopy = environment
+        var randomCopy = processRandom
+        var conditions = environmentCopy.advance(
+            seconds: 0, at: time, running: schedule.running, load: schedule.load, random: &randomCopy
+        )
+        conditions.running = schedule.running
+        var unused = SplitMix64(seed: 0)
+        var scratch = truth
+        for _ in 0..<10_800 {
+            model.advance(seconds: 1, conditions: conditions, effects: ProcessEffects(), random: &unused, truth: &scratch)
+        }
+    }
+
     /// The index of a channel in `channels`, if the machine reports it.
     public func channelIndex(named name: String) -> Int? {
         channels.firstIndex { $0.name == name }

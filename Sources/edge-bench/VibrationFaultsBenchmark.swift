@@ -2,15 +2,28 @@ import Detection
 import EdgeCore
 import Simulator
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 /// `edge-bench vibration-faults [--kind pump|motor|compressor] [--seeds FIRST-LAST] [--step-ms MS]
-/// [--fault KIND] [--channel NAME] [--severity S] [--wander-power P] [--automatic] [--no-phase-means] [--phase-states 1|0,1]`: does a fault alert on a machine
+/// [--fault KIND] [--channel NAME] [--severity S] [--fault-minutes M] [--wander-power P] [--automatic] [--no-phase-means]
+/// [--phase-states 1|0,1] [--no-load-prior] [--levels] [--settle|--no-settle]`: does a fault alert on a machine
 /// calibrated for 10 minutes? (Vibration faults by default; `--fault` takes any of the machine
 /// kind's process faults or a sensor fault, `--channel` the sensor a sensor fault hits;
 /// `--wander-power P` calibrates with that wander discount power, 0 = none, to see what the
 /// discount costs; `--no-phase-means` calibrates without `StatePhaseMeans`, `--phase-states 0,1`
-/// judges the phases of both states instead of the loaded ones.) Each simulated machine runs at one operating point (the
+/// judges the phases of both states instead of the loaded ones; `--no-load-prior` calibrates without the load prior;
+/// `--fault-minutes M` lets the fault act M minutes instead of 10; `--levels` prints, per sensor the
+/// fault moves, how far the load prior lets its level move and how far it moved.) Each simulated machine runs at one operating point (the
 /// compressor at load 0.6, its receiver cycling it between loaded and unloaded; pumps and fan
-/// motors at the middle of their range; `--automatic`: the plant's own load changes), is calibrated
+/// motors at the middle of their range; `--automatic`: the plant's own load changes). Pumps and
+/// fan motors are settled there (`SimulatedMachine.settle()`: thermal steady state at that point,
+/// not at the load the simulator warmed them up at; `--no-settle`: as before 2026-11-30, still
+/// cooling or warming toward it through the whole run); compressors are not, so that their
+/// figures in docs/detection.md stay reproducible (`--settle` settles them too). Each is calibrated
 /// on its first 10 minutes, runs 10 more minutes normally, then 10 minutes with the fault (step
 /// profile). Prints per machine the weights of the sensors the fault moves (the simulator's label;
 /// vibration for vibration faults) and of any other sensor weighted below 1, the alerted rows of
@@ -27,6 +40,10 @@ func vibrationFaultsBenchmark(_ args: [String]) throws -> Int32 {
     var phaseStates = [1]
     var channel: String?
     var wanderPower: Float?
+    var loadPrior = true
+    var faultMinutes = 10
+    var levels = false
+    var settle: Bool?
     var i = 0
     while i < args.count {
         let value = i + 1 < args.count ? args[i + 1] : ""
@@ -53,8 +70,23 @@ func vibrationFaultsBenchmark(_ args: [String]) throws -> Int32 {
         case "--wander-power":
             guard let p = Float(value), p >= 0 else { throw BenchError("--wander-power takes a power ≥ 0, not \"\(value)\"") }
             wanderPower = p
+        case "--fault-minutes":
+            guard let m = Int(value), m > 0 else { throw BenchError("--fault-minutes takes whole minutes > 0, not \"\(value)\"") }
+            faultMinutes = m
         case "--automatic":
             automatic = true
+            i += 1
+            continue
+        case "--no-load-prior":
+            loadPrior = false
+            i += 1
+            continue
+        case "--levels":
+            levels = true
+            i += 1
+            continue
+        case "--settle", "--no-settle":
+            settle = args[i] == "--settle"
             i += 1
             continue
         case "--no-phase-means":
@@ -68,11 +100,11 @@ func vibrationFaultsBenchmark(_ args: [String]) throws -> Int32 {
             }
             phaseStates = states
         default:
-            throw BenchError("unknown argument \"\(args[i])\" (expected --kind, --seeds, --step-ms, --fault, --channel, --severity, --wander-power, --automatic, --no-phase-means, --phase-states)")
+            throw BenchError("unknown argument \"\(args[i])\" (expected --kind, --seeds, --step-ms, --fault, --channel, --severity, --fault-minutes, --wander-power, --automatic, --no-phase-means, --phase-states, --no-load-prior, --levels, --settle, --no-settle)")
         }
         i += 2
     }
-    print("vibration-faults: \(fault.rawValue)\(channel.map { " on \($0)" } ?? "") severity \(severity) (step), polls every \(stepMilliseconds) ms, \(automatic ? "automatic operation" : "one operating point"); seeds \(seeds.lowerBound)–\(seeds.upperBound)")
+    print("vibration-faults: \(fault.rawValue)\(channel.map { " on \($0)" } ?? "") severity \(severity) (step) for \(faultMinutes) min\(loadPrior ? "" : ", no load prior"), polls every \(stepMilliseconds) ms, \(automatic ? "automatic operation" : "one operating point" + (settle.map { $0 ? ", settled" : ", not settled" } ?? ", pumps and fan motors settled")); seeds \(seeds.lowerBound)–\(seeds.upperBound)")
     print("calibrated on 10 min; weights (the sensors the fault moves | any other below 1) / alerted rows in 10 normal min / first alert after the fault began [top sensor] / peak score ÷ threshold during the fault [top sensor]")
     for kind in kinds {
         guard fault.isSensorFault || kind.applicableFaults.contains(fault) else {
@@ -83,7 +115,9 @@ func vibrationFaultsBenchmark(_ args: [String]) throws -> Int32 {
         for seed in seeds {
             let outcome = vibrationProcedure(kind: kind, seed: seed, stepMilliseconds: stepMilliseconds, fault: fault,
                                              severity: severity, automatic: automatic, channel: channel,
-                                             wanderPower: wanderPower, phaseMeans: phaseMeans, phaseStates: phaseStates)
+                                             wanderPower: wanderPower, phaseMeans: phaseMeans, phaseStates: phaseStates,
+                                             loadPrior: loadPrior, faultMinutes: faultMinutes, levels: levels,
+                                             settle: !automatic && (settle ?? (kind != .compressor)))
             machines += 1
             if outcome.firstAlertSeconds != nil { caught += 1 }
             if outcome.normalAlertRows > 0 { falseMachines += 1 }
@@ -112,7 +146,8 @@ private struct VibrationOutcome {
 
 private func vibrationProcedure(kind: MachineKind, seed: UInt64, stepMilliseconds: Int64, fault: FaultKind,
                                 severity: Double, automatic: Bool, channel: String?,
-                                wanderPower: Float?, phaseMeans: Bool, phaseStates: [Int]) -> VibrationOutcome {
+                                wanderPower: Float?, phaseMeans: Bool, phaseStates: [Int],
+                                loadPrior: Bool, faultMinutes: Int, levels: Bool, settle: Bool) -> VibrationOutcome {
     var options = MachineOptions()
     options.stepMilliseconds = stepMilliseconds
     options.automaticOperation = automatic
@@ -120,6 +155,7 @@ private func vibrationProcedure(kind: MachineKind, seed: UInt64, stepMillisecond
     if !automatic {
         let range = machine.loadRange
         machine.setOperatingPoint(running: true, load: kind == .compressor ? 0.6 : (range.lowerBound + range.upperBound) / 2)
+        if settle { machine.settle() }
     }
     // A running contact is the run signal, not a scored sensor (as the agent leaves it out).
     let keep = machine.channels.indices.filter { machine.channels[$0].name != "running" }
@@ -137,21 +173,24 @@ private func vibrationProcedure(kind: MachineKind, seed: UInt64, stepMillisecond
         }
         return out
     }
+    // The same machine, for `--levels`: run on without the fault.
+    var twin = machine
     let calibration = rows(minutes: 10)
     let normal = rows(minutes: 10)
     var notes: [String] = []
     do {
-        try machine.inject(fault, severity: severity, durationSeconds: 600, profile: .step, channel: channel)
+        try machine.inject(fault, severity: severity, durationSeconds: Double(faultMinutes * 60), profile: .step, channel: channel)
     } catch {
         notes.append("not injected: \(error)")
     }
-    let faulty = rows(minutes: 10)
+    let faulty = rows(minutes: faultMinutes)
 
     var settings = CalibrationSettings()
     settings.secondsPerRow = Float(stepMilliseconds) / 1000
     settings.machineKind = kind.rawValue
     if let wanderPower { settings.deviation.wanderPenaltyPower = wanderPower }
     if !phaseMeans { settings.phaseMeans = nil }
+    if !loadPrior { settings.loadPrior = nil }
     settings.phaseMeans?.states = phaseStates
     let detector = Calibrator(settings: settings).calibrate(values: calibration[...], sensorNames: names).detector
     var outcome = VibrationOutcome()
@@ -189,6 +228,46 @@ private func vibrationProcedure(kind: MachineKind, seed: UInt64, stepMillisecond
         notes.append("phase means loaded: \(judged[1].joined(separator: " ")), unloaded: \(judged[0].joined(separator: " "))")
     }
     notes.append("threshold \(EvaluationText.fixed(Double(detector.threshold), 2))")
+    if levels {
+        // Per sensor the fault moves: its level in the calibration's last minute, the change of
+        // level the load prior tolerates at an unchanged speed, the change of the last minute of
+        // the fault from it and the same without the fault (the twin machine), and how far the
+        // sensor's minute means wander in a day at this operating point without the fault (their
+        // range, and their largest change over as many minutes as the fault lasted).
+        var minuteMeans = [[Double]](repeating: [], count: names.count)
+        var sums = [Double](repeating: 0, count: names.count)
+        var twinSample: [Double] = []
+        for _ in 0..<(24 * 60) {
+            for j in sums.indices { sums[j] = 0 }
+            for _ in 0..<rowsPerMinute {
+                _ = twin.step(into: &twinSample)
+                for (j, k) in keep.enumerated() { sums[j] += twinSample[k] }
+            }
+            for j in sums.indices { minuteMeans[j].append(sums[j] / Double(rowsPerMinute)) }
+        }
+        let width = names.count
+        func lastMinuteMean(_ block: [Float], _ s: Int) -> Double {
+            let count = block.count / width
+            let values = ((count - rowsPerMinute)..<count).map { Double(block[$0 * width + s]) }.filter(\.isFinite)
+            return values.reduce(0, +) / Double(max(1, values.count))
+        }
+        func fixed(_ x: Double) -> String { (x >= 0 ? "+" : "") + EvaluationText.fixed(x, 2) }
+        for s in names.indices where isMoved[s] {
+            let base = lastMinuteMean(calibration, s)
+            var text = "\(names[s]) \(EvaluationText.fixed(base, 2))"
+            if let load = detector.load, load.reference[s].isFinite {
+                let r = Double(load.reference[s]), t = Double(load.tolerance[s])
+                text += ", prior tolerates -\(EvaluationText.fixed(r * (1 - exp(-t)), 2))/+\(EvaluationText.fixed(r * (exp(t) - 1), 2)) around \(EvaluationText.fixed(r, 2))"
+            }
+            let m = minuteMeans[s]
+            let withoutFault = m[20 + faultMinutes - 1] - base
+            let day = (m.max() ?? .nan) - (m.min() ?? .nan)
+            let fastest = (faultMinutes..<m.count).map { abs(m[$0] - m[$0 - faultMinutes]) }.max() ?? .nan
+            text += ", fault's last minute \(fixed(lastMinuteMean(faulty, s) - base)) (without the fault \(fixed(withoutFault)))"
+            text += ", a day without it: range \(EvaluationText.fixed(day, 2)), largest change in \(faultMinutes) min \(EvaluationText.fixed(fastest, 2))"
+            notes.append(text)
+        }
+    }
     outcome.notes = notes.joined(separator: "; ")
     var stream = detector.makeStream()
     let n = names.count
