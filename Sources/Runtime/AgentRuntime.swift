@@ -59,7 +59,9 @@ public struct RuntimeCounters: Sendable, Equatable {
     public var writerRejectedReadings = 0
     /// Windows scored.
     public var windowsScored = 0
-    /// Alert events produced.
+    /// Alert events (raised, updated, cleared), whatever produced them (a poll cycle, a tick's
+    /// data-stopped check, a new model, the stop, the start's ending of alerts left open): one
+    /// per line the alert log is given.
     public var alertEvents = 0
     /// Delay from a reading's poll time to its score being known, p50 and p99 of recent windows (ms).
     public var scoreDelayP50Milliseconds = 0.0
@@ -271,7 +273,7 @@ public final class AgentRuntime: Service, Sendable {
                     logger.warning("alert log \(alertLog.path): cut \(alertLog.repairedBytes) bytes of a torn last line (an earlier crash)")
                 }
                 endAlertsLeftOpen(database: database, mapping: mapping, configuration: configuration, alertLog: alertLog,
-                                  now: clock.now(), reason: leftOpenReason, logger: logger)
+                                  now: clock.now(), reason: leftOpenReason, counters: counters, logger: logger)
                 let intake = Intake(writer: writer, scoring: ScoringQueue(capacity: options.scoringQueueCapacity),
                                     counters: counters, clock: clock, machines: configuration.machines.count)
                 var pollers: [BusPoller] = []
@@ -292,7 +294,8 @@ public final class AgentRuntime: Service, Sendable {
                     if let problem { logger.error("alert action not used: \(problem)") }
                     return configured
                 }
-                let dispatcher = try AlertDispatcher(alertLog: alertLog, database: database, actions: actions, logger: logger)
+                let dispatcher = try AlertDispatcher(alertLog: alertLog, database: database, actions: actions, counters: counters,
+                                                     logger: logger)
                 let pipeline = Pipeline(
                     configuration: configuration, databasePath: databasePath, databaseIdentity: FileIdentity(path: databasePath),
                     writer: writer, pollers: pollers, models: models, modelTimes: modelTimes,
@@ -307,12 +310,15 @@ public final class AgentRuntime: Service, Sendable {
         /// Ends the alerts an earlier run (or the previous pipeline) left open: the engines this
         /// pipeline starts with do not know them and would never end them. Before polling starts,
         /// so the new engines' own alerts come after. A failure is logged; the agent still starts.
+        /// Their `cleared` events are alert events like the dispatcher's, counted in `alertEvents`.
         private static func endAlertsLeftOpen(database: BufferDatabase, mapping: SensorMapping, configuration: AgentConfiguration,
-                                              alertLog: AlertLog, now: Timestamp, reason: String, logger: Logger) {
+                                              alertLog: AlertLog, now: Timestamp, reason: String, counters: SharedCounters,
+                                              logger: Logger) {
             do {
                 let outcome = try AlertsLeftOpen.end(
                     database: database, mapping: mapping, configuration: configuration, alertLog: alertLog, now: now,
                     reason: reason)
+                counters.withLock { $0.alertEvents += outcome.events.count }
                 let count = outcome.events.count + outcome.endedWithoutLogEvent + outcome.alreadyInLog
                 guard count > 0 else {
                     logger.info("no alerts left open before this start")
@@ -363,10 +369,8 @@ public final class AgentRuntime: Service, Sendable {
                             dispatcher.dispatch(events)
                             summaries.record(events)
                         }
-                        counters.withLock { c in
-                            c.windowsScored = engine.windowsScored
-                            c.alertEvents += events.count
-                        }
+                        // Its events were counted by `dispatch`, as every alert event is.
+                        counters.withLock { $0.windowsScored = engine.windowsScored }
                     case .tick(let newModels):
                         let now = clock.now()
                         // Cycles still queued have arrived: their machines' data has not stopped.
@@ -386,7 +390,6 @@ public final class AgentRuntime: Service, Sendable {
                             if !ended.isEmpty {
                                 dispatcher.dispatch(ended)
                                 summaries.record(ended)
-                                counters.withLock { $0.alertEvents += ended.count }
                             }
                             logger.notice("\(configuration.machines[new.machine].id): new model loaded (threshold \(new.model.map { "\($0.threshold)" } ?? "none")); its windows and alert rule start afresh")
                         }
@@ -411,7 +414,6 @@ public final class AgentRuntime: Service, Sendable {
                     if !events.isEmpty {
                         dispatcher.dispatch(events, runningActions: false)
                         summaries.record(events)
-                        counters.withLock { $0.alertEvents += events.count }
                         logger.notice("ended \(events.count) open alert(s): \(reason)")
                     }
                 }

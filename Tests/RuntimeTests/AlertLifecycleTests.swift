@@ -168,7 +168,7 @@ import Testing
         let database = try BufferDatabase(path: databasePath)
         let logPath = dir.file("alerts.jsonl")
         let dispatcher = try AlertDispatcher(
-            alertLog: try AlertLog(path: logPath), database: try BufferDatabase(path: databasePath), actions: [],
+            alertLog: try AlertLog(path: logPath), database: try BufferDatabase(path: databasePath), actions: [], counters: SharedCounters(),
             logger: Logger(label: "test"))
         defer { dispatcher.stop() }
         func at(_ second: Int64) -> Timestamp { Timestamp(millisecondsSinceEpoch: 1_800_000_000_000 + second * 1000) }
@@ -214,7 +214,7 @@ import Testing
             work: .command(CommandAction(arguments: ["/bin/sh", "-c", script, jsonOut, ackOut], timeout: .seconds(10))),
             events: [.raised, .updated, .cleared], machines: [], minimumSeverity: .warning)
         let dispatcher = try AlertDispatcher(
-            alertLog: try AlertLog(path: logPath), database: try BufferDatabase(path: databasePath), actions: [action],
+            alertLog: try AlertLog(path: logPath), database: try BufferDatabase(path: databasePath), actions: [action], counters: SharedCounters(),
             logger: Logger(label: "test"))
         defer { dispatcher.stop() }
         func at(_ second: Int64) -> Timestamp { Timestamp(millisecondsSinceEpoch: 1_800_000_000_000 + second * 1000) }

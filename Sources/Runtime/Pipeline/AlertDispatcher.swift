@@ -27,13 +27,18 @@ final class AlertDispatcher: Sendable {
     private let actionWorker: SerialWorker
     private let state: State
     private let actions: [ConfiguredAction]
+    private let counters: SharedCounters
     private let logger: Logger
 
-    init(alertLog: AlertLog?, database: BufferDatabase?, actions: [ConfiguredAction], logger: Logger) throws {
+    /// - Parameter counters: where every event handed to `dispatch` is counted
+    ///   (`RuntimeCounters.alertEvents`).
+    init(alertLog: AlertLog?, database: BufferDatabase?, actions: [ConfiguredAction], counters: SharedCounters,
+         logger: Logger) throws {
         worker = try SerialWorker(name: "edge-alerts")
         actionWorker = try SerialWorker(name: "edge-actions", capacity: 100)
         state = State(alertLog: alertLog, database: database)
         self.actions = actions
+        self.counters = counters
         self.logger = logger
     }
 
@@ -44,8 +49,13 @@ final class AlertDispatcher: Sendable {
     ///
     /// Actions are queued by the alert thread once the event is complete (what operators
     /// recorded on the stored row added), so an action gets exactly the event the alert log got.
+    ///
+    /// Every event the running pipeline raises, updates or clears comes through here, whatever
+    /// produced it (a poll cycle, a tick's data-stopped check, a new model, the stop), so this
+    /// is where `alertEvents` counts them: once each, when they are queued.
     func dispatch(_ events: [AlertEvent], runningActions: Bool = true) {
         guard !events.isEmpty else { return }
+        counters.withLock { $0.alertEvents += events.count }
         let state = self.state
         let logger = self.logger
         let actions = runningActions ? self.actions : []
