@@ -11,8 +11,12 @@ public struct SensorContribution: Sendable, Equatable {
     public var unit: String
     /// Its share of the anomaly score (contributions of all sensors add up to the score).
     public var contribution: Double
-    /// The range it kept during calibration (robust, e.g. median ± 3 robust scales).
+    /// The range the detector judges its reading against where the machine runs: the range it
+    /// kept during calibration (robust, e.g. median ± 3 robust scales), moved with a two-state
+    /// machine's state and a variable-speed machine's speed (see `MachineModel.normalRange`).
     public var normalLow: Double
+    /// The high end of that range; infinite (`null` in JSON) when it has none: a speed the load
+    /// prior compensates is normal from its minimum share of the calibration speed up.
     public var normalHigh: Double
 
     public init(sensor: String, value: Double, unit: String = "", contribution: Double, normalLow: Double, normalHigh: Double) {

@@ -1,5 +1,5 @@
 /// Numbers as people read them in reports, without Foundation's formatters (which pull ICU).
-enum NumberText {
+public enum NumberText {
     /// `value` rounded to `decimals` places (`fixed(3.14159, decimals: 2)` is `3.14`); `–` for NaN or ±∞.
     static func fixed(_ value: Double, decimals: Int) -> String {
         guard value.isFinite else { return "–" }
@@ -22,13 +22,14 @@ enum NumberText {
     }
 
     /// About four significant digits, no exponent: `1234`, `123.4`, `12.35`, `1.235`, `0.1235`.
-    static func display(_ value: Double?) -> String {
+    public static func display(_ value: Double?) -> String {
         guard let value, value.isFinite else { return "–" }
         return fixed(value, decimals: decimals(forMagnitude: abs(value)))
     }
 
-    /// Like `display`, without trailing zeros: `52`, `1.2`, `0.25` (for configured limits).
-    static func short(_ value: Double?) -> String {
+    /// Like `display`, without trailing zeros: `52`, `1.2`, `0.25` (for configured limits and
+    /// the operating points summaries name, `speed = 1173`).
+    public static func short(_ value: Double?) -> String {
         var text = display(value)
         guard text.contains(".") else { return text }
         while text.hasSuffix("0") { text.removeLast() }

@@ -315,9 +315,12 @@ private struct Page {
     private mutating func sensorChart(_ series: SensorSeries, _ digest: SensorDigest) {
         let buckets = digest.chartBuckets()
         let height: Double = 112
-        var low = buckets.range?.low ?? series.normalLow ?? 0
+        let bounded = series.normalHigh != nil
+        var low = buckets.range?.low ?? (bounded ? series.normalLow : nil) ?? 0
         var high = buckets.range?.high ?? series.normalHigh ?? 1
-        if let n = series.normalLow { low = min(low, n) }
+        // A range without an upper end (a compensated speed: normal from the load prior's
+        // minimum up) is shaded from its low end up, without stretching the axis down to it.
+        if let n = series.normalLow, bounded { low = min(low, n) }
         if let n = series.normalHigh { high = max(high, n) }
         // The data's range with a margin (not widened to round ticks: the band gets the height).
         let span = high > low ? high - low : max(abs(high) * 0.05, 1)
@@ -331,6 +334,8 @@ private struct Page {
         openChart(height: height, label: "\(series.name)\(unitText): minimum, mean and maximum per interval\(stateText)")
         if let lo = series.normalLow, let hi = series.normalHigh, hi >= lo {
             out.append("<rect class=\"normal\" x=\"0\" y=\"\(coordinate(y(hi)))\" width=\"\(Int(Page.plotWidth))\" height=\"\(coordinate(max(1, y(lo) - y(hi))))\"/>\n")
+        } else if let lo = series.normalLow, series.normalHigh == nil, lo.isFinite {
+            out.append("<rect class=\"normal\" x=\"0\" y=\"0\" width=\"\(Int(Page.plotWidth))\" height=\"\(coordinate(max(1, min(height, y(lo)))))\"/>\n")
         }
         gridAndAlerts(ticks: axis.ticks, y: y, height: height, shadeAlerts: true)
         for run in buckets.emptyRuns {
@@ -374,7 +379,10 @@ private struct Page {
             out.append("<td data-label=\"Sensors\"><div>")
             for (k, s) in alert.topSensors.prefix(3).enumerated() {
                 if k > 0 { out.append("<br/>") }
-                out.append("<b>\(e(s.sensor))</b> \(withUnit(s.value, s.unit)) <span class=\"facts ts\">(normal \(NumberText.short(s.normalLow))–\(NumberText.short(s.normalHigh)))</span>")
+                // No upper end (stored as null): a compensated speed, normal from the prior's minimum up.
+                let normal = s.normalLow.isFinite && !s.normalHigh.isFinite ? "≥ \(NumberText.short(s.normalLow))"
+                    : "\(NumberText.short(s.normalLow))–\(NumberText.short(s.normalHigh))"
+                out.append("<b>\(e(s.sensor))</b> \(withUnit(s.value, s.unit)) <span class=\"facts ts\">(normal \(normal))</span>")
             }
             if alert.topSensors.isEmpty { out.append("–") }
             out.append("</div></td><td data-label=\"Message\"><div>\(e(alert.message))</div></td></tr>\n")
@@ -393,6 +401,8 @@ private struct Page {
             out.append("<span\(lowCompleteness ? " style=\"color:var(--warn)\"" : "")>\(stats.completenessPercent >= 100 ? "100" : NumberText.fixed(stats.completenessPercent, decimals: 1))% complete</span>")
             if let state = series.normalState, let low = series.normalLow, let high = series.normalHigh {
                 out.append(" · normal <b>\(num(low))–\(num(high))</b> while \(e(state))")
+            } else if let low = series.normalLow, series.normalHigh == nil {
+                out.append(" · normal <b>≥ \(num(low))</b>")
             }
             out.append("</div>\n")
             sensorChart(series, digest)

@@ -86,8 +86,10 @@ public struct SensorSeries: Sendable {
     public var normalLow: Double?
     /// The high end of that range.
     public var normalHigh: Double?
-    /// The state of the machine the normal range belongs to (`loaded = 1`), when the sensor's
-    /// normal level depends on a two-state machine's state; nil: one range whatever the state.
+    /// The operating point the normal range belongs to, when it depends on one: a two-state
+    /// machine's state (`loaded = 1`), a variable-speed machine's speed (`speed = 1012`, the
+    /// period's median), or both (`loaded = 1, loaded duty = 0.62`); nil: one range whatever the
+    /// machine does.
     public var normalState: String?
 
     /// Creates a sensor series.
@@ -107,6 +109,19 @@ public struct SensorSeries: Sendable {
 
     /// Readings of any quality the series holds (in its digest, or its samples).
     public var readingCount: Int { digest?.readings ?? samples.count }
+
+    /// The level the sensor held for most of `[start, end)`: the median of its mean per chart
+    /// interval (each an equal share of the period; intervals without a good reading left
+    /// out), so stops, starts and short excursions do not move it as they move the mean. Nil
+    /// without a good reading. Reads the whole series: for a summary's few such sensors (a
+    /// machine's speed), not for every sensor.
+    public func medianOverTime(start: Timestamp, end: Timestamp, pollIntervalMilliseconds: Int64) -> Double? {
+        let buckets = reduced(start: start, end: end, pollIntervalMilliseconds: pollIntervalMilliseconds).chartBuckets()
+        let means = (0..<buckets.count).filter { buckets.isFilled($0) }.map { buckets.mean[$0] }.sorted()
+        guard !means.isEmpty else { return nil }
+        let middle = means.count / 2
+        return means.count % 2 == 1 ? means[middle] : (means[middle - 1] + means[middle]) / 2
+    }
 
     /// The series reduced over `[start, end)`: its digest when it has one (for the digest's own
     /// period), else its samples fed through a new digest in order. The one reduction every

@@ -61,11 +61,13 @@ public struct SensorStatistics: Sendable, Equatable {
     public var last: Double?
     /// When `last` was read.
     public var lastTime: Timestamp?
-    /// The calibrated normal range, when known.
+    /// The calibrated normal range, when known (at the operating point `normalState` names).
     public var normalLow: Double?
-    /// The high end of the calibrated normal range, when known.
+    /// The high end of the calibrated normal range, when known; nil with a `normalLow`: no
+    /// upper end (a compensated speed).
     public var normalHigh: Double?
-    /// The machine state that range belongs to, when the sensor's normal level depends on it.
+    /// The operating point that range belongs to (a state, a speed), when the sensor's normal
+    /// level depends on it.
     public var normalState: String?
     /// Readings per quality, indexed by `Quality.rawValue`.
     public var qualityCounts: [Int]

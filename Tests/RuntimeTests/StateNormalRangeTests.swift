@@ -59,7 +59,11 @@ struct StateNormalRangeTests {
         PeriodicSummaries.setNormalRanges(of: &input, from: model)
 
         let suction = input.sensors[1]
-        let expected = model.normalRange(column: 1, stateOn: loadedMostly)
+        // At the period's duty cycle (the compressor kind's duty prior): suction pressure's role
+        // follows no duty (elasticity and band 0) but is allowed its 2 % tolerance at any duty.
+        let duty = try #require(model.settledOperatingPoint(driver: loadedShare))
+        let expected = model.normalRange(column: 1, stateOn: loadedMostly, at: duty)
+        #expect(expected == model.normalRange(column: 1, stateOn: loadedMostly, at: try #require(model.settledOperatingPoint(driver: 0.5))))
         #expect(suction.normalLow == expected.low && suction.normalHigh == expected.high)
         #expect(suction.normalState == (loadedMostly ? "loaded = 1" : "loaded = 0"))
         let level = loadedMostly ? 1.0 : 0.25

@@ -61,6 +61,14 @@ import TestSupport
         #expect(raised.alert.message.contains("; at speed 1000"), "\(raised.alert.message)")
         #expect(raised.alert.message.contains("a speed calibration never held (it held 1450"), "\(raised.alert.message)")
         #expect(raised.alert.message.contains("if pump-7 runs at this speed normally, calibrate over a stretch that includes it"))
+        // Its flow (200 m³/h, the calibration's level) is quoted against the range at 1000 rpm,
+        // which it lies above, not against the calibration's, which holds it. The speed is
+        // compensated (it adds nothing to the score): not named as driving it; the note names it.
+        let flow = try #require(raised.alert.topSensors.first { $0.sensor == "flow" }, "\(raised.alert.message)")
+        let calibration = model.normalRange(column: 1, stateOn: false)
+        #expect(calibration.low <= flow.value && flow.value <= calibration.high)
+        #expect(flow.value > flow.normalHigh, "\(raised.alert.message)")
+        #expect(!raised.alert.topSensors.contains { $0.sensor == "speed" }, "\(raised.alert.message)")
 
         // The same fault at the calibrated speed (flow 45 % high at 1450): no such note.
         var atCalibratedSpeed = ScoringEngine(machines: [machine], models: [model])

@@ -236,6 +236,70 @@ public struct LoadCompensation: Sendable, Hashable, Codable {
     /// The driver's calibration median (the speed calibration saw).
     public var referenceDriver: Float { duty ? driverReference : exp(driverReference) }
 
+    /// The readings of sensor `s` the compensation accepts as explained by the driver at
+    /// `point`: `reference · exp(k · Δ ∓ tolerance)` for every k in elasticity ± band and every
+    /// Δ the point gives the sensor (the driver's change now; for a lagged sensor, anything
+    /// between its moving averages' changes). Only for a compensated sensor (`reference[s]`
+    /// finite); allocation-free. `LoadCompensator.apply` and `readingRange` share it, so what
+    /// an alert quotes is what the detector judged.
+    @inline(__always)
+    func expectedReadings(sensor s: Int, at point: LoadOperatingPoint) -> (low: Float, high: Float) {
+        let level = reference[s]
+        let e = elasticity[s], b = band[s]
+        // Lagged: anywhere between the power law at the current speed and at its moving
+        // averages (where the thermal lags may still hold it).
+        let from = lagged[s] ? point.lowLag : point.now, to = lagged[s] ? point.highLag : point.now
+        let a = (e - b) * from, d = (e + b) * from, f = (e - b) * to, g = (e + b) * to
+        let low = min(min(a, d), min(f, g)), high = max(max(a, d), max(f, g))
+        return (level * exp(low - tolerance[s]), level * exp(high + tolerance[s]))
+    }
+
+    /// The raw readings of sensor `s` that the compensation at `point` maps into `range` (a
+    /// range of compensated values, such as the detector's calibration range): what the
+    /// detector judges a reading against at that operating point. Allocation-free.
+    ///
+    /// A compensated reading is its calibration level inside `expectedReadings` and keeps its
+    /// distance to the nearer end outside it, a non-decreasing map, so the readings it sends
+    /// into `range` are one interval: `range` moved by how far the expected readings lie from
+    /// the level (the low end by the expected low end's distance, the high end by the high
+    /// end's), wider by the expected span wherever `range` holds the level.
+    ///
+    /// - `point` nil (a row whose driver is missing or below `minimumDriverRatio`: left as it
+    ///   is), or a sensor not compensated: `range` itself.
+    /// - The speed itself: any speed from `minimumDriverRatio` of the calibration's up is set to
+    ///   its calibration level, so `(minimumDriverRatio · calibration speed, +∞)` when `range`
+    ///   holds that level. A duty-cycle driver (a 0/1 state) is not compensated: `range`.
+    public func readingRange(sensor s: Int, compensated range: (low: Double, high: Double),
+                             at point: LoadOperatingPoint?) -> (low: Double, high: Double) {
+        guard let point, s >= 0, s < reference.count else { return range }
+        if s == driver, !duty {
+            let speed = exp(driverReference)
+            guard range.low <= Double(speed), Double(speed) <= range.high else { return range }
+            return (Double(minimumDriverRatio * speed), .infinity)
+        }
+        guard reference[s].isFinite else { return range }
+        let expected = expectedReadings(sensor: s, at: point)
+        let level = Double(reference[s]), low = Double(expected.low), high = Double(expected.high)
+        return (range.low <= level ? range.low + (low - level) : range.low + (high - level),
+                range.high >= level ? range.high + (high - level) : range.high + (low - level))
+    }
+
+    /// The operating point of a machine that has run steadily with its driver at `reading`
+    /// (every moving average caught up with it): a speed, or a duty-cycle driver's duty (the
+    /// mean of its 0/1 state). Nil where the compensation leaves rows as they are (not a
+    /// number, or a speed below `minimumDriverRatio` of the calibration's).
+    public func settledPoint(driver reading: Float) -> LoadOperatingPoint? {
+        guard reading.isFinite else { return nil }
+        let change: Float
+        if duty {
+            change = reading - driverReference
+        } else {
+            guard reading > 0, reading >= minimumDriverRatio * exp(driverReference) else { return nil }
+            change = log(reading) - driverReference
+        }
+        return LoadOperatingPoint(now: change, lowLag: change, highLag: change)
+    }
+
     /// Binds `prior` to a machine calibrated on `values` (row-major, NaN = missing); nil when no
     /// kind matches its sensors or its driver had no positive level during calibration.
     /// `sensorNames` are the names the prior matches: each sensor's role where it has one.
@@ -474,6 +538,28 @@ public struct LoadCompensation: Sendable, Hashable, Codable {
     }
 }
 
+/// Where one row put a machine for its load compensation: the natural log of its speed over the
+/// calibration's (`LoadCompensation.driverReference`), now and the lowest and highest of its
+/// moving averages (a duty-cycle driver: its 0/1 state and its duty over the calibration's,
+/// linearly). A sensor without a thermal lag is expected where the speed is now, a lagged one
+/// anywhere between its averages (`LoadCompensation.expectedReadings`).
+public struct LoadOperatingPoint: Sendable, Hashable {
+    /// The driver's change from its calibration level at this row.
+    public var now: Float
+    /// The lowest of the changes a lagged sensor may still follow (now and the moving averages;
+    /// a duty-cycle driver: its moving averages only).
+    public var lowLag: Float
+    /// The highest of them.
+    public var highLag: Float
+
+    /// Creates a point.
+    public init(now: Float, lowLag: Float, highLag: Float) {
+        self.now = now
+        self.lowLag = lowLag
+        self.highLag = highLag
+    }
+}
+
 /// The steady speeds found in a calibration's rows (`LoadCompensation.settledSpeeds(values:)`).
 struct SettledSpeeds {
     /// Width of a level's bin, in log speed (about 5 %).
@@ -522,6 +608,10 @@ public struct LoadCompensator: Sendable {
     public let compensation: LoadCompensation
     private var averages: [Float]
     private var started = false
+    /// Where the last row put the machine (see `LoadOperatingPoint`); nil when the row was left
+    /// as it is (driver missing, or below `minimumDriverRatio` of its calibration level) or
+    /// none came yet.
+    public private(set) var operatingPoint: LoadOperatingPoint?
 
     /// Creates a compensator whose moving averages start at the first usable row.
     public init(_ compensation: LoadCompensation) {
@@ -532,6 +622,7 @@ public struct LoadCompensator: Sendable {
     /// Compensates one row in place (one value per sensor, NaN = missing).
     public mutating func apply(_ row: UnsafeMutableBufferPointer<Float>) {
         let c = compensation
+        operatingPoint = nil
         guard c.driver < row.count else { return }
         let speed = row[c.driver]
         let now: Float
@@ -553,17 +644,13 @@ public struct LoadCompensator: Sendable {
         }
         var lowLag = c.duty ? averages.first ?? 0 : now, highLag = lowLag
         for a in averages { lowLag = min(lowLag, a); highLag = max(highLag, a) }
+        let point = LoadOperatingPoint(now: now, lowLag: lowLag, highLag: highLag)
+        operatingPoint = point
         for s in 0..<min(row.count, c.reference.count) {
             let level = c.reference[s]
             let x = row[s]
             guard level.isFinite, x.isFinite else { continue }
-            let e = c.elasticity[s], b = c.band[s]
-            // Lagged: anywhere between the power law at the current speed and at its moving
-            // averages (where the thermal lags may still hold it).
-            let from = c.lagged[s] ? lowLag : now, to = c.lagged[s] ? highLag : now
-            let a = (e - b) * from, d = (e + b) * from, f = (e - b) * to, g = (e + b) * to
-            let low = min(min(a, d), min(f, g)), high = max(max(a, d), max(f, g))
-            let lo = level * exp(low - c.tolerance[s]), hi = level * exp(high + c.tolerance[s])
+            let (lo, hi) = c.expectedReadings(sensor: s, at: point)
             if x < lo {
                 row[s] = level - (lo - x)
             } else if x > hi {

@@ -224,6 +224,12 @@ public struct DetectorStream {
     /// Per-sensor contributions of the network score to the last row (empty without a network).
     public var networkContributions: [Float] { network?.contributions ?? [] }
 
+    /// Where the last row scored put the machine for its load compensation (the speed now and
+    /// its moving averages), for quoting normal ranges at that point
+    /// (`LoadCompensation.readingRange`); nil without a load compensation, or when the row was
+    /// left as it is (speed missing or below the prior's minimum).
+    public var loadOperatingPoint: LoadOperatingPoint? { compensator?.operatingPoint }
+
     /// Scores one row (one value per sensor, NaN = missing) without updating the alert state.
     public mutating func score<C: Collection>(row: C) -> Float where C.Element == Float {
         rowsInWindows += 1

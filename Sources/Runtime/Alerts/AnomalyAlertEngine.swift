@@ -213,7 +213,9 @@ public struct AnomalyAlertEngine: Sendable {
         if !alert.topSensors.isEmpty {
             text += "; driven by "
             text += alert.topSensors.map { s in
-                "\(s.sensor)=\(Self.format(s.value))\(s.unit.isEmpty ? "" : " " + s.unit) (normal \(Self.format(s.normalLow))…\(Self.format(s.normalHigh)))"
+                // No upper end: a compensated speed, normal from the load prior's minimum up.
+                let normal = s.normalHigh == .infinity ? "≥ \(Self.format(s.normalLow))" : "\(Self.format(s.normalLow))…\(Self.format(s.normalHigh))"
+                return "\(s.sensor)=\(Self.format(s.value))\(s.unit.isEmpty ? "" : " " + s.unit) (normal \(normal))"
             }.joined(separator: ", ")
         }
         if let unseen = unseenSpeed {

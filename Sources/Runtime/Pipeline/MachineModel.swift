@@ -29,26 +29,84 @@ public struct MachineModel: Sendable {
     public let deviationThreshold: Double
     /// Sensor names in the order the detector expects them.
     public let sensorNames: [String]
-    /// Per-sensor normal range (robust centre ± 3 robust scales), for alerts and summaries.
+    /// Per-sensor normal range (robust centre ± 3 robust scales), for alerts and summaries: the
+    /// calibration's range of the values the detector judges, i.e. after the two-state and load
+    /// compensations (`normalRange` gives it in readings at an operating point).
     public let normalLow: [Double]
     public let normalHigh: [Double]
-    /// A machine's normal range for `column` in the state `row` (model order) is in: with two-state
-    /// compensation (a compressor's `loaded`), the calibration's range moved by the sensor's
-    /// shift while the state is 1, so an alert on a loaded compressor quotes the loaded level.
-    public func normalRange(column: Int, row: [Float]) -> (low: Double, high: Double) {
-        guard let state = detector.state, row.indices.contains(state.state) else { return (normalLow[column], normalHigh[column]) }
-        return normalRange(column: column, stateOn: row[state.state] >= 0.5)
+
+    /// Where a machine ran at one row, as far as its normal ranges depend on it: the speed and
+    /// its moving averages that its load compensation (`detector.load`) judged the row at.
+    /// Taken from a scorer after a row (`Scorer.operatingPoint`), or for a steady speed
+    /// (`settledOperatingPoint(driver:)`).
+    public struct OperatingPoint: Sendable {
+        fileprivate var load: LoadOperatingPoint?
+
+        /// The readings taken as they are, as calibration's own rows were at its speed: a machine
+        /// without a load compensation, or a row whose speed is missing or below the prior's
+        /// minimum (the compensation leaves it alone).
+        public static let asRead = OperatingPoint(load: nil)
+    }
+
+    /// A machine's normal range for `column` at the row `row` (model order) and the operating
+    /// point `point` the scorer judged it at: what the detector judges that sensor's reading
+    /// against there. Allocation-free.
+    ///
+    /// - A two-state machine (a compressor's `loaded`): the range moved by the sensor's shift
+    ///   while the state is 1, so an alert on a loaded compressor quotes the loaded level.
+    /// - A load-compensated sensor (a pump's flow, pressures, current, vibration): the range of
+    ///   readings its compensation maps into the calibration range at `point`'s speed (and its
+    ///   moving averages, for a lagged sensor), so a pump at 1000 rpm quotes the range at 1000 rpm.
+    ///   The speed itself, whenever it is compensated: from the prior's minimum share of the
+    ///   calibration speed up, with `high` infinite (any speed the plant runs at is normal).
+    public func normalRange(column: Int, row: [Float], at point: OperatingPoint = .asRead) -> (low: Double, high: Double) {
+        let stateOn = detector.state.map { row.indices.contains($0.state) && row[$0.state] >= 0.5 } ?? false
+        return normalRange(column: column, stateOn: stateOn, at: point)
     }
 
     /// A machine's normal range for `column` while its state sensor (`stateSensor`) reads 1
-    /// (`stateOn`) or 0; the calibration range for a machine without two states.
-    public func normalRange(column: Int, stateOn: Bool) -> (low: Double, high: Double) {
-        var low = normalLow[column], high = normalHigh[column]
+    /// (`stateOn`) or 0, at the operating point `point` (see `normalRange(column:row:at:)`); the
+    /// calibration range for a machine without two states or load compensation. Allocation-free.
+    public func normalRange(column: Int, stateOn: Bool, at point: OperatingPoint = .asRead) -> (low: Double, high: Double) {
+        var range = (low: normalLow[column], high: normalHigh[column])
+        // The state compensation comes first in the detector (a loaded reading is moved to the
+        // unloaded level, then load-compensated), so its shift is added back last.
+        if let load = detector.load { range = load.readingRange(sensor: column, compensated: range, at: point.load) }
         if stateOn, let state = detector.state, state.shift.indices.contains(column) {
-            low += Double(state.shift[column])
-            high += Double(state.shift[column])
+            range.low += Double(state.shift[column])
+            range.high += Double(state.shift[column])
         }
-        return (low, high)
+        return range
+    }
+
+    /// The sensor that sets the operating point of a load-compensated machine (a pump's `speed`,
+    /// or a compressor's `loaded` whose duty cycle its temperatures follow), nil without one.
+    public var loadDriver: String? { detector.load.map { sensorNames[$0.driver] } }
+
+    /// The column of a speed the load compensation sets to its calibration level (not a
+    /// duty-cycle driver, which it leaves alone), nil without one.
+    public var loadDriverColumn: Int? { detector.load.flatMap { $0.duty ? nil : $0.driver } }
+
+    /// Whether `loadDriver` is a 0/1 state followed through its duty cycle (not a speed).
+    public var loadDriverIsDuty: Bool { detector.load?.duty ?? false }
+
+    /// The driver's calibration level: the median speed, or the duty cycle, calibration saw.
+    public var calibrationDriverLevel: Double? { detector.load.map { Double($0.referenceDriver) } }
+
+    /// Whether `column`'s normal range depends on the operating point: a sensor the load
+    /// compensation follows with an elasticity or a band (not one it only allows a tolerance
+    /// at any speed, such as a supply voltage, nor the speed itself, normal at any speed).
+    public func loadMovesRange(column: Int) -> Bool {
+        guard let load = detector.load, load.reference.indices.contains(column), load.reference[column].isFinite else { return false }
+        return load.elasticity[column] != 0 || load.band[column] != 0
+    }
+
+    /// The operating point of the machine running steadily with `loadDriver` at `reading` (a
+    /// speed; a duty-cycle driver's duty, 0…1), its moving averages caught up: for a summary's
+    /// ranges over a period. Nil without a load compensation, or where it leaves rows as they are.
+    public func settledOperatingPoint(driver reading: Double) -> OperatingPoint? {
+        guard let point = detector.load?.settledPoint(driver: Float(reading)) else { return nil }
+        return OperatingPoint(load: point)
     }
 
     /// The 0/1 sensor whose state moves some sensors' normal ranges (a compressor's `loaded`),
@@ -257,6 +315,10 @@ public struct MachineModel: Sendable {
                 return networkDrove ? b : a
             }
         }
+
+        /// Where the last row scored put the machine (its speed and the speed's moving averages,
+        /// as the load compensation judged it), for `MachineModel.normalRange(column:row:at:)`.
+        public var operatingPoint: OperatingPoint { OperatingPoint(load: stream.loadOperatingPoint) }
 
         /// Each sensor's share of the last judged score, from whichever score drove it (in that
         /// score's units; over its threshold with `either`).

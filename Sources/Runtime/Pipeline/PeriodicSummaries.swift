@@ -24,28 +24,61 @@ struct PeriodicSummaries {
         dataEvents = Array(repeating: [], count: configuration.machines.count)
     }
 
-    /// Gives each sensor of `input` its normal range from `model`. For a two-state machine (a
-    /// compressor's `loaded`) a sensor the state moves gets the range of the state the machine
-    /// was in for most of the period (the mean of its state sensor's good readings, at least 0.5:
-    /// state 1; no reading: state 0), as an alert quotes the range of the current state, and
-    /// `normalState` says which state that is.
+    /// Gives each sensor of `input` its normal range from `model`: what the detector judges its
+    /// readings against at the operating point the machine held for most of the period, and
+    /// `normalState` says which point that is.
+    ///
+    /// - A two-state machine (a compressor's `loaded`): a sensor the state moves gets the range
+    ///   of the state the machine was in for most of the period (the mean of its state sensor's
+    ///   good readings, at least 0.5: state 1; no reading: state 0), as an alert quotes the range
+    ///   of the current state (`loaded = 1`).
+    /// - A load-compensated machine: a sensor its speed moves gets the range at the period's
+    ///   median speed (`SensorSeries.medianOverTime`: the median of the chart intervals' means,
+    ///   so stops and a short excursion do not move it), as if the machine had run there long
+    ///   enough for its thermal lags to catch up (`speed = 1012`); a speed that changed within
+    ///   the period is judged row by row at each speed, which one range cannot show, so the
+    ///   median is the speed most of the period's rows were judged near. A compressor's duty
+    ///   cycle is its state's mean over the period (`loaded duty = 0.62`). Without a usable
+    ///   reading of the driver (none, or the machine below the prior's minimum speed for most of
+    ///   the period), the range at the calibration's own speed, labelled with it and
+    ///   `(calibration)`. The speed itself: from the prior's minimum up (`normalHigh` nil: no
+    ///   upper end), whatever the period.
     static func setNormalRanges(of input: inout SummaryInput, from model: MachineModel) {
+        func series(_ name: String) -> SensorSeries? { input.sensors.first { $0.name == name } }
         var stateOn = false
         var stateText: String? = nil
         if let stateSensor = model.stateSensor {
-            let share = input.sensors.first { $0.name == stateSensor }.flatMap { series in
+            let share = series(stateSensor).flatMap { series in
                 SensorStatistics(series, start: input.start, end: input.end, pollIntervalMilliseconds: input.pollIntervalMilliseconds).mean
             }
             stateOn = (share ?? 0) >= 0.5
             stateText = "\(stateSensor) = \(stateOn ? 1 : 0)"
         }
+        var point = MachineModel.OperatingPoint.asRead
+        var loadText: String? = nil
+        if let driver = model.loadDriver, let calibration = model.calibrationDriverLevel {
+            let duty = model.loadDriverIsDuty
+            let typical = series(driver).flatMap { series in
+                duty ? SensorStatistics(series, start: input.start, end: input.end, pollIntervalMilliseconds: input.pollIntervalMilliseconds).mean
+                     : series.medianOverTime(start: input.start, end: input.end, pollIntervalMilliseconds: input.pollIntervalMilliseconds)
+            }
+            let name = duty ? "\(driver) duty" : driver
+            if let typical, let settled = model.settledOperatingPoint(driver: typical) {
+                point = settled
+                loadText = "\(name) = \(NumberText.short(typical))"
+            } else if let settled = model.settledOperatingPoint(driver: calibration) {
+                point = settled
+                loadText = "\(name) = \(NumberText.short(calibration)) (calibration)"
+            }
+        }
         for i in input.sensors.indices {
             guard let column = model.sensorNames.firstIndex(of: input.sensors[i].name) else { continue }
             let moved = model.stateMovesRange(column: column)
-            let range = model.normalRange(column: column, stateOn: moved && stateOn)
+            let range = model.normalRange(column: column, stateOn: moved && stateOn, at: point)
             input.sensors[i].normalLow = range.low
-            input.sensors[i].normalHigh = range.high
-            input.sensors[i].normalState = moved ? stateText : nil
+            input.sensors[i].normalHigh = range.high.isFinite ? range.high : nil
+            let labels = [moved ? stateText : nil, model.loadMovesRange(column: column) ? loadText : nil].compactMap { $0 }
+            input.sensors[i].normalState = labels.isEmpty ? nil : labels.joined(separator: ", ")
         }
     }
 

@@ -530,9 +530,16 @@ public struct ScoringEngine {
         let contributions: [SensorContribution]
         if score > model.threshold || state.anomalies.open != nil {
             let shares = state.scorer!.contributions
+            // The ranges at the speed the row was judged at (a load-compensated machine).
+            let point = state.scorer!.operatingPoint
+            let speed = model.loadDriverColumn
             contributions = state.configuration.sensors.enumerated().compactMap { i, sensor in
                 guard let column = state.columnOfSensor[i], shares.indices.contains(column) else { return nil }
-                let normal = model.normalRange(column: column, row: state.modelRow)
+                // A compensated speed is set to its calibration level: it adds nothing to the
+                // score, so it is not named as driving it (an unseen speed gets its own note).
+                // It is when it did add: below the prior's minimum, or through the network.
+                if column == speed, !(shares[column] > 0) { return nil }
+                let normal = model.normalRange(column: column, row: state.modelRow, at: point)
                 return SensorContribution(
                     sensor: sensor.name, value: state.values[i], unit: sensor.unit, contribution: Double(shares[column]),
                     normalLow: normal.low, normalHigh: normal.high)
