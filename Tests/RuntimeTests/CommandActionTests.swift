@@ -1,3 +1,4 @@
+import CPosixSpawn
 import EdgeCore
 import Foundation
 import Runtime
@@ -48,5 +49,44 @@ import Testing
         let elapsed = Double(SystemClock.monotonicNanoseconds() - started) / 1e9
         #expect(outcome == .timedOut)
         #expect(elapsed < 10)
+    }
+}
+
+/// The fallback `CommandAction` uses when built against a glibc without the close-from spawn
+/// action (older than 2.34): a close action for each descriptor `/proc/self/fd` lists. Here,
+/// where glibc has close-from, the fallback is called directly.
+@Suite struct DescriptorClosingFallbackTests {
+    @Test func closesEveryListedDescriptorFromThree() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let listing = dir.file("fds.txt")
+        // A descriptor the child would inherit: opened without O_CLOEXEC.
+        let held = open(dir.file("held"), O_WRONLY | O_CREAT, 0o600)
+        #expect(held >= 3)
+        defer { close(held) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        #expect(CPosixSpawn_addCloseEachOpen(&actions, 3) == 0)
+        // The shell becomes `ls` (exec: no descriptor saved for a later restore), which lists
+        // its own descriptors; it opens one for the directory it reads.
+        let arguments = ["/bin/sh", "-c", "exec ls /proc/self/fd > \"$0\"", listing]
+        var pid: pid_t = 0
+        let status = withSpawnArguments(arguments) { argv in posix_spawn(&pid, "/bin/sh", &actions, nil, argv, environ) }
+        #expect(status == 0)
+        var wait: Int32 = 0
+        #expect(waitpid(pid, &wait, 0) == pid)
+        let open = try String(contentsOfFile: listing, encoding: .utf8).split(separator: "\n").compactMap { Int($0) }
+        // 0, 1 (the listing file), 2 and ls's directory descriptor (the lowest free one, 3):
+        // nothing of the test process's, whose own `held` is one of many.
+        #expect(!open.contains(Int(held)), "the child still had descriptor \(held): \(open)")
+        #expect(open.filter { $0 > 3 }.isEmpty, "the child had descriptors beyond ls's own: \(open)")
+    }
+
+    private func withSpawnArguments(_ arguments: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> Int32) -> Int32 {
+        var pointers: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) }
+        pointers.append(nil)
+        defer { for p in pointers { free(p) } }
+        return body(pointers)
     }
 }

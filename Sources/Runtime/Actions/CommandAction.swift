@@ -41,8 +41,7 @@ public struct CommandAction: Sendable, Equatable {
         case signalled(Int32)
         /// Ran past its timeout and was killed.
         case timedOut
-        /// Could not be started (errno; `ENOSYS` when the C library cannot close the agent's
-        /// descriptors in the child: glibc older than 2.34).
+        /// Could not be started (errno).
         case failedToStart(Int32)
     }
 
@@ -84,7 +83,8 @@ public struct CommandAction: Sendable, Equatable {
         // And nothing else of the agent's: every descriptor it holds without close-on-exec
         // (whatever its parent passed on, and any a library opens without O_CLOEXEC) would
         // otherwise be the program's too, for as long as it and its children run. Closed in
-        // the child before exec, so a descriptor another thread opens meanwhile cannot escape.
+        // the child before exec, so a descriptor another thread opens meanwhile cannot escape
+        // (built against glibc older than 2.34: those open now, listed from /proc/self/fd).
         let closing = CPosixSpawn_addCloseFrom(&actions, 3)
         guard closing == 0 else { return .failedToStart(closing) }
         var attributes = posix_spawnattr_t()
