@@ -84,7 +84,7 @@ let package = Package(
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration", "TestSupport"]),
         .testTarget(name: "ModbusTests", dependencies: ["Modbus", "ModbusServer", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Configuration", "TestSupport"]),
-        .testTarget(name: "DetectionTests", dependencies: ["Detection", "Configuration", "TestSupport"]),
+        .testTarget(name: "DetectionTests", dependencies: ["Detection", "Configuration", "Simulator", "TestSupport"]),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "Modbus", "TestSupport"]),
         .testTarget(name: "SummariesTests", dependencies: ["Summaries", "Store", "Configuration", "TestSupport"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Detection", "Configuration", "Simulator", "TestSupport", "CPosixSpawn"]),

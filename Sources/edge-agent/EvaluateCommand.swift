@@ -439,6 +439,9 @@ struct DetectorOptions: ParsableArguments {
     @Flag(help: "Do not judge a two-state machine's means over whole loaded and unloaded phases (to compare with it).")
     var noPhaseMeans = false
 
+    @Flag(help: "Do not judge how fast lagged temperatures rise (TemperatureRiseCheck; to compare with it).")
+    var noRiseCheck = false
+
     @Option(help: "Load prior file to compensate readings for speed with (default: the one shipped in this build; see learn-load-prior).")
     var loadPrior: String?
 
@@ -515,6 +518,7 @@ struct DetectorOptions: ParsableArguments {
         }
         if noStateCompensation { s.compensateStates = false }
         if noPhaseMeans { s.phaseMeans = nil }
+        if noRiseCheck { s.checkTemperatureRise = false }
         s.useDeviation = scorer != .network
         if scorer != .deviation, let initial = try initialization() {
             s.network = NetworkCalibration(initialization: initial, adaptation: AdaptationSettings(steps: adaptationSteps),

@@ -5,7 +5,7 @@ import Runtime
 import Simulator
 
 /// `edge-bench calibration-length [--kinds compressor,pump,motor] [--seeds FIRST-LAST]
-/// [--minutes 0.5,1,2,5,10,20,30] [--step-ms 1000] [--cycle RUN,STOP]`: how the false alarms of
+/// [--minutes 0.5,1,2,5,10,20,30] [--step-ms 1000] [--cycle RUN,STOP] [--no-rise-check]`: how the false alarms of
 /// the hour after a calibration depend on how much data the calibration had.
 ///
 /// Each simulated machine (no automatic operation: one operating point, so every alert is a
@@ -29,6 +29,7 @@ func calibrationLengthBenchmark(_ args: [String]) throws -> Int32 {
     var cycle: (run: Double, stop: Double)? = nil
     var warmUpMinutes = 10.0
     var driftDetail = false
+    var riseCheck = true
     var i = 0
     while i < args.count {
         let value = i + 1 < args.count ? args[i + 1] : ""
@@ -53,12 +54,16 @@ func calibrationLengthBenchmark(_ args: [String]) throws -> Int32 {
             driftDetail = true
             i += 1
             continue
+        case "--no-rise-check":
+            riseCheck = false
+            i += 1
+            continue
         case "--cycle":
             let parts = value.split(separator: ",").compactMap { Double($0) }
             guard parts.count == 2, parts[0] > 0, parts[1] > 0 else { throw BenchError("--cycle takes RUN,STOP minutes (e.g. 4,2)") }
             cycle = (parts[0], parts[1])
         default:
-            throw BenchError("unknown argument \"\(args[i])\" (expected --kinds, --seeds, --minutes, --step-ms, --cycle, --warm-up, --drift-detail)")
+            throw BenchError("unknown argument \"\(args[i])\" (expected --kinds, --seeds, --minutes, --step-ms, --cycle, --warm-up, --drift-detail, --no-rise-check)")
         }
         i += 2
     }
@@ -70,7 +75,7 @@ func calibrationLengthBenchmark(_ args: [String]) throws -> Int32 {
     for kind in kinds {
         for seed in seeds {
             for outcome in calibrationLengthProcedure(kind: kind, seed: seed, minutes: minutes, stepMilliseconds: stepMilliseconds, cycle: cycle,
-                                                                     warmUpMinutes: warmUpMinutes) {
+                                                                     warmUpMinutes: warmUpMinutes, riseCheck: riseCheck) {
                 let c = outcome.coverage
                 let states = c.stateRows.map { "off \(CalibrationCoverage.minutesText(Double($0.off) * c.secondsPerRow / 60)) / on \(CalibrationCoverage.minutesText(Double($0.on) * c.secondsPerRow / 60))" }
                 print("  \(kind.rawValue) \(seed) \(EvaluationText.fixed(outcome.minutes, 1)) min: \(c.usedRows) rows, \(c.windows) windows, \(c.runStretches) runs\(states.isEmpty ? "" : ", " + states.joined(separator: ", ")) → \(outcome.alerts) alerts (\(outcome.judged) judged)\(outcome.first.map { "; first at \($0)" } ?? "")\(outcome.refused ? " [refused]" : "")")
@@ -172,7 +177,7 @@ private struct NamedDrift {
 }
 
 private func calibrationLengthProcedure(kind: MachineKind, seed: UInt64, minutes: [Double], stepMilliseconds: Int64,
-                                        cycle: (run: Double, stop: Double)?, warmUpMinutes: Double) -> [LengthOutcome] {
+                                        cycle: (run: Double, stop: Double)?, warmUpMinutes: Double, riseCheck: Bool) -> [LengthOutcome] {
     var options = MachineOptions()
     options.automaticOperation = false
     options.stepMilliseconds = stepMilliseconds
@@ -214,6 +219,7 @@ private func calibrationLengthProcedure(kind: MachineKind, seed: UInt64, minutes
         var settings = CalibrationSettings()
         settings.secondsPerRow = Float(stepMilliseconds) / 1000
         settings.machineKind = kind.rawValue
+        settings.checkTemperatureRise = riseCheck
         let coverage = CalibrationCoverage.measure(table: running, givenRows: count, windowRows: settings.deviation.windowRows,
                                                    stateColumns: columns, secondsPerRow: Double(stepMilliseconds) / 1000)
         let refused = !coverage.shortfalls(minimum: .required, sensorNames: running.sensorNames).isEmpty

@@ -10,12 +10,12 @@ import Musl
 
 /// `edge-bench vibration-faults [--kind pump|motor|compressor] [--seeds FIRST-LAST] [--step-ms MS]
 /// [--fault KIND] [--channel NAME] [--severity S] [--fault-minutes M] [--wander-power P] [--automatic] [--no-phase-means]
-/// [--phase-states 1|0,1] [--no-load-prior] [--levels] [--settle|--no-settle]`: does a fault alert on a machine
+/// [--phase-states 1|0,1] [--no-load-prior] [--no-rise-check] [--levels] [--settle|--no-settle]`: does a fault alert on a machine
 /// calibrated for 10 minutes? (Vibration faults by default; `--fault` takes any of the machine
 /// kind's process faults or a sensor fault, `--channel` the sensor a sensor fault hits;
 /// `--wander-power P` calibrates with that wander discount power, 0 = none, to see what the
 /// discount costs; `--no-phase-means` calibrates without `StatePhaseMeans`, `--phase-states 0,1`
-/// judges the phases of both states instead of the loaded ones; `--no-load-prior` calibrates without the load prior;
+/// judges the phases of both states instead of the loaded ones; `--no-load-prior` calibrates without the load prior, `--no-rise-check` without the `TemperatureRiseCheck`;
 /// `--fault-minutes M` lets the fault act M minutes instead of 10; `--levels` prints, per sensor the
 /// fault moves, how far the load prior lets its level move and how far it moved.) Each simulated machine runs at one operating point (the
 /// compressor at load 0.6, its receiver cycling it between loaded and unloaded; pumps and fan
@@ -41,6 +41,7 @@ func vibrationFaultsBenchmark(_ args: [String]) throws -> Int32 {
     var channel: String?
     var wanderPower: Float?
     var loadPrior = true
+    var riseCheck = true
     var faultMinutes = 10
     var levels = false
     var settle: Bool?
@@ -81,6 +82,10 @@ func vibrationFaultsBenchmark(_ args: [String]) throws -> Int32 {
             loadPrior = false
             i += 1
             continue
+        case "--no-rise-check":
+            riseCheck = false
+            i += 1
+            continue
         case "--levels":
             levels = true
             i += 1
@@ -100,7 +105,7 @@ func vibrationFaultsBenchmark(_ args: [String]) throws -> Int32 {
             }
             phaseStates = states
         default:
-            throw BenchError("unknown argument \"\(args[i])\" (expected --kind, --seeds, --step-ms, --fault, --channel, --severity, --fault-minutes, --wander-power, --automatic, --no-phase-means, --phase-states, --no-load-prior, --levels, --settle, --no-settle)")
+            throw BenchError("unknown argument \"\(args[i])\" (expected --kind, --seeds, --step-ms, --fault, --channel, --severity, --fault-minutes, --wander-power, --automatic, --no-phase-means, --phase-states, --no-load-prior, --no-rise-check, --levels, --settle, --no-settle)")
         }
         i += 2
     }
@@ -116,7 +121,7 @@ func vibrationFaultsBenchmark(_ args: [String]) throws -> Int32 {
             let outcome = vibrationProcedure(kind: kind, seed: seed, stepMilliseconds: stepMilliseconds, fault: fault,
                                              severity: severity, automatic: automatic, channel: channel,
                                              wanderPower: wanderPower, phaseMeans: phaseMeans, phaseStates: phaseStates,
-                                             loadPrior: loadPrior, faultMinutes: faultMinutes, levels: levels,
+                                             loadPrior: loadPrior, riseCheck: riseCheck, faultMinutes: faultMinutes, levels: levels,
                                              settle: !automatic && (settle ?? (kind != .compressor)))
             machines += 1
             if outcome.firstAlertSeconds != nil { caught += 1 }
@@ -147,7 +152,7 @@ private struct VibrationOutcome {
 private func vibrationProcedure(kind: MachineKind, seed: UInt64, stepMilliseconds: Int64, fault: FaultKind,
                                 severity: Double, automatic: Bool, channel: String?,
                                 wanderPower: Float?, phaseMeans: Bool, phaseStates: [Int],
-                                loadPrior: Bool, faultMinutes: Int, levels: Bool, settle: Bool) -> VibrationOutcome {
+                                loadPrior: Bool, riseCheck: Bool, faultMinutes: Int, levels: Bool, settle: Bool) -> VibrationOutcome {
     var options = MachineOptions()
     options.stepMilliseconds = stepMilliseconds
     options.automaticOperation = automatic
@@ -191,6 +196,7 @@ private func vibrationProcedure(kind: MachineKind, seed: UInt64, stepMillisecond
     if let wanderPower { settings.deviation.wanderPenaltyPower = wanderPower }
     if !phaseMeans { settings.phaseMeans = nil }
     if !loadPrior { settings.loadPrior = nil }
+    settings.checkTemperatureRise = riseCheck
     settings.phaseMeans?.states = phaseStates
     let detector = Calibrator(settings: settings).calibrate(values: calibration[...], sensorNames: names).detector
     var outcome = VibrationOutcome()

@@ -25,11 +25,11 @@ let benchmarks: [Benchmark] = [
     Benchmark(name: "summary", summary: "summary files: compute and write JSON/CSV/HTML for 1 h and 24 h of 1 s readings (--repeats N)", run: summaryBenchmark),
     Benchmark(name: "scoring", summary: "one window, int8 vs float32, 4/8/16/64 sensors × 32 steps; int8 model size (--quick)", run: scoringBenchmark),
     Benchmark(name: "calibration", summary: "calibrate one machine from 400 rows × 8 sensors incl. network adaptation and int8 (target < 2 s)", run: calibrationBenchmark),
-    Benchmark(name: "calibration-length", summary: "false alerts in the hour after a calibration of 0.5–30 min, per kind and seed (--kinds, --seeds 1-5, --minutes, --step-ms, --cycle RUN,STOP, --warm-up, --drift-detail); with the still-settling warning's verdict", run: calibrationLengthBenchmark),
+    Benchmark(name: "calibration-length", summary: "false alerts in the hour after a calibration of 0.5–30 min, per kind and seed (--kinds, --seeds 1-5, --minutes, --step-ms, --cycle RUN,STOP, --warm-up, --drift-detail, --no-rise-check); with the still-settling warning's verdict", run: calibrationLengthBenchmark),
     Benchmark(name: "calibration-settling", summary: "files of a data set (SKAB) whose first --rows rows would get calibrate's still-settling warning (--dataset, --rows 400)", run: calibrationSettlingBenchmark),
     Benchmark(name: "fuzz-config", summary: "agent.conf mutation fuzzing through the loader (--count N, default 10000; --seed S; --show INDEX)", run: configurationFuzzBenchmark),
     Benchmark(name: "load-prior-speeds", summary: "load prior: alerts at speeds a 10-min top-speed calibration did not see, per seed (--kind motor|pump, --seeds 22-41, --load-prior FILE)", run: loadPriorSpeedsBenchmark),
-    Benchmark(name: "vibration-faults", summary: "vibration faults (imbalance, bearing wear) after a 10-min calibration: weights, false alerts, first alert, peak (--kind, --seeds, --step-ms, --fault, --channel, --severity, --fault-minutes, --wander-power, --automatic, --no-phase-means, --phase-states, --no-load-prior, --levels, --settle, --no-settle)", run: vibrationFaultsBenchmark),
+    Benchmark(name: "vibration-faults", summary: "vibration faults (imbalance, bearing wear) after a 10-min calibration: weights, false alerts, first alert, peak (--kind, --seeds, --step-ms, --fault, --channel, --severity, --fault-minutes, --wander-power, --automatic, --no-phase-means, --phase-states, --no-load-prior, --no-rise-check, --levels, --settle, --no-settle)", run: vibrationFaultsBenchmark),
     Benchmark(name: "store-crash-writer", summary: "(test helper) appends batches forever, prints each commit", run: storeCrashWriter),
 ]
 

@@ -619,6 +619,10 @@ public struct LoadCompensator: Sendable {
         averages = [Float](repeating: 0, count: compensation.lagRows.count)
     }
 
+    /// The driver's moving average with time constant `lagRows[k]`, as a change from its
+    /// calibration level (log speed, or duty), after the last row applied.
+    public func lagAverage(_ k: Int) -> Float { averages[k] }
+
     /// Compensates one row in place (one value per sensor, NaN = missing).
     public mutating func apply(_ row: UnsafeMutableBufferPointer<Float>) {
         let c = compensation

@@ -95,6 +95,9 @@ public struct CalibrationSettings: Sendable, Hashable {
     /// machine and drops the compensation of sensors that contradict it
     /// (`LoadCompensation.droppingMisfits`).
     public var testLoadPrior: Bool
+    /// Whether calibration adds a `TemperatureRiseCheck` where the load prior finds lagged
+    /// temperatures at a speed.
+    public var checkTemperatureRise: Bool = true
 
     /// Creates settings; the defaults are the shipped ones (see docs/detection.md, "Calibration and evaluation").
     public init(deviation: WindowDeviationSettings = WindowDeviationSettings(),
@@ -161,6 +164,9 @@ public struct MachineDetector: Sendable, Hashable, Codable {
     /// recorded, e.g. a detector calibrated without agent.conf or before this was kept): the
     /// agent does not score rows in a state calibration never saw.
     public var calibratedStates: CalibratedStates?
+    /// How fast lagged temperatures may rise, judged beside the window score (nil: not judged;
+    /// detectors calibrated before it have none).
+    public var rise: TemperatureRiseCheck?
 
     /// Creates a detector from its parts.
     public init(sensorNames: [String], baseline: WindowDeviationBaseline, threshold: Float, rule: AlertDecisionRule,
@@ -197,6 +203,7 @@ public struct DetectorStream {
     /// Per sensor, the larger of the window score's and the phase means' contributions.
     private var merged: [Float]
     private var network: NetworkStream?
+    private var rise: TemperatureRiseScorer?
     private var state = AlertDecisionRule.State()
     /// Rows scored since the stream started (or restarted): how full its windows are.
     public private(set) var rowsInWindows = 0
@@ -216,10 +223,12 @@ public struct DetectorStream {
         phases = detector.state == nil ? nil : detector.phases.map { StatePhaseScorer($0, weight: detector.baseline.weight) }
         merged = [Float](repeating: 0, count: detector.sensorNames.count)
         network = detector.network.map { NetworkStream(detector: $0) }
+        rise = detector.load == nil ? nil
+            : detector.rise.map { TemperatureRiseScorer($0, lagCount: detector.load!.lagRows.count) }
     }
 
     /// Per-sensor contributions of the window-deviation score to the last row.
-    public var contributions: [Float] { phases == nil ? deviation.contributions : merged }
+    public var contributions: [Float] { phases == nil && rise == nil ? deviation.contributions : merged }
 
     /// Per-sensor contributions of the network score to the last row (empty without a network).
     public var networkContributions: [Float] { network?.contributions ?? [] }
@@ -238,19 +247,34 @@ public struct DetectorStream {
             var i = 0
             for x in row where i < compensated.count { compensated[i] = x; i += 1 }
             let stateReading = phases.map { $0.phases.state < compensated.count ? compensated[$0.phases.state] : .nan } ?? .nan
+            rise?.takeReadings(compensated)
             compensated.withUnsafeMutableBufferPointer { buffer in
                 stateCompensator?.apply(buffer)
                 compensator?.apply(buffer)
             }
             let window = deviation.score(row: compensated)
+            var combined = window
             if phases != nil {
                 phases!.push(compensated, state: stateReading)
                 let part = phases!.contributions, whole = deviation.contributions
                 for s in merged.indices { merged[s] = max(whole[s], part[s]) }
-                d = window.isNaN ? window : max(window, phases!.score)
-            } else {
-                d = window
+                combined = window.isNaN ? window : max(window, phases!.score)
+            } else if rise != nil {
+                let whole = deviation.contributions
+                for s in merged.indices { merged[s] = whole[s] }
             }
+            if rise != nil, let compensator {
+                rise!.push(compensator)
+                // A rise score of 1 is an alert: in the window score's units, its threshold.
+                let r = rise!.score * detector.threshold
+                if r > 0, !combined.isNaN {
+                    combined = max(combined, r)
+                    for (k, s) in rise!.check.sensors.enumerated() where s < merged.count {
+                        merged[s] = max(merged[s].isNaN ? 0 : merged[s], rise!.sensorScores[k] * detector.threshold)
+                    }
+                }
+            }
+            d = combined
         } else {
             d = deviation.score(row: row)
         }
@@ -433,6 +457,10 @@ public struct Calibrator: Sendable {
         let threshold = max(max(quantile, 1e-3) * settings.thresholdMargin, settings.minimumThreshold)
         var detector = MachineDetector(sensorNames: sensorNames, baseline: baseline, threshold: threshold,
                                        rule: settings.rule, useDeviation: settings.useDeviation, load: load, state: state)
+        if settings.checkTemperatureRise, let load {
+            detector.rise = TemperatureRiseCheck.fit(load: load, roleNames: settings.roleNames(for: sensorNames), values: raw, staged: staged,
+                                                     sensorCount: n, secondsPerRow: settings.secondsPerRow, runStarts: runStarts)
+        }
         if let state, let phaseSettings = settings.phaseMeans {
             // Judged on the rows the window score was fitted on (suspect rows left out), each
             // phase's state read from the raw rows.
