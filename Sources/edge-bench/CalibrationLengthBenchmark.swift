@@ -54,6 +54,10 @@ func calibrationLengthBenchmark(_ args: [String]) throws -> Int32 {
             driftDetail = true
             i += 1
             continue
+        case "--quick":
+            // `make bench-quick` passes it to every benchmark; the whole run takes seconds.
+            i += 1
+            continue
         case "--no-rise-check":
             riseCheck = false
             i += 1

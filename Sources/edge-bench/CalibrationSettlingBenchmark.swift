@@ -22,6 +22,10 @@ func calibrationSettlingBenchmark(_ args: [String]) throws -> Int32 {
         case "--rows":
             guard let r = Int(value), r >= 10 else { throw BenchError("--rows takes a number of rows (at least 10)") }
             rows = r
+        case "--quick":
+            // `make bench-quick` passes it to every benchmark; the whole run takes well under a second.
+            i += 1
+            continue
         case "--seconds-per-row":
             guard let s = Double(value), s > 0 else { throw BenchError("--seconds-per-row takes seconds between rows") }
             secondsPerRow = s
