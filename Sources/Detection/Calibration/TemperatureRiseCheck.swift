@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 
 /// A judge of how fast a lagged temperature rises, beside the window score (which judges
 /// levels): a winding that climbs several degrees in minutes at an unchanged speed is
