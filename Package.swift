@@ -24,13 +24,15 @@ let package = Package(
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         // glibc's posix_spawn extension (closing descriptors in the child) that Swift cannot import.
         .target(name: "CPosixSpawn"),
+        // pipe2 (a pipe created close-on-exec and non-blocking in one call), also GNU-only in glibc.
+        .target(name: "CPipe"),
 
         // Value types every layer shares: timestamps, readings, quality flags, register types.
         .target(name: "EdgeCore"),
         // agent.conf: TOML → typed, validated configuration with file/line/key-path errors.
         .target(name: "Configuration", dependencies: ["EdgeCore", .product(name: "TOMLKit", package: "TOMLKit")]),
         // Acquisition: libmodbus client, decoding, request planning, per-bus poller threads.
-        .target(name: "Modbus", dependencies: ["CModbus", "EdgeCore", "Configuration", logging]),
+        .target(name: "Modbus", dependencies: ["CModbus", "CPipe", "EdgeCore", "Configuration", logging]),
         // A Modbus server on libmodbus's server API (tests and the simulator).
         .target(name: "ModbusServer", dependencies: ["CModbus", "Modbus", "EdgeCore", logging]),
         // Buffer: SQLite wrapper, schema, single writer thread, retention, windows, export.

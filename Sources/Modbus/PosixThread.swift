@@ -1,3 +1,4 @@
+import CPipe
 import EdgeCore
 import Synchronization
 
@@ -17,16 +18,14 @@ package final class WakeSignal: @unchecked Sendable {
     package let readFD: Int32
     private let writeFD: Int32
 
-    /// Creates the pipe.
+    /// Creates the pipe, both ends close-on-exec and non-blocking from the start.
     /// - Throws: `PosixThreadError` with the errno when no descriptors are left.
     package init() throws(PosixThreadError) {
         var fds: [Int32] = [-1, -1]
-        guard pipe(&fds) == 0 else { throw PosixThreadError(code: errno) }
-        for fd in fds {
-            // Non-blocking: a full pipe already means "woken", and drain() must not block.
-            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-        }
+        // In one call: set by fcntl after pipe(), a fork or posix_spawn on another thread (an
+        // alert action) in between copied the descriptors into a child without close-on-exec.
+        // Non-blocking: a full pipe already means "woken", and drain() must not block.
+        guard CPipe_pipe2(&fds, O_CLOEXEC | O_NONBLOCK) == 0 else { throw PosixThreadError(code: errno) }
         readFD = fds[0]
         writeFD = fds[1]
     }
