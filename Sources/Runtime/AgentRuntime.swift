@@ -314,11 +314,14 @@ public final class AgentRuntime: Service, Sendable {
         private static func endAlertsLeftOpen(database: BufferDatabase, mapping: SensorMapping, configuration: AgentConfiguration,
                                               alertLog: AlertLog, now: Timestamp, reason: String, counters: SharedCounters,
                                               logger: Logger) {
+            var outcome = AlertsLeftOpen.Outcome()
+            // Counted whether or not it got through them all: an event is in the alert log
+            // whatever happens to the rows after it.
+            defer { counters.withLock { [count = outcome.events.count] in $0.alertEvents += count } }
             do {
-                let outcome = try AlertsLeftOpen.end(
+                try AlertsLeftOpen.end(
                     database: database, mapping: mapping, configuration: configuration, alertLog: alertLog, now: now,
-                    reason: reason)
-                counters.withLock { $0.alertEvents += outcome.events.count }
+                    reason: reason, into: &outcome)
                 let count = outcome.events.count + outcome.endedWithoutLogEvent + outcome.alreadyInLog
                 guard count > 0 else {
                     logger.info("no alerts left open before this start")
@@ -330,7 +333,7 @@ public final class AgentRuntime: Service, Sendable {
                     logger.error("the alert log did not take their cleared events (\(failure)); they are cleared in the database")
                 }
             } catch {
-                logger.error("cannot end the alerts left open before this start: \(error); `edge-agent status` may list them until the next start")
+                logger.error("cannot end the alerts left open before this start: \(error) (\(outcome.events.count) cleared event(s) given to the alert log before it); `edge-agent status` may list the rest until the next start")
             }
         }
 

@@ -63,11 +63,22 @@ enum AlertsLeftOpen {
     static func end(database: BufferDatabase, mapping: SensorMapping, configuration: AgentConfiguration,
                     alertLog: AlertLog?, now: Timestamp, reason: String,
                     afterLogging: (AlertEvent) throws -> Void = { _ in }) throws -> Outcome {
+        var outcome = Outcome()
+        try end(database: database, mapping: mapping, configuration: configuration, alertLog: alertLog, now: now,
+                reason: reason, into: &outcome, afterLogging: afterLogging)
+        return outcome
+    }
+
+    /// `end`, recording what it did in `outcome` as it goes: when it throws part-way (a row the
+    /// buffer would not store), `outcome` still holds the events already given to the alert log,
+    /// which the caller counts as alert events like any other.
+    static func end(database: BufferDatabase, mapping: SensorMapping, configuration: AgentConfiguration,
+                    alertLog: AlertLog?, now: Timestamp, reason: String, into outcome: inout Outcome,
+                    afterLogging: (AlertEvent) throws -> Void = { _ in }) throws {
         let leftOpen = (try database.alerts(AlertFilter(state: .open)) + database.alerts(AlertFilter(state: .acknowledged)))
             .sorted { ($0.started.millisecondsSinceEpoch, $0.id) < ($1.started.millisecondsSinceEpoch, $1.id) }
-        var outcome = Outcome()
         let tail = LogTail(alertLog)
-        guard !leftOpen.isEmpty || !tail.unended.isEmpty else { return outcome }
+        guard !leftOpen.isEmpty || !tail.unended.isEmpty else { return }
         let alreadyCleared = tail.cleared
         var lastReadings: [String: Timestamp?] = [:]
         func lastReading(of machine: String) throws -> Timestamp? {
@@ -78,7 +89,7 @@ enum AlertsLeftOpen {
         }
         /// Writes the event to the alert log (until a write fails: the failure is kept and the
         /// rest go to the buffer only) and counts it as written at this start.
-        func log(_ event: AlertEvent) {
+        func log(_ event: AlertEvent, into outcome: inout Outcome) {
             if let alertLog, outcome.logFailure == nil {
                 do {
                     try alertLog.append(event)
@@ -102,7 +113,7 @@ enum AlertsLeftOpen {
                     outcome.alreadyInLog += 1
                 } else {
                     details = event.jsonLine
-                    log(event)
+                    log(event, into: &outcome)
                     try afterLogging(event)
                 }
             } else {
@@ -122,10 +133,9 @@ enum AlertsLeftOpen {
                 id: id, machine: machine, kind: kind, severity: last.severity.flatMap(AlertSeverity.init(rawValue:)) ?? .warning,
                 started: started, peakScore: last.peak_score ?? 0, threshold: last.threshold ?? 0,
                 topSensors: last.contributions, message: last.message ?? "\(machine) \(kind.rawValue)")
-            log(AlertEvent.ending(alert, at: try lastReading(of: machine) ?? now, time: now, reason: reason))
+            log(AlertEvent.ending(alert, at: try lastReading(of: machine) ?? now, time: now, reason: reason), into: &outcome)
             outcome.endedFromLogOnly += 1
         }
-        return outcome
     }
 
     /// What the alert log's last lines (`logTailBytes`) say: the `cleared` events by alert id
