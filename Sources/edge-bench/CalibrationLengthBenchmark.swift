@@ -5,7 +5,7 @@ import Runtime
 import Simulator
 
 /// `edge-bench calibration-length [--kinds compressor,pump,motor] [--seeds FIRST-LAST]
-/// [--minutes 0.5,1,2,5,10,20,30] [--step-ms 1000] [--cycle RUN,STOP] [--no-rise-check]`: how the false alarms of
+/// [--minutes 0.5,1,2,5,10,20,30] [--step-ms 1000] [--cycle RUN,STOP] [--no-rise-check] [--settle]`: how the false alarms of
 /// the hour after a calibration depend on how much data the calibration had.
 ///
 /// Each simulated machine (no automatic operation: one operating point, so every alert is a
@@ -20,6 +20,10 @@ import Simulator
 /// Under each line, `calibrate`'s still-settling verdict (`CalibrationDrift` on the same running
 /// rows; `--drift-detail` prints every sensor's measures, `--warm-up 0` is a cold start), and at
 /// the end how often it warned on calibrations that alerted and on those that stayed quiet.
+/// The machine is moved from the load the simulator warmed it up at to the bench's, so the
+/// warm-up runs while its temperatures move toward the new point (what the still-settling
+/// warning is measured on); `--settle` settles it there first (`SimulatedMachine.settle()`),
+/// so every alert is the calibration length's alone.
 /// Figures, not a pass/fail: docs/detection.md, "How much calibration data".
 func calibrationLengthBenchmark(_ args: [String]) throws -> Int32 {
     var kinds: [MachineKind] = [.compressor, .pump, .motor]
@@ -30,6 +34,7 @@ func calibrationLengthBenchmark(_ args: [String]) throws -> Int32 {
     var warmUpMinutes = 10.0
     var driftDetail = false
     var riseCheck = true
+    var settle = false
     var i = 0
     while i < args.count {
         let value = i + 1 < args.count ? args[i + 1] : ""
@@ -62,16 +67,20 @@ func calibrationLengthBenchmark(_ args: [String]) throws -> Int32 {
             riseCheck = false
             i += 1
             continue
+        case "--settle":
+            settle = true
+            i += 1
+            continue
         case "--cycle":
             let parts = value.split(separator: ",").compactMap { Double($0) }
             guard parts.count == 2, parts[0] > 0, parts[1] > 0 else { throw BenchError("--cycle takes RUN,STOP minutes (e.g. 4,2)") }
             cycle = (parts[0], parts[1])
         default:
-            throw BenchError("unknown argument \"\(args[i])\" (expected --kinds, --seeds, --minutes, --step-ms, --cycle, --warm-up, --drift-detail, --no-rise-check)")
+            throw BenchError("unknown argument \"\(args[i])\" (expected --kinds, --seeds, --minutes, --step-ms, --cycle, --warm-up, --drift-detail, --no-rise-check, --settle)")
         }
         i += 2
     }
-    print("calibration-length: \(kinds.map(\.rawValue).joined(separator: ",")) seeds \(seeds.lowerBound)–\(seeds.upperBound), polls every \(stepMilliseconds) ms\(cycle.map { ", running \($0.run) min / stopped \($0.stop) min" } ?? ", running throughout"), warmed up \(EvaluationText.fixed(warmUpMinutes, 0)) min")
+    print("calibration-length: \(kinds.map(\.rawValue).joined(separator: ",")) seeds \(seeds.lowerBound)–\(seeds.upperBound), polls every \(stepMilliseconds) ms\(cycle.map { ", running \($0.run) min / stopped \($0.stop) min" } ?? ", running throughout"), \(settle ? "settled, " : "")warmed up \(EvaluationText.fixed(warmUpMinutes, 0)) min")
     print("kind seed minutes: used rows, windows, run stretches, min per state → anomaly alerts raised in the following hour (windows judged)")
     var quiet: [String: (quiet: Int, total: Int, alerts: Int, windows: [Int])] = [:]
     // The still-settling warning against the hour: [warned][alerted] calibrations, per kind.
@@ -79,7 +88,7 @@ func calibrationLengthBenchmark(_ args: [String]) throws -> Int32 {
     for kind in kinds {
         for seed in seeds {
             for outcome in calibrationLengthProcedure(kind: kind, seed: seed, minutes: minutes, stepMilliseconds: stepMilliseconds, cycle: cycle,
-                                                                     warmUpMinutes: warmUpMinutes, riseCheck: riseCheck) {
+                                                                     warmUpMinutes: warmUpMinutes, riseCheck: riseCheck, settle: settle) {
                 let c = outcome.coverage
                 let states = c.stateRows.map { "off \(CalibrationCoverage.minutesText(Double($0.off) * c.secondsPerRow / 60)) / on \(CalibrationCoverage.minutesText(Double($0.on) * c.secondsPerRow / 60))" }
                 print("  \(kind.rawValue) \(seed) \(EvaluationText.fixed(outcome.minutes, 1)) min: \(c.usedRows) rows, \(c.windows) windows, \(c.runStretches) runs\(states.isEmpty ? "" : ", " + states.joined(separator: ", ")) → \(outcome.alerts) alerts (\(outcome.judged) judged)\(outcome.first.map { "; first at \($0)" } ?? "")\(outcome.refused ? " [refused]" : "")")
@@ -181,7 +190,8 @@ private struct NamedDrift {
 }
 
 private func calibrationLengthProcedure(kind: MachineKind, seed: UInt64, minutes: [Double], stepMilliseconds: Int64,
-                                        cycle: (run: Double, stop: Double)?, warmUpMinutes: Double, riseCheck: Bool) -> [LengthOutcome] {
+                                        cycle: (run: Double, stop: Double)?, warmUpMinutes: Double, riseCheck: Bool,
+                                        settle: Bool) -> [LengthOutcome] {
     var options = MachineOptions()
     options.automaticOperation = false
     options.stepMilliseconds = stepMilliseconds
@@ -194,6 +204,7 @@ private func calibrationLengthProcedure(kind: MachineKind, seed: UInt64, minutes
     let hour = 60 * rowsPerMinute
     var row: [Double] = []
     sim.setOperatingPoint(running: true, load: load)
+    if settle { sim.settle() }
     for _ in 0..<Int(warmUpMinutes * Double(rowsPerMinute)) { _ = sim.step(into: &row) }
     var times: [Int64] = [], values: [Float] = []
     for r in 0..<(longest + hour) {

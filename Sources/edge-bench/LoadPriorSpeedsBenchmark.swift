@@ -2,9 +2,11 @@ import Detection
 import EdgeCore
 import Simulator
 
-/// `edge-bench load-prior-speeds [--kind motor|pump] [--seeds FIRST-LAST] [--load-prior FILE] [--trace]`:
+/// `edge-bench load-prior-speeds [--kind motor|pump] [--seeds FIRST-LAST] [--load-prior FILE] [--trace] [--no-settle]`:
 /// `LoadPriorSimulatorTests`' procedure over many seeds. Each simulated machine (no automatic
-/// operation) is calibrated for 10 minutes at its top speed, then runs 20 minutes at the middle
+/// operation) is settled at its top speed (`SimulatedMachine.settle()`; `--no-settle`: as before
+/// 2026-11-30, still cooling or warming from the load the simulator warmed it up at) and
+/// calibrated for 10 minutes there, then runs 20 minutes at the middle
 /// of its speed range and 20 minutes just above its lowest speed (speeds calibration never saw),
 /// then 15 minutes of an imbalance (severity 0.8, step) at that low speed. Prints, per seed, the
 /// alerted rows in each phase and the sensors that drove the alerts at the unseen speeds, then how
@@ -18,6 +20,7 @@ func loadPriorSpeedsBenchmark(_ args: [String]) throws -> Int32 {
     var prior = LoadPrior.shipped
     var priorName = "shipped"
     var trace = false
+    var settle = true
     var i = 0
     while i < args.count {
         let value = i + 1 < args.count ? args[i + 1] : ""
@@ -33,6 +36,10 @@ func loadPriorSpeedsBenchmark(_ args: [String]) throws -> Int32 {
             trace = true
             i += 1
             continue
+        case "--no-settle":
+            settle = false
+            i += 1
+            continue
         case "--load-prior":
             do {
                 prior = try LoadPrior.parse(String(decoding: try TextFile.readBytes(path: value), as: UTF8.self))
@@ -41,15 +48,15 @@ func loadPriorSpeedsBenchmark(_ args: [String]) throws -> Int32 {
             }
             priorName = value
         default:
-            throw BenchError("unknown argument \"\(args[i])\" (expected --kind, --seeds, --load-prior, --trace)")
+            throw BenchError("unknown argument \"\(args[i])\" (expected --kind, --seeds, --load-prior, --trace, --no-settle)")
         }
         i += 2
     }
-    print("load-prior-speeds: \(kind.rawValue) seeds \(seeds.lowerBound)–\(seeds.upperBound), prior \(priorName)")
+    print("load-prior-speeds: \(kind.rawValue) seeds \(seeds.lowerBound)–\(seeds.upperBound), prior \(priorName)\(settle ? "" : ", not settled")")
     print("calibrated 10 min at top speed; alerted rows at calibration / middle speed (of 1200) / low speed (of 1200) / imbalance at low speed (of 900); what drove the unseen-speed alerts")
     var alerting = 0, caught = 0, machines = 0, unseenRows = 0
     for seed in seeds {
-        let outcome = speedsProcedure(kind: kind, seed: seed, prior: prior)
+        let outcome = speedsProcedure(kind: kind, seed: seed, prior: prior, settle: settle)
         machines += 1
         let unseen = outcome.middle + outcome.low
         unseenRows += unseen
@@ -72,7 +79,7 @@ private struct SpeedsOutcome {
     var firstMiss: [String: String] = [:]
 }
 
-private func speedsProcedure(kind: MachineKind, seed: UInt64, prior: LoadPrior?) -> SpeedsOutcome {
+private func speedsProcedure(kind: MachineKind, seed: UInt64, prior: LoadPrior?, settle: Bool) -> SpeedsOutcome {
     var options = MachineOptions()
     options.automaticOperation = false
     var machine = SimulatedMachine(kind: kind, id: "m", seed: seed, options: options)
@@ -89,6 +96,7 @@ private func speedsProcedure(kind: MachineKind, seed: UInt64, prior: LoadPrior?)
     }
     let top = machine.loadRange.upperBound, low = machine.loadRange.lowerBound
     machine.setOperatingPoint(running: true, load: top)
+    if settle { machine.settle() }
     let calibration = rows(minutes: 10)
     machine.setOperatingPoint(running: true, load: (top + low) / 2)
     let middle = rows(minutes: 20)

@@ -25,6 +25,14 @@ struct CalibratedCompressor {
         options.automaticOperation = false
         sim = SimulatedMachine(kind: .compressor, id: "compressor-1", seed: seed, options: options)
         sim.setOperatingPoint(running: true, load: 0.6)
+        // Not settled (`SimulatedMachine.settle()`), deliberately for now: it still moves from
+        // the load the simulator warmed it up at, and the tests' figures were measured so.
+        // Settled (measured 2026-11-30), a change of demand alerts through the phase means
+        // (OutletValveTests seeds 6 / 18: 1967 / 1380 rows, against 0), seed 21 alerts after a
+        // 120 s stop (RestartAlertTests, 1.57× the threshold) and seed 3's coast-downs no longer
+        // alert without stop_grace (CoastDownTests' precondition): false alarms the motion hid
+        // (not traced; vibration-faults' settled seed 12 in docs/detection.md may be of the same
+        // kind). Settle here once the detector copes, not by loosening these tests.
         let rated = try #require(sim.typicalMagnitude(ofChannel: "motor_current"))
         machine = MachineConfiguration(id: "compressor-1", sensors: sim.channels.enumerated().map { i, channel in
             var sensor = SensorConfiguration(name: channel.name, bus: "b", address: i)

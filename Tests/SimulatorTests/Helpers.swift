@@ -1,6 +1,7 @@
 import Simulator
 
-/// A machine at a fixed operating point (no automatic changes), for controlled experiments.
+/// A machine at a fixed operating point (no automatic changes), settled there (thermal steady
+/// state, as if it had run there for hours), for controlled experiments.
 func steadyMachine(_ kind: MachineKind, seed: UInt64 = 42, load: Double? = nil, channels: ChannelSelection = .all) -> SimulatedMachine {
     var options = MachineOptions()
     options.automaticOperation = false
@@ -8,6 +9,7 @@ func steadyMachine(_ kind: MachineKind, seed: UInt64 = 42, load: Double? = nil, 
     var machine = SimulatedMachine(kind: kind, id: "\(kind.rawValue)-1", seed: seed, options: options)
     let point = load ?? machine.loadRange.upperBound
     machine.setOperatingPoint(running: true, load: point)
+    machine.settle()
     return machine
 }
 
