@@ -89,7 +89,7 @@ let package = Package(
         .testTarget(name: "DetectionTests", dependencies: ["Detection", "Configuration", "Simulator", "TestSupport"]),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "Modbus", "TestSupport"]),
         .testTarget(name: "SummariesTests", dependencies: ["Summaries", "Store", "Configuration", "TestSupport"]),
-        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Detection", "Configuration", "Simulator", "TestSupport", "CPosixSpawn"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Detection", "Configuration", "Simulator", "Store", "TestSupport", "CPosixSpawn"]),
         .testTarget(name: "CLITests", dependencies: ["Store", "Configuration", "EdgeCore", "TestSupport"]),
         // Faults the agent survives: misbehaving devices, SIGKILL, a full disk, clock jumps.
         .testTarget(name: "FaultToleranceTests", dependencies: ["Runtime", "Store", "Modbus", "ModbusServer", "Configuration", "EdgeCore", "TestSupport", logging]),

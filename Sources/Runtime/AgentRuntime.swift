@@ -196,6 +196,11 @@ public final class AgentRuntime: Service, Sendable {
         let modelTimes: [Int64?]
         let dispatcher: AlertDispatcher
         let statusDatabase: BufferDatabase
+        /// The buffer's ids of the configured sensors.
+        let mapping: SensorMapping
+        /// When the pollers started: rows before it in the buffer are the past, warming the
+        /// models' streams (`StreamWarmUp`); rows from it on come through the scoring queue.
+        let pollingStarted: Timestamp
         let intake: Intake
         /// The scoring stage's input: the pollers' cycles and the ticker's ticks.
         var queue: ScoringQueue { intake.scoring }
@@ -206,8 +211,8 @@ public final class AgentRuntime: Service, Sendable {
 
         private init(configuration: AgentConfiguration, databasePath: String, databaseIdentity: FileIdentity?,
                      writer: ReadingWriter, pollers: [BusPoller], models: [MachineModel?], modelTimes: [Int64?],
-                     dispatcher: AlertDispatcher, statusDatabase: BufferDatabase, intake: Intake, options: RuntimeOptions, logger: Logger,
-                     clock: any AgentClock, counters: SharedCounters) {
+                     dispatcher: AlertDispatcher, statusDatabase: BufferDatabase, mapping: SensorMapping, pollingStarted: Timestamp,
+                     intake: Intake, options: RuntimeOptions, logger: Logger, clock: any AgentClock, counters: SharedCounters) {
             self.configuration = configuration
             self.databasePath = databasePath
             self.databaseIdentity = databaseIdentity
@@ -217,6 +222,8 @@ public final class AgentRuntime: Service, Sendable {
             self.modelTimes = modelTimes
             self.dispatcher = dispatcher
             self.statusDatabase = statusDatabase
+            self.mapping = mapping
+            self.pollingStarted = pollingStarted
             self.intake = intake
             self.options = options
             self.logger = logger
@@ -299,7 +306,7 @@ public final class AgentRuntime: Service, Sendable {
                 let pipeline = Pipeline(
                     configuration: configuration, databasePath: databasePath, databaseIdentity: FileIdentity(path: databasePath),
                     writer: writer, pollers: pollers, models: models, modelTimes: modelTimes,
-                    dispatcher: dispatcher, statusDatabase: database, intake: intake,
+                    dispatcher: dispatcher, statusDatabase: database, mapping: mapping, pollingStarted: clock.now(), intake: intake,
                     options: options, logger: logger, clock: clock, counters: counters)
                 for poller in pollers { try poller.start() }
                 options.startUpPhaseEnded?(.bufferOpened)
@@ -350,6 +357,10 @@ public final class AgentRuntime: Service, Sendable {
             let scoring = Task { [self] in
                 var engine = ScoringEngine(machines: configuration.machines, models: models,
                                            alertPolicy: AlertPolicy(configuration.alerts), dataPolicy: options.dataPolicy)
+                // The models' streams carry on from the rows buffered before this start (the
+                // pollers' first cycles wait in the queue meanwhile).
+                let warmed = await warmUp(models: models, until: models.map { $0 == nil ? nil : pollingStarted })
+                for (i, stream) in warmed.enumerated() { if let stream { engine.continueStream(machine: i, from: stream) } }
                 var delays = DelayReservoir(capacity: 2048)
                 var summaries = PeriodicSummaries(configuration: configuration, now: clock.now())
                 var lastStatus = clock.monotonicNanoseconds()
@@ -389,12 +400,24 @@ public final class AgentRuntime: Service, Sendable {
                         }
                         // Models written by `calibrate` while the agent runs, loaded by the ticker.
                         for new in newModels {
-                            let ended = engine.replaceModel(machine: new.machine, with: new.model, at: now)
+                            // The new model's stream carries on from the rows this engine took
+                            // (the buffer holds them once the writer has committed them).
+                            var warmed: WarmedStream? = nil
+                            if let model = new.model {
+                                let until = engine.lastRowTime(machine: new.machine)
+                                    .map { Timestamp(millisecondsSinceEpoch: $0.millisecondsSinceEpoch + 1) } ?? pollingStarted
+                                var models = [MachineModel?](repeating: nil, count: configuration.machines.count)
+                                var untils = [Timestamp?](repeating: nil, count: configuration.machines.count)
+                                models[new.machine] = model
+                                untils[new.machine] = until
+                                warmed = await warmUp(models: models, until: untils, flushingFirst: true)[new.machine]
+                            }
+                            let ended = engine.replaceModel(machine: new.machine, with: new.model, at: now, warmed: warmed)
                             if !ended.isEmpty {
                                 dispatcher.dispatch(ended)
                                 summaries.record(ended)
                             }
-                            logger.notice("\(configuration.machines[new.machine].id): new model loaded (threshold \(new.model.map { "\($0.threshold)" } ?? "none")); its windows and alert rule start afresh")
+                            logger.notice("\(configuration.machines[new.machine].id): new model loaded (threshold \(new.model.map { "\($0.threshold)" } ?? "none")); its alert rule starts afresh, its stream \(warmed == nil ? "too (no recent buffered rows to warm it with)" : "carries on from the buffered rows")")
                         }
                         let monotonic = clock.monotonicNanoseconds()
                         if monotonic - lastStatus >= UInt64(max(0, options.statusInterval.wholeNanoseconds)) {
@@ -427,6 +450,37 @@ public final class AgentRuntime: Service, Sendable {
             let command = await controlIterator.next()
             await runBlocking { ticker.stop() }
             return command
+        }
+
+        /// Warms the streams of `models` on the buffer's rows before `until` (per machine; nil:
+        /// not warmed), on a thread of its own: reading the buffer blocks, and a 30-minute
+        /// stretch of a large machine is seconds of scoring. Logs what each machine's stream
+        /// took; a failed read is logged and leaves the streams cold.
+        /// - Parameter flushingFirst: wait (up to 1 s) for the writer to commit what it was
+        ///   given, so that the rows the scoring stage already took are in the buffer.
+        func warmUp(models: [MachineModel?], until: [Timestamp?], flushingFirst: Bool = false) async -> [WarmedStream?] {
+            guard models.contains(where: { $0 != nil }) else { return [] }
+            return await runBlocking { [self] () -> [WarmedStream?] in
+                if flushingFirst { _ = writer.flush(timeout: .seconds(1)) }
+                let started = clock.monotonicNanoseconds()
+                let streams: [WarmedStream?]
+                do {
+                    streams = try StreamWarmUp.warm(database: statusDatabase, mapping: mapping, configuration: configuration,
+                                                    models: models, until: until, dataPolicy: options.dataPolicy)
+                } catch {
+                    logger.warning("cannot read the buffer to warm the models' streams (\(error)); they start cold")
+                    return []
+                }
+                let milliseconds = Double(clock.monotonicNanoseconds() - started) / 1e6
+                for (i, machine) in configuration.machines.enumerated() where i < models.count && models[i] != nil {
+                    if let stream = i < streams.count ? streams[i] : nil {
+                        logger.notice("\(machine.id): stream warmed on \(stream.rows) buffered rows (\(stream.first.iso8601) to \(stream.last.iso8601)) in \(Int(milliseconds.rounded())) ms")
+                    } else {
+                        logger.notice("\(machine.id): no recent buffered rows to warm its stream with; it starts with the next row")
+                    }
+                }
+                return streams
+            }
         }
 
         /// The ticker, on its own thread every 500 ms: loads the model files `calibrate` replaced

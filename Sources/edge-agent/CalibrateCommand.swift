@@ -180,8 +180,11 @@ struct CalibrateCommand: ParsableCommand {
             alerting.calibratedStates = CalibratedStates.observe(values: table.values[...], sensorCount: table.sensorCount,
                                                                  columns: stateColumns)
         }
+        // Where calibration's stream began in the buffer: the agent warms the model's stream
+        // from there at the earliest (see README, "Restarts and new models").
+        let dataFrom = input == nil ? table.timestamps.first : nil
         try DetectorFile(machine: machine, calibratedAt: Timestamp.now().iso8601,
-                         detector: alerting, report: outcome.report).write(to: path)
+                         detector: alerting, report: outcome.report, dataFrom: dataFrom).write(to: path)
         var modelPath: String? = nil
         if let part = outcome.detector.network, let quantized = part.quantized {
             let metadata = ModelMetadata(machineID: machine, sensorNames: table.sensorNames, timeSteps: part.windowRows,

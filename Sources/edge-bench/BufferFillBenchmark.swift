@@ -2,8 +2,11 @@
 // period behind it when a summary is due: the agent's periodic summary then reads what it would
 // read after an hour of polling, without waiting an hour. Every sensor of the agent.conf gets a
 // good reading every poll interval of its machine over [--from, --until); the sensors are
-// registered as the agent registers them (same database ids).
+// registered as the agent registers them (same database ids). With --csv DIR, a machine whose
+// `DIR/ID.csv` exists (`edge-agent simulate --export DIR`) gets that file's rows, one per poll,
+// in a loop, in place of the synthetic values: what its detector would really see.
 import Configuration
+import Detection
 import EdgeCore
 import Foundation
 import Store
@@ -12,10 +15,17 @@ func bufferFillBenchmark(_ arguments: [String]) throws -> Int32 {
     func option(_ name: String) -> String? { arguments.firstIndex(of: name).flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil } }
     guard let conf = option("--config"), let fromText = option("--from"), let untilText = option("--until"),
           let from = Timestamp(iso8601: Substring(fromText)), let until = Timestamp(iso8601: Substring(untilText)), from < until else {
-        printToStandardError("usage: edge-bench buffer-fill --config AGENT.CONF --from ISO-8601 --until ISO-8601 (UTC, from before until)")
+        printToStandardError("usage: edge-bench buffer-fill --config AGENT.CONF --from ISO-8601 --until ISO-8601 [--csv DIR] (UTC, from before until)")
         return 2
     }
     let configuration = try ConfigurationLoader.load(path: conf)
+    // Per machine: its exported rows, and each sensor's column in them (nil: synthetic values).
+    let recorded: [(table: SensorTable, columns: [Int?])?] = try configuration.machines.map { machine in
+        guard let directory = option("--csv"), FileManager.default.fileExists(atPath: "\(directory)/\(machine.id).csv") else { return nil }
+        let table = try CSVReader().read(path: "\(directory)/\(machine.id).csv")
+        guard table.rowCount > 0 else { return nil }
+        return (table, machine.sensors.map { table.sensorNames.firstIndex(of: $0.name) })
+    }
     try FileManager.default.createDirectory(atPath: configuration.agent.dataDirectory, withIntermediateDirectories: true)
     let path = Store.databasePath(dataDirectory: configuration.agent.dataDirectory)
     let writer = try benchmarkWriter(for: configuration)
@@ -31,9 +41,16 @@ func bufferFillBenchmark(_ arguments: [String]) throws -> Int32 {
     while time < until.millisecondsSinceEpoch {
         cycle.removeAll(keepingCapacity: true)
         for (m, machine) in configuration.machines.enumerated() where (time - from.millisecondsSinceEpoch) % intervals[m] == 0 {
+            let poll = Int((time - from.millisecondsSinceEpoch) / intervals[m])
             for s in machine.sensors.indices {
-                let value = 10 * Double(s + 1) + sin(Double(time - from.millisecondsSinceEpoch) / 300_000 + Double(m)) + 0.2 * random.gaussian()
-                cycle.append(Reading(machine: Int32(m), sensor: Int32(s), time: Timestamp(millisecondsSinceEpoch: time), value: value, quality: .good))
+                var value = 10 * Double(s + 1) + sin(Double(time - from.millisecondsSinceEpoch) / 300_000 + Double(m)) + 0.2 * random.gaussian()
+                var quality = Quality.good
+                if let (table, columns) = recorded[m], let column = columns[s] {
+                    let x = table.values[(poll % table.rowCount) * table.sensorCount + column]
+                    value = Double(x)
+                    if !x.isFinite { quality = .timeout }
+                }
+                cycle.append(Reading(machine: Int32(m), sensor: Int32(s), time: Timestamp(millisecondsSinceEpoch: time), value: value, quality: quality))
             }
         }
         if !cycle.isEmpty {

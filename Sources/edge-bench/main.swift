@@ -21,7 +21,7 @@ let benchmarks: [Benchmark] = [
     Benchmark(name: "modbus-poll", summary: "acquisition: BusPoller and ModbusClient vs a C libmodbus loop, loopback (--quick: 3 × 1 s)", run: modbusPollBenchmark),
     Benchmark(name: "summary-buffer", summary: "peak RSS of `edge-agent summarize` per machine over an hour of 10 × 10 sensors at 100 ms in a buffer (--dir, --agent)", run: summaryBufferBenchmark),
     Benchmark(name: "summary-pass", summary: "periodic summaries from the buffer: one pass for all machines vs a pass per machine (CPU, bytes read, same files; --config, --from, --until)", run: summaryPassBenchmark),
-    Benchmark(name: "buffer-fill", summary: "(bench helper) fills an agent.conf's buffer with readings of every sensor over --from – --until, so a run's summary reads a whole period", run: bufferFillBenchmark),
+    Benchmark(name: "buffer-fill", summary: "(bench helper) fills an agent.conf's buffer with readings of every sensor over --from – --until, so a run's summary reads a whole period (--csv DIR: simulate --export rows)", run: bufferFillBenchmark),
     Benchmark(name: "summary", summary: "summary files: compute and write JSON/CSV/HTML for 1 h and 24 h of 1 s readings (--repeats N)", run: summaryBenchmark),
     Benchmark(name: "scoring", summary: "one window, int8 vs float32, 4/8/16/64 sensors × 32 steps; int8 model size (--quick)", run: scoringBenchmark),
     Benchmark(name: "calibration", summary: "calibrate one machine from 400 rows × 8 sensors incl. network adaptation and int8 (target < 2 s)", run: calibrationBenchmark),

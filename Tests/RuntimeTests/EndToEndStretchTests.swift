@@ -56,7 +56,10 @@ import Testing
         return (calibration, gap, later)
     }
 
-    static func calibrate(_ values: [Float]) -> MachineDetector {
+    static func calibrate(_ values: [Float]) -> MachineDetector { calibration(values).detector }
+
+    /// The detector and what calibration did, as `calibrate` would store them.
+    static func calibration(_ values: [Float]) -> (detector: MachineDetector, report: CalibrationReport) {
         var settings = CalibrationSettings()
         settings.secondsPerRow = 0.2
         settings.machineKind = "pump"
@@ -64,7 +67,7 @@ import Testing
         let times = (0..<(values.count / n)).map { Timestamp(millisecondsSinceEpoch: 1_796_000_000_000 + Int64($0) * 200).iso8601 }
         let table = SensorTable(sensorNames: names, timestamps: times, values: values)
         let tolerances = names.map { $0 == "supply_voltage" ? Float(12) : .nan }
-        return Calibrator(settings: settings).calibrate(table: table, tolerances: tolerances).detector
+        return Calibrator(settings: settings).calibrate(table: table, tolerances: tolerances)
     }
 
     @Test("each load at least as long as the one before: no alert at the later loads",

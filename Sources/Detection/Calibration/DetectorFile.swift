@@ -18,14 +18,21 @@ public struct DetectorFile: Sendable, Codable {
     public var detector: MachineDetector
     /// What calibration did.
     public var report: CalibrationReport
+    /// The time of the first row calibration's stream scored (ISO-8601 UTC), when it calibrated
+    /// on the agent's buffer (`calibrate --last/--from`); nil for a file calibrated on a CSV
+    /// file, or before it was recorded. The agent's stream, warmed on the buffer when the model
+    /// loads, starts there at the earliest, as calibration's and `replay`'s do.
+    public var dataFrom: String? = nil
 
     /// Creates a document for `detector`.
-    public init(machine: String, calibratedAt: String, detector: MachineDetector, report: CalibrationReport) {
+    public init(machine: String, calibratedAt: String, detector: MachineDetector, report: CalibrationReport,
+                dataFrom: String? = nil) {
         self.formatVersion = DetectorFile.currentVersion
         self.machine = machine
         self.calibratedAt = calibratedAt
         self.detector = detector
         self.report = report
+        self.dataFrom = dataFrom
     }
 
     /// Writes the document atomically to `path`.

@@ -187,6 +187,22 @@ public struct MachineDetector: Sendable, Hashable, Codable {
 
     /// A fresh streaming scorer (empty windows, no alert raised).
     public func makeStream() -> DetectorStream { DetectorStream(detector: self) }
+
+    /// How many rows of the past a stream's state depends on, as far as it can be said: its
+    /// windows and drift horizon (and the network's window), the temperature rise check's ring
+    /// of blocks plus the block being filled, and three time constants of the load
+    /// compensation's slowest moving average (its weight on older rows has fallen to e⁻³ = 5 %).
+    /// A two-state machine's phase means follow whole load/unload phases of any length:
+    /// `Int.max` (the caller bounds it). What the agent warms a model's stream with.
+    public var streamMemoryRows: Int {
+        if phases != nil { return Int.max }
+        var rows = max(baseline.settings.windowRows, baseline.settings.driftHorizonRows, network?.windowRows ?? 0)
+        if let rise { rows = max(rows, (2 * rise.horizonBlocks + 2) * rise.blockRows) }
+        if let longest = load?.lagRows.max(), longest.isFinite {
+            rows = longest >= Float(Int.max / 4) ? Int.max : max(rows, Int((3 * longest).rounded(.up)))
+        }
+        return rows
+    }
 }
 
 /// Scores one machine's rows as they arrive and applies the alert rule; allocation-free per row.

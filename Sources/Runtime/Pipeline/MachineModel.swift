@@ -147,6 +147,13 @@ public struct MachineModel: Sendable {
 
     /// Rows the scorer needs before its windows are full; earlier scores are not judged.
     public let windowRows: Int
+    /// How many rows of the past the scorer's state depends on (`MachineDetector.streamMemoryRows`:
+    /// windows, the rise check's blocks, three time constants of the slowest load lag;
+    /// `Int.max` for a two-state machine's phase means): what the agent warms it with, bounded.
+    public var streamMemoryRows: Int { detector.streamMemoryRows }
+    /// The time of the first row calibration's stream scored, when it calibrated on the buffer
+    /// (`DetectorFile.dataFrom`); nil otherwise.
+    public let calibrationDataStart: Timestamp?
     /// Threshold of the int8 network's own score, when `calibrate` stored a network model
     /// (`<machine>.model`) beside the detector.
     public let networkThreshold: Double?
@@ -205,6 +212,7 @@ public struct MachineModel: Sendable {
         case .either: threshold = 1
         }
         sensorNames = file.detector.sensorNames
+        calibrationDataStart = file.dataFrom.flatMap { Timestamp(iso8601: $0[...]) }
         let baseline = file.detector.baseline
         windowRows = max(baseline.settings.windowRows, file.detector.network?.windowRows ?? 0)
         // Centre ± 3 robust scales, widened by the sensor's configured tolerance (its dead band).

@@ -27,6 +27,9 @@ public struct ScoringEngine {
         var anomalies: AnomalyAlertEngine
         /// The row being assembled for the current poll time.
         var rowTime: Timestamp?
+        /// The time of the last row completed: where a stream warmed on the buffer for a new
+        /// model has to reach (see `StreamWarmUp`).
+        var lastRowTime: Timestamp?
         var values: [Double]
         var qualities: [Quality]
         var modelRow: [Float]
@@ -138,6 +141,10 @@ public struct ScoringEngine {
     /// Fraction of a row's sensors that must be usable for the row to be scored.
     public var minimumUsableFraction = JudgedRows.minimumUsableFraction
     private(set) var machines: [MachineState]
+    /// Whether this engine only warms streams on buffered rows (`StreamWarmUp`): rows fill the
+    /// scorers, and no window is judged, so no score, alert rule step or forward pass of the
+    /// network happens (what it does produce, data-quality events, is dropped by its owner).
+    var warming = false
     /// Windows scored since start, all machines.
     public private(set) var windowsScored = 0
     /// Machines that have no model yet (logged once each by the runtime).
@@ -190,10 +197,14 @@ public struct ScoringEngine {
     /// An open `uncalibrated_state` alert ends the same way: the new model judges afresh.
     /// - Parameter time: when the new model takes over (the alert's end).
     /// - Returns: the events ending the open anomaly and `uncalibrated_state` alerts (empty when none was open).
-    public mutating func replaceModel(machine index: Int, with model: MachineModel?, at time: Timestamp) -> [AlertEvent] {
+    /// - Parameter warmed: the new model's stream warmed on the machine's buffered rows up to
+    ///   the last row this engine took of it (`StreamWarmUp`), continued instead of a cold one.
+    public mutating func replaceModel(machine index: Int, with model: MachineModel?, at time: Timestamp,
+                                      warmed: WarmedStream? = nil) -> [AlertEvent] {
         let state = machines[index]
         let reason = ScoringEngine.replacementReason(old: state.model, new: model)
         ScoringEngine.install(model, into: state)
+        if let warmed { continueStream(machine: index, from: warmed) }
         var events = state.anomalies.end(at: time, reason: reason).map { [$0] } ?? []
         if let alert = state.uncalibratedStateAlert {
             state.uncalibratedStateAlert = nil
@@ -232,6 +243,27 @@ public struct ScoringEngine {
 
     /// The model of machine `index`, if calibrated.
     public func model(machine index: Int) -> MachineModel? { machines[index].model }
+
+    /// The time of the last row of machine `index` this engine took (nil: none yet).
+    public func lastRowTime(machine index: Int) -> Timestamp? { machines[index].lastRowTime }
+
+    /// Continues machine `index`'s stream from `warmed` (its model's stream run through the
+    /// machine's buffered rows, `StreamWarmUp`) instead of starting it cold: the scorer, how
+    /// full its windows are, the run signal's state, the rows waiting out the stop grace and
+    /// where the last stop left the sensors. Its alert rule, data-quality checks and monitoring
+    /// state stay as they are (fresh after a model is installed): a warm-up raises nothing.
+    /// Call it right after the model was installed (`init`, `replaceModel`), before the
+    /// machine's next row.
+    public mutating func continueStream(machine index: Int, from warmed: WarmedStream) {
+        let state = machines[index], warm = warmed.state
+        guard state.model != nil, warm.scorer != nil, warm.modelRow.count == state.modelRow.count else { return }
+        state.scorer = warm.scorer
+        state.rowsInWindow = warm.rowsInWindow
+        state.runState = warm.runState
+        state.pending = warm.pending
+        state.stoppedRow = warm.stoppedRow
+        state.hasStoppedRow = warm.hasStoppedRow
+    }
 
     /// The last score of machine `index` and when it was computed.
     public func lastScore(machine index: Int) -> (score: Double, time: Timestamp)? {
@@ -311,6 +343,7 @@ public struct ScoringEngine {
         guard let time = machines[m].rowTime else { return }
         machines[m].rowTime = nil
         let state = machines[m]
+        state.lastRowTime = time
         defer { resetRow(state) }
         events.append(contentsOf: state.quality.observe(
             time: time, values: state.values, qualities: state.qualities, monotonicNanoseconds: arrivalMonotonic))
@@ -514,6 +547,8 @@ public struct ScoringEngine {
         // Windows not yet full (agent start, new model, after a stop): the windows fill,
         // nothing is judged.
         guard state.rowsInWindow >= model.windowRows else { return false }
+        // Warming a stream on buffered rows: they only fill it.
+        guard !warming else { return true }
         // With a `hop`, the first full window is judged, then every hop-th: counted from where
         // the windows started, as `replay`/`evaluate --config` count (`JudgedRows.isJudged`).
         guard JudgedRows.isJudged(rowsInWindow: state.rowsInWindow, windowRows: model.windowRows,
