@@ -38,10 +38,10 @@ import Testing
     /// Rows at loads 0.5, 0.9 and 0.7 (`rowsPerLoad`; 200 ms polls of a simulator at 5× real
     /// time are one simulated second each) starting at `hour` of the day, 40 rows at 0.7 while
     /// the model is written and loaded, then 65 at each later load: (calibration, gap, later).
-    static func scenario(rowsPerLoad: [Int], hour: Int) -> (calibration: [Float], gap: [Float], later: [Float]) {
+    static func scenario(rowsPerLoad: [Int], hour: Int, seed: UInt64 = 1) -> (calibration: [Float], gap: [Float], later: [Float]) {
         var options = MachineOptions()
         options.startTime = Timestamp(millisecondsSinceEpoch: 1_796_000_000_000 + Int64(hour) * 3_600_000)
-        var machine = Fleet(seed: 1, count: 3, options: options).machines[0]
+        var machine = Fleet(seed: seed, count: 3, options: options).machines[0]
         var calibration = rows(&machine, 3)
         for (load, count) in zip([0.5, 0.9, 0.7], rowsPerLoad) {
             machine.setOperatingPoint(running: true, load: load)
