@@ -18,19 +18,33 @@ public struct SensorContribution: Sendable, Equatable {
     /// The high end of that range; infinite (`null` in JSON) when it has none: a speed the load
     /// prior compensates is normal from its minimum share of the calibration speed up.
     public var normalHigh: Double
+    /// When its contribution came from how fast it rose, not from its level (a lagged
+    /// temperature's rise check): the rise it judged, in `unit` per minute (the change of its
+    /// one-minute mean over the check's horizon, per minute); nil otherwise.
+    public var risePerMinute: Double?
+    /// With `risePerMinute`: the fastest rise taken as normal at the speeds the machine ran,
+    /// in `unit` per minute.
+    public var normalRisePerMinute: Double?
 
-    public init(sensor: String, value: Double, unit: String = "", contribution: Double, normalLow: Double, normalHigh: Double) {
+    /// Creates one sensor's part; `risePerMinute` and `normalRisePerMinute` only for a part
+    /// that came from the rise of a temperature.
+    public init(sensor: String, value: Double, unit: String = "", contribution: Double, normalLow: Double, normalHigh: Double,
+                risePerMinute: Double? = nil, normalRisePerMinute: Double? = nil) {
         self.sensor = sensor
         self.value = value
         self.unit = unit
         self.contribution = contribution
         self.normalLow = normalLow
         self.normalHigh = normalHigh
+        self.risePerMinute = risePerMinute
+        self.normalRisePerMinute = normalRisePerMinute
     }
 }
 
 extension JSONWriter {
-    /// Writes `sensors` as an array of `{sensor, value, unit, contribution, normal_low, normal_high}`.
+    /// Writes `sensors` as an array of `{sensor, value, unit, contribution, normal_low,
+    /// normal_high}`, with `rise_per_minute` and `normal_rise_per_minute` on a part that came
+    /// from a temperature's rise.
     public mutating func contributions(_ name: String, _ sensors: [SensorContribution]) {
         array(name, sensors) { json, s in
             json.object {
@@ -40,6 +54,10 @@ extension JSONWriter {
                 $0.field("contribution", s.contribution)
                 $0.field("normal_low", s.normalLow)
                 $0.field("normal_high", s.normalHigh)
+                if let rise = s.risePerMinute {
+                    $0.field("rise_per_minute", rise)
+                    $0.field("normal_rise_per_minute", s.normalRisePerMinute)
+                }
             }
         }
     }

@@ -93,7 +93,8 @@ public enum BufferSummarySource {
         if !record.note.isEmpty { message += message.isEmpty ? "note: \(record.note)" : " (note: \(record.note))" }
         let sensors = (details?.contributions ?? []).map { s in
             SummaryAlertSensor(sensor: s.sensor, value: s.value, unit: s.unit, contribution: s.contribution,
-                               normalLow: s.normalLow, normalHigh: s.normalHigh)
+                               normalLow: s.normalLow, normalHigh: s.normalHigh,
+                               risePerMinute: s.risePerMinute, normalRisePerMinute: s.normalRisePerMinute)
         }
         return SummaryAlert(
             id: details?.id ?? "\(record.machine)-\(record.id)", kind: record.kind, severity: record.severity,
@@ -115,6 +116,8 @@ public struct StoredAlertDetails: Decodable, Sendable {
         public var contribution: Double?
         public var normal_low: Double?
         public var normal_high: Double?
+        public var rise_per_minute: Double?
+        public var normal_rise_per_minute: Double?
     }
 
     /// The event (`raised`, `updated`, `cleared`).
@@ -152,7 +155,8 @@ public struct StoredAlertDetails: Decodable, Sendable {
         (top_sensors ?? []).map {
             SensorContribution(sensor: $0.sensor, value: $0.value ?? .nan, unit: $0.unit ?? "",
                                contribution: $0.contribution ?? .nan,
-                               normalLow: $0.normal_low ?? .nan, normalHigh: $0.normal_high ?? .nan)
+                               normalLow: $0.normal_low ?? .nan, normalHigh: $0.normal_high ?? .nan,
+                               risePerMinute: $0.rise_per_minute, normalRisePerMinute: $0.normal_rise_per_minute)
         }
     }
 }

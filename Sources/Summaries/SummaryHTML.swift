@@ -382,7 +382,13 @@ private struct Page {
                 // No upper end (stored as null): a compensated speed, normal from the prior's minimum up.
                 let normal = s.normalLow.isFinite && !s.normalHigh.isFinite ? "≥ \(NumberText.short(s.normalLow))"
                     : "\(NumberText.short(s.normalLow))–\(NumberText.short(s.normalHigh))"
-                out.append("<b>\(e(s.sensor))</b> \(withUnit(s.value, s.unit)) <span class=\"facts ts\">(normal \(normal))</span>")
+                if let rise = s.risePerMinute, let limit = s.normalRisePerMinute {
+                    // Judged by how fast it rose (a temperature's rise check), not by its level.
+                    let perMinute = s.unit.isEmpty ? "/min" : " \(s.unit)/min"
+                    out.append("<b>\(e(s.sensor))</b> \(withUnit(s.value, s.unit)) rising \(e(NumberText.short(rise) + perMinute)) <span class=\"facts ts\">(normal ≤ \(e(NumberText.short(limit))) at this speed)</span>")
+                } else {
+                    out.append("<b>\(e(s.sensor))</b> \(withUnit(s.value, s.unit)) <span class=\"facts ts\">(normal \(normal))</span>")
+                }
             }
             if alert.topSensors.isEmpty { out.append("–") }
             out.append("</div></td><td data-label=\"Message\"><div>\(e(alert.message))</div></td></tr>\n")

@@ -220,6 +220,8 @@ public struct DetectorStream {
     private var merged: [Float]
     private var network: NetworkStream?
     private var rise: TemperatureRiseScorer?
+    /// Per sensor: whether the rise check's part is its contribution to the last row.
+    private var riseDrove: [Bool]
     private var state = AlertDecisionRule.State()
     /// Rows scored since the stream started (or restarted): how full its windows are.
     public private(set) var rowsInWindows = 0
@@ -241,6 +243,16 @@ public struct DetectorStream {
         network = detector.network.map { NetworkStream(detector: $0) }
         rise = detector.load == nil ? nil
             : detector.rise.map { TemperatureRiseScorer($0, lagCount: detector.load!.lagRows.count) }
+        riseDrove = [Bool](repeating: false, count: detector.sensorNames.count)
+    }
+
+    /// How the sensor in `column` rose, when the rise check (`TemperatureRiseCheck`), not the
+    /// level, gave its contribution to the last row: an alert then quotes the rate it judged.
+    /// Nil otherwise.
+    public func temperatureRise(column: Int) -> TemperatureRise? {
+        guard let rise, riseDrove.indices.contains(column), riseDrove[column],
+              let k = rise.check.sensors.firstIndex(of: column) else { return nil }
+        return rise.rise(ofSensor: k)
     }
 
     /// Per-sensor contributions of the window-deviation score to the last row.
@@ -283,10 +295,13 @@ public struct DetectorStream {
                 rise!.push(compensator)
                 // A rise score of 1 is an alert: in the window score's units, its threshold.
                 let r = rise!.score * detector.threshold
+                for s in riseDrove.indices { riseDrove[s] = false }
                 if r > 0, !combined.isNaN {
                     combined = max(combined, r)
                     for (k, s) in rise!.check.sensors.enumerated() where s < merged.count {
-                        merged[s] = max(merged[s].isNaN ? 0 : merged[s], rise!.sensorScores[k] * detector.threshold)
+                        let level = merged[s].isNaN ? 0 : merged[s], part = rise!.sensorScores[k] * detector.threshold
+                        riseDrove[s] = part > 0 && part >= level
+                        merged[s] = max(level, part)
                     }
                 }
             }

@@ -101,6 +101,19 @@ extension TemperatureRiseCheck {
     }
 }
 
+/// How one checked temperature rose over a `TemperatureRiseCheck`'s horizon, in the sensor's
+/// units: what an alert driven by the check quotes.
+public struct TemperatureRise: Sendable, Equatable {
+    /// The block mean now less the block mean a horizon before.
+    public var change: Float
+    /// The largest change the check takes as normal over that horizon at the speeds the machine
+    /// ran (what the speed's changes explain, plus the check's limit). An alert also needs the
+    /// rise to be faster than over the horizon before, so a warm-up that slows down passes.
+    public var normalChange: Float
+    /// Rows between the two block means (the horizon).
+    public var horizonRows: Int
+}
+
 /// Applies a `TemperatureRiseCheck` to rows as they arrive; allocation-free per row (its rings
 /// are allocated once).
 public struct TemperatureRiseScorer: Sendable {
@@ -124,6 +137,12 @@ public struct TemperatureRiseScorer: Sendable {
     public private(set) var sensorScores: [Float]
     /// The largest of `sensorScores`.
     public private(set) var score: Float = 0
+    /// Per checked sensor at the last block's end (NaN: not judged): the log of the block mean
+    /// a horizon before, the log rise since, and the largest log rise the check takes as normal
+    /// there (what the speed explains plus the limit).
+    private var logLevelBefore: [Float]
+    private var logRise: [Float]
+    private var logRiseAllowed: [Float]
 
     /// Creates a scorer with empty rings: the first rise is judged after `2 · horizonBlocks + 1`
     /// blocks. `lagCount`: the load compensation's number of moving averages.
@@ -138,6 +157,19 @@ public struct TemperatureRiseScorer: Sendable {
         size = 2 * check.horizonBlocks + 1
         ring = [Float](repeating: .nan, count: width * size)
         sensorScores = [Float](repeating: 0, count: m)
+        logLevelBefore = [Float](repeating: .nan, count: m)
+        logRise = [Float](repeating: .nan, count: m)
+        logRiseAllowed = [Float](repeating: .nan, count: m)
+    }
+
+    /// How the `k`th checked sensor rose at the last block's end, in its own units, for an
+    /// alert to quote; nil where it was not judged (the first blocks, a speed not read).
+    public func rise(ofSensor k: Int) -> TemperatureRise? {
+        guard logRise.indices.contains(k), logRise[k].isFinite, logRiseAllowed[k].isFinite, logLevelBefore[k].isFinite else { return nil }
+        let before = exp(logLevelBefore[k])
+        return TemperatureRise(change: exp(logLevelBefore[k] + logRise[k]) - before,
+                               normalChange: exp(logLevelBefore[k] + logRiseAllowed[k]) - before,
+                               horizonRows: check.horizonBlocks * check.blockRows)
     }
 
     /// Takes the checked sensors' raw readings from `row` (before any compensation rewrites it).
@@ -171,7 +203,10 @@ public struct TemperatureRiseScorer: Sendable {
         speedSum = 0; speedCount = 0; rowsInBlock = 0
         blocks += 1
         score = 0
-        for k in sensorScores.indices { sensorScores[k] = 0 }
+        for k in sensorScores.indices {
+            sensorScores[k] = 0
+            logLevelBefore[k] = .nan; logRise[k] = .nan; logRiseAllowed[k] = .nan
+        }
         let h = check.horizonBlocks
         guard blocks > 2 * h else { return }
         let load = compensator.compensation
@@ -196,6 +231,9 @@ public struct TemperatureRiseScorer: Sendable {
             // Both must exceed: a warm-up after a start rises fast but ever slower, a cooling
             // that slows down is faster than before but no rise.
             let excess = min(rise - explainedRise, faster - explainedFaster)
+            logLevelBefore[k] = ring[mid + k]
+            logRise[k] = rise
+            logRiseAllowed[k] = explainedRise + check.limit[k]
             if excess > 0 {
                 sensorScores[k] = excess / check.limit[k]
                 score = max(score, sensorScores[k])

@@ -62,6 +62,11 @@ public struct AnomalyAlertEngine: Sendable {
     /// calibration never held (nil otherwise): the messages of the alerts it raises or updates
     /// then say so, since the load prior alone compensated that speed's readings.
     public var unseenSpeed: UnseenSpeed?
+    /// Set by the scoring stage before `observe`: whether the int8 network's score, not the
+    /// window-deviation score, is the alerting score (`alert_score = network`, or `either` with
+    /// the network further past its threshold). The message then says so, and calls the quoted
+    /// ranges the calibration's: the network judges readings as read, not moved to the speed.
+    public var scoredByNetwork = false
 
     /// A speed outside the steady speeds calibration held, for an alert's message.
     public struct UnseenSpeed: Sendable, Equatable {
@@ -203,24 +208,36 @@ public struct AnomalyAlertEngine: Sendable {
         score >= policy.criticalRatio * threshold ? .critical : .warning
     }
 
+    /// The sensors with the largest contributions, at most `topSensorCount`, only those that
+    /// contributed (> 0), but at least the largest: a sensor that added nothing did not drive it.
     private func top(_ contributions: [SensorContribution]) -> [SensorContribution] {
-        Array(contributions.sorted { $0.contribution > $1.contribution }.prefix(policy.topSensorCount))
+        let sorted = contributions.sorted { $0.contribution > $1.contribution }
+        let contributing = sorted.prefix(policy.topSensorCount).filter { $0.contribution > 0 }
+        return contributing.isEmpty ? Array(sorted.prefix(1)) : contributing
     }
 
     private func message(_ alert: Alert) -> String {
         let ratio = alert.threshold > 0 ? alert.peakScore / alert.threshold : 0
         var text = "\(alert.machine): anomaly score \(Self.format(alert.peakScore)) is \(Self.format(ratio))× threshold"
+        if scoredByNetwork { text += " (int8 network)" }
         if !alert.topSensors.isEmpty {
             text += "; driven by "
             text += alert.topSensors.map { s in
+                let reading = "\(s.sensor)=\(Self.format(s.value))\(s.unit.isEmpty ? "" : " " + s.unit)"
+                // Judged by how fast it rose, not by its level: the rate and its normal limit.
+                if let rise = s.risePerMinute, let normal = s.normalRisePerMinute {
+                    let perMinute = s.unit.isEmpty ? "/min" : " \(s.unit)/min"
+                    return "\(reading) rising \(Self.format(rise))\(perMinute) (normal ≤ \(Self.format(normal)) at this speed)"
+                }
                 // No upper end: a compensated speed, normal from the load prior's minimum up.
-                let normal = s.normalHigh == .infinity ? "≥ \(Self.format(s.normalLow))" : "\(Self.format(s.normalLow))…\(Self.format(s.normalHigh))"
-                return "\(s.sensor)=\(Self.format(s.value))\(s.unit.isEmpty ? "" : " " + s.unit) (normal \(normal))"
+                let range = s.normalHigh == .infinity ? "≥ \(Self.format(s.normalLow))" : "\(Self.format(s.normalLow))…\(Self.format(s.normalHigh))"
+                return "\(reading) (\(scoredByNetwork ? "calibration" : "normal") \(range))"
             }.joined(separator: ", ")
         }
         if let unseen = unseenSpeed {
             let calibrated = unseen.calibrated.map { Self.format(Double($0)) }.joined(separator: ", ")
-            text += "; at \(unseen.sensor) \(Self.format(unseen.speed)), a speed calibration never held (it held \(calibrated)): judged through the load prior alone; if \(alert.machine) runs at this speed normally, calibrate over a stretch that includes it"
+            let judged = scoredByNetwork ? "the network judges readings against calibration's" : "judged through the load prior alone"
+            text += "; at \(unseen.sensor) \(Self.format(unseen.speed)), a speed calibration never held (it held \(calibrated)): \(judged); if \(alert.machine) runs at this speed normally, calibrate over a stretch that includes it"
         }
         return text
     }

@@ -87,6 +87,15 @@ public struct MachineModel: Sendable {
     /// duty-cycle driver, which it leaves alone), nil without one.
     public var loadDriverColumn: Int? { detector.load.flatMap { $0.duty ? nil : $0.driver } }
 
+    /// The range the int8 network learned for `column`: its input normalization's centre ± 3
+    /// scales, over the readings as calibration read them (the network takes readings as they
+    /// are: no state or load compensation moves them). Nil without a network model.
+    public func networkNormalRange(column: Int) -> (low: Double, high: Double)? {
+        guard let normalization = network?.normalization, normalization.centers.indices.contains(column) else { return nil }
+        let centre = Double(normalization.centers[column]), halfWidth = 3 * Double(normalization.scales[column])
+        return (centre - halfWidth, centre + halfWidth)
+    }
+
     /// Whether `loadDriver` is a 0/1 state followed through its duty cycle (not a speed).
     public var loadDriverIsDuty: Bool { detector.load?.duty ?? false }
 
@@ -322,6 +331,21 @@ public struct MachineModel: Sendable {
                 networkDrove = !b.isNaN && (a.isNaN || b > a)
                 return networkDrove ? b : a
             }
+        }
+
+        /// Whether the int8 network's score, not the window-deviation score, was the last judged
+        /// window's alerting score (`alert_score = network`, or `either` with the network further
+        /// past its threshold): its contributions are then the network's.
+        public var networkDroveLastScore: Bool { networkDrove }
+
+        /// How the temperature in `column` rose per minute, and the fastest rise normal at the
+        /// speeds the machine ran, when the rise check (not the level, nor the network) gave its
+        /// contribution to the last judged score; nil otherwise. `secondsPerRow`: the poll
+        /// interval, which turns the check's horizon in rows into minutes.
+        public func temperatureRise(column: Int, secondsPerRow: Double) -> (perMinute: Double, normalPerMinute: Double)? {
+            guard !networkDrove, let rise = stream.temperatureRise(column: column), rise.horizonRows > 0, secondsPerRow > 0 else { return nil }
+            let minutes = Double(rise.horizonRows) * secondsPerRow / 60
+            return (Double(rise.change) / minutes, Double(rise.normalChange) / minutes)
         }
 
         /// Where the last row scored put the machine (its speed and the speed's moving averages,

@@ -568,17 +568,25 @@ public struct ScoringEngine {
             // The ranges at the speed the row was judged at (a load-compensated machine).
             let point = state.scorer!.operatingPoint
             let speed = model.loadDriverColumn
+            let byNetwork = state.scorer!.networkDroveLastScore
+            let secondsPerRow = Double(state.configuration.pollInterval.wholeMilliseconds) / 1000
             contributions = state.configuration.sensors.enumerated().compactMap { i, sensor in
                 guard let column = state.columnOfSensor[i], shares.indices.contains(column) else { return nil }
                 // A compensated speed is set to its calibration level: it adds nothing to the
                 // score, so it is not named as driving it (an unseen speed gets its own note).
                 // It is when it did add: below the prior's minimum, or through the network.
                 if column == speed, !(shares[column] > 0) { return nil }
-                let normal = model.normalRange(column: column, row: state.modelRow, at: point)
+                // The range of what scored it: the network judges readings as read, against the
+                // calibration's; the window score, at the machine's state and speed.
+                let normal = byNetwork ? model.networkNormalRange(column: column) ?? (.nan, .nan)
+                    : model.normalRange(column: column, row: state.modelRow, at: point)
+                let rise = state.scorer!.temperatureRise(column: column, secondsPerRow: secondsPerRow)
                 return SensorContribution(
                     sensor: sensor.name, value: state.values[i], unit: sensor.unit, contribution: Double(shares[column]),
-                    normalLow: normal.low, normalHigh: normal.high)
+                    normalLow: normal.low, normalHigh: normal.high,
+                    risePerMinute: rise?.perMinute, normalRisePerMinute: rise?.normalPerMinute)
             }
+            state.anomalies.scoredByNetwork = byNetwork
             state.anomalies.unseenSpeed = model.speedOutsideCalibration(in: state.modelRow).map {
                 AnomalyAlertEngine.UnseenSpeed(sensor: model.sensorNames[$0.column], speed: Double($0.speed), calibrated: model.calibratedSpeeds)
             }
