@@ -1,6 +1,7 @@
 import ArgumentParser
 import Configuration
 import EdgeCore
+import Runtime
 import Store
 import Summaries
 
@@ -15,7 +16,8 @@ struct SummarizeCommand: ParsableCommand {
             agent.conf). Existing files of the same machine and period are replaced atomically. \
             --from and --until take an ISO-8601 time (2026-11-29T08:00:00Z, or a date) or a time \
             ago: 90s, 10m, 24h, 7d, 2w. The buffer does not keep anomaly scores, so on-demand \
-            summaries show readings, alerts and the model but no score chart.
+            summaries show readings, alerts and the model but no score chart. Normal ranges come \
+            from the machine's model in <data_dir>/models, the one the agent judges it with.
             """
     )
 
@@ -63,12 +65,12 @@ struct SummarizeCommand: ParsableCommand {
             throw ValidationError("--until \(untilText): expected an ISO-8601 time (2026-11-29T08:00:00Z) or a time ago (10m, 24h, 7d)")
         }
         guard start < end else { throw ValidationError("--from (\(start)) must be before --until (\(end))") }
-        guard configuration.machine(id: machine) != nil else {
+        guard let machineConfiguration = configuration.machine(id: machine) else {
             let known = configuration.machines.map(\.id).joined(separator: ", ")
             throw ValidationError("no machine \"\(machine)\" in \(configuration.sourcePath); machines: \(known)")
         }
         let path = Store.databasePath(dataDirectory: configuration.agent.dataDirectory)
-        let input: SummaryInput
+        var input: SummaryInput
         do {
             let database = try BufferDatabase(path: path, access: .readOnly)
             input = try BufferSummarySource.input(
@@ -79,6 +81,19 @@ struct SummarizeCommand: ParsableCommand {
         } catch {
             printToStandardError("summarize: \(error)")
             throw ExitCode.failure
+        }
+        // The normal ranges from the model the agent judges the machine with, as its own
+        // summaries quote them.
+        do {
+            if let model = try MachineModel.load(machine: machine, dataDirectory: configuration.agent.dataDirectory,
+                                                 alertScore: machineConfiguration.alertScore) {
+                input.describe(with: model)
+                if let calibrated = Timestamp(iso8601: Substring(model.calibratedAt)), calibrated >= end {
+                    printToStandardError("summarize: note: normal ranges from \(model.path), calibrated \(model.calibratedAt), after this period: the model that judged it then may have had others")
+                }
+            }
+        } catch {
+            printToStandardError("summarize: \(error); the summary has no normal ranges")
         }
         try write(input, to: output ?? configuration.agent.summaryDirectory)
     }

@@ -207,12 +207,7 @@ struct PeriodicSummaries {
             let quality = group.map { dataEvents[$0] }
             let thresholds = group.map { self.thresholds[$0] }
             let normals = group.map { models[$0] }
-            let modelInfos = normals.map { normal in
-                normal.map { m in
-                    ModelInfo(name: m.path.split(separator: "/").last.map(String.init) ?? m.path,
-                              calibrated: Timestamp(iso8601: Substring(m.calibratedAt)), threshold: m.threshold)
-                }
-            }
+            let modelInfos = normals.map { normal in normal.map(\.summaryInfo) }
             jobs.append {
                 let inputs: [SummaryInput]
                 do {
@@ -266,6 +261,24 @@ struct PeriodicSummaries {
         for i in scores.indices { scores[i] = Self.preallocatedScorePoints(writtenOnce: false) }
         for i in dataEvents.indices { dataEvents[i].removeAll() }
         return jobs
+    }
+}
+
+extension MachineModel {
+    /// The model as a summary names it: its file's name, when it was calibrated, its threshold.
+    public var summaryInfo: ModelInfo {
+        ModelInfo(name: path.split(separator: "/").last.map(String.init) ?? path,
+                  calibrated: Timestamp(iso8601: Substring(calibratedAt)), threshold: threshold)
+    }
+}
+
+extension SummaryInput {
+    /// Names `model` as the summary's model and gives each sensor its normal range from it, as
+    /// the agent's own summaries do (`PeriodicSummaries.setNormalRanges(of:from:)`): for
+    /// `edge-agent summarize` over the buffer, so its files quote the same ranges.
+    public mutating func describe(with model: MachineModel) {
+        self.model = model.summaryInfo
+        PeriodicSummaries.setNormalRanges(of: &self, from: model)
     }
 }
 
