@@ -30,9 +30,11 @@ struct CalibratedCompressor {
         // Settled (measured 2026-11-30), a change of demand alerts through the phase means
         // (OutletValveTests seeds 6 / 18: 1967 / 1380 rows, against 0), seed 21 alerts after a
         // 120 s stop (RestartAlertTests, 1.57× the threshold) and seed 3's coast-downs no longer
-        // alert without stop_grace (CoastDownTests' precondition): false alarms the motion hid
-        // (not traced; vibration-faults' settled seed 12 in docs/detection.md may be of the same
-        // kind). Settle here once the detector copes, not by loosening these tests.
+        // alert without stop_grace (CoastDownTests' precondition): false alarms the motion hid.
+        // Traced in docs/detection.md ("Settled compressor seed 12", "Settled demand change"):
+        // partial windows of state-compensated sensors re-entering after their settling, and
+        // phase means on a discharge temperature that follows the demand. Settle here once the
+        // detector copes, not by loosening these tests.
         let rated = try #require(sim.typicalMagnitude(ofChannel: "motor_current"))
         machine = MachineConfiguration(id: "compressor-1", sensors: sim.channels.enumerated().map { i, channel in
             var sensor = SensorConfiguration(name: channel.name, bus: "b", address: i)
