@@ -472,9 +472,13 @@ public final class AgentRuntime: Service, Sendable {
                     return []
                 }
                 let milliseconds = Double(clock.monotonicNanoseconds() - started) / 1e6
+                // One pass over the buffer warms every machine: its time is said as such.
+                let warmedTogether = models.filter { $0 != nil }.count
+                let pass = warmedTogether == 1 ? "in \(Int(milliseconds.rounded())) ms"
+                    : "in one \(Int(milliseconds.rounded())) ms pass over the buffer for \(warmedTogether) machines"
                 for (i, machine) in configuration.machines.enumerated() where i < models.count && models[i] != nil {
                     if let stream = i < streams.count ? streams[i] : nil {
-                        logger.notice("\(machine.id): stream warmed on \(stream.rows) buffered rows (\(stream.first.iso8601) to \(stream.last.iso8601)) in \(Int(milliseconds.rounded())) ms")
+                        logger.notice("\(machine.id): stream warmed on \(stream.rows) buffered rows (\(stream.first.iso8601) to \(stream.last.iso8601)) \(pass)")
                     } else {
                         logger.notice("\(machine.id): no recent buffered rows to warm its stream with; it starts with the next row")
                     }
