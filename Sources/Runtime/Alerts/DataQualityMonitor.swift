@@ -62,7 +62,8 @@ public struct DataQualityMonitor: Sendable {
     private let unitKeys: [String]
     private var unitSilentCycles: [Int]
     private var openOffline: [Alert?]
-    private var lastArrival: Timestamp?
+    /// The time of the last cycle `observe` took.
+    public private(set) var lastArrival: Timestamp?
     /// Monotonic time of the last arrival, when the caller gives it: silence is then measured on
     /// a clock that a wall-clock step cannot move.
     private var lastArrivalMonotonic: UInt64?

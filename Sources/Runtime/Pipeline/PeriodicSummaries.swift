@@ -207,7 +207,6 @@ struct PeriodicSummaries {
             let quality = group.map { dataEvents[$0] }
             let thresholds = group.map { self.thresholds[$0] }
             let normals = group.map { models[$0] }
-            let modelInfos = normals.map { normal in normal.map(\.summaryInfo) }
             jobs.append {
                 let inputs: [SummaryInput]
                 do {
@@ -223,8 +222,7 @@ struct PeriodicSummaries {
                     do {
                         if !points[k].isEmpty { input.scores = ScoreSeries(points: points[k], threshold: thresholds[k]) }
                         input.dataQualityEvents = quality[k]
-                        if let model = modelInfos[k] { input.model = model }
-                        if let normal = normals[k] { PeriodicSummaries.setNormalRanges(of: &input, from: normal) }
+                        if let normal = normals[k] { input.describe(with: normal) }
                         let files = try SummaryWriter.write(input, to: configuration.agent.summaryDirectory)
                         logger.info("summary of \(machines[k].id) for \(start.iso8601) – \(end.iso8601): \(files.html)")
                     } catch {
@@ -273,9 +271,9 @@ extension MachineModel {
 }
 
 extension SummaryInput {
-    /// Names `model` as the summary's model and gives each sensor its normal range from it, as
-    /// the agent's own summaries do (`PeriodicSummaries.setNormalRanges(of:from:)`): for
-    /// `edge-agent summarize` over the buffer, so its files quote the same ranges.
+    /// Names `model` as the summary's model and gives each sensor its normal range from it
+    /// (`PeriodicSummaries.setNormalRanges(of:from:)`): what the agent's periodic summaries and
+    /// `edge-agent summarize` over the buffer both do, so their files quote the same ranges.
     public mutating func describe(with model: MachineModel) {
         self.model = model.summaryInfo
         PeriodicSummaries.setNormalRanges(of: &self, from: model)

@@ -27,9 +27,6 @@ public struct ScoringEngine {
         var anomalies: AnomalyAlertEngine
         /// The row being assembled for the current poll time.
         var rowTime: Timestamp?
-        /// The time of the last row completed: where a stream warmed on the buffer for a new
-        /// model has to reach (see `StreamWarmUp`).
-        var lastRowTime: Timestamp?
         var values: [Double]
         var qualities: [Quality]
         var modelRow: [Float]
@@ -245,7 +242,9 @@ public struct ScoringEngine {
     public func model(machine index: Int) -> MachineModel? { machines[index].model }
 
     /// The time of the last row of machine `index` this engine took (nil: none yet).
-    public func lastRowTime(machine index: Int) -> Timestamp? { machines[index].lastRowTime }
+    /// (Every completed row goes through the machine's data-quality monitor first, which keeps
+    /// its time.)
+    public func lastRowTime(machine index: Int) -> Timestamp? { machines[index].quality.lastArrival }
 
     /// Continues machine `index`'s stream from `warmed` (its model's stream run through the
     /// machine's buffered rows, `StreamWarmUp`) instead of starting it cold: the scorer, how
@@ -343,7 +342,6 @@ public struct ScoringEngine {
         guard let time = machines[m].rowTime else { return }
         machines[m].rowTime = nil
         let state = machines[m]
-        state.lastRowTime = time
         defer { resetRow(state) }
         events.append(contentsOf: state.quality.observe(
             time: time, values: state.values, qualities: state.qualities, monotonicNanoseconds: arrivalMonotonic))
