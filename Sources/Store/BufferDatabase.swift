@@ -71,7 +71,8 @@ public final class BufferDatabase: Sendable {
         case .readOnly:
             schemaVersion = try Schema.checkReadOnly(connection)
         }
-        alertColumns = schemaVersion >= 2 ? Self.currentAlertColumns : Self.schemaOneAlertColumns
+        alertColumns = schemaVersion >= 4 ? Self.currentAlertColumns
+            : schemaVersion >= 2 ? Self.schemaTwoAlertColumns : Self.schemaOneAlertColumns
         self.path = path
         self.access = access
         self.state = Mutex(State(connection: connection))
@@ -430,8 +431,8 @@ public final class BufferDatabase: Sendable {
         try withState { state in
             let s = try state.statement("""
                 INSERT INTO alerts(machine, kind, severity, state, label, note, started_ms, ended_ms, peak_score, threshold, details,
-                acknowledged_ms, acknowledged_by)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                acknowledged_ms, acknowledged_by, scored_by)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             try s.bind(alert.machine, at: 1)
             try s.bind(alert.kind, at: 2)
@@ -446,12 +447,14 @@ public final class BufferDatabase: Sendable {
             try s.bind(alert.details, at: 11)
             try s.bind(alert.acknowledgedAt?.millisecondsSinceEpoch, at: 12)
             try s.bind(alert.acknowledgedBy, at: 13)
+            try s.bind(alert.scoredBy, at: 14)
             try s.run()
             return state.connection.lastInsertedRowID
         }
     }
 
-    /// Rewrites an alert (found by `alert.id`): state, end, peak score, label, note, details.
+    /// Rewrites an alert (found by `alert.id`): state, end, peak score, label, note, details,
+    /// and which score judged it (with `alert_score = "either"`, the one of its new peak).
     /// Who acknowledged it and when are kept as stored (only `acknowledge` sets them), and an
     /// alert acknowledged meanwhile stays `acknowledged` when `alert` says `open`: an operator's
     /// acknowledgement between the agent's read of the row and this write is not undone.
@@ -461,7 +464,7 @@ public final class BufferDatabase: Sendable {
             let s = try state.statement("""
                 UPDATE alerts SET state = CASE WHEN ?1 = 'open' AND acknowledged_ms IS NOT NULL THEN 'acknowledged' ELSE ?1 END,
                 label = ?2, note = ?3, ended_ms = ?4, peak_score = ?5, threshold = ?6, details = ?7,
-                severity = ?8 WHERE id = ?9
+                severity = ?8, scored_by = ?10 WHERE id = ?9
                 """)
             try s.bind(alert.state.rawValue, at: 1)
             try s.bind(alert.label.map { $0 ? Int64(1) : Int64(0) }, at: 2)
@@ -472,6 +475,7 @@ public final class BufferDatabase: Sendable {
             try s.bind(alert.details, at: 7)
             try s.bind(alert.severity, at: 8)
             try s.bind(alert.id, at: 9)
+            try s.bind(alert.scoredBy, at: 10)
             try s.run()
             try Self.requireChange(state, "alert \(alert.id)")
         }
@@ -576,14 +580,21 @@ public final class BufferDatabase: Sendable {
     /// The columns `alert(from:)` reads, in its order.
     private static let currentAlertColumns = """
         id, machine, kind, severity, state, label, note, started_ms, ended_ms, peak_score, threshold, details, \
-        acknowledged_ms, acknowledged_by
+        acknowledged_ms, acknowledged_by, scored_by
+        """
+
+    /// `alertColumns` of a schema-2 or -3 file (opened read-only, not migrated): no score
+    /// recorded, as a migration would leave it.
+    private static let schemaTwoAlertColumns = """
+        id, machine, kind, severity, state, label, note, started_ms, ended_ms, peak_score, threshold, details, \
+        acknowledged_ms, acknowledged_by, NULL
         """
 
     /// `alertColumns` of a schema-1 file (opened read-only, not migrated): nobody's name or time
-    /// recorded, as a migration would leave them.
+    /// and no score recorded, as a migration would leave them.
     private static let schemaOneAlertColumns = """
         id, machine, kind, severity, state, label, note, started_ms, ended_ms, peak_score, threshold, details, \
-        NULL, NULL
+        NULL, NULL, NULL
         """
 
     private static func alert(from s: SQLiteStatement) -> AlertRecord {
@@ -595,7 +606,7 @@ public final class BufferDatabase: Sendable {
             ended: s.isNull(at: 8) ? nil : Timestamp(millisecondsSinceEpoch: s.int64(at: 8)),
             peakScore: s.double(at: 9), threshold: s.double(at: 10), details: s.text(at: 11) ?? "{}",
             acknowledgedAt: s.isNull(at: 12) ? nil : Timestamp(millisecondsSinceEpoch: s.int64(at: 12)),
-            acknowledgedBy: s.text(at: 13))
+            acknowledgedBy: s.text(at: 13), scoredBy: s.text(at: 14))
     }
 
     // MARK: Models and calibrations

@@ -39,6 +39,9 @@ public struct AlertRecord: Sendable, Equatable {
     public var acknowledgedAt: Timestamp?
     /// Who first acknowledged the alert (the `--by` name, else the login name).
     public var acknowledgedBy: String?
+    /// Which score judged an anomaly alert (`window_deviation` or `network`, see
+    /// `AnomalyScorer`); nil for data alerts and for alerts stored before schema 4.
+    public var scoredBy: String?
 
     /// Whether an operator has acknowledged the alert: its state says so while it is open, and
     /// the recorded time after it cleared (an alert acknowledged before schema 2 that then
@@ -50,7 +53,7 @@ public struct AlertRecord: Sendable, Equatable {
         id: Int64 = 0, machine: String, kind: String, severity: String, state: AlertState = .open,
         label: Bool? = nil, note: String = "", started: Timestamp, ended: Timestamp? = nil,
         peakScore: Double, threshold: Double, details: String = "{}",
-        acknowledgedAt: Timestamp? = nil, acknowledgedBy: String? = nil
+        acknowledgedAt: Timestamp? = nil, acknowledgedBy: String? = nil, scoredBy: String? = nil
     ) {
         self.id = id
         self.machine = machine
@@ -66,6 +69,7 @@ public struct AlertRecord: Sendable, Equatable {
         self.details = details
         self.acknowledgedAt = acknowledgedAt
         self.acknowledgedBy = acknowledgedBy
+        self.scoredBy = scoredBy
     }
 }
 

@@ -136,6 +136,11 @@ enum Schema {
         """
         SELECT 1;
         """,
+        // 3 → 4: which score judged an anomaly alert (`window_deviation` or `network`). NULL for
+        // data alerts, and for every alert stored before this version: not guessed from the message.
+        """
+        ALTER TABLE alerts ADD COLUMN scored_by TEXT;
+        """,
     ]
 
     /// Applies the connection settings every read-write connection uses.
@@ -201,8 +206,8 @@ enum Schema {
         return found
     }
 
-    /// The oldest schema a read-only connection reads as it is: every version so far (schema 2
-    /// only added two columns to `alerts`, which read as NULL from a schema-1 file; schema 3
+    /// The oldest schema a read-only connection reads as it is: every version so far (schemas 2
+    /// and 4 only added columns to `alerts`, which read as NULL from an older file; schema 3
     /// only added quality 6, which a schema-2 file does not hold).
     static let oldestReadable = 1
 

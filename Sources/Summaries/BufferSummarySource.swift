@@ -99,7 +99,7 @@ public enum BufferSummarySource {
         return SummaryAlert(
             id: details?.id ?? "\(record.machine)-\(record.id)", kind: record.kind, severity: record.severity,
             started: record.started, ended: record.ended, peakScore: record.peakScore, threshold: record.threshold,
-            topSensors: sensors, message: message)
+            topSensors: sensors, message: message, scoredBy: record.scoredBy.flatMap(AnomalyScorer.init(rawValue:)))
     }
 }
 
@@ -138,6 +138,9 @@ public struct StoredAlertDetails: Decodable, Sendable {
     public var message: String?
     /// The sensors that drove it.
     public var top_sensors: [Sensor]?
+    /// Which score judged an anomaly alert (`window_deviation`, `network`); absent on data
+    /// alerts and on lines written before it was recorded.
+    public var scored_by: String?
 
     /// The details of `record`; nil when they are empty or not such a line.
     public init?(of record: AlertRecord) {

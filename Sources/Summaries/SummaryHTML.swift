@@ -362,7 +362,8 @@ private struct Page {
         out.append("<th class=\"n\">Peak / threshold</th><th>Top sensors</th><th>Message</th></tr></thead>\n<tbody>\n")
         for alert in statistics.alerts {
             let pill = alert.severity == "critical" ? "crit" : "warn"
-            out.append("<tr><td data-label=\"Severity\"><div><span class=\"pill \(pill)\">\(e(alert.severity))</span></div></td>")
+            out.append(alert.scoredBy.map { "<tr data-scored-by=\"\($0.rawValue)\">" } ?? "<tr>")
+            out.append("<td data-label=\"Severity\"><div><span class=\"pill \(pill)\">\(e(alert.severity))</span></div></td>")
             out.append("<td data-label=\"Kind\"><div>\(e(alert.kind.replacingUnderscores()))</div></td>")
             out.append("<td class=\"ts\" data-label=\"Started\"><div>\(e(timeText(alert.started)))</div></td>")
             if let ended = alert.ended {
@@ -372,11 +373,15 @@ private struct Page {
                 out.append("<td class=\"ts\" data-label=\"Ended\"><div><span class=\"pill crit\">open</span></div></td>")
             }
             if alert.kind == "anomaly" || alert.peakScore > 0 {
-                out.append("<td class=\"n\" data-label=\"Peak\"><div>\(num(alert.peakScore)) / \(num(alert.threshold))</div></td>")
+                let scorer = alert.scoredBy.map { " <span class=\"facts\">\($0 == .network ? "int8 network" : "window deviation")</span>" } ?? ""
+                out.append("<td class=\"n\" data-label=\"Peak\"><div>\(num(alert.peakScore)) / \(num(alert.threshold))\(scorer)</div></td>")
             } else {
                 out.append("<td class=\"n\" data-label=\"Peak\"><div>–</div></td>")
             }
             out.append("<td data-label=\"Sensors\"><div>")
+            // The network judged readings as read, against the ranges calibration saw, not the
+            // normal ranges at the machine's speed and state.
+            let rangeName = alert.scoredBy == .network ? "calibration" : "normal"
             for (k, s) in alert.topSensors.prefix(3).enumerated() {
                 if k > 0 { out.append("<br/>") }
                 // No upper end (stored as null): a compensated speed, normal from the prior's minimum up.
@@ -387,7 +392,7 @@ private struct Page {
                     let perMinute = s.unit.isEmpty ? "/min" : " \(s.unit)/min"
                     out.append("<b>\(e(s.sensor))</b> \(withUnit(s.value, s.unit)) rising \(e(NumberText.short(rise) + perMinute)) <span class=\"facts ts\">(normal ≤ \(e(NumberText.short(limit))) at this speed)</span>")
                 } else {
-                    out.append("<b>\(e(s.sensor))</b> \(withUnit(s.value, s.unit)) <span class=\"facts ts\">(normal \(normal))</span>")
+                    out.append("<b>\(e(s.sensor))</b> \(withUnit(s.value, s.unit)) <span class=\"facts ts\">(\(rangeName) \(normal))</span>")
                 }
             }
             if alert.topSensors.isEmpty { out.append("–") }

@@ -193,11 +193,16 @@ public struct SummaryAlert: Sendable, Equatable {
     public var topSensors: [SummaryAlertSensor]
     /// One line for people.
     public var message: String
+    /// Which score judged an anomaly alert; nil for data alerts and for alerts stored before
+    /// the buffer recorded it. A network's alert quotes its sensors against the calibration's
+    /// ranges, not the normal ranges at the machine's speed and state.
+    public var scoredBy: AnomalyScorer?
 
     /// Creates an alert entry.
     public init(
         id: String, kind: String, severity: String, started: Timestamp, ended: Timestamp? = nil,
-        peakScore: Double = 0, threshold: Double = 0, topSensors: [SummaryAlertSensor] = [], message: String = ""
+        peakScore: Double = 0, threshold: Double = 0, topSensors: [SummaryAlertSensor] = [], message: String = "",
+        scoredBy: AnomalyScorer? = nil
     ) {
         self.id = id
         self.kind = kind
@@ -208,6 +213,7 @@ public struct SummaryAlert: Sendable, Equatable {
         self.threshold = threshold
         self.topSensors = topSensors
         self.message = message
+        self.scoredBy = scoredBy
     }
 }
 

@@ -72,6 +72,7 @@ public enum SummaryJSON {
             json.field("cleared_in_period", alert.ended.map { $0 >= input.start && $0 < input.end } ?? false)
             json.field("peak_score", alert.peakScore)
             json.field("threshold", alert.threshold)
+            if let scoredBy = alert.scoredBy { json.field("scored_by", scoredBy.rawValue) }
             json.contributions("top_sensors", alert.topSensors)
             json.field("message", alert.message)
             json.endObject()

@@ -9,9 +9,9 @@ struct AlertsCommand: ParsableCommand {
         abstract: "List alerts from the buffer (newest first).",
         discussion: """
             Shows each alert's number (use it with `edge-agent ack` and `edge-agent label`), \
-            machine, kind, severity, state, start and end, peak score against threshold, who \
-            acknowledged it and when, the operator's label and note, and its message. Works while \
-            the agent runs.
+            machine, kind, severity, state, start and end, peak score against threshold, which \
+            score judged an anomaly alert (window_deviation or network), who acknowledged it and \
+            when, the operator's label and note, and its message. Works while the agent runs.
             """
     )
 
@@ -68,6 +68,8 @@ struct AlertsCommand: ParsableCommand {
                 w.field("ended", a.ended?.iso8601)
                 w.field("peak_score", a.peakScore)
                 w.field("threshold", a.threshold)
+                // Anomaly alerts stored since schema 4 only: absent, not guessed, otherwise.
+                if let scoredBy = a.scoredBy { w.field("scored_by", scoredBy) }
                 w.rawField("details", a.details.isEmpty ? "{}" : a.details)
                 return w.finish()
             }
@@ -83,6 +85,7 @@ struct AlertsCommand: ParsableCommand {
             let span = "\(a.started.iso8601) → \(a.ended?.iso8601 ?? "now")"
             var line = "#\(a.id)  \(a.machine)  \(a.kind) \(a.severity)  \(a.state.rawValue), \(label)  \(span)"
             if a.threshold > 0 { line += "  peak \(format(a.peakScore)) / threshold \(format(a.threshold))" }
+            if let scoredBy = a.scoredBy { line += "  scored by \(scoredBy)" }
             print(line)
             if let message = message(of: a) { print("    \(message)") }
             if let acknowledged = acknowledgementText(of: a) { print("    \(acknowledged)") }

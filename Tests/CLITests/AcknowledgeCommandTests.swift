@@ -117,6 +117,8 @@ struct AcknowledgeCommandTests {
         #expect(byNumber[3]?["state"] as? String == "cleared")
         #expect(byNumber[3]?["acknowledged_by"] as? String == "joe")
         #expect(byNumber[3]?["label"] as? String == "false" && byNumber[3]?["note"] as? String == "load change")
+        // Which score judged them was not recorded then: absent, not guessed.
+        #expect(rows.allSatisfy { $0["scored_by"] == nil }, "\(list.standardOutput)")
         let defaultName = byNumber[4]?["acknowledged_by"] as? String
         #expect(defaultName?.isEmpty == false, "default acknowledger: \(String(describing: defaultName))")
 
@@ -128,6 +130,6 @@ struct AcknowledgeCommandTests {
         // Nothing the old agent stored was lost.
         let counts = try await runProgram(Self.sqlite3, [database,
             "SELECT (SELECT count(*) FROM readings), (SELECT count(*) FROM alerts), (SELECT user_version FROM pragma_user_version)"])
-        #expect(counts.standardOutput == "2|4|3\n")  // migrated to schema 3
+        #expect(counts.standardOutput == "2|4|4\n")  // migrated to schema 4
     }
 }

@@ -146,17 +146,16 @@ struct AlertTextTests {
         #expect(nothing?.alert.topSensors.count == 1)
     }
 
-    @Test("alert_score = network: every quoted range is the network's own, of the readings as calibration read them, and the message says so")
-    func networkAlertQuotesTheNetworksRanges() throws {
-        // A pump calibrated at its top speed, with its int8 network stored beside the detector
-        // as `calibrate` stores it, then run through the agent's engine at the middle of its
-        // speed range, which the network (no load prior) never saw.
+    /// A pump calibrated at its top speed, with its int8 network stored beside the detector in
+    /// `directory`'s `models` as `calibrate` stores them (`alert_score = network`), and 900 rows
+    /// of it at the middle of its speed range, which the network (no load prior) never saw.
+    static func networkPump(in directory: TemporaryDirectory) throws -> (machine: MachineConfiguration, model: MachineModel, names: [String], rows: [Float]) {
         var options = MachineOptions()
         options.automaticOperation = false
         var sim = SimulatedMachine(kind: .pump, id: "pump-1", seed: 21, options: options)
         let top = sim.loadRange.upperBound, middle = (sim.loadRange.lowerBound + top) / 2
         sim.setOperatingPoint(running: true, load: top)
-        let names = sim.channels.map(\.name), n = names.count
+        let names = sim.channels.map(\.name)
         var machine = Self.machine("pump-1", names: names, units: sim.channels.map(\.unit), kind: .pump)
         machine.alertScore = .network
         var calibration: [Float] = [], times: [String] = [], row: [Double] = []
@@ -172,8 +171,6 @@ struct AlertTextTests {
         let (detector, report) = Calibrator(settings: settings)
             .calibrate(table: SensorTable(sensorNames: names, timestamps: times, values: calibration))
         let part = try #require(detector.network)
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         var alerting = detector
         alerting.network = nil
         try TextFile.makeDirectory("\(directory.path)/models")
@@ -184,7 +181,6 @@ struct AlertTextTests {
         try NetworkModel(metadata: metadata, normalization: part.normalization, threshold: part.threshold,
                          quantized: try #require(part.quantized)).write(to: "\(directory.path)/models/pump-1.model")
         let model = try #require(try MachineModel.load(machine: "pump-1", dataDirectory: directory.path, alertScore: .network))
-        var engine = ScoringEngine(machines: [machine], models: [model])
 
         sim.setOperatingPoint(running: true, load: middle)
         var rows: [Float] = []
@@ -192,6 +188,17 @@ struct AlertTextTests {
             _ = sim.step(into: &row)
             rows += row.map(Float.init)
         }
+        return (machine, model, names, rows)
+    }
+
+    @Test("alert_score = network: every quoted range is the network's own, of the readings as calibration read them, and the message says so")
+    func networkAlertQuotesTheNetworksRanges() throws {
+        // Run through the agent's engine at the middle speed.
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let (machine, model, names, rows) = try Self.networkPump(in: directory)
+        let n = names.count
+        var engine = ScoringEngine(machines: [machine], models: [model])
         let events = Self.feed(&engine, rows: rows, n: n, start: 1_795_000_000)
         let raised = try #require(events.first { $0.event.change == .raised }?.event, "the network raises no alert at the middle speed")
 

@@ -49,9 +49,9 @@ import Testing
         #expect(try queryInteger(db.path, "SELECT count(*) FROM schema_history") == 1)
 
         let buffer = try BufferDatabase(path: db.path)
-        #expect(Store.schemaVersion == 3)
-        #expect(try queryInteger(db.path, "PRAGMA user_version") == 3)
-        #expect(try queryInteger(db.path, "SELECT count(*) FROM schema_history") == 3)
+        #expect(Store.schemaVersion == 4)
+        #expect(try queryInteger(db.path, "PRAGMA user_version") == 4)
+        #expect(try queryInteger(db.path, "SELECT count(*) FROM schema_history") == 4)
         #expect(try queryInteger(db.path, "SELECT count(*) FROM readings") == 3)
         #expect(try queryInteger(db.path, "SELECT count(*) FROM readings WHERE value IS NULL AND quality = 2") == 1)
         #expect(try queryInteger(db.path, "SELECT count(*) FROM sensors") == 2)
@@ -81,7 +81,7 @@ import Testing
 
         // A second open is a no-op migration-wise.
         _ = try BufferDatabase(path: db.path)
-        #expect(try queryInteger(db.path, "SELECT count(*) FROM schema_history") == 3)
+        #expect(try queryInteger(db.path, "SELECT count(*) FROM schema_history") == 4)
         #expect(try BufferDatabase(path: db.path, access: .readOnly).alert(id: 1)?.acknowledgedBy == "maria")
     }
 

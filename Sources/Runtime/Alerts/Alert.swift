@@ -47,11 +47,15 @@ public struct Alert: Sendable, Equatable {
     public var topSensors: [SensorContribution]
     /// One line for people.
     public var message: String
+    /// Which score judged an anomaly alert at its peak (the window whose `topSensors` and
+    /// ranges it quotes); nil for data alerts, and for an anomaly alert read back from a buffer
+    /// or log written before this was recorded (never guessed from the message).
+    public var scoredBy: AnomalyScorer?
 
     public init(
         id: String, machine: String, kind: AlertKind, severity: AlertSeverity, started: Timestamp,
         ended: Timestamp? = nil, peakScore: Double = 0, threshold: Double = 0,
-        topSensors: [SensorContribution] = [], message: String
+        topSensors: [SensorContribution] = [], message: String, scoredBy: AnomalyScorer? = nil
     ) {
         self.id = id
         self.machine = machine
@@ -63,6 +67,7 @@ public struct Alert: Sendable, Equatable {
         self.threshold = threshold
         self.topSensors = topSensors
         self.message = message
+        self.scoredBy = scoredBy
     }
 }
 
@@ -138,6 +143,8 @@ public struct AlertEvent: Sendable, Equatable {
         json.field("ended", alert.ended?.iso8601)
         json.field("peak_score", alert.peakScore)
         json.field("threshold", alert.threshold)
+        // Anomaly alerts only: a data alert was judged by no score.
+        if let scoredBy = alert.scoredBy { json.field("scored_by", scoredBy.rawValue) }
         json.contributions("top_sensors", alert.topSensors)
         json.field("message", alert.message)
         // Only on the events that carry them, so every other line keeps its documented fields.

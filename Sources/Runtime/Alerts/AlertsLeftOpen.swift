@@ -132,7 +132,8 @@ enum AlertsLeftOpen {
             let alert = Alert(
                 id: id, machine: machine, kind: kind, severity: last.severity.flatMap(AlertSeverity.init(rawValue:)) ?? .warning,
                 started: started, peakScore: last.peak_score ?? 0, threshold: last.threshold ?? 0,
-                topSensors: last.contributions, message: last.message ?? "\(machine) \(kind.rawValue)")
+                topSensors: last.contributions, message: last.message ?? "\(machine) \(kind.rawValue)",
+                scoredBy: last.scored_by.flatMap(AnomalyScorer.init(rawValue:)))
             log(AlertEvent.ending(alert, at: try lastReading(of: machine) ?? now, time: now, reason: reason), into: &outcome)
             outcome.endedFromLogOnly += 1
         }
@@ -179,7 +180,8 @@ enum AlertsLeftOpen {
             kind: kind, severity: AlertSeverity(rawValue: record.severity) ?? .warning, started: record.started,
             peakScore: record.peakScore, threshold: record.threshold,
             topSensors: stored?.contributions ?? [],
-            message: stored?.message ?? "\(record.machine) \(record.kind)")
+            message: stored?.message ?? "\(record.machine) \(record.kind)",
+            scoredBy: record.scoredBy.flatMap(AnomalyScorer.init(rawValue:)))
         var event = AlertEvent.ending(alert, at: ended, time: now, reason: reason)
         if record.isAcknowledged { event.markAcknowledged(by: record.acknowledgedBy, at: record.acknowledgedAt) }
         return event

@@ -62,11 +62,12 @@ public struct AnomalyAlertEngine: Sendable {
     /// calibration never held (nil otherwise): the messages of the alerts it raises or updates
     /// then say so, since the load prior alone compensated that speed's readings.
     public var unseenSpeed: UnseenSpeed?
-    /// Set by the scoring stage before `observe`: whether the int8 network's score, not the
-    /// window-deviation score, is the alerting score (`alert_score = network`, or `either` with
-    /// the network further past its threshold). The message then says so, and calls the quoted
-    /// ranges the calibration's: the network judges readings as read, not moved to the speed.
-    public var scoredByNetwork = false
+    /// Set by the scoring stage before `observe`: which score is the alerting score of the
+    /// window, the window-deviation score or the int8 network's (`alert_score = network`, or
+    /// `either` with the network further past its threshold). An alert raised or updated then
+    /// records it (`Alert.scoredBy`); when it is the network, the message says so and calls the
+    /// quoted ranges the calibration's: the network judges readings as read, not moved to the speed.
+    public var scoredBy: AnomalyScorer = .windowDeviation
 
     /// A speed outside the steady speeds calibration held, for an alert's message.
     public struct UnseenSpeed: Sendable, Equatable {
@@ -120,7 +121,8 @@ public struct AnomalyAlertEngine: Sendable {
             var alert = Alert(
                 id: "\(machine)-\(started.millisecondsSinceEpoch)", machine: machine, kind: .anomaly,
                 severity: severityFor(score: score, threshold: threshold), started: started,
-                peakScore: score, threshold: threshold, topSensors: top(contributions), message: ""
+                peakScore: score, threshold: threshold, topSensors: top(contributions), message: "",
+                scoredBy: scoredBy
             )
             alert.message = message(alert)
             open = alert
@@ -138,6 +140,7 @@ public struct AnomalyAlertEngine: Sendable {
         alert.threshold = threshold
         alert.severity = max(alert.severity, severity)
         alert.topSensors = top(contributions)
+        alert.scoredBy = scoredBy
         alert.message = message(alert)
         open = alert
         let quietLongEnough = time.millisecondsSinceEpoch - lastEventTime.millisecondsSinceEpoch >= policy.updateInterval.wholeMilliseconds
@@ -219,7 +222,8 @@ public struct AnomalyAlertEngine: Sendable {
     private func message(_ alert: Alert) -> String {
         let ratio = alert.threshold > 0 ? alert.peakScore / alert.threshold : 0
         var text = "\(alert.machine): anomaly score \(Self.format(alert.peakScore)) is \(Self.format(ratio))× threshold"
-        if scoredByNetwork { text += " (int8 network)" }
+        let byNetwork = alert.scoredBy == .network
+        if byNetwork { text += " (int8 network)" }
         if !alert.topSensors.isEmpty {
             text += "; driven by "
             text += alert.topSensors.map { s in
@@ -231,12 +235,12 @@ public struct AnomalyAlertEngine: Sendable {
                 }
                 // No upper end: a compensated speed, normal from the load prior's minimum up.
                 let range = s.normalHigh == .infinity ? "≥ \(Self.format(s.normalLow))" : "\(Self.format(s.normalLow))…\(Self.format(s.normalHigh))"
-                return "\(reading) (\(scoredByNetwork ? "calibration" : "normal") \(range))"
+                return "\(reading) (\(byNetwork ? "calibration" : "normal") \(range))"
             }.joined(separator: ", ")
         }
         if let unseen = unseenSpeed {
             let calibrated = unseen.calibrated.map { Self.format(Double($0)) }.joined(separator: ", ")
-            let judged = scoredByNetwork ? "the network judges readings against calibration's" : "judged through the load prior alone"
+            let judged = byNetwork ? "the network judges readings against calibration's" : "judged through the load prior alone"
             text += "; at \(unseen.sensor) \(Self.format(unseen.speed)), a speed calibration never held (it held \(calibrated)): \(judged); if \(alert.machine) runs at this speed normally, calibrate over a stretch that includes it"
         }
         return text

@@ -134,7 +134,7 @@ final class AlertDispatcher: Sendable {
             var record = AlertRecord(
                 machine: alert.machine, kind: alert.kind.rawValue, severity: alert.severity.rawValue,
                 state: alert.ended == nil ? .open : .cleared, started: alert.started, ended: alert.ended,
-                peakScore: alert.peakScore, threshold: alert.threshold, details: line)
+                peakScore: alert.peakScore, threshold: alert.threshold, details: line, scoredBy: alert.scoredBy?.rawValue)
             if let databaseID {
                 record.id = databaseID
                 if let stored {

@@ -584,7 +584,7 @@ public struct ScoringEngine {
                     normalLow: normal.low, normalHigh: normal.high,
                     risePerMinute: rise?.perMinute, normalRisePerMinute: rise?.normalPerMinute)
             }
-            state.anomalies.scoredByNetwork = byNetwork
+            state.anomalies.scoredBy = byNetwork ? .network : .windowDeviation
             state.anomalies.unseenSpeed = model.speedOutsideCalibration(in: state.modelRow).map {
                 AnomalyAlertEngine.UnseenSpeed(sensor: model.sensorNames[$0.column], speed: Double($0.speed), calibrated: model.calibratedSpeeds)
             }
