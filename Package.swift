@@ -92,7 +92,7 @@ let package = Package(
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Detection", "Configuration", "Simulator", "Store", "TestSupport", "CPosixSpawn"]),
         .testTarget(name: "CLITests", dependencies: ["Store", "Configuration", "EdgeCore", "TestSupport"]),
         // Faults the agent survives: misbehaving devices, SIGKILL, a full disk, clock jumps.
-        .testTarget(name: "FaultToleranceTests", dependencies: ["Runtime", "Store", "Modbus", "ModbusServer", "Configuration", "EdgeCore", "TestSupport", logging]),
+        .testTarget(name: "FaultToleranceTests", dependencies: ["Runtime", "Detection", "Store", "Modbus", "ModbusServer", "Configuration", "EdgeCore", "TestSupport", logging]),
     ]
 )
 

@@ -10,25 +10,6 @@ import Glibc
 /// repository's agent.conf → `edge-agent calibrate --last` → a fault injected on the
 /// simulator's control port → an alert in the alert log.
 @Suite(.serialized) struct EndToEndTests {
-    /// Sends one line to the simulator's control port and returns its answer.
-    static func control(port: Int, _ command: String) throws -> String {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { throw TestSupportError("cannot connect to the control port \(port)") }
-        let line = command + "\n"
-        _ = line.withCString { write(fd, $0, strlen($0)) }
-        var buffer = [UInt8](repeating: 0, count: 512)
-        let n = read(fd, &buffer, buffer.count)
-        return n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self) : ""
-    }
-
     static func anomalyEvents(_ path: String) -> [[String: Any]] {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
         return text.split(separator: "\n").compactMap {
@@ -110,7 +91,7 @@ import Glibc
         var settledPerLoad: [String] = []
         var longestLoad = Duration.seconds(13)
         for load in ["0.5", "0.9", "0.7"] {
-            let answer = try Self.control(port: controlPort, "load pump-1 \(load)")
+            let answer = try sendSimulatorControl(port: controlPort, "load pump-1 \(load)")
             #expect(answer.hasPrefix("ok"), "simulator answered: \(answer)")
             let changed = Timestamp.now()
             let changedClock = ContinuousClock.now
@@ -142,7 +123,7 @@ import Glibc
         // Normal operation with load changes, scored, as long as the fault phase below may
         // take: no anomaly alert for pump-1.
         for load in ["0.8", "0.6", "0.75"] {
-            let answer = try Self.control(port: controlPort, "load pump-1 \(load)")
+            let answer = try sendSimulatorControl(port: controlPort, "load pump-1 \(load)")
             #expect(answer.hasPrefix("ok"), "simulator answered: \(answer)")
             try await Task.sleep(for: .seconds(13))
         }
@@ -152,7 +133,7 @@ import Glibc
 
         let injectedAt = Timestamp.now()
         print("E2E: injecting at \(injectedAt.iso8601)")
-        let answer = try Self.control(port: controlPort, "inject pump-1 inlet-valve-closing severity=0.9 for=10m")
+        let answer = try sendSimulatorControl(port: controlPort, "inject pump-1 inlet-valve-closing severity=0.9 for=10m")
         #expect(answer.hasPrefix("ok"), "simulator answered: \(answer)")
         // The fault ramps to full severity over its 10 simulated minutes, 120 s of wall time at 5×:
         // the alert must come while it develops. Measured on 6c25449: 12 s after the injection
