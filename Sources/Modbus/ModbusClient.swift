@@ -12,7 +12,8 @@ import Musl
 ///
 /// The client owns its `modbus_t`: `close()` closes the connection, `deinit` frees the context.
 /// Reads go into buffers the caller owns, so a poll allocates nothing. After a timeout or an
-/// invalid response the client flushes the connection; after a broken connection it closes it
+/// invalid response the client flushes the connection, and on a serial line it discards what
+/// came in before each request (a late answer, noise); after a broken connection it closes it
 /// and `isConnected` turns false, so the caller reconnects (with backoff: see `BusPoller`).
 /// libmodbus's own error-recovery mode is never enabled.
 ///
@@ -30,6 +31,8 @@ public final class ModbusClient {
     // public stored property of a class costs on each read (twice per request of a poll).
     private var connected = false
     private var currentUnit: Int = -1
+    /// An RTU line (stored: the transport's enum is matched once, not per request).
+    private let isSerial: Bool
 
     /// Creates a client for `transport`; it does not connect yet.
     ///
@@ -40,6 +43,7 @@ public final class ModbusClient {
     /// - Throws: `ModbusError` with `.invalidArgument` for parameters libmodbus rejects.
     public init(transport: Transport, responseTimeout: Duration = .milliseconds(500)) throws(ModbusError) {
         self.transport = transport
+        if case .rtu = transport { isSerial = true } else { isSerial = false }
         let created: OpaquePointer?
         switch transport {
         case let .tcp(host, port):
@@ -127,7 +131,7 @@ public final class ModbusClient {
               let base = registers.baseAddress else {
             throw ModbusError(code: .invalidArgument, operation: operation, endpoint: endpoint)
         }
-        try select(unit: unit, operation: operation)
+        try prepare(unit: unit, operation: operation)
         let rc = kind == .holding
             ? modbus_read_registers(context, Int32(address), Int32(count), base)
             : modbus_read_input_registers(context, Int32(address), Int32(count), base)
@@ -165,7 +169,7 @@ public final class ModbusClient {
               let base = bits.baseAddress else {
             throw ModbusError(code: .invalidArgument, operation: operation, endpoint: endpoint)
         }
-        try select(unit: unit, operation: operation)
+        try prepare(unit: unit, operation: operation)
         let rc = kind == .coil
             ? modbus_read_bits(context, Int32(address), Int32(count), base)
             : modbus_read_input_bits(context, Int32(address), Int32(count), base)
@@ -190,7 +194,7 @@ public final class ModbusClient {
     /// - Throws: `ModbusError`.
     public func writeCoil(unit: Int, address: Int, value: Bool) throws(ModbusError) {
         let operation = ModbusError.Operation.write(kind: .coil, unit: unit, address: address, count: 1)
-        try select(unit: unit, operation: operation)
+        try prepare(unit: unit, operation: operation)
         if modbus_write_bit(context, Int32(address), value ? 1 : 0) == -1 {
             throw failure(errno: CModbus_errno(), operation: operation)
         }
@@ -200,7 +204,7 @@ public final class ModbusClient {
     /// - Throws: `ModbusError`.
     public func writeRegister(unit: Int, address: Int, value: UInt16) throws(ModbusError) {
         let operation = ModbusError.Operation.write(kind: .holding, unit: unit, address: address, count: 1)
-        try select(unit: unit, operation: operation)
+        try prepare(unit: unit, operation: operation)
         if modbus_write_register(context, Int32(address), value) == -1 {
             throw failure(errno: CModbus_errno(), operation: operation)
         }
@@ -213,14 +217,24 @@ public final class ModbusClient {
         guard !values.isEmpty, values.count <= Int(CModbus_MAX_WRITE_REGISTERS) else {
             throw ModbusError(code: .invalidArgument, operation: operation, endpoint: endpoint)
         }
-        try select(unit: unit, operation: operation)
+        try prepare(unit: unit, operation: operation)
         let rc = values.withUnsafeBufferPointer { modbus_write_registers(context, Int32(address), Int32(values.count), $0.baseAddress) }
         if rc == -1 { throw failure(errno: CModbus_errno(), operation: operation) }
     }
 
-    /// Sets the unit id for the next request, when it changed.
-    private func select(unit: Int, operation: ModbusError.Operation) throws(ModbusError) {
+    /// Gets the connection ready for the next request: on a serial line, discards what came in
+    /// since the last answer; sets the unit id when it changed.
+    private func prepare(unit: Int, operation: ModbusError.Operation) throws(ModbusError) {
         guard connected else { throw ModbusError(code: .notConnected, operation: operation, endpoint: endpoint) }
+        if isSerial {
+            // On an RTU line nothing is due while no request is outstanding: bytes waiting now
+            // are an answer that came after its response timeout (the flush after the timeout
+            // ran before it arrived) or noise. libmodbus would read them as the start of the next
+            // answer and fail it: an invalid response, a CRC error, or a timeout after waiting out
+            // the byte timeout for the rest of a frame the noise seemed to begin. TCP needs no
+            // such step: libmodbus matches each answer's transaction id to its request.
+            _ = tcflush(modbus_get_socket(context), TCIFLUSH)
+        }
         if unit == currentUnit { return }
         if modbus_set_slave(context, Int32(unit)) == -1 {
             throw ModbusError(errno: CModbus_errno(), operation: operation, endpoint: endpoint)

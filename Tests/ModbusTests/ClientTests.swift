@@ -299,6 +299,46 @@ struct RTUTests {
         #expect(r == [11])
     }
 
+    /// Bytes that reach the master while no request is outstanding (a unit's answer that came
+    /// after the response timeout, noise on the line) are not taken for the next answer. Before,
+    /// the next request read them first and failed: here each of the four as an invalid response
+    /// or a CRC error; in SerialGarbageTests, one or two such bytes also made a read wait out
+    /// libmodbus's 500 ms byte timeout and time out, which put a healthy unit into backoff.
+    @Test func bytesBetweenRequestsAreNotTakenForTheNextAnswer() async throws {
+        let pair = try await SocatPair()
+        defer { pair.stop() }
+        let server = try ModbusServer(endpoint: .rtu(device: pair.serverEnd, baud: 115_200), units: [.init(unitID: 1), .init(unitID: 2)])
+        defer { server.stop() }
+        _ = server.useRealtimeScheduling(priority: DevicePriority.priority)  // a unit answers whatever the load
+        try server.setRegisters([11], kind: .holding, unit: 1, address: 0)
+        let client = try ModbusClient(transport: .rtu(device: pair.clientEnd, baud: 115_200, parity: .none, dataBits: 8, stopBits: 1), responseTimeout: .milliseconds(150))
+        try client.connect()
+        var r = [UInt16](repeating: 0, count: 1)
+        try client.readRegisters(.holding, unit: 1, address: 0, count: 1, into: &r)
+        #expect(r == [11])
+        // Written at the units' end of the line while the master waits for nothing.
+        let line = open(pair.serverEnd, O_WRONLY | O_NOCTTY | O_CLOEXEC)
+        try #require(line >= 0)
+        defer { close(line) }
+        let bytes: [(String, [UInt8])] = [
+            ("unit 2's late answer (20 in holding 0)", [0x02, 0x03, 0x02, 0x00, 0x14, 0xFC, 0x4B]),
+            ("the start of a frame", [0x01, 0x03]),
+            ("one byte of noise", [0xFF]),
+            ("an exception frame's start", [0x02, 0x83, 0x02, 0x31]),
+        ]
+        for (what, noise) in bytes {
+            #expect(noise.withUnsafeBytes { write(line, $0.baseAddress, $0.count) } == noise.count)
+            try await Task.sleep(for: .milliseconds(100))  // across socat (SCHED_FIFO where allowed)
+            r = [0]
+            do throws(ModbusError) {
+                try client.readRegisters(.holding, unit: 1, address: 0, count: 1, into: &r)
+                #expect(r == [11], "after \(what)")
+            } catch {
+                Issue.record("after \(what): \(error)")
+            }
+        }
+    }
+
     @Test func missingSerialDeviceIsDeviceUnavailable() throws {
         let client = try ModbusClient(transport: .rtu(device: "/dev/does-not-exist-edge", baud: 9600, parity: .even, dataBits: 8, stopBits: 1))
         let error = try #require(throws: ModbusError.self) { try client.connect() }
