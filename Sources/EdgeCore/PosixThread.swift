@@ -44,8 +44,9 @@ package final class PosixThread: @unchecked Sendable {
     }
 
     /// Gives the thread real-time scheduling (SCHED_FIFO at `priority`, 1-99) where the system
-    /// allows it (root or CAP_SYS_NICE). Tests use it for what stands in for hardware (a Modbus
-    /// server at the end of a serial line), which must answer whatever the machine's load.
+    /// allows it (root, CAP_SYS_NICE, or an RLIMIT_RTPRIO at least `priority`). Tests use it for
+    /// what stands in for hardware (a Modbus server at the end of a serial line), which must
+    /// answer whatever the machine's load; a `BusPoller` when its options ask for it.
     /// - Returns: whether it was allowed.
     package func useRealtimeScheduling(priority: Int32) -> Bool {
         var parameters = sched_param(sched_priority: priority)

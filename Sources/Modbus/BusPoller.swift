@@ -29,11 +29,19 @@ public final class BusPoller: Sendable {
         public var initialUnitBackoff: Duration = .seconds(1)
         /// Wait after the first failed (re)connect (doubled per failure, capped likewise).
         public var initialReconnectBackoff: Duration = .milliseconds(500)
+        /// SCHED_FIFO priority (1-99) for the polling thread, so that it polls on its schedule
+        /// whatever else wants the cores; nil keeps the normal policy. Where the system refuses
+        /// it (no root, no CAP_SYS_NICE, an RLIMIT_RTPRIO below it, systemd's
+        /// `RestrictRealtime=`), the thread keeps the normal policy: see `runsRealtime`.
+        public var realtimePriority: Int32?
 
-        /// Backoff starting points (the caps come from the bus's `maxBackoff`).
-        public init(initialUnitBackoff: Duration = .seconds(1), initialReconnectBackoff: Duration = .milliseconds(500)) {
+        /// Backoff starting points (the caps come from the bus's `maxBackoff`) and the thread's
+        /// scheduling.
+        public init(initialUnitBackoff: Duration = .seconds(1), initialReconnectBackoff: Duration = .milliseconds(500),
+                    realtimePriority: Int32? = nil) {
             self.initialUnitBackoff = initialUnitBackoff
             self.initialReconnectBackoff = initialReconnectBackoff
+            self.realtimePriority = realtimePriority
         }
     }
 
@@ -52,6 +60,7 @@ public final class BusPoller: Sendable {
     private let sink: Sink
     private let healthState: Mutex<BusHealth>
     private let stopping = Atomic<Bool>(false)
+    private let realtime = Atomic<Bool>(false)
     private let wake: WakeSignal
     private let thread = Mutex<PosixThread?>(nil)
     private let writes = Mutex<[(write: ModbusWrite, completion: WriteCompletion?)]>([])
@@ -98,7 +107,9 @@ public final class BusPoller: Sendable {
             do throws(PosixThreadError) {
                 // unowned(unsafe): stop() (also called by deinit) joins the thread before the
                 // poller's memory is released; a strong capture would keep a forgotten poller alive.
-                thread = try PosixThread(name: "poll-\(bus.name)") { [unowned(unsafe) self] in self.run() }
+                let started = try PosixThread(name: "poll-\(bus.name)") { [unowned(unsafe) self] in self.run() }
+                realtime.store(options.realtimePriority.map { started.useRealtimeScheduling(priority: $0) } ?? false, ordering: .relaxed)
+                thread = started
                 return nil
             } catch {
                 return ModbusPollerError(message: error.description)
@@ -106,6 +117,10 @@ public final class BusPoller: Sendable {
         }
         if let result { throw result }
     }
+
+    /// Whether the polling thread runs with SCHED_FIFO (`Options.realtimePriority` asked for and
+    /// allowed); false before `start()`.
+    public var runsRealtime: Bool { realtime.load(ordering: .relaxed) }
 
     /// Stops polling: wakes the thread, waits for it to finish its current request and close
     /// the connection, and fails the writes still queued. Idempotent.

@@ -31,6 +31,9 @@ public enum DevicePriority {
         return (chrt, ["-f", "\(priority)", executable] + arguments)
     }
 
+    /// Whether SCHED_FIFO at `priority` is allowed here (`chrt` could start a program with it).
+    public static var isAllowed: Bool { chrt != nil }
+
     /// Gives the calling thread SCHED_FIFO; returns whether it was allowed.
     @discardableResult
     public static func raiseCurrentThread() -> Bool {
