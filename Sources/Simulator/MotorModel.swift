@@ -47,14 +47,10 @@ struct MotorModel: MachineModel {
     let ratedTorque: Double         // Nm
     let fanTorqueShare: Double      // fan torque at full speed / rated torque
     let efficiency: Double
-    let powerFactor: Double
-    let nominalVoltage: Double
-    let ratedCurrent: Double
-    let magnetizingCurrent: Double
-    let sagOhms: Double
+    let motor: DriveMotor
     let bearingTau: Double, bearingRise: Double
     let windingTau: Double, windingRise: Double
-    let vibrationBase: Double, vibrationYRatio: Double, imbalanceGain: Double, wearGain: Double
+    let vibration: RotorVibration
     let loadRange: ClosedRange<Double>
     let absoluteNoise: [Double]
     let relativeNoise: [Double]
@@ -72,19 +68,20 @@ struct MotorModel: MachineModel {
         ratedTorque = ratedPower / (2 * Double.pi * synchronousSpeed * (1 - ratedSlip) / 60)
         fanTorqueShare = r.uniform(0.75...0.95)
         efficiency = r.uniform(0.89...0.96)
-        powerFactor = r.uniform(0.8...0.88)
-        nominalVoltage = [400.0, 400, 415, 690][r.index(below: 4)]
-        ratedCurrent = ratedPower / (efficiency * 3.0.squareRoot() * nominalVoltage * powerFactor)
-        magnetizingCurrent = ratedCurrent * r.uniform(0.25...0.4)
-        sagOhms = nominalVoltage * r.uniform(0.01...0.03) / ratedCurrent
+        let powerFactor = r.uniform(0.8...0.88)
+        let nominalVoltage = [400.0, 400, 415, 690][r.index(below: 4)]
+        let ratedCurrent = ratedPower / (efficiency * 3.0.squareRoot() * nominalVoltage * powerFactor)
+        motor = DriveMotor(
+            nominalVoltage: nominalVoltage, powerFactor: powerFactor, ratedCurrent: ratedCurrent,
+            magnetizingCurrent: ratedCurrent * r.uniform(0.25...0.4),
+            sagOhms: nominalVoltage * r.uniform(0.01...0.03) / ratedCurrent)
         bearingTau = r.uniform(900...2400)
         bearingRise = r.uniform(15...30)
         windingTau = r.uniform(900...1800)
         windingRise = r.uniform(40...75)
-        vibrationBase = r.uniform(0.6...2.2)
-        vibrationYRatio = r.uniform(0.6...1.1)
-        imbalanceGain = r.uniform(3...8)
-        wearGain = r.uniform(2...4.5)
+        vibration = RotorVibration(
+            base: r.uniform(0.6...2.2), yRatio: r.uniform(0.6...1.1), imbalanceGain: r.uniform(3...8),
+            wearGain: r.uniform(2...4.5))
         loadRange = r.uniform(0.35...0.5)...1.0
         let m = r.uniform(0.5...2.0)
         absoluteNoise = [
@@ -94,13 +91,13 @@ struct MotorModel: MachineModel {
         relativeNoise = [0, 0.002 * m, 0.003 * m, 0, 0, 0, 0.03 * m, 0.03 * m, 0, 0.002 * m, 0]
         typicalMagnitude = [
             synchronousSpeed * 0.2, ratedCurrent, ratedTorque, nominalVoltage * 0.05, 40, 30,
-            vibrationBase * 2, vibrationBase * 2, 1, ratedPower / 1000, 10,
+            vibration.base * 2, vibration.base * 2, 1, ratedPower / 1000, 10,
         ]
     }
 
     var ratingSummary: String {
         "fan motor \(Int((ratedPower / 1000).rounded())) kW, \(Int(synchronousSpeed)) rpm synchronous, "
-            + "\(Int(ratedCurrent.rounded())) A at \(Int(nominalVoltage)) V"
+            + "\(Int(motor.ratedCurrent.rounded())) A at \(Int(motor.nominalVoltage)) V"
     }
 
     mutating func advance(
@@ -119,20 +116,14 @@ struct MotorModel: MachineModel {
         let slip = ratedSlip * torque / ratedTorque
         let rpm = spinning ? synchronousSpeed * s * (1 - slip) : 0
         let mechanicalPower = torque * 2 * Double.pi * rpm / 60
-        let voltage0 = nominalVoltage * conditions.gridVoltageFactor
-        var electricalPower = 0.0
-        var current = 0.0
-        if spinning {
-            electricalPower = mechanicalPower / efficiency + 0.015 * ratedPower
-            let load = electricalPower / (3.0.squareRoot() * voltage0 * powerFactor)
-            current = (magnetizingCurrent * magnetizingCurrent + load * load).squareRoot()
-            current *= 1 + 0.03 * effects.overheating
-        }
-        let voltage = voltage0 - sagOhms * current
+        let electricalPower = spinning ? mechanicalPower / efficiency + 0.015 * ratedPower : 0
+        let (current, voltage) = motor.electrics(
+            inputPower: electricalPower, spinning: spinning, gridVoltageFactor: conditions.gridVoltageFactor,
+            overheating: effects.overheating)
 
         // Thermal: the shaft-mounted cooling fan cools less at low speed.
         let ambient = conditions.ambientCelsius
-        let currentShare = current / ratedCurrent
+        let currentShare = current / motor.ratedCurrent
         let cooling = 0.45 + 0.55 * s
         let windingTarget = ambient + windingRise * currentShare * currentShare / cooling + 50 * effects.overheating
         lag(&windingTemperature, toward: windingTarget, tau: windingTau, dt: dt)
@@ -140,13 +131,8 @@ struct MotorModel: MachineModel {
             + 25 * effects.bearingWear * s + 8 * effects.overheating + 0.1 * (windingTemperature - ambient)
         lag(&bearingTemperature, toward: bearingTarget, tau: bearingTau, dt: dt)
 
-        var vibX = 0.03 + vibrationBase * s * s + imbalanceGain * effects.imbalance * s * s
-        var vibY = 0.03 + vibrationBase * vibrationYRatio * s * s + 0.85 * imbalanceGain * effects.imbalance * s * s
-        if effects.bearingWear > 0, spinning {
-            let wear = wearGain * effects.bearingWear * (0.3 + 0.7 * s)
-            vibX += wear * (1 + 0.25 * abs(r.gaussian()))
-            vibY += 0.9 * wear * (1 + 0.25 * abs(r.gaussian()))
-        }
+        let (vibX, vibY) = vibration.rms(
+            speedFraction: s, spinning: spinning, effects: effects, imbalanceYShare: 0.85, random: &r)
 
         truth[C.speed] = rpm
         truth[C.current] = current

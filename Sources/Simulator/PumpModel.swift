@@ -58,14 +58,10 @@ struct PumpModel: MachineModel {
     let inletLoss: Double           // m per (m³/h)²
     let ratedShaftPower: Double     // W
     let motorEfficiency: Double
-    let powerFactor: Double
-    let nominalVoltage: Double
-    let ratedCurrent: Double
-    let magnetizingCurrent: Double
-    let sagOhms: Double
+    let motor: DriveMotor
     let bearingTau: Double, bearingRise: Double
     let windingTau: Double, windingRise: Double
-    let vibrationBase: Double, vibrationYRatio: Double, imbalanceGain: Double, wearGain: Double
+    let vibration: RotorVibration
     let loadRange: ClosedRange<Double>
     let absoluteNoise: [Double]
     let relativeNoise: [Double]
@@ -91,20 +87,21 @@ struct PumpModel: MachineModel {
         let pumpEfficiency = r.uniform(0.65...0.82)
         ratedShaftPower = 1000 * 9.81 * ratedFlow / 3600 * designHead / pumpEfficiency
         motorEfficiency = r.uniform(0.90...0.95)
-        powerFactor = r.uniform(0.82...0.88)
-        nominalVoltage = [400.0, 400, 415, 380][r.index(below: 4)]
+        let powerFactor = r.uniform(0.82...0.88)
+        let nominalVoltage = [400.0, 400, 415, 380][r.index(below: 4)]
         let motorPower = ratedShaftPower * r.uniform(1.1...1.3)
-        ratedCurrent = motorPower / (motorEfficiency * 3.0.squareRoot() * nominalVoltage * powerFactor)
-        magnetizingCurrent = ratedCurrent * r.uniform(0.25...0.35)
-        sagOhms = nominalVoltage * r.uniform(0.01...0.03) / ratedCurrent
+        let ratedCurrent = motorPower / (motorEfficiency * 3.0.squareRoot() * nominalVoltage * powerFactor)
+        motor = DriveMotor(
+            nominalVoltage: nominalVoltage, powerFactor: powerFactor, ratedCurrent: ratedCurrent,
+            magnetizingCurrent: ratedCurrent * r.uniform(0.25...0.35),
+            sagOhms: nominalVoltage * r.uniform(0.01...0.03) / ratedCurrent)
         bearingTau = r.uniform(900...2400)
         bearingRise = r.uniform(18...35)
         windingTau = r.uniform(600...1200)
         windingRise = r.uniform(35...65)
-        vibrationBase = r.uniform(0.8...2.5)
-        vibrationYRatio = r.uniform(0.6...1.1)
-        imbalanceGain = r.uniform(3...7)
-        wearGain = r.uniform(2.5...5)
+        vibration = RotorVibration(
+            base: r.uniform(0.8...2.5), yRatio: r.uniform(0.6...1.1), imbalanceGain: r.uniform(3...7),
+            wearGain: r.uniform(2.5...5))
         let low = r.uniform(0.6...0.7)
         loadRange = low...1.0
         let m = r.uniform(0.5...2.0)
@@ -115,13 +112,13 @@ struct PumpModel: MachineModel {
         relativeNoise = [0.003 * m, 0, 0, 0.002 * m, 0, 0, 0, 0.03 * m, 0.03 * m, 0, 0, 0.002 * m, 0]
         typicalMagnitude = [
             ratedFlow, 1, shutoffHead * barPerMetre, ratedCurrent, nominalVoltage * 0.05, 30, 40,
-            vibrationBase * 2, vibrationBase * 2, ratedSpeed * 0.2, 1, ratedShaftPower / 1000, 10,
+            vibration.base * 2, vibration.base * 2, ratedSpeed * 0.2, 1, ratedShaftPower / 1000, 10,
         ]
     }
 
     var ratingSummary: String {
         "centrifugal pump \(Int(ratedFlow.rounded())) m3/h at \(Int(designHead.rounded())) m, "
-            + "\(Int(ratedSpeed)) rpm, motor \(Int((ratedCurrent).rounded())) A at \(Int(nominalVoltage)) V"
+            + "\(Int(ratedSpeed)) rpm, motor \(Int((motor.ratedCurrent).rounded())) A at \(Int(motor.nominalVoltage)) V"
     }
 
     mutating func advance(
@@ -160,14 +157,9 @@ struct PumpModel: MachineModel {
         // (affinity: ∝ speed³ at similar flow share); head lost to cavitation is power not drawn.
         var shaftPower = ratedShaftPower * headFactor * (0.35 * s * s * s + 0.65 * s * s * flow / ratedFlow)
         shaftPower += ratedShaftPower * 0.05 * effects.bearingWear * s
-        let voltage0 = nominalVoltage * conditions.gridVoltageFactor
-        var current = 0.0
-        if spinning {
-            let load = shaftPower / motorEfficiency / (3.0.squareRoot() * voltage0 * powerFactor)
-            current = (magnetizingCurrent * magnetizingCurrent + load * load).squareRoot()
-            current *= 1 + 0.03 * effects.overheating
-        }
-        let voltage = voltage0 - sagOhms * current
+        let (current, voltage) = motor.electrics(
+            inputPower: shaftPower / motorEfficiency, spinning: spinning,
+            gridVoltageFactor: conditions.gridVoltageFactor, overheating: effects.overheating)
 
         // Thermal: first-order lags toward the temperature the losses sustain.
         let ambient = conditions.ambientCelsius
@@ -175,18 +167,13 @@ struct PumpModel: MachineModel {
         let bearingTarget = ambient + bearingRise * (0.35 * s + 0.65 * loadShare)
             + 25 * effects.bearingWear * s + 15 * effects.overheating
         lag(&bearingTemperature, toward: bearingTarget, tau: bearingTau, dt: dt)
-        let currentShare = current / ratedCurrent
+        let currentShare = current / motor.ratedCurrent
         let windingTarget = ambient + windingRise * currentShare * currentShare + 45 * effects.overheating
         lag(&windingTemperature, toward: windingTarget, tau: windingTau, dt: dt)
 
         // Vibration RMS: running speed, imbalance ∝ speed², wear and cavitation broadband.
-        var vibX = 0.03 + vibrationBase * s * s + imbalanceGain * effects.imbalance * s * s
-        var vibY = 0.03 + vibrationBase * vibrationYRatio * s * s + 0.8 * imbalanceGain * effects.imbalance * s * s
-        if effects.bearingWear > 0, spinning {
-            let wear = wearGain * effects.bearingWear * (0.3 + 0.7 * s)
-            vibX += wear * (1 + 0.25 * abs(r.gaussian()))
-            vibY += 0.9 * wear * (1 + 0.25 * abs(r.gaussian()))
-        }
+        var (vibX, vibY) = vibration.rms(
+            speedFraction: s, spinning: spinning, effects: effects, imbalanceYShare: 0.8, random: &r)
         if cavitation > 0, spinning {
             vibX += 2.5 * cavitation * (1 + 0.4 * abs(r.gaussian()))
             vibY += 2.0 * cavitation * (1 + 0.4 * abs(r.gaussian()))
