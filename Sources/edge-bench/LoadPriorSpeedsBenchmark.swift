@@ -2,7 +2,13 @@ import Detection
 import EdgeCore
 import Simulator
 
-/// `edge-bench load-prior-speeds [--kind motor|pump] [--seeds FIRST-LAST] [--load-prior FILE] [--trace] [--no-settle]`:
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// `edge-bench load-prior-speeds [--kind motor|pump] [--seeds FIRST-LAST] [--load-prior FILE] [--trace] [--levels] [--no-settle]`:
 /// `LoadPriorSimulatorTests`' procedure over many seeds. Each simulated machine (no automatic
 /// operation) is settled at its top speed (`SimulatedMachine.settle()`; `--no-settle`: as before
 /// 2026-11-30, still cooling or warming from the load the simulator warmed it up at) and
@@ -12,7 +18,10 @@ import Simulator
 /// alerted rows in each phase and the sensors that drove the alerts at the unseen speeds, then how
 /// many machines alert there at all and how many catch the imbalance on more than 600 of its 900
 /// rows (what the test asserts). `--trace`: per driving sensor, its first alerted reading
-/// at an unseen speed and what the load compensation made of it. Defaults: fan motors, seeds 22–41, the shipped prior. Figures,
+/// at an unseen speed and what the load compensation made of it. `--levels`: per driving sensor of
+/// an alerting machine, its settled level in each phase against the prior's range there and the
+/// detector's allowance (see docs/load-prior.md, "Fan motors and pumps at speeds calibration did
+/// not see: the mechanisms"). Defaults: fan motors, seeds 22–41, the shipped prior. Figures,
 /// not a pass/fail: see docs/load-prior.md ("Fan-motor current outside its band").
 func loadPriorSpeedsBenchmark(_ args: [String]) throws -> Int32 {
     var kind = MachineKind.motor
@@ -21,6 +30,7 @@ func loadPriorSpeedsBenchmark(_ args: [String]) throws -> Int32 {
     var priorName = "shipped"
     var trace = false
     var settle = true
+    var levels = false
     var i = 0
     while i < args.count {
         let value = i + 1 < args.count ? args[i + 1] : ""
@@ -40,6 +50,10 @@ func loadPriorSpeedsBenchmark(_ args: [String]) throws -> Int32 {
             settle = false
             i += 1
             continue
+        case "--levels":
+            levels = true
+            i += 1
+            continue
         case "--load-prior":
             do {
                 prior = try LoadPrior.parse(String(decoding: try TextFile.readBytes(path: value), as: UTF8.self))
@@ -48,7 +62,7 @@ func loadPriorSpeedsBenchmark(_ args: [String]) throws -> Int32 {
             }
             priorName = value
         default:
-            throw BenchError("unknown argument \"\(args[i])\" (expected --kind, --seeds, --load-prior, --trace, --no-settle)")
+            throw BenchError("unknown argument \"\(args[i])\" (expected --kind, --seeds, --load-prior, --trace, --levels, --no-settle)")
         }
         i += 2
     }
@@ -56,7 +70,7 @@ func loadPriorSpeedsBenchmark(_ args: [String]) throws -> Int32 {
     print("calibrated 10 min at top speed; alerted rows at calibration / middle speed (of 1200) / low speed (of 1200) / imbalance at low speed (of 900); what drove the unseen-speed alerts")
     var alerting = 0, caught = 0, machines = 0, unseenRows = 0
     for seed in seeds {
-        let outcome = speedsProcedure(kind: kind, seed: seed, prior: prior, settle: settle)
+        let outcome = speedsProcedure(kind: kind, seed: seed, prior: prior, settle: settle, levels: levels)
         machines += 1
         let unseen = outcome.middle + outcome.low
         unseenRows += unseen
@@ -65,6 +79,7 @@ func loadPriorSpeedsBenchmark(_ args: [String]) throws -> Int32 {
         let drivers = outcome.drivers.sorted { $0.value > $1.value }.prefix(3).map { "\($0.key) \($0.value)" }.joined(separator: ", ")
         print("  seed \(seed): \(outcome.calibration) / \(outcome.middle) / \(outcome.low) / \(outcome.fault)\(drivers.isEmpty ? "" : "  (\(drivers))")")
         if trace { for line in outcome.firstMiss.values.sorted() { print("      first: \(line)") } }
+        if levels, unseen > 0 { for line in outcome.levels { print("      \(line)") } }
     }
     print("\(alerting) of \(machines) machines alert at speeds calibration did not see (\(unseenRows) rows); the imbalance alerts on more than 600 rows in \(caught) of \(machines)")
     return 0
@@ -77,9 +92,12 @@ private struct SpeedsOutcome {
     var drivers: [String: Int] = [:]
     /// Per driving sensor, its first alerted row at an unseen speed: what the compensation made of it.
     var firstMiss: [String: String] = [:]
+    /// With `--levels`: per driving sensor and unseen speed, where its settled level lies against
+    /// the prior's settled range and the detector's allowance.
+    var levels: [String] = []
 }
 
-private func speedsProcedure(kind: MachineKind, seed: UInt64, prior: LoadPrior?, settle: Bool) -> SpeedsOutcome {
+private func speedsProcedure(kind: MachineKind, seed: UInt64, prior: LoadPrior?, settle: Bool, levels: Bool = false) -> SpeedsOutcome {
     var options = MachineOptions()
     options.automaticOperation = false
     var machine = SimulatedMachine(kind: kind, id: "m", seed: seed, options: options)
@@ -139,5 +157,42 @@ private func speedsProcedure(kind: MachineKind, seed: UInt64, prior: LoadPrior?,
             }
         }
     }
+    if levels, let load = detector.load {
+        outcome.levels = speedLevels(load: load, detector: detector, names: names, phases: [calibration, middle, lowest],
+                                     sensors: outcome.drivers.keys.compactMap { names.firstIndex(of: $0) }.sorted())
+    }
     return outcome
+}
+
+/// Per sensor and phase (calibration, middle, low speed): the median of the phase's last 10
+/// minutes against the prior's range at that speed settled (no lags), in % of the calibration
+/// level; the row-to-row noise there; the secant elasticity from calibration; and the
+/// detector's allowance (threshold × tolerated window spread ÷ weight, % of the level).
+private func speedLevels(load: LoadCompensation, detector: MachineDetector, names: [String], phases: [[Float]], sensors: [Int]) -> [String] {
+    let n = names.count
+    var lines: [String] = []
+    func pct(_ x: Float) -> String { EvaluationText.fixed(Double(100 * x), 2) }
+    for s in sensors where load.reference[s].isFinite {
+        let level = load.reference[s]
+        let b = detector.baseline
+        let allowance = detector.threshold * b.windowScale[s] * b.scale[s] / max(b.weight[s], 1e-6) / abs(level)
+        var line = "\(names[s]): prior \(EvaluationText.fixed(Double(load.elasticity[s]), 3)) ± \(EvaluationText.fixed(Double(load.band[s]), 3)) tol \(pct(load.tolerance[s]))%\(load.lagged[s] ? " lagged" : ""), allowance \(pct(allowance))% (threshold \(EvaluationText.fixed(Double(detector.threshold), 2)), weight \(EvaluationText.fixed(Double(b.weight[s]), 3)))"
+        for (p, block) in phases.enumerated() {
+            let rows = block.count / n
+            let tail = (rows / 2)..<rows
+            let x = tail.map { block[$0 * n + s] }
+            let v = tail.map { block[$0 * n + load.driver] }
+            let median = RobustStatistics.median(x), speed = RobustStatistics.median(v)
+            let steps = zip(x.dropFirst(), x).map { $0 - $1 }
+            let noise = RobustStatistics.scaledMAD(steps, center: 0) / Float(2).squareRoot()
+            guard let point = load.settledPoint(driver: speed) else { continue }
+            let range = load.readingRange(sensor: s, compensated: (Double(level), Double(level)), at: point)
+            let expected = (low: Float(range.low), high: Float(range.high))
+            let miss = median < expected.low ? (median - expected.low) / level : (median > expected.high ? (median - expected.high) / level : 0)
+            let secant = abs(point.now) > 1e-3 ? log(median / level) / point.now : .nan
+            line += "; \(["calibration", "middle", "low"][p]) ×\(EvaluationText.fixed(Double(exp(point.now)), 3)): \(EvaluationText.fixed(Double(median), 3)) in \(EvaluationText.fixed(Double(expected.low), 3))…\(EvaluationText.fixed(Double(expected.high), 3)) miss \(pct(miss))%, noise \(pct(noise / median))%, secant \(EvaluationText.fixed(Double(secant), 3))"
+        }
+        lines.append(line)
+    }
+    return lines
 }

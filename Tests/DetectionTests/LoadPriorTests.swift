@@ -293,4 +293,80 @@ struct LoadPriorVibrationTests {
         #expect(role.band > 0, "\(role.elasticity) ± \(role.band)")
         #expect(role.elasticity - role.band <= quiet + 0.05, "\(role.elasticity) ± \(role.band) against the quiet machine's \(quiet)")
     }
+
+    /// A fan motor's compensation from the shipped prior, calibrated on 600 rows at 1,500 rpm with
+    /// a current of 20 A and a supply voltage of 390 V.
+    func fanMotorCompensation() throws -> LoadCompensation {
+        let names = ["speed", "motor_current", "supply_voltage", "torque"]
+        var random = SplitMix64(seed: 70)
+        var values: [Float] = []
+        for _ in 0..<600 {
+            values += [1500 + random.signedUnitFloat(), 20 * (1 + 0.004 * random.signedUnitFloat()),
+                       390 + 0.5 * random.signedUnitFloat(), 100 * (1 + 0.003 * random.signedUnitFloat())]
+        }
+        let compensation = try #require(LoadCompensation.fit(prior: try #require(LoadPrior.shipped), values: values[...], sensorNames: names))
+        #expect(compensation.kind == "motor")
+        return compensation
+    }
+
+    @Test("the shipped motor current follows an induction motor's law at its steep end: magnetizing share 0.2 in quadrature with a load current ∝ speed³")
+    func inductionCurrentRange() throws {
+        let compensation = try fanMotorCompensation()
+        let current = 1, level = compensation.reference[current], tolerance = compensation.tolerance[current]
+        for ratio: Float in [0.686, 0.8, 0.5, 1.2] {
+            let delta = log(ratio)
+            let range = compensation.readingRange(sensor: current, compensated: (Double(level), Double(level)),
+                                                  at: LoadOperatingPoint(now: delta, lowLag: delta, highLag: delta))
+            // By hand: √(0.2² + (1 − 0.2²) · ratio⁶) against the power law's 1.545 ± 0.558.
+            let induction = (0.04 + 0.96 * pow(ratio, 6)).squareRoot()
+            let steep = ratio < 1 ? min(induction, pow(ratio, 1.545 + 0.558)) : max(induction, pow(ratio, 1.545 + 0.558))
+            let flat = pow(ratio, 1.545 - 0.558)
+            let low = Double(level * min(steep, flat) * exp(-tolerance)), high = Double(level * max(steep, flat) * exp(tolerance))
+            #expect(abs(range.low - low) < 1e-3 * low && abs(range.high - high) < 1e-3 * high, "ratio \(ratio): \(range) against \(low)…\(high)")
+        }
+        // Seed 22 of `LoadPriorSimulatorTests`: 7.715 A at 0.686 of the speed, 18.303 A calibrated
+        // (a secant elasticity of 2.30: outside the power law's 2.103 + 3.9 %, inside the law's).
+        #expect(pow(Float(0.686), 2.103) * exp(-tolerance) > 7.715 / 18.303)
+        #expect((0.04 + 0.96 * pow(Float(0.686), 6)).squareRoot() * exp(-tolerance) < 7.715 / 18.303)
+    }
+
+    @Test("the shipped supply voltage may rise up to 5 % of the current's fall (its sag through the supply), read on the same row")
+    func supplyVoltageSag() throws {
+        let compensation = try fanMotorCompensation()
+        let voltage = 2, level = compensation.reference[voltage], tolerance = compensation.tolerance[voltage]
+        #expect(compensation.sag?.current == 1 && compensation.sag?.voltage == voltage)
+        let delta = log(Float(0.6))
+        func range(currentRatio: Float) -> (low: Double, high: Double) {
+            compensation.readingRange(sensor: voltage, compensated: (Double(level), Double(level)),
+                                      at: LoadOperatingPoint(now: delta, lowLag: delta, highLag: delta, currentRatio: currentRatio))
+        }
+        // The current at 40 % of calibration's: the voltage may be up to 3 % higher, never lower than its tolerance.
+        let fallen = range(currentRatio: 0.4)
+        #expect(abs(fallen.high - Double(level * 1.03 * exp(tolerance))) < 1e-3 && abs(fallen.low - Double(level * exp(-tolerance))) < 1e-3, "\(fallen)")
+        // The current 10 % up: it may sag 0.5 %.
+        let risen = range(currentRatio: 1.1)
+        #expect(abs(risen.low - Double(level * 0.995 * exp(-tolerance))) < 1e-3 && abs(risen.high - Double(level * exp(tolerance))) < 1e-3, "\(risen)")
+        // No current on the row: the tolerance alone.
+        let unknown = range(currentRatio: .nan)
+        #expect(abs(unknown.high - Double(level * exp(tolerance))) < 1e-3)
+        // What the compensator does on a row at 0.6 of the speed: the current read there moves the voltage's range.
+        var compensator = LoadCompensator(compensation)
+        var row: [Float] = [900, 8, level * 1.025, 36]
+        row.withUnsafeMutableBufferPointer { compensator.apply($0) }
+        #expect(row[voltage] == level, "a voltage 2.5 % up while the current fell to 40 % is explained")
+        var still: [Float] = [900, 20, level * 1.025, 36]
+        still.withUnsafeMutableBufferPointer { compensator.apply($0) }
+        #expect(still[voltage] > level, "the same voltage with the current unchanged is not")
+    }
+
+    @Test("laws in the prior file: written back the same, a bad one named by its line")
+    func lawsInTheFile() throws {
+        let prior = try #require(LoadPrior.shipped)
+        let motor = try #require(prior.kinds.first { $0.name == "motor" })
+        #expect(motor.roles.first { $0.sensor == "motor_current" }?.induction == LoadPrior.Induction(leastShare: 0.2, power: 3))
+        #expect(motor.roles.first { $0.sensor == "supply_voltage" }?.sag == LoadPrior.Sag(current: "motor_current", limit: 0.05))
+        let bad = "edge-agent load prior 1\nkind fan driver speed\nrole fan motor_current 1.5 0.5 lagged 0.04 magnetizing 0.2 3\n"
+        #expect(throws: LoadPriorError.self) { try LoadPrior.parse(bad) }
+        do { _ = try LoadPrior.parse(bad) } catch { #expect(error.message.hasPrefix("line 3: unknown law \"magnetizing\"")) }
+    }
 }

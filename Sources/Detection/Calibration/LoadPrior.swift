@@ -29,14 +29,56 @@ public struct LoadPrior: Sendable, Hashable, Codable {
         /// Log change the sensor shows at an unchanged speed over hours (grid voltage, ambient
         /// temperature), tolerated whatever the speed.
         public var tolerance: Float
+        /// An induction motor's current: besides the power law, the sensor may follow
+        /// `√(f² + (1 − f²) · ratio^(2 · power))`, the magnetizing current `f` (a share of the
+        /// calibration's current) in quadrature with a load current that follows the shaft power
+        /// (`power`: its elasticity, 3 for fans and centrifugal pumps). With the least share the
+        /// motor may have, this is the steepest fall (and rise) a speed change can give the
+        /// current; the power law's band keeps the flatter side. Nil: the power law alone.
+        public var induction: Induction? = nil
+        /// A supply voltage: besides its tolerance, it may rise as the machine's current falls
+        /// (and sag as it rises) through the supply's impedance: up to `limit` × the current's
+        /// relative change, the current read on the same row. Nil: none.
+        public var sag: Sag? = nil
 
         /// Creates a role.
-        public init(sensor: String, elasticity: Float, band: Float, lagged: Bool, tolerance: Float = 0) {
+        public init(sensor: String, elasticity: Float, band: Float, lagged: Bool, tolerance: Float = 0,
+                    induction: Induction? = nil, sag: Sag? = nil) {
             self.sensor = sensor
             self.elasticity = elasticity
             self.band = band
             self.lagged = lagged
             self.tolerance = tolerance
+            self.induction = induction
+            self.sag = sag
+        }
+    }
+
+    /// How an induction motor's current follows speed (see `Role.induction`).
+    public struct Induction: Sendable, Hashable, Codable {
+        /// The least magnetizing current, as a share of the current at calibration.
+        public var leastShare: Float
+        /// Elasticity of the load current (the shaft power's) with speed.
+        public var power: Float
+
+        /// Creates the law.
+        public init(leastShare: Float, power: Float) {
+            self.leastShare = leastShare
+            self.power = power
+        }
+    }
+
+    /// How a supply voltage follows the machine's current (see `Role.sag`).
+    public struct Sag: Sendable, Hashable, Codable {
+        /// The current's sensor name (role).
+        public var current: String
+        /// Largest relative voltage drop per relative change of the current.
+        public var limit: Float
+
+        /// Creates the law.
+        public init(current: String, limit: Float) {
+            self.current = current
+            self.limit = limit
         }
     }
 
@@ -117,13 +159,16 @@ extension LoadPrior {
     public func text(recipe: String) -> String {
         var out = "edge-agent load prior 1\n"
         out += "# \(recipe)\n"
-        out += "# kind NAME driver SENSOR [duty] | role KIND SENSOR ELASTICITY BAND instant|lagged TOLERANCE\n"
+        out += "# kind NAME driver SENSOR [duty] | role KIND SENSOR ELASTICITY BAND instant|lagged TOLERANCE [induction LEAST-SHARE POWER | sag CURRENT LIMIT]\n"
         out += "lags " + lagSeconds.map { LoadPrior.format($0) }.joined(separator: " ") + "\n"
         out += "minimum-driver-ratio \(LoadPrior.format(minimumDriverRatio))\n"
         for kind in kinds {
             out += "kind \(kind.name) driver \(kind.driver)\(kind.duty ? " duty" : "")\n"
             for role in kind.roles {
-                out += "role \(kind.name) \(role.sensor) \(LoadPrior.format(role.elasticity)) \(LoadPrior.format(role.band)) \(role.lagged ? "lagged" : "instant") \(LoadPrior.format(role.tolerance))\n"
+                out += "role \(kind.name) \(role.sensor) \(LoadPrior.format(role.elasticity)) \(LoadPrior.format(role.band)) \(role.lagged ? "lagged" : "instant") \(LoadPrior.format(role.tolerance))"
+                if let i = role.induction { out += " induction \(LoadPrior.format(i.leastShare)) \(LoadPrior.format(i.power))" }
+                if let g = role.sag { out += " sag \(g.current) \(LoadPrior.format(g.limit))" }
+                out += "\n"
             }
         }
         return out
@@ -154,14 +199,31 @@ extension LoadPrior {
                 }
                 prior.kinds.append(Kind(name: f[1], driver: f[3], duty: f.count == 5, roles: []))
             case "role":
-                guard f.count == 7, let e = Float(f[3]), let b = Float(f[4]), let t = Float(f[6]), e.isFinite, b.isFinite, b >= 0,
+                guard f.count == 7 || f.count == 10, let e = Float(f[3]), let b = Float(f[4]), let t = Float(f[6]), e.isFinite, b.isFinite, b >= 0,
                       t.isFinite, t >= 0, f[5] == "instant" || f[5] == "lagged" else {
-                    throw LoadPriorError(message: "line \(number): expected \"role KIND SENSOR ELASTICITY BAND instant|lagged TOLERANCE\"")
+                    throw LoadPriorError(message: "line \(number): expected \"role KIND SENSOR ELASTICITY BAND instant|lagged TOLERANCE [induction LEAST-SHARE POWER | sag CURRENT LIMIT]\"")
                 }
                 guard let k = prior.kinds.lastIndex(where: { $0.name == f[1] }) else {
                     throw LoadPriorError(message: "line \(number): role of kind \"\(f[1])\" before its \"kind\" line")
                 }
-                prior.kinds[k].roles.append(Role(sensor: f[2], elasticity: e, band: b, lagged: f[5] == "lagged", tolerance: t))
+                var role = Role(sensor: f[2], elasticity: e, band: b, lagged: f[5] == "lagged", tolerance: t)
+                if f.count == 10 {
+                    switch f[7] {
+                    case "induction":
+                        guard let share = Float(f[8]), let power = Float(f[9]), share > 0, share < 1, power.isFinite, power > 0 else {
+                            throw LoadPriorError(message: "line \(number): induction needs a least share between 0 and 1 and a power elasticity above 0")
+                        }
+                        role.induction = Induction(leastShare: share, power: power)
+                    case "sag":
+                        guard let limit = Float(f[9]), limit.isFinite, limit >= 0, limit < 1 else {
+                            throw LoadPriorError(message: "line \(number): sag needs a current sensor and a limit between 0 and 1")
+                        }
+                        role.sag = Sag(current: f[8], limit: limit)
+                    default:
+                        throw LoadPriorError(message: "line \(number): unknown law \"\(f[7])\" (expected induction or sag)")
+                    }
+                }
+                prior.kinds[k].roles.append(role)
             default:
                 throw LoadPriorError(message: "line \(number): unknown entry \"\(f[0])\"")
             }
@@ -224,6 +286,25 @@ public struct LoadCompensation: Sendable, Hashable, Codable {
     /// detector calibrated before they were recorded, for a duty-cycle driver, or when the speed
     /// never held steady.
     public var calibratedSpeeds: [Float]? = nil
+    /// Per sensor: the least magnetizing share of an induction motor's current (0: none; see
+    /// `LoadPrior.Role.induction`); nil in a detector calibrated before it existed.
+    public var inductionShare: [Float]? = nil
+    /// Per sensor: the load current's elasticity with speed, where `inductionShare` is above 0.
+    public var inductionPower: [Float]? = nil
+    /// A supply voltage that may follow the machine's current (see `LoadPrior.Role.sag`); nil: none.
+    public var sag: SupplySag? = nil
+
+    /// A supply voltage bound to the machine's current column.
+    public struct SupplySag: Sendable, Hashable, Codable {
+        /// Column of the voltage.
+        public var voltage: Int
+        /// Column of the current.
+        public var current: Int
+        /// The current's calibration median.
+        public var currentReference: Float
+        /// Largest relative voltage drop per relative change of the current.
+        public var limit: Float
+    }
 
     /// Whether `speed` (the driver's reading) lies more than 5 % outside the steady speeds
     /// calibration held: the prior alone compensates the readings there. False when they are
@@ -250,7 +331,20 @@ public struct LoadCompensation: Sendable, Hashable, Codable {
         // averages (where the thermal lags may still hold it).
         let from = lagged[s] ? point.lowLag : point.now, to = lagged[s] ? point.highLag : point.now
         let a = (e - b) * from, d = (e + b) * from, f = (e - b) * to, g = (e + b) * to
-        let low = min(min(a, d), min(f, g)), high = max(max(a, d), max(f, g))
+        var low = min(min(a, d), min(f, g)), high = max(max(a, d), max(f, g))
+        if let shares = inductionShare, let powers = inductionPower, s < shares.count, shares[s] > 0 {
+            // The magnetizing current in quadrature with a load current following the power.
+            let f2 = shares[s] * shares[s], p = 2 * powers[s]
+            let q1 = 0.5 * log(f2 + (1 - f2) * exp(p * from)), q2 = 0.5 * log(f2 + (1 - f2) * exp(p * to))
+            low = min(low, min(q1, q2))
+            high = max(high, max(q1, q2))
+        }
+        if let sag, sag.voltage == s, point.currentRatio.isFinite {
+            // Through the supply's impedance: up as the current falls, down as it rises.
+            let q = log(max(1 + sag.limit * (1 - point.currentRatio), 0.5))
+            low += min(0, q)
+            high += max(0, q)
+        }
         return (level * exp(low - tolerance[s]), level * exp(high + tolerance[s]))
     }
 
@@ -320,6 +414,9 @@ public struct LoadCompensation: Sendable, Hashable, Codable {
         var band = [Float](repeating: 0, count: n)
         var lagged = [Bool](repeating: false, count: n)
         var tolerance = [Float](repeating: 0, count: n)
+        var inductionShare = [Float](repeating: 0, count: n)
+        var inductionPower = [Float](repeating: 0, count: n)
+        var sag: SupplySag? = nil
         var any = false
         for (s, name) in sensorNames.enumerated() where s != driver {
             guard let role = kind.roles.first(where: { $0.sensor.lowercased() == name.lowercased() }),
@@ -332,15 +429,31 @@ public struct LoadCompensation: Sendable, Hashable, Codable {
             band[s] = role.band
             lagged[s] = role.lagged
             tolerance[s] = role.tolerance
+            if let induction = role.induction {
+                inductionShare[s] = induction.leastShare
+                inductionPower[s] = induction.power
+            }
+            if let law = role.sag, let current = sensorNames.firstIndex(where: { $0.lowercased() == law.current.lowercased() }) {
+                let currentLevel = RobustStatistics.median(column(current))
+                if currentLevel.isFinite, currentLevel > 0 {
+                    sag = SupplySag(voltage: s, current: current, currentReference: currentLevel, limit: law.limit)
+                }
+            }
             any = true
         }
         guard any else { return nil }
         let step = max(secondsPerRow, 1e-3)
-        return LoadCompensation(kind: kind.name, driver: driver, duty: kind.duty,
-                                driverReference: kind.duty ? speed : log(speed), reference: reference,
-                                elasticity: elasticity, band: band, lagged: lagged, tolerance: tolerance,
-                                lagRows: prior.lagSeconds.map { max(1, $0 / step) },
-                                minimumDriverRatio: prior.minimumDriverRatio)
+        var compensation = LoadCompensation(kind: kind.name, driver: driver, duty: kind.duty,
+                                            driverReference: kind.duty ? speed : log(speed), reference: reference,
+                                            elasticity: elasticity, band: band, lagged: lagged, tolerance: tolerance,
+                                            lagRows: prior.lagSeconds.map { max(1, $0 / step) },
+                                            minimumDriverRatio: prior.minimumDriverRatio)
+        if inductionShare.contains(where: { $0 > 0 }) {
+            compensation.inductionShare = inductionShare
+            compensation.inductionPower = inductionPower
+        }
+        compensation.sag = sag
+        return compensation
     }
 
     /// Compensates a block of rows in order with a fresh compensator (calibration rows).
@@ -421,9 +534,11 @@ public struct LoadCompensation: Sendable, Hashable, Codable {
                 result.elasticity[s] = e
                 result.band[s] = b
                 result.lagged[s] = false
+                result.inductionShare?[s] = 0
                 reason += "; compensated with this machine's own \(EvaluationText.fixed(Double(e), 2)) ± \(EvaluationText.fixed(Double(b), 2)) instead"
             } else {
                 result.reference[s] = .nan
+                result.inductionShare?[s] = 0
                 result.elasticity[s] = 0
                 result.band[s] = 0
                 result.lagged[s] = false
@@ -509,9 +624,9 @@ public struct LoadCompensation: Sendable, Hashable, Codable {
             let noise = RobustStatistics.scaledMAD(steps, center: 0) / Float(2).squareRoot()
             let compensated = second.map { r -> Float in
                 let x = value(r), delta = logSpeed[r] - driverReference
-                let e = elasticity[s], b = band[s]
-                let lo = reference[s] * exp(min((e - b) * delta, (e + b) * delta) - tolerance[s])
-                let hi = reference[s] * exp(max((e - b) * delta, (e + b) * delta) + tolerance[s])
+                // At this speed settled: no lags (the row's current is not needed: a lagged role
+                // is never a supply voltage).
+                let (lo, hi) = expectedReadings(sensor: s, at: LoadOperatingPoint(now: delta, lowLag: delta, highLag: delta))
                 return x < lo ? reference[s] - (lo - x) : (x > hi ? reference[s] + (x - hi) : reference[s])
             }
             levels.append((RobustStatistics.median(first), RobustStatistics.median(second.map(value)),
@@ -551,12 +666,17 @@ public struct LoadOperatingPoint: Sendable, Hashable {
     public var lowLag: Float
     /// The highest of them.
     public var highLag: Float
+    /// The machine's current over its calibration median on this row, for a supply voltage
+    /// that sags with it (`LoadCompensation.sag`); NaN: not known (no such law, the current not
+    /// read, or a settled point without a row).
+    public var currentRatio: Float
 
     /// Creates a point.
-    public init(now: Float, lowLag: Float, highLag: Float) {
+    public init(now: Float, lowLag: Float, highLag: Float, currentRatio: Float = .nan) {
         self.now = now
         self.lowLag = lowLag
         self.highLag = highLag
+        self.currentRatio = currentRatio
     }
 }
 
@@ -648,7 +768,10 @@ public struct LoadCompensator: Sendable {
         }
         var lowLag = c.duty ? averages.first ?? 0 : now, highLag = lowLag
         for a in averages { lowLag = min(lowLag, a); highLag = max(highLag, a) }
-        let point = LoadOperatingPoint(now: now, lowLag: lowLag, highLag: highLag)
+        // The current as read, before its own compensation rewrites it.
+        var currentRatio = Float.nan
+        if let sag = c.sag, sag.current < row.count { currentRatio = row[sag.current] / sag.currentReference }
+        let point = LoadOperatingPoint(now: now, lowLag: lowLag, highLag: highLag, currentRatio: currentRatio)
         operatingPoint = point
         for s in 0..<min(row.count, c.reference.count) {
             let level = c.reference[s]

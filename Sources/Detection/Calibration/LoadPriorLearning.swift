@@ -57,6 +57,25 @@ public struct LoadPriorLearningSettings: Sendable, Hashable {
     /// motors' currents 0.6 % and 1.5 % beyond their band alerted) was tried and not shipped: see
     /// docs/load-prior.md, "Fan motors at speeds calibration did not see".
     public var followingTolerance: Float = 0.02
+    /// The speed-driven kinds' motor current (role name) that gets an induction motor's law
+    /// besides its learned power law (`LoadPrior.Role.induction`): physics, not learned. The
+    /// least magnetizing share and the load current's elasticity (the shaft power's: fans and
+    /// centrifugal pumps, speed³) bound how steeply the current may fall or rise with speed;
+    /// the learned power law, fitted across speeds where the magnetizing part flattens it,
+    /// does not reach a motor's steepest secants near its top speed (see docs/load-prior.md,
+    /// "Fan motors and pumps at speeds calibration did not see: the mechanisms"). Nil: none.
+    public var inductionCurrent: String? = "motor_current"
+    /// Least magnetizing current as a share of the calibration's (an induction motor's no-load
+    /// current is about a fifth to a half of its rated current).
+    public var inductionLeastShare: Float = 0.2
+    /// Elasticity of the load current with speed.
+    public var inductionPower: Float = 3
+    /// The speed-driven kinds' supply voltage (role name) that may sag with `inductionCurrent`
+    /// through the supply's impedance (`LoadPrior.Role.sag`): physics, not learned. Nil: none.
+    public var supplyVoltage: String? = "supply_voltage"
+    /// Largest voltage drop per relative change of the current: 5 %, the drop an installation
+    /// may have at full load (IEC 60364-5-52, Annex G).
+    public var sagLimit: Float = 0.05
     /// Samples whose speed (and its averages) moved less than this from the reference's show
     /// what a role does at an unchanged speed.
     public var steadyLogChange: Float = 0.02
@@ -148,6 +167,14 @@ public enum LoadPriorLearning {
                 // Left out: too wide to keep its faults, or no change at all (nothing to compensate).
                 guard chosen.band <= settings.maximumBand, chosen.elasticity != 0 || chosen.band > 0 || tolerance > 0 else { continue }
                 roles.append(LoadPrior.Role(sensor: role, elasticity: chosen.elasticity, band: chosen.band, lagged: useLag, tolerance: tolerance))
+            }
+            // Laws of electrical machines, not learned: a speed-driven kind's motor current and
+            // the supply voltage that sags with it.
+            if !duty, let current = settings.inductionCurrent, let k = roles.firstIndex(where: { $0.sensor == current }) {
+                roles[k].induction = LoadPrior.Induction(leastShare: settings.inductionLeastShare, power: settings.inductionPower)
+                if let voltage = settings.supplyVoltage, let v = roles.firstIndex(where: { $0.sensor == voltage }) {
+                    roles[v].sag = LoadPrior.Sag(current: current, limit: settings.sagLimit)
+                }
             }
             if !roles.isEmpty {
                 kinds.append(LoadPrior.Kind(name: kindName, driver: duty ? settings.dutyDriver : settings.driver, duty: duty, roles: roles))

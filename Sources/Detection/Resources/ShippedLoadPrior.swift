@@ -7,15 +7,15 @@ enum ShippedLoadPrior {
     static let text = """
 edge-agent load prior 1
 # edge-agent learn-load-prior --machines 24 --hours 8.0 --seed 11 --coverage 0.98 --maximum-band 1.0 --settle-rows 600
-# kind NAME driver SENSOR [duty] | role KIND SENSOR ELASTICITY BAND instant|lagged TOLERANCE
+# kind NAME driver SENSOR [duty] | role KIND SENSOR ELASTICITY BAND instant|lagged TOLERANCE [induction LEAST-SHARE POWER | sag CURRENT LIMIT]
 lags 300 600 1200 2400
 minimum-driver-ratio 0.2
 kind pump driver speed
 role pump flow 1.495 0.176 instant 0.016
 role pump inlet_pressure -0.235 0.045 lagged 0
 role pump outlet_pressure 1.325 0.17 lagged 0.011
-role pump motor_current 2.21 0.325 lagged 0.026
-role pump supply_voltage 0 0 instant 0.01
+role pump motor_current 2.21 0.325 lagged 0.026 induction 0.2 3
+role pump supply_voltage 0 0 instant 0.01 sag motor_current 0.05
 role pump bearing_temperature 0.83 0.292 lagged 0.219
 role pump winding_temperature 1.765 0.777 lagged 0.162
 role pump vibration_x 1.94 0.059 instant 0.005
@@ -23,9 +23,9 @@ role pump vibration_y 1.94 0.099 instant 0
 role pump shaft_power 3.05 0.249 instant 0.034
 role pump ambient_temperature 0.085 0.135 instant 0.3
 kind motor driver speed
-role motor motor_current 1.545 0.558 lagged 0.039
+role motor motor_current 1.545 0.558 lagged 0.039 induction 0.2 3
 role motor torque 1.94 0.055 instant 0.032
-role motor supply_voltage 0 0 instant 0.012
+role motor supply_voltage 0 0 instant 0.012 sag motor_current 0.05
 role motor winding_temperature 1.13 0.488 lagged 0.218
 role motor bearing_temperature 0.34 0.174 lagged 0.148
 role motor vibration_x 1.945 0.076 instant 0.011
