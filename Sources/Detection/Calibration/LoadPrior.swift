@@ -340,8 +340,9 @@ public struct LoadCompensation: Sendable, Hashable, Codable {
             high = max(high, max(q1, q2))
         }
         if let sag, sag.voltage == s, point.currentRatio.isFinite {
-            // Through the supply's impedance: up as the current falls, down as it rises.
-            let q = log(max(1 + sag.limit * (1 - point.currentRatio), 0.5))
+            // Through the supply's impedance: up as the current falls, down as it rises (a current
+            // read beyond twice calibration's, a spike, moves it no further than twice would).
+            let q = log(1 + sag.limit * (1 - min(max(point.currentRatio, 0), 2)))
             low += min(0, q)
             high += max(0, q)
         }
