@@ -126,30 +126,22 @@ public final class ModbusClient {
     public func readRegisters(
         _ kind: RegisterKind, unit: Int, address: Int, count: Int, into registers: UnsafeMutableBufferPointer<UInt16>
     ) throws(ModbusError) {
-        let operation = ModbusError.Operation.read(kind: kind, unit: unit, address: address, count: count)
-        guard !kind.isBit, count >= 1, count <= Int(CModbus_MAX_READ_REGISTERS), registers.count >= count,
-              let base = registers.baseAddress else {
-            throw ModbusError(code: .invalidArgument, operation: operation, endpoint: endpoint)
+        try read(
+            kind, unit: unit, address: address, count: count, into: registers,
+            valid: !kind.isBit && count <= Int(CModbus_MAX_READ_REGISTERS)
+        ) { context, address, count, base in
+            kind == .holding
+                ? modbus_read_registers(context, address, count, base)
+                : modbus_read_input_registers(context, address, count, base)
         }
-        try prepare(unit: unit, operation: operation)
-        let rc = kind == .holding
-            ? modbus_read_registers(context, Int32(address), Int32(count), base)
-            : modbus_read_input_registers(context, Int32(address), Int32(count), base)
-        if rc == -1 { throw failure(errno: CModbus_errno(), operation: operation) }
-        if rc != count { throw afterInvalidResponse(operation) }
     }
 
     /// Reads `count` registers into a caller-owned array (no allocation when it is large enough).
     /// - Throws: `ModbusError`, as `readRegisters(_:unit:address:count:into:)` with a buffer.
     public func readRegisters(_ kind: RegisterKind, unit: Int, address: Int, count: Int, into registers: inout [UInt16]) throws(ModbusError) {
-        if registers.count < count { registers += repeatElement(0, count: count - registers.count) }
-        let result: Result<Void, ModbusError> = registers.withUnsafeMutableBufferPointer { buffer in
-            do throws(ModbusError) {
-                try readRegisters(kind, unit: unit, address: address, count: count, into: buffer)
-                return .success(())
-            } catch { return .failure(error) }
+        try ModbusClient.withBuffer(&registers, count: count) { buffer throws(ModbusError) in
+            try readRegisters(kind, unit: unit, address: address, count: count, into: buffer)
         }
-        try result.get()
     }
 
     /// Reads `count` bits (`coil` or `discrete`) into `bits[0..<count]`, one byte (0 or 1) per bit.
@@ -164,26 +156,53 @@ public final class ModbusClient {
     public func readBits(
         _ kind: RegisterKind, unit: Int, address: Int, count: Int, into bits: UnsafeMutableBufferPointer<UInt8>
     ) throws(ModbusError) {
-        let operation = ModbusError.Operation.read(kind: kind, unit: unit, address: address, count: count)
-        guard kind.isBit, count >= 1, count <= Int(CModbus_MAX_READ_BITS), bits.count >= count,
-              let base = bits.baseAddress else {
-            throw ModbusError(code: .invalidArgument, operation: operation, endpoint: endpoint)
+        try read(
+            kind, unit: unit, address: address, count: count, into: bits,
+            valid: kind.isBit && count <= Int(CModbus_MAX_READ_BITS)
+        ) { context, address, count, base in
+            kind == .coil
+                ? modbus_read_bits(context, address, count, base)
+                : modbus_read_input_bits(context, address, count, base)
         }
-        try prepare(unit: unit, operation: operation)
-        let rc = kind == .coil
-            ? modbus_read_bits(context, Int32(address), Int32(count), base)
-            : modbus_read_input_bits(context, Int32(address), Int32(count), base)
-        if rc == -1 { throw failure(errno: CModbus_errno(), operation: operation) }
-        if rc != count { throw afterInvalidResponse(operation) }
     }
 
     /// Reads `count` bits into a caller-owned array (no allocation when it is large enough).
     /// - Throws: `ModbusError`, as `readBits(_:unit:address:count:into:)` with a buffer.
     public func readBits(_ kind: RegisterKind, unit: Int, address: Int, count: Int, into bits: inout [UInt8]) throws(ModbusError) {
-        if bits.count < count { bits += repeatElement(0, count: count - bits.count) }
-        let result: Result<Void, ModbusError> = bits.withUnsafeMutableBufferPointer { buffer in
+        try ModbusClient.withBuffer(&bits, count: count) { buffer throws(ModbusError) in
+            try readBits(kind, unit: unit, address: address, count: count, into: buffer)
+        }
+    }
+
+    /// One read request of `count` registers or bits into `buffer`, checked and mapped to a `ModbusError`.
+    ///
+    /// - Parameters:
+    ///   - valid: whether `kind` and `count` suit the request (its function and its libmodbus limit).
+    ///   - call: the libmodbus read, given the context, address, count and destination.
+    @inline(__always)
+    private func read<Element>(
+        _ kind: RegisterKind, unit: Int, address: Int, count: Int, into buffer: UnsafeMutableBufferPointer<Element>,
+        valid: Bool, call: (OpaquePointer, Int32, Int32, UnsafeMutablePointer<Element>) -> Int32
+    ) throws(ModbusError) {
+        let operation = ModbusError.Operation.read(kind: kind, unit: unit, address: address, count: count)
+        guard valid, count >= 1, buffer.count >= count, let base = buffer.baseAddress else {
+            throw ModbusError(code: .invalidArgument, operation: operation, endpoint: endpoint)
+        }
+        try prepare(unit: unit, operation: operation)
+        let rc = call(context, Int32(address), Int32(count), base)
+        if rc == -1 { throw failure(errno: CModbus_errno(), operation: operation) }
+        if rc != count { throw afterInvalidResponse(operation) }
+    }
+
+    /// Grows `array` to at least `count` elements and passes its storage to `body`.
+    @inline(__always)
+    private static func withBuffer<Element: BinaryInteger>(
+        _ array: inout [Element], count: Int, _ body: (UnsafeMutableBufferPointer<Element>) throws(ModbusError) -> Void
+    ) throws(ModbusError) {
+        if array.count < count { array += repeatElement(0, count: count - array.count) }
+        let result: Result<Void, ModbusError> = array.withUnsafeMutableBufferPointer { buffer in
             do throws(ModbusError) {
-                try readBits(kind, unit: unit, address: address, count: count, into: buffer)
+                try body(buffer)
                 return .success(())
             } catch { return .failure(error) }
         }
