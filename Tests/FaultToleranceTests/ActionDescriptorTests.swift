@@ -30,15 +30,7 @@ import Testing
         // 65535 is outside 0…400 from the first poll: an out_of_range alert within a few cycles.
         try server.setRegisters([65535, 120], kind: .holding, unit: 1, address: 0)
         let listing = dir.file("action-fds.txt")
-        let configuration = try loadConfiguration(agentTable(dir.path) + """
-
-            [[bus]]
-            name = "a"
-            type = "tcp"
-            host = "127.0.0.1"
-            port = \(server.port)
-            response_timeout = "2s"
-
+        let configuration = try loadConfiguration(agentTable(dir.path) + loopbackBusTable("a", port: server.port, responseTimeout: "2s") + """
             [[machine]]
             id = "pump-1"
             poll_interval = "100ms"

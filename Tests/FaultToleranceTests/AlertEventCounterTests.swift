@@ -17,15 +17,7 @@ import Testing
         try server.setRegisters([100, 200], kind: .holding, unit: 1, address: 0)
         // A long response timeout: while the unit is silent the poller waits and hands over no
         // cycle at all, so the machine's data stops (rather than its unit going offline).
-        let configuration = try loadConfiguration(agentTable(dir.path) + """
-
-            [[bus]]
-            name = "a"
-            type = "tcp"
-            host = "127.0.0.1"
-            port = \(server.port)
-            response_timeout = "30s"
-
+        let configuration = try loadConfiguration(agentTable(dir.path) + loopbackBusTable("a", port: server.port, responseTimeout: "30s") + """
             [[machine]]
             id = "pump-1"
             poll_interval = "100ms"

@@ -20,15 +20,7 @@ import Testing
         let server = try startLoopbackServer(units: [1])
         defer { server.stop() }
         try server.setRegisters([120], kind: .holding, unit: 1, address: 0)
-        let configuration = try loadConfiguration(agentTable(dir.path) + """
-
-            [[bus]]
-            name = "a"
-            type = "tcp"
-            host = "127.0.0.1"
-            port = \(server.port)
-            response_timeout = "200ms"
-
+        let configuration = try loadConfiguration(agentTable(dir.path) + loopbackBusTable("a", port: server.port, responseTimeout: "200ms") + """
             [[machine]]
             id = "pump-1"
             poll_interval = "\(Self.pollMilliseconds)ms"

@@ -54,18 +54,6 @@ func loadConfiguration(_ text: String, in directory: TemporaryDirectory) throws 
     }
 }
 
-/// The `[agent]` table of a test configuration: everything in `directory`.
-func agentTable(_ directory: String, summaryInterval: String = "1h", dataDirectory: String? = nil) -> String {
-    """
-    [agent]
-    data_dir = "\(dataDirectory ?? directory + "/data")"
-    alert_log = "\(directory)/alerts.jsonl"
-    summary_dir = "\(directory)/summaries"
-    summary_interval = "\(summaryInterval)"
-
-    """
-}
-
 /// Log lines the runtime wrote, kept for the test to inspect.
 final class CollectedLog: Sendable {
     private let lines = Mutex<[(level: Logger.Level, message: String)]>([])

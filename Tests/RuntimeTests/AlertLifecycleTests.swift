@@ -52,19 +52,7 @@ import Testing
         // the server does not serve: each has a data alert open within a second or two.
         try server.setRegisters([50], kind: .holding, unit: 1, address: 0)
         let config = dir.file("agent.conf")
-        try """
-            [agent]
-            data_dir = "\(dir.path)/data"
-            alert_log = "\(dir.path)/alerts.jsonl"
-            summary_dir = "\(dir.path)/summaries"
-
-            [[bus]]
-            name = "line"
-            type = "tcp"
-            host = "127.0.0.1"
-            port = \(server.port)
-            response_timeout = "200ms"
-
+        try (agentTable(dir.path) + loopbackBusTable("line", port: server.port, responseTimeout: "200ms") + """
             [[machine]]
             id = "press"
             poll_interval = "100ms"
@@ -87,7 +75,7 @@ import Testing
               unit_id = 9
               address = 0
 
-            """.write(toFile: config, atomically: true, encoding: .utf8)
+            """).write(toFile: config, atomically: true, encoding: .utf8)
         let agent = try AgentProcessTests.startAgent(config: config, directory: dir.path)
         defer { agent.killAndWait() }
         let databasePath = dir.file("data/edge-agent.db")
@@ -467,18 +455,7 @@ import Testing
         // flow 12 m³/h where the model learnt 20…21: a fault from the first window.
         try server.setRegisters([120, 50, 21], kind: .holding, unit: 1, address: 0)
         let config = dir.file("agent.conf")
-        var text = """
-            [agent]
-            data_dir = "\(dir.path)/data"
-            alert_log = "\(dir.path)/alerts.jsonl"
-            summary_dir = "\(dir.path)/summaries"
-
-            [[bus]]
-            name = "line"
-            type = "tcp"
-            host = "127.0.0.1"
-            port = \(server.port)
-
+        var text = agentTable(dir.path) + loopbackBusTable("line", port: server.port) + """
             [[machine]]
             id = "m"
             poll_interval = "100ms"
