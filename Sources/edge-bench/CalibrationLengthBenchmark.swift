@@ -35,10 +35,8 @@ func calibrationLengthBenchmark(_ args: [String]) throws -> Int32 {
     var driftDetail = false
     var riseCheck = true
     var settle = false
-    var i = 0
-    while i < args.count {
-        let value = i + 1 < args.count ? args[i + 1] : ""
-        switch args[i] {
+    try forEachBenchOption(args, flags: ["--drift-detail", "--quick", "--no-rise-check", "--settle"]) { name, value in
+        switch name {
         case "--kinds":
             kinds = try value.split(separator: ",").map {
                 guard let kind = MachineKind(rawValue: String($0)) else { throw BenchError("--kinds: unknown kind \"\($0)\" (compressor, pump, motor)") }
@@ -57,28 +55,20 @@ func calibrationLengthBenchmark(_ args: [String]) throws -> Int32 {
             warmUpMinutes = m
         case "--drift-detail":
             driftDetail = true
-            i += 1
-            continue
         case "--quick":
             // `make bench-quick` passes it to every benchmark; the whole run takes seconds.
-            i += 1
-            continue
+            break
         case "--no-rise-check":
             riseCheck = false
-            i += 1
-            continue
         case "--settle":
             settle = true
-            i += 1
-            continue
         case "--cycle":
             let parts = value.split(separator: ",").compactMap { Double($0) }
             guard parts.count == 2, parts[0] > 0, parts[1] > 0 else { throw BenchError("--cycle takes RUN,STOP minutes (e.g. 4,2)") }
             cycle = (parts[0], parts[1])
         default:
-            throw BenchError("unknown argument \"\(args[i])\" (expected --kinds, --seeds, --minutes, --step-ms, --cycle, --warm-up, --drift-detail, --no-rise-check, --settle)")
+            throw BenchError("unknown argument \"\(name)\" (expected --kinds, --seeds, --minutes, --step-ms, --cycle, --warm-up, --drift-detail, --no-rise-check, --settle)")
         }
-        i += 2
     }
     print("calibration-length: \(kinds.map(\.rawValue).joined(separator: ",")) seeds \(seeds.lowerBound)–\(seeds.upperBound), polls every \(stepMilliseconds) ms\(cycle.map { ", running \($0.run) min / stopped \($0.stop) min" } ?? ", running throughout"), \(settle ? "settled, " : "")warmed up \(EvaluationText.fixed(warmUpMinutes, 0)) min")
     print("kind seed minutes: used rows, windows, run stretches, min per state → anomaly alerts raised in the following hour (windows judged)")

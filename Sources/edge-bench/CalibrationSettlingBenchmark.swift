@@ -14,24 +14,20 @@ import Glibc
 func calibrationSettlingBenchmark(_ args: [String]) throws -> Int32 {
     let teamDataset = "../shared/data/skab"
     var dataset = teamDataset, rows = 400, secondsPerRow = 1.0
-    var i = 0
-    while i < args.count {
-        let value = i + 1 < args.count ? args[i + 1] : ""
-        switch args[i] {
+    try forEachBenchOption(args, flags: ["--quick"]) { name, value in
+        switch name {
         case "--dataset": dataset = value
         case "--rows":
             guard let r = Int(value), r >= 10 else { throw BenchError("--rows takes a number of rows (at least 10)") }
             rows = r
         case "--quick":
             // `make bench-quick` passes it to every benchmark; the whole run takes well under a second.
-            i += 1
-            continue
+            break
         case "--seconds-per-row":
             guard let s = Double(value), s > 0 else { throw BenchError("--seconds-per-row takes seconds between rows") }
             secondsPerRow = s
-        default: throw BenchError("unknown argument \"\(args[i])\" (expected --dataset, --rows, --seconds-per-row)")
+        default: throw BenchError("unknown argument \"\(name)\" (expected --dataset, --rows, --seconds-per-row)")
         }
-        i += 2
     }
     // The team's data set sits beside the repository and is absent from a fresh clone elsewhere:
     // `make bench` then reports the benchmark as skipped, as the tests skip. A --dataset the

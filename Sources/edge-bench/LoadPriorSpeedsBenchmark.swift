@@ -31,10 +31,8 @@ func loadPriorSpeedsBenchmark(_ args: [String]) throws -> Int32 {
     var trace = false
     var settle = true
     var levels = false
-    var i = 0
-    while i < args.count {
-        let value = i + 1 < args.count ? args[i + 1] : ""
-        switch args[i] {
+    try forEachBenchOption(args, flags: ["--trace", "--no-settle", "--levels"]) { name, value in
+        switch name {
         case "--kind":
             guard let k = MachineKind(rawValue: value), k != .compressor else {
                 throw BenchError("--kind must be motor or pump (speed-driven kinds), not \"\(value)\"")
@@ -44,16 +42,10 @@ func loadPriorSpeedsBenchmark(_ args: [String]) throws -> Int32 {
             seeds = try seedRange(value)
         case "--trace":
             trace = true
-            i += 1
-            continue
         case "--no-settle":
             settle = false
-            i += 1
-            continue
         case "--levels":
             levels = true
-            i += 1
-            continue
         case "--load-prior":
             do {
                 prior = try LoadPrior.parse(String(decoding: try TextFile.readBytes(path: value), as: UTF8.self))
@@ -62,9 +54,8 @@ func loadPriorSpeedsBenchmark(_ args: [String]) throws -> Int32 {
             }
             priorName = value
         default:
-            throw BenchError("unknown argument \"\(args[i])\" (expected --kind, --seeds, --load-prior, --trace, --levels, --no-settle)")
+            throw BenchError("unknown argument \"\(name)\" (expected --kind, --seeds, --load-prior, --trace, --levels, --no-settle)")
         }
-        i += 2
     }
     print("load-prior-speeds: \(kind.rawValue) seeds \(seeds.lowerBound)–\(seeds.upperBound), prior \(priorName)\(settle ? "" : ", not settled")")
     print("calibrated 10 min at top speed; alerted rows at calibration / middle speed (of 1200) / low speed (of 1200) / imbalance at low speed (of 900); what drove the unseen-speed alerts")

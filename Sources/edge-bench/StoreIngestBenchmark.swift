@@ -227,12 +227,3 @@ struct BenchError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
 }
-
-/// The seeds of a `--seeds` argument: `FIRST-LAST` (e.g. `1-10`) or one seed.
-func seedRange(_ value: String) throws(BenchError) -> ClosedRange<UInt64> {
-    let parts = value.split(separator: "-").compactMap { UInt64($0) }
-    guard parts.count == 2 || parts.count == 1, let first = parts.first, let last = parts.last, first <= last else {
-        throw BenchError("--seeds takes FIRST-LAST (e.g. 1-10) or one seed, not \"\(value)\"")
-    }
-    return first...last
-}

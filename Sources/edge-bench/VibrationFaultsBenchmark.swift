@@ -45,10 +45,8 @@ func vibrationFaultsBenchmark(_ args: [String]) throws -> Int32 {
     var faultMinutes = 10
     var levels = false
     var settle: Bool?
-    var i = 0
-    while i < args.count {
-        let value = i + 1 < args.count ? args[i + 1] : ""
-        switch args[i] {
+    try forEachBenchOption(args, flags: ["--automatic", "--no-load-prior", "--no-rise-check", "--levels", "--settle", "--no-settle", "--no-phase-means"]) { name, value in
+        switch name {
         case "--kind":
             guard let k = MachineKind(rawValue: value) else { throw BenchError("--kind must be pump, motor or compressor, not \"\(value)\"") }
             kinds = [k]
@@ -76,28 +74,16 @@ func vibrationFaultsBenchmark(_ args: [String]) throws -> Int32 {
             faultMinutes = m
         case "--automatic":
             automatic = true
-            i += 1
-            continue
         case "--no-load-prior":
             loadPrior = false
-            i += 1
-            continue
         case "--no-rise-check":
             riseCheck = false
-            i += 1
-            continue
         case "--levels":
             levels = true
-            i += 1
-            continue
         case "--settle", "--no-settle":
-            settle = args[i] == "--settle"
-            i += 1
-            continue
+            settle = name == "--settle"
         case "--no-phase-means":
             phaseMeans = false
-            i += 1
-            continue
         case "--phase-states":
             let states = value.split(separator: ",").compactMap { Int($0) }
             guard !states.isEmpty, states.allSatisfy({ $0 == 0 || $0 == 1 }) else {
@@ -105,9 +91,8 @@ func vibrationFaultsBenchmark(_ args: [String]) throws -> Int32 {
             }
             phaseStates = states
         default:
-            throw BenchError("unknown argument \"\(args[i])\" (expected --kind, --seeds, --step-ms, --fault, --channel, --severity, --fault-minutes, --wander-power, --automatic, --no-phase-means, --phase-states, --no-load-prior, --no-rise-check, --levels, --settle, --no-settle)")
+            throw BenchError("unknown argument \"\(name)\" (expected --kind, --seeds, --step-ms, --fault, --channel, --severity, --fault-minutes, --wander-power, --automatic, --no-phase-means, --phase-states, --no-load-prior, --no-rise-check, --levels, --settle, --no-settle)")
         }
-        i += 2
     }
     print("vibration-faults: \(fault.rawValue)\(channel.map { " on \($0)" } ?? "") severity \(severity) (step) for \(faultMinutes) min\(loadPrior ? "" : ", no load prior"), polls every \(stepMilliseconds) ms, \(automatic ? "automatic operation" : "one operating point" + (settle.map { $0 ? ", settled" : ", not settled" } ?? ", pumps and fan motors settled")); seeds \(seeds.lowerBound)–\(seeds.upperBound)")
     print("calibrated on 10 min; weights (the sensors the fault moves | any other below 1) / alerted rows in 10 normal min / first alert after the fault began [top sensor] / peak score ÷ threshold during the fault [top sensor]")
