@@ -253,19 +253,27 @@ public enum FewShotEvaluation {
         }
         let random = randomMembers[0]
         let rule = CalibrationSettings().rule
+        // What a method's calibration prior or reference spreads learn from on fold `f`: its
+        // starting network, the machines the fold does not hold, and the calibration it runs.
+        let priorMethods: [FewShotMethod] = [.metaAdapted, .metaOnly, .randomAdaptedWithPrior]
+        var priorSettings = settings.calibrationPrior
+        priorSettings.calibrationRowCounts = settings.calibrationRowCounts
+        func priorLearning(_ method: FewShotMethod, fold f: Int) -> (start: Network, tasks: [MetaTask], calibration: NetworkCalibration) {
+            var adaptation = settings.adaptation
+            if method == .metaOnly { adaptation.steps = 0 }
+            let start = method == .randomAdaptedWithPrior ? random : initializations[min(f, initializations.count - 1)][0]
+            let tasks = foldTasks.isEmpty ? settings.priorTasks : foldTasks[f] + extraTasks
+            var calibration = NetworkCalibration(initialization: start, adaptation: adaptation, thresholdMargin: 1, quantize: settings.quantize)
+            calibration.inputScaling = settings.inputScaling
+            return (start, tasks, calibration)
+        }
         // Calibration priors per method and fold, learned on machines the fold does not hold.
         var calibrationPriors: [FewShotMethod: [CalibrationPrior]] = [:]
         if settings.learnCalibrationPrior {
-            var priorSettings = settings.calibrationPrior
-            priorSettings.calibrationRowCounts = settings.calibrationRowCounts
-            for method in [FewShotMethod.metaAdapted, .metaOnly, .randomAdaptedWithPrior] {
-                var adaptation = settings.adaptation
-                if method == .metaOnly { adaptation.steps = 0 }
+            for method in priorMethods {
                 calibrationPriors[method] = (0..<folds).map { f in
-                    let start = method == .randomAdaptedWithPrior ? random : initializations[min(f, initializations.count - 1)][0]
-                    let tasks = foldTasks.isEmpty ? settings.priorTasks : foldTasks[f] + extraTasks
-                    var calibration = NetworkCalibration(initialization: start, adaptation: adaptation, thresholdMargin: 1, quantize: settings.quantize)
-                    calibration.inputScaling = settings.inputScaling
+                    let (start, tasks, unfloored) = priorLearning(method, fold: f)
+                    var calibration = unfloored
                     calibration.toleratedThresholdFloor = settings.toleratedThresholdFloor
                     let prior = settings.calibrationPriorObjective == .detection
                         ? CalibrationPrior.learnByDetection(initialization: start, calibration: calibration, tasks: tasks,
@@ -286,16 +294,9 @@ public enum FewShotEvaluation {
         // Reference spreads per method and fold, learned on machines the fold does not hold.
         var learnedSpreads: [FewShotMethod: [[Int: Float]]] = [:]
         if settings.learnReferenceSpreads, [.sensorReference, .allSensorReference].contains(settings.networkThresholdRule) {
-            var priorSettings = settings.calibrationPrior
-            priorSettings.calibrationRowCounts = settings.calibrationRowCounts
-            for method in [FewShotMethod.metaAdapted, .metaOnly, .randomAdaptedWithPrior] {
-                var adaptation = settings.adaptation
-                if method == .metaOnly { adaptation.steps = 0 }
+            for method in priorMethods {
                 learnedSpreads[method] = (0..<folds).map { f in
-                    let start = method == .randomAdaptedWithPrior ? random : initializations[min(f, initializations.count - 1)][0]
-                    let tasks = foldTasks.isEmpty ? settings.priorTasks : foldTasks[f] + extraTasks
-                    var calibration = NetworkCalibration(initialization: start, adaptation: adaptation, thresholdMargin: 1, quantize: settings.quantize)
-                    calibration.inputScaling = settings.inputScaling
+                    let (_, tasks, calibration) = priorLearning(method, fold: f)
                     let spreads = NetworkThresholdRule.learnReferenceSpreads(calibration: calibration, tasks: tasks, settings: priorSettings,
                                                                              rule: settings.networkThresholdRule)
                     progress("reference spreads \(method.rawValue), fold \(f + 1): " + spreads.keys.sorted().map { "K=\($0) \(spreads[$0] ?? 0)" }.joined(separator: ", "))
