@@ -22,17 +22,16 @@ let package = Package(
         // C libraries, each behind a shim that re-exports what Swift cannot import.
         .systemLibrary(name: "CModbus", pkgConfig: "libmodbus", providers: [.apt(["libmodbus-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
-        // glibc's posix_spawn extension (closing descriptors in the child) that Swift cannot import.
-        .target(name: "CPosixSpawn"),
-        // pipe2 (a pipe created close-on-exec and non-blocking in one call), also GNU-only in glibc.
-        .target(name: "CPipe"),
+        // glibc's GNU extensions that Swift cannot import: pipe2 (a pipe created close-on-exec and
+        // non-blocking in one call) and posix_spawn's closefrom (closing descriptors in the child).
+        .target(name: "CSystem"),
 
         // Value types every layer shares: timestamps, readings, quality flags, register types.
         .target(name: "EdgeCore"),
         // agent.conf: TOML → typed, validated configuration with file/line/key-path errors.
         .target(name: "Configuration", dependencies: ["EdgeCore", .product(name: "TOMLKit", package: "TOMLKit")]),
         // Acquisition: libmodbus client, decoding, request planning, per-bus poller threads.
-        .target(name: "Modbus", dependencies: ["CModbus", "CPipe", "EdgeCore", "Configuration", logging]),
+        .target(name: "Modbus", dependencies: ["CModbus", "CSystem", "EdgeCore", "Configuration", logging]),
         // A Modbus server on libmodbus's server API (tests and the simulator).
         .target(name: "ModbusServer", dependencies: ["CModbus", "Modbus", "EdgeCore", logging]),
         // Buffer: SQLite wrapper, schema, single writer thread, retention, windows, export.
@@ -48,7 +47,7 @@ let package = Package(
         .target(
             name: "Runtime",
             dependencies: [
-                "EdgeCore", "Configuration", "Modbus", "Store", "Detection", "Summaries", "CPosixSpawn", logging,
+                "EdgeCore", "Configuration", "Modbus", "Store", "Detection", "Summaries", "CSystem", logging,
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
@@ -89,7 +88,7 @@ let package = Package(
         .testTarget(name: "DetectionTests", dependencies: ["Detection", "Configuration", "Simulator", "TestSupport"]),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "Modbus", "TestSupport"]),
         .testTarget(name: "SummariesTests", dependencies: ["Summaries", "Store", "Configuration", "TestSupport"]),
-        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Detection", "Configuration", "Simulator", "Store", "TestSupport", "CPosixSpawn"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Detection", "Configuration", "Simulator", "Store", "TestSupport", "CSystem"]),
         .testTarget(name: "CLITests", dependencies: ["Store", "Configuration", "EdgeCore", "TestSupport"]),
         // Faults the agent survives: misbehaving devices, SIGKILL, a full disk, clock jumps.
         .testTarget(name: "FaultToleranceTests", dependencies: ["Runtime", "Detection", "Store", "Modbus", "ModbusServer", "Configuration", "EdgeCore", "TestSupport", logging]),

@@ -1,4 +1,4 @@
-import CPipe
+import CSystem
 import EdgeCore
 import Synchronization
 
@@ -25,7 +25,7 @@ package final class WakeSignal: @unchecked Sendable {
         // In one call: set by fcntl after pipe(), a fork or posix_spawn on another thread (an
         // alert action) in between copied the descriptors into a child without close-on-exec.
         // Non-blocking: a full pipe already means "woken", and drain() must not block.
-        guard CPipe_pipe2(&fds, O_CLOEXEC | O_NONBLOCK) == 0 else { throw PosixThreadError(code: errno) }
+        guard CSystem_pipe2(&fds, O_CLOEXEC | O_NONBLOCK) == 0 else { throw PosixThreadError(code: errno) }
         readFD = fds[0]
         writeFD = fds[1]
     }

@@ -1,4 +1,4 @@
-import CPosixSpawn
+import CSystem
 import EdgeCore
 import Foundation
 import Runtime
@@ -67,7 +67,7 @@ import Testing
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        #expect(CPosixSpawn_addCloseEachOpen(&actions, 3) == 0)
+        #expect(CSystem_addCloseEachOpen(&actions, 3) == 0)
         // The shell becomes `ls` (exec: no descriptor saved for a later restore), which lists
         // its own descriptors; it opens one for the directory it reads.
         let arguments = ["/bin/sh", "-c", "exec ls /proc/self/fd > \"$0\"", listing]

@@ -3,7 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import CPosixSpawn
+import CSystem
 import EdgeCore
 
 /// Runs a configured program when an alert event happens: executed directly with its
@@ -85,7 +85,7 @@ public struct CommandAction: Sendable, Equatable {
         // otherwise be the program's too, for as long as it and its children run. Closed in
         // the child before exec, so a descriptor another thread opens meanwhile cannot escape
         // (built against glibc older than 2.34: those open now, listed from /proc/self/fd).
-        let closing = CPosixSpawn_addCloseFrom(&actions, 3)
+        let closing = CSystem_addCloseFrom(&actions, 3)
         guard closing == 0 else { return .failedToStart(closing) }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)

@@ -1,13 +1,13 @@
 // Before any header: posix_spawn_file_actions_addclosefrom_np is a GNU extension.
 #define _GNU_SOURCE 1
 
-#include "CPosixSpawn.h"
+#include "CSystem.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 
-int CPosixSpawn_addCloseEachOpen(posix_spawn_file_actions_t *actions, int from) {
+int CSystem_addCloseEachOpen(posix_spawn_file_actions_t *actions, int from) {
     DIR *dir = opendir("/proc/self/fd");
     if (dir == NULL) {
         return errno != 0 ? errno : ENOSYS;
@@ -33,11 +33,11 @@ int CPosixSpawn_addCloseEachOpen(posix_spawn_file_actions_t *actions, int from) 
     return result;
 }
 
-int CPosixSpawn_addCloseFrom(posix_spawn_file_actions_t *actions, int from) {
+int CSystem_addCloseFrom(posix_spawn_file_actions_t *actions, int from) {
 #if defined(__GLIBC__) && defined(__GLIBC_PREREQ)
 #if __GLIBC_PREREQ(2, 34)
     return posix_spawn_file_actions_addclosefrom_np(actions, from);
 #endif
 #endif
-    return CPosixSpawn_addCloseEachOpen(actions, from);
+    return CSystem_addCloseEachOpen(actions, from);
 }
