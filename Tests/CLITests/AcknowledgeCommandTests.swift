@@ -57,23 +57,7 @@ struct AcknowledgeCommandTests {
         defer { folder.remove() }
         let data = folder.file("data")
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
-        try """
-            [agent]
-            data_dir = "\(data)"
-
-            [[bus]]
-            name = "b"
-            type = "tcp"
-            host = "127.0.0.1"
-
-            [[machine]]
-            id = "pump-1"
-
-              [[machine.sensor]]
-              name = "flow"
-              bus = "b"
-              address = 0
-            """.write(toFile: folder.file("agent.conf"), atomically: true, encoding: .utf8)
+        try bufferOnlyConfiguration(dataDirectory: data).write(toFile: folder.file("agent.conf"), atomically: true, encoding: .utf8)
         let database = data + "/edge-agent.db"
         #expect(try await runProgram(Self.sqlite3, [database, Self.schemaOne]).status == 0)
         let config = ["--config", folder.file("agent.conf")]

@@ -92,23 +92,7 @@ struct ScoredByTests {
         }
 
         // `edge-agent alerts`, JSON and text.
-        try """
-            [agent]
-            data_dir = "\(directory.path)"
-
-            [[bus]]
-            name = "b"
-            type = "tcp"
-            host = "127.0.0.1"
-
-            [[machine]]
-            id = "pump-1"
-
-              [[machine.sensor]]
-              name = "flow"
-              bus = "b"
-              address = 0
-            """.write(toFile: directory.file("agent.conf"), atomically: true, encoding: .utf8)
+        try bufferOnlyConfiguration(dataDirectory: directory.path).write(toFile: directory.file("agent.conf"), atomically: true, encoding: .utf8)
         let executable = try #require(builtExecutable(named: "edge-agent"), "edge-agent is not built; run `swift build` first")
         let listed = try await runProgram(executable, ["alerts", "--json", "--config", directory.file("agent.conf")])
         #expect(listed.status == 0, "\(listed.standardError)")

@@ -23,3 +23,26 @@ public func loopbackBusTable(_ name: String, port: Int, responseTimeout: String?
 
     """
 }
+
+/// The smallest agent.conf for the commands that only read the buffer (`alerts`, `acknowledge`):
+/// the buffer in `dataDirectory`, and `pump-1` with one sensor, `flow`, on a loopback bus that
+/// nothing serves.
+public func bufferOnlyConfiguration(dataDirectory: String) -> String {
+    """
+    [agent]
+    data_dir = "\(dataDirectory)"
+
+    [[bus]]
+    name = "b"
+    type = "tcp"
+    host = "127.0.0.1"
+
+    [[machine]]
+    id = "pump-1"
+
+      [[machine.sensor]]
+      name = "flow"
+      bus = "b"
+      address = 0
+    """
+}
