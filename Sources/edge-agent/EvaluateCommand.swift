@@ -32,26 +32,16 @@ struct EvaluateCommand: ParsableCommand {
             """
     )
 
-    @Option(help: "Folder holding the labelled CSV files (searched recursively).")
-    var dataset: String
-
-    @Option(help: "Leading rows of each file used for calibration (not scored).")
-    var calibrationRows: Int = 400
-
-    @Option(help: "A column that is 0 while the machine is stopped (the simulator's exports: running). As in the agent, rows while it is off and --settle-rows rows after each start are neither calibrated on nor counted; an empty cell keeps the last state for \(RunState.heldPolls) rows, then the rows are left out until it reads again (counted as a start).")
-    var runSignal: String?
-
-    @Option(help: "With --run-signal: the reading from which the machine runs, for a measured signal such as a motor current in A (agent.conf run_threshold; that column is then scored as a sensor too). Default: a running contact, on at \(RunState.contactLevel) or more.")
-    var runThreshold: Double?
-
-    @Option(help: "With --run-signal: rows after each start left out while the machine settles (agent.conf settle_after_start ÷ poll interval).")
-    var settleRows: Int = 0
-
-    @Option(help: "With --run-signal: rows before each stop left out because the machine was already stopping, e.g. a motor current still decaying (agent.conf stop_grace ÷ poll interval; the agent's default with run_threshold is 2 s).")
-    var stopGraceRows: Int = 0
-
-    @Flag(help: "Print JSON instead of a table.")
-    var json = false
+    @OptionGroup(title: "The data set and what is counted")
+    var data: EvaluationDataOptions
+    var dataset: String { data.dataset }
+    var calibrationRows: Int { data.calibrationRows }
+    var runSignal: String? { data.runSignal }
+    var runThreshold: Double? { data.runThreshold }
+    var settleRows: Int { data.settleRows }
+    var stopGraceRows: Int { data.stopGraceRows }
+    var json: Bool { data.json }
+    var leaveOneOut: Bool { data.leaveOneOut }
 
     @OptionGroup(title: "The machines in agent.conf (optional)")
     var agent: AgentMachineOptions
@@ -59,14 +49,8 @@ struct EvaluateCommand: ParsableCommand {
     @OptionGroup(title: "Detector settings (defaults are the shipped ones)")
     var detector: DetectorOptions
 
-    @Flag(help: "Leave-one-file-out: for each file, pick the detector settings (from a small grid) that score best on the OTHER files (F1 − FAR%/100), apply them to this file, and print the totals: an estimate free of tuning on the file itself.")
-    var leaveOneOut = false
-
-    @Flag(help: "Print the few-shot table: F1/FAR of the network score at K = 50, 100, 200, 400 calibration rows for meta-initialization + adaptation, random initialization + adaptation, and meta-initialization alone (rows from 400 on are counted for every K).")
-    var fewShot = false
-
-    @Option(help: "With --few-shot: the calibration row counts K compared, comma-separated (e.g. 50,100 for the small-K rows alone, which takes half the time).")
-    var fewShotRows: String = "50,100,200,400"
+    @OptionGroup(title: "The few-shot table (--few-shot) and its research options")
+    var research: FewShotResearchOptions
 
     func validate() throws {
         guard calibrationRows > 0 else { throw ValidationError("--calibration-rows must be at least 1") }
@@ -76,12 +60,12 @@ struct EvaluateCommand: ParsableCommand {
             guard runSignal != nil else { throw ValidationError("--run-threshold needs --run-signal (the column it is compared with)") }
             guard runThreshold.isFinite else { throw ValidationError("--run-threshold must be a finite number") }
         }
-        if let priorFaultLeadRows, priorFaultLeadRows < 0 { throw ValidationError("--prior-fault-lead-rows must be 0 or more") }
-        if runSignal != nil, fewShot || leaveOneOut {
+        if let leadRows = research.priorFaultLeadRows, leadRows < 0 { throw ValidationError("--prior-fault-lead-rows must be 0 or more") }
+        if runSignal != nil, research.fewShot || leaveOneOut {
             throw ValidationError("--run-signal applies to the plain evaluation, not to --few-shot or --leave-one-out")
         }
         if agent.config != nil {
-            if fewShot || leaveOneOut { throw ValidationError("--config applies to the plain evaluation, not to --few-shot or --leave-one-out") }
+            if research.fewShot || leaveOneOut { throw ValidationError("--config applies to the plain evaluation, not to --few-shot or --leave-one-out") }
             if runSignal != nil || settleRows != 0 || stopGraceRows != 0 {
                 throw ValidationError("--config takes each machine's run_signal, run_threshold, settle_after_start and stop_grace from agent.conf: leave out --run-signal, --run-threshold, --settle-rows and --stop-grace-rows")
             }
@@ -89,7 +73,7 @@ struct EvaluateCommand: ParsableCommand {
     }
 
     func run() throws {
-        if fewShot { return try printFewShotTable() }
+        if research.fewShot { return try research.printFewShotTable(dataset: dataset, json: json, detector: detector) }
         if leaveOneOut { return try printLeaveOneOut() }
         let settings = try detector.settings(checkingRaiseCount: agent.config == nil)
         var prepare: ((String, SensorTable) throws -> PreparedFile)? = nil
@@ -151,223 +135,6 @@ struct EvaluateCommand: ParsableCommand {
                   + EvaluationText.pad(EvaluationText.fixed(counts.f1, 3), 7) + EvaluationText.fixed(counts.falseAlarmRatePercent, 1))
         }
         print("TOTAL leave-one-file-out: F1 \(EvaluationText.fixed(total.f1, 3))  FAR \(EvaluationText.fixed(total.falseAlarmRatePercent, 1)) %  MAR \(EvaluationText.fixed(total.missedAlarmRatePercent, 1)) %  (TP \(total.truePositives) FP \(total.falsePositives) FN \(total.falseNegatives) TN \(total.trueNegatives))")
-    }
-
-    @Option(help: "With --few-shot: split the labelled files into N folds by file and measure each fold with a meta-initialization trained on the other folds' files plus the unlabelled files (e.g. anomaly-free operation), so no file is measured by an initialization that saw it (0: use the shipped initialization or --meta-init).")
-    var metaFolds: Int = 0
-
-    @Option(help: "With --meta-folds: simulated machines added to every fold's meta-training. Without --meta-folds: meta-train the initialization of rows (a) and (c) on this many simulated machines only (seed --meta-seed, the rest of the --meta-* recipe), instead of the shipped one.")
-    var metaSimulated: Int = 0
-
-    @Option(help: "With --meta-simulated: hours generated per simulated machine.")
-    var metaHours: Double = 1.5
-
-    @Flag(help: "With --meta-simulated: hold the simulated machines at one operating point (no automatic load changes or stops).")
-    var metaSteady = false
-
-    @Option(help: "With --few-shot: how every row scales the network's inputs, robust (calibration median and MAD) or tolerated (calibration level and tolerated spread of the window-deviation score: dimensionless, the same on every machine). Applies to calibration and to meta-training here.")
-    var inputScaling: NetworkInputScaling = .robust
-
-    @Flag(help: "With --input-scaling tolerated: the network margin multiplies at least the network's score of a calibration window with one sensor moved by one tolerated spread (an offset calibration called normal), for every row.")
-    var toleratedFloor = false
-
-    @Flag(help: "With --few-shot: initializations meta-trained here have no per-slot sensor embeddings (one per-sensor function for every machine); random initialization (b) follows their architecture.")
-    var noSlotEmbeddings = false
-
-    @Option(help: "With --meta-folds: outer iterations of each fold's meta-training.")
-    var metaIterations: Int = MetaTrainingSettings().iterations
-
-    @Option(help: "With --meta-folds: seed of meta-training (fold f uses seed + f).")
-    var metaSeed: UInt64 = 1
-
-    @Option(help: "With --meta-folds: meta-training's outer loop, reptile, fomaml, threshold-fomaml or ranking-fomaml.")
-    var metaAlgorithm: String = "reptile"
-
-    @Option(help: "With --meta-folds: inner-loop Adam steps of meta-training.")
-    var metaInnerSteps: Int = MetaTrainingSettings().inner.steps
-
-    @Option(help: "With --meta-folds: Reptile's initial outer step size, or first-order MAML's outer learning rate.")
-    var metaOuterRate: Float?
-
-    @Option(help: "With --meta-folds: support rows per meta-training episode, comma-separated; each episode draws one (e.g. 50,100,200,400).")
-    var metaSupportRows: String = "\(MetaTrainingSettings().supportRows)"
-
-    @Option(help: "With --meta-folds: normal and fault query windows per meta-training episode.")
-    var metaQueryWindows: Int = MetaTrainingSettings().queryWindows
-
-    @Flag(help: "With --meta-folds: learn each fold's network threshold margin per K on the other folds' files (best F1 − FAR%/100 over a grid) instead of --network-margin.")
-    var learnMargin = false
-
-    @Option(help: "With --learn-margin: learn the smallest margin whose false-alarm rate on the other folds' files is at most this many percent, instead of the best F1 − FAR%/100.")
-    var marginTargetFar: Double?
-
-    @Flag(help: "With --meta-folds: widen the calibration scales of rows (a) and (c) by per-sensor factors learned per K on the other folds' files (how much more a sensor wanders than its first K rows show); adds row (b') with random initialization and the same factors.")
-    var learnScales = false
-
-    @Flag(help: "With --learn-scales: learn per-sensor fleet scales in the sensors' own units (how far normal readings stray from their first K rows on the other machines) and use at least that scale, instead of widening factors.")
-    var fleetScales = false
-
-    @Flag(help: "With --learn-scales: meta-training episodes are normalized with the same learned factors (for their support rows) as calibration will use.")
-    var metaTrainWithScales = false
-
-    @Flag(help: "With --few-shot: rows (a) and (c) calibrate with a prior learned for their initialization on the meta-training machines (scale widening and network threshold margin per K, aiming at --prior-target-far on those machines' later normal rows): each fold's machines with --meta-folds, else the simulated fleet of the shipped recipe. Adds row (b'): random initialization with a prior learned the same way.")
-    var calibrationPrior = false
-
-    @Flag(help: "With --calibration-prior and no --meta-folds: learn the prior on simulated machines held at one operating point.")
-    var priorSteady = false
-
-    @Option(help: "With --calibration-prior and no --meta-folds: hours generated per simulated machine.")
-    var priorHours: Double = 1.5
-
-    @Option(help: "With --calibration-prior: leading rows of each meta-training machine never calibrated on (settling after a start).")
-    var priorSettlingRows: Int = 0
-
-    @Option(help: "With --calibration-prior: rows after each calibration stretch whose false alarms count (default: the rest of the machine's rows).")
-    var priorHorizonRows: Int?
-
-    @Option(help: "With --calibration-prior: what the learned margin aims at on the meta-training machines: far-target (the smallest margin reaching --prior-target-far on normal rows) or f1-far (the best F1 − FAR%/100 on calibrations placed before the machines' faults, counting --prior-horizon-rows rows, default 750).")
-    var priorObjective: CalibrationPriorObjective = .falseAlarmTarget
-
-    @Option(help: "With --prior-objective f1-far: normal rows between the end of each calibration and the fault that follows it (default: half the horizon).")
-    var priorFaultLeadRows: Int?
-
-    @Option(help: "With --calibration-prior: the false-alarm rate (percent of later normal rows alerted) the learned margin aims at on the meta-training machines.")
-    var priorTargetFar: Double = CalibrationPriorSettings().targetFalseAlarmRate * 100
-
-    @Flag(help: "With --few-shot: also print, per row, the F1/FAR at the best margin with FAR ≤ 10 % chosen on the test labels (an oracle: how good the score's ranking is once the threshold is right) and the mean per-file AUC.")
-    var diagnose = false
-
-    @Flag(help: "With --diagnose: also print each row's F1/FAR at every grid margin on the test labels (which operating points its score can reach; nothing is chosen with it).")
-    var marginSweep = false
-
-    @Flag(help: "With --few-shot: adapt only the network's deviation head at calibration and in meta-training's inner loop (ANIL), for every row alike; the encoder, decoder and slot embeddings stay as initialized.")
-    var headOnly = false
-
-    @Option(help: "With --few-shot: weight of the network's prediction error in its score for every row (1: the shipped score; 0: the deviation head alone). Values other than 1 are scored in float32.")
-    var scoreReconstructionWeight: Float = 1
-
-    @Flag(help: "With --few-shot: every row's network score is its largest sensor's contribution instead of the mean over sensors (scored in float32).")
-    var largestSensorScore = false
-
-    @Option(help: "With --few-shot: how every row's network threshold is set: highest-score (highest calibration score × --network-margin, shipped), sensor-reference (each sensor's score relative to the network's score of a calibration window with that sensor moved by --reference-spreads, threshold 1, no margin), sensor-excess (the same, each score and reference measured from the sensor's median score in unmoved calibration windows), all-sensor-reference (the network's score of a calibration window with every sensor moved by --reference-spreads at once, no margin) or anomaly-midpoint (geometric mean of the highest calibration score and the median score of the adaptation's synthetic anomalies, no margin).")
-    var thresholdRule: NetworkThresholdRule = .highestScore
-
-    @Option(help: "With --threshold-rule sensor-reference, sensor-excess or all-sensor-reference: how far each sensor is moved, in input units (tolerated spreads with --input-scaling tolerated).")
-    var referenceSpreads: Float = 1
-
-    @Flag(help: "With --threshold-rule sensor-reference or all-sensor-reference: rows (a) and (c) use reference spreads learned per K for their initialization on the meta-training machines (each fold's with --meta-folds, else the simulated fleet of --calibration-prior's options): the smallest whose alerts cover at most --prior-target-far of the later normal rows. Adds row (b'): random initialization with spreads learned the same way; (b) keeps --reference-spreads.")
-    var learnReferenceSpreads = false
-
-    @Option(help: "With --few-shot: seed of the random initialization of row (b).")
-    var randomSeed: UInt64 = 7
-
-    @Option(help: "With --few-shot and --meta-simulated or --meta-folds: score every row with the mean of this many networks, each calibrated and adapted as one is: (a) and (c) from initializations meta-trained with seeds 100·--meta-seed + 1 … + N (with --meta-folds: on each fold's files, each seed + fold), (b) and (b') from random initializations with seeds 100·--random-seed + 1 … + N; the threshold is the ensemble's highest calibration score × the margin (with --calibration-prior learned for the ensemble; with --learn-margin and --learn-scales learned on the other folds for the ensemble's score). 1: one network (default).")
-    var ensemble: Int = 1
-
-    @Flag(help: "With --meta-folds (one network): each fold's meta-training also learns one adaptation step size per network layer (first-order Meta-SGD); row (a) calibrates with its fold's step sizes, and row (b'') shows random initialization with the same step sizes and (a)'s threshold procedure. Rows (b), (b') and (c) are unchanged.")
-    var metaLearnRates = false
-
-    @Option(help: "With --meta-learn-rates: the learning rate of the step sizes' own Adam (on their logarithms).")
-    var metaRateLearningRate: Float = MetaTrainingSettings().rateLearningRate
-
-    func printFewShotTable() throws {
-        var settings = FewShotEvaluationSettings(folds: metaFolds, adaptation: AdaptationSettings(steps: detector.adaptationSteps),
-                                                 thresholdMargin: detector.networkMargin, quantize: !detector.float,
-                                                 randomSeed: randomSeed)
-        let rowCounts = fewShotRows.split(separator: ",").compactMap { Int($0.filter { $0 != " " }) }
-        guard !rowCounts.isEmpty, rowCounts.allSatisfy({ $0 >= 2 }) else { throw ValidationError("--few-shot-rows: comma-separated row counts ≥ 2, e.g. 50,100") }
-        settings.calibrationRowCounts = rowCounts
-        guard let algorithm = MetaAlgorithm(rawValue: metaAlgorithm) else { throw ValidationError("--meta-algorithm must be reptile, fomaml, threshold-fomaml or ranking-fomaml") }
-        var meta = MetaTrainingSettings(iterations: metaIterations, seed: metaSeed, algorithm: algorithm)
-        meta.inner.steps = metaInnerSteps
-        meta.inner.headOnly = headOnly
-        settings.adaptation.headOnly = headOnly
-        if let metaOuterRate {
-            if algorithm == .reptile { meta.outerStepSize = metaOuterRate } else { meta.outerLearningRate = metaOuterRate }
-        }
-        let supportRows = metaSupportRows.split(separator: ",").compactMap { Int($0.filter { $0 != " " }) }
-        guard !supportRows.isEmpty, supportRows.allSatisfy({ $0 >= 2 }) else { throw ValidationError("--meta-support-rows: comma-separated row counts ≥ 2") }
-        meta.supportRows = supportRows[0]
-        meta.supportRowChoices = supportRows.count > 1 ? supportRows : []
-        meta.queryWindows = metaQueryWindows
-        meta.rateLearningRate = metaRateLearningRate
-        settings.metaTraining = meta
-        settings.learnAdaptationRates = metaLearnRates
-        settings.learnThresholdMargin = learnMargin
-        settings.marginTargetFalseAlarmRate = marginTargetFar.map { $0 / 100 }
-        settings.learnNormalizationPrior = learnScales
-        settings.priorsInMetaTraining = metaTrainWithScales
-        settings.absoluteNormalizationPrior = fleetScales
-        settings.scoreReconstructionWeight = scoreReconstructionWeight
-        settings.inputScaling = inputScaling
-        settings.largestSensorScore = largestSensorScore
-        settings.toleratedThresholdFloor = toleratedFloor
-        settings.networkThresholdRule = thresholdRule
-        settings.referenceSpreads = referenceSpreads
-        settings.learnReferenceSpreads = learnReferenceSpreads
-        if learnReferenceSpreads, ![.sensorReference, .allSensorReference].contains(thresholdRule) {
-            throw ValidationError("--learn-reference-spreads needs --threshold-rule sensor-reference or all-sensor-reference")
-        }
-        if noSlotEmbeddings { settings.architecture.slotWidth = 0 }
-        settings.diagnostics = diagnose
-        settings.learnCalibrationPrior = calibrationPrior
-        settings.calibrationPrior.targetFalseAlarmRate = priorTargetFar / 100
-        settings.calibrationPrior.settlingRows = max(0, priorSettlingRows)
-        settings.calibrationPrior.horizonRows = priorHorizonRows
-        settings.calibrationPriorObjective = priorObjective
-        settings.detectionEpisodes = DetectionEpisodeSettings(horizonRows: priorHorizonRows ?? 750, leadRows: priorFaultLeadRows)
-        if calibrationPrior || learnReferenceSpreads, metaFolds < 2 { settings.priorTasks = MetaTrainCommand.simulatedTasks(count: 24, hours: priorHours, seed: 1, steady: priorSteady) }
-        let simulatedOnly = metaFolds < 2 && metaSimulated > 0
-        let initialization = metaFolds >= 2 || simulatedOnly ? nil : try detector.initialization()
-        guard metaFolds >= 2 || simulatedOnly || initialization != nil else {
-            throw ValidationError("no meta-initialization: this build ships none; pass --meta-init FILE, --meta-simulated N or --meta-folds N")
-        }
-        let extra = metaFolds >= 2 || simulatedOnly
-            ? MetaTrainCommand.simulatedTasks(count: metaSimulated, hours: simulatedOnly ? metaHours : 1.5, seed: metaSeed, steady: simulatedOnly && metaSteady) : []
-        guard ensemble >= 1 else { throw ValidationError("--ensemble must be at least 1") }
-        if metaFolds >= 2 { settings.ensembleMembers = ensemble }
-        let results = ensemble > 1 && metaFolds < 2
-            ? try FewShotEvaluation.runEnsemble(directory: dataset, members: ensemble, simulatedTasks: simulatedOnly ? extra : [],
-                                                settings: settings) { line in if !json { print(line) } }
-            : try FewShotEvaluation.run(directory: dataset, initialization: initialization, extraTasks: extra,
-                                        settings: settings) { line in if !json { print(line) } }
-        var rows = results.map { ($0.method.rawValue, $0.calibrationRows, $0.counts) }
-        if diagnose, !json {
-            for r in results {
-                let oracle = r.oracleCounts.map { "F1 \(EvaluationText.fixed($0.f1, 3)) FAR \(EvaluationText.fixed($0.falseAlarmRatePercent, 1)) at margin \(r.oracleMargin ?? 0)" } ?? "none with FAR ≤ 10 %"
-                print("diagnostics \(r.method.rawValue) K=\(r.calibrationRows): oracle \(oracle); mean AUC \(r.meanAUC.map { EvaluationText.fixed($0, 3) } ?? "-")")
-            }
-        }
-        if marginSweep, diagnose, !json {
-            for r in results {
-                print("margin sweep \(r.method.rawValue) K=\(r.calibrationRows): " + r.marginSweep.map {
-                    "\($0.margin) \(EvaluationText.fixed($0.counts.f1, 3))/\(EvaluationText.fixed($0.counts.falseAlarmRatePercent, 1))"
-                }.joined(separator: ", "))
-            }
-        }
-        if learnMargin, !json {
-            for r in results { print("learned margins \(r.method.rawValue) K=\(r.calibrationRows): \(r.thresholdMargins.map { "\($0)" }.joined(separator: " "))") }
-        }
-        let base = try detector.settings()
-        for k in settings.calibrationRowCounts {
-            var deviationOnly = base
-            deviationOnly.useDeviation = true
-            deviationOnly.network = nil
-            let files = try DatasetEvaluation.evaluate(directory: dataset, calibrationRows: k, settings: deviationOnly,
-                                                       testStartRow: settings.testStartRow)
-            let at = rows.lastIndex { $0.1 == k }.map { $0 + 1 } ?? rows.endIndex
-            rows.insert(("window deviation (shipped default)", k, files.reduce(ConfusionCounts()) { $0 + $1.counts }), at: at)
-        }
-        if json {
-            let items = rows.map { "{\"method\":\"\($0.0)\",\"k\":\($0.1),\"f1\":\(EvaluationText.fixed($0.2.f1, 4)),\"far\":\(EvaluationText.fixed($0.2.falseAlarmRatePercent, 3))}" }
-            print("[\(items.joined(separator: ","))]")
-        } else {
-            print("method                               K      F1     FAR%   MAR%")
-            for (name, k, c) in rows {
-                print(EvaluationText.pad(name, 37) + EvaluationText.pad("\(k)", 7) + EvaluationText.pad(EvaluationText.fixed(c.f1, 3), 7)
-                      + EvaluationText.pad(EvaluationText.fixed(c.falseAlarmRatePercent, 1), 7) + EvaluationText.fixed(c.missedAlarmRatePercent, 1))
-            }
-        }
     }
 }
 

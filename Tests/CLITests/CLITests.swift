@@ -279,6 +279,28 @@ struct CLITests {
         #expect(version.split(separator: ".").count == 3 && version.split(separator: ".").allSatisfy { Int($0) != nil }, "not a version: \(version)")
     }
 
+    @Test("evaluate --help shows the data set first and keeps the few-shot research options in their own section")
+    func evaluateHelpSections() async throws {
+        let help = try await run(["evaluate", "--help"])
+        #expect(help.status == 0)
+        let text = help.standardOutput
+        func offset(_ needle: String) -> Int? { text.range(of: needle).map { text.distance(from: text.startIndex, to: $0.lowerBound) } }
+        let data = try #require(offset("THE DATA SET AND WHAT IS COUNTED:"), "\(text)")
+        let detector = try #require(offset("DETECTOR SETTINGS"), "\(text)")
+        let research = try #require(offset("THE FEW-SHOT TABLE (--FEW-SHOT) AND ITS RESEARCH OPTIONS:"), "\(text)")
+        let options = try #require(offset("\nOPTIONS:"), "\(text)")
+        #expect(data < detector && detector < research && research < options)
+        for everyday in ["--dataset <dataset>", "--calibration-rows", "--run-signal", "--json", "--leave-one-out"] {
+            let at = try #require(offset("  " + everyday), "\(everyday) missing")
+            #expect(data < at && at < detector, "\(everyday) belongs to the data set section")
+        }
+        for researchOption in ["--few-shot ", "--few-shot-rows", "--meta-folds", "--learn-margin", "--ensemble", "--meta-learn-rates"] {
+            let at = try #require(offset("  " + researchOption), "\(researchOption) missing")
+            #expect(research < at && at < options, "\(researchOption) belongs to the research section")
+        }
+        #expect(!text[text.index(text.startIndex, offsetBy: options)...].contains("--meta-"), "nothing of the research left under OPTIONS")
+    }
+
     @Test("calibrate uses agent.conf's tolerances and warns about a state sensor that never changed")
     func calibrateToleranceAndWarning() async throws {
         let folder = try TemporaryDirectory()
