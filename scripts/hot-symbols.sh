@@ -2,7 +2,7 @@
 # scripts/hot-symbols.sh — regenerate scripts/edge-agent.order, the functions `edge-agent run`
 # executes, which scripts/build-static.sh asks the linker to place first and together.
 #
-#   scripts/hot-symbols.sh [--bin PATH] [--seconds S] [--out FILE]
+#   scripts/hot-symbols.sh [--bin PATH] [--seconds S] [--out FILE] [--profile FILE]
 #
 # Runs the agent the way bench/agent.sh does at 98 sensors × 10 Hz (10 simulated machines polled
 # every 100 ms, every machine calibrated, a summary every minute), under valgrind's callgrind for
@@ -11,7 +11,9 @@
 # lists every function of the binary callgrind saw executed, the most executed first
 # (scripts/callgrind-symbols.py). --bin must be an unstripped static agent
 # (scripts/build-static.sh); valgrind 3.19 cannot read the DWARF 5 debug info, so a copy without
-# it is profiled (the symbol table is kept).
+# it is profiled (the symbol table is kept). --profile keeps callgrind's profile (and the agent's
+# log beside it, FILE.agent.log), e.g. to compare two builds' instructions per scored row with
+# bench/callgrind-rows.py.
 #
 # Why: the kernel maps a program's pages in 64 KB chunks (fault-around, and whole page-cache
 # folios), and the functions `run` executes are scattered over the 12 MB of code among ones it
@@ -21,13 +23,14 @@
 # missing from it still works, it is only placed with the cold code).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=.build-static/release/edge-agent seconds=150 order=scripts/edge-agent.order port=15090
+bin=.build-static/release/edge-agent seconds=150 order=scripts/edge-agent.order port=15090 profile=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --bin) bin=$2; shift 2 ;;
         --seconds) seconds=$2; shift 2 ;;
         --out) order=$2; shift 2 ;;
         --port) port=$2; shift 2 ;;
+        --profile) profile=$(realpath -m "$2"); shift 2 ;;
         *) echo "scripts/hot-symbols.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -55,5 +58,6 @@ timeout -s TERM "$seconds" valgrind --tool=callgrind --callgrind-out-file="$work
     --dump-instr=no --demangle=no "$work/edge-agent" run --config agent.conf > agent.log 2>&1 || true
 cd - > /dev/null
 [ -s "$work/callgrind.out" ] || { echo "scripts/hot-symbols.sh: callgrind wrote no profile:" >&2; tail -20 "$work/setup/agent.log" >&2; exit 1; }
+if [ -n "$profile" ]; then cp "$work/callgrind.out" "$profile"; cp "$work/setup/agent.log" "$profile.agent.log"; fi
 python3 scripts/callgrind-symbols.py "$work/callgrind.out" "$work/edge-agent" > "$order"
 echo "scripts/hot-symbols.sh: $(wc -l < "$order") functions executed in $seconds s, written to $order"
