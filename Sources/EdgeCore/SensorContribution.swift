@@ -25,11 +25,26 @@ public struct SensorContribution: Sendable, Equatable {
     /// With `risePerMinute`: the fastest rise taken as normal at the speeds the machine ran,
     /// in `unit` per minute.
     public var normalRisePerMinute: Double?
+    /// What its contribution was judged against; nil on parts recorded before it was (older
+    /// alert logs and buffers).
+    public var judged: SensorJudgement?
+    /// With `judged` `level`, `state` or `phase`: the range of the reading over which its
+    /// contribution stays at or below the threshold, with the machine's state, speed and every
+    /// other sensor as they were (what the window score expected of it at that moment; for
+    /// `phase`, of a whole phase's mean); nil otherwise.
+    public var expectedLow: Double?
+    /// The high end of that range.
+    public var expectedHigh: Double?
+    /// With `judged` `state`: the sensor its expected level depends on most, through the
+    /// operating directions (a current judged by its relation to a temperature); nil when it
+    /// is judged on its own level, moved only by the state or the speed.
+    public var relativeTo: String?
 
     /// Creates one sensor's part; `risePerMinute` and `normalRisePerMinute` only for a part
     /// that came from the rise of a temperature.
     public init(sensor: String, value: Double, unit: String = "", contribution: Double, normalLow: Double, normalHigh: Double,
-                risePerMinute: Double? = nil, normalRisePerMinute: Double? = nil) {
+                risePerMinute: Double? = nil, normalRisePerMinute: Double? = nil, judged: SensorJudgement? = nil,
+                expectedLow: Double? = nil, expectedHigh: Double? = nil, relativeTo: String? = nil) {
         self.sensor = sensor
         self.value = value
         self.unit = unit
@@ -38,13 +53,58 @@ public struct SensorContribution: Sendable, Equatable {
         self.normalHigh = normalHigh
         self.risePerMinute = risePerMinute
         self.normalRisePerMinute = normalRisePerMinute
+        self.judged = judged
+        self.expectedLow = expectedLow
+        self.expectedHigh = expectedHigh
+        self.relativeTo = relativeTo
     }
+
+    /// What a message quotes in parentheses after the reading of a level-judged part: the range
+    /// it was judged against, named for how (`normal 18.01…19.79`, `expected 19.6…19.9 for this
+    /// state`, `expected 19.6…19.9 given oil_temperature`, `calibration …` for the network's,
+    /// `normal ≥ 290` for a compensated speed). A rise-judged part is quoted by its rate instead.
+    /// - Parameters:
+    ///   - network: whether the int8 network scored the alert (its ranges are calibration's).
+    ///   - format: how a number is written.
+    ///   - separator: between the ends of a range (`…` in the log, `–` in HTML).
+    public func judgedRange(network: Bool, separator: String = "…", _ format: (Double) -> String) -> String {
+        func range(_ low: Double, _ high: Double) -> String {
+            low.isFinite && !high.isFinite ? "≥ \(format(low))" : "\(format(low))\(separator)\(format(high))"
+        }
+        if !network, let judged, judged == .state || judged == .phase {
+            guard let low = expectedLow, let high = expectedHigh, low.isFinite, high.isFinite else {
+                return relativeTo.map { "judged relative to \($0)" } ?? "normal \(range(normalLow, normalHigh))"
+            }
+            if judged == .phase { return "expected \(range(low, high)) as a whole phase's mean" }
+            return "expected \(range(low, high)) " + (relativeTo.map { "given \($0)" } ?? "for this state")
+        }
+        return "\(network ? "calibration" : "normal") \(range(normalLow, normalHigh))"
+    }
+}
+
+/// What a sensor's contribution to an anomaly alert was judged against: the `judged` field of a
+/// `top_sensors` entry.
+public enum SensorJudgement: String, Sendable, CaseIterable, Equatable {
+    /// Its window's level against its calibrated range, which nothing the machine does moves.
+    case level
+    /// Against a level that depends on the machine's state: moved with a two-state machine's
+    /// state or a load-compensated machine's speed, or set by the other sensors through the
+    /// operating directions. The alert quotes the range expected then (`expectedLow`…).
+    case state
+    /// A two-state machine's mean over a whole phase of one state, against the phase means
+    /// calibration saw.
+    case phase
+    /// How fast it rose (a lagged temperature's rise check), not its level.
+    case rise
+    /// The int8 network's score, against the calibration's readings.
+    case network
 }
 
 extension JSONWriter {
     /// Writes `sensors` as an array of `{sensor, value, unit, contribution, normal_low,
     /// normal_high}`, with `rise_per_minute` and `normal_rise_per_minute` on a part that came
-    /// from a temperature's rise.
+    /// from a temperature's rise, and `judged`, `expected_low`/`expected_high`, `relative_to`
+    /// where they are known.
     public mutating func contributions(_ name: String, _ sensors: [SensorContribution]) {
         array(name, sensors) { json, s in
             json.object {
@@ -58,6 +118,12 @@ extension JSONWriter {
                     $0.field("rise_per_minute", rise)
                     $0.field("normal_rise_per_minute", s.normalRisePerMinute)
                 }
+                if let judged = s.judged { $0.field("judged", judged.rawValue) }
+                if let low = s.expectedLow, let high = s.expectedHigh {
+                    $0.field("expected_low", low)
+                    $0.field("expected_high", high)
+                }
+                if let partner = s.relativeTo { $0.field("relative_to", partner) }
             }
         }
     }

@@ -94,7 +94,8 @@ public enum BufferSummarySource {
         let sensors = (details?.contributions ?? []).map { s in
             SummaryAlertSensor(sensor: s.sensor, value: s.value, unit: s.unit, contribution: s.contribution,
                                normalLow: s.normalLow, normalHigh: s.normalHigh,
-                               risePerMinute: s.risePerMinute, normalRisePerMinute: s.normalRisePerMinute)
+                               risePerMinute: s.risePerMinute, normalRisePerMinute: s.normalRisePerMinute,
+                               judged: s.judged, expectedLow: s.expectedLow, expectedHigh: s.expectedHigh, relativeTo: s.relativeTo)
         }
         return SummaryAlert(
             id: details?.id ?? "\(record.machine)-\(record.id)", kind: record.kind, severity: record.severity,
@@ -118,6 +119,12 @@ public struct StoredAlertDetails: Decodable, Sendable {
         public var normal_high: Double?
         public var rise_per_minute: Double?
         public var normal_rise_per_minute: Double?
+        /// What it was judged against and the range expected of it (absent on lines written
+        /// before they were recorded).
+        public var judged: String?
+        public var expected_low: Double?
+        public var expected_high: Double?
+        public var relative_to: String?
     }
 
     /// The event (`raised`, `updated`, `cleared`).
@@ -159,7 +166,9 @@ public struct StoredAlertDetails: Decodable, Sendable {
             SensorContribution(sensor: $0.sensor, value: $0.value ?? .nan, unit: $0.unit ?? "",
                                contribution: $0.contribution ?? .nan,
                                normalLow: $0.normal_low ?? .nan, normalHigh: $0.normal_high ?? .nan,
-                               risePerMinute: $0.rise_per_minute, normalRisePerMinute: $0.normal_rise_per_minute)
+                               risePerMinute: $0.rise_per_minute, normalRisePerMinute: $0.normal_rise_per_minute,
+                               judged: $0.judged.flatMap(SensorJudgement.init(rawValue:)),
+                               expectedLow: $0.expected_low, expectedHigh: $0.expected_high, relativeTo: $0.relative_to)
         }
     }
 }

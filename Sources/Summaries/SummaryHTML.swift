@@ -379,20 +379,18 @@ private struct Page {
                 out.append("<td class=\"n\" data-label=\"Peak\"><div>–</div></td>")
             }
             out.append("<td data-label=\"Sensors\"><div>")
-            // The network judged readings as read, against the ranges calibration saw, not the
-            // normal ranges at the machine's speed and state.
-            let rangeName = alert.scoredBy == .network ? "calibration" : "normal"
             for (k, s) in alert.topSensors.prefix(3).enumerated() {
                 if k > 0 { out.append("<br/>") }
-                // No upper end (stored as null): a compensated speed, normal from the prior's minimum up.
-                let normal = s.normalLow.isFinite && !s.normalHigh.isFinite ? "≥ \(NumberText.short(s.normalLow))"
-                    : "\(NumberText.short(s.normalLow))–\(NumberText.short(s.normalHigh))"
                 if let rise = s.risePerMinute, let limit = s.normalRisePerMinute {
                     // Judged by how fast it rose (a temperature's rise check), not by its level.
                     let perMinute = s.unit.isEmpty ? "/min" : " \(s.unit)/min"
                     out.append("<b>\(e(s.sensor))</b> \(withUnit(s.value, s.unit)) rising \(e(NumberText.short(rise) + perMinute)) <span class=\"facts ts\">(normal ≤ \(e(NumberText.short(limit))) at this speed)</span>")
                 } else {
-                    out.append("<b>\(e(s.sensor))</b> \(withUnit(s.value, s.unit)) <span class=\"facts ts\">(\(rangeName) \(normal))</span>")
+                    // What it was judged against, as the alert log's message quotes it: the
+                    // calibration's range for the network, the range expected in the machine's
+                    // state, or its normal range.
+                    let range = s.judgedRange(network: alert.scoredBy == .network, separator: "–") { NumberText.short($0) }
+                    out.append("<b>\(e(s.sensor))</b> \(withUnit(s.value, s.unit)) <span class=\"facts ts\">(\(e(range)))</span>")
                 }
             }
             if alert.topSensors.isEmpty { out.append("–") }

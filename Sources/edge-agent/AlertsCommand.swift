@@ -9,9 +9,11 @@ struct AlertsCommand: ParsableCommand {
         abstract: "List alerts from the buffer (newest first).",
         discussion: """
             Shows each alert's number (use it with `edge-agent ack` and `edge-agent label`), \
-            machine, kind, severity, state, start and end, peak score against threshold, which \
-            score judged an anomaly alert (window_deviation or network), who acknowledged it and \
-            when, the operator's label and note, and its message. Works while the agent runs.
+            machine, kind, severity, state, start and end, peak score against threshold, \
+            "scored by network" on an anomaly alert the int8 network's score raised (the \
+            window-deviation score judges the others; --json gives scored_by on every one), who \
+            acknowledged it and when, the operator's label and note, and its message. Works while \
+            the agent runs.
             """
     )
 
@@ -85,7 +87,9 @@ struct AlertsCommand: ParsableCommand {
             let span = "\(a.started.iso8601) → \(a.ended?.iso8601 ?? "now")"
             var line = "#\(a.id)  \(a.machine)  \(a.kind) \(a.severity)  \(a.state.rawValue), \(label)  \(span)"
             if a.threshold > 0 { line += "  peak \(format(a.peakScore)) / threshold \(format(a.threshold))" }
-            if let scoredBy = a.scoredBy { line += "  scored by \(scoredBy)" }
+            // The window-deviation score judges nearly every alert: only the exception is named
+            // (the message says "(int8 network)" too); `--json` keeps `scored_by` on every one.
+            if let scoredBy = a.scoredBy, scoredBy == AnomalyScorer.network.rawValue { line += "  scored by \(scoredBy)" }
             print(line)
             if let message = message(of: a) { print("    \(message)") }
             if let acknowledged = acknowledgementText(of: a) { print("    \(acknowledged)") }

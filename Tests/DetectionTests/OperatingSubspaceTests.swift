@@ -64,6 +64,50 @@ struct OperatingSubspaceTests {
         #expect(alerts(plain, broken) * 2 < alerts(detector, broken))
     }
 
+    @Test("what the score expected of a sensor off its relation: a window mean at either end gives its contribution at the threshold")
+    func expectedRangeMatchesTheScore() throws {
+        let names = ["flow", "current", "pressure"], n = 3, current = 1
+        let calibration = rows(loads: [20, 30, 25, 35], rowsPerLoad: 150, seed: 3)
+        let detector = Calibrator().calibrate(values: calibration[...], sensorNames: names).detector
+        let subspace = try #require(detector.baseline.operating, "no operating direction found")
+        // Current 15 % above its relation to flow, at a load calibration saw between others.
+        let broken = rows(loads: [28], rowsPerLoad: 200, seed: 4) { 0.115 * $0 }
+        var stream = detector.makeStream()
+        for r in 0..<(broken.count / n) { _ = stream.score(row: broken[(r * n)..<(r * n + n)]) }
+        #expect(stream.contributions[current] > detector.threshold, "the broken relation does not alert: \(stream.contributions)")
+        let expected = try #require(stream.expectation(column: current))
+        // Judged relative to flow, which it moves with; a change of current alone is seen in part.
+        #expect(expected.relativeTo == 0)
+        #expect(expected.seen > 0 && expected.seen < 1, "\(expected.seen)")
+        var share: Float = 0
+        for k in 0..<subspace.directionCount { share += subspace.directions[k * n + current] * subspace.directions[k * n + current] }
+        #expect(abs(expected.seen - (1 - share)) < 1e-6, "\(expected.seen), share \(share)")
+        // The reading lies inside the calibrated range (median ± 3 scales: what alerts called
+        // normal), the expected range does not hold it: that is what alerted.
+        let last = broken[broken.count - n + current]
+        let median = detector.baseline.median[current], scale = detector.baseline.scale[current]
+        #expect(abs(last - median) < 3 * scale, "\(last) outside \(median) ± 3 × \(scale)")
+        #expect(last > expected.high, "\(last) inside the expected \(expected.low)…\(expected.high)")
+        // The same last window again with current held at a value: its contribution at the
+        // expected range's ends is the threshold, halfway it is nothing, and beyond it is more.
+        let tail = Array(broken.suffix(detector.baseline.settings.windowRows * n))
+        func contribution(at value: Float) -> Float {
+            var copy = stream
+            for r in 0..<(tail.count / n) {
+                var row = Array(tail[(r * n)..<(r * n + n)])
+                row[current] = value
+                _ = copy.score(row: row)
+            }
+            return copy.contributions[current]
+        }
+        let threshold = detector.threshold, width = expected.high - expected.low
+        #expect(abs(contribution(at: expected.low) - threshold) < 1e-3 * threshold, "\(contribution(at: expected.low)) at \(expected.low)")
+        #expect(abs(contribution(at: expected.high) - threshold) < 1e-3 * threshold, "\(contribution(at: expected.high)) at \(expected.high)")
+        #expect(contribution(at: (expected.low + expected.high) / 2) < 1e-3 * threshold)
+        #expect(contribution(at: expected.high + 0.1 * width) > threshold)
+        #expect(contribution(at: expected.low - 0.1 * width) > threshold)
+    }
+
     @Test("calibrated at one operating point: no directions, scored per sensor level as before")
     func singleOperatingPoint() {
         let calibration = rows(loads: [20], rowsPerLoad: 600, seed: 5)

@@ -255,6 +255,21 @@ public struct DetectorStream {
         return rise.rise(ofSensor: k)
     }
 
+    /// What the window-deviation score expected of the sensor in `column` at the last row, in
+    /// the units it receives (after the two-state and load compensations): the range over which
+    /// its contribution stays at or below the score's threshold, every other sensor as it was
+    /// (`WindowDeviationScorer.expectation(sensor:limit:)`), or the range of a phase's mean when
+    /// the phase means gave its contribution. Nil when the rise check gave it (the alert quotes
+    /// the rise), or the sensor had no data. Allocation-free; for an alert, not every row.
+    public func expectation(column: Int) -> WindowExpectation? {
+        guard riseDrove.indices.contains(column), !riseDrove[column] else { return nil }
+        if let phases, let part = phases.expectation(sensor: column, limit: detector.threshold),
+           part.contribution > deviation.contributions[column] {
+            return WindowExpectation(low: part.low, high: part.high, seen: 1, relativeTo: nil, phase: part.state)
+        }
+        return deviation.expectation(sensor: column, limit: detector.threshold)
+    }
+
     /// Per-sensor contributions of the window-deviation score to the last row.
     public var contributions: [Float] { phases == nil && rise == nil ? deviation.contributions : merged }
 

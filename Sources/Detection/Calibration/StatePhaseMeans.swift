@@ -206,6 +206,20 @@ struct StatePhaseScorer: Sendable {
         contributions = [Float](repeating: 0, count: n)
     }
 
+    /// Where the phase means gave `sensor`'s contribution: the state of the phase judged, and
+    /// the range of that phase's mean (the units the window score receives) over which the
+    /// contribution stays at or below `limit` (`center ± limit · tolerance / weight`); nil when
+    /// no complete phase of a judged state gave it one.
+    func expectation(sensor s: Int, limit: Float) -> (state: Int, contribution: Float, low: Float, high: Float)? {
+        let n = phases.sensorCount
+        guard s >= 0, s < n else { return nil }
+        let k = last[n + s] > last[s] ? 1 : 0
+        let c = phases.center[k * n + s], w = s < weight.count ? weight[s] : 1
+        guard c.isFinite, last[k * n + s] > 0 else { return nil }
+        let halfWidth = w > 0 ? limit * phases.tolerance[k * n + s] / w : .infinity
+        return (k, last[k * n + s], c - halfWidth, c + halfWidth)
+    }
+
     /// Adds a row (the values the window score receives) with its raw state reading.
     mutating func push<C: Collection>(_ row: C, state x: Float) where C.Element == Float {
         guard let k = accumulator.push(row, state: x) else { return }

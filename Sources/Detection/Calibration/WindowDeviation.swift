@@ -503,6 +503,74 @@ public struct WindowDeviationScorer: Sendable {
         }
     }
 
+    /// What the last scored row expected of `sensor`: the range of its window mean over which
+    /// its contribution stays at or below `limit`, every other sensor's window as it is; nil
+    /// when it had no data in the window. Allocation-free; meant for an alert being raised or
+    /// updated, not for every row.
+    ///
+    /// The score's geometry makes this exact: the deviation the score measures is linear in the
+    /// sensor's window mean, with slope `seen` (1 − its squared share of the operating
+    /// directions: the projection takes the rest of a change away), and zero at the expected
+    /// level; so the contribution is `weight · max(0, seen · |mean − expected| − band) / spread`
+    /// and reaches `limit` at `expected ± (limit · spread / weight + band) / seen`. Where the
+    /// return-to-normal check gave the contribution (its recent mean, its spread), the range is
+    /// that check's. A recovery allowance after a restart is left out: the range is the one
+    /// without it (wider while one is left).
+    public func expectation(sensor s: Int, limit: Float) -> WindowExpectation? {
+        let n = baseline.sensorCount
+        guard s >= 0, s < n, baseline.windowCenter[s].isFinite, windowMean(sensor: s).isFinite else { return nil }
+        let band = baseline.deadBand?[s] ?? 0, weight = baseline.weight[s]
+        // The deviation off the operating directions, from the window means or the check's.
+        func deviation(recent: Bool) -> Float {
+            let rows = baseline.returnCheck?.rows ?? 1
+            func offset(_ j: Int) -> Float {
+                let mean = recent && changed[j] ? recentAndOlderMeans(sensor: j, recentRows: rows).recent : windowMean(sensor: j)
+                return mean - baseline.windowCenter[j]
+            }
+            var d = offset(s)
+            if let operating = baseline.operating {
+                for k in 0..<operating.directionCount {
+                    var a: Float = 0
+                    for j in 0..<n {
+                        let x = offset(j) / operating.noiseScale[j]
+                        if x.isFinite { a += operating.directions[k * n + j] * x }
+                    }
+                    d -= a * operating.directions[k * n + s] * operating.noiseScale[s]
+                }
+                d -= operating.residualCenter[s]
+            }
+            return d
+        }
+        func contribution(_ d: Float, spread: Float) -> Float { weight * max(0, abs(d) - band) / spread }
+        var seen: Float = 1
+        var partner: Int? = nil
+        if let operating = baseline.operating {
+            var best: Float = 0
+            for k in 0..<operating.directionCount { seen -= operating.directions[k * n + s] * operating.directions[k * n + s] }
+            for j in 0..<n where j != s && baseline.windowCenter[j].isFinite {
+                var coupling: Float = 0
+                for k in 0..<operating.directionCount { coupling += operating.directions[k * n + s] * operating.directions[k * n + j] }
+                if abs(coupling) > best { best = abs(coupling); partner = j }
+            }
+            seen = max(seen, 0)
+        }
+        var d = deviation(recent: false), spread = baseline.windowScale[s], mean = windowMean(sensor: s)
+        if let check = baseline.returnCheck, changed[s] {
+            let r = deviation(recent: true)
+            if contribution(r, spread: check.scale[s]) < contribution(d, spread: spread) {
+                d = r
+                spread = check.scale[s]
+                mean = recentAndOlderMeans(sensor: s, recentRows: check.rows).recent
+            }
+        }
+        // Expected where the deviation is zero; `seen` of a change of the mean shows in it.
+        let expected = seen > 0 ? mean - d / seen : .nan
+        let halfWidth = seen > 0 && weight > 0 ? (limit * spread / weight + band) / seen : .infinity
+        let median = baseline.median[s], scale = baseline.scale[s]
+        return WindowExpectation(low: median + scale * (expected - halfWidth), high: median + scale * (expected + halfWidth),
+                                 seen: seen, relativeTo: 1 - seen >= WindowExpectation.relationShare ? partner : nil)
+    }
+
     /// Recomputes the running sums from the ring once per lap, so float rounding cannot accumulate.
     private mutating func resum() {
         let n = baseline.sensorCount
@@ -513,5 +581,41 @@ public struct WindowDeviationScorer: Sendable {
                 if z.isFinite { sums[s] += z; counts[s] += 1 }
             }
         }
+    }
+}
+
+/// What the window-deviation score expected of one sensor at a row (see
+/// `WindowDeviationScorer.expectation(sensor:limit:)`), in the units the score receives (the
+/// readings after the two-state and load compensations).
+public struct WindowExpectation: Sendable, Equatable {
+    /// The low end of the window mean's range over which the sensor's contribution stays at or
+    /// below the limit asked for, with every other sensor as it was.
+    public var low: Float
+    /// The high end of that range.
+    public var high: Float
+    /// The part of a change of this sensor alone that the score sees (1 − its squared share of
+    /// the operating directions; 1 without them): the smaller, the more the sensor is judged by
+    /// its relation to others rather than its own level, and the wider the range.
+    public var seen: Float
+    /// With operating directions that involve the sensor (at least `relationShare` of it lies
+    /// along them): the sensor it moves with most (model order), on which its expected level
+    /// depends; nil when it is judged on its level alone.
+    public var relativeTo: Int?
+    /// The squared share of the operating directions (1 − `seen`) from which a sensor counts as
+    /// judged by its relation to others: 5 %. Below it the other sensors move its expected
+    /// level by little (the range is exact either way; this only decides what it is called).
+    public static let relationShare: Float = 0.05
+    /// When a two-state machine's phase means (`StatePhaseMeans`), not the window, gave the
+    /// contribution: the state (0, 1) of the phase judged; `low`…`high` is then the range of
+    /// that phase's mean. Nil: the window's mean.
+    public var phase: Int?
+
+    /// Creates an expectation.
+    public init(low: Float, high: Float, seen: Float, relativeTo: Int?, phase: Int? = nil) {
+        self.low = low
+        self.high = high
+        self.seen = seen
+        self.relativeTo = relativeTo
+        self.phase = phase
     }
 }

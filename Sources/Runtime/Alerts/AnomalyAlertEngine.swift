@@ -99,7 +99,11 @@ public struct AnomalyAlertEngine: Sendable {
     ///   - threshold: the machine's current threshold.
     ///   - time: the window's end time.
     ///   - contributions: every sensor's contribution (only the largest are kept).
-    public mutating func observe(score: Double, threshold: Double, time: Timestamp, contributions: [SensorContribution]) -> AlertEvent? {
+    ///   - quote: fills in what a kept sensor was judged against (`judged`, `expectedLow`…):
+    ///     called for the sensors an alert keeps when it is raised or reaches a new peak only,
+    ///     not for every row.
+    public mutating func observe(score: Double, threshold: Double, time: Timestamp, contributions: [SensorContribution],
+                                 quote: (inout SensorContribution) -> Void = { _ in }) -> AlertEvent? {
         let coolingDown = cooldownUntil.map { time < $0 } ?? false
         let change = decision.step(score: score, threshold: threshold, rule: rule, mayRaise: !coolingDown)
         if score > threshold {
@@ -121,7 +125,7 @@ public struct AnomalyAlertEngine: Sendable {
             var alert = Alert(
                 id: "\(machine)-\(started.millisecondsSinceEpoch)", machine: machine, kind: .anomaly,
                 severity: severityFor(score: score, threshold: threshold), started: started,
-                peakScore: score, threshold: threshold, topSensors: top(contributions), message: "",
+                peakScore: score, threshold: threshold, topSensors: top(contributions, quote: quote), message: "",
                 scoredBy: scoredBy
             )
             alert.message = message(alert)
@@ -139,7 +143,7 @@ public struct AnomalyAlertEngine: Sendable {
         alert.peakScore = score
         alert.threshold = threshold
         alert.severity = max(alert.severity, severity)
-        alert.topSensors = top(contributions)
+        alert.topSensors = top(contributions, quote: quote)
         alert.scoredBy = scoredBy
         alert.message = message(alert)
         open = alert
@@ -213,10 +217,12 @@ public struct AnomalyAlertEngine: Sendable {
 
     /// The sensors with the largest contributions, at most `topSensorCount`, only those that
     /// contributed (> 0), but at least the largest: a sensor that added nothing did not drive it.
-    private func top(_ contributions: [SensorContribution]) -> [SensorContribution] {
+    private func top(_ contributions: [SensorContribution], quote: (inout SensorContribution) -> Void) -> [SensorContribution] {
         let sorted = contributions.sorted { $0.contribution > $1.contribution }
         let contributing = sorted.prefix(policy.topSensorCount).filter { $0.contribution > 0 }
-        return contributing.isEmpty ? Array(sorted.prefix(1)) : contributing
+        var kept = contributing.isEmpty ? Array(sorted.prefix(1)) : contributing
+        for k in kept.indices { quote(&kept[k]) }
+        return kept
     }
 
     private func message(_ alert: Alert) -> String {
@@ -233,9 +239,9 @@ public struct AnomalyAlertEngine: Sendable {
                     let perMinute = s.unit.isEmpty ? "/min" : " \(s.unit)/min"
                     return "\(reading) rising \(Self.format(rise))\(perMinute) (normal ≤ \(Self.format(normal)) at this speed)"
                 }
-                // No upper end: a compensated speed, normal from the load prior's minimum up.
-                let range = s.normalHigh == .infinity ? "≥ \(Self.format(s.normalLow))" : "\(Self.format(s.normalLow))…\(Self.format(s.normalHigh))"
-                return "\(reading) (\(byNetwork ? "calibration" : "normal") \(range))"
+                // The range it was judged against: its calibrated range, or what was expected of
+                // it in the machine's state (a compensated speed: normal from the prior's minimum up).
+                return "\(reading) (\(s.judgedRange(network: byNetwork, Self.format)))"
             }.joined(separator: ", ")
         }
         if let unseen = unseenSpeed {

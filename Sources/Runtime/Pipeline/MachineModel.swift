@@ -79,6 +79,31 @@ public struct MachineModel: Sendable {
         return range
     }
 
+    /// What the window score judged the sensor in `column` against at the scorer's last judged
+    /// window, and the range of its reading it expected there: where its contribution stays at
+    /// or below the threshold with the machine's state (`row`, model order), its speed (`point`)
+    /// and every other sensor as they were (`DetectorStream.expectation(column:)`), turned from
+    /// the units the score receives into readings as `normalRange` turns the calibrated range.
+    /// Nil when the network scored it or the rise check judged the sensor (those are quoted
+    /// otherwise). Allocation-free; called for an alert being raised or updated only.
+    public func quote(column: Int, scorer: Scorer, row: [Float], at point: OperatingPoint = .asRead)
+        -> (judged: SensorJudgement, low: Double, high: Double, relativeTo: String?)? {
+        guard !scorer.networkDroveLastScore, let expectation = scorer.expectation(column: column) else { return nil }
+        var range = (low: Double(expectation.low), high: Double(expectation.high))
+        if let load = detector.load { range = load.readingRange(sensor: column, compensated: range, at: point.load) }
+        // A phase's mean is of that phase's state, the window's of the row's.
+        let stateOn = expectation.phase.map { $0 == 1 }
+            ?? detector.state.map { row.indices.contains($0.state) && row[$0.state] >= 0.5 } ?? false
+        if stateOn, let state = detector.state, state.shift.indices.contains(column) {
+            range.low += Double(state.shift[column])
+            range.high += Double(state.shift[column])
+        }
+        let partner = expectation.relativeTo.flatMap { sensorNames.indices.contains($0) ? sensorNames[$0] : nil }
+        let judged: SensorJudgement = expectation.phase != nil ? .phase
+            : partner != nil || stateMovesRange(column: column) || loadMovesRange(column: column) ? .state : .level
+        return (judged, range.low, range.high, partner)
+    }
+
     /// The sensor that sets the operating point of a load-compensated machine (a pump's `speed`,
     /// or a compressor's `loaded` whose duty cycle its temperatures follow), nil without one.
     public var loadDriver: String? { detector.load.map { sensorNames[$0.driver] } }
@@ -347,6 +372,10 @@ public struct MachineModel: Sendable {
             let minutes = Double(rise.horizonRows) * secondsPerRow / 60
             return (Double(rise.change) / minutes, Double(rise.normalChange) / minutes)
         }
+
+        /// What the window score expected of the sensor in `column` at the last judged window
+        /// (`DetectorStream.expectation(column:)`); for `MachineModel.quote`.
+        func expectation(column: Int) -> WindowExpectation? { stream.expectation(column: column) }
 
         /// Where the last row scored put the machine (its speed and the speed's moving averages,
         /// as the load compensation judged it), for `MachineModel.normalRange(column:row:at:)`.

@@ -582,7 +582,8 @@ public struct ScoringEngine {
                 return SensorContribution(
                     sensor: sensor.name, value: state.values[i], unit: sensor.unit, contribution: Double(shares[column]),
                     normalLow: normal.low, normalHigh: normal.high,
-                    risePerMinute: rise?.perMinute, normalRisePerMinute: rise?.normalPerMinute)
+                    risePerMinute: rise?.perMinute, normalRisePerMinute: rise?.normalPerMinute,
+                    judged: byNetwork ? .network : rise != nil ? .rise : nil)
             }
             state.anomalies.scoredBy = byNetwork ? .network : .windowDeviation
             state.anomalies.unseenSpeed = model.speedOutsideCalibration(in: state.modelRow).map {
@@ -591,7 +592,19 @@ public struct ScoringEngine {
         } else {
             contributions = []
         }
-        if let event = state.anomalies.observe(score: score, threshold: model.threshold, time: time, contributions: contributions) {
+        // What each sensor an alert keeps was judged against, and the range expected of it.
+        let quote = { (part: inout SensorContribution) in
+            guard part.judged == nil else { return }
+            guard let i = state.configuration.sensors.firstIndex(where: { $0.name == part.sensor }),
+                  let column = state.columnOfSensor[i],
+                  let expected = model.quote(column: column, scorer: state.scorer!, row: state.modelRow, at: state.scorer!.operatingPoint)
+            else { return }
+            part.judged = expected.judged
+            part.expectedLow = expected.low
+            part.expectedHigh = expected.high
+            part.relativeTo = expected.relativeTo
+        }
+        if let event = state.anomalies.observe(score: score, threshold: model.threshold, time: time, contributions: contributions, quote: quote) {
             events.append(event)
         }
         return true
