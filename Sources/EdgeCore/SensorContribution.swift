@@ -39,12 +39,17 @@ public struct SensorContribution: Sendable, Equatable {
     /// operating directions (a current judged by its relation to a temperature); nil when it
     /// is judged on its own level, moved only by the state or the speed.
     public var relativeTo: String?
+    /// With `expectedLow`…: the mean of its readings the score judged against that range (its
+    /// 20-row window's, in the machine's state now), which `value`, the last reading, may not
+    /// stand for (a window that still holds rows from before a change of state); nil for a
+    /// phase's mean.
+    public var judgedMean: Double?
 
     /// Creates one sensor's part; `risePerMinute` and `normalRisePerMinute` only for a part
     /// that came from the rise of a temperature.
     public init(sensor: String, value: Double, unit: String = "", contribution: Double, normalLow: Double, normalHigh: Double,
                 risePerMinute: Double? = nil, normalRisePerMinute: Double? = nil, judged: SensorJudgement? = nil,
-                expectedLow: Double? = nil, expectedHigh: Double? = nil, relativeTo: String? = nil) {
+                expectedLow: Double? = nil, expectedHigh: Double? = nil, relativeTo: String? = nil, judgedMean: Double? = nil) {
         self.sensor = sensor
         self.value = value
         self.unit = unit
@@ -57,12 +62,14 @@ public struct SensorContribution: Sendable, Equatable {
         self.expectedLow = expectedLow
         self.expectedHigh = expectedHigh
         self.relativeTo = relativeTo
+        self.judgedMean = judgedMean
     }
 
     /// What a message quotes in parentheses after the reading of a level-judged part: the range
-    /// it was judged against, named for how (`normal 18.01…19.79`, `expected 19.6…19.9 for this
-    /// state`, `expected 19.6…19.9 given oil_temperature`, `calibration …` for the network's,
-    /// `normal ≥ 290` for a compensated speed). A rise-judged part is quoted by its rate instead.
+    /// it was judged against, named for how (`normal 18.01…19.79`, `mean 2.99, expected
+    /// 2.666…2.936 given flow`, `mean 19.7, expected 18.14…19.76 for this state`, `calibration …`
+    /// for the network's, `normal ≥ 290` for a compensated speed). A rise-judged part is quoted
+    /// by its rate instead.
     /// - Parameters:
     ///   - network: whether the int8 network scored the alert (its ranges are calibration's).
     ///   - format: how a number is written.
@@ -76,7 +83,9 @@ public struct SensorContribution: Sendable, Equatable {
                 return relativeTo.map { "judged relative to \($0)" } ?? "normal \(range(normalLow, normalHigh))"
             }
             if judged == .phase { return "expected \(range(low, high)) as a whole phase's mean" }
-            return "expected \(range(low, high)) " + (relativeTo.map { "given \($0)" } ?? "for this state")
+            // The mean judged, where it is known: the reading alone may lie inside the range.
+            let mean = judgedMean.map { $0.isFinite ? "mean \(format($0)), " : "" } ?? ""
+            return "\(mean)expected \(range(low, high)) " + (relativeTo.map { "given \($0)" } ?? "for this state")
         }
         return "\(network ? "calibration" : "normal") \(range(normalLow, normalHigh))"
     }
@@ -103,8 +112,8 @@ public enum SensorJudgement: String, Sendable, CaseIterable, Equatable {
 extension JSONWriter {
     /// Writes `sensors` as an array of `{sensor, value, unit, contribution, normal_low,
     /// normal_high}`, with `rise_per_minute` and `normal_rise_per_minute` on a part that came
-    /// from a temperature's rise, and `judged`, `expected_low`/`expected_high`, `relative_to`
-    /// where they are known.
+    /// from a temperature's rise, and `judged`, `expected_low`/`expected_high`, `relative_to`,
+    /// `judged_mean` where they are known.
     public mutating func contributions(_ name: String, _ sensors: [SensorContribution]) {
         array(name, sensors) { json, s in
             json.object {
@@ -124,6 +133,7 @@ extension JSONWriter {
                     $0.field("expected_high", high)
                 }
                 if let partner = s.relativeTo { $0.field("relative_to", partner) }
+                if let mean = s.judgedMean { $0.field("judged_mean", mean) }
             }
         }
     }

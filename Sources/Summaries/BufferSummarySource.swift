@@ -95,7 +95,8 @@ public enum BufferSummarySource {
             SummaryAlertSensor(sensor: s.sensor, value: s.value, unit: s.unit, contribution: s.contribution,
                                normalLow: s.normalLow, normalHigh: s.normalHigh,
                                risePerMinute: s.risePerMinute, normalRisePerMinute: s.normalRisePerMinute,
-                               judged: s.judged, expectedLow: s.expectedLow, expectedHigh: s.expectedHigh, relativeTo: s.relativeTo)
+                               judged: s.judged, expectedLow: s.expectedLow, expectedHigh: s.expectedHigh, relativeTo: s.relativeTo,
+                               judgedMean: s.judgedMean)
         }
         return SummaryAlert(
             id: details?.id ?? "\(record.machine)-\(record.id)", kind: record.kind, severity: record.severity,
@@ -125,6 +126,7 @@ public struct StoredAlertDetails: Decodable, Sendable {
         public var expected_low: Double?
         public var expected_high: Double?
         public var relative_to: String?
+        public var judged_mean: Double?
     }
 
     /// The event (`raised`, `updated`, `cleared`).
@@ -168,7 +170,8 @@ public struct StoredAlertDetails: Decodable, Sendable {
                                normalLow: $0.normal_low ?? .nan, normalHigh: $0.normal_high ?? .nan,
                                risePerMinute: $0.rise_per_minute, normalRisePerMinute: $0.normal_rise_per_minute,
                                judged: $0.judged.flatMap(SensorJudgement.init(rawValue:)),
-                               expectedLow: $0.expected_low, expectedHigh: $0.expected_high, relativeTo: $0.relative_to)
+                               expectedLow: $0.expected_low, expectedHigh: $0.expected_high, relativeTo: $0.relative_to,
+                               judgedMean: $0.judged_mean)
         }
     }
 }

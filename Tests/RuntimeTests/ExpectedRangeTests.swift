@@ -63,11 +63,19 @@ struct ExpectedRangeTests {
         #expect(current["relative_to"] as? String == "flow", "\(raised.jsonLine)")
         #expect(normalLow < value && value < normalHigh, "the case under test: a reading inside its calibrated range")
         #expect(value > high && low < high, "\(value) A inside the expected \(low)…\(high)")
-        let quoted = "current=\(AnomalyAlertEngine.format(value)) A (expected \(AnomalyAlertEngine.format(low))…\(AnomalyAlertEngine.format(high)) given flow)"
+        let mean = try #require(current["judged_mean"] as? Double, "\(raised.jsonLine)")
+        func format(_ x: Double) -> String { AnomalyAlertEngine.format(x) }
+        let quoted = "current=\(format(value)) A (mean \(format(mean)), expected \(format(low))…\(format(high)) given flow)"
         #expect(raised.alert.message.contains(quoted), "\(raised.alert.message)")
-        #expect(!raised.alert.message.contains("current=\(AnomalyAlertEngine.format(value)) A (normal"), "\(raised.alert.message)")
-        // Every window-judged sensor says how it was judged.
-        for entry in sensors { #expect(["level", "state"].contains(entry["judged"] as? String), "\(entry)") }
+        #expect(!raised.alert.message.contains("current=\(format(value)) A (normal"), "\(raised.alert.message)")
+        // Every window-judged sensor says how it was judged, and its judged mean lies outside
+        // the expected range exactly when its contribution is past the threshold.
+        for entry in sensors {
+            #expect(["level", "state"].contains(entry["judged"] as? String), "\(entry)")
+            let part = try #require(entry["contribution"] as? Double), m = try #require(entry["judged_mean"] as? Double)
+            let l = try #require(entry["expected_low"] as? Double), h = try #require(entry["expected_high"] as? Double)
+            #expect((m < l || m > h) == (part > raised.alert.threshold), "\(entry), threshold \(raised.alert.threshold)")
+        }
 
         // Through the agent's alert thread to a real alert log and SQLite buffer.
         let directory = try TemporaryDirectory(prefix: "expected-range")
@@ -108,9 +116,11 @@ struct ExpectedRangeTests {
         let alert = try #require((json["alerts"] as? [[String: Any]])?.first)
         let summarized = try #require((alert["top_sensors"] as? [[String: Any]])?.first { $0["sensor"] as? String == "current" })
         #expect(summarized["judged"] as? String == "state" && summarized["relative_to"] as? String == "flow", "\(summarized)")
-        #expect(summarized["expected_low"] as? Double == low && summarized["expected_high"] as? Double == high, "\(summarized)")
+        #expect(summarized["expected_low"] as? Double == low && summarized["expected_high"] as? Double == high
+                && summarized["judged_mean"] as? Double == mean, "\(summarized)")
         let html = try String(contentsOfFile: files.html, encoding: .utf8)
-        #expect(html.contains("(expected \(NumberText.short(low))–\(NumberText.short(high)) given flow)"), "HTML does not quote the expected range")
+        #expect(html.contains("(mean \(NumberText.short(mean)), expected \(NumberText.short(low))–\(NumberText.short(high)) given flow)"),
+                "HTML does not quote the expected range")
     }
 
     @Test("an alert-log line written before judged and expected_low/high existed reads as before, quoted against its normal range")

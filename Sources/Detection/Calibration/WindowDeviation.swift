@@ -568,7 +568,8 @@ public struct WindowDeviationScorer: Sendable {
         let halfWidth = seen > 0 && weight > 0 ? (limit * spread / weight + band) / seen : .infinity
         let median = baseline.median[s], scale = baseline.scale[s]
         return WindowExpectation(low: median + scale * (expected - halfWidth), high: median + scale * (expected + halfWidth),
-                                 seen: seen, relativeTo: 1 - seen >= WindowExpectation.relationShare ? partner : nil)
+                                 seen: seen, relativeTo: 1 - seen >= WindowExpectation.relationShare ? partner : nil,
+                                 mean: median + scale * mean)
     }
 
     /// Recomputes the running sums from the ring once per lap, so float rounding cannot accumulate.
@@ -609,13 +610,19 @@ public struct WindowExpectation: Sendable, Equatable {
     /// contribution: the state (0, 1) of the phase judged; `low`…`high` is then the range of
     /// that phase's mean. Nil: the window's mean.
     public var phase: Int?
+    /// The mean that was judged against `low`…`high` (the window's, or the return-to-normal
+    /// check's recent one), in the same units: what stands for the sensor, where the last
+    /// reading may not (a window that still holds rows from before a change of state). Nil
+    /// for a phase's mean.
+    public var mean: Float?
 
     /// Creates an expectation.
-    public init(low: Float, high: Float, seen: Float, relativeTo: Int?, phase: Int? = nil) {
+    public init(low: Float, high: Float, seen: Float, relativeTo: Int?, phase: Int? = nil, mean: Float? = nil) {
         self.low = low
         self.high = high
         self.seen = seen
         self.relativeTo = relativeTo
         self.phase = phase
+        self.mean = mean
     }
 }

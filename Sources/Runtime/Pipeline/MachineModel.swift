@@ -84,24 +84,32 @@ public struct MachineModel: Sendable {
     /// or below the threshold with the machine's state (`row`, model order), its speed (`point`)
     /// and every other sensor as they were (`DetectorStream.expectation(column:)`), turned from
     /// the units the score receives into readings as `normalRange` turns the calibrated range.
-    /// Nil when the network scored it or the rise check judged the sensor (those are quoted
-    /// otherwise). Allocation-free; called for an alert being raised or updated only.
+    /// `mean`: the mean it judged, in readings the same way. Nil when the network scored it or
+    /// the rise check judged the sensor (those are quoted otherwise). Allocation-free; called
+    /// for an alert being raised or updated only.
     public func quote(column: Int, scorer: Scorer, row: [Float], at point: OperatingPoint = .asRead)
-        -> (judged: SensorJudgement, low: Double, high: Double, relativeTo: String?)? {
+        -> (judged: SensorJudgement, low: Double, high: Double, relativeTo: String?, mean: Double?)? {
         guard !scorer.networkDroveLastScore, let expectation = scorer.expectation(column: column) else { return nil }
-        var range = (low: Double(expectation.low), high: Double(expectation.high))
-        if let load = detector.load { range = load.readingRange(sensor: column, compensated: range, at: point.load) }
         // A phase's mean is of that phase's state, the window's of the row's.
         let stateOn = expectation.phase.map { $0 == 1 }
             ?? detector.state.map { row.indices.contains($0.state) && row[$0.state] >= 0.5 } ?? false
-        if stateOn, let state = detector.state, state.shift.indices.contains(column) {
-            range.low += Double(state.shift[column])
-            range.high += Double(state.shift[column])
+        func readings(_ low: Float, _ high: Float) -> (low: Double, high: Double) {
+            var range = (low: Double(low), high: Double(high))
+            if let load = detector.load { range = load.readingRange(sensor: column, compensated: range, at: point.load) }
+            if stateOn, let state = detector.state, state.shift.indices.contains(column) {
+                range.low += Double(state.shift[column])
+                range.high += Double(state.shift[column])
+            }
+            return range
         }
+        let range = readings(expectation.low, expectation.high)
+        // One value maps to one (or, at the level itself, to the band the compensation allows:
+        // its middle).
+        let mean = expectation.mean.map { readings($0, $0) }.map { ($0.low + $0.high) / 2 }
         let partner = expectation.relativeTo.flatMap { sensorNames.indices.contains($0) ? sensorNames[$0] : nil }
         let judged: SensorJudgement = expectation.phase != nil ? .phase
             : partner != nil || stateMovesRange(column: column) || loadMovesRange(column: column) ? .state : .level
-        return (judged, range.low, range.high, partner)
+        return (judged, range.low, range.high, partner, mean)
     }
 
     /// The sensor that sets the operating point of a load-compensated machine (a pump's `speed`,

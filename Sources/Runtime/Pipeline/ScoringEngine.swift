@@ -603,6 +603,7 @@ public struct ScoringEngine {
             part.expectedLow = expected.low
             part.expectedHigh = expected.high
             part.relativeTo = expected.relativeTo
+            part.judgedMean = expected.mean
         }
         if let event = state.anomalies.observe(score: score, threshold: model.threshold, time: time, contributions: contributions, quote: quote) {
             events.append(event)
