@@ -65,11 +65,12 @@ public struct SensorContribution: Sendable, Equatable {
         self.judgedMean = judgedMean
     }
 
-    /// What a message quotes in parentheses after the reading of a level-judged part: the range
-    /// it was judged against, named for how (`normal 18.01…19.79`, `mean 2.99, expected
-    /// 2.666…2.936 given flow`, `mean 19.7, expected 18.14…19.76 for this state`, `calibration …`
-    /// for the network's, `normal ≥ 290` for a compensated speed). A rise-judged part is quoted
-    /// by its rate instead.
+    /// What a message quotes in parentheses after the reading of a level-judged part: the mean
+    /// and range it was judged against, named for how (`mean 2.99, expected 2.666…2.936 given
+    /// flow`, `mean 19.7, expected 18.14…19.76 for this state`, `mean 1, expected -1.369…2.069`
+    /// for a level nothing moves); without them (a line written before they were recorded, a
+    /// compensated speed, the network's score) the normal range as before (`normal 18.01…19.79`,
+    /// `normal ≥ 290`, `calibration …`). A rise-judged part is quoted by its rate instead.
     /// - Parameters:
     ///   - network: whether the int8 network scored the alert (its ranges are calibration's).
     ///   - format: how a number is written.
@@ -78,14 +79,16 @@ public struct SensorContribution: Sendable, Equatable {
         func range(_ low: Double, _ high: Double) -> String {
             low.isFinite && !high.isFinite ? "≥ \(format(low))" : "\(format(low))\(separator)\(format(high))"
         }
-        if !network, let judged, judged == .state || judged == .phase {
+        if !network, let judged, judged == .level || judged == .state || judged == .phase {
             guard let low = expectedLow, let high = expectedHigh, low.isFinite, high.isFinite else {
                 return relativeTo.map { "judged relative to \($0)" } ?? "normal \(range(normalLow, normalHigh))"
             }
             if judged == .phase { return "expected \(range(low, high)) as a whole phase's mean" }
             // The mean judged, where it is known: the reading alone may lie inside the range.
             let mean = judgedMean.map { $0.isFinite ? "mean \(format($0)), " : "" } ?? ""
-            return "\(mean)expected \(range(low, high)) " + (relativeTo.map { "given \($0)" } ?? "for this state")
+            // A level's range is its calibration's: nothing the machine does moves it.
+            let condition = judged == .level ? "" : " " + (relativeTo.map { "given \($0)" } ?? "for this state")
+            return "\(mean)expected \(range(low, high))\(condition)"
         }
         return "\(network ? "calibration" : "normal") \(range(normalLow, normalHigh))"
     }
@@ -94,7 +97,7 @@ public struct SensorContribution: Sendable, Equatable {
 /// What a sensor's contribution to an anomaly alert was judged against: the `judged` field of a
 /// `top_sensors` entry.
 public enum SensorJudgement: String, Sendable, CaseIterable, Equatable {
-    /// Its window's level against its calibrated range, which nothing the machine does moves.
+    /// Its window's level against its calibrated level, which nothing the machine does moves.
     case level
     /// Against a level that depends on the machine's state: moved with a two-state machine's
     /// state or a load-compensated machine's speed, or set by the other sensors through the
