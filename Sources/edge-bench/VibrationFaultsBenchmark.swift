@@ -10,12 +10,12 @@ import Musl
 
 /// `edge-bench vibration-faults [--kind pump|motor|compressor] [--seeds FIRST-LAST] [--step-ms MS]
 /// [--fault KIND] [--channel NAME] [--severity S] [--fault-minutes M] [--wander-power P] [--automatic] [--no-phase-means]
-/// [--phase-states 1|0,1] [--no-load-prior] [--no-rise-check] [--levels] [--settle|--no-settle]`: does a fault alert on a machine
+/// [--phase-states 1|0,1] [--no-load-prior] [--no-rise-check] [--no-spike-check] [--levels] [--settle|--no-settle]`: does a fault alert on a machine
 /// calibrated for 10 minutes? (Vibration faults by default; `--fault` takes any of the machine
 /// kind's process faults or a sensor fault, `--channel` the sensor a sensor fault hits;
 /// `--wander-power P` calibrates with that wander discount power, 0 = none, to see what the
 /// discount costs; `--no-phase-means` calibrates without `StatePhaseMeans`, `--phase-states 0,1`
-/// judges the phases of both states instead of the loaded ones; `--no-load-prior` calibrates without the load prior, `--no-rise-check` without the `TemperatureRiseCheck`;
+/// judges the phases of both states instead of the loaded ones; `--no-load-prior` calibrates without the load prior, `--no-rise-check` without the `TemperatureRiseCheck`, `--no-spike-check` without the `RowSpikeCheck`;
 /// `--fault-minutes M` lets the fault act M minutes instead of 10; `--levels` prints, per sensor the
 /// fault moves, how far the load prior lets its level move and how far it moved.) Each simulated machine runs at one operating point (the
 /// compressor at load 0.6, its receiver cycling it between loaded and unloaded; pumps and fan
@@ -42,10 +42,11 @@ func vibrationFaultsBenchmark(_ args: [String]) throws -> Int32 {
     var wanderPower: Float?
     var loadPrior = true
     var riseCheck = true
+    var spikeCheck = true
     var faultMinutes = 10
     var levels = false
     var settle: Bool?
-    try forEachBenchOption(args, flags: ["--automatic", "--no-load-prior", "--no-rise-check", "--levels", "--settle", "--no-settle", "--no-phase-means"]) { name, value in
+    try forEachBenchOption(args, flags: ["--automatic", "--no-load-prior", "--no-rise-check", "--no-spike-check", "--levels", "--settle", "--no-settle", "--no-phase-means"]) { name, value in
         switch name {
         case "--kind":
             guard let k = MachineKind(rawValue: value) else { throw BenchError("--kind must be pump, motor or compressor, not \"\(value)\"") }
@@ -78,6 +79,8 @@ func vibrationFaultsBenchmark(_ args: [String]) throws -> Int32 {
             loadPrior = false
         case "--no-rise-check":
             riseCheck = false
+        case "--no-spike-check":
+            spikeCheck = false
         case "--levels":
             levels = true
         case "--settle", "--no-settle":
@@ -91,7 +94,7 @@ func vibrationFaultsBenchmark(_ args: [String]) throws -> Int32 {
             }
             phaseStates = states
         default:
-            throw BenchError("unknown argument \"\(name)\" (expected --kind, --seeds, --step-ms, --fault, --channel, --severity, --fault-minutes, --wander-power, --automatic, --no-phase-means, --phase-states, --no-load-prior, --no-rise-check, --levels, --settle, --no-settle)")
+            throw BenchError("unknown argument \"\(name)\" (expected --kind, --seeds, --step-ms, --fault, --channel, --severity, --fault-minutes, --wander-power, --automatic, --no-phase-means, --phase-states, --no-load-prior, --no-rise-check, --no-spike-check, --levels, --settle, --no-settle)")
         }
     }
     print("vibration-faults: \(fault.rawValue)\(channel.map { " on \($0)" } ?? "") severity \(severity) (step) for \(faultMinutes) min\(loadPrior ? "" : ", no load prior"), polls every \(stepMilliseconds) ms, \(automatic ? "automatic operation" : "one operating point" + (settle.map { $0 ? ", settled" : ", not settled" } ?? ", pumps and fan motors settled")); seeds \(seeds.lowerBound)–\(seeds.upperBound)")
@@ -106,7 +109,7 @@ func vibrationFaultsBenchmark(_ args: [String]) throws -> Int32 {
             let outcome = vibrationProcedure(kind: kind, seed: seed, stepMilliseconds: stepMilliseconds, fault: fault,
                                              severity: severity, automatic: automatic, channel: channel,
                                              wanderPower: wanderPower, phaseMeans: phaseMeans, phaseStates: phaseStates,
-                                             loadPrior: loadPrior, riseCheck: riseCheck, faultMinutes: faultMinutes, levels: levels,
+                                             loadPrior: loadPrior, riseCheck: riseCheck, spikeCheck: spikeCheck, faultMinutes: faultMinutes, levels: levels,
                                              settle: !automatic && (settle ?? (kind != .compressor)))
             machines += 1
             if outcome.firstAlertSeconds != nil { caught += 1 }
@@ -137,7 +140,7 @@ private struct VibrationOutcome {
 private func vibrationProcedure(kind: MachineKind, seed: UInt64, stepMilliseconds: Int64, fault: FaultKind,
                                 severity: Double, automatic: Bool, channel: String?,
                                 wanderPower: Float?, phaseMeans: Bool, phaseStates: [Int],
-                                loadPrior: Bool, riseCheck: Bool, faultMinutes: Int, levels: Bool, settle: Bool) -> VibrationOutcome {
+                                loadPrior: Bool, riseCheck: Bool, spikeCheck: Bool, faultMinutes: Int, levels: Bool, settle: Bool) -> VibrationOutcome {
     var options = MachineOptions()
     options.stepMilliseconds = stepMilliseconds
     options.automaticOperation = automatic
@@ -182,6 +185,7 @@ private func vibrationProcedure(kind: MachineKind, seed: UInt64, stepMillisecond
     if !phaseMeans { settings.phaseMeans = nil }
     if !loadPrior { settings.loadPrior = nil }
     settings.checkTemperatureRise = riseCheck
+    settings.checkRowSpikes = spikeCheck
     settings.phaseMeans?.states = phaseStates
     let detector = Calibrator(settings: settings).calibrate(values: calibration[...], sensorNames: names).detector
     var outcome = VibrationOutcome()
@@ -270,7 +274,12 @@ private func vibrationProcedure(kind: MachineKind, seed: UInt64, stepMillisecond
     for (phase, block) in [calibration, normal, faulty].enumerated() {
         for r in 0..<(block.count / n) {
             let (score, alert) = stream.process(row: block[(r * n)..<(r * n + n)])
-            if phase == 1, alert { outcome.normalAlertRows += 1 }
+            if phase == 1, alert {
+                if outcome.normalAlertRows == 0 {
+                    outcome.notes += "; normal stretch alerts first at \(EvaluationText.fixed(Double(r) * Double(stepMilliseconds) / 1000, 1)) s [\(topSensor())]"
+                }
+                outcome.normalAlertRows += 1
+            }
             guard phase == 2 else { continue }
             if score.isFinite, Double(score / detector.alertThreshold) > outcome.peakRatio {
                 outcome.peakRatio = Double(score / detector.alertThreshold)

@@ -19,22 +19,26 @@ struct CalibratedCompressor {
     /// The motor current's column.
     let current: Int
 
-    init(seed: UInt64) throws {
+    /// - Parameter settled: whether the simulator is first settled at the operating point
+    ///   (`SimulatedMachine.settle()`), as a compressor that has run at this demand for a while.
+    init(seed: UInt64, settled: Bool = false) throws {
         var options = MachineOptions()
         options.stepMilliseconds = 100
         options.automaticOperation = false
         sim = SimulatedMachine(kind: .compressor, id: "compressor-1", seed: seed, options: options)
         sim.setOperatingPoint(running: true, load: 0.6)
-        // Not settled (`SimulatedMachine.settle()`), deliberately for now: it still moves from
-        // the load the simulator warmed it up at, and the tests' figures were measured so.
-        // Settled (measured 2026-11-30), a change of demand alerts through the phase means
-        // (OutletValveTests seeds 6 / 18: 1967 / 1380 rows, against 0), seed 21 alerts after a
-        // 120 s stop (RestartAlertTests, 1.57× the threshold) and seed 3's coast-downs no longer
-        // alert without stop_grace (CoastDownTests' precondition): false alarms the motion hid.
-        // Traced in docs/detection.md ("Settled compressor seed 12", "Settled demand change"):
-        // partial windows of state-compensated sensors re-entering after their settling, and
-        // phase means on a discharge temperature that follows the demand. Settle here once the
-        // detector copes, not by loosening these tests.
+        if settled { sim.settle() }
+        // Not settled by default (`SimulatedMachine.settle()`, `settled: true`), deliberately for
+        // now: it still moves from the load the simulator warmed it up at, and the tests' figures
+        // were measured so. Settled, before the state compensation's first-order approach
+        // (measured 2026-11-30), a change of demand alerted through the phase means
+        // (OutletValveTests seeds 6 / 18: 1967 / 1380 rows, against 0), seed 21 after a 120 s stop
+        // (RestartAlertTests, 1.57×) and seed 3's coast-downs no longer alerted without
+        // stop_grace (CoastDownTests' precondition). With the approach (docs/detection.md,
+        // "Landed: the first-order approach") settled, everything passes but two cases: the
+        // demand change seed 6 (1967 rows through the receiver pressure's loaded phase means at
+        // load 0.85) and the warm-up after a 120 s stop (1 alert, oil temperature). Settle here
+        // once the detector copes with those, not by loosening these tests.
         let rated = try #require(sim.typicalMagnitude(ofChannel: "motor_current"))
         machine = MachineConfiguration(id: "compressor-1", sensors: sim.channels.enumerated().map { i, channel in
             var sensor = SensorConfiguration(name: channel.name, bus: "b", address: i)

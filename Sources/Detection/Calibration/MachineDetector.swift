@@ -98,6 +98,15 @@ public struct CalibrationSettings: Sendable, Hashable {
     /// Whether calibration adds a `TemperatureRiseCheck` where the load prior finds lagged
     /// temperatures at a speed.
     public var checkTemperatureRise: Bool = true
+    /// Whether a two-state compensation also fits how fast each compensated sensor approaches
+    /// the new state's level (`StateCompensation.approachRows`), so those sensors are judged on
+    /// every row between changes of state instead of being left out while they settle.
+    public var fitsStateApproach: Bool = true
+    /// Whether the sensors the approach follows row by row get a `RowSpikeCheck` too.
+    public var checkRowSpikes: Bool = true
+    /// Sensors judged by what they add to another (`SensorOverReference`), by the names the load
+    /// prior matches (`roleNames(for:)`): sensor → reference. Only on a two-state machine.
+    public var referencedSensors: [String: String] = ["discharge_temperature": "oil_temperature"]
 
     /// Creates settings; the defaults are the shipped ones (see docs/detection.md, "Calibration and evaluation").
     public init(deviation: WindowDeviationSettings = WindowDeviationSettings(),
@@ -167,6 +176,12 @@ public struct MachineDetector: Sendable, Hashable, Codable {
     /// How fast lagged temperatures may rise, judged beside the window score (nil: not judged;
     /// detectors calibrated before it have none).
     public var rise: TemperatureRiseCheck?
+    /// A sensor judged by what it adds to another, before any compensation (nil: none;
+    /// detectors calibrated before it have none).
+    public var overReference: SensorOverReference?
+    /// Single rows of the sensors the state compensation follows row by row, judged beside the
+    /// window score (nil: not judged; detectors calibrated before it have none).
+    public var spikes: RowSpikeCheck?
 
     /// Creates a detector from its parts.
     public init(sensorNames: [String], baseline: WindowDeviationBaseline, threshold: Float, rule: AlertDecisionRule,
@@ -222,6 +237,7 @@ public struct DetectorStream {
     private var rise: TemperatureRiseScorer?
     /// Per sensor: whether the rise check's part is its contribution to the last row.
     private var riseDrove: [Bool]
+    private var spikes: RowSpikeScorer?
     private var state = AlertDecisionRule.State()
     /// Rows scored since the stream started (or restarted): how full its windows are.
     public private(set) var rowsInWindows = 0
@@ -244,6 +260,7 @@ public struct DetectorStream {
         rise = detector.load == nil ? nil
             : detector.rise.map { TemperatureRiseScorer($0, lagCount: detector.load!.lagRows.count) }
         riseDrove = [Bool](repeating: false, count: detector.sensorNames.count)
+        spikes = detector.state?.approachRows == nil ? nil : detector.spikes.map { RowSpikeScorer($0) }
     }
 
     /// How the sensor in `column` rose, when the rise check (`TemperatureRiseCheck`), not the
@@ -271,7 +288,7 @@ public struct DetectorStream {
     }
 
     /// Per-sensor contributions of the window-deviation score to the last row.
-    public var contributions: [Float] { phases == nil && rise == nil ? deviation.contributions : merged }
+    public var contributions: [Float] { phases == nil && rise == nil && spikes == nil ? deviation.contributions : merged }
 
     /// Per-sensor contributions of the network score to the last row (empty without a network).
     public var networkContributions: [Float] { network?.contributions ?? [] }
@@ -289,6 +306,7 @@ public struct DetectorStream {
         if compensator != nil || stateCompensator != nil {
             var i = 0
             for x in row where i < compensated.count { compensated[i] = x; i += 1 }
+            detector.overReference?.apply(to: &compensated)
             let stateReading = phases.map { $0.phases.state < compensated.count ? compensated[$0.phases.state] : .nan } ?? .nan
             rise?.takeReadings(compensated)
             compensated.withUnsafeMutableBufferPointer { buffer in
@@ -302,7 +320,7 @@ public struct DetectorStream {
                 let part = phases!.contributions, whole = deviation.contributions
                 for s in merged.indices { merged[s] = max(whole[s], part[s]) }
                 combined = window.isNaN ? window : max(window, phases!.score)
-            } else if rise != nil {
+            } else if rise != nil || spikes != nil {
                 let whole = deviation.contributions
                 for s in merged.indices { merged[s] = whole[s] }
             }
@@ -317,6 +335,18 @@ public struct DetectorStream {
                         let level = merged[s].isNaN ? 0 : merged[s], part = rise!.sensorScores[k] * detector.threshold
                         riseDrove[s] = part > 0 && part >= level
                         merged[s] = max(level, part)
+                    }
+                }
+            }
+            if spikes != nil {
+                spikes!.push(compensated)
+                // A spike score of 1 is an alert: in the window score's units, its threshold.
+                let r = spikes!.score * detector.threshold
+                if r > 0, !combined.isNaN {
+                    combined = max(combined, r)
+                    for (k, s) in spikes!.check.sensors.enumerated() where s < merged.count {
+                        let level = merged[s].isNaN ? 0 : merged[s]
+                        merged[s] = max(level, spikes!.sensorScores[k] * detector.threshold)
                     }
                 }
             }
@@ -350,14 +380,15 @@ public struct DetectorStream {
     /// `stoppedRow` (the last row read while the machine stood, one value per sensor, NaN =
     /// missing; nil: not known, as after an unknown stretch: a plain restart), which goes
     /// through the same compensations as scored rows. The allowance fades by e each
-    /// `recoveryRows` rows (the settling time after a start, in rows; ≤ 0: none). Allocates
-    /// once per restart.
+    /// `recoveryRows` rows (the settling time after a start, in rows; ≤ 0: none) while a sensor
+    /// stops coming back (`WindowDeviationScorer.fadeRecovery`). Allocates once per restart.
     public mutating func restart(afterStop stoppedRow: [Float]?, recoveryRows: Int) {
         let before = deviation
         self = DetectorStream(detector: detector, afterStop: true)
         guard let stoppedRow else { return }
         var row = [Float](repeating: .nan, count: detector.sensorNames.count)
         for (i, x) in stoppedRow.prefix(row.count).enumerated() { row[i] = x }
+        detector.overReference?.apply(to: &row)
         // Fresh compensators, as for the run's first row (the stream's own stay untouched).
         var state = detector.state.map { StateCompensator($0) }
         var load = detector.load.map { LoadCompensator($0) }
@@ -444,9 +475,18 @@ public struct Calibrator: Sendable {
         let rows = n > 0 ? values.count / n : 0
         // Speed compensation, when the load prior knows this kind of machine: everything the
         // window-deviation score learns below is learned on compensated readings.
-        let raw = values
+        let original = values
+        var overReference = settings.compensateStates
+            ? SensorOverReference.find(in: original, roleNames: settings.roleNames(for: sensorNames), pairs: settings.referencedSensors)
+            : nil
+        var raw = overReference.map { $0.apply(to: original, sensorCount: n)[...] } ?? original
         let state = settings.compensateStates ? StateCompensation.fit(values: raw, sensorCount: n, averagedRows: settings.deviation.windowRows,
-                                                                            runStarts: runStarts) : nil
+                                                                            runStarts: runStarts, fitsApproach: settings.fitsStateApproach) : nil
+        if state == nil, overReference != nil {
+            // Judged over its reference only on a two-state machine, where that is what it adds.
+            overReference = nil
+            raw = original
+        }
         let staged = state.map { state in
             CalibrationRuns.byRun(raw, sensorCount: n, starts: runStarts) { rows, afterStop in state.apply(to: rows, settled: !afterStop) }[...]
         } ?? raw
@@ -457,7 +497,8 @@ public struct Calibrator: Sendable {
         let speedCoverage = load?.speedCoverage(values: staged)
         if let speeds = speedCoverage?.settledSpeeds, !speeds.isEmpty { load?.calibratedSpeeds = speeds }
         let values = load.map { load in CalibrationRuns.byRun(staged, sensorCount: n, starts: runStarts) { load.apply(to: $0) }[...] } ?? staged
-        var rawKept = raw
+        // The network reads the rows as they are; the state column is the same in both.
+        var rawKept = original
         var kept = values
         var baseline = WindowDeviationBaseline.fit(values: values, sensorCount: n, settings: settings.deviation, tolerances: tolerances,
                                                    runStarts: runStarts)
@@ -495,7 +536,7 @@ public struct Calibrator: Sendable {
             } else {
                 trimmed = 0
                 kept = values
-                rawKept = raw
+                rawKept = original
             }
         }
         var quantile = RobustStatistics.quantile(scores, settings.thresholdQuantile)
@@ -503,6 +544,11 @@ public struct Calibrator: Sendable {
         let threshold = max(max(quantile, 1e-3) * settings.thresholdMargin, settings.minimumThreshold)
         var detector = MachineDetector(sensorNames: sensorNames, baseline: baseline, threshold: threshold,
                                        rule: settings.rule, useDeviation: settings.useDeviation, load: load, state: state)
+        detector.overReference = overReference
+        if settings.checkRowSpikes, let state {
+            detector.spikes = RowSpikeCheck.fit(values: values, sensorCount: n, state: state,
+                                                windowRows: settings.deviation.windowRows, runStarts: runStarts)
+        }
         if settings.checkTemperatureRise, let load {
             detector.rise = TemperatureRiseCheck.fit(load: load, roleNames: settings.roleNames(for: sensorNames), values: raw, staged: staged,
                                                      sensorCount: n, secondsPerRow: settings.secondsPerRow, runStarts: runStarts)
@@ -512,7 +558,7 @@ public struct Calibrator: Sendable {
             // phase's state read from the raw rows.
             let stateValues = (0..<rows).map { rawKept[rawKept.startIndex + $0 * n + state.state] }
             detector.phases = StatePhaseMeans.fit(values: kept, stateValues: stateValues, sensorCount: n, state: state.state,
-                                                  baseline: baseline, shift: state.shift, runStarts: runStarts,
+                                                  baseline: baseline, shift: state.shift, approach: state.approachRows, runStarts: runStarts,
                                                   settings: phaseSettings)
         }
         var report = CalibrationReport(rows: rows, threshold: threshold, scoreQuantile: quantile,

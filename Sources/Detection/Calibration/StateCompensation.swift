@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 /// A machine that switches between two states while it runs (a compressor loaded and unloaded):
 /// what each sensor reads in the second state relative to the first, learned from the
 /// calibration rows themselves, so that window means compare like with like.
@@ -16,6 +22,18 @@ public struct StateCompensation: Sendable, Hashable, Codable {
     /// Rows after a change of state in which compensated sensors are still moving between the
     /// two levels: they are left out (missing) rather than compared with either level.
     public var settleRows: Int
+    /// Per sensor, how fast it approaches the new state's level after a change of state: the
+    /// time constant in rows of a first-order lag, index `s` after a change to state 1 and
+    /// `shift.count + s` after a change to state 0 (0: at once). With it the compensator
+    /// subtracts the part of `shift` the sensor is expected to have covered by each row, and the
+    /// compensated sensors are judged on every row between changes of state (only a start after
+    /// a stop keeps its `settleRows`). Nil (detectors calibrated before it): the compensated
+    /// sensors are left out for `settleRows` rows after each change of state.
+    public var approachRows: [Float]?
+    /// Per sensor with `approachRows`: its fitted level in state 0 (its unit; NaN: not
+    /// compensated), from which the compensator reads how far along its approach a sensor is
+    /// when its judging begins.
+    public var approachLevel: [Float]?
 
     /// Finds the state sensor and the per-sensor shifts in calibration rows (row-major, NaN =
     /// missing); nil when no 0/1 sensor took both values long enough or no sensor depends on it.
@@ -36,8 +54,10 @@ public struct StateCompensation: Sendable, Hashable, Codable {
     ///     `settleRows` rows of a run count as just after a change of state (the start's
     ///     settling may have ended just after one), and a state that differs across a stop is
     ///     no change of state. The first row of `values` counts as settled.
+    ///   - fitsApproach: whether to fit `approachRows` (and with them the shifts) too.
     public static func fit(values: ArraySlice<Float>, sensorCount n: Int, settleRows: Int = 5, minimumRows: Int = 60,
-                           minimumSeparation: Float = 3, averagedRows: Int = 1, runStarts: [Int] = []) -> StateCompensation? {
+                           minimumSeparation: Float = 3, averagedRows: Int = 1, runStarts: [Int] = [],
+                           fitsApproach: Bool = false) -> StateCompensation? {
         guard n > 1 else { return nil }
         let rows = values.count / n
         let runOfRow = CalibrationRuns.runOfRow(rows: rows, starts: runStarts)
@@ -125,8 +145,95 @@ public struct StateCompensation: Sendable, Hashable, Codable {
                 if refitted.shift.contains(where: { $0 != 0 }) { fitted = refitted }
             }
         }
-        return StateCompensation(state: state, shift: fitted.shift, settleRows: settle)
+        var compensation = StateCompensation(state: state, shift: fitted.shift, settleRows: settle)
+        if fitsApproach { compensation.fitApproach(values: values, sensorCount: n, runOfRow: runOfRow) }
+        return compensation
     }
+
+    /// Candidate time constants (rows) of the approach fit, steps of about √2.
+    static let approachCandidates: [Float] = [0, 0.5, 1, 1.5, 2, 3, 4, 6, 8, 11, 16, 23, 32, 45, 64, 90, 128, 180, 256, 362, 512]
+
+    /// Fits `approachRows`, `approachLevel` and, with them, each compensated sensor's shift.
+    ///
+    /// A compressor's compensated sensors are first-order lags toward a level the state switches
+    /// (its separator's pressure fills in about 2 s and blows down in about 8; the suction
+    /// follows the inlet valve in about 1 s; the discharge temperature in tens of seconds), so
+    /// the reading is taken as a level plus `shift` times the expected state: the 0/1 state
+    /// passed through a first-order lag, one time constant per direction. The pair of time
+    /// constants (coordinate descent over `approachCandidates`, then a golden-section search on
+    /// their logarithm: a fast sensor's large shift turns even a tenth of a row of error into a
+    /// visible offset of its window mean after every change) and the level and shift (least
+    /// squares) are those that leave the smallest squared residual over the calibration rows,
+    /// the first `settleRows` of a run after a stop left out.
+    mutating func fitApproach(values: ArraySlice<Float>, sensorCount n: Int, runOfRow: [Int]?) {
+        let rows = values.count / n
+        func value(_ r: Int, _ s: Int) -> Float { values[values.startIndex + r * n + s] }
+        var approach = [Float](repeating: 0, count: 2 * n)
+        var level = [Float](repeating: .nan, count: n)
+        var fittedShift = shift
+        typealias Fit = (sse: Double, slope: Double, level: Double)
+        for s in 0..<n where shift[s] != 0 {
+            func residual(_ up: Float, _ down: Float) -> Fit {
+                let a1 = Double(Self.step(up)), a0 = Double(Self.step(down))
+                var g = Double.nan
+                var sinceStart = settleRows
+                var sg = 0.0, sy = 0.0, sgg = 0.0, sgy = 0.0, syy = 0.0, count = 0.0
+                for r in 0..<rows {
+                    if let runOfRow, r > 0, runOfRow[r] != runOfRow[r - 1] { sinceStart = 0; g = .nan }
+                    let x = value(r, state)
+                    guard x.isFinite else { continue }
+                    let target: Double = x >= 0.5 ? 1 : 0
+                    if g.isNaN { g = target } else { g += (target - g) * (target == 1 ? a1 : a0) }
+                    sinceStart += 1
+                    let y = Double(value(r, s))
+                    guard y.isFinite, sinceStart > settleRows else { continue }
+                    sg += g; sy += y; sgg += g * g; sgy += g * y; syy += y * y; count += 1
+                }
+                guard count > 2 else { return (.infinity, 0, 0) }
+                let vg = sgg - sg * sg / count, cgy = sgy - sg * sy / count, vy = syy - sy * sy / count
+                guard vg > 0 else { return (.infinity, 0, 0) }
+                return (vy - cgy * cgy / vg, cgy / vg, (sy - cgy / vg * sg) / count)
+            }
+            var up: Float = 8, down: Float = 8
+            var best = residual(up, down)
+            for _ in 0..<2 {
+                for c in Self.approachCandidates { let f = residual(c, down); if f.sse < best.sse { best = f; up = c } }
+                for c in Self.approachCandidates { let f = residual(up, c); if f.sse < best.sse { best = f; down = c } }
+            }
+            func refine(_ tau: Float, _ f: (Float) -> Fit) -> Float {
+                guard tau > 0 else { return tau }
+                var a = log(tau / 1.5), b = log(tau * 1.5)
+                let golden: Float = 0.618034
+                var c = b - golden * (b - a), d = a + golden * (b - a)
+                var fc = f(exp(c)).sse, fd = f(exp(d)).sse
+                for _ in 0..<14 {
+                    if fc < fd {
+                        b = d; d = c; fd = fc; c = b - golden * (b - a); fc = f(exp(c)).sse
+                    } else {
+                        a = c; c = d; fc = fd; d = a + golden * (b - a); fd = f(exp(d)).sse
+                    }
+                }
+                return exp((a + b) / 2)
+            }
+            for _ in 0..<2 {
+                let u = refine(up) { residual($0, down) }
+                if residual(u, down).sse < best.sse { up = u; best = residual(up, down) }
+                let d = refine(down) { residual(up, $0) }
+                if residual(up, d).sse < best.sse { down = d; best = residual(up, down) }
+            }
+            guard best.sse.isFinite, best.slope.isFinite, best.slope != 0 else { continue }
+            approach[s] = up
+            approach[n + s] = down
+            fittedShift[s] = Float(best.slope)
+            level[s] = Float(best.level)
+        }
+        shift = fittedShift
+        approachRows = approach
+        approachLevel = level
+    }
+
+    /// The share of the remaining approach covered in one row with time constant `rows`.
+    static func step(_ rows: Float) -> Float { rows > 0 ? 1 - exp(-1 / rows) : 1 }
 
     /// Compensates a block of rows (row-major) in order with a fresh compensator.
     /// - Parameter settled: whether the first row counts as settled (see `StateCompensator.init`).
@@ -142,6 +249,14 @@ public struct StateCompensator: Sendable {
     public let compensation: StateCompensation
     private var last: Float = .nan
     private var run = 0
+    /// Rows since the run started (with `approachRows` only the start's settling leaves
+    /// sensors out).
+    private var sinceStart = 0
+    /// With `approachRows`: per sensor, the expected state (0…1; NaN: judging not begun), and
+    /// the share of the remaining approach covered per row toward state 1 (index s) and state 0
+    /// (shift.count + s). Empty without.
+    private var expected: [Float] = []
+    private var steps: [Float] = []
 
     /// Creates a compensator that has seen no row yet.
     /// - Parameter settled: whether the first row counts as settled in its state (a machine
@@ -153,10 +268,18 @@ public struct StateCompensator: Sendable {
     public init(_ compensation: StateCompensation, settled: Bool = true) {
         self.compensation = compensation
         run = settled ? compensation.settleRows : 0
+        sinceStart = run
+        if let approach = compensation.approachRows, approach.count == 2 * compensation.shift.count,
+           compensation.approachLevel?.count == compensation.shift.count {
+            expected = [Float](repeating: .nan, count: compensation.shift.count)
+            steps = approach.map(StateCompensation.step)
+        }
     }
 
-    /// Moves a row in the second state to the first state's levels, in place; rows just after
-    /// a change of state lose their compensated readings (NaN).
+    /// Moves a row in the second state to the first state's levels, in place. With
+    /// `approachRows`, by the part of the shift each sensor is expected to have covered (only
+    /// the first `settleRows` rows after a start lose their compensated readings); without,
+    /// rows just after a change of state lose their compensated readings (NaN).
     public mutating func apply(_ row: UnsafeMutableBufferPointer<Float>) {
         let c = compensation
         guard c.state < row.count else { return }
@@ -164,6 +287,26 @@ public struct StateCompensator: Sendable {
         guard x.isFinite else { return }
         if last.isFinite, x != last { run = 0 } else { run += 1 }
         last = x
+        if !expected.isEmpty, let levels = c.approachLevel {
+            let n = c.shift.count
+            let target: Float = x >= 0.5 ? 1 : 0
+            let startSettling = sinceStart < c.settleRows
+            sinceStart += 1
+            for s in 0..<min(row.count, n) where c.shift[s] != 0 {
+                if startSettling { row[s] = .nan; continue }
+                let g = expected[s]
+                if g.isNaN {
+                    // Judging begins (after a start's settling, or mid-approach at a stream's
+                    // first row): how far along the sensor is, read from where it is.
+                    let along = (row[s] - levels[s]) / c.shift[s]
+                    expected[s] = along.isFinite ? min(1, max(0, along)) : target
+                } else {
+                    expected[s] = g + (target - g) * steps[target == 1 ? s : n + s]
+                }
+                row[s] -= c.shift[s] * expected[s]
+            }
+            return
+        }
         let settling = run < c.settleRows
         for s in 0..<min(row.count, c.shift.count) where c.shift[s] != 0 {
             if settling { row[s] = .nan } else if x >= 0.5 { row[s] -= c.shift[s] }

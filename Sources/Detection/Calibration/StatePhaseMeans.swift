@@ -71,9 +71,14 @@ public struct StatePhaseMeans: Sendable, Hashable, Codable {
     /// - Parameters:
     ///   - baseline: the window-deviation baseline fitted on the same rows (scale, window spread).
     ///   - shift: the state compensation's shifts (added back to judge a sensor's magnitude).
+    ///   - approach: the state compensation's `approachRows`, when fitted: a sensor whose
+    ///     approach to a state's level (3 time constants) does not end within that state's
+    ///     median phase is not judged by that state's phase means, since a mean over a phase then
+    ///     covers a different part of its approach curve at each phase length (a discharge
+    ///     temperature's 20 s lag against loaded phases of 15–55 s), so it follows the demand.
     ///   - runStarts: rows at which a run starts after a stop (a phase never spans one).
     static func fit(values: ArraySlice<Float>, stateValues: [Float], sensorCount n: Int, state: Int,
-                    baseline: WindowDeviationBaseline, shift: [Float], runStarts: [Int] = [],
+                    baseline: WindowDeviationBaseline, shift: [Float], approach: [Float]? = nil, runStarts: [Int] = [],
                     settings: Settings = Settings()) -> StatePhaseMeans? {
         let rows = n > 0 ? values.count / n : 0
         let minimumRows = baseline.settings.windowRows
@@ -98,6 +103,8 @@ public struct StatePhaseMeans: Sendable, Hashable, Codable {
             for s in 0..<n where s != state {
                 let m = phaseMeans[k * n + s]
                 guard m.count >= settings.minimumPhases else { continue }
+                if let approach, approach.count == 2 * n,
+                   3 * approach[k == 1 ? s : n + s] > RobustStatistics.median(phaseRows[k]) { continue }
                 let c = RobustStatistics.median(m)
                 let mad = RobustStatistics.scaledMAD(m, center: c)
                 let largest = m.map { abs($0 - c) }.max() ?? 0

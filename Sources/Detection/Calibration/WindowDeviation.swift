@@ -306,15 +306,32 @@ public struct WindowDeviationScorer: Sendable {
     private var changed: [Bool]
     /// Per-sensor deviation of the last scored row (0 where the sensor had no data).
     public private(set) var contributions: [Float]
-    /// After a restart: per sensor, how far the stop moved its level away from where it was
-    /// before the stop (normalized units; negative: down), shrunk to the closest return since
-    /// (see `allowRecovery(before:stopped:)`); empty when the run did not follow a stop the
-    /// scorer was told of.
+    /// After a restart: per sensor, the allowance of this row, `recoveryGap` × `recoveryFade`
+    /// (normalized units; negative: down; see `allowRecovery(before:stopped:)`); empty when the
+    /// run did not follow a stop the scorer was told of.
     private var recovery: [Float] = []
+    /// After a restart: per sensor, how far the stop moved its level away from where it was
+    /// before the stop, shrunk to the closest return since (0: back, the allowance has ended).
+    private var recoveryGap: [Float] = []
+    /// After a restart: per sensor, the fraction of `recoveryGap` still allowed: multiplied by
+    /// `recoveryDecay` each row, and by e (at most back to 1) for each `recoveryStep` the
+    /// sensor comes back (see `fadeRecovery`).
+    private var recoveryFade: [Float] = []
+    /// After a restart: per sensor, the return that is worth one settling time of fade
+    /// (`recoveryProgressShare` of its tolerated spread).
+    private var recoveryStep: [Float] = []
     /// After a restart: per sensor, its window mean's offset from normal before the stop.
     private var offsetBeforeStop: [Float] = []
-    /// Per row, the allowance keeps this fraction of itself (exp(−1 / recovery rows)).
+    /// Per row, the fade keeps this fraction of itself (exp(−1 / recovery rows)).
     private var recoveryDecay: Float = 0
+    /// How far a sensor must come back, in its window mean's tolerated spread (`windowScale`),
+    /// per settling time for its allowance not to fade: a quarter. A recovery that keeps that
+    /// pace keeps its whole allowance; a slower one fades in proportion to its shortfall. The
+    /// share is a pace, not a threshold: a held offset's noise still sets new closest returns
+    /// now and then, ever more rarely and by ever less, and each buys the fade back only in
+    /// proportion (a window mean wobbling by a tenth of a spread: a held offset counts 80 % six
+    /// rows later, `RecoveryFadeTests`).
+    static let recoveryProgressShare: Float = 0.25
 
     /// Creates a scorer with an empty window.
     public init(baseline: WindowDeviationBaseline) {
@@ -346,15 +363,24 @@ public struct WindowDeviationScorer: Sendable {
     /// where the stop left it. No
     /// allowance for a sensor without a reading in either, or when `before` was not full.
     ///
-    /// A recovery keeps going; a fault holds still. So the allowance also fades by itself, by
-    /// e each `recoveryRows` rows (the machine's settling time after a start, in rows): a sensor
-    /// still coming back gets about that long again to do so, while an offset that stays put
-    /// (a fault that began during the stop, on the stop's side) is judged once the allowance
-    /// has faded. `recoveryRows` ≤ 0 gives no allowance.
+    /// A recovery keeps going; a fault holds still. So the allowance fades, by e each
+    /// `recoveryRows` rows (the machine's settling time after a start, in rows), only while
+    /// the sensor stops coming back: each quarter of its tolerated spread it comes back
+    /// (`recoveryProgressShare`) buys back one settling time of fade. A sensor that recovers on
+    /// a time of its own, slower than the machine's settling (a compressor's oil, re-warming
+    /// with the thermal mass of its sump and cooler after a stop, minutes where the pressures
+    /// and current settle in seconds), keeps its allowance as long as it keeps coming back, and
+    /// the allowance never exceeds what is left of the way back; an offset that stays put (a
+    /// fault that began during the stop, on the stop's side) is judged once the allowance has
+    /// faded, a few `recoveryRows` rows after its last return. `recoveryRows` ≤ 0 gives no
+    /// allowance.
     public mutating func allowRecovery<C: Collection>(before: WindowDeviationScorer, stopped stoppedRow: C,
                                                       recoveryRows: Int) where C.Element == Float {
         let n = baseline.sensorCount
         recovery = [Float](repeating: 0, count: n)
+        recoveryGap = recovery
+        recoveryFade = [Float](repeating: 1, count: n)
+        recoveryStep = recovery
         offsetBeforeStop = [Float](repeating: 0, count: n)
         guard recoveryRows > 0, before.isFull, before.baseline.sensorCount == n else { return }
         recoveryDecay = exp(-1 / Float(recoveryRows))
@@ -367,6 +393,26 @@ public struct WindowDeviationScorer: Sendable {
             }
             s += 1
         }
+        recoveryGap = recovery
+        for s in 0..<n { recoveryStep[s] = baseline.windowScale[s] * Self.recoveryProgressShare }
+    }
+
+    /// One row of a sensor's allowance after a restart: its fade goes on (`decay`, e per
+    /// settling time), its gap shrinks to the closest return toward the level before the stop,
+    /// `change` (NaN: not judged yet), and ends once the sensor is back there or past it; what
+    /// the gap shrank by buys the fade back, e per `step` (never above 1). Returns the
+    /// allowance of the row, gap × fade.
+    @inline(__always)
+    static func fadeRecovery(gap: inout Float, fade: inout Float, change: Float, step: Float, decay: Float) -> Float {
+        fade *= decay
+        if change.isFinite, gap != 0 {
+            let before = abs(gap)
+            if gap < 0 { gap = change >= 0 ? 0 : max(gap, change) }
+            if gap > 0 { gap = change <= 0 ? 0 : min(gap, change) }
+            let progress = before - abs(gap)
+            if progress > 0, step > 0 { fade = min(1, fade * exp(progress / step)) }
+        }
+        return gap * fade
     }
 
     /// Where the stop moved a sensor toward its normal level (its offset before the stop on one
@@ -441,16 +487,14 @@ public struct WindowDeviationScorer: Sendable {
         let n = baseline.sensorCount
         for s in 0..<n { offsets[s] = windowMean(sensor: s) - baseline.windowCenter[s] }
         if !recovery.isEmpty {
-            for s in 0..<n { recovery[s] *= recoveryDecay }
-        }
-        if !recovery.isEmpty, isFull {
-            for s in 0..<n where offsets[s].isFinite && recovery[s] != 0 {
-                // The allowance shrinks to the closest return toward the level before the stop
-                // (it never grows), and ends once the sensor is back there or past it.
-                let change = offsets[s] - offsetBeforeStop[s]
-                if recovery[s] < 0 { recovery[s] = change >= 0 ? 0 : max(recovery[s], change) }
-                if recovery[s] > 0 { recovery[s] = change <= 0 ? 0 : min(recovery[s], change) }
-                offsets[s] = Self.beyondRecovery(offsets[s], before: offsetBeforeStop[s], allowance: recovery[s])
+            let full = isFull
+            for s in 0..<n where recoveryGap[s] != 0 {
+                let change = full ? offsets[s] - offsetBeforeStop[s] : .nan
+                recovery[s] = Self.fadeRecovery(gap: &recoveryGap[s], fade: &recoveryFade[s], change: change,
+                                                step: recoveryStep[s], decay: recoveryDecay)
+                if full, offsets[s].isFinite, recovery[s] != 0 {
+                    offsets[s] = Self.beyondRecovery(offsets[s], before: offsetBeforeStop[s], allowance: recovery[s])
+                }
             }
         }
         if let operating = baseline.operating {

@@ -332,7 +332,7 @@ public struct MachineModel: Sendable {
         /// row read while the machine stood, model order, NaN = missing; nil: not known), against
         /// their levels in this scorer's last window before the stop
         /// (`DetectorStream.restart(afterStop:recoveryRows:)`), an allowance that fades by e
-        /// each `recoveryRows` rows. Allocates once per restart.
+        /// each `recoveryRows` rows while a sensor stops coming back. Allocates once per restart.
         public mutating func restart(afterStop stoppedRow: [Float]?, recoveryRows: Int) {
             stream.restart(afterStop: stoppedRow, recoveryRows: recoveryRows)
             network = network.map { NetworkScorer(model: $0.model) }

@@ -1,0 +1,128 @@
+/// A judge of single rows of the sensors a two-state machine's compensation follows row by row
+/// (`StateCompensation.approachRows`), beside the window score: a reading that leaves its recent
+/// course by far more than any reading did in calibration is off, however short.
+///
+/// Why: a window mean dilutes one row by `windowRows` (a compressor's motor current jumping by
+/// half its rated value for one poll moves its 20-row mean by 2.5 %, inside the mean's normal
+/// wander), so no window score is an honest judge of a spike. With the first-order approach a
+/// compensated sensor has an expected course on every row, loading and unloading included, so
+/// its departure from the mean of its last `windowRows` compensated readings is small and steady
+/// (noise plus what the approach leaves unexplained); a sensor that spikes, or a fault that moves
+/// a reading in one row, departs from it by far more. Each sensor's tolerance is the largest
+/// departure calibration showed times `margin`, and at least `shiftFraction` of its state shift:
+/// the approach is a first-order lag fitted to sensors that are only nearly first order (a motor
+/// current's own speed and its discharge pressure's, a receiver's own ramp), its error after a
+/// change of state grows with the shift, and calibration sees a few dozen changes at most, too
+/// few for their largest departure to bound the next ones (measured: simulated compressor seeds
+/// 2 and 12, suction pressure, 2.0–2.1× calibration's largest in the next 10 minutes, at a few
+/// thousandths of a bar where a spike is tenths). A departure beyond it scores above 1 and is held
+/// for `windowRows` rows, as long as the spike sits in the window the score judges (the alert
+/// rule asks for several scores above the threshold).
+public struct RowSpikeCheck: Sendable, Hashable, Codable {
+    /// Columns of the checked sensors.
+    public var sensors: [Int]
+    /// Per checked sensor: the departure from its recent course (its unit, compensated) that
+    /// scores 1 (an alert).
+    public var tolerance: [Float]
+    /// Rows of the recent course (the window score's `windowRows`), and how long a departure is held.
+    public var windowRows: Int
+
+    /// The tolerance is the largest departure calibration showed times this.
+    public static let margin: Float = 2
+    /// ... and at least this fraction of the sensor's state shift.
+    public static let shiftFraction: Float = 0.1
+
+    /// Fits the check to compensated calibration rows (row-major, NaN = missing; what the window
+    /// score was fitted on): nil when no sensor has an approach. Each run (`runStarts`) starts
+    /// its course afresh, as the agent's stream does after a stop.
+    static func fit(values: ArraySlice<Float>, sensorCount n: Int, state: StateCompensation, windowRows: Int,
+                    runStarts: [Int] = []) -> RowSpikeCheck? {
+        guard n > 0, windowRows > 1, let approach = state.approachRows, approach.count == 2 * state.shift.count else { return nil }
+        let sensors = state.shift.indices.filter { $0 < n && state.shift[$0] != 0 }
+        guard !sensors.isEmpty else { return nil }
+        let rows = values.count / n
+        let runOfRow = CalibrationRuns.runOfRow(rows: rows, starts: runStarts)
+        var check = RowSpikeCheck(sensors: sensors, tolerance: [Float](repeating: 1, count: sensors.count), windowRows: windowRows)
+        var scorer = RowSpikeScorer(check)
+        var largest = [Float](repeating: 0, count: sensors.count)
+        var row = [Float](repeating: .nan, count: n)
+        for r in 0..<rows {
+            if let runOfRow, r > 0, runOfRow[r] != runOfRow[r - 1] { scorer = RowSpikeScorer(check) }
+            for s in 0..<n { row[s] = values[values.startIndex + r * n + s] }
+            scorer.push(row)
+            for k in sensors.indices where scorer.departures[k].isFinite { largest[k] = max(largest[k], scorer.departures[k]) }
+        }
+        for k in sensors.indices {
+            let floor = shiftFraction * abs(state.shift[sensors[k]])
+            check.tolerance[k] = largest[k] > 0 ? max(margin * largest[k], floor) : .infinity
+        }
+        guard check.tolerance.contains(where: \.isFinite) else { return nil }
+        return check
+    }
+}
+
+/// Applies a `RowSpikeCheck` to compensated rows as they arrive; allocation-free per row.
+struct RowSpikeScorer: Sendable {
+    let check: RowSpikeCheck
+    /// Per checked sensor, its last `windowRows` readings (ring, NaN = missing), their sum and count.
+    private var ring: [Float]
+    private var sums: [Float]
+    private var counts: [Int32]
+    private var next = 0
+    /// Per checked sensor, the last row's departure in its unit (NaN: no course yet), and its
+    /// score (departure ÷ tolerance) held over the last `windowRows` rows.
+    private(set) var departures: [Float]
+    /// Per checked sensor, the scores of the last `windowRows` rows (ring).
+    private var recentScores: [Float]
+    /// The largest held score of the last row, and per checked sensor.
+    private(set) var score: Float = 0
+    private(set) var sensorScores: [Float]
+
+    init(_ check: RowSpikeCheck) {
+        self.check = check
+        let k = check.sensors.count, w = max(1, check.windowRows)
+        ring = [Float](repeating: .nan, count: k * w)
+        sums = [Float](repeating: 0, count: k)
+        counts = [Int32](repeating: 0, count: k)
+        departures = [Float](repeating: .nan, count: k)
+        recentScores = [Float](repeating: 0, count: k * w)
+        sensorScores = [Float](repeating: 0, count: k)
+    }
+
+    /// Judges one compensated row (one value per sensor, NaN = missing) against the course of
+    /// the rows before it, then adds it to that course.
+    mutating func push(_ row: [Float]) {
+        let w = max(1, check.windowRows)
+        score = 0
+        for (k, s) in check.sensors.enumerated() {
+            let x = s < row.count ? row[s] : .nan
+            // A course needs at least half a window of readings.
+            let course = 2 * Int(counts[k]) >= w ? sums[k] / Float(counts[k]) : Float.nan
+            let departure = abs(x - course)
+            departures[k] = departure
+            let now = departure.isFinite ? departure / check.tolerance[k] : 0
+            recentScores[k * w + next] = now
+            var held: Float = 0
+            for i in 0..<w { held = max(held, recentScores[k * w + i]) }
+            sensorScores[k] = held
+            score = max(score, held)
+            let old = ring[k * w + next]
+            if old.isFinite { sums[k] -= old; counts[k] -= 1 }
+            ring[k * w + next] = x
+            if x.isFinite { sums[k] += x; counts[k] += 1 }
+        }
+        next = (next + 1) % w
+        if next == 0 { resum() }
+    }
+
+    /// Recomputes the sums from the ring once per pass (no rounding drift).
+    private mutating func resum() {
+        let w = max(1, check.windowRows)
+        for k in check.sensors.indices {
+            var sum: Float = 0, count: Int32 = 0
+            for i in 0..<w where ring[k * w + i].isFinite { sum += ring[k * w + i]; count += 1 }
+            sums[k] = sum
+            counts[k] = count
+        }
+    }
+}
