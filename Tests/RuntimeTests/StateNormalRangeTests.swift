@@ -37,6 +37,46 @@ struct StateNormalRangeTests {
         #expect(model.normalRange(column: 2, row: [1, 1.0, 50]) == model.normalRange(column: 2, row: [0, 0.25, 50]))
     }
 
+    @Test("a discharge temperature judged over the oil is quoted in readings: its range and judged mean move with the oil")
+    func sensorOverReferenceIsQuotedInReadings() throws {
+        var random = SplitMix64(seed: 4)
+        func row(loaded: Bool, oil: Float) -> [Float] {
+            let o = oil + 0.2 * Float(random.uniform(-1...1))
+            return [loaded ? 1 : 0, o, o + (loaded ? 20 : 12) + 0.2 * Float(random.uniform(-1...1))]
+        }
+        var values: [Float] = []
+        for r in 0..<900 { values += row(loaded: r % 60 < 30, oil: 80) }
+        var settings = CalibrationSettings()
+        settings.compensateStates = true
+        let (detector, report) = Calibrator(settings: settings)
+            .calibrate(values: values[...], sensorNames: ["loaded", "oil_temperature", "discharge_temperature"])
+        let reference = try #require(detector.overReference, "the discharge temperature is not judged over the oil: not the case under test")
+        #expect(reference.sensor == 2 && reference.reference == 1)
+        let model = MachineModel(path: "memory", file: DetectorFile(machine: "c", calibratedAt: "2026-11-29T00:00:00.000Z",
+                                                                    detector: detector, report: report))
+
+        // The oil 6 °C above calibration's: a discharge temperature 12 °C over it is its normal
+        // rise, so its normal range is the calibrated one moved by the oil's 6 °C.
+        let atCalibration = model.normalRange(column: 2, row: [0, 80, 92])
+        let warmer = model.normalRange(column: 2, row: [0, 86, 98])
+        #expect(atCalibration.low < 92 && 92 < atCalibration.high, "\(atCalibration)")
+        #expect(abs(warmer.low - atCalibration.low - 6) < 0.01 && abs(warmer.high - atCalibration.high - 6) < 0.01,
+                "range \(warmer) against \(atCalibration) at the calibration's oil")
+
+        // The quote of a scored stretch: the mean judged is the discharge temperature's own
+        // (about 98), inside the range expected of it. It is turned into readings with the oil's
+        // last reading, so it carries that reading's noise (± 0.2) beside the window mean's;
+        // quoted as judged (over the oil) it would read about 92.
+        var scorer = model.makeScorer()
+        for r in 0..<120 { _ = scorer.score(row: row(loaded: r % 60 < 30, oil: 80)) }
+        var last: [Float] = []
+        for _ in 0..<100 { last = row(loaded: false, oil: 86); _ = scorer.score(row: last) }
+        let quote = try #require(model.quote(column: 2, scorer: scorer, row: last))
+        let mean = try #require(quote.mean)
+        #expect(abs(mean - 98) < 0.5, "judged mean \(mean) of readings about 98")
+        #expect(quote.low < mean && mean < quote.high, "expected \(quote.low)…\(quote.high), mean \(mean)")
+    }
+
     @Test("a summary gives a sensor the state moves the range of the state the period was mostly in, and says which", arguments: [0.8, 0.2])
     func summaryRangeFollowsTheState(loadedShare: Double) throws {
         let model = try Self.compressorModel()

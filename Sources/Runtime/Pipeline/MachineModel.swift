@@ -61,7 +61,20 @@ public struct MachineModel: Sendable {
     ///   calibration speed up, with `high` infinite (any speed the plant runs at is normal).
     public func normalRange(column: Int, row: [Float], at point: OperatingPoint = .asRead) -> (low: Double, high: Double) {
         let stateOn = detector.state.map { row.indices.contains($0.state) && row[$0.state] >= 0.5 } ?? false
-        return normalRange(column: column, stateOn: stateOn, at: point)
+        let range = normalRange(column: column, stateOn: stateOn, at: point)
+        let offset = referenceOffset(column: column, row: row)
+        return (range.low + offset, range.high + offset)
+    }
+
+    /// What a sensor judged over another (`MachineDetector.overReference`: a compressor's
+    /// discharge temperature over its oil) reads beyond its judged value at the row `row`
+    /// (model order): the reference's reading less its calibration median; 0 for every other
+    /// sensor, or when the reference has no reading. Ranges the score judges in, turned into
+    /// readings, are moved by it last, as the detector applies it first.
+    func referenceOffset(column: Int, row: [Float]) -> Double {
+        guard let reference = detector.overReference, reference.sensor == column,
+              row.indices.contains(reference.reference), row[reference.reference].isFinite else { return 0 }
+        return Double(row[reference.reference] - reference.referenceLevel)
     }
 
     /// A machine's normal range for `column` while its state sensor (`stateSensor`) reads 1
@@ -100,7 +113,8 @@ public struct MachineModel: Sendable {
                 range.low += Double(state.shift[column])
                 range.high += Double(state.shift[column])
             }
-            return range
+            let offset = referenceOffset(column: column, row: row)
+            return (range.low + offset, range.high + offset)
         }
         let range = readings(expectation.low, expectation.high)
         // One value maps to one (or, at the level itself, to the band the compensation allows:
