@@ -80,18 +80,7 @@ struct ExpectedRangeTests {
         // Through the agent's alert thread to a real alert log and SQLite buffer.
         let directory = try TemporaryDirectory(prefix: "expected-range")
         defer { directory.remove() }
-        let configuration = AgentConfiguration(
-            sourcePath: directory.file("agent.conf"), agent: AgentSettings(),
-            buses: [BusConfiguration(name: "b", transport: .tcp(host: "127.0.0.1", port: 502))], machines: [machine])
-        let databasePath = Store.databasePath(dataDirectory: directory.path)
-        let database = try BufferDatabase(path: databasePath)
-        _ = try database.registerSensors(configuration)
-        let logPath = directory.file("alerts.jsonl")
-        let dispatcher = try AlertDispatcher(alertLog: try AlertLog(path: logPath), database: try BufferDatabase(path: databasePath),
-                                             actions: [], counters: SharedCounters(), logger: Logger(label: "test"))
-        dispatcher.dispatch([raised])
-        dispatcher.drain()
-        dispatcher.stop()
+        let (configuration, database, logPath) = try ScoredByTests.dispatchThroughAlertThread([raised], machines: [machine], in: directory)
         let line = try #require(try ScoredByTests.logLines(logPath).first)
         #expect(line["message"] as? String == raised.alert.message)
 

@@ -22,6 +22,25 @@ struct ScoredByTests {
         return try #require(events.first { $0.event.change == .raised }?.event, "no anomaly alert raised")
     }
 
+    /// Writes `events` through the agent's alert thread (`AlertDispatcher`, no actions) to a real
+    /// alert log and SQLite buffer in `directory`, with `machines` registered in the buffer, and
+    /// waits until they are written; returns the configuration, the buffer and the log's path.
+    static func dispatchThroughAlertThread(_ events: [AlertEvent], machines: [MachineConfiguration], in directory: TemporaryDirectory)
+        throws -> (configuration: AgentConfiguration, database: BufferDatabase, logPath: String) {
+        let configuration = AgentConfiguration(
+            sourcePath: directory.file("agent.conf"), agent: AgentSettings(),
+            buses: [BusConfiguration(name: "b", transport: .tcp(host: "127.0.0.1", port: 502))], machines: machines)
+        let databasePath = Store.databasePath(dataDirectory: directory.path)
+        let database = try BufferDatabase(path: databasePath)
+        _ = try database.registerSensors(configuration)
+        let logPath = directory.file("alerts.jsonl")
+        let dispatcher = try AlertDispatcher(alertLog: try AlertLog(path: logPath), database: try BufferDatabase(path: databasePath),
+                                             actions: [], counters: SharedCounters(), logger: Logger(label: "test"))
+        dispatcher.dispatch(events)
+        dispatcher.drain()
+        dispatcher.stop()
+        return (configuration, database, logPath)
+    }
     /// One line of the alert log per event, parsed.
     static func logLines(_ path: String) throws -> [[String: Any]] {
         try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map {
@@ -57,19 +76,9 @@ struct ScoredByTests {
                           started: Timestamp(millisecondsSinceEpoch: 1_795_000_100_000), topSensors: [], message: "motor-1: speed stale")
 
         // The agent's alert thread writes them to the alert log and the buffer.
-        let configuration = AgentConfiguration(
-            sourcePath: directory.file("agent.conf"), agent: AgentSettings(),
-            buses: [BusConfiguration(name: "b", transport: .tcp(host: "127.0.0.1", port: 502))],
-            machines: [pump.machine, motorMachine])
-        let databasePath = Store.databasePath(dataDirectory: directory.path)
-        let database = try BufferDatabase(path: databasePath)
-        _ = try database.registerSensors(configuration)
-        let logPath = directory.file("alerts.jsonl")
-        let dispatcher = try AlertDispatcher(alertLog: try AlertLog(path: logPath), database: try BufferDatabase(path: databasePath),
-                                             actions: [], counters: SharedCounters(), logger: Logger(label: "test"))
-        dispatcher.dispatch([network, window, AlertEvent(change: .raised, time: stale.started, alert: stale)])
-        dispatcher.drain()
-        dispatcher.stop()
+        let (configuration, database, logPath) = try Self.dispatchThroughAlertThread(
+            [network, window, AlertEvent(change: .raised, time: stale.started, alert: stale)],
+            machines: [pump.machine, motorMachine], in: directory)
         let expected: [String: String?] = ["pump-1": "network", "motor-1": "window_deviation"]
 
         // The alert log.
