@@ -25,18 +25,10 @@ public func loopbackBusTable(_ name: String, port: Int, responseTimeout: String?
 }
 
 /// The smallest agent.conf for the commands that only read the buffer (`alerts`, `acknowledge`):
-/// the buffer in `dataDirectory`, and `pump-1` with one sensor, `flow`, on a loopback bus that
-/// nothing serves.
+/// the buffer in `dataDirectory` (`offlineAgentConfigurationHead`), and `pump-1` with one
+/// sensor, `flow`, on its loopback bus that nothing serves.
 public func bufferOnlyConfiguration(dataDirectory: String) -> String {
-    """
-    [agent]
-    data_dir = "\(dataDirectory)"
-
-    [[bus]]
-    name = "b"
-    type = "tcp"
-    host = "127.0.0.1"
-
+    offlineAgentConfigurationHead(dataDirectory: dataDirectory) + """
     [[machine]]
     id = "pump-1"
 
