@@ -67,6 +67,21 @@ icu_hex=$(nm --defined-only -S "$static" 2>/dev/null | awk '$4 ~ /^icudt[0-9]+_d
 echo "static_icu_data_bytes=$(( 16#${icu_hex:-0} ))"
 echo "static_icu_symbols=$(nm --defined-only -C "$static" 2>/dev/null | grep -c ' icu_[0-9]*::' || true)"
 echo "static_foundation_symbols=$(nm --defined-only "$static" 2>/dev/null | grep -c ' \$s10Foundation' || true)"
+# How current scripts/edge-agent.order is: the functions it lists that this binary no longer
+# defines (renamed, respecialized or removed since scripts/hot-symbols.sh made the list). Their
+# successors are not listed either, so they sit among the cold code and each maps its 64 KB
+# around it (docs/performance.md, "The margin at 511961f": 268 missing cost 0.5 MB of RSS).
+# Names with a space or parenthesis are callgrind's own entries, not symbols.
+nm --defined-only "$static" 2>/dev/null | awk '{ print $3 }' | sort -u > "$out/static-symbols.txt"
+grep -v '[ (]' scripts/edge-agent.order | sort -u > "$out/order-listed.txt"
+comm -23 "$out/order-listed.txt" "$out/static-symbols.txt" > "$out/order-missing.txt"
+order_listed=$(wc -l < "$out/order-listed.txt") order_missing=$(wc -l < "$out/order-missing.txt")
+echo "static_order_listed=$order_listed"
+echo "static_order_missing=$order_missing"
+if [ $((order_missing * 100)) -gt "$order_listed" ]; then
+    echo "bench/footprint.sh: $order_missing of the $order_listed functions in scripts/edge-agent.order are not in this binary" \
+        "(list in $out/order-missing.txt): the order file is stale, regenerate it with scripts/hot-symbols.sh" >&2
+fi
 # The map is lld's (scripts/build-static.sh links with lld): one line per output section, input
 # section (`path/object.o:(.text.name)`, `lib.a(member.o):(.text)`) and symbol, columns VMA, LMA,
 # size, alignment, then the name.
