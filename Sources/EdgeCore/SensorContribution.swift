@@ -44,12 +44,21 @@ public struct SensorContribution: Sendable, Equatable {
     /// stand for (a window that still holds rows from before a change of state); nil for a
     /// phase's mean.
     public var judgedMean: Double?
+    /// With `judged` `spike`: the reading of the row the spike check judged (the largest
+    /// departure from its recent course of the rows its score still holds, which need not be
+    /// the last, `value`); `expectedLow`…`expectedHigh` is then the range of readings it allowed
+    /// at that row. Nil otherwise.
+    public var judgedReading: Double?
+    /// With `judged` `state` and no `relativeTo`: what moved the expected range, for its wording
+    /// (`for this state`, `at this speed`); nil on parts recorded before it was.
+    public var movedWith: ExpectedRangeCondition?
 
     /// Creates one sensor's part; `risePerMinute` and `normalRisePerMinute` only for a part
     /// that came from the rise of a temperature.
     public init(sensor: String, value: Double, unit: String = "", contribution: Double, normalLow: Double, normalHigh: Double,
                 risePerMinute: Double? = nil, normalRisePerMinute: Double? = nil, judged: SensorJudgement? = nil,
-                expectedLow: Double? = nil, expectedHigh: Double? = nil, relativeTo: String? = nil, judgedMean: Double? = nil) {
+                expectedLow: Double? = nil, expectedHigh: Double? = nil, relativeTo: String? = nil, judgedMean: Double? = nil,
+                judgedReading: Double? = nil, movedWith: ExpectedRangeCondition? = nil) {
         self.sensor = sensor
         self.value = value
         self.unit = unit
@@ -63,12 +72,16 @@ public struct SensorContribution: Sendable, Equatable {
         self.expectedHigh = expectedHigh
         self.relativeTo = relativeTo
         self.judgedMean = judgedMean
+        self.judgedReading = judgedReading
+        self.movedWith = movedWith
     }
 
     /// What a message quotes in parentheses after the reading of a level-judged part: the mean
     /// and range it was judged against, named for how (`mean 2.99, expected 2.666…2.936 given
-    /// flow`, `mean 19.7, expected 18.14…19.76 for this state`, `mean 1, expected -1.369…2.069`
-    /// for a level nothing moves); without them (a line written before they were recorded, a
+    /// flow`, `mean 19.7, expected 18.14…19.76 for this state`, `mean 4.1, expected 3.2…3.6 at
+    /// this speed`, `mean 52.1, expected 48…51.6` for a level nothing moves); a spike, the row's
+    /// reading and the range allowed there (`reading 61.2, expected 44…47.5 from its recent
+    /// course`); without them (a line written before they were recorded, a
     /// compensated speed, the network's score) the normal range as before (`normal 18.01…19.79`,
     /// `normal ≥ 290`, `calibration …`). A rise-judged part is quoted by its rate instead.
     /// - Parameters:
@@ -79,6 +92,9 @@ public struct SensorContribution: Sendable, Equatable {
         func range(_ low: Double, _ high: Double) -> String {
             low.isFinite && !high.isFinite ? "≥ \(format(low))" : "\(format(low))\(separator)\(format(high))"
         }
+        if !network, judged == .spike, let low = expectedLow, let high = expectedHigh, let reading = judgedReading {
+            return "reading \(format(reading)), expected \(range(low, high)) from its recent course"
+        }
         if !network, let judged, judged == .level || judged == .state || judged == .phase {
             guard let low = expectedLow, let high = expectedHigh, low.isFinite, high.isFinite else {
                 return relativeTo.map { "judged relative to \($0)" } ?? "normal \(range(normalLow, normalHigh))"
@@ -87,7 +103,7 @@ public struct SensorContribution: Sendable, Equatable {
             // The mean judged, where it is known: the reading alone may lie inside the range.
             let mean = judgedMean.map { $0.isFinite ? "mean \(format($0)), " : "" } ?? ""
             // A level's range is its calibration's: nothing the machine does moves it.
-            let condition = judged == .level ? "" : " " + (relativeTo.map { "given \($0)" } ?? "for this state")
+            let condition = judged == .level ? "" : " " + (relativeTo.map { "given \($0)" } ?? movedWith?.wording ?? "for this state")
             return "\(mean)expected \(range(low, high))\(condition)"
         }
         return "\(network ? "calibration" : "normal") \(range(normalLow, normalHigh))"
@@ -108,15 +124,36 @@ public enum SensorJudgement: String, Sendable, CaseIterable, Equatable {
     case phase
     /// How fast it rose (a lagged temperature's rise check), not its level.
     case rise
+    /// One row's departure from its recent course (a two-state machine's compensated sensor,
+    /// `RowSpikeCheck`): a spike a window mean would dilute. Quoted by that row's reading
+    /// (`judgedReading`) and the range allowed there.
+    case spike
     /// The int8 network's score, against the calibration's readings.
     case network
+}
+
+/// What moved the range a `state`-judged sensor was expected in: the `moved_with` field of a
+/// `top_sensors` entry.
+public enum ExpectedRangeCondition: String, Sendable, CaseIterable, Equatable {
+    /// A two-state machine's state (a compressor loaded or not, and its duty cycle).
+    case state
+    /// The speed a load compensation follows (a pump's or fan motor's).
+    case speed
+
+    /// How a message says it, after the range.
+    public var wording: String {
+        switch self {
+        case .state: "for this state"
+        case .speed: "at this speed"
+        }
+    }
 }
 
 extension JSONWriter {
     /// Writes `sensors` as an array of `{sensor, value, unit, contribution, normal_low,
     /// normal_high}`, with `rise_per_minute` and `normal_rise_per_minute` on a part that came
     /// from a temperature's rise, and `judged`, `expected_low`/`expected_high`, `relative_to`,
-    /// `judged_mean` where they are known.
+    /// `judged_mean`, `judged_reading`, `moved_with` where they are known.
     public mutating func contributions(_ name: String, _ sensors: [SensorContribution]) {
         array(name, sensors) { json, s in
             json.object {
@@ -137,6 +174,8 @@ extension JSONWriter {
                 }
                 if let partner = s.relativeTo { $0.field("relative_to", partner) }
                 if let mean = s.judgedMean { $0.field("judged_mean", mean) }
+                if let reading = s.judgedReading { $0.field("judged_reading", reading) }
+                if let condition = s.movedWith { $0.field("moved_with", condition.rawValue) }
             }
         }
     }

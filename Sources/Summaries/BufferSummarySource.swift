@@ -91,13 +91,8 @@ public enum BufferSummarySource {
         let details = StoredAlertDetails(of: record)
         var message = details?.message ?? ""
         if !record.note.isEmpty { message += message.isEmpty ? "note: \(record.note)" : " (note: \(record.note))" }
-        let sensors = (details?.contributions ?? []).map { s in
-            SummaryAlertSensor(sensor: s.sensor, value: s.value, unit: s.unit, contribution: s.contribution,
-                               normalLow: s.normalLow, normalHigh: s.normalHigh,
-                               risePerMinute: s.risePerMinute, normalRisePerMinute: s.normalRisePerMinute,
-                               judged: s.judged, expectedLow: s.expectedLow, expectedHigh: s.expectedHigh, relativeTo: s.relativeTo,
-                               judgedMean: s.judgedMean)
-        }
+        // The log line's parts as they are (`SummaryAlertSensor` is `SensorContribution`).
+        let sensors: [SummaryAlertSensor] = details?.contributions ?? []
         return SummaryAlert(
             id: details?.id ?? "\(record.machine)-\(record.id)", kind: record.kind, severity: record.severity,
             started: record.started, ended: record.ended, peakScore: record.peakScore, threshold: record.threshold,
@@ -127,6 +122,8 @@ public struct StoredAlertDetails: Decodable, Sendable {
         public var expected_high: Double?
         public var relative_to: String?
         public var judged_mean: Double?
+        public var judged_reading: Double?
+        public var moved_with: String?
     }
 
     /// The event (`raised`, `updated`, `cleared`).
@@ -171,7 +168,8 @@ public struct StoredAlertDetails: Decodable, Sendable {
                                risePerMinute: $0.rise_per_minute, normalRisePerMinute: $0.normal_rise_per_minute,
                                judged: $0.judged.flatMap(SensorJudgement.init(rawValue:)),
                                expectedLow: $0.expected_low, expectedHigh: $0.expected_high, relativeTo: $0.relative_to,
-                               judgedMean: $0.judged_mean)
+                               judgedMean: $0.judged_mean, judgedReading: $0.judged_reading,
+                               movedWith: $0.moved_with.flatMap(ExpectedRangeCondition.init(rawValue:)))
         }
     }
 }

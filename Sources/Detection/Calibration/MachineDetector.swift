@@ -238,6 +238,8 @@ public struct DetectorStream {
     /// Per sensor: whether the rise check's part is its contribution to the last row.
     private var riseDrove: [Bool]
     private var spikes: RowSpikeScorer?
+    /// Per sensor: whether the spike check's part is its contribution to the last row.
+    private var spikeDrove: [Bool]
     private var state = AlertDecisionRule.State()
     /// Rows scored since the stream started (or restarted): how full its windows are.
     public private(set) var rowsInWindows = 0
@@ -261,6 +263,16 @@ public struct DetectorStream {
             : detector.rise.map { TemperatureRiseScorer($0, lagCount: detector.load!.lagRows.count) }
         riseDrove = [Bool](repeating: false, count: detector.sensorNames.count)
         spikes = detector.state?.approachRows == nil ? nil : detector.spikes.map { RowSpikeScorer($0) }
+        spikeDrove = [Bool](repeating: false, count: spikes == nil ? 0 : detector.sensorNames.count)
+    }
+
+    /// The row the spike check (`RowSpikeCheck`) judged the sensor in `column` by, when that
+    /// check, not the window, its phase means or its rise, gave its contribution to the last
+    /// row: an alert then quotes that row's reading and the range allowed there. Nil otherwise.
+    public func rowSpike(column: Int) -> RowSpike? {
+        guard let spikes, spikeDrove.indices.contains(column), spikeDrove[column],
+              let k = spikes.check.sensors.firstIndex(of: column) else { return nil }
+        return spikes.heldSpike(ofSensor: k)
     }
 
     /// How the sensor in `column` rose, when the rise check (`TemperatureRiseCheck`), not the
@@ -277,9 +289,11 @@ public struct DetectorStream {
     /// its contribution stays at or below the score's threshold, every other sensor as it was
     /// (`WindowDeviationScorer.expectation(sensor:limit:)`), or the range of a phase's mean when
     /// the phase means gave its contribution. Nil when the rise check gave it (the alert quotes
-    /// the rise), or the sensor had no data. Allocation-free; for an alert, not every row.
+    /// the rise) or the spike check did (`rowSpike(column:)`), or the sensor had no data.
+    /// Allocation-free; for an alert, not every row.
     public func expectation(column: Int) -> WindowExpectation? {
         guard riseDrove.indices.contains(column), !riseDrove[column] else { return nil }
+        guard !(spikeDrove.indices.contains(column) && spikeDrove[column]) else { return nil }
         if let phases, let part = phases.expectation(sensor: column, limit: detector.threshold),
            part.contribution > deviation.contributions[column] {
             return WindowExpectation(low: part.low, high: part.high, seen: 1, relativeTo: nil, phase: part.state)
@@ -306,6 +320,7 @@ public struct DetectorStream {
         if compensator != nil || stateCompensator != nil {
             var i = 0
             for x in row where i < compensated.count { compensated[i] = x; i += 1 }
+            spikes?.takeReadings(compensated)
             detector.overReference?.apply(to: &compensated)
             let stateReading = phases.map { $0.phases.state < compensated.count ? compensated[$0.phases.state] : .nan } ?? .nan
             rise?.takeReadings(compensated)
@@ -342,11 +357,17 @@ public struct DetectorStream {
                 spikes!.push(compensated)
                 // A spike score of 1 is an alert: in the window score's units, its threshold.
                 let r = spikes!.score * detector.threshold
+                for s in spikeDrove.indices { spikeDrove[s] = false }
                 if r > 0, !combined.isNaN {
                     combined = max(combined, r)
                     for (k, s) in spikes!.check.sensors.enumerated() where s < merged.count {
-                        let level = merged[s].isNaN ? 0 : merged[s]
-                        merged[s] = max(level, spikes!.sensorScores[k] * detector.threshold)
+                        let level = merged[s].isNaN ? 0 : merged[s], part = spikes!.sensorScores[k] * detector.threshold
+                        // The larger part is what an alert quotes: the spike only when it is larger.
+                        if part > level, s < spikeDrove.count {
+                            spikeDrove[s] = true
+                            if s < riseDrove.count { riseDrove[s] = false }
+                        }
+                        merged[s] = max(level, part)
                     }
                 }
             }

@@ -61,6 +61,41 @@ public struct RowSpikeCheck: Sendable, Hashable, Codable {
     }
 }
 
+/// One row a `RowSpikeCheck` judged: its reading, the course it was judged against and the
+/// departure from it allowed, for an alert the check drove.
+public struct RowSpike: Sendable, Equatable {
+    /// The sensor's reading at that row, as read (before any compensation).
+    public var reading: Float
+    /// The same reading compensated, as the check judged it.
+    public var value: Float
+    /// The mean of the sensor's previous compensated readings (its recent course).
+    public var course: Float
+    /// The departure from the course that scores 1 (the sensor's tolerance).
+    public var tolerance: Float
+    /// How many rows before the last scored one it was (0: the last).
+    public var rowsAgo: Int
+
+    /// The range of readings the check allowed at that row: the course ± the tolerance, moved
+    /// into readings by what the compensations took off that row's reading (`reading - value`:
+    /// the state shift and its approach, a reference sensor's offset, a load compensation
+    /// outside its band). So the reading lies outside it exactly when its departure exceeded
+    /// the tolerance; where a load compensation's band lies between the two ends (it maps a
+    /// band of readings to one value), the far end is approximate by up to that band.
+    public var allowedReadings: (low: Float, high: Float) {
+        let offset = reading - value
+        return (course - tolerance + offset, course + tolerance + offset)
+    }
+
+    /// Creates a judged row.
+    public init(reading: Float, value: Float, course: Float, tolerance: Float, rowsAgo: Int) {
+        self.reading = reading
+        self.value = value
+        self.course = course
+        self.tolerance = tolerance
+        self.rowsAgo = rowsAgo
+    }
+}
+
 /// Applies a `RowSpikeCheck` to compensated rows as they arrive; allocation-free per row.
 struct RowSpikeScorer: Sendable {
     let check: RowSpikeCheck
@@ -74,6 +109,13 @@ struct RowSpikeScorer: Sendable {
     private(set) var departures: [Float]
     /// Per checked sensor, the scores of the last `windowRows` rows (ring).
     private var recentScores: [Float]
+    /// Per checked sensor, the course each of the last `windowRows` rows was judged against,
+    /// and its reading as read, before any compensation (rings beside `ring`): what an alert the
+    /// check drove quotes (`heldSpike(ofSensor:)`).
+    private var courses: [Float]
+    private var readings: [Float]
+    /// The checked sensors' readings of the row being scored, as read (`takeReadings`).
+    private var pendingReadings: [Float]
     /// The largest held score of the last row, and per checked sensor.
     private(set) var score: Float = 0
     private(set) var sensorScores: [Float]
@@ -86,7 +128,30 @@ struct RowSpikeScorer: Sendable {
         counts = [Int32](repeating: 0, count: k)
         departures = [Float](repeating: .nan, count: k)
         recentScores = [Float](repeating: 0, count: k * w)
+        courses = [Float](repeating: .nan, count: k * w)
+        readings = [Float](repeating: .nan, count: k * w)
+        pendingReadings = [Float](repeating: .nan, count: k)
         sensorScores = [Float](repeating: 0, count: k)
+    }
+
+    /// Takes the checked sensors' readings of the next row as read (one value per sensor, NaN =
+    /// missing), before any compensation moves them: what a spike is quoted by.
+    mutating func takeReadings(_ row: [Float]) {
+        for (k, s) in check.sensors.enumerated() { pendingReadings[k] = s < row.count ? row[s] : .nan }
+    }
+
+    /// The row whose departure gives the checked sensor `k` its held score (the largest of the
+    /// last `windowRows` rows'), nil when none departed (a held score of 0).
+    func heldSpike(ofSensor k: Int) -> RowSpike? {
+        guard check.sensors.indices.contains(k) else { return nil }
+        let w = max(1, check.windowRows)
+        var peak = -1, largest: Float = 0
+        for i in 0..<w where recentScores[k * w + i] > largest { largest = recentScores[k * w + i]; peak = i }
+        guard peak >= 0 else { return nil }
+        // `next` is the slot the next row takes: the last row's is the one before it.
+        let rowsAgo = (next - 1 - peak + 2 * w) % w
+        return RowSpike(reading: readings[k * w + peak], value: ring[k * w + peak], course: courses[k * w + peak],
+                        tolerance: check.tolerance[k], rowsAgo: rowsAgo)
     }
 
     /// Judges one compensated row (one value per sensor, NaN = missing) against the course of
@@ -102,6 +167,9 @@ struct RowSpikeScorer: Sendable {
             departures[k] = departure
             let now = departure.isFinite ? departure / check.tolerance[k] : 0
             recentScores[k * w + next] = now
+            courses[k * w + next] = course
+            readings[k * w + next] = pendingReadings[k]
+            pendingReadings[k] = .nan
             var held: Float = 0
             for i in 0..<w { held = max(held, recentScores[k * w + i]) }
             sensorScores[k] = held

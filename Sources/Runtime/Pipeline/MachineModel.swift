@@ -92,17 +92,43 @@ public struct MachineModel: Sendable {
         return range
     }
 
+    /// What an alert says a sensor was judged against (`quote`): how, the range of its reading
+    /// expected, and what was judged against it.
+    public struct Quote: Sendable, Equatable {
+        /// How it was judged.
+        public var judged: SensorJudgement
+        /// The range of its reading expected (for a spike, allowed at the row judged).
+        public var low: Double
+        public var high: Double
+        /// With `state`: the sensor its expected level depends on most (operating directions).
+        public var relativeTo: String?
+        /// The mean judged (not for a phase's mean, nor a spike).
+        public var mean: Double?
+        /// With `spike`: the reading of the row judged.
+        public var reading: Double?
+        /// With `state` and no `relativeTo`: what moved its range (the state, the speed).
+        public var movedWith: ExpectedRangeCondition?
+    }
+
     /// What the window score judged the sensor in `column` against at the scorer's last judged
     /// window, and the range of its reading it expected there: where its contribution stays at
     /// or below the threshold with the machine's state (`row`, model order), its speed (`point`)
     /// and every other sensor as they were (`DetectorStream.expectation(column:)`), turned from
     /// the units the score receives into readings as `normalRange` turns the calibrated range.
-    /// `mean`: the mean it judged, in readings the same way. Nil when the network scored it or
-    /// the rise check judged the sensor (those are quoted otherwise). Allocation-free; called
-    /// for an alert being raised or updated only.
-    public func quote(column: Int, scorer: Scorer, row: [Float], at point: OperatingPoint = .asRead)
-        -> (judged: SensorJudgement, low: Double, high: Double, relativeTo: String?, mean: Double?)? {
-        guard !scorer.networkDroveLastScore, let expectation = scorer.expectation(column: column) else { return nil }
+    /// `mean`: the mean it judged, in readings the same way. When the spike check gave its
+    /// contribution (`DetectorStream.rowSpike(column:)`): `spike`, the reading of the row it
+    /// judged and the range it allowed there (`RowSpike.allowedReadings`). A two-state machine's
+    /// state sensor (0 or 1) is quoted within the values it takes: its mean is the window's share
+    /// of loaded rows, and a range reaching below 0 or above 1 says nothing more. Nil when the
+    /// network scored it or the rise check judged the sensor (those are quoted otherwise).
+    /// Allocation-free; called for an alert being raised or updated only.
+    public func quote(column: Int, scorer: Scorer, row: [Float], at point: OperatingPoint = .asRead) -> Quote? {
+        guard !scorer.networkDroveLastScore else { return nil }
+        if let spike = scorer.rowSpike(column: column), spike.reading.isFinite, spike.value.isFinite, spike.course.isFinite {
+            let allowed = spike.allowedReadings
+            return Quote(judged: .spike, low: Double(allowed.low), high: Double(allowed.high), reading: Double(spike.reading))
+        }
+        guard let expectation = scorer.expectation(column: column) else { return nil }
         // A phase's mean is of that phase's state, the window's of the row's.
         let stateOn = expectation.phase.map { $0 == 1 }
             ?? detector.state.map { row.indices.contains($0.state) && row[$0.state] >= 0.5 } ?? false
@@ -116,14 +142,19 @@ public struct MachineModel: Sendable {
             let offset = referenceOffset(column: column, row: row)
             return (range.low + offset, range.high + offset)
         }
-        let range = readings(expectation.low, expectation.high)
+        var range = readings(expectation.low, expectation.high)
+        if detector.state?.state == column { range = (max(range.low, 0), min(range.high, 1)) }
         // One value maps to one (or, at the level itself, to the band the compensation allows:
         // its middle).
         let mean = expectation.mean.map { readings($0, $0) }.map { ($0.low + $0.high) / 2 }
         let partner = expectation.relativeTo.flatMap { sensorNames.indices.contains($0) ? sensorNames[$0] : nil }
+        // What moved it: a two-state machine's state (its duty cycle too), else a speed.
+        let movedWith: ExpectedRangeCondition? = stateMovesRange(column: column) || (loadMovesRange(column: column) && loadDriverIsDuty) ? .state
+            : loadMovesRange(column: column) ? .speed : nil
         let judged: SensorJudgement = expectation.phase != nil ? .phase
-            : partner != nil || stateMovesRange(column: column) || loadMovesRange(column: column) ? .state : .level
-        return (judged, range.low, range.high, partner, mean)
+            : partner != nil || movedWith != nil ? .state : .level
+        return Quote(judged: judged, low: range.low, high: range.high, relativeTo: partner, mean: mean,
+                     movedWith: judged == .state && partner == nil ? movedWith : nil)
     }
 
     /// The sensor that sets the operating point of a load-compensated machine (a pump's `speed`,
@@ -168,6 +199,9 @@ public struct MachineModel: Sendable {
     /// The 0/1 sensor whose state moves some sensors' normal ranges (a compressor's `loaded`),
     /// nil for a machine calibrated without two-state compensation.
     public var stateSensor: String? { detector.state.map { sensorNames[$0.state] } }
+
+    /// `stateSensor`'s column (model order).
+    public var stateColumn: Int? { detector.state?.state }
 
     /// Whether `column`'s normal range depends on the state of `stateSensor`.
     public func stateMovesRange(column: Int) -> Bool {
@@ -398,6 +432,11 @@ public struct MachineModel: Sendable {
         /// What the window score expected of the sensor in `column` at the last judged window
         /// (`DetectorStream.expectation(column:)`); for `MachineModel.quote`.
         func expectation(column: Int) -> WindowExpectation? { stream.expectation(column: column) }
+
+        /// The row the spike check judged the sensor in `column` by, when that check drove its
+        /// contribution to the last judged window (`DetectorStream.rowSpike(column:)`); for
+        /// `MachineModel.quote`.
+        func rowSpike(column: Int) -> RowSpike? { networkDrove ? nil : stream.rowSpike(column: column) }
 
         /// Where the last row scored put the machine (its speed and the speed's moving averages,
         /// as the load compensation judged it), for `MachineModel.normalRange(column:row:at:)`.

@@ -571,6 +571,7 @@ public struct ScoringEngine {
             let point = scorer.operatingPoint
             let speed = model.loadDriverColumn
             let byNetwork = scorer.networkDroveLastScore
+            let stateColumn = model.stateColumn
             let secondsPerRow = Double(state.configuration.pollInterval.wholeMilliseconds) / 1000
             contributions = state.configuration.sensors.enumerated().compactMap { i, sensor in
                 guard let column = state.columnOfSensor[i], shares.indices.contains(column) else { return nil }
@@ -578,6 +579,11 @@ public struct ScoringEngine {
                 // score, so it is not named as driving it (an unseen speed gets its own note).
                 // It is when it did add: below the prior's minimum, or through the network.
                 if column == speed, !(shares[column] > 0) { return nil }
+                // A two-state machine's state sensor (0 or 1) is the state the other sensors are
+                // quoted for: named only when its own share of loaded rows was past what the
+                // score allows (its judged mean outside its expected range), not for a share of
+                // the score within it (`loaded=1 (mean 1, expected -1.369…2.069)` said nothing).
+                if column == stateColumn, !byNetwork, !(Double(shares[column]) > model.threshold) { return nil }
                 // The range of what scored it: the network judges readings as read, against the
                 // calibration's; the window score, at the machine's state and speed.
                 let normal = byNetwork ? model.networkNormalRange(column: column) ?? (.nan, .nan)
@@ -608,6 +614,8 @@ public struct ScoringEngine {
             part.expectedHigh = expected.high
             part.relativeTo = expected.relativeTo
             part.judgedMean = expected.mean
+            part.judgedReading = expected.reading
+            part.movedWith = expected.movedWith
         }
         if let event = state.anomalies.observe(score: score, threshold: model.threshold, time: time, contributions: contributions, quote: quote) {
             events.append(event)
