@@ -1,5 +1,6 @@
 import EdgeCore
 import Foundation
+import Synchronization
 import Testing
 import TestSupport
 #if canImport(Glibc)
@@ -61,9 +62,20 @@ import Glibc
         #expect(try hiddenFiles(dir).isEmpty)
     }
 
-    /// The writer killed with SIGKILL at random moments: under the final names there is always
-    /// either the old file or a complete new one; only hidden temporaries may be torn, and
-    /// retention sweeps them once they are old.
+    /// The writer killed with SIGKILL in the middle of its writes: under the final names there
+    /// is always either the old file or a complete new one; only hidden temporaries may be torn,
+    /// and retention sweeps them once they are old.
+    ///
+    /// A run of `summarize --sample` takes about 140 ms alone, of which the writes (three files,
+    /// each a temporary written, fsynced and renamed) are the last 7 ms. Kills at random moments
+    /// of a whole run (as before) landed before the first write nearly every time (0 torn
+    /// temporaries in every run of it seen), and the window they were drawn from, the length of
+    /// a first run measured beside the whole suite, made the test take 160-446 s of a loaded
+    /// suite. Each round now kills the writer right after its n-th open or rename in the
+    /// directory (n = 1…9: per file the temporary opened, renamed over the final name, the
+    /// directory opened to be fsynced), seen by inotify on a thread that runs at once
+    /// (SCHED_FIFO where allowed): every kill lands among the writes, each step twice, and a
+    /// round takes one run.
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: executable), "build edge-agent first (swift build)"))
     func killedAtRandomMomentsNeverLeavesAHalfFile() async throws {
         let dir = try TemporaryDirectory(prefix: "summaries-kill")
@@ -71,42 +83,38 @@ import Glibc
         let name = SummaryFileName(machine: "pump-1", start: SampleSummary.input().start, end: SampleSummary.input().end)
         let html = dir.file(name.fileName(extension: "html"))
         let json = dir.file(name.fileName(extension: "json"))
-        let began = ContinuousClock.now
-        let status = try await runSample(output: dir.path).status
-        #expect(status == 0)
-        // Kills fall at random moments of a run: within `window`, how long a whole run took.
-        // The first run is measured beside the rest of the suite (26.5 s in a loaded whole-suite
-        // run, against ~1 s alone); a window that long let later runs finish before their kill
-        // (0 of 20 killed) and left the suite idle for minutes, sleeping. So a run that ends
-        // before its kill shortens the window to the time it was given, the run's length or
-        // more, halved: kills keep landing inside runs as the machine's load changes. At least
-        // 20 rounds, and until 3 runs were killed (at most 60).
-        var window = max(20, Int((ContinuousClock.now - began) / .milliseconds(1)))
+        let csv = dir.file(name.fileName(extension: "csv"))
+        #expect(try await runSample(output: dir.path).status == 0)
         var killed = 0
-        var rounds = 0
-        for round in 0..<60 where rounds < 20 || killed < 3 {
-            rounds += 1
+        var killedAfter: [Int: Int] = [:]
+        let rounds = Array(1...9) + Array(1...9)
+        for (round, events) in rounds.enumerated() {
             try "OLD REPORT".write(toFile: html, atomically: false, encoding: .utf8)
             try? FileManager.default.removeItem(atPath: json)
+            try? FileManager.default.removeItem(atPath: csv)
+            // Watching before the writer starts: no event can be missed.
+            let killer = try KillOnDirectoryEvent(directory: dir.path, events: events)
             let process = try ChildProcess(Self.executable, ["summarize", "--sample", "--output", dir.path])
-            let started = ContinuousClock.now
-            try await Task.sleep(for: .milliseconds(Int.random(in: 0...window)))
-            let given = ContinuousClock.now - started
+            killer.start(killing: process.processIdentifier)
+            #expect(await process.waitForExit(seconds: 120), "round \(round): the writer did not end")
+            killer.stop()
             process.killAndWait()
             if process.terminationReason == .uncaughtSignal {
                 killed += 1
-            } else {
-                window = max(20, min(window, Int(given / .milliseconds(1))) / 2)
+                killedAfter[events, default: 0] += 1
             }
             let text = try String(contentsOfFile: html, encoding: .utf8)
             #expect(text == "OLD REPORT" || (text.hasPrefix("<!DOCTYPE html>") && text.hasSuffix("</html>\n")), "round \(round)")
             if FileManager.default.fileExists(atPath: json) {
                 #expect((try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json)))) != nil, "round \(round)")
             }
+            if let table = try? String(contentsOfFile: csv, encoding: .utf8) {
+                #expect(table.hasPrefix("machine,period_start") && table.hasSuffix("\n"), "round \(round)")
+            }
         }
         #expect(killed > 0)
         let torn = try hiddenFiles(dir).count
-        print("summaries kill test: \(killed) of \(rounds) runs killed, \(torn) torn temporaries (kill window at the end \(window) ms)")
+        print("summaries kill test: \(killed) of \(rounds.count) runs killed (after event n: \(killedAfter.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", "))), \(torn) torn temporaries")
         // Retention sweeps the killed writers' temporaries once they are an hour old.
         let later = Timestamp(millisecondsSinceEpoch: Timestamp.now().millisecondsSinceEpoch + 2 * 3_600_000)
         let temporaries = Set(try hiddenFiles(dir))
@@ -168,5 +176,68 @@ import Glibc
         #expect(Set(deleted.map { String($0.prefix(15)) }) == ["a_2026-11-29T00", "a_2026-11-29T01", "a_2026-11-29T02"])
         #expect(try SummaryRetention().apply(in: dir.path, now: now).isEmpty)
         #expect(throws: SummaryWriterError.self) { try SummaryRetention(keepNewest: 1).apply(in: dir.file("missing")) }
+    }
+}
+
+/// Sends SIGKILL to a process right after the `events`-th open of a file in a directory (or of
+/// the directory itself) or rename into it (inotify), from a thread of its own that runs as soon as the event comes
+/// (SCHED_FIFO where allowed, like the tests' stand-ins for hardware).
+final class KillOnDirectoryEvent: @unchecked Sendable {
+    // @unchecked Sendable: `fd` and `events` are set in init; `pid` is written before the
+    // thread starts and read only by it; the flags are atomics.
+    private let fd: Int32
+    private let events: Int
+    private var pid: pid_t = 0
+    private let stopping = Atomic<Bool>(false)
+    private let finished = Atomic<Bool>(false)
+    private var started = false
+
+    /// Watches `directory` from now on (events before `start` are kept by the kernel).
+    init(directory: String, events: Int) throws {
+        fd = inotify_init1(Int32(O_CLOEXEC | O_NONBLOCK))
+        guard fd >= 0 else { throw TestSupportError("inotify_init1: \(String(cString: strerror(errno)))") }
+        guard inotify_add_watch(fd, directory, UInt32(IN_OPEN | IN_MOVED_TO)) >= 0 else {
+            let message = String(cString: strerror(errno))
+            close(fd)
+            throw TestSupportError("inotify_add_watch \(directory): \(message)")
+        }
+        self.events = events
+    }
+
+    /// Starts the thread that kills `pid`.
+    func start(killing pid: pid_t) {
+        self.pid = pid
+        started = true
+        let thread = Thread { [self] in run() }
+        thread.name = "kill-on-event"
+        thread.start()
+    }
+
+    /// Ends the thread (at most one 10 ms poll later) and closes the watch.
+    func stop() {
+        stopping.store(true, ordering: .sequentiallyConsistent)
+        if started { while !finished.load(ordering: .sequentiallyConsistent) { usleep(1_000) } }
+        close(fd)
+    }
+
+    private func run() {
+        DevicePriority.raiseCurrentThread()
+        var seen = 0
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let header = MemoryLayout<inotify_event>.size
+        while !stopping.load(ordering: .sequentiallyConsistent) && seen < events {
+            var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&descriptor, 1, 10) > 0 else { continue }
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            guard n > 0 else { continue }
+            var offset = 0
+            while offset + header <= n {
+                let length = buffer.withUnsafeBytes { Int($0.loadUnaligned(fromByteOffset: offset + 12, as: UInt32.self)) }
+                seen += 1
+                offset += header + length
+            }
+            if seen >= events { kill(pid, SIGKILL) }
+        }
+        finished.store(true, ordering: .sequentiallyConsistent)
     }
 }
