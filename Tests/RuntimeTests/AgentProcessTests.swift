@@ -80,7 +80,7 @@ import Glibc
         let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
         while ContinuousClock.now < deadline {
             if condition() { return true }
-            try? await Task.sleep(for: .milliseconds(20))
+            guard await pauseUnlessCancelled(.milliseconds(20)) else { break }
         }
         return condition()
     }

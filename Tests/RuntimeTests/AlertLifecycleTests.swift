@@ -31,7 +31,7 @@ import Testing
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             if try condition() { return true }
-            try? await Task.sleep(for: .milliseconds(50))
+            guard await pauseUnlessCancelled(.milliseconds(50)) else { break }
         }
         return try condition()
     }

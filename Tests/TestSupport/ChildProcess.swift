@@ -84,7 +84,9 @@ public final class ChildProcess: @unchecked Sendable {
     /// agents) until the child has exited or `seconds` passed; returns whether it exited.
     public func waitForExit(seconds: Double) async -> Bool {
         let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-        while process.isRunning && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(10)) }
+        while process.isRunning && ContinuousClock.now < deadline {
+            guard await pauseUnlessCancelled(.milliseconds(10)) else { break }
+        }
         if process.isRunning { return false }
         process.waitUntilExit()
         return true
@@ -183,7 +185,7 @@ public func waitUntilFile(_ path: String, contains text: String, occurrences: In
     }
     while ContinuousClock.now < deadline {
         if found() { return true }
-        try? await Task.sleep(for: .milliseconds(20))
+        guard await pauseUnlessCancelled(.milliseconds(20)) else { break }
     }
     return found()
 }
