@@ -154,7 +154,12 @@ public final class BusPoller: Sendable {
         var pending: [(write: ModbusWrite, completion: WriteCompletion?)] = []
         writes.withLock { swap(&pending, &$0) }
         guard !pending.isEmpty else { return }
-        for item in pending {
+        for (i, item) in pending.enumerated() {
+            guard waitOutPause(after: state.lastRequestEnd, now: clock.monotonicNanoseconds()) else {
+                // Stopping: `stop()` fails the writes not sent.
+                writes.withLock { $0.insert(contentsOf: pending[i...], at: 0) }
+                return
+            }
             ensureConnected(&state.connection)
             guard let client = state.connection.client, state.connection.isConnected else {
                 item.completion?(ModbusError(code: .notConnected, operation: item.write.operation, endpoint: bus.name))
@@ -343,6 +348,26 @@ public final class BusPoller: Sendable {
         }
     }
 
+    /// Waits until the bus's pause has passed since `lastRequestEnd` (0: no request yet; `now`:
+    /// the monotonic time already read). Every request waits for it: reads, a read asked again
+    /// and writes. A write queued meanwhile does not end it (the loop sends writes between
+    /// cycles: it is woken again for them); a stop does.
+    /// - Returns: false when the poller is stopping (send nothing more).
+    private func waitOutPause(after lastRequestEnd: UInt64, now: UInt64) -> Bool {
+        let pause = pauseNanoseconds
+        guard pause > 0, lastRequestEnd > 0, now < lastRequestEnd + pause else {
+            return !stopping.load(ordering: .sequentiallyConsistent)
+        }
+        var wokenForWrites = false
+        while wake.wait(untilMonotonicNanoseconds: lastRequestEnd + pause, now: clock.monotonicNanoseconds) {
+            if stopping.load(ordering: .sequentiallyConsistent) { break }
+            wake.drain()
+            wokenForWrites = true
+        }
+        if wokenForWrites { wake.wake() }
+        return !stopping.load(ordering: .sequentiallyConsistent)
+    }
+
     /// Polls one read and appends a reading per sensor.
     /// - Returns: true (and appends nothing) when `mayAskForSplit` and the device refused the
     ///   read as a whole with "illegal data address": the caller then reads sensor by sensor.
@@ -361,26 +386,25 @@ public final class BusPoller: Sendable {
             emit(read, quality: .stale, time: state.cycleTime, into: &state.readings)
             return false
         }
-        let pause = pauseNanoseconds
-        if pause > 0, state.lastRequestEnd > 0, now < state.lastRequestEnd + pause {
-            _ = wake.wait(untilMonotonicNanoseconds: state.lastRequestEnd + pause, now: clock.monotonicNanoseconds)
-        }
+        // Stopped during the pause: no request after the stop (the cycle is not handed over).
+        guard waitOutPause(after: state.lastRequestEnd, now: now) else { return false }
         var outcome = perform(read, client: state.connection.client, registers: &state.registers, bits: &state.bits)
+        state.lastRequestEnd = clock.monotonicNanoseconds()
         if let error = outcome, error.code == .invalidResponse {
             // Most likely a late answer to an earlier, timed-out request: the answers are out of
             // step with the requests. A flush cannot catch answers still in flight, so on TCP
             // start a fresh connection (late answers then go to the old socket); on a serial
-            // line the client has flushed. Then ask once more.
+            // line the client has flushed. Then ask once more, after the pause like any request.
             if case .tcp = bus.transport {
                 state.connection.close()
                 state.connection.nextAttempt = 0
                 ensureConnected(&state.connection)
             }
-            if state.connection.isConnected {
+            if state.connection.isConnected, waitOutPause(after: state.lastRequestEnd, now: clock.monotonicNanoseconds()) {
                 outcome = perform(read, client: state.connection.client, registers: &state.registers, bits: &state.bits)
+                state.lastRequestEnd = clock.monotonicNanoseconds()
             }
         }
-        state.lastRequestEnd = clock.monotonicNanoseconds()
         let index = runtime.healthIndex
         guard let error = outcome else {
             let decodeErrors = decode(read, registers: state.registers, bits: state.bits, time: state.cycleTime, into: &state.readings)

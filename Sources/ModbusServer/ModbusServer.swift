@@ -94,7 +94,14 @@ public final class ModbusServer: @unchecked Sendable {
     private struct State: Sendable {
         var units: [Int: UnitState] = [:]
         var dropAll = false
+        /// When the latest requests arrived (`recentRequestsKept` at most, oldest overwritten).
+        var arrivals: [(unit: Int, monotonicNanoseconds: UInt64)] = []
+        var nextArrival = 0
     }
+
+    /// How many request arrivals `recentRequests()` keeps: memory stays flat however long the
+    /// server runs (the simulator serves thousands of requests a second).
+    private static let recentRequestsKept = 4096
 
     private let context: OpaquePointer
     private let isTCP: Bool
@@ -344,6 +351,16 @@ public final class ModbusServer: @unchecked Sendable {
         state.withLock { $0.units[unit]?.requests ?? 0 }
     }
 
+    /// The latest requests for units this server serves (up to 4,096), oldest first: the unit
+    /// and when the serving thread took the request (CLOCK_MONOTONIC nanoseconds, before it
+    /// answered), so a test can measure the gaps a client leaves between requests.
+    package func recentRequests() -> [(unit: Int, monotonicNanoseconds: UInt64)] {
+        state.withLock { s in
+            s.arrivals.count < Self.recentRequestsKept ? s.arrivals
+                : Array(s.arrivals[s.nextArrival...] + s.arrivals[..<s.nextArrival])
+        }
+    }
+
     // MARK: Serving
 
     private struct PendingReply {
@@ -377,6 +394,9 @@ public final class ModbusServer: @unchecked Sendable {
                 return isTCP ? .exception(.gatewayTargetFailedToRespond) : .ignore
             }
             s.units[unitID]!.requests += 1
+            let arrival = (unit: unitID, monotonicNanoseconds: monotonicNow())
+            if s.arrivals.count < Self.recentRequestsKept { s.arrivals.append(arrival) } else { s.arrivals[s.nextArrival] = arrival }
+            s.nextArrival = (s.nextArrival + 1) % Self.recentRequestsKept
             let u = s.units[unitID]!
             switch u.fault {
             case .silent: return .ignore
