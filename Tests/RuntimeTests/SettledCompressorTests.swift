@@ -17,7 +17,7 @@ import Testing
     /// Anomaly alerts raised by the agent's scoring path in `minutes` of normal running after
     /// calibration (the first 5 settling after the start, as `settle_after_start` says).
     static func normalAlerts(seed: UInt64, minutes: Int) throws -> (raised: Int, peak: Double) {
-        let compressor = try CalibratedCompressor(seed: seed, settled: true)
+        let compressor = try CalibratedCompressor(seed: seed)
         var sim = compressor.sim
         var engine = ScoringEngine(machines: [compressor.machine], models: [MachineModel(path: "memory", file: compressor.file)])
         var raised = 0, peak = 0.0
@@ -49,7 +49,7 @@ import Testing
     /// motor_current --no-settle`, main at 9e27076: seeds 4 and 14 missed).
     @Test(arguments: [4, 14] as [UInt64])
     func spikingCurrentAlerts(seed: UInt64) throws {
-        let compressor = try CalibratedCompressor(seed: seed)
+        let compressor = try CalibratedCompressor(seed: seed, settled: false)
         let outcome = try compressor.run(stepsAfterFault: 3000) { elapsed in
             Fault(.sensorSpike, startSeconds: elapsed, severity: 0.5, profile: .step, channel: "motor_current")
         }

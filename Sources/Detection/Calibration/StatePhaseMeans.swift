@@ -1,12 +1,16 @@
-/// Means over whole phases of a two-state machine (a compressor's loaded and unloaded stretches),
-/// compared with the phase means calibration saw.
+/// The ends of whole phases of a two-state machine (a compressor's loaded and unloaded
+/// stretches): each complete phase's mean over its last window, compared with what calibration's
+/// phases showed.
 ///
 /// Within a loaded phase a compressor's discharge pressure and current ramp with its receiver's
 /// pressure band (0.6–1.2 bar), so a 20-row window mean of even the state-compensated reading
 /// tolerates the whole band, and an outlet valve that closes (+0.8 bar on the discharge while
-/// loaded) stays inside it. Every loaded phase runs through the same band whatever the demand,
-/// so the mean over a whole phase hardly moves in normal operation, and the valve's offset is
-/// many times what calibration's phases showed. A sensor is judged this way, in a state, only
+/// loaded) stays inside it. Every loaded phase ends where the pressure switch ends it, at the
+/// cut-out, whatever the demand, so the mean of its last window (`endRows`) hardly moves in
+/// normal operation, and the valve's offset is many times what calibration's phases showed. Not
+/// the mean over time: the fill slows toward the cut-out, most at a high demand, whose phases
+/// then dwell near the top (a settled compressor at load 0.85 after a calibration at 0.6:
+/// 1,967 alerting rows on the receiver pressure; `StatePhaseAccumulator`). A sensor is judged this way, in a state, only
 /// when its phase means are at least twice as sharp as its window means
 /// (`tolerance < sharpness · windowScale`) and, over enough phases, scatter about one level
 /// rather than drift (a temperature following its oil is left to the window score). By default
@@ -24,6 +28,10 @@ public struct StatePhaseMeans: Sendable, Hashable, Codable {
     public var tolerance: [Float]
     /// Fewest readings of a sensor in a phase for its mean to be judged (shorter phases are not).
     public var minimumRows: Int
+    /// Rows at the end of a phase whose mean judges it (`StatePhaseAccumulator`); nil (files
+    /// written before phases were judged by their end): the mean over the whole phase, as they
+    /// were calibrated.
+    public var endRows: Int?
 
     /// Number of sensors.
     public var sensorCount: Int { center.count / 2 }
@@ -51,10 +59,13 @@ public struct StatePhaseMeans: Sendable, Hashable, Codable {
         /// the window score, and its mean over a few dozen rows is no sharper (at 1 s polls a
         /// compressor's loaded phases last 15–55 rows, at 100 ms 150–550).
         public var minimumPhaseWindows: Float
+        /// Whether a phase is judged by its end (the mean of its last window) rather than its
+        /// mean over time, which follows the demand (`StatePhaseAccumulator`).
+        public var judgesEnd: Bool
 
         /// Creates settings; the defaults are the shipped ones.
         public init(minimumPhases: Int = 3, sharpness: Float = 0.5, madFactor: Float = 3, states: [Int] = [1],
-                    minimumScatter: Float = 0.5, driftPhases: Int = 20, minimumPhaseWindows: Float = 4) {
+                    minimumScatter: Float = 0.5, driftPhases: Int = 20, minimumPhaseWindows: Float = 4, judgesEnd: Bool = true) {
             self.minimumPhases = minimumPhases
             self.sharpness = sharpness
             self.madFactor = madFactor
@@ -62,6 +73,7 @@ public struct StatePhaseMeans: Sendable, Hashable, Codable {
             self.minimumScatter = minimumScatter
             self.driftPhases = driftPhases
             self.minimumPhaseWindows = minimumPhaseWindows
+            self.judgesEnd = judgesEnd
         }
     }
 
@@ -85,10 +97,11 @@ public struct StatePhaseMeans: Sendable, Hashable, Codable {
         let runOfRow = CalibrationRuns.runOfRow(rows: rows, starts: runStarts)
         var phaseMeans = [[Float]](repeating: [], count: 2 * n)
         var phaseRows: [[Float]] = [[], []]
-        var accumulator = StatePhaseAccumulator(sensorCount: n)
+        let endRows = settings.judgesEnd ? minimumRows : nil
+        var accumulator = StatePhaseAccumulator(sensorCount: n, endRows: endRows)
         var means = [Float](repeating: .nan, count: n)
         for r in 0..<rows {
-            if let runOfRow, r > 0, runOfRow[r] != runOfRow[r - 1] { accumulator = StatePhaseAccumulator(sensorCount: n) }
+            if let runOfRow, r > 0, runOfRow[r] != runOfRow[r - 1] { accumulator = StatePhaseAccumulator(sensorCount: n, endRows: endRows) }
             let start = values.startIndex + r * n
             guard let ended = accumulator.push(values[start..<(start + n)], state: stateValues[r]) else { continue }
             phaseRows[ended].append(accumulator.finishedRows)
@@ -123,18 +136,49 @@ public struct StatePhaseMeans: Sendable, Hashable, Codable {
             }
         }
         guard center.contains(where: \.isFinite) else { return nil }
-        return StatePhaseMeans(state: state, center: center, tolerance: tolerance, minimumRows: minimumRows)
+        return StatePhaseMeans(state: state, center: center, tolerance: tolerance, minimumRows: minimumRows, endRows: endRows)
     }
 }
 
-/// Sums one phase of a two-state machine's rows; a phase counts as complete when it began at a
-/// change of state seen by this accumulator (the first, partial, phase after a start does not).
+/// Sums one phase of a two-state machine's rows and keeps its two ends (its first and its last
+/// `endRows` rows); a phase counts as complete when it began at a change of state seen by this
+/// accumulator (the first, partial, phase after a start does not).
+///
+/// A phase is judged by the mean of its two ends, not by its mean over time: a sensor that
+/// ramps through a phase between two points the machine's control sets (a receiver between its
+/// pressure switch's cut-in and cut-out, the discharge pressure and current with it) passes the
+/// same values whatever the demand, but spends longer near the top when the fill slows there,
+/// so its mean over time follows the demand while its ends do not (docs/detection.md, "A change
+/// of demand").
+/// Sums one phase of a two-state machine's rows and keeps its last `endRows`; a phase counts as
+/// complete when it began at a change of state seen by this accumulator (the first, partial,
+/// phase after a start does not).
+///
+/// With `endRows`, a phase is judged by the mean of its last `endRows` rows, the window just
+/// before the change of state that ends it, not by its mean over time. A compressor's loaded
+/// phase ends where its pressure switch ends it: the receiver at the cut-out whatever the
+/// demand, the discharge pressure its separator's drop above it, the current with it. Over time
+/// they pass the same band at any demand, but the receiver fills ever more slowly toward the
+/// cut-out (less delivery against more back pressure, more leakage), most at a high demand,
+/// whose phases then dwell near the top, so their mean over time follows the demand
+/// (docs/detection.md, "A change of demand"). The last window is also the farthest from the
+/// approach after the change into the phase, which a fault's new level only shows in part.
 struct StatePhaseAccumulator: Sendable {
+    private let n: Int
+    /// Rows at the end of a phase that judge it, or 0: its mean over time (detector files
+    /// written before, `StatePhaseMeans.endRows` nil).
+    private let endRows: Int
+    /// Per sensor, the sum and readings of the phase being summed (mean over time), and of the
+    /// one the last change of state ended (its last `endRows` rows, or all of it).
     private var sums: [Float]
     private var counts: [Int32]
-    /// The sums of the phase the last change of state ended (swapped, so no row allocates).
     private var finishedSums: [Float]
     private var finishedCounts: [Int32]
+    /// Per sensor, readings in the phase the last change of state ended (all of it).
+    private var finishedReadings: [Int32]
+    /// The last `endRows` rows of the phase being summed (row-major ring, NaN = missing).
+    private var ring: [Float]
+    private var ringNext = 0
     /// The state of the phase being summed (-1: none yet).
     private var current = -1
     /// Whether the phase being summed began at a change of state.
@@ -143,11 +187,16 @@ struct StatePhaseAccumulator: Sendable {
     private var length = 0
     private var finishedLength = 0
 
-    init(sensorCount n: Int) {
+    /// - Parameter endRows: rows at the end of a phase that judge it; nil: its mean over time.
+    init(sensorCount n: Int, endRows: Int?) {
+        self.n = n
+        self.endRows = max(endRows ?? 0, 0)
         sums = [Float](repeating: 0, count: n)
         counts = [Int32](repeating: 0, count: n)
         finishedSums = sums
         finishedCounts = counts
+        finishedReadings = counts
+        ring = [Float](repeating: .nan, count: self.endRows * n)
     }
 
     /// Adds a row; returns the state of the complete phase this row ended (its means are then
@@ -159,9 +208,14 @@ struct StatePhaseAccumulator: Sendable {
         var ended: Int?
         if k != current {
             if complete { ended = current }
-            swap(&sums, &finishedSums)
-            swap(&counts, &finishedCounts)
-            for s in sums.indices { sums[s] = 0; counts[s] = 0 }
+            for s in 0..<n { finishedReadings[s] = counts[s] }
+            if endRows > 0 {
+                sumLastRows()
+            } else {
+                swap(&sums, &finishedSums)
+                swap(&counts, &finishedCounts)
+            }
+            for s in 0..<n { sums[s] = 0; counts[s] = 0 }
             finishedLength = length
             length = 0
             complete = current >= 0
@@ -169,20 +223,47 @@ struct StatePhaseAccumulator: Sendable {
         }
         length += 1
         var s = 0
-        for v in row where s < sums.count {
-            if v.isFinite { sums[s] += v; counts[s] += 1 }
+        if endRows == 0 {
+            for v in row where s < n {
+                if v.isFinite { sums[s] += v; counts[s] += 1 }
+                s += 1
+            }
+            return ended
+        }
+        let slot = ringNext * n
+        for v in row where s < n {
+            ring[slot + s] = v
+            if v.isFinite { counts[s] += 1 }
             s += 1
         }
+        while s < n { ring[slot + s] = .nan; s += 1 }
+        ringNext = ringNext + 1 == endRows ? 0 : ringNext + 1
         return ended
+    }
+
+    /// Sums the ring's rows of the phase being summed (its last `endRows`, or all of a shorter one).
+    private mutating func sumLastRows() {
+        for s in 0..<n { finishedSums[s] = 0; finishedCounts[s] = 0 }
+        var slot = ringNext
+        for _ in 0..<min(length, endRows) {
+            slot = slot == 0 ? endRows - 1 : slot - 1
+            for s in 0..<n {
+                let v = ring[slot * n + s]
+                if v.isFinite { finishedSums[s] += v; finishedCounts[s] += 1 }
+            }
+        }
     }
 
     /// Rows of the phase the last `push` ended.
     var finishedRows: Float { Float(finishedLength) }
 
-    /// The means of the phase the last `push` ended (NaN for a sensor with fewer than `minimumRows` readings).
+    /// The means of the phase the last `push` ended: per sensor, the mean of its last
+    /// `endRows` rows, or (`endRows` nil) of all of it; NaN for a sensor with fewer than
+    /// `minimumRows` readings in the phase, or none in its last rows.
     func finishedMeans(into means: inout [Float], minimumRows: Int) {
         for s in means.indices {
-            means[s] = finishedCounts[s] >= Int32(minimumRows) ? finishedSums[s] / Float(finishedCounts[s]) : .nan
+            means[s] = s < n && finishedReadings[s] >= Int32(minimumRows) && finishedCounts[s] > 0
+                ? finishedSums[s] / Float(finishedCounts[s]) : .nan
         }
     }
 }
@@ -207,7 +288,7 @@ struct StatePhaseScorer: Sendable {
         self.phases = phases
         self.weight = weight
         let n = phases.sensorCount
-        accumulator = StatePhaseAccumulator(sensorCount: n)
+        accumulator = StatePhaseAccumulator(sensorCount: n, endRows: phases.endRows)
         means = [Float](repeating: .nan, count: n)
         last = [Float](repeating: 0, count: 2 * n)
         contributions = [Float](repeating: 0, count: n)
