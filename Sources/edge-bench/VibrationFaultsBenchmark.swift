@@ -10,7 +10,8 @@ import Musl
 
 /// `edge-bench vibration-faults [--kind pump|motor|compressor] [--seeds FIRST-LAST] [--step-ms MS]
 /// [--fault KIND] [--channel NAME] [--severity S] [--fault-minutes M] [--wander-power P] [--automatic] [--no-phase-means]
-/// [--phase-states 1|0,1] [--no-load-prior] [--no-rise-check] [--no-spike-check] [--levels] [--settle|--no-settle]`: does a fault alert on a machine
+/// [--phase-states 1|0,1] [--no-load-prior] [--no-rise-check] [--no-spike-check] [--levels] [--settle|--no-settle]
+/// [--settle-after-start S] [--no-run-signal] [--trace]`: does a fault alert on a machine
 /// calibrated for 10 minutes? (Vibration faults by default; `--fault` takes any of the machine
 /// kind's process faults or a sensor fault, `--channel` the sensor a sensor fault hits;
 /// `--wander-power P` calibrates with that wander discount power, 0 = none, to see what the
@@ -28,7 +29,15 @@ import Musl
 /// profile). Prints per machine the weights of the sensors the fault moves (the simulator's label;
 /// vibration for vibration faults) and of any other sensor weighted below 1, the alerted rows of
 /// the normal stretch, and the fault's first alert (with the sensor that contributed most) and
-/// peak score ÷ threshold. Figures, not a pass/fail: see docs/detection.md ("Vibration and the wander discount").
+/// peak score ÷ threshold. The `running` contact is the machine's run signal, as agent.conf's
+/// `run_signal = "running"` makes it: stopped (and settling, `--settle-after-start S` seconds,
+/// default 0 as agent.conf's) rows are neither calibrated on nor scored, and a start after a stop
+/// restarts the stream as the agent does (`DetectorStream.restart(afterStop:recoveryRows:)`);
+/// `--no-run-signal` scores every row, stopped or not, as the bench did before 2026-11-30 (a
+/// stopped machine's readings alerted and "caught" faults). `--trace` adds, per machine, the
+/// plant's operating-point changes and, for the normal stretch's alerted rows, the sensor that
+/// contributed most, how it was judged (level, rise, phase) and, at its first alerted row, its
+/// reading against the load prior's range at the speed and its moving averages. Figures, not a pass/fail: see docs/detection.md ("Vibration and the wander discount").
 func vibrationFaultsBenchmark(_ args: [String]) throws -> Int32 {
     var kinds: [MachineKind] = [.compressor, .pump, .motor]
     var seeds: ClosedRange<UInt64> = 1...10
@@ -46,7 +55,10 @@ func vibrationFaultsBenchmark(_ args: [String]) throws -> Int32 {
     var faultMinutes = 10
     var levels = false
     var settle: Bool?
-    try forEachBenchOption(args, flags: ["--automatic", "--no-load-prior", "--no-rise-check", "--no-spike-check", "--levels", "--settle", "--no-settle", "--no-phase-means"]) { name, value in
+    var trace = false
+    var settleAfterStartSeconds = 0.0
+    var runSignal = true
+    try forEachBenchOption(args, flags: ["--trace", "--no-run-signal", "--automatic", "--no-load-prior", "--no-rise-check", "--no-spike-check", "--levels", "--settle", "--no-settle", "--no-phase-means"]) { name, value in
         switch name {
         case "--kind":
             guard let k = MachineKind(rawValue: value) else { throw BenchError("--kind must be pump, motor or compressor, not \"\(value)\"") }
@@ -87,6 +99,13 @@ func vibrationFaultsBenchmark(_ args: [String]) throws -> Int32 {
             settle = name == "--settle"
         case "--no-phase-means":
             phaseMeans = false
+        case "--trace":
+            trace = true
+        case "--no-run-signal":
+            runSignal = false
+        case "--settle-after-start":
+            guard let seconds = Double(value), seconds >= 0 else { throw BenchError("--settle-after-start takes seconds ≥ 0, not \"\(value)\"") }
+            settleAfterStartSeconds = seconds
         case "--phase-states":
             let states = value.split(separator: ",").compactMap { Int($0) }
             guard !states.isEmpty, states.allSatisfy({ $0 == 0 || $0 == 1 }) else {
@@ -94,7 +113,7 @@ func vibrationFaultsBenchmark(_ args: [String]) throws -> Int32 {
             }
             phaseStates = states
         default:
-            throw BenchError("unknown argument \"\(name)\" (expected --kind, --seeds, --step-ms, --fault, --channel, --severity, --fault-minutes, --wander-power, --automatic, --no-phase-means, --phase-states, --no-load-prior, --no-rise-check, --no-spike-check, --levels, --settle, --no-settle)")
+            throw BenchError("unknown argument \"\(name)\" (expected --kind, --seeds, --step-ms, --fault, --channel, --severity, --fault-minutes, --wander-power, --automatic, --no-phase-means, --phase-states, --no-load-prior, --no-rise-check, --no-spike-check, --levels, --settle, --no-settle, --settle-after-start, --no-run-signal, --trace)")
         }
     }
     print("vibration-faults: \(fault.rawValue)\(channel.map { " on \($0)" } ?? "") severity \(severity) (step) for \(faultMinutes) min\(loadPrior ? "" : ", no load prior"), polls every \(stepMilliseconds) ms, \(automatic ? "automatic operation" : "one operating point" + (settle.map { $0 ? ", settled" : ", not settled" } ?? ", pumps and fan motors settled")); seeds \(seeds.lowerBound)–\(seeds.upperBound)")
@@ -109,7 +128,8 @@ func vibrationFaultsBenchmark(_ args: [String]) throws -> Int32 {
             let outcome = vibrationProcedure(kind: kind, seed: seed, stepMilliseconds: stepMilliseconds, fault: fault,
                                              severity: severity, automatic: automatic, channel: channel,
                                              wanderPower: wanderPower, phaseMeans: phaseMeans, phaseStates: phaseStates,
-                                             loadPrior: loadPrior, riseCheck: riseCheck, spikeCheck: spikeCheck, faultMinutes: faultMinutes, levels: levels,
+                                             loadPrior: loadPrior, riseCheck: riseCheck, spikeCheck: spikeCheck, faultMinutes: faultMinutes, levels: levels, trace: trace,
+                                             settleAfterStartSeconds: settleAfterStartSeconds, runSignal: runSignal,
                                              settle: !automatic && (settle ?? (kind != .compressor)))
             machines += 1
             if outcome.firstAlertSeconds != nil { caught += 1 }
@@ -140,7 +160,8 @@ private struct VibrationOutcome {
 private func vibrationProcedure(kind: MachineKind, seed: UInt64, stepMilliseconds: Int64, fault: FaultKind,
                                 severity: Double, automatic: Bool, channel: String?,
                                 wanderPower: Float?, phaseMeans: Bool, phaseStates: [Int],
-                                loadPrior: Bool, riseCheck: Bool, spikeCheck: Bool, faultMinutes: Int, levels: Bool, settle: Bool) -> VibrationOutcome {
+                                loadPrior: Bool, riseCheck: Bool, spikeCheck: Bool, faultMinutes: Int, levels: Bool, trace: Bool = false,
+                                settleAfterStartSeconds: Double = 0, runSignal: Bool = true, settle: Bool) -> VibrationOutcome {
     var options = MachineOptions()
     options.stepMilliseconds = stepMilliseconds
     options.automaticOperation = automatic
@@ -157,12 +178,25 @@ private func vibrationProcedure(kind: MachineKind, seed: UInt64, stepMillisecond
     var sample: [Double] = []
     // Channels (machine order) that any faulty row's label says the fault shows on.
     var moved: UInt64 = 0
+    var operation: [String] = []
+    var lastPoint = machine.operatingPoint
+    let startPoint = lastPoint
+    // The running contact, the machine's run signal as agent.conf's `run_signal = "running"`.
+    let runColumn = runSignal ? machine.channels.firstIndex { $0.name == "running" } : nil
+    var running: [Double] = []
     func rows(minutes: Int) -> [Float] {
         var out: [Float] = []
         out.reserveCapacity(minutes * rowsPerMinute * keep.count)
         for _ in 0..<(minutes * rowsPerMinute) {
+            let at = machine.elapsedSeconds
             moved |= machine.step(into: &sample).channels
+            let point = machine.operatingPoint
+            if trace, point.running != lastPoint.running || point.load != lastPoint.load {
+                operation.append("\(EvaluationText.fixed(at, 1)) s " + (point.running ? "run at \(EvaluationText.fixed(point.load, 3))" : "stop"))
+                lastPoint = point
+            }
             for k in keep { out.append(Float(sample[k])) }
+            running.append(runColumn.map { sample[$0] } ?? 1)
         }
         return out
     }
@@ -187,7 +221,22 @@ private func vibrationProcedure(kind: MachineKind, seed: UInt64, stepMillisecond
     settings.checkTemperatureRise = riseCheck
     settings.checkRowSpikes = spikeCheck
     settings.phaseMeans?.states = phaseStates
-    let detector = Calibrator(settings: settings).calibrate(values: calibration[...], sensorNames: names).detector
+    // As the agent calibrates with a run signal: stopped and settling rows left out, each run
+    // calibrated on its own (`SensorTable.runningRowSelection`).
+    let n = names.count
+    let settleMilliseconds = Int64(settleAfterStartSeconds * 1000)
+    func runState() -> RunState {
+        RunState(settleTime: settleMilliseconds, holdTime: Int64(RunState.heldPolls) * stepMilliseconds)
+    }
+    var calibrationRun = runState()
+    var runningCalibration: [Float] = [], runStarts: [Int] = []
+    for r in 0..<(calibration.count / n) {
+        guard calibrationRun.observe(running[r], at: Int64(r) * stepMilliseconds) == .running else { continue }
+        if calibrationRun.startsAfresh, !runningCalibration.isEmpty { runStarts.append(runningCalibration.count / n) }
+        runningCalibration.append(contentsOf: calibration[(r * n)..<(r * n + n)])
+    }
+    if runningCalibration.count < calibration.count { notes.append("calibrated on \(runningCalibration.count / n) running rows") }
+    let detector = Calibrator(settings: settings).calibrate(values: runningCalibration[...], sensorNames: names, runStarts: runStarts).detector
     var outcome = VibrationOutcome()
     let isMoved = keep.map { moved & (1 << UInt64($0)) != 0 }
     for (s, name) in names.enumerated() {
@@ -265,15 +314,56 @@ private func vibrationProcedure(kind: MachineKind, seed: UInt64, stepMillisecond
     }
     outcome.notes = notes.joined(separator: "; ")
     var stream = detector.makeStream()
-    let n = names.count
+    // As the agent follows its run signal (`ScoringEngine`): a stopped or settling row is not
+    // scored, and a run after a stop starts the stream afresh, judged as a recovery from the
+    // stop's last row over the settling time.
+    var run = runState()
+    var stoppedRow: [Float]?
+    let recoveryRows = Int(settleMilliseconds / stepMilliseconds)
+    var rowIndex = 0
     func topSensor() -> String {
         let c = stream.contributions
         guard let top = c.indices.filter({ c[$0].isFinite }).max(by: { c[$0] < c[$1] }) else { return "-" }
         return names[top]
     }
+    if trace {
+        let start = machine.loadRange
+        notes.append("starts at \(EvaluationText.fixed(startPoint.load, 3)); load range \(EvaluationText.fixed(start.lowerBound, 3))–\(EvaluationText.fixed(start.upperBound, 3)); operation: \(operation.isEmpty ? "no change" : operation.joined(separator: ", "))")
+        outcome.notes = notes.joined(separator: "; ")
+    }
+    // With `--trace`: the normal stretch's alerted rows by top sensor and how it was judged.
+    var tally: [String: (rows: Int, first: Double, last: Double)] = [:]
+    var firstReadings: [String] = []
     for (phase, block) in [calibration, normal, faulty].enumerated() {
         for r in 0..<(block.count / n) {
+            let runPhase = run.observe(running[rowIndex], at: Int64(rowIndex) * stepMilliseconds)
+            rowIndex += 1
+            if runPhase == .stopped { stoppedRow = Array(block[(r * n)..<(r * n + n)]) }
+            guard runPhase == .running else { continue }
+            if run.startsAfresh, rowIndex > 1 {
+                stream.restart(afterStop: stoppedRow, recoveryRows: recoveryRows)
+                stoppedRow = nil
+            }
             let (score, alert) = stream.process(row: block[(r * n)..<(r * n + n)])
+            if trace, phase == 1, alert {
+                let c = stream.contributions
+                if let top = c.indices.filter({ c[$0].isFinite }).max(by: { c[$0] < c[$1] }) {
+                    let judged = stream.temperatureRise(column: top) != nil ? "rise" : (stream.expectation(column: top)?.phase != nil ? "phase" : "level")
+                    let key = "\(names[top]) \(judged)", t = 600 + Double(r) * Double(stepMilliseconds) / 1000
+                    if tally[key] == nil {
+                        var text = "\(key) at \(EvaluationText.fixed(t, 1)) s: read \(block[r * n + top])"
+                        if let load = detector.load, let p = stream.loadOperatingPoint, load.reference[top].isFinite {
+                            let ref = Double(load.reference[top]), range = load.readingRange(sensor: top, compensated: (ref, ref), at: p)
+                            text += ", reference \(EvaluationText.fixed(ref, 3)), prior \(EvaluationText.fixed(range.low, 3))…\(EvaluationText.fixed(range.high, 3)) at speed ×\(EvaluationText.fixed(Double(exp(p.now)), 3)) (lags ×\(EvaluationText.fixed(Double(exp(p.lowLag)), 3))…×\(EvaluationText.fixed(Double(exp(p.highLag)), 3)))"
+                        }
+                        if let e = stream.expectation(column: top) { text += ", window expects \(e.low)…\(e.high)" }
+                        if let rise = stream.temperatureRise(column: top) { text += ", rise \(rise.change) (normal ≤ \(rise.normalChange))" }
+                        firstReadings.append(text)
+                    }
+                    let old = tally[key] ?? (0, t, t)
+                    tally[key] = (old.rows + 1, old.first, t)
+                }
+            }
             if phase == 1, alert {
                 if outcome.normalAlertRows == 0 {
                     outcome.notes += "; normal stretch alerts first at \(EvaluationText.fixed(Double(r) * Double(stepMilliseconds) / 1000, 1)) s [\(topSensor())]"
@@ -290,6 +380,11 @@ private func vibrationProcedure(kind: MachineKind, seed: UInt64, stepMillisecond
                 outcome.firstAlertSensor = topSensor()
             }
         }
+    }
+    if trace, !tally.isEmpty {
+        outcome.notes += "; normal-stretch alerts (s from calibration start): " + tally.sorted { $0.value.first < $1.value.first }
+            .map { "\($0.key) \($0.value.rows) rows \(EvaluationText.fixed($0.value.first, 1))–\(EvaluationText.fixed($0.value.last, 1))" }.joined(separator: ", ")
+        outcome.notes += "; " + firstReadings.joined(separator: "; ")
     }
     return outcome
 }
