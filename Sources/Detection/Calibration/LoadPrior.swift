@@ -400,8 +400,10 @@ public struct LoadCompensation: Sendable, Hashable, Codable {
     /// `sensorNames` are the names the prior matches: each sensor's role where it has one.
     /// - Parameter secondsPerRow: the time between two rows (for the thermal lags).
     /// - Parameter kindName: only this kind of the prior may match (nil: the best match).
+    /// - Parameter runStarts: rows where the machine runs again after a stop (its moving
+    ///   averages start afresh there, as the agent's do).
     public static func fit(prior: LoadPrior, values: ArraySlice<Float>, sensorNames: [String],
-                           kindName: String? = nil, secondsPerRow: Float = 1) -> LoadCompensation? {
+                           kindName: String? = nil, secondsPerRow: Float = 1, runStarts: [Int] = []) -> LoadCompensation? {
         let n = sensorNames.count
         guard n > 1, let kind = prior.kind(for: sensorNames, named: kindName),
               let driver = sensorNames.firstIndex(where: { $0.lowercased() == kind.driver.lowercased() }) else { return nil }
@@ -454,7 +456,50 @@ public struct LoadCompensation: Sendable, Hashable, Codable {
             compensation.inductionPower = inductionPower
         }
         compensation.sag = sag
+        if !kind.duty {
+            let temperatures = sensorNames.indices.filter { sensorNames[$0].lowercased().hasSuffix("temperature") }
+            compensation.referLaggedToSettledSpeed(sensors: temperatures, values: values, runStarts: runStarts)
+        }
         return compensation
+    }
+
+    /// Moves each lagged temperature's (`sensors`) reference to the level it would settle at with the speed
+    /// held at the calibration's reference, where calibration ran at speeds its moving averages
+    /// show had not settled: the median reading is then a level on its way (a winding still
+    /// warming after a step up, a cooler one after a step down), which the compensation would
+    /// otherwise take as the settled level at the median speed. Each row's reading is taken
+    /// back by the law's central elasticity over the middle of the changes it may still follow
+    /// (now and the moving averages, `LoadOperatingPoint`); the reference is the median of
+    /// those. A calibration whose speed stayed within half a settled-speed bin (2.5 %) of its
+    /// reference on every row keeps the plain median, as before.
+    mutating func referLaggedToSettledSpeed(sensors temperatures: [Int], values: ArraySlice<Float>, runStarts: [Int]) {
+        let n = reference.count
+        let sensors = temperatures.filter { $0 < n && lagged[$0] && reference[$0].isFinite && elasticity[$0] != 0 }
+        guard n > 0, !sensors.isEmpty else { return }
+        let rows = values.count / n
+        var middles = [Float](repeating: .nan, count: rows)
+        var compensator = LoadCompensator(self)
+        var row = [Float](repeating: .nan, count: n)
+        let starts = Set(runStarts)
+        var moved = false
+        for r in 0..<rows {
+            if r > 0, starts.contains(r) { compensator = LoadCompensator(self) }
+            for c in 0..<n { row[c] = values[values.startIndex + r * n + c] }
+            row.withUnsafeMutableBufferPointer { compensator.apply($0) }
+            guard let point = compensator.operatingPoint else { continue }
+            middles[r] = (point.lowLag + point.highLag) / 2
+            if max(abs(point.lowLag), abs(point.highLag)) > 0.5 * SettledSpeeds.binWidth { moved = true }
+        }
+        guard moved else { return }
+        for s in sensors {
+            let settled = (0..<rows).compactMap { r -> Float? in
+                let x = values[values.startIndex + r * n + s]
+                guard x.isFinite, x > 0, middles[r].isFinite else { return nil }
+                return x * exp(-elasticity[s] * middles[r])
+            }
+            let level = RobustStatistics.median(settled)
+            if level.isFinite, level > 0 { reference[s] = level }
+        }
     }
 
     /// Compensates a block of rows in order with a fresh compensator (calibration rows).

@@ -513,7 +513,7 @@ public struct Calibrator: Sendable {
         } ?? raw
         var load = settings.loadPrior.flatMap {
             LoadCompensation.fit(prior: $0, values: staged, sensorNames: settings.roleNames(for: sensorNames),
-                                 kindName: settings.machineKind, secondsPerRow: settings.secondsPerRow)
+                                 kindName: settings.machineKind, secondsPerRow: settings.secondsPerRow, runStarts: runStarts)
         }.map { settings.testLoadPrior ? $0.droppingMisfits(values: staged, sensorNames: sensorNames) : $0 }
         let speedCoverage = load?.speedCoverage(values: staged)
         if let speeds = speedCoverage?.settledSpeeds, !speeds.isEmpty { load?.calibratedSpeeds = speeds }
