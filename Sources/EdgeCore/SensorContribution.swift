@@ -31,7 +31,8 @@ public struct SensorContribution: Sendable, Equatable {
     /// With `judged` `level`, `state` or `phase`: the range of the reading over which its
     /// contribution stays at or below the threshold, with the machine's state, speed and every
     /// other sensor as they were (what the window score expected of it at that moment; for
-    /// `phase`, of a whole phase's mean); nil otherwise.
+    /// `phase`, of the mean a phase of that state was judged by: its last window's, or its
+    /// whole mean on detector files written before 2026-11-30); nil otherwise.
     public var expectedLow: Double?
     /// The high end of that range.
     public var expectedHigh: Double?
@@ -99,7 +100,9 @@ public struct SensorContribution: Sendable, Equatable {
             guard let low = expectedLow, let high = expectedHigh, low.isFinite, high.isFinite else {
                 return relativeTo.map { "judged relative to \($0)" } ?? "normal \(range(normalLow, normalHigh))"
             }
-            if judged == .phase { return "expected \(range(low, high)) as a whole phase's mean" }
+            // Which mean of the phase (its last window's, or on older detector files its whole
+            // mean) the README says; both are a phase of the state it is in.
+            if judged == .phase { return "expected \(range(low, high)) for a phase of this state" }
             // The mean judged, where it is known: the reading alone may lie inside the range.
             let mean = judgedMean.map { $0.isFinite ? "mean \(format($0)), " : "" } ?? ""
             // A level's range is its calibration's: nothing the machine does moves it.

@@ -119,6 +119,21 @@ struct AlertTextTests {
         }
     }
 
+    @Test("a phase-judged sensor is quoted for a phase of its state, not as a whole phase's mean (phases are judged by their end)")
+    func phaseJudgedWording() throws {
+        let phase = SensorContribution(sensor: "receiver_pressure", value: 7.9, unit: "bar", contribution: 3, normalLow: 6.9, normalHigh: 8.1,
+                                       judged: .phase, expectedLow: 7.47, expectedHigh: 7.62)
+        var engine = AnomalyAlertEngine(machine: "compressor-1")
+        var raised: AlertEvent?
+        for k in 0..<3 {
+            let event = engine.observe(score: 3, threshold: 1, time: Timestamp(millisecondsSinceEpoch: Int64(k) * 1000), contributions: [phase])
+            raised = raised ?? event
+        }
+        let message = try #require(raised?.alert).message
+        #expect(message.contains("receiver_pressure=7.9 bar (expected 7.47…7.62 for a phase of this state)"), "\(message)")
+        #expect(!message.contains("whole phase"), "\(message)")
+    }
+
     @Test("top_sensors names only sensors that contributed, and at least the largest")
     func onlyContributingSensors() throws {
         func part(_ name: String, _ c: Double) -> SensorContribution {
