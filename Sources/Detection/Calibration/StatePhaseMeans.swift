@@ -140,16 +140,6 @@ public struct StatePhaseMeans: Sendable, Hashable, Codable {
     }
 }
 
-/// Sums one phase of a two-state machine's rows and keeps its two ends (its first and its last
-/// `endRows` rows); a phase counts as complete when it began at a change of state seen by this
-/// accumulator (the first, partial, phase after a start does not).
-///
-/// A phase is judged by the mean of its two ends, not by its mean over time: a sensor that
-/// ramps through a phase between two points the machine's control sets (a receiver between its
-/// pressure switch's cut-in and cut-out, the discharge pressure and current with it) passes the
-/// same values whatever the demand, but spends longer near the top when the fill slows there,
-/// so its mean over time follows the demand while its ends do not (docs/detection.md, "A change
-/// of demand").
 /// Sums one phase of a two-state machine's rows and keeps its last `endRows`; a phase counts as
 /// complete when it began at a change of state seen by this accumulator (the first, partial,
 /// phase after a start does not).
