@@ -10,14 +10,14 @@ import Testing
 /// point to once taken back over their moving averages (`LoadCompensation.fit`;
 /// docs/detection.md, "Pumps and fan motors under the plant's own load changes").
 @Suite struct LaggedReferenceTests {
-    /// Rows (row-major, without the run signal) of a fan motor under the plant's own load
-    /// changes at 100 ms: 10 minutes of calibration, 10 normal minutes, then 10 minutes of
-    /// overheating at severity 0.5.
-    static func run(seed: UInt64) throws -> (names: [String], calibration: [Float], normal: [Float], faulty: [Float], loads: Set<Double>) {
+    /// Rows (row-major, without the run signal) of a fan motor (or `kind`) under the plant's
+    /// own load changes at 100 ms: 10 minutes of calibration, 10 normal minutes, then 10
+    /// minutes of overheating at severity 0.5.
+    static func run(kind: MachineKind = .motor, seed: UInt64) throws -> (names: [String], calibration: [Float], normal: [Float], faulty: [Float], loads: Set<Double>) {
         var options = MachineOptions()
         options.stepMilliseconds = 100
         options.automaticOperation = true
-        var machine = SimulatedMachine(kind: .motor, id: "m", seed: seed, options: options)
+        var machine = SimulatedMachine(kind: kind, id: "m", seed: seed, options: options)
         let keep = machine.channels.indices.filter { machine.channels[$0].name != "running" }
         var sample: [Double] = []
         var loads: Set<Double> = []

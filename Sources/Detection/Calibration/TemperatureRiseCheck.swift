@@ -211,6 +211,7 @@ public struct TemperatureRiseScorer: Sendable {
         guard blocks > 2 * h else { return }
         let load = compensator.compensation
         let mid = ((blocks - 1 - h) % size) * width, old = ((blocks - 1 - 2 * h) % size) * width
+        let previous = ((blocks - 2) % size) * width
         for (k, s) in check.sensors.enumerated() {
             // The rise over the last horizon, and how much faster it is than over the one before.
             let rise = ring[base + k] - ring[mid + k]
@@ -234,7 +235,10 @@ public struct TemperatureRiseScorer: Sendable {
             logLevelBefore[k] = ring[mid + k]
             logRise[k] = rise
             logRiseAllowed[k] = explainedRise + check.limit[k]
-            if excess > 0 {
+            // And it must still be rising: a winding cooling after a short step up to a higher
+            // speed still reads above where it was before the step, a horizon ago, for as long
+            // as it takes to shed the step's heat; that is no rise.
+            if excess > 0, ring[base + k] > ring[previous + k] {
                 sensorScores[k] = excess / check.limit[k]
                 score = max(score, sensorScores[k])
             }
