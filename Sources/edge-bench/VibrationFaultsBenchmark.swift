@@ -11,7 +11,7 @@ import Musl
 /// `edge-bench vibration-faults [--kind pump|motor|compressor] [--seeds FIRST-LAST] [--step-ms MS]
 /// [--fault KIND] [--channel NAME] [--severity S] [--fault-minutes M] [--wander-power P] [--automatic] [--no-phase-means]
 /// [--phase-states 1|0,1] [--no-load-prior] [--no-rise-check] [--no-spike-check] [--levels] [--settle|--no-settle]
-/// [--settle-after-start S] [--no-run-signal] [--trace]`: does a fault alert on a machine
+/// [--settle-after-start S] [--stop-grace S] [--no-run-signal] [--trace]`: does a fault alert on a machine
 /// calibrated for 10 minutes? (Vibration faults by default; `--fault` takes any of the machine
 /// kind's process faults or a sensor fault, `--channel` the sensor a sensor fault hits;
 /// `--wander-power P` calibrates with that wander discount power, 0 = none, to see what the
@@ -33,6 +33,9 @@ import Musl
 /// `run_signal = "running"` makes it: stopped (and settling, `--settle-after-start S` seconds,
 /// default 0 as agent.conf's) rows are neither calibrated on nor scored, and a start after a stop
 /// restarts the stream as the agent does (`DetectorStream.restart(afterStop:recoveryRows:)`);
+/// `--stop-grace S` leaves out, as agent.conf's `stop_grace` does, the rows S seconds or less
+/// before each stop (the machine already stopping with its contact still on: a fan coasting
+/// down; default 0, agent.conf's default for a running contact; `RunState.stopGrace`);
 /// `--no-run-signal` scores every row, stopped or not, as the bench did before 2026-11-30 (a
 /// stopped machine's readings alerted and "caught" faults). `--trace` adds, per machine, the
 /// plant's operating-point changes and, for the normal stretch's alerted rows, the sensor that
@@ -57,6 +60,7 @@ func vibrationFaultsBenchmark(_ args: [String]) throws -> Int32 {
     var settle: Bool?
     var trace = false
     var settleAfterStartSeconds = 0.0
+    var stopGraceSeconds = 0.0
     var runSignal = true
     try forEachBenchOption(args, flags: ["--trace", "--no-run-signal", "--automatic", "--no-load-prior", "--no-rise-check", "--no-spike-check", "--levels", "--settle", "--no-settle", "--no-phase-means"]) { name, value in
         switch name {
@@ -106,6 +110,9 @@ func vibrationFaultsBenchmark(_ args: [String]) throws -> Int32 {
         case "--settle-after-start":
             guard let seconds = Double(value), seconds >= 0 else { throw BenchError("--settle-after-start takes seconds ≥ 0, not \"\(value)\"") }
             settleAfterStartSeconds = seconds
+        case "--stop-grace":
+            guard let seconds = Double(value), seconds >= 0 else { throw BenchError("--stop-grace takes seconds ≥ 0, not \"\(value)\"") }
+            stopGraceSeconds = seconds
         case "--phase-states":
             let states = value.split(separator: ",").compactMap { Int($0) }
             guard !states.isEmpty, states.allSatisfy({ $0 == 0 || $0 == 1 }) else {
@@ -113,10 +120,12 @@ func vibrationFaultsBenchmark(_ args: [String]) throws -> Int32 {
             }
             phaseStates = states
         default:
-            throw BenchError("unknown argument \"\(name)\" (expected --kind, --seeds, --step-ms, --fault, --channel, --severity, --fault-minutes, --wander-power, --automatic, --no-phase-means, --phase-states, --no-load-prior, --no-rise-check, --no-spike-check, --levels, --settle, --no-settle, --settle-after-start, --no-run-signal, --trace)")
+            throw BenchError("unknown argument \"\(name)\" (expected --kind, --seeds, --step-ms, --fault, --channel, --severity, --fault-minutes, --wander-power, --automatic, --no-phase-means, --phase-states, --no-load-prior, --no-rise-check, --no-spike-check, --levels, --settle, --no-settle, --settle-after-start, --stop-grace, --no-run-signal, --trace)")
         }
     }
     print("vibration-faults: \(fault.rawValue)\(channel.map { " on \($0)" } ?? "") severity \(severity) (step) for \(faultMinutes) min\(loadPrior ? "" : ", no load prior"), polls every \(stepMilliseconds) ms, \(automatic ? "automatic operation" : "one operating point" + (settle.map { $0 ? ", settled" : ", not settled" } ?? ", pumps and fan motors settled")); seeds \(seeds.lowerBound)–\(seeds.upperBound)")
+    // The run-signal settings, as agent.conf would give them: the figures depend on them.
+    print(runSignal ? "run signal: the running contact, settle_after_start \(EvaluationText.fixed(settleAfterStartSeconds, 1)) s, stop_grace \(EvaluationText.fixed(stopGraceSeconds, 1)) s" : "no run signal: every row scored")
     print("calibrated on 10 min; weights (the sensors the fault moves | any other below 1) / alerted rows in 10 normal min / first alert after the fault began [top sensor] / peak score ÷ threshold during the fault [top sensor]")
     for kind in kinds {
         guard fault.isSensorFault || kind.applicableFaults.contains(fault) else {
@@ -129,7 +138,7 @@ func vibrationFaultsBenchmark(_ args: [String]) throws -> Int32 {
                                              severity: severity, automatic: automatic, channel: channel,
                                              wanderPower: wanderPower, phaseMeans: phaseMeans, phaseStates: phaseStates,
                                              loadPrior: loadPrior, riseCheck: riseCheck, spikeCheck: spikeCheck, faultMinutes: faultMinutes, levels: levels, trace: trace,
-                                             settleAfterStartSeconds: settleAfterStartSeconds, runSignal: runSignal,
+                                             settleAfterStartSeconds: settleAfterStartSeconds, stopGraceSeconds: stopGraceSeconds, runSignal: runSignal,
                                              settle: !automatic && (settle ?? (kind != .compressor)))
             machines += 1
             if outcome.firstAlertSeconds != nil { caught += 1 }
@@ -161,7 +170,7 @@ private func vibrationProcedure(kind: MachineKind, seed: UInt64, stepMillisecond
                                 severity: Double, automatic: Bool, channel: String?,
                                 wanderPower: Float?, phaseMeans: Bool, phaseStates: [Int],
                                 loadPrior: Bool, riseCheck: Bool, spikeCheck: Bool, faultMinutes: Int, levels: Bool, trace: Bool = false,
-                                settleAfterStartSeconds: Double = 0, runSignal: Bool = true, settle: Bool) -> VibrationOutcome {
+                                settleAfterStartSeconds: Double = 0, stopGraceSeconds: Double = 0, runSignal: Bool = true, settle: Bool) -> VibrationOutcome {
     var options = MachineOptions()
     options.stepMilliseconds = stepMilliseconds
     options.automaticOperation = automatic
@@ -225,14 +234,33 @@ private func vibrationProcedure(kind: MachineKind, seed: UInt64, stepMillisecond
     // calibrated on its own (`SensorTable.runningRowSelection`).
     let n = names.count
     let settleMilliseconds = Int64(settleAfterStartSeconds * 1000)
-    func runState() -> RunState {
-        RunState(settleTime: settleMilliseconds, holdTime: Int64(RunState.heldPolls) * stepMilliseconds)
+    // Which rows the agent judges (its `RunState`, times in milliseconds): running and settled,
+    // and not `stop_grace` or less before a stop (the agent waits that long before judging a
+    // row and drops the rows a stop finds waiting).
+    var runState = RunState(settleTime: settleMilliseconds, holdTime: Int64(RunState.heldPolls) * stepMilliseconds,
+                            stopGrace: Int64((stopGraceSeconds * 1000).rounded()))
+    var phases: [RunState.Phase] = [], judged: [Bool] = []
+    var runBegin = 0
+    for r in running.indices {
+        let time = Int64(r) * stepMilliseconds
+        let wasRunning = runState.isScored
+        let phase = runState.observe(running[r], at: time)
+        phases.append(phase)
+        judged.append(phase == .running)
+        if phase == .running, runState.startsAfresh { runBegin = r }
+        if phase != .running, wasRunning {
+            var k = r - 1
+            while k >= runBegin, judged[k], !runState.isJudged(rowAt: Int64(k) * stepMilliseconds, stoppedAt: time) {
+                judged[k] = false
+                k -= 1
+            }
+        }
     }
-    var calibrationRun = runState()
+    // A judged row after rows that were not starts afresh (no window straddles a stop).
+    func startsAfresh(_ r: Int) -> Bool { r > 0 && judged[r] && !judged[r - 1] }
     var runningCalibration: [Float] = [], runStarts: [Int] = []
-    for r in 0..<(calibration.count / n) {
-        guard calibrationRun.observe(running[r], at: Int64(r) * stepMilliseconds) == .running else { continue }
-        if calibrationRun.startsAfresh, !runningCalibration.isEmpty { runStarts.append(runningCalibration.count / n) }
+    for r in 0..<(calibration.count / n) where judged[r] {
+        if startsAfresh(r), !runningCalibration.isEmpty { runStarts.append(runningCalibration.count / n) }
         runningCalibration.append(contentsOf: calibration[(r * n)..<(r * n + n)])
     }
     if runningCalibration.count < calibration.count { notes.append("calibrated on \(runningCalibration.count / n) running rows") }
@@ -317,7 +345,6 @@ private func vibrationProcedure(kind: MachineKind, seed: UInt64, stepMillisecond
     // As the agent follows its run signal (`ScoringEngine`): a stopped or settling row is not
     // scored, and a run after a stop starts the stream afresh, judged as a recovery from the
     // stop's last row over the settling time.
-    var run = runState()
     var stoppedRow: [Float]?
     let recoveryRows = Int(settleMilliseconds / stepMilliseconds)
     var rowIndex = 0
@@ -336,11 +363,11 @@ private func vibrationProcedure(kind: MachineKind, seed: UInt64, stepMillisecond
     var firstReadings: [String] = []
     for (phase, block) in [calibration, normal, faulty].enumerated() {
         for r in 0..<(block.count / n) {
-            let runPhase = run.observe(running[rowIndex], at: Int64(rowIndex) * stepMilliseconds)
+            let row = rowIndex
             rowIndex += 1
-            if runPhase == .stopped { stoppedRow = Array(block[(r * n)..<(r * n + n)]) }
-            guard runPhase == .running else { continue }
-            if run.startsAfresh, rowIndex > 1 {
+            if phases[row] == .stopped { stoppedRow = Array(block[(r * n)..<(r * n + n)]) }
+            guard judged[row] else { continue }
+            if startsAfresh(row) {
                 stream.restart(afterStop: stoppedRow, recoveryRows: recoveryRows)
                 stoppedRow = nil
             }
