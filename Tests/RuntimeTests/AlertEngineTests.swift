@@ -53,6 +53,34 @@ import Testing
         #expect(first.alert.message.contains("inlet_pressure=0.1 bar (normal 0.8…1.2)"))
     }
 
+    @Test("the sensors are asked for, and the parts kept quoted, only when an alert is raised or reaches a new peak")
+    func sensorsOnlyWhenAnAlertNamesThem() throws {
+        // Windows: 2 above (no alert yet), the raise, 2 under the peak, a new peak (no event: too
+        // soon), 1 under it, then 10 below the clear ratio (cleared at the last).
+        let scores = [1.5, 1.6, 1.7, 1.2, 1.65, 1.9, 1.1] + Array(repeating: 0.1, count: 10)
+        var engine = AnomalyAlertEngine(machine: "pump-1")
+        var asked: [Int] = [], quoted: [[Int]] = []
+        var changes: [AlertEvent.Change] = []
+        var last: AlertEvent?
+        for (i, s) in scores.enumerated() {
+            let event = engine.observe(score: s, threshold: 1, time: t(i),
+                                       sensors: { asked.append(i); return .init(contributions: contributions, keys: [10, 11, 12, 13]) },
+                                       quote: { parts, keys in
+                                           quoted.append(keys)
+                                           for k in parts.indices { parts[k].expectedLow = Double(keys[k]) }
+                                       })
+            if let event { changes.append(event.change); last = event }
+        }
+        #expect(changes == [.raised, .cleared])
+        #expect(asked == [2, 5], "asked for the sensors of windows \(asked)")
+        // The parts kept (the three largest) with their keys, in the order they are named.
+        #expect(quoted == [[11, 13, 10], [11, 13, 10]])
+        let cleared = try #require(last?.alert)
+        #expect(cleared.topSensors.map(\.sensor) == ["inlet_pressure", "vibration", "flow"])
+        #expect(cleared.topSensors.map(\.expectedLow) == [11, 13, 10])
+        #expect(cleared.peakScore == 1.9)
+    }
+
     @Test func escalatesToCriticalWithUpdate() {
         let scores = [1.5, 1.5, 1.5, 1.6, 2.5, 2.4]
         let events = run(scores)

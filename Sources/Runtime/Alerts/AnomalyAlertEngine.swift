@@ -58,17 +58,6 @@ public struct AnomalyAlertEngine: Sendable {
     private var lastEventTime = Timestamp(millisecondsSinceEpoch: .min)
     /// When the first over-threshold window of the current run was seen (the alert's start).
     private var firstAboveInRun: Timestamp?
-    /// Set by the scoring stage before `observe` while the machine runs at a speed its
-    /// calibration never held (nil otherwise): the messages of the alerts it raises or updates
-    /// then say so, since the load prior alone compensated that speed's readings.
-    public var unseenSpeed: UnseenSpeed?
-    /// Set by the scoring stage before `observe`: which score is the alerting score of the
-    /// window, the window-deviation score or the int8 network's (`alert_score = network`, or
-    /// `either` with the network further past its threshold). An alert raised or updated then
-    /// records it (`Alert.scoredBy`); when it is the network, the message says so and calls the
-    /// quoted ranges the calibration's: the network judges readings as read, not moved to the speed.
-    public var scoredBy: AnomalyScorer = .windowDeviation
-
     /// A speed outside the steady speeds calibration held, for an alert's message.
     public struct UnseenSpeed: Sendable, Equatable {
         /// The speed sensor's name.
@@ -86,6 +75,35 @@ public struct AnomalyAlertEngine: Sendable {
         }
     }
 
+    /// The sensors of one scored window as an alert raised or updated by it names them, with
+    /// what its message says of the window: assembled by the scoring stage only when `observe`
+    /// asks for them (an alert raised, or reaching a new peak), not for every judged window.
+    public struct WindowSensors {
+        /// Every sensor's contribution to the window's score (the alert keeps the largest).
+        public var contributions: [SensorContribution]
+        /// For each of `contributions`, the caller's handle on that sensor (the scoring stage:
+        /// its model column), handed back with the parts kept to `observe`'s `quote`.
+        public var keys: [Int]
+        /// Which score is the window's alerting score: the window-deviation score or the int8
+        /// network's (`alert_score = network`, or `either` with the network further past its
+        /// threshold). The alert records it (`Alert.scoredBy`); when it is the network, the
+        /// message says so and calls the quoted ranges the calibration's (the network judges
+        /// readings as read, not moved to the speed).
+        public var scoredBy: AnomalyScorer
+        /// Set while the machine runs at a speed its calibration never held: the message then
+        /// says so, since the load prior alone compensated that speed's readings.
+        public var unseenSpeed: UnseenSpeed?
+
+        /// Creates a window's sensors; `keys` defaults to the positions in `contributions`.
+        public init(contributions: [SensorContribution], keys: [Int]? = nil, scoredBy: AnomalyScorer = .windowDeviation,
+                    unseenSpeed: UnseenSpeed? = nil) {
+            self.contributions = contributions
+            self.keys = keys ?? Array(contributions.indices)
+            self.scoredBy = scoredBy
+            self.unseenSpeed = unseenSpeed
+        }
+    }
+
     /// Creates the state machine for `machine`.
     public init(machine: String, policy: AlertPolicy = AlertPolicy()) {
         self.machine = machine
@@ -93,17 +111,27 @@ public struct AnomalyAlertEngine: Sendable {
         self.rule = policy.decisionRule
     }
 
+    /// Takes one scored window whose sensors are known (tests, and callers that have them at
+    /// hand) and returns the event it causes, if any: `observe(score:threshold:time:sensors:quote:)`
+    /// with nothing quoted, scored by the window-deviation score, at a calibrated speed.
+    public mutating func observe(score: Double, threshold: Double, time: Timestamp, contributions: [SensorContribution]) -> AlertEvent? {
+        observe(score: score, threshold: threshold, time: time, sensors: { WindowSensors(contributions: contributions) }, quote: { _, _ in })
+    }
+
     /// Takes one scored window and returns the event it causes, if any.
+    ///
+    /// Most windows change nothing an alert says: below the threshold with no alert open, or
+    /// an open alert's window under its peak. The sensors are therefore asked for, and the
+    /// parts kept quoted, only when an alert is raised or reaches a new peak.
     /// - Parameters:
     ///   - score: the window's anomaly score.
     ///   - threshold: the machine's current threshold.
     ///   - time: the window's end time.
-    ///   - contributions: every sensor's contribution (only the largest are kept).
-    ///   - quote: fills in what a kept sensor was judged against (`judged`, `expectedLow`…):
-    ///     called for the sensors an alert keeps when it is raised or reaches a new peak only,
-    ///     not for every row.
-    public mutating func observe(score: Double, threshold: Double, time: Timestamp, contributions: [SensorContribution],
-                                 quote: (inout SensorContribution) -> Void = { _ in }) -> AlertEvent? {
+    ///   - sensors: the window's sensors (`WindowSensors`); called at most once.
+    ///   - quote: fills in what each kept part was judged against (`judged`, `expectedLow`…),
+    ///     given the parts an alert keeps and their `keys`; called right after `sensors`.
+    public mutating func observe(score: Double, threshold: Double, time: Timestamp, sensors: () -> WindowSensors,
+                                 quote: (_ parts: inout [SensorContribution], _ keys: [Int]) -> Void) -> AlertEvent? {
         let coolingDown = cooldownUntil.map { time < $0 } ?? false
         let change = decision.step(score: score, threshold: threshold, rule: rule, mayRaise: !coolingDown)
         if score > threshold {
@@ -122,13 +150,14 @@ public struct AnomalyAlertEngine: Sendable {
             return AlertEvent(change: .cleared, time: time, alert: alert)
         case .raised?:
             let started = firstAboveInRun ?? time
+            let window = sensors()
             var alert = Alert(
                 id: "\(machine)-\(started.millisecondsSinceEpoch)", machine: machine, kind: .anomaly,
                 severity: severityFor(score: score, threshold: threshold), started: started,
-                peakScore: score, threshold: threshold, topSensors: top(contributions, quote: quote), message: "",
-                scoredBy: scoredBy
+                peakScore: score, threshold: threshold, topSensors: top(window, quote: quote), message: "",
+                scoredBy: window.scoredBy
             )
-            alert.message = message(alert)
+            alert.message = message(alert, unseenSpeed: window.unseenSpeed)
             open = alert
             lastReportedPeak = score
             lastEventTime = time
@@ -143,9 +172,10 @@ public struct AnomalyAlertEngine: Sendable {
         alert.peakScore = score
         alert.threshold = threshold
         alert.severity = max(alert.severity, severity)
-        alert.topSensors = top(contributions, quote: quote)
-        alert.scoredBy = scoredBy
-        alert.message = message(alert)
+        let window = sensors()
+        alert.topSensors = top(window, quote: quote)
+        alert.scoredBy = window.scoredBy
+        alert.message = message(alert, unseenSpeed: window.unseenSpeed)
         open = alert
         let quietLongEnough = time.millisecondsSinceEpoch - lastEventTime.millisecondsSinceEpoch >= policy.updateInterval.wholeMilliseconds
         if escalated || (quietLongEnough && score >= lastReportedPeak * (1 + policy.updateGrowth)) {
@@ -217,15 +247,19 @@ public struct AnomalyAlertEngine: Sendable {
 
     /// The sensors with the largest contributions, at most `topSensorCount`, only those that
     /// contributed (> 0), but at least the largest: a sensor that added nothing did not drive it.
-    private func top(_ contributions: [SensorContribution], quote: (inout SensorContribution) -> Void) -> [SensorContribution] {
-        let sorted = contributions.sorted { $0.contribution > $1.contribution }
-        let contributing = sorted.prefix(policy.topSensorCount).filter { $0.contribution > 0 }
-        var kept = contributing.isEmpty ? Array(sorted.prefix(1)) : contributing
-        for k in kept.indices { quote(&kept[k]) }
-        return kept
+    /// Quoted with `quote`, given their keys.
+    private func top(_ window: WindowSensors, quote: (inout [SensorContribution], [Int]) -> Void) -> [SensorContribution] {
+        let parts = window.contributions
+        // Positions, sorted as the parts themselves would be (the same comparisons, so the same order).
+        let sorted = parts.indices.sorted { parts[$0].contribution > parts[$1].contribution }
+        let contributing = sorted.prefix(policy.topSensorCount).filter { parts[$0].contribution > 0 }
+        let kept = contributing.isEmpty ? Array(sorted.prefix(1)) : contributing
+        var quoted = kept.map { parts[$0] }
+        quote(&quoted, kept.map { window.keys[$0] })
+        return quoted
     }
 
-    private func message(_ alert: Alert) -> String {
+    private func message(_ alert: Alert, unseenSpeed: UnseenSpeed?) -> String {
         let ratio = alert.threshold > 0 ? alert.peakScore / alert.threshold : 0
         var text = "\(alert.machine): anomaly score \(Self.format(alert.peakScore)) is \(Self.format(ratio))× threshold"
         let byNetwork = alert.scoredBy == .network

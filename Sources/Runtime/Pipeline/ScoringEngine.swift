@@ -559,68 +559,84 @@ public struct ScoringEngine {
         state.windowsScored += 1
         windowsScored += 1
         scored(ScoredWindow(machine: m, time: time, score: score, threshold: model.threshold))
-        // Contributions are only assembled when an alert may need them.
-        let contributions: [SensorContribution]
-        if score > model.threshold || state.anomalies.open != nil {
-            // One copy of the scorer for all it is asked here: each `state.scorer!.…` read of a
-            // class's stored struct copies it whole (retaining its arrays), once per sensor for
-            // the rise below (4 copies per row at 98 sensors × 10 Hz with 4 machines alerting).
-            let scorer = state.scorer!
-            let shares = scorer.contributions
-            // The ranges at the speed the row was judged at (a load-compensated machine).
-            let point = scorer.operatingPoint
-            let speed = model.loadDriverColumn
-            let byNetwork = scorer.networkDroveLastScore
-            let stateColumn = model.stateColumn
-            let secondsPerRow = Double(state.configuration.pollInterval.wholeMilliseconds) / 1000
-            contributions = state.configuration.sensors.enumerated().compactMap { i, sensor in
-                guard let column = state.columnOfSensor[i], shares.indices.contains(column) else { return nil }
-                // A compensated speed is set to its calibration level: it adds nothing to the
-                // score, so it is not named as driving it (an unseen speed gets its own note).
-                // It is when it did add: below the prior's minimum, or through the network.
-                if column == speed, !(shares[column] > 0) { return nil }
-                // A two-state machine's state sensor (0 or 1) is the state the other sensors are
-                // quoted for: named only when its own share of loaded rows was past what the
-                // score allows (its judged mean outside its expected range), not for a share of
-                // the score within it (`loaded=1 (mean 1, expected -1.369…2.069)` said nothing).
-                if column == stateColumn, !byNetwork, !(Double(shares[column]) > model.threshold) { return nil }
-                // The range of what scored it: the network judges readings as read, against the
-                // calibration's; the window score, at the machine's state and speed.
-                let normal = byNetwork ? model.networkNormalRange(column: column) ?? (.nan, .nan)
-                    : model.normalRange(column: column, row: state.modelRow, at: point)
-                let rise = scorer.temperatureRise(column: column, secondsPerRow: secondsPerRow)
-                return SensorContribution(
-                    sensor: sensor.name, value: state.values[i], unit: sensor.unit, contribution: Double(shares[column]),
-                    normalLow: normal.low, normalHigh: normal.high,
-                    risePerMinute: rise?.perMinute, normalRisePerMinute: rise?.normalPerMinute,
-                    judged: byNetwork ? .network : rise != nil ? .rise : nil)
-            }
-            state.anomalies.scoredBy = byNetwork ? .network : .windowDeviation
-            state.anomalies.unseenSpeed = model.speedOutsideCalibration(in: state.modelRow).map {
-                AnomalyAlertEngine.UnseenSpeed(sensor: model.sensorNames[$0.column], speed: Double($0.speed), calibrated: model.calibratedSpeeds)
-            }
-        } else {
-            contributions = []
-        }
-        // What each sensor an alert keeps was judged against, and the range expected of it.
-        let quote = { (part: inout SensorContribution) in
-            guard part.judged == nil else { return }
-            guard let i = state.configuration.sensors.firstIndex(where: { $0.name == part.sensor }),
-                  let column = state.columnOfSensor[i], let scorer = state.scorer,
-                  let expected = model.quote(column: column, scorer: scorer, row: state.modelRow, at: scorer.operatingPoint)
-            else { return }
-            part.judged = expected.judged
-            part.expectedLow = expected.low
-            part.expectedHigh = expected.high
-            part.relativeTo = expected.relativeTo
-            part.judgedMean = expected.mean
-            part.judgedReading = expected.reading
-            part.movedWith = expected.movedWith
-        }
-        if let event = state.anomalies.observe(score: score, threshold: model.threshold, time: time, contributions: contributions, quote: quote) {
+        // The sensors are assembled and quoted only when the alert engine asks (an alert raised,
+        // or reaching a new peak), not for every window of an open alert. Both closures are
+        // non-escaping (nothing boxed, `model` borrowed); neither touches `state.anomalies`,
+        // which `observe` is mutating.
+        if let event = state.anomalies.observe(
+            score: score, threshold: model.threshold, time: time,
+            sensors: { Self.alertSensors(state, model: model) },
+            quote: { parts, columns in Self.quote(&parts, columns: columns, state, model: model) }) {
             events.append(event)
         }
         return true
+    }
+
+    /// Every configured sensor's part in `state`'s last judged window, for an alert being raised
+    /// or updated: its share of the score, its normal range at the row's state and speed, and,
+    /// when the network or the rise check judged it, how (`MachineModel.quote` fills in the
+    /// rest for the parts an alert keeps). Keyed by model column.
+    private static func alertSensors(_ state: MachineState, model: MachineModel) -> AnomalyAlertEngine.WindowSensors {
+        // One copy of the scorer for all it is asked here: each `state.scorer!.…` read of a
+        // class's stored struct copies it whole (retaining its arrays).
+        let scorer = state.scorer!
+        let shares = scorer.contributions
+        // The ranges at the speed the row was judged at (a load-compensated machine).
+        let point = scorer.operatingPoint
+        let speed = model.loadDriverColumn
+        let byNetwork = scorer.networkDroveLastScore
+        let stateColumn = model.stateColumn
+        let secondsPerRow = Double(state.configuration.pollInterval.wholeMilliseconds) / 1000
+        var parts: [SensorContribution] = [], columns: [Int] = []
+        parts.reserveCapacity(state.configuration.sensors.count)
+        columns.reserveCapacity(state.configuration.sensors.count)
+        for (i, sensor) in state.configuration.sensors.enumerated() {
+            guard let column = state.columnOfSensor[i], shares.indices.contains(column) else { continue }
+            // A compensated speed is set to its calibration level: it adds nothing to the
+            // score, so it is not named as driving it (an unseen speed gets its own note).
+            // It is when it did add: below the prior's minimum, or through the network.
+            if column == speed, !(shares[column] > 0) { continue }
+            // A two-state machine's state sensor (0 or 1) is the state the other sensors are
+            // quoted for: named only when its own share of loaded rows was past what the
+            // score allows (its judged mean outside its expected range), not for a share of
+            // the score within it (`loaded=1 (mean 1, expected -1.369…2.069)` said nothing).
+            if column == stateColumn, !byNetwork, !(Double(shares[column]) > model.threshold) { continue }
+            // The range of what scored it: the network judges readings as read, against the
+            // calibration's; the window score, at the machine's state and speed.
+            let normal = byNetwork ? model.networkNormalRange(column: column) ?? (.nan, .nan)
+                : model.normalRange(column: column, row: state.modelRow, at: point)
+            let rise = scorer.temperatureRise(column: column, secondsPerRow: secondsPerRow)
+            parts.append(SensorContribution(
+                sensor: sensor.name, value: state.values[i], unit: sensor.unit, contribution: Double(shares[column]),
+                normalLow: normal.low, normalHigh: normal.high,
+                risePerMinute: rise?.perMinute, normalRisePerMinute: rise?.normalPerMinute,
+                judged: byNetwork ? .network : rise != nil ? .rise : nil))
+            columns.append(column)
+        }
+        let unseenSpeed = model.speedOutsideCalibration(in: state.modelRow).map {
+            AnomalyAlertEngine.UnseenSpeed(sensor: model.sensorNames[$0.column], speed: Double($0.speed), calibrated: model.calibratedSpeeds)
+        }
+        return AnomalyAlertEngine.WindowSensors(contributions: parts, keys: columns, scoredBy: byNetwork ? .network : .windowDeviation,
+                                                unseenSpeed: unseenSpeed)
+    }
+
+    /// Fills in what the window score judged each of `parts` (model columns `columns`) against
+    /// at `state`'s last judged window, and the range it expected (`MachineModel.quote`); a part
+    /// already judged (by the network, or the rise check) is left as it is. One copy of the
+    /// scorer for all of them.
+    private static func quote(_ parts: inout [SensorContribution], columns: [Int], _ state: MachineState, model: MachineModel) {
+        guard let scorer = state.scorer else { return }
+        let point = scorer.operatingPoint
+        for k in parts.indices where parts[k].judged == nil {
+            guard let expected = model.quote(column: columns[k], scorer: scorer, row: state.modelRow, at: point) else { continue }
+            parts[k].judged = expected.judged
+            parts[k].expectedLow = expected.low
+            parts[k].expectedHigh = expected.high
+            parts[k].relativeTo = expected.relativeTo
+            parts[k].judgedMean = expected.mean
+            parts[k].judgedReading = expected.reading
+            parts[k].movedWith = expected.movedWith
+        }
     }
 
     /// How long a machine settles after an operating state its calibration never saw, before
