@@ -85,6 +85,12 @@ public struct LoadPriorLearningSettings: Sendable, Hashable {
     /// Whether machines that switch between two states are moved to one state's levels first
     /// (as `CalibrationSettings.compensateStates` does in calibration).
     public var compensateStates = true
+    /// With `compensateStates`: whether the state compensation also fits each sensor's approach
+    /// to the new state's level (as `CalibrationSettings.fitsStateApproach`).
+    public var fitsStateApproach = true
+    /// With `compensateStates`: sensors judged over another (as
+    /// `CalibrationSettings.referencedSensors`), sensor → reference, by role name.
+    public var referencedSensors: [String: String] = SensorOverReference.shippedPairs
     /// Time constants of the moving averages of speed, seconds.
     public var lagSeconds: [Float] = [300, 600, 1200, 2400]
 
@@ -121,12 +127,10 @@ public enum LoadPriorLearning {
             let duty = !machines.contains { $0.kind == kindName && $0.sensorNames.contains(settings.driver) }
             for var m in machines where m.kind == kindName {
                 // As calibration does: a machine that switches between two states while it runs
-                // is first moved to one state's levels (see `StateCompensation`), so the prior
-                // describes what is left of each sensor after that. (Speed-driven machines: the
-                // recording's 0/1 sensor is the run signal, whose stops calibration leaves out.)
-                if duty, settings.compensateStates, let state = StateCompensation.fit(values: m.values[...], sensorCount: m.sensorNames.count) {
-                    m.values = state.apply(to: m.values[...])
-                }
+                // is first moved to one state's levels, so the prior describes what is left of
+                // each sensor after that. (Speed-driven machines: the recording's 0/1 sensor is
+                // the run signal, whose stops calibration leaves out.)
+                if duty, settings.compensateStates { m.values = preparedAsCalibration(m, settings: settings) }
                 for (role, list) in collect(m, duty: duty, settings: settings) {
                     if samples[role] == nil { order.append(role) }
                     samples[role, default: []] += list
@@ -181,6 +185,48 @@ public enum LoadPriorLearning {
             }
         }
         return LoadPrior(kinds: kinds, lagSeconds: settings.lagSeconds)
+    }
+
+    /// A two-state machine's rows as calibration hands them to the load prior
+    /// (`MachineDetector.calibrate`): sensors judged over their reference
+    /// (`SensorOverReference`), then moved to one state's levels by a `StateCompensation` fitted
+    /// on the running rows, with its approach, and applied run by run. Rows while stopped are
+    /// left as they are (`collect` leaves them out). Unchanged when no state is found.
+    ///
+    /// The prior must describe what calibration leaves of each sensor: learned on other
+    /// readings, its duty elasticity counts again what the approach and the reference already
+    /// took off (a compressor's discharge temperature, whose lower level at a lower duty is the
+    /// shorter loaded phases' incomplete approach and the cooler oil).
+    static func preparedAsCalibration(_ m: LoadPriorMachine, settings: LoadPriorLearningSettings) -> [Float] {
+        let n = m.sensorNames.count
+        guard n > 1 else { return m.values }
+        let rows = m.values.count / n
+        let overReference = SensorOverReference.find(in: m.values[...], roleNames: m.sensorNames, pairs: settings.referencedSensors)
+        let values = overReference.map { $0.apply(to: m.values[...], sensorCount: n) } ?? m.values
+        // Running rows, as `collect` tells them (a missing reading does not stop the machine).
+        let indicator = m.sensorNames.firstIndex(of: settings.dutyRunning)
+        let top = indicator.map { i in (0..<rows).map { m.values[$0 * n + i] }.filter(\.isFinite).max() ?? 0 } ?? 0
+        var running: [Int] = []
+        var starts: [Int] = []
+        for r in 0..<rows {
+            let x = indicator.map { m.values[r * n + $0] } ?? 1
+            guard !x.isFinite || x >= settings.runningFraction * top else { continue }
+            if let last = running.last, last != r - 1 { starts.append(running.count) }
+            running.append(r)
+        }
+        var packed: [Float] = []
+        packed.reserveCapacity(running.count * n)
+        for r in running { packed += values[(r * n)..<((r + 1) * n)] }
+        guard let state = StateCompensation.fit(values: packed[...], sensorCount: n, averagedRows: settings.windowRows,
+                                                runStarts: starts, fitsApproach: settings.fitsStateApproach) else { return m.values }
+        let compensated = CalibrationRuns.byRun(packed[...], sensorCount: n, starts: starts) { rows, afterStop in
+            state.apply(to: rows, settled: !afterStop)
+        }
+        var out = values
+        for (i, r) in running.enumerated() {
+            for s in 0..<n { out[r * n + s] = compensated[i * n + s] }
+        }
+        return out
     }
 
     /// The samples of every role of one machine.

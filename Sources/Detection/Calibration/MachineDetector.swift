@@ -106,7 +106,7 @@ public struct CalibrationSettings: Sendable, Hashable {
     public var checkRowSpikes: Bool = true
     /// Sensors judged by what they add to another (`SensorOverReference`), by the names the load
     /// prior matches (`roleNames(for:)`): sensor → reference. Only on a two-state machine.
-    public var referencedSensors: [String: String] = ["discharge_temperature": "oil_temperature"]
+    public var referencedSensors: [String: String] = SensorOverReference.shippedPairs
 
     /// Creates settings; the defaults are the shipped ones (see docs/detection.md, "Calibration and evaluation").
     public init(deviation: WindowDeviationSettings = WindowDeviationSettings(),

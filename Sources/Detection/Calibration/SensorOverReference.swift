@@ -10,6 +10,10 @@
 /// directions, where a common warming (overheating's) is projected away. Judged over the oil,
 /// it is the compression's own rise; the oil's level is judged by the oil itself.
 public struct SensorOverReference: Sendable, Hashable, Codable {
+    /// The pairs calibration and the load prior's learning use by default: a compressor's
+    /// discharge temperature over its oil temperature.
+    public static let shippedPairs: [String: String] = ["discharge_temperature": "oil_temperature"]
+
     /// Column of the sensor judged over its reference.
     public var sensor: Int
     /// Column of the reference.

@@ -33,11 +33,10 @@ role motor vibration_y 1.935 0.056 instant 0.013
 role motor electrical_power 2.785 0.125 lagged 0.048
 role motor ambient_temperature -0.065 0.771 instant 0.108
 kind compressor driver loaded duty
-role compressor suction_pressure 0 0 lagged 0.02
-role compressor discharge_temperature 0.255 0 lagged 0
+role compressor suction_pressure 0 0 lagged 0.017
 role compressor oil_temperature 0.09 0 lagged 0.001
 role compressor bearing_temperature 0.16 0.032 lagged 0.01
-role compressor supply_voltage 0 0 lagged 0.008
+role compressor supply_voltage 0 0 lagged 0.016
 role compressor ambient_temperature 0 0 lagged 0.05
 """
 }
