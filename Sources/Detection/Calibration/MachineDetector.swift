@@ -314,7 +314,14 @@ public struct DetectorStream {
     public var loadOperatingPoint: LoadOperatingPoint? { compensator?.operatingPoint }
 
     /// Scores one row (one value per sensor, NaN = missing) without updating the alert state.
-    public mutating func score<C: Collection>(row: C) -> Float where C.Element == Float {
+    public mutating func score<C: Collection>(row: C) -> Float where C.Element == Float { scoreRow(row) }
+
+    /// `score(row:)` for the agent's rows, arrays: compiled here for `[Float]`. Called from
+    /// another module, the generic form runs unspecialized, and its iteration over the row
+    /// allocates (measured: most of the agent's mallocs per scored row, docs/performance.md).
+    public mutating func score(row: [Float]) -> Float { scoreRow(row) }
+
+    private mutating func scoreRow<C: Collection>(_ row: C) -> Float where C.Element == Float {
         rowsInWindows += 1
         let d: Float
         if compensator != nil || stateCompensator != nil {

@@ -25,7 +25,13 @@ public struct Window: Sendable, Hashable {
     /// Slides the window one row on: drops the oldest row and appends `row` as the newest; a
     /// missing (non-finite) value, or a sensor the row lacks, takes `fill[sensor]` (for scoring:
     /// the sensor's median). No allocation.
-    public mutating func slide<C: Collection>(in row: C, fill: [Float]) where C.Element == Float {
+    public mutating func slide<C: Collection>(in row: C, fill: [Float]) where C.Element == Float { slideRow(row, fill: fill) }
+
+    /// `slide(in:fill:)` for the agent's rows, arrays: compiled here for `[Float]` (the generic
+    /// form, called from another module, runs unspecialized and allocates as it iterates).
+    public mutating func slide(in row: [Float], fill: [Float]) { slideRow(row, fill: fill) }
+
+    private mutating func slideRow<C: Collection>(_ row: C, fill: [Float]) where C.Element == Float {
         let c = sensorCount, w = timeSteps
         values.withUnsafeMutableBufferPointer { v in
             for k in 0..<((w - 1) * c) { v[k] = v[k + c] }
