@@ -33,18 +33,26 @@ import TestSupport
             let committed = reported.max() ?? 0
             totalCommitted += committed
 
-            let buffer = try BufferDatabase(path: db.path)
-            #expect(try buffer.integrityCheck() == "ok", "run \(run)")
+            // The checks are synchronous SQLite calls over a file that grows every run: on a
+            // thread of their own, not one of the test process's two cooperative ones (under
+            // load, one such check once held its thread for about 10 minutes, and every other
+            // test waited for the one left).
+            let path = db.path
             let base = Int64(run) * 1_000_000_000
-            let connection = try SQLiteConnection(path: db.path, mode: .readOnly)
-            let present = try connection.integer(
-                "SELECT count(*) FROM readings WHERE t_ms BETWEEN \(base + 1) AND \(base + Int64(committed))") ?? -1
+            let (integrity, present, partial) = try await onOwnThread("crash-check") {
+                let integrity = try BufferDatabase(path: path).integrityCheck()
+                let connection = try SQLiteConnection(path: path, mode: .readOnly)
+                let present = try connection.integer(
+                    "SELECT count(*) FROM readings WHERE t_ms BETWEEN \(base + 1) AND \(base + Int64(committed))") ?? -1
+                // Each stored batch is whole: a transaction never leaves part of a batch behind.
+                let partial = try connection.integer("""
+                    SELECT count(*) FROM (SELECT t_ms FROM readings WHERE t_ms > \(base) AND t_ms < \(base + 1_000_000_000)
+                    GROUP BY t_ms HAVING count(*) <> \(Self.sensorsPerBatch))
+                    """)
+                return (integrity, present, partial)
+            }
+            #expect(integrity == "ok", "run \(run)")
             #expect(present == Int64(committed) * Int64(Self.sensorsPerBatch), "run \(run): \(committed) batches reported")
-            // Each stored batch is whole: a transaction never leaves part of a batch behind.
-            let partial = try connection.integer("""
-                SELECT count(*) FROM (SELECT t_ms FROM readings WHERE t_ms > \(base) AND t_ms < \(base + 1_000_000_000)
-                GROUP BY t_ms HAVING count(*) <> \(Self.sensorsPerBatch))
-                """)
             #expect(partial == 0, "run \(run)")
         }
         #expect(totalCommitted > 0, "the writer never reported a commit")
