@@ -23,6 +23,14 @@ import Testing
 @Suite(.serialized) struct ActionDescriptorTests {
     @Test(.timeLimit(.minutes(2)))
     func anActionProgramGetsOnlyStandardDescriptors() async throws {
+        let result = await #expect(processExitsWith: .success, observing: childOutput) {
+            try await ActionDescriptorTests.anActionProgramGetsOnlyStandardDescriptorsScenario()
+        }
+        printChildOutput(result)
+    }
+
+    /// The scenario, in its exit test's process (see `childOutput`).
+    static func anActionProgramGetsOnlyStandardDescriptorsScenario() async throws {
         let dir = try TemporaryDirectory(prefix: "action-fds")
         defer { dir.remove() }
         let server = try startLoopbackServer(units: [1])

@@ -7,9 +7,19 @@ import Testing
 /// once, whatever raised it: here a `data_stopped` alert, which the ticker's check raises (no
 /// poll cycle arrives to raise it) and the next arriving cycle clears, through the whole agent
 /// with a real libmodbus server on loopback going silent and answering again.
+///
+/// The agent runs in a process of its own (an exit test), as `edge-agent run` does: see
+/// `childOutput` in Support.swift.
 @Suite(.serialized) struct AlertEventCounterTests {
     @Test(.timeLimit(.minutes(2)))
     func dataStoppedRaiseAndClearAreCounted() async throws {
+        let result = await #expect(processExitsWith: .success, observing: childOutput) {
+            try await AlertEventCounterTests.dataStoppedScenario()
+        }
+        printChildOutput(result)
+    }
+
+    static func dataStoppedScenario() async throws {
         let dir = try TemporaryDirectory(prefix: "alert-events")
         defer { dir.remove() }
         let server = try startLoopbackServer(units: [1])

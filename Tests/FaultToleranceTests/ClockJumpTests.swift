@@ -24,7 +24,7 @@ final class JumpingClock: AgentClock {
     func jump(by milliseconds: Int64) { offsetMilliseconds.add(milliseconds, ordering: .relaxed) }
 }
 
-/// The wall clock jumps backwards and forwards (2 s back, an hour ahead, an hour back) under a running agent (in this process, with a
+/// The wall clock jumps backwards and forwards (2 s back, an hour ahead, an hour back) under a running agent (in a process of its own, an exit test, with a
 /// calibrated machine being scored): no reading is lost or overwritten in the buffer, scoring
 /// goes on, the jump raises no alert, and the summaries stay sane.
 @Suite(.serialized) struct ClockJumpTests {
@@ -32,6 +32,14 @@ final class JumpingClock: AgentClock {
 
     @Test(.enabled(if: sqlite3Available), .timeLimit(.minutes(2)))
     func wallClockJumpsBackAndForth() async throws {
+        let result = await #expect(processExitsWith: .success, observing: childOutput) {
+            try await ClockJumpTests.wallClockJumpsBackAndForthScenario()
+        }
+        printChildOutput(result)
+    }
+
+    /// The scenario, in its exit test's process (see `childOutput`).
+    static func wallClockJumpsBackAndForthScenario() async throws {
         let binary = try #require(builtExecutable(named: "edge-agent"), "build edge-agent first (swift build)")
         let dir = try TemporaryDirectory(prefix: "clock-jump")
         defer { dir.remove() }

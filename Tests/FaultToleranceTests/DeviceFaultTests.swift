@@ -10,14 +10,14 @@ import Testing
 import Glibc
 #endif
 
-/// Misbehaving devices against the whole agent running in this process (`AgentRuntime`: pollers,
+/// Misbehaving devices against the whole agent running in a process of its own (an exit test; `AgentRuntime`: pollers,
 /// writer, scoring, alerts) with a real SQLite buffer: the agent never exits, healthy units on
 /// the same and on another bus keep their schedule, every poll of the faulty unit is in the
 /// buffer with a quality flag (no silent gap), and the unit is read again within the backoff
 /// bound once the fault ends.
 @Suite(.serialized) struct DeviceFaultTests {
     /// The faults, each on unit 2 of bus `a` (shared with healthy unit 1) or on a bus of its own.
-    enum DeviceFault: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    enum DeviceFault: String, CaseIterable, Sendable, Codable, CustomTestStringConvertible {
         case refusesConnections, resetsMidResponse, answersSlowly, answersExceptions, flaps
         var testDescription: String { rawValue }
         /// Whether the faulty unit sits on its own bus `f` (a connection-level fault).
@@ -73,6 +73,14 @@ import Glibc
 
     @Test(.enabled(if: sqlite3Available), .timeLimit(.minutes(2)), arguments: DeviceFault.allCases)
     func agentRidesOutFault(_ fault: DeviceFault) async throws {
+        let result = await #expect(processExitsWith: .success, observing: childOutput) { [fault] in
+            try await DeviceFaultTests.agentRidesOutFaultScenario(fault)
+        }
+        printChildOutput(result)
+    }
+
+    /// The scenario, in its exit test's process (see `childOutput`).
+    static func agentRidesOutFaultScenario(_ fault: DeviceFault) async throws {
         let dir = try TemporaryDirectory(prefix: "device-fault")
         defer { dir.remove() }
         let serverA = try startLoopbackServer(units: [1, 2])

@@ -5,7 +5,7 @@ import TestSupport
 import Testing
 
 /// A sensor that reads an impossible value (a broken 4–20 mA loop or transmitter giving the
-/// register's extreme, here 65535) through the whole agent in this process, from a real Modbus
+/// register's extreme, here 65535) through the whole agent in a process of its own (an exit test), from a real Modbus
 /// server on loopback: the alert log gets the `out_of_range` alert the README promises, naming
 /// the value, not a `sensor_stale` one saying the sensor reads nothing; it clears when the value
 /// is back in range; the buffer keeps those polls flagged `out_of_range` with their value (the
@@ -15,6 +15,14 @@ import Testing
 
     @Test(.enabled(if: sqlite3Available), .timeLimit(.minutes(2)))
     func impossibleValueRaisesOutOfRangeAndClears() async throws {
+        let result = await #expect(processExitsWith: .success, observing: childOutput) {
+            try await OutOfRangeAlertTests.impossibleValueRaisesOutOfRangeAndClearsScenario()
+        }
+        printChildOutput(result)
+    }
+
+    /// The scenario, in its exit test's process (see `childOutput`).
+    static func impossibleValueRaisesOutOfRangeAndClearsScenario() async throws {
         let dir = try TemporaryDirectory(prefix: "out-of-range")
         defer { dir.remove() }
         let server = try startLoopbackServer(units: [1])

@@ -8,8 +8,8 @@ import TestSupport
 import Testing
 
 /// A restart of the agent over an existing buffer and model, end to end: the simulator's pump
-/// served over Modbus TCP on loopback (`edge-agent simulate`), the agent (`AgentRuntime` in this
-/// process) buffering it, `edge-agent calibrate` over the buffer, and a new `AgentRuntime` over
+/// served over Modbus TCP on loopback (`edge-agent simulate`), the agent (`AgentRuntime` in the
+/// test's exit-test process) buffering it, `edge-agent calibrate` over the buffer, and a new `AgentRuntime` over
 /// the same `data_dir`, whose stream is warmed on the buffered rows (`StreamWarmUp`, README
 /// "Restarts and new models"): it judges its first live rows as `replay`'s stream, run on
 /// through the buffer, judges them. A start more than 2 minutes after the last buffered row
@@ -21,6 +21,14 @@ import Testing
 
     @Test(.timeLimit(.minutes(3)))
     func aRestartedAgentJudgesItsFirstLiveRowsWithTheWarmedStream() async throws {
+        let result = await #expect(processExitsWith: .success, observing: childOutput) {
+            try await RestartWarmUpTests.aRestartedAgentJudgesItsFirstLiveRowsWithTheWarmedStreamScenario()
+        }
+        printChildOutput(result)
+    }
+
+    /// The scenario, in its exit test's process (see `childOutput`).
+    static func aRestartedAgentJudgesItsFirstLiveRowsWithTheWarmedStreamScenario() async throws {
         let binary = try #require(builtExecutable(named: "edge-agent"), "build edge-agent first (swift build)")
         let dir = try TemporaryDirectory(prefix: "restart-warm-up")
         defer { dir.remove() }

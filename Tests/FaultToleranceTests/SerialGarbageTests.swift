@@ -89,6 +89,14 @@ final class GarbageRelay: @unchecked Sendable {
 @Suite(.serialized) struct SerialGarbageTests {
     @Test(.enabled(if: sqlite3Available && SocatPair.isAvailable), .timeLimit(.minutes(2)))
     func garbageOnTheRTULine() async throws {
+        let result = await #expect(processExitsWith: .success, observing: childOutput) {
+            try await SerialGarbageTests.garbageOnTheRTULineScenario()
+        }
+        printChildOutput(result)
+    }
+
+    /// The scenario, in its exit test's process (see `childOutput`).
+    static func garbageOnTheRTULineScenario() async throws {
         let dir = try TemporaryDirectory(prefix: "rtu-garbage")
         defer { dir.remove() }
         let serverSide = try await SocatPair()

@@ -80,7 +80,7 @@ final class SmallFilesystem {
     }
 
     /// How a test fills the disk under the buffer.
-    enum FullDisk: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    enum FullDisk: String, CaseIterable, Sendable, Codable, CustomTestStringConvertible {
         /// The buffer on a 16 MB tmpfs, filled up by another file (needs root).
         case smallFilesystem
         /// SQLite's `max_page_count` capped at the file's size (works anywhere).
@@ -94,6 +94,14 @@ final class SmallFilesystem {
     /// written.
     @Test(.enabled(if: sqlite3Available), .timeLimit(.minutes(2)), arguments: FullDisk.available)
     func diskFullKeepsAlertingReportsOnceAndRecovers(_ mode: FullDisk) async throws {
+        let result = await #expect(processExitsWith: .success, observing: childOutput) { [mode] in
+            try await StorageFaultTests.diskFullKeepsAlertingReportsOnceAndRecoversScenario(mode)
+        }
+        printChildOutput(result)
+    }
+
+    /// The scenario, in its exit test's process (see `childOutput`).
+    static func diskFullKeepsAlertingReportsOnceAndRecoversScenario(_ mode: FullDisk) async throws {
         let dir = try TemporaryDirectory(prefix: "disk-full")
         defer { dir.remove() }
         var fs: SmallFilesystem? = nil
@@ -236,6 +244,14 @@ final class SmallFilesystem {
     /// starts a fresh buffer where the configuration says.
     @Test(.enabled(if: sqlite3Available), .timeLimit(.minutes(1)))
     func dataDirectoryDeletedWhileRunning() async throws {
+        let result = await #expect(processExitsWith: .success, observing: childOutput) {
+            try await StorageFaultTests.dataDirectoryDeletedWhileRunningScenario()
+        }
+        printChildOutput(result)
+    }
+
+    /// The scenario, in its exit test's process (see `childOutput`).
+    static func dataDirectoryDeletedWhileRunningScenario() async throws {
         let dir = try TemporaryDirectory(prefix: "deleted-data-dir")
         defer { dir.remove() }
         let server = try startLoopbackServer(units: [1, 2])

@@ -90,6 +90,32 @@ private struct CollectingHandler: LogHandler {
     }
 }
 
+/// What a test that runs a whole agent observes of its exit test's process.
+///
+/// Such a test runs its scenario inside `#expect(processExitsWith: .success, observing:
+/// childOutput)`: this test binary started again for that scenario alone, so the agent it starts
+/// (`RunningAgent`) has a cooperative pool to itself, as `edge-agent run` has. In the whole
+/// suite's process it shared the pool's two threads with some 580 other tests, synchronous ones
+/// among them, and every step of its scoring and alerting waited behind them: in a whole-suite
+/// run with three busy loops beside it, these tests passed their time limits (9 of them, the run
+/// 1,277 s). The scenario's issues are recorded in the child and fail the test in the parent
+/// (which shows their comments, not their expressions: "Issue recorded"); `printChildOutput`
+/// prints what the scenario printed.
+///
+/// Seen with Swift Testing 6.3.1: exit tests that overlap end together, when the one started
+/// last ends (a 2 s exit test beside a 3 s one started after it: 3.04 s; the later child seems
+/// to hold the earlier one's pipe). An exit test's duration, and what its time limit counts,
+/// can therefore include the overlap.
+let childOutput: [any PartialKeyPath<ExitTest.Result> & Sendable] = [\.standardOutputContent]
+
+/// Prints what an exit test's process wrote (see `childOutput`).
+func printChildOutput(_ result: ExitTest.Result?) {
+    guard let result else { return }
+    if !result.standardOutputContent.isEmpty {
+        print(String(decoding: result.standardOutputContent, as: UTF8.self), terminator: "")
+    }
+}
+
 /// `AgentRuntime` running in this process on its own task; `stop()` shuts it down gracefully
 /// (every polled reading flushed to the buffer) and reports how `run()` ended.
 final class RunningAgent: Sendable {
