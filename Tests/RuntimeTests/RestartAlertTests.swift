@@ -34,8 +34,9 @@ import Testing
     /// and runs it `afterMinutes` (5 of them settling). `fault` is added at the stop command.
     static func measure(seed: UInt64, runSeconds: Int = 360, stopSeconds: Int, afterMinutes: Int = 6,
                         fault: FaultKind? = nil) throws -> Restart {
-        // Unsettled, as measured: settled, seed 7 after a 120 s stop still alerts on its oil
-        // temperature (1.39× at 304.3 s; docs/detection.md, "A change of demand").
+        // Unsettled, as measured: settled, seed 7 after a 120 s stop still alerts, on its suction
+        // pressure (1.39× at 304.3 s; not the oil that `sensorsWithoutRecovery` names: that is the
+        // stream without the rule; docs/detection.md, "A change of demand").
         let compressor = try CalibratedCompressor(seed: seed, settled: false)
         var sim = compressor.sim
         let machine = compressor.machine, detector = compressor.detector, file = compressor.file
