@@ -15,30 +15,17 @@ import Testing
     /// at `laterLoad`: the discharge temperature's highest contribution over those 60 minutes
     /// relative to the threshold, and the rows alerted.
     static func dischargeTemperaturePeak(seed: UInt64, calibratedLoad: Double, laterLoad: Double) throws -> (peak: Float, alerted: Int) {
-        var options = MachineOptions()
-        options.stepMilliseconds = 1000
-        options.automaticOperation = false
-        var sim = SimulatedMachine(kind: .compressor, id: "compressor-1", seed: seed, options: options)
-        sim.setOperatingPoint(running: true, load: calibratedLoad)
-        sim.settle()
-        var row: [Double] = [], calibration: [Float] = []
-        for _ in 0..<600 {
-            _ = sim.step(into: &row)
-            calibration += row.map(Float.init)
-        }
-        var settings = CalibrationSettings()
-        settings.secondsPerRow = 1
-        settings.machineKind = "compressor"
-        let names = sim.channels.map(\.name)
-        let detector = Calibrator(settings: settings).calibrate(values: calibration[...], sensorNames: names).detector
+        var compressor = SettledCompressorCalibration(seed: seed, stepMilliseconds: 1000, load: calibratedLoad, rows: 600)
+        let names = compressor.names, detector = compressor.detector
+        var row: [Double] = []
         let dischargeTemperature = try #require(names.firstIndex(of: "discharge_temperature"))
         try #require(detector.state?.approachRows != nil && detector.overReference?.sensor == dischargeTemperature,
                      "the approach is fitted and the discharge temperature judged over the oil")
         var stream = detector.makeStream()
         var peak: Float = 0, alerted = 0
         for step in 0..<3600 {
-            if step == 600 { sim.setOperatingPoint(running: true, load: laterLoad) }
-            _ = sim.step(into: &row)
+            if step == 600 { compressor.sim.setOperatingPoint(running: true, load: laterLoad) }
+            _ = compressor.sim.step(into: &row)
             let (_, alert) = stream.process(row: row.map(Float.init))
             if alert { alerted += 1 }
             let contribution = stream.contributions[dischargeTemperature]

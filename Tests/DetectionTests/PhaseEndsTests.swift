@@ -76,31 +76,18 @@ import Testing
     /// (100 ms, every channel), then run 11 minutes at 0.6, 5 at 0.35 and 5 at 0.85, that alert
     /// with the phase means and not without them.
     static func rowsAddedByPhases(seed: UInt64, settings phaseSettings: StatePhaseMeans.Settings = .init()) throws -> Int {
-        var options = MachineOptions()
-        options.stepMilliseconds = 100
-        options.automaticOperation = false
-        var sim = SimulatedMachine(kind: .compressor, id: "compressor-1", seed: seed, options: options)
-        sim.setOperatingPoint(running: true, load: 0.6)
-        sim.settle()
-        var row: [Double] = [], calibration: [Float] = []
-        for _ in 0..<6000 {
-            _ = sim.step(into: &row)
-            calibration += row.map(Float.init)
-        }
-        var settings = CalibrationSettings()
-        settings.secondsPerRow = 0.1
-        settings.machineKind = "compressor"
-        settings.phaseMeans = phaseSettings
-        let judged = Calibrator(settings: settings).calibrate(values: calibration[...], sensorNames: sim.channels.map(\.name)).detector
+        var compressor = SettledCompressorCalibration(seed: seed, stepMilliseconds: 100, load: 0.6, rows: 6000) { $0.phaseMeans = phaseSettings }
+        let judged = compressor.detector
         try #require(judged.phases != nil)
         var plain = judged
         plain.phases = nil
         var a = judged.makeStream(), b = plain.makeStream()
+        var row: [Double] = []
         var added = 0
         for step in 0..<(6600 + 6000) {
-            if step == 6600 { sim.setOperatingPoint(running: true, load: 0.35) }
-            if step == 9600 { sim.setOperatingPoint(running: true, load: 0.85) }
-            _ = sim.step(into: &row)
+            if step == 6600 { compressor.sim.setOperatingPoint(running: true, load: 0.35) }
+            if step == 9600 { compressor.sim.setOperatingPoint(running: true, load: 0.85) }
+            _ = compressor.sim.step(into: &row)
             let values = row.map(Float.init)
             let (_, withPhases) = a.process(row: values)
             let (_, without) = b.process(row: values)
