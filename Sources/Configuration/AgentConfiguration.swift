@@ -205,9 +205,10 @@ public enum LoadPriorKind: String, Sendable, Equatable, CaseIterable {
 }
 
 extension SensorConfiguration {
-    /// The sensor roles the shipped load prior knows (`models/load-prior.txt`): the drivers
-    /// (`speed`, a compressor's `loaded`) and the sensors that follow them. A test keeps this
-    /// list equal to the prior's (Configuration does not import Detection).
+    /// The sensor roles calibration knows: the shipped load prior's (`models/load-prior.txt`),
+    /// the drivers (`speed`, a compressor's `loaded`) and the sensors that follow them, and the
+    /// sensors judged over another (`discharge_temperature` over `oil_temperature`). A test keeps
+    /// this list equal to those (Configuration does not import Detection).
     public static let knownRoles = [
         "speed", "loaded", "flow", "inlet_pressure", "outlet_pressure", "suction_pressure", "motor_current",
         "supply_voltage", "torque", "shaft_power", "electrical_power", "bearing_temperature", "winding_temperature",

@@ -48,6 +48,9 @@ struct StateNormalRangeTests {
         for r in 0..<900 { values += row(loaded: r % 60 < 30, oil: 80) }
         var settings = CalibrationSettings()
         settings.compensateStates = true
+        // The window mean's quote is under test: in this quiet stretch every part is small, and
+        // the single-row spike check's can be the larger (it then quotes a reading, no mean).
+        settings.checkRowSpikes = false
         let (detector, report) = Calibrator(settings: settings)
             .calibrate(values: values[...], sensorNames: ["loaded", "oil_temperature", "discharge_temperature"])
         let reference = try #require(detector.overReference, "the discharge temperature is not judged over the oil: not the case under test")
