@@ -42,29 +42,18 @@ import Testing
         let run = try Self.run(seed: seed)
         // The plant did change the speed (more than one operating point in the runs).
         #expect(run.loads.count >= 2)
-        var settings = CalibrationSettings()
-        settings.secondsPerRow = 0.1
-        settings.machineKind = "motor"
-        let detector = Calibrator(settings: settings).calibrate(values: run.calibration[...], sensorNames: run.names).detector
+        let result = TemperatureRiseTests.alerts((run.names, run.calibration, run.normal, run.faulty),
+                                                 stepMilliseconds: 100, riseCheck: true)
+        let detector = result.detector
         let winding = try #require(run.names.firstIndex(of: "winding_temperature"))
         let load = try #require(detector.load)
         #expect(load.lagged[winding])
         // The winding warmed through calibration: its reference lies above the median reading.
         let readings = (0..<(run.calibration.count / run.names.count)).map { run.calibration[$0 * run.names.count + winding] }
         #expect(load.reference[winding] > RobustStatistics.median(readings))
-        var stream = detector.makeStream()
-        let n = run.names.count
-        var normal = 0
-        var first: Double?
-        for (phase, block) in [run.calibration, run.normal, run.faulty].enumerated() {
-            for r in 0..<(block.count / n) {
-                let alert = stream.process(row: block[(r * n)..<(r * n + n)]).alert
-                if phase == 1, alert { normal += 1 }
-                if phase == 2, alert, first == nil { first = Double(r) / 10 }
-            }
-        }
+        let normal = result.normal
         #expect(normal == 0, "seed \(seed): \(normal) alerted rows in the normal stretch")
-        let caught = try #require(first, "seed \(seed): overheating not caught in 10 minutes")
+        let caught = try #require(result.first, "seed \(seed): overheating not caught in 10 minutes")
         #expect(caught > 0 && caught < 600, "seed \(seed): overheating first alerted after \(caught) s")
     }
 }
