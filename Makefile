@@ -112,13 +112,19 @@ report-screenshot: deps-build
 # `make bench` runs everything in release mode (about 35 minutes: a 10-minute RSS run, a
 # static build) and rewrites BENCHMARKS.md; `make bench-quick` runs short versions in under
 # 2 minutes once built and writes bench-out/BENCHMARKS-quick.md. Nothing here is asserted.
-.PHONY: bench bench-quick
+.PHONY: bench bench-quick detection-check
 
 bench: deps-test
 	SWIFT=$(SWIFT) bench/run.sh
 
 bench-quick: deps-test
 	SWIFT=$(SWIFT) bench/run.sh --quick
+
+# The detection figures README and docs quote (simulator exports of seeds 7 and 8, SKAB and the
+# few-shot table when ../shared/data is there), re-measured and compared with
+# bench/detection-baseline.txt: fails when a total got worse. About a minute once built.
+detection-check: deps-build
+	SWIFT=$(SWIFT) bench/detection.sh
 
 # ---------------------------------------------------------------------------------------------
 # Reliability (issue 11): bad input, long runs, sanitizers. See README "Reliability".
