@@ -95,10 +95,11 @@ import Glibc
                 "scoring never fell behind: \(agent.runtime.counters)")
 
         // Watched for 10 s: how old the metrics file (written with the status) gets, and how
-        // late after its period's end each 2 s summary appears. The agent runs in this test
-        // process, whose cooperative pool (one thread per core) the other suites share: when
-        // this test's own loop is held for over a second, so may the agent's scoring task have
-        // been, which is not what is measured here; such a window is watched again (twice at most).
+        // late after its period's end each 2 s summary appears. The agent has this exit test's
+        // process to itself, but the machine's two cores are shared with the rest of the suite
+        // (and other builds): when this test's own loop is held for over a second, so may the
+        // agent's scoring task have been, which is not what is measured here; such a window is
+        // watched again (twice at most).
         let metrics = dir.file("data/edge-agent.prom")
         let summaries = dir.file("summaries")
         var firstSeen: [String: Date] = [:]  // the summaries seen while watched
@@ -122,7 +123,7 @@ import Glibc
                 try await Task.sleep(for: .milliseconds(100))
             }
             guard held > 1, attempt < 3 else { break }
-            print("scoring backlog: this test was held \(String(format: "%.2f", held)) s by others on the cooperative pool; watching again")
+            print("scoring backlog: this test was held \(String(format: "%.2f", held)) s (the cores are shared); watching again")
         }
         // Summaries of periods that ended while watched, and how long after the end each was
         // written (its file's modification time: this test's own polling may wait for a core).
@@ -183,7 +184,7 @@ import Glibc
         let raisedAt = stoppedAlerts().first { ($0["machine"] as? String) == "quiet" }
             .flatMap { ($0["time"] as? String).flatMap { Timestamp(iso8601: Substring($0)) } }
         let latency = Double((raisedAt?.millisecondsSinceEpoch ?? Int64.max / 2) - silencedAt.millisecondsSinceEpoch) / 1000
-        // 10 intervals (1 s) and a tick, and however long the pool was held by others.
+        // 10 intervals (1 s) and a tick, and however long this process was held off the cores.
         #expect(latency < 4 + held, "data_stopped for quiet came \(latency) s after its unit went silent (this test held up to \(held) s)")
         // busy's cycles wait in the queue but keep arriving: its data has not stopped.
         let busyStopped = stoppedAlerts().filter { ($0["machine"] as? String) == "busy" }
