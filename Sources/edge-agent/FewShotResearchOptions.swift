@@ -130,6 +130,12 @@ struct FewShotResearchOptions: ParsableArguments {
     @Option(help: "With --meta-learn-rates: the learning rate of the step sizes' own Adam (on their logarithms).")
     var metaRateLearningRate: Float = MetaTrainingSettings().rateLearningRate
 
+    @Option(help: "With --few-shot: proximal adaptation (iMAML's inner objective): the adaptation loss plus λ/2 · ‖θ − θ₀‖² around the weights adaptation starts from, for every row at calibration and in meta-training's inner loop. 0: today's adaptation (default).")
+    var proximalWeight: Float = 0
+
+    @Option(help: "With --meta-folds and --learn-margin (one network): comma-separated proximal weights λ to choose from, e.g. 0,0.1,1,10. Each fold's initialization is meta-trained once per λ (λ in its inner loop) and every row calibrates with each λ; each row and fold takes the (λ, margin) with the best F1 − FAR%/100 on the other folds' files. Rows are also printed with λ = 0 alone when the list holds 0.")
+    var proximalWeights: String?
+
     func printFewShotTable(dataset: String, json: Bool, detector: DetectorOptions) throws {
         var settings = FewShotEvaluationSettings(folds: metaFolds, adaptation: AdaptationSettings(steps: detector.adaptationSteps),
                                                  thresholdMargin: detector.networkMargin, quantize: !detector.float,
@@ -142,6 +148,15 @@ struct FewShotResearchOptions: ParsableArguments {
         meta.inner.steps = metaInnerSteps
         meta.inner.headOnly = headOnly
         settings.adaptation.headOnly = headOnly
+        guard proximalWeight >= 0, proximalWeight.isFinite else { throw ValidationError("--proximal-weight must be 0 or more") }
+        settings.adaptation.proximalWeight = proximalWeight
+        if let proximalWeights {
+            let grid = proximalWeights.split(separator: ",").compactMap { Float($0.filter { $0 != " " }) }
+            guard !grid.isEmpty, grid.count == proximalWeights.split(separator: ",").count, grid.allSatisfy({ $0 >= 0 && $0.isFinite }) else {
+                throw ValidationError("--proximal-weights: comma-separated weights ≥ 0, e.g. 0,0.1,1,10")
+            }
+            settings.proximalWeightGrid = grid
+        }
         if let metaOuterRate {
             if algorithm == .reptile { meta.outerStepSize = metaOuterRate } else { meta.outerLearningRate = metaOuterRate }
         }
@@ -191,22 +206,28 @@ struct FewShotResearchOptions: ParsableArguments {
                                                 settings: settings) { line in if !json { print(line) } }
             : try FewShotEvaluation.run(directory: dataset, initialization: initialization, extraTasks: extra,
                                         settings: settings) { line in if !json { print(line) } }
-        var rows = results.map { ($0.method.rawValue, $0.calibrationRows, $0.counts) }
+        func name(_ r: FewShotResult) -> String { r.method.rawValue + (r.proximalWeightFixedAtZero ? ", λ=0" : "") }
+        var rows = results.map { (name($0), $0.calibrationRows, $0.counts) }
         if diagnose, !json {
             for r in results {
                 let oracle = r.oracleCounts.map { "F1 \(EvaluationText.fixed($0.f1, 3)) FAR \(EvaluationText.fixed($0.falseAlarmRatePercent, 1)) at margin \(r.oracleMargin ?? 0)" } ?? "none with FAR ≤ 10 %"
-                print("diagnostics \(r.method.rawValue) K=\(r.calibrationRows): oracle \(oracle); mean AUC \(r.meanAUC.map { EvaluationText.fixed($0, 3) } ?? "-")")
+                print("diagnostics \(name(r)) K=\(r.calibrationRows): oracle \(oracle); mean AUC \(r.meanAUC.map { EvaluationText.fixed($0, 3) } ?? "-")")
             }
         }
         if marginSweep, diagnose, !json {
             for r in results {
-                print("margin sweep \(r.method.rawValue) K=\(r.calibrationRows): " + r.marginSweep.map {
+                print("margin sweep \(name(r)) K=\(r.calibrationRows): " + r.marginSweep.map {
                     "\($0.margin) \(EvaluationText.fixed($0.counts.f1, 3))/\(EvaluationText.fixed($0.counts.falseAlarmRatePercent, 1))"
                 }.joined(separator: ", "))
             }
         }
         if learnMargin, !json {
-            for r in results { print("learned margins \(r.method.rawValue) K=\(r.calibrationRows): \(r.thresholdMargins.map { "\($0)" }.joined(separator: " "))") }
+            for r in results { print("learned margins \(name(r)) K=\(r.calibrationRows): \(r.thresholdMargins.map { "\($0)" }.joined(separator: " "))") }
+            if settings.proximalWeightGrid.count > 1 {
+                for r in results where !r.proximalWeightFixedAtZero {
+                    print("learned proximal weights \(name(r)) K=\(r.calibrationRows): \(r.proximalWeights.map { "\($0)" }.joined(separator: " "))")
+                }
+            }
         }
         let base = try detector.settings()
         for k in settings.calibrationRowCounts {

@@ -24,6 +24,11 @@ public struct AdaptationSettings: Sendable, Hashable, Codable {
     /// Per-tensor log step sizes (`AdaptationRates`): tensor k steps with `learningRate ·
     /// exp(tensorLogRates[k])`. nil (the shipped adaptation) and all zeros adapt identically.
     public var tensorLogRates: [Float]? = nil
+    /// Weight λ of the proximal term (λ/2)·‖θ − θ₀‖² added to the adaptation loss, θ₀ the
+    /// weights adaptation starts from (iMAML's inner objective): each Adam step's gradient is the
+    /// loss's (clipped as always) plus λ·(θ − θ₀), which holds the adapted weights near the start.
+    /// 0 (the shipped adaptation) adapts exactly as without it.
+    public var proximalWeight: Float = 0
 
     /// Creates settings; the defaults are the shipped ones (see docs/detection.md, "The network half").
     public init(windowRows: Int = 32, stride: Int = 2, maximumNormalWindows: Int = 64, syntheticAnomalies: Int = 32,
@@ -111,7 +116,31 @@ public enum FewShotAdaptation {
         return layout.w5..<layout.slots
     }
 
-    /// Adapts `network` to `batch` for `settings.steps` full-batch Adam steps.
+    /// The proximal term (λ/2)·‖θ − θ₀‖² and its gradient λ·(θ − θ₀), θ = `parameters`, θ₀ = `anchor`.
+    public static func proximalTerm<S: BinaryFloatingPoint>(parameters: [S], anchor: [S], weight: S) -> (value: S, gradient: [S]) {
+        precondition(parameters.count == anchor.count, "one anchor per parameter")
+        var value: S = 0
+        var gradient = [S](repeating: 0, count: parameters.count)
+        for k in parameters.indices {
+            let d = parameters[k] - anchor[k]
+            value += d * d
+            gradient[k] = weight * d
+        }
+        return (weight / 2 * value, gradient)
+    }
+
+    /// The proximal adaptation objective at `network`'s weights: the batch loss plus
+    /// (λ/2)·‖θ − θ₀‖² (λ = `weight`, θ₀ = `anchor`), and its gradient (unclipped).
+    public static func proximalLossAndGradient(_ network: Network, batch: [TrainingExample], lossFunction: LossFunction,
+                                               anchor: [Float], weight: Float) -> (loss: Float, gradient: [Float]) {
+        var (loss, gradient) = network.lossAndGradient(on: batch, lossFunction: lossFunction)
+        let proximal = proximalTerm(parameters: network.parameters, anchor: anchor, weight: weight)
+        for k in gradient.indices { gradient[k] += proximal.gradient[k] }
+        return (loss + proximal.value, gradient)
+    }
+
+    /// Adapts `network` to `batch` for `settings.steps` full-batch Adam steps (with
+    /// `settings.proximalWeight` > 0, toward the loss plus the proximal term around `network`).
     public static func adapt(_ network: Network, batch: [TrainingExample], lossFunction: LossFunction,
                              settings: AdaptationSettings) -> (network: Network, report: AdaptationReport) {
         var adapted = network
@@ -121,13 +150,25 @@ public enum FewShotAdaptation {
         }
         let before = adapted.loss(on: batch, lossFunction: lossFunction)
         let head = settings.headOnly ? headParameterRange(of: network.architecture) : nil
+        let lambda = settings.proximalWeight
+        let anchor = network.parameters
         for _ in 0..<settings.steps {
             if let head {
                 var (_, gradient) = adapted.lossAndGradient(on: batch, lossFunction: lossFunction)
                 for k in gradient.indices where !head.contains(k) { gradient[k] = 0 }
                 let norm = gradient.reduce(0) { $0 + $1 * $1 }.squareRoot()
                 if norm > 10 { for k in head { gradient[k] *= 10 / norm } }
+                // Outside the head θ = θ₀, so the proximal term adds nothing there.
+                if lambda != 0 { for k in head { gradient[k] += lambda * (adapted.parameters[k] - anchor[k]) } }
                 if norm.isFinite { optimizer.update(&adapted.parameters, gradient: gradient) }
+            } else if lambda != 0 {
+                // As `Network.train` with the gradient clipped to norm 10, then the proximal
+                // term's gradient added unclipped (clipping bounds the data term's step only).
+                var (_, gradient) = adapted.lossAndGradient(on: batch, lossFunction: lossFunction)
+                let norm = gradient.reduce(0) { $0 + $1 * $1 }.squareRoot()
+                if norm > 10 { for k in gradient.indices { gradient[k] *= 10 / norm } }
+                for k in gradient.indices { gradient[k] += lambda * (adapted.parameters[k] - anchor[k]) }
+                optimizer.update(&adapted.parameters, gradient: gradient)
             } else {
                 adapted.train(on: batch, lossFunction: lossFunction, optimizer: &optimizer, maximumGradientNorm: 10)
             }

@@ -98,6 +98,14 @@ public struct FewShotEvaluationSettings: Sendable {
     /// with its fold's rates, and row (b'') shows random initialization with the same rates and
     /// (a)'s threshold procedure. (b), (b') and (c) are unchanged.
     public var learnAdaptationRates: Bool = false
+    /// With folds, one network and `learnThresholdMargin`: proximal weights λ
+    /// (`AdaptationSettings.proximalWeight`) to choose from. For each λ every fold's
+    /// initialization is meta-trained with λ in its inner loop and every row calibrates with λ;
+    /// each row and fold then takes the (λ, margin) pair with the best F1 − FAR%/100 on the
+    /// other folds' files (ties: the smaller λ, then the smaller margin), and when the grid holds
+    /// 0 each row is also reported with λ = 0 alone (today's adaptation). Empty: every row uses
+    /// `adaptation.proximalWeight`, in meta-training's inner loop too.
+    public var proximalWeightGrid: [Float] = []
 
     /// Creates settings; the defaults are those of `edge-agent evaluate --few-shot`.
     public init(calibrationRowCounts: [Int] = [50, 100, 200, 400], testStartRow: Int = 400, folds: Int = 0,
@@ -137,6 +145,11 @@ public struct FewShotResult: Sendable {
     /// Diagnostics: the area under the ROC curve of the relative score (score / highest
     /// calibration score) over the test rows, averaged over the files that have both classes.
     public var meanAUC: Double? = nil
+    /// The proximal weight λ each fold calibrated with (one entry without folds).
+    public var proximalWeights: [Float] = []
+    /// Whether this is a row restricted to λ = 0 beside the same row with λ chosen from
+    /// `FewShotEvaluationSettings.proximalWeightGrid` (today's adaptation, for comparison).
+    public var proximalWeightFixedAtZero: Bool = false
 }
 
 /// The three rows of the few-shot table.
@@ -198,9 +211,18 @@ public enum FewShotEvaluation {
                 throw ReplayError(message: "--meta-learn-rates needs --meta-folds 2 or more with one network, without --calibration-prior or --learn-reference-spreads")
             }
         }
+        let proximalWeights = settings.proximalWeightGrid.isEmpty ? [settings.adaptation.proximalWeight] : Array(Set(settings.proximalWeightGrid)).sorted()
+        if settings.proximalWeightGrid.count > 1 {
+            guard settings.folds >= 2, members == 1, settings.learnThresholdMargin, !settings.learnAdaptationRates,
+                  !settings.learnCalibrationPrior, !settings.learnReferenceSpreads, settings.marginTargetFalseAlarmRate == nil,
+                  settings.networkThresholdRule == .highestScore, proximalWeights.allSatisfy({ $0 >= 0 && $0.isFinite }) else {
+                throw ReplayError(message: "a proximal weight grid needs --meta-folds 2 or more with one network and --learn-margin, without --meta-learn-rates, --calibration-prior, --learn-reference-spreads, --margin-target-far or another threshold rule; weights ≥ 0")
+            }
+        }
         // The members of each fold's (a) and (c): one network (seed + fold, as always), or an ensemble.
         let memberSeeds = members == 1 ? [settings.metaTraining.seed] : NetworkEnsemble.memberSeeds(from: settings.metaTraining.seed, count: members)
-        var initializations: [[Network]] = []
+        // Per proximal weight, per fold, the members (the same networks for every weight without folds).
+        var weightInitializations: [[[Network]]] = Array(repeating: [], count: proximalWeights.count)
         var foldTasks: [[MetaTask]] = []
         // Per fold, the adaptation rates learned with its initialization (learnAdaptationRates).
         var foldLogRates: [[Float]?] = []
@@ -216,12 +238,15 @@ public enum FewShotEvaluation {
                     let supportRows = meta.supportRowChoices.isEmpty ? [meta.supportRows] : meta.supportRowChoices
                     for k in supportRows { meta.normalizationPriors[k] = NormalizationPrior.learn(from: foldTasks[f], calibrationRows: k, absolute: settings.absoluteNormalizationPrior) }
                 }
+                for (l, lambda) in proximalWeights.enumerated() {
+                meta.inner.proximalWeight = lambda
                 var foldMembers: [Network] = []
                 for seed in memberSeeds {
                     meta.seed = seed &+ UInt64(f)
                     let trained = metaTrainedInitialization(tasks: tasks, meta: meta, settings: settings)
                     foldMembers.append(trained.network)
                     progress("fold \(f + 1)/\(folds)" + (members == 1 ? "" : ", member seed \(meta.seed)")
+                             + (proximalWeights.count > 1 || lambda != 0 ? ", proximal weight \(lambda)" : "")
                              + ": meta-trained on \(tasks.count) tasks (\(training.count) labelled files held in), " + trained.summary)
                     if let logRates = trained.tensorLogRates {
                         foldLogRates.append(logRates)
@@ -230,20 +255,24 @@ public enum FewShotEvaluation {
                         }.joined(separator: ", "))
                     }
                 }
-                initializations.append(foldMembers)
+                weightInitializations[l].append(foldMembers)
+                }
             }
         } else if initialization == nil, !extraTasks.isEmpty {
             // No folds and no initialization: meta-train one on the extra tasks alone (e.g. the
             // simulated fleet), exactly as `meta-train` would, and measure every file with it.
-            let trained = metaTrainedInitialization(tasks: extraTasks, meta: settings.metaTraining, settings: settings)
-            initializations = [[trained.network]]
+            var meta = settings.metaTraining
+            meta.inner.proximalWeight = proximalWeights[0]
+            let trained = metaTrainedInitialization(tasks: extraTasks, meta: meta, settings: settings)
+            weightInitializations = [[[trained.network]]]
             progress("meta-trained on \(extraTasks.count) tasks, " + trained.summary)
         } else {
             guard var initialization else { throw ReplayError(message: "no meta-initialization: pass one or use k-fold meta-training") }
             initialization.reconstructionScoreWeight = settings.scoreReconstructionWeight
             initialization.scoresByLargestSensor = settings.largestSensorScore
-            initializations = [[initialization]]
+            weightInitializations = Array(repeating: [[initialization]], count: proximalWeights.count)
         }
+        let initializations = weightInitializations[0]
         let randomSeeds = members == 1 ? [settings.randomSeed] : NetworkEnsemble.memberSeeds(from: settings.randomSeed, count: members)
         let randomMembers = randomSeeds.map { seed -> Network in
             var random = Network(architecture: initializations[0][0].architecture, seed: seed)
@@ -310,17 +339,21 @@ public enum FewShotEvaluation {
             let priors = usePrior ? foldTasks.map { NormalizationPrior.learn(from: $0, calibrationRows: k, absolute: settings.absoluteNormalizationPrior) } : []
             for method in FewShotMethod.allCases where (method != .randomAdaptedWithPrior || usePrior || settings.learnCalibrationPrior || !learnedSpreads.isEmpty)
                 && (method != .randomAdaptedWithLearnedRates || settings.learnAdaptationRates) {
-                var adaptation = settings.adaptation
-                if method == .metaOnly { adaptation.steps = 0 }
                 // Scores relative to the highest calibration score (margin 1), one array per
-                // (fold, file); row (b) gets nothing learned per fold (no prior, no scales), so
-                // its scores are the same for every fold and computed once.
+                // (proximal weight, fold, file); row (b) gets nothing learned per fold (no prior, no
+                // scales), so its scores are the same for every fold and computed once per weight.
                 let perFold = method != .randomAdapted || settings.learnCalibrationPrior
-                var scores: [[[Float]]] = []
+                var scores: [[[[Float]]]] = []
                 var priorMargins = [Float?](repeating: nil, count: folds)
+                for (l, lambda) in proximalWeights.enumerated() {
+                var adaptation = settings.adaptation
+                adaptation.proximalWeight = lambda
+                if method == .metaOnly { adaptation.steps = 0 }
+                let weightStarts = weightInitializations[l]
+                var weightScores: [[[Float]]] = []
                 for f in 0..<(perFold ? folds : 1) {
                     let starts = [.randomAdapted, .randomAdaptedWithPrior, .randomAdaptedWithLearnedRates].contains(method)
-                        ? randomMembers : initializations[min(f, initializations.count - 1)]
+                        ? randomMembers : weightStarts[min(f, weightStarts.count - 1)]
                     var foldAdaptation = adaptation
                     if method == .metaAdapted || method == .randomAdaptedWithLearnedRates, f < foldLogRates.count {
                         foldAdaptation.tensorLogRates = foldLogRates[f]
@@ -341,68 +374,88 @@ public enum FewShotEvaluation {
                     var calibration = CalibrationSettings()
                     calibration.useDeviation = false
                     calibration.network = network
-                    scores.append(try labelled.map { try relativeScores(of: $0.table, calibrationRows: k, members: starts, settings: calibration) })
+                    weightScores.append(try labelled.map { try relativeScores(of: $0.table, calibrationRows: k, members: starts, settings: calibration) })
+                }
+                scores.append(weightScores)
                 }
                 if usePrior, method == .metaAdapted {
                     progress("K=\(k) learned scale factors (fold 1): " + (priors[0].absoluteScales ?? priors[0].scaleFactors).map { EvaluationText.fixed(Double($0), 3) }.joined(separator: " "))
                 }
-                func counts(file i: Int, start: Int, margin: Float) -> ConfusionCounts {
+                func counts(file i: Int, weight l: Int, start: Int, margin: Float) -> ConfusionCounts {
                     let labels = labelled[i].table.anomalyLabels ?? []
                     var state = AlertDecisionRule.State()
                     var c = ConfusionCounts()
                     for r in k..<labels.count {
-                        let alert = state.update(score: scores[start][i][r], threshold: margin, rule: rule)
+                        let alert = state.update(score: scores[l][start][i][r], threshold: margin, rule: rule)
                         if r >= max(k, settings.testStartRow) { c.record(prediction: alert, label: labels[r] != 0) }
                     }
                     return c
                 }
-                var total = ConfusionCounts()
-                var chosen: [Float] = []
-                for f in 0..<folds {
-                    let start = scores.count == 1 ? 0 : f
-                    // A threshold rule other than the shipped one is its own threshold: no margin.
-                    var margin = settings.networkThresholdRule == .highestScore ? priorMargins[f] ?? settings.thresholdMargin : 1
-                    if settings.learnThresholdMargin, folds >= 2 {
-                        // The margin that served the OTHER folds' files best (F1 − FAR%/100),
-                        // measured with this fold's initialization: learned across machines.
-                        var best = -Double.infinity
-                        for m in settings.thresholdMarginGrid.sorted() {
-                            var c = ConfusionCounts()
-                            for i in labelled.indices where fold(ofFile: i, folds: folds) != f { c = c + counts(file: i, start: start, margin: m) }
-                            if let target = settings.marginTargetFalseAlarmRate {
-                                margin = m
-                                if c.falseAlarmRatePercent <= target * 100 { break }
-                                continue
+                // The row with its proximal weight chosen among `allowed` (indices into the weights).
+                func tally(allowed: [Int]) -> FewShotResult {
+                    var total = ConfusionCounts()
+                    var chosen: [Float] = []
+                    var chosenWeight: [Int] = []
+                    for f in 0..<folds {
+                        let start = scores[0].count == 1 ? 0 : f
+                        // A threshold rule other than the shipped one is its own threshold: no margin.
+                        var margin = settings.networkThresholdRule == .highestScore ? priorMargins[f] ?? settings.thresholdMargin : 1
+                        var weight = allowed[0]
+                        if settings.learnThresholdMargin, folds >= 2 {
+                            // The (weight, margin) that served the OTHER folds' files best (F1 − FAR%/100),
+                            // measured with this fold's initialization: learned across machines.
+                            var best = -Double.infinity
+                            search: for l in allowed {
+                                for m in settings.thresholdMarginGrid.sorted() {
+                                    var c = ConfusionCounts()
+                                    for i in labelled.indices where fold(ofFile: i, folds: folds) != f { c = c + counts(file: i, weight: l, start: start, margin: m) }
+                                    if let target = settings.marginTargetFalseAlarmRate {
+                                        margin = m
+                                        if c.falseAlarmRatePercent <= target * 100 { break search }
+                                        continue
+                                    }
+                                    let objective = c.f1 - c.falseAlarmRatePercent / 100
+                                    if objective > best { best = objective; margin = m; weight = l }
+                                }
                             }
-                            let objective = c.f1 - c.falseAlarmRatePercent / 100
-                            if objective > best { best = objective; margin = m }
                         }
+                        chosen.append(margin)
+                        chosenWeight.append(weight)
+                        for i in labelled.indices where fold(ofFile: i, folds: folds) == f { total = total + counts(file: i, weight: weight, start: start, margin: margin) }
                     }
-                    chosen.append(margin)
-                    for i in labelled.indices where fold(ofFile: i, folds: folds) == f { total = total + counts(file: i, start: start, margin: margin) }
-                }
-                var result = FewShotResult(method: method, calibrationRows: k, counts: total, thresholdMargins: chosen)
-                if settings.diagnostics {
-                    var best = -1.0
-                    for m in settings.thresholdMarginGrid {
-                        var c = ConfusionCounts()
-                        for f in 0..<folds {
-                            for i in labelled.indices where fold(ofFile: i, folds: folds) == f { c = c + counts(file: i, start: scores.count == 1 ? 0 : f, margin: m) }
+                    var result = FewShotResult(method: method, calibrationRows: k, counts: total, thresholdMargins: chosen)
+                    result.proximalWeights = chosenWeight.map { proximalWeights[$0] }
+                    if settings.diagnostics {
+                        var best = -1.0
+                        for m in settings.thresholdMarginGrid {
+                            var c = ConfusionCounts()
+                            for f in 0..<folds {
+                                for i in labelled.indices where fold(ofFile: i, folds: folds) == f {
+                                    c = c + counts(file: i, weight: chosenWeight[f], start: scores[0].count == 1 ? 0 : f, margin: m)
+                                }
+                            }
+                            if c.falseAlarmRatePercent <= 10, c.f1 > best { best = c.f1; result.oracleCounts = c; result.oracleMargin = m }
+                            result.marginSweep.append((m, c))
                         }
-                        if c.falseAlarmRatePercent <= 10, c.f1 > best { best = c.f1; result.oracleCounts = c; result.oracleMargin = m }
-                        result.marginSweep.append((m, c))
+                        var aucs: [Double] = []
+                        for i in labelled.indices {
+                            let f = scores[0].count == 1 ? 0 : fold(ofFile: i, folds: folds)
+                            let l = chosenWeight[fold(ofFile: i, folds: folds)]
+                            let labels = labelled[i].table.anomalyLabels ?? []
+                            var pairs: [(Float, Bool)] = []
+                            for r in max(k, settings.testStartRow)..<labels.count where scores[l][f][i][r].isFinite { pairs.append((scores[l][f][i][r], labels[r] != 0)) }
+                            if let auc = FewShotEvaluation.areaUnderCurve(pairs) { aucs.append(auc) }
+                        }
+                        if !aucs.isEmpty { result.meanAUC = aucs.reduce(0, +) / Double(aucs.count) }
                     }
-                    var aucs: [Double] = []
-                    for i in labelled.indices {
-                        let f = scores.count == 1 ? 0 : fold(ofFile: i, folds: folds)
-                        let labels = labelled[i].table.anomalyLabels ?? []
-                        var pairs: [(Float, Bool)] = []
-                        for r in max(k, settings.testStartRow)..<labels.count where scores[f][i][r].isFinite { pairs.append((scores[f][i][r], labels[r] != 0)) }
-                        if let auc = FewShotEvaluation.areaUnderCurve(pairs) { aucs.append(auc) }
-                    }
-                    if !aucs.isEmpty { result.meanAUC = aucs.reduce(0, +) / Double(aucs.count) }
+                    return result
                 }
-                results.append(result)
+                results.append(tally(allowed: Array(proximalWeights.indices)))
+                if proximalWeights.count > 1, let zero = proximalWeights.firstIndex(of: 0) {
+                    var today = tally(allowed: [zero])
+                    today.proximalWeightFixedAtZero = true
+                    results.append(today)
+                }
             }
         }
         return results
