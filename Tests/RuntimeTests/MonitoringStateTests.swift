@@ -73,6 +73,22 @@ import TestSupport
         #expect(engine.monitoring(machine: 0).since == Timestamp(millisecondsSinceEpoch: start + 375_000))
     }
 
+    @Test("a good reading of a model sensor beyond its min…max is a gap: too few sensors, judged again once back in range")
+    func aGoodReadingOutsideItsPhysicalRangeIsAGap() throws {
+        var (machine, model) = try RunSignalTests.machineAndModel(settle: .zero)
+        machine.sensors[0].minimum = 0
+        machine.sensors[0].maximum = 100
+        var engine = ScoringEngine(machines: [machine], models: [model])
+        let start: Int64 = 1_800_000_000_000
+        #expect(Self.changes(Self.feed(&engine, rows: Self.normal(100), start: start)).last == .judged)
+        // The flow reads 1e4 and then −5 with good quality (a reading from elsewhere than the
+        // poller, which would flag it `.outOfRange`): not scored, like an offline sensor.
+        let beyond = [(Double?, Double?)](repeating: (1e4, 1), count: 3) + [(Double?, Double?)](repeating: (-5, 1), count: 3)
+        #expect(Self.changes(Self.feed(&engine, rows: beyond, start: start + 100_000)) == [.tooFewSensors])
+        #expect(engine.monitoring(machine: 0).reason?.hasPrefix("only 0 of 1 model sensors usable") == true)
+        #expect(Self.changes(Self.feed(&engine, rows: Self.normal(3), start: start + 106_000)) == [.judged])
+    }
+
     @Test func readingsThatStopComingShowAsDataStoppedUntilTheyComeAgain() throws {
         let (machine, model) = try RunSignalTests.machineAndModel(settle: .zero)
         var engine = ScoringEngine(machines: [machine], models: [model])

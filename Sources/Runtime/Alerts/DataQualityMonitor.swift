@@ -91,7 +91,14 @@ public struct DataQualityMonitor: Sendable {
 
     /// Whether a reading may be fed to the network: good quality, finite, and within its physical range.
     public func isScorable(sensor index: Int, value: Double, quality: Quality) -> Bool {
-        quality == .good && value.isFinite && !sensors[index].isOutOfRange(value)
+        Self.isScorable(value, quality: quality, in: SensorRange(minimum: sensors[index].minimum, maximum: sensors[index].maximum))
+    }
+
+    /// `isScorable(sensor:value:quality:)` for a sensor of physical range `range`: for the
+    /// scoring stage's hot path, which keeps the ranges itself rather than read them through a
+    /// monitor (a struct read out of a class's property is copied whole, arrays and alerts).
+    public static func isScorable(_ value: Double, quality: Quality, in range: SensorRange) -> Bool {
+        quality == .good && value.isFinite && !range.excludes(value)
     }
 
     /// Takes one poll cycle of this machine: `values[i]` and `qualities[i]` for sensor `i`.

@@ -24,6 +24,10 @@ public struct ScoringEngine {
         /// Model column for each configured sensor (nil when the model does not know it).
         var columnOfSensor: [Int?]
         var quality: DataQualityMonitor
+        /// Each configured sensor's physical range (min…max), as `quality` has them: the hot
+        /// path judges readings scorable with these, since every call through `quality` (a
+        /// struct in this class) copies the whole monitor.
+        let ranges: [SensorRange]
         var anomalies: AnomalyAlertEngine
         /// The row being assembled for the current poll time.
         var rowTime: Timestamp?
@@ -87,6 +91,7 @@ public struct ScoringEngine {
             self.configuration = configuration
             self.quality = quality
             self.anomalies = anomalies
+            ranges = configuration.sensors.map { SensorRange(minimum: $0.minimum, maximum: $0.maximum) }
             columnOfSensor = []
             values = Array(repeating: .nan, count: configuration.sensors.count)
             qualities = Array(repeating: .offline, count: configuration.sensors.count)
@@ -113,7 +118,7 @@ public struct ScoringEngine {
             guard let k = runSignal, var run = runState else { return .running }
             // A reading outside the sensor's min…max is not read (it is no more a current than a
             // timeout is), as `replay`/`evaluate --config` leave it out before following the signal.
-            let reading = quality.isScorable(sensor: k, value: values[k], quality: qualities[k]) ? values[k] : .nan
+            let reading = DataQualityMonitor.isScorable(values[k], quality: qualities[k], in: ranges[k]) ? values[k] : .nan
             let phase = run.observe(reading, at: time.millisecondsSinceEpoch)
             runState = run
             if run.startsAfresh {
@@ -123,6 +128,36 @@ public struct ScoringEngine {
                 rowsInWindow = 0
             }
             return phase
+        }
+
+        /// Fills `modelRow` from the row's readings: an unusable reading (bad quality, NaN/Inf,
+        /// out of range) is a gap.
+        /// - Returns: how many of the model's sensors are usable.
+        func fillModelRow() -> Int {
+            // The arrays read into constants (references: no element is copied), so the loop
+            // reads no property of this class: each such read is an exclusivity check.
+            let values = self.values, qualities = self.qualities, ranges = self.ranges, columnOfSensor = self.columnOfSensor
+            var usable = 0
+            modelRow.withUnsafeMutableBufferPointer { row in
+                row.update(repeating: .nan)
+                for (i, column) in columnOfSensor.enumerated() {
+                    guard let column else { continue }
+                    // A finite Double beyond Float's range (a float64 register reading 1e300) would
+                    // become ±inf here: it is a gap too, so the network only ever sees finite values.
+                    let value = Float(values[i])
+                    if value.isFinite, DataQualityMonitor.isScorable(values[i], quality: qualities[i], in: ranges[i]) {
+                        row[column] = value
+                        usable += 1
+                    }
+                }
+            }
+            return usable
+        }
+
+        /// Empties the row for the next poll time: every reading missing.
+        func resetRow() {
+            values.withUnsafeMutableBufferPointer { $0.update(repeating: .nan) }
+            qualities.withUnsafeMutableBufferPointer { $0.update(repeating: .offline) }
         }
     }
 
@@ -342,7 +377,7 @@ public struct ScoringEngine {
         guard let time = machines[m].rowTime else { return }
         machines[m].rowTime = nil
         let state = machines[m]
-        defer { resetRow(state) }
+        defer { state.resetRow() }
         events.append(contentsOf: state.quality.observe(
             time: time, values: state.values, qualities: state.qualities, monotonicNanoseconds: arrivalMonotonic))
 
@@ -383,19 +418,8 @@ public struct ScoringEngine {
                 events.append(AlertEvent(change: .cleared, time: time, alert: alert))
             }
         }
-        // Fill the model's row: unusable readings (bad quality, NaN/Inf, out of range) become gaps.
-        for c in state.modelRow.indices { state.modelRow[c] = .nan }
-        var usable = 0
-        for (i, column) in state.columnOfSensor.enumerated() {
-            guard let column else { continue }
-            // A finite Double beyond Float's range (a float64 register reading 1e300) would
-            // become ±inf here: it is a gap too, so the network only ever sees finite values.
-            let value = Float(state.values[i])
-            if value.isFinite, state.quality.isScorable(sensor: i, value: state.values[i], quality: state.qualities[i]) {
-                state.modelRow[column] = value
-                usable += 1
-            }
-        }
+        // Fill the model's row: unusable readings become gaps.
+        let usable = state.fillModelRow()
         // Where a stop leaves the sensors, for the next run (see `MachineModel.Scorer.restart(afterStop:recoveryRows:)`).
         if phase == .stopped {
             if state.stoppedRow.count != state.modelRow.count { state.stoppedRow = state.modelRow }
@@ -680,12 +704,5 @@ public struct ScoringEngine {
         guard unknown else { return "\(id): run signal \(signal) reads again; scoring resumes once it has settled" }
         let held = Int64(RunState.heldPolls) * state.configuration.pollInterval.wholeMilliseconds
         return "\(id): run signal \(signal) not read for more than \(held) ms: running state unknown, not scored until it reads again (then counted as a start)"
-    }
-
-    private func resetRow(_ state: MachineState) {
-        for i in state.values.indices {
-            state.values[i] = .nan
-            state.qualities[i] = .offline
-        }
     }
 }
