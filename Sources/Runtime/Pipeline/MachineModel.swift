@@ -16,7 +16,11 @@ public struct MachineModelError: Error, Sendable, CustomStringConvertible {
 ///
 /// This is the only file of the runtime that knows the Detection module's types, so a change of
 /// detector touches one place.
-public struct MachineModel: Sendable {
+///
+/// Immutable once loaded, and a class: the scoring stage reads it out of its per-machine state
+/// for every row, and a struct read out of a class's property is copied, which retained each of
+/// its arrays (the detector's dozens) and released them again (docs/performance.md).
+public final class MachineModel: Sendable {
     /// Where the model was loaded from.
     public let path: String
     /// When it was calibrated (ISO-8601, as stored in the file).
