@@ -52,6 +52,13 @@ public struct CalibratedStates: Sendable, Hashable, Codable {
     /// with the state it is in; nil when every state sensor is in a calibrated state or not
     /// read. A sensor calibration never read judges nothing. Allocation-free.
     public func unseenState<C: RandomAccessCollection>(in row: C) -> (column: Int, state: Float)?
+    where C.Element == Float, C.Index == Int { unseenState(of: row) }
+
+    /// `unseenState(in:)` for the agent's rows, arrays: compiled here for `[Float]`. Called from
+    /// another module, the generic form runs unspecialized, and each read of the row allocates.
+    public func unseenState(in row: [Float]) -> (column: Int, state: Float)? { unseenState(of: row) }
+
+    private func unseenState<C: RandomAccessCollection>(of row: C) -> (column: Int, state: Float)?
     where C.Element == Float, C.Index == Int {
         for sensor in sensors where !sensor.states.isEmpty && row.indices.contains(sensor.column) {
             let x = row[sensor.column]
