@@ -60,6 +60,10 @@ public struct DataQualityMonitor: Sendable {
     private var openStale: [Alert?]
     private var openOutOfRange: [Alert?]
     private let unitKeys: [String]
+    /// For each sensor, the index of its unit in `unitKeys`; and its physical range: what
+    /// `observe` reads per row, rather than a copy of the sensor (three strings) per sensor.
+    private let unitOfSensor: [Int]
+    private let ranges: [SensorRange]
     private var unitSilentCycles: [Int]
     private var openOffline: [Alert?]
     /// The time of the last cycle `observe` took.
@@ -85,13 +89,15 @@ public struct DataQualityMonitor: Sendable {
         var keys: [String] = []
         for s in sensors where !keys.contains(s.unitKey) { keys.append(s.unitKey) }
         unitKeys = keys
+        unitOfSensor = sensors.map { s in keys.firstIndex(of: s.unitKey) ?? 0 }
+        ranges = sensors.map { SensorRange(minimum: $0.minimum, maximum: $0.maximum) }
         unitSilentCycles = Array(repeating: 0, count: keys.count)
         openOffline = Array(repeating: nil, count: keys.count)
     }
 
     /// Whether a reading may be fed to the network: good quality, finite, and within its physical range.
     public func isScorable(sensor index: Int, value: Double, quality: Quality) -> Bool {
-        Self.isScorable(value, quality: quality, in: SensorRange(minimum: sensors[index].minimum, maximum: sensors[index].maximum))
+        Self.isScorable(value, quality: quality, in: ranges[index])
     }
 
     /// `isScorable(sensor:value:quality:)` for a sensor of physical range `range`: for the
@@ -119,9 +125,9 @@ public struct DataQualityMonitor: Sendable {
         }
 
         // Units: offline when none of their sensors answered (timeout/offline) this cycle.
-        for (u, key) in unitKeys.enumerated() {
+        for u in unitKeys.indices {
             var answered = false
-            for (i, s) in sensors.enumerated() where s.unitKey == key {
+            for i in sensors.indices where unitOfSensor[i] == u {
                 if qualities[i] != .timeout && qualities[i] != .offline && qualities[i] != .stale { answered = true; break }
             }
             if answered {
@@ -134,6 +140,7 @@ public struct DataQualityMonitor: Sendable {
             } else {
                 unitSilentCycles[u] += 1
                 if unitSilentCycles[u] == policy.offlineAfterCycles, openOffline[u] == nil {
+                    let key = unitKeys[u]
                     let started = Timestamp(millisecondsSinceEpoch: time.millisecondsSinceEpoch - Int64(policy.offlineAfterCycles - 1) * pollIntervalMilliseconds)
                     let alert = Alert(
                         id: "\(machine)-\(key)-offline-\(started.millisecondsSinceEpoch)", machine: machine, kind: .unitOffline,
@@ -147,11 +154,10 @@ public struct DataQualityMonitor: Sendable {
         }
 
         for i in sensors.indices {
-            let sensor = sensors[i]
             let good = qualities[i] == .good && values[i].isFinite
             // A value outside the physical range: the poller flags it `.outOfRange` and keeps it
             // (a good value is tested too, for readings that come from elsewhere).
-            let outOfRange = qualities[i] == .outOfRange || (good && sensor.isOutOfRange(values[i]))
+            let outOfRange = qualities[i] == .outOfRange || (good && ranges[i].excludes(values[i]))
             // Stale: no answer the sensor could be judged by for several cycles (only when its
             // unit is not already offline). An out-of-range value is an answer: its own alert
             // says what the sensor reads, rather than a stale one saying it reads nothing.
@@ -164,8 +170,8 @@ public struct DataQualityMonitor: Sendable {
                 }
             } else {
                 badCycles[i] += 1
-                let unitIndex = unitKeys.firstIndex(of: sensor.unitKey) ?? 0
-                if badCycles[i] == policy.staleAfterCycles, openStale[i] == nil, openOffline[unitIndex] == nil {
+                if badCycles[i] == policy.staleAfterCycles, openStale[i] == nil, openOffline[unitOfSensor[i]] == nil {
+                    let sensor = sensors[i]
                     let alert = Alert(
                         id: "\(machine)-\(sensor.name)-stale-\(time.millisecondsSinceEpoch)", machine: machine, kind: .sensorStale,
                         severity: .warning, started: time,
@@ -181,6 +187,7 @@ public struct DataQualityMonitor: Sendable {
             if outOfRange {
                 outOfRangeCycles[i] += 1
                 if outOfRangeCycles[i] == policy.outOfRangeCycles, openOutOfRange[i] == nil {
+                    let sensor = sensors[i]
                     let range = "\(sensor.minimum.map { "\($0)" } ?? "-∞")…\(sensor.maximum.map { "\($0)" } ?? "∞")"
                     let alert = Alert(
                         id: "\(machine)-\(sensor.name)-range-\(time.millisecondsSinceEpoch)", machine: machine, kind: .outOfRange,
