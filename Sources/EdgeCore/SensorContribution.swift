@@ -50,6 +50,9 @@ public struct SensorContribution: Sendable, Equatable {
     /// the last, `value`); `expectedLow`…`expectedHigh` is then the range of readings it allowed
     /// at that row. Nil otherwise.
     public var judgedReading: Double?
+    /// With `judgedReading`: when that row was read (the spike may be up to 20 rows older than
+    /// the alert's own time). Nil otherwise, and on lines written before it was recorded.
+    public var judgedAt: Timestamp?
     /// With `judged` `state` and no `relativeTo`: what moved the expected range, for its wording
     /// (`for this state`, `at this speed`); nil on parts recorded before it was.
     public var movedWith: ExpectedRangeCondition?
@@ -59,7 +62,7 @@ public struct SensorContribution: Sendable, Equatable {
     public init(sensor: String, value: Double, unit: String = "", contribution: Double, normalLow: Double, normalHigh: Double,
                 risePerMinute: Double? = nil, normalRisePerMinute: Double? = nil, judged: SensorJudgement? = nil,
                 expectedLow: Double? = nil, expectedHigh: Double? = nil, relativeTo: String? = nil, judgedMean: Double? = nil,
-                judgedReading: Double? = nil, movedWith: ExpectedRangeCondition? = nil) {
+                judgedReading: Double? = nil, judgedAt: Timestamp? = nil, movedWith: ExpectedRangeCondition? = nil) {
         self.sensor = sensor
         self.value = value
         self.unit = unit
@@ -74,6 +77,7 @@ public struct SensorContribution: Sendable, Equatable {
         self.relativeTo = relativeTo
         self.judgedMean = judgedMean
         self.judgedReading = judgedReading
+        self.judgedAt = judgedAt
         self.movedWith = movedWith
     }
 
@@ -81,8 +85,8 @@ public struct SensorContribution: Sendable, Equatable {
     /// and range it was judged against, named for how (`mean 2.99, expected 2.666…2.936 given
     /// flow`, `mean 19.7, expected 18.14…19.76 for this state`, `mean 4.1, expected 3.2…3.6 at
     /// this speed`, `mean 52.1, expected 48…51.6` for a level nothing moves); a spike, the row's
-    /// reading and the range allowed there (`reading 61.2, expected 44…47.5 from its recent
-    /// course`); without them (a line written before they were recorded, a
+    /// reading, when it was read (time of day, UTC) and the range allowed there (`reading 61.2 at
+    /// 08:14:03.200Z, expected 44…47.5 from its recent course`); without them (a line written before they were recorded, a
     /// compensated speed, the network's score) the normal range as before (`normal 18.01…19.79`,
     /// `normal ≥ 290`, `calibration …`). A rise-judged part is quoted by its rate instead.
     /// - Parameters:
@@ -94,7 +98,9 @@ public struct SensorContribution: Sendable, Equatable {
             low.isFinite && !high.isFinite ? "≥ \(format(low))" : "\(format(low))\(separator)\(format(high))"
         }
         if !network, judged == .spike, let low = expectedLow, let high = expectedHigh, let reading = judgedReading {
-            return "reading \(format(reading)), expected \(range(low, high)) from its recent course"
+            // The time of day is enough beside the alert's own time, at most 20 rows later.
+            let at = judgedAt.map { " at " + $0.iso8601.dropFirst(11) } ?? ""
+            return "reading \(format(reading))\(at), expected \(range(low, high)) from its recent course"
         }
         if !network, let judged, judged == .level || judged == .state || judged == .phase {
             guard let low = expectedLow, let high = expectedHigh, low.isFinite, high.isFinite else {
@@ -156,7 +162,7 @@ extension JSONWriter {
     /// Writes `sensors` as an array of `{sensor, value, unit, contribution, normal_low,
     /// normal_high}`, with `rise_per_minute` and `normal_rise_per_minute` on a part that came
     /// from a temperature's rise, and `judged`, `expected_low`/`expected_high`, `relative_to`,
-    /// `judged_mean`, `judged_reading`, `moved_with` where they are known.
+    /// `judged_mean`, `judged_reading`, `judged_at`, `moved_with` where they are known.
     public mutating func contributions(_ name: String, _ sensors: [SensorContribution]) {
         array(name, sensors) { json, s in
             json.object {
@@ -178,6 +184,7 @@ extension JSONWriter {
                 if let partner = s.relativeTo { $0.field("relative_to", partner) }
                 if let mean = s.judgedMean { $0.field("judged_mean", mean) }
                 if let reading = s.judgedReading { $0.field("judged_reading", reading) }
+                if let time = s.judgedAt { $0.field("judged_at", time.iso8601) }
                 if let condition = s.movedWith { $0.field("moved_with", condition.rawValue) }
             }
         }

@@ -123,6 +123,7 @@ public struct StoredAlertDetails: Decodable, Sendable {
         public var relative_to: String?
         public var judged_mean: Double?
         public var judged_reading: Double?
+        public var judged_at: String?
         public var moved_with: String?
     }
 
@@ -169,6 +170,7 @@ public struct StoredAlertDetails: Decodable, Sendable {
                                judged: $0.judged.flatMap(SensorJudgement.init(rawValue:)),
                                expectedLow: $0.expected_low, expectedHigh: $0.expected_high, relativeTo: $0.relative_to,
                                judgedMean: $0.judged_mean, judgedReading: $0.judged_reading,
+                               judgedAt: $0.judged_at.flatMap { Timestamp(iso8601: Substring($0)) },
                                movedWith: $0.moved_with.flatMap(ExpectedRangeCondition.init(rawValue:)))
         }
     }

@@ -53,12 +53,19 @@ struct SpikeQuoteTests {
         #expect(recent.count == 20)
         #expect(recent.contains { Float($0) == Float(reading) }, "\(reading) A is none of the last 20 readings \(recent)")
         #expect(reading < low || reading > high, "\(reading) A inside the allowed \(low)…\(high)")
+        // When that row was read: the reading fed at that time, at most 20 rows before the alert.
+        let judgedAt = try #require((part["judged_at"] as? String).flatMap { Timestamp(iso8601: Substring($0)) }, "\(raised.jsonLine)")
+        #expect(current[judgedAt.millisecondsSinceEpoch].map { Float($0) } == Float(reading),
+                "at \(judgedAt) the current read \(String(describing: current[judgedAt.millisecondsSinceEpoch])), not \(reading)")
+        #expect(judgedAt <= raised.time && raised.time.millisecondsSinceEpoch - judgedAt.millisecondsSinceEpoch < 2000,
+                "judged at \(judgedAt), alert at \(raised.time)")
+        let timeOfDay = String(judgedAt.iso8601.dropFirst(11))
         // The range allowed is the row's course ± the check's tolerance for the current.
         let spikes = try #require(compressor.detector.spikes)
         let k = try #require(spikes.sensors.firstIndex(of: compressor.current))
         #expect(abs((high - low) - 2 * Double(spikes.tolerance[k])) < 1e-3 * max(1, high - low), "\(low)…\(high), tolerance \(spikes.tolerance[k])")
         func format(_ x: Double) -> String { AnomalyAlertEngine.format(x) }
-        let quoted = "motor_current=\(format(value)) A (reading \(format(reading)), expected \(format(low))…\(format(high)) from its recent course)"
+        let quoted = "motor_current=\(format(value)) A (reading \(format(reading)) at \(timeOfDay), expected \(format(low))…\(format(high)) from its recent course)"
         #expect(raised.alert.message.contains(quoted), "\(raised.alert.message)")
 
         // Through the agent's alert thread to a real alert log and SQLite buffer.
@@ -68,7 +75,8 @@ struct SpikeQuoteTests {
         let line = try #require(try ScoredByTests.logLines(logPath).first)
         #expect(line["message"] as? String == raised.alert.message)
         let logged = try #require((line["top_sensors"] as? [[String: Any]])?.first { $0["sensor"] as? String == "motor_current" })
-        #expect(logged["judged"] as? String == "spike" && logged["judged_reading"] as? Double == reading, "\(logged)")
+        #expect(logged["judged"] as? String == "spike" && logged["judged_reading"] as? Double == reading
+                && logged["judged_at"] as? String == judgedAt.iso8601, "\(logged)")
 
         // `edge-agent alerts`, text and JSON.
         try bufferOnlyConfiguration(dataDirectory: directory.path).write(toFile: directory.file("agent.conf"), atomically: true, encoding: .utf8)
@@ -89,9 +97,10 @@ struct SpikeQuoteTests {
         let alert = try #require((json["alerts"] as? [[String: Any]])?.first)
         let summarized = try #require((alert["top_sensors"] as? [[String: Any]])?.first { $0["sensor"] as? String == "motor_current" })
         #expect(summarized["judged"] as? String == "spike" && summarized["judged_reading"] as? Double == reading
+                && summarized["judged_at"] as? String == judgedAt.iso8601
                 && summarized["expected_low"] as? Double == low && summarized["expected_high"] as? Double == high, "\(summarized)")
         let html = try String(contentsOfFile: files.html, encoding: .utf8)
-        #expect(html.contains("(reading \(NumberText.short(reading)), expected \(NumberText.short(low))–\(NumberText.short(high)) from its recent course)"),
+        #expect(html.contains("(reading \(NumberText.short(reading)) at \(timeOfDay), expected \(NumberText.short(low))–\(NumberText.short(high)) from its recent course)"),
                 "HTML does not quote the spike")
     }
 

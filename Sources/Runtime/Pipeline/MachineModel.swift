@@ -108,8 +108,10 @@ public final class MachineModel: Sendable {
         public var relativeTo: String?
         /// The mean judged (not for a phase's mean, nor a spike).
         public var mean: Double?
-        /// With `spike`: the reading of the row judged.
+        /// With `spike`: the reading of the row judged, and when it was read (when the row was
+        /// scored with its time, `Scorer.score(row:at:)`).
         public var reading: Double?
+        public var readingTime: Timestamp?
         /// With `state` and no `relativeTo`: what moved its range (the state, the speed).
         public var movedWith: ExpectedRangeCondition?
     }
@@ -130,7 +132,8 @@ public final class MachineModel: Sendable {
         guard !scorer.networkDroveLastScore else { return nil }
         if let spike = scorer.rowSpike(column: column), spike.reading.isFinite, spike.value.isFinite, spike.course.isFinite {
             let allowed = spike.allowedReadings
-            return Quote(judged: .spike, low: Double(allowed.low), high: Double(allowed.high), reading: Double(spike.reading))
+            return Quote(judged: .spike, low: Double(allowed.low), high: Double(allowed.high), reading: Double(spike.reading),
+                         readingTime: scorer.timeOfRow(rowsAgo: spike.rowsAgo))
         }
         guard let expectation = scorer.expectation(column: column) else { return nil }
         // A phase's mean is of that phase's state, the window's of the row's.
@@ -318,7 +321,8 @@ public final class MachineModel: Sendable {
     /// A fresh streaming scorer for this model.
     public func makeScorer() -> Scorer {
         Scorer(stream: detector.makeStream(), network: network.map(NetworkScorer.init), alertScore: alertScore,
-               deviationThreshold: deviationThreshold, networkThreshold: networkThreshold ?? .nan)
+               deviationThreshold: deviationThreshold, networkThreshold: networkThreshold ?? .nan,
+               spikeRows: detector.spikes?.windowRows ?? 0)
     }
 
     /// Scores the machine's last `timeSteps` rows with the int8 network; allocation-free per row.
@@ -370,13 +374,19 @@ public final class MachineModel: Sendable {
         /// The int8 network's score of the last judged window (NaN without a network model or
         /// before its window is full).
         public private(set) var networkScore: Double = .nan
+        /// When each of the last rows scored was read, as many as the spike check holds (ring;
+        /// `Int64.min`: not given): a spike is quoted with its row's time (`timeOfRow(rowsAgo:)`).
+        private var rowTimes: [Int64]
+        private var nextRowTime = 0
 
-        init(stream: DetectorStream, network: NetworkScorer?, alertScore: AlertScore, deviationThreshold: Double, networkThreshold: Double) {
+        init(stream: DetectorStream, network: NetworkScorer?, alertScore: AlertScore, deviationThreshold: Double, networkThreshold: Double,
+             spikeRows: Int) {
             self.stream = stream
             self.network = network
             self.alertScore = alertScore
             self.deviationThreshold = deviationThreshold
             self.networkThreshold = networkThreshold
+            rowTimes = [Int64](repeating: .min, count: max(0, spikeRows))
         }
 
         /// Starts afresh after a stop: empty windows, and the window-deviation score judges the
@@ -392,11 +402,24 @@ public final class MachineModel: Sendable {
             networkScore = .nan
         }
 
-        /// Adds one row (one value per sensor in model order; NaN = missing) and returns the
+        /// Adds one row (one value per sensor in model order; NaN = missing), read at `time`
+        /// (nil: not known; a spike in it is then quoted without one), and returns the
         /// window-deviation score of the window ending at it.
-        public mutating func score(row: [Float]) -> Double {
+        public mutating func score(row: [Float], at time: Timestamp? = nil) -> Double {
+            if !rowTimes.isEmpty {
+                rowTimes[nextRowTime] = time?.millisecondsSinceEpoch ?? .min
+                nextRowTime = (nextRowTime + 1) % rowTimes.count
+            }
             network?.push(row: row)
             return Double(stream.score(row: row))
+        }
+
+        /// When the row `rowsAgo` rows before the last one scored was read (0: the last), if
+        /// it was given and is still held.
+        func timeOfRow(rowsAgo: Int) -> Timestamp? {
+            guard rowsAgo >= 0, rowsAgo < rowTimes.count else { return nil }
+            let time = rowTimes[(nextRowTime - 1 - rowsAgo + 2 * rowTimes.count) % rowTimes.count]
+            return time == .min ? nil : Timestamp(millisecondsSinceEpoch: time)
         }
 
         /// The score that alerts for the window ending at the last row, given its deviation

@@ -564,7 +564,7 @@ public struct ScoringEngine {
     @discardableResult
     private mutating func judge(_ state: MachineState, machine m: Int, model: MachineModel, time: Timestamp,
                                 events: inout [AlertEvent], scored: (ScoredWindow) -> Void) -> Bool {
-        let deviationScore = state.scorer!.score(row: state.modelRow)
+        let deviationScore = state.scorer!.score(row: state.modelRow, at: time)
         state.rowsInWindow += 1
         // Windows not yet full (agent start, new model, after a stop): the windows fill,
         // nothing is judged.
@@ -659,6 +659,7 @@ public struct ScoringEngine {
             parts[k].relativeTo = expected.relativeTo
             parts[k].judgedMean = expected.mean
             parts[k].judgedReading = expected.reading
+            parts[k].judgedAt = expected.readingTime
             parts[k].movedWith = expected.movedWith
         }
     }
