@@ -3,13 +3,14 @@ import Detection
 import EdgeCore
 @testable import Runtime
 import Simulator
+import Synchronization
 import Testing
 
 /// A simulated compressor polled every 100 ms, held running and settled at load 0.6 (no automatic
 /// operation), judged by its motor current (run threshold 10 % of rated, 5-minute settle), and
 /// calibrated on its first 10 minutes of running: the set-up `CoastDownTests` and
 /// `RestartAlertTests` share. `sim` has moved past the calibration rows.
-struct CalibratedCompressor {
+struct CalibratedCompressor: Sendable {
     var sim: SimulatedMachine
     var machine: MachineConfiguration
     let detector: MachineDetector
@@ -102,5 +103,46 @@ struct CalibratedCompressor {
             }
         }
         return outcome
+    }
+}
+
+extension CalibratedCompressor {
+    private struct Key: Hashable {
+        let seed: UInt64
+        let settled: Bool
+    }
+
+    /// Calibrations begun in this test process, by seed and settling.
+    private static let calibrations = Mutex<[Key: Task<CalibratedCompressor, Error>]>([:])
+
+    /// The compressor `seed` calibrated once per test process and shared by every test that asks
+    /// for the same seed and settling (each gets its own copy of `sim` to run on).
+    ///
+    /// Calibration is deterministic (simulator and network training are seeded), so a second
+    /// calibration gives the same detector. Each is seconds of a debug build's CPU on one of the
+    /// test process's two cooperative threads, and 11 of the 28 a whole-suite run made were
+    /// repeats (RestartAlertTests alone calibrated seeds 3, 7 and 21 twelve times; 2026-12-01,
+    /// 2.5 minutes into a whole-suite run, both cooperative threads were in its calibrations
+    /// and no test had finished yet). A test that asks while the calibration runs awaits it
+    /// without holding a thread.
+    static func shared(seed: UInt64, settled: Bool = true) async throws -> CalibratedCompressor {
+        let task = calibrations.withLock { calibrations in
+            let key = Key(seed: seed, settled: settled)
+            if let task = calibrations[key] { return task }
+            let task = Task { try CalibratedCompressor(seed: seed, settled: settled) }
+            calibrations[key] = task
+            return task
+        }
+        do {
+            return try await task.value
+        } catch {
+            // Thrown again in every test that shares it: an expectation failure recorded in the
+            // first one would otherwise end the others silently.
+            throw CalibrationFailed(description: "compressor seed \(seed) (settled: \(settled)) did not calibrate: \(error)")
+        }
+    }
+
+    struct CalibrationFailed: Error, CustomStringConvertible {
+        var description: String
     }
 }

@@ -38,8 +38,8 @@ import Testing
     /// running (5 of them settling after the previous start), through the agent's scoring path
     /// twice over, the same rows to each: with `stop_grace = "0s"` (every row judged as it
     /// comes, as before stop_grace) and with agent.conf's default.
-    static func measure(seed: UInt64, stops: Int) throws -> (withoutGrace: Measurement, withDefault: Measurement) {
-        let compressor = try CalibratedCompressor(seed: seed)
+    static func measure(seed: UInt64, stops: Int) async throws -> (withoutGrace: Measurement, withDefault: Measurement) {
+        let compressor = try await CalibratedCompressor.shared(seed: seed)
         var sim = compressor.sim
         let machine = compressor.machine, file = compressor.file
         let threshold = try #require(machine.runThreshold)
@@ -98,8 +98,8 @@ import Testing
 
     /// One case per seed, so the seeds run in parallel (the suite took 38–76 s as one loop).
     @Test("a compressor's coast-down after a stop raises no alert (motor current as run signal, 100 ms polls)", arguments: seeds)
-    func coastDownRaisesNoAlert(seed: UInt64) throws {
-        let (before, after) = try Self.measure(seed: seed, stops: 2)
+    func coastDownRaisesNoAlert(seed: UInt64) async throws {
+        let (before, after) = try await Self.measure(seed: seed, stops: 2)
         // As before stop_grace: every coast-down row is judged.
         print("coast-down, seed \(seed), stop_grace 0s: \(before)")
         #expect(before.coastRowsPerStop.allSatisfy { (5...15).contains($0) })

@@ -26,8 +26,8 @@ import Testing
     /// Calibrates compressor `seed` (`CalibratedCompressor`: 10 minutes at 100 ms, load 0.6),
     /// runs it 11 minutes through the agent's scoring path (the first 5 settling), then closes
     /// its outlet valve halfway (step) for 4 minutes.
-    static func measure(seed: UInt64) throws -> Outcome {
-        let compressor = try CalibratedCompressor(seed: seed)
+    static func measure(seed: UInt64) async throws -> Outcome {
+        let compressor = try await CalibratedCompressor.shared(seed: seed)
         var outcome = Outcome()
         if let phases = compressor.detector.phases {
             let names = compressor.detector.sensorNames
@@ -43,8 +43,8 @@ import Testing
     /// Seeds 1 and 13: peaks 0.53× and 0.90× the threshold (on motor_current), no alert, before phase means.
     @Test("a compressor's outlet valve closing halfway alerts within 3 minutes on its discharge pressure, and nothing alerts before it",
           arguments: [UInt64(1), 13])
-    func outletValveAlerts(seed: UInt64) throws {
-        let outcome = try Self.measure(seed: seed)
+    func outletValveAlerts(seed: UInt64) async throws {
+        let outcome = try await Self.measure(seed: seed)
         print("outlet valve, compressor seed \(seed): \(outcome)")
         #expect(outcome.raisedBeforeFault == 0, "seed \(seed): \(outcome)")
         #expect(outcome.judged.contains("discharge_pressure"), "seed \(seed): \(outcome)")

@@ -33,11 +33,11 @@ import Testing
     /// Calibrates compressor `seed`, runs it `runSeconds` more (6 minutes as `CoastDownTests`), stops it for `stopSeconds`, starts it
     /// and runs it `afterMinutes` (5 of them settling). `fault` is added at the stop command.
     static func measure(seed: UInt64, runSeconds: Int = 360, stopSeconds: Int, afterMinutes: Int = 6,
-                        fault: FaultKind? = nil) throws -> Restart {
+                        fault: FaultKind? = nil) async throws -> Restart {
         // Unsettled, as measured: settled, seed 7 after a 120 s stop still alerts, on its suction
         // pressure (1.39× at 304.3 s; not the oil that `sensorsWithoutRecovery` names: that is the
         // stream without the rule; docs/detection.md, "A change of demand").
-        let compressor = try CalibratedCompressor(seed: seed, settled: false)
+        let compressor = try await CalibratedCompressor.shared(seed: seed, settled: false)
         var sim = compressor.sim
         let machine = compressor.machine, detector = compressor.detector, file = compressor.file
         let current = compressor.current
@@ -103,10 +103,10 @@ import Testing
     static let seeds: [UInt64] = [3, 7, 21]
 
     @Test("a compressor warming up again after a stop raises no alert", arguments: [30, 120])
-    func warmingUpAfterAStopRaisesNoAlert(stopSeconds: Int) throws {
+    func warmingUpAfterAStopRaisesNoAlert(stopSeconds: Int) async throws {
         var withoutRecovery = 0
         for seed in Self.seeds {
-            let measured = try Self.measure(seed: seed, stopSeconds: stopSeconds)
+            let measured = try await Self.measure(seed: seed, stopSeconds: stopSeconds)
             print("restart, seed \(seed), stop \(stopSeconds) s: \(measured)")
             #expect(measured.raised == 0, "seed \(seed): \(measured)")
             withoutRecovery += measured.raisedWithoutRecovery
@@ -122,8 +122,8 @@ import Testing
     /// alert 302 s after the start). Mid-run the rows just after a change of state are left
     /// out; a run after a stop now begins that way too.
     @Test("a compressor whose settling ends just after it loaded raises no alert", arguments: seeds)
-    func settlingEndingJustAfterALoadRaisesNoAlert(seed: UInt64) throws {
-        let measured = try Self.measure(seed: seed, runSeconds: 60, stopSeconds: 120)
+    func settlingEndingJustAfterALoadRaisesNoAlert(seed: UInt64) async throws {
+        let measured = try await Self.measure(seed: seed, runSeconds: 60, stopSeconds: 120)
         print("restart, seed \(seed), 1 minute of running, stop 120 s: \(measured)")
         #expect(measured.raised == 0, "seed \(seed): \(measured)")
     }
@@ -135,8 +135,8 @@ import Testing
     /// unloaded was compensated on window means, this compressor's calibration weighted vibration
     /// 0.02 as wandering and the imbalance never alerted: `VibrationFaultTests`).
     @Test("a fault present at the restart still alerts", arguments: [FaultKind.overheating, .inletValveClosing, .imbalance])
-    func faultPresentAtTheRestartAlerts(fault: FaultKind) throws {
-        let measured = try Self.measure(seed: 7, stopSeconds: 120, afterMinutes: 6, fault: fault)
+    func faultPresentAtTheRestartAlerts(fault: FaultKind) async throws {
+        let measured = try await Self.measure(seed: 7, stopSeconds: 120, afterMinutes: 6, fault: fault)
         print("restart with \(fault.rawValue) from the stop on: \(measured)")
         #expect(measured.raised >= 1)
         // Raised once the windows of the first settled rows are full (5 minutes of settling).

@@ -26,8 +26,8 @@ import Testing
 
     /// Calibrates compressor `seed` (`CalibratedCompressor`), runs it 11 minutes through the
     /// agent's scoring path (the first 5 settling), then freezes motor_current for 3 minutes.
-    static func measure(seed: UInt64) throws -> Outcome {
-        let compressor = try CalibratedCompressor(seed: seed)
+    static func measure(seed: UInt64) async throws -> Outcome {
+        let compressor = try await CalibratedCompressor.shared(seed: seed)
         var outcome = Outcome()
         outcome.currentWeight = compressor.detector.baseline.weight[compressor.current]
         let run = try compressor.run(stepsAfterFault: 1800) { Fault(.sensorStuck, startSeconds: $0, severity: 0.5, profile: .step, channel: "motor_current") }
@@ -40,8 +40,8 @@ import Testing
     /// Seeds 13 and 8: current weighted 0.026 and 0.13 before, the stuck sensor never alerted.
     @Test("a stuck current sensor on a load-cycling compressor alerts within 90 s, and nothing alerts before it",
           arguments: [UInt64(13), 8])
-    func stuckCurrentAlerts(seed: UInt64) throws {
-        let outcome = try Self.measure(seed: seed)
+    func stuckCurrentAlerts(seed: UInt64) async throws {
+        let outcome = try await Self.measure(seed: seed)
         print("stuck current, compressor seed \(seed): \(outcome)")
         #expect(outcome.raisedBeforeFault == 0, "seed \(seed): \(outcome)")
         #expect(outcome.currentWeight > 0.5, "seed \(seed): \(outcome)")

@@ -34,8 +34,8 @@ import Testing
 
     /// Calibrates compressor `seed`, runs it 11 minutes more through the agent's scoring path (the
     /// first 5 settling), then adds an imbalance (severity 0.5, step) and runs 2 minutes.
-    static func measure(seed: UInt64) throws -> Outcome {
-        let compressor = try CalibratedCompressor(seed: seed)
+    static func measure(seed: UInt64) async throws -> Outcome {
+        let compressor = try await CalibratedCompressor.shared(seed: seed)
         var sim = compressor.sim
         let names = sim.channels.map(\.name)
         let vibration = try #require(sim.channelIndex(named: "vibration_x"))
@@ -78,8 +78,8 @@ import Testing
     /// Seed 7: both vibration axes weighted 0.02–0.03 before the rule; 5 and 16: one axis (0.008, 0.016).
     @Test("an imbalance that doubles a compressor's vibration alerts within 10 s, and nothing alerts before it",
           arguments: [UInt64(7), 5, 16])
-    func imbalanceAlerts(seed: UInt64) throws {
-        let outcome = try Self.measure(seed: seed)
+    func imbalanceAlerts(seed: UInt64) async throws {
+        let outcome = try await Self.measure(seed: seed)
         print("vibration, compressor seed \(seed): \(outcome)")
         #expect(outcome.raisedBeforeFault == 0, "seed \(seed): \(outcome)")
         // The fault at severity 0.5 is about a doubling (measured 2.1–2.9× on these seeds' vibration_x).
