@@ -69,6 +69,9 @@ struct LearnLoadPriorCommand: ParsableCommand {
             for role in kind.roles {
                 print("  \(role.sensor): elasticity \(role.elasticity) ± \(role.band)\(role.lagged ? ", lagged" : ""), tolerance \(role.tolerance)")
             }
+            for a in kind.approaches ?? [] {
+                print("  \(a.sensor): approach \(a.up.lowerBound)…\(a.up.upperBound) s toward \(kind.driver) = 1, \(a.down.lowerBound)…\(a.down.upperBound) s back")
+            }
         }
         try TextFile.write(output.hasSuffix(".swift") ? prior.swiftSource(recipe: recipe) : prior.text(recipe: recipe), to: output)
         print("wrote \(output)")

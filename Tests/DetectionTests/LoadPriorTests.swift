@@ -378,4 +378,22 @@ struct LoadPriorElectricalLawTests {
         #expect(throws: LoadPriorError.self) { try LoadPrior.parse(bad) }
         do { _ = try LoadPrior.parse(bad) } catch { #expect(error.message.hasPrefix("line 3: unknown law \"magnetizing\"")) }
     }
+
+    @Test("the shipped compressor approach ranges: the discharge temperature about the simulator's 20 s both ways, in rows of the poll; a bad line named by its line")
+    func approachRanges() throws {
+        let prior = try #require(LoadPrior.shipped)
+        let compressor = try #require(prior.kinds.first { $0.duty })
+        let temperature = try #require(compressor.approaches?.first { $0.sensor == "discharge_temperature" })
+        #expect(temperature.up.lowerBound >= 15 && temperature.up.upperBound <= 30, "\(temperature)")
+        #expect(temperature.down.lowerBound >= 15 && temperature.down.upperBound <= 30, "\(temperature)")
+        #expect(!(compressor.approaches ?? []).contains { $0.sensor == "oil_temperature" || $0.sensor == "receiver_pressure" },
+                "the fleet does not agree on those")
+        let bounds = LoadPrior.Approach.bounds(compressor.approaches ?? [], roleNames: ["loaded", "Discharge_Temperature"], secondsPerRow: 0.1)
+        #expect(bounds[0] == nil && bounds[2] == nil)
+        #expect(bounds[1] == (temperature.up.lowerBound * 10)...(temperature.up.upperBound * 10))
+        #expect(bounds[3] == (temperature.down.lowerBound * 10)...(temperature.down.upperBound * 10))
+        let bad = "edge-agent load prior 1\nkind compressor driver loaded duty\napproach compressor discharge_temperature 25 20 20 25\n"
+        #expect(throws: LoadPriorError.self) { try LoadPrior.parse(bad) }
+        do { _ = try LoadPrior.parse(bad) } catch { #expect(error.message.hasPrefix("line 3: expected \"approach KIND SENSOR")) }
+    }
 }

@@ -82,6 +82,41 @@ public struct LoadPrior: Sendable, Hashable, Codable {
         }
     }
 
+    /// How fast one sensor of a two-state kind approaches the new state's level after a change
+    /// of state (`StateCompensation.approachRows`): the range of first-order time constants,
+    /// in seconds, that the learning fleet's machines showed, toward state 1 and toward state 0.
+    /// A property of the machine, which calibration takes from here where its own phases are
+    /// too short to pin it (see `StateCompensation.fit`'s `approachBounds`).
+    public struct Approach: Sendable, Hashable, Codable {
+        /// Sensor name (role) it applies to.
+        public var sensor: String
+        /// Time constants toward state 1 (a compressor loading), seconds.
+        public var up: ClosedRange<Float>
+        /// Time constants toward state 0, seconds.
+        public var down: ClosedRange<Float>
+
+        /// Creates an approach range.
+        public init(sensor: String, up: ClosedRange<Float>, down: ClosedRange<Float>) {
+            self.sensor = sensor
+            self.up = up
+            self.down = down
+        }
+
+        /// Per sensor of `roleNames` the range toward state 1 (index `s`) and toward state 0
+        /// (`roleNames.count + s`) in rows of `secondsPerRow`; nil where `approaches` has none.
+        public static func bounds(_ approaches: [Approach], roleNames: [String], secondsPerRow: Float) -> [ClosedRange<Float>?] {
+            let n = roleNames.count
+            var bounds = [ClosedRange<Float>?](repeating: nil, count: 2 * n)
+            guard secondsPerRow > 0 else { return bounds }
+            for (s, name) in roleNames.enumerated() {
+                guard let a = approaches.first(where: { $0.sensor.lowercased() == name.lowercased() }) else { continue }
+                bounds[s] = (a.up.lowerBound / secondsPerRow)...(a.up.upperBound / secondsPerRow)
+                bounds[n + s] = (a.down.lowerBound / secondsPerRow)...(a.down.upperBound / secondsPerRow)
+            }
+            return bounds
+        }
+    }
+
     /// One kind of machine (pump, fan motor, …).
     public struct Kind: Sendable, Hashable, Codable {
         /// Name, for people (`pump`).
@@ -94,13 +129,17 @@ public struct LoadPrior: Sendable, Hashable, Codable {
         public var duty: Bool
         /// The sensors that follow it.
         public var roles: [Role]
+        /// A duty kind's sensors whose approach to each state's level the fleet showed (nil or
+        /// empty: none).
+        public var approaches: [Approach]? = nil
 
         /// Creates a kind.
-        public init(name: String, driver: String, duty: Bool = false, roles: [Role]) {
+        public init(name: String, driver: String, duty: Bool = false, roles: [Role], approaches: [Approach]? = nil) {
             self.name = name
             self.driver = driver
             self.duty = duty
             self.roles = roles
+            self.approaches = approaches
         }
     }
 
@@ -159,7 +198,9 @@ extension LoadPrior {
     public func text(recipe: String) -> String {
         var out = "edge-agent load prior 1\n"
         out += "# \(recipe)\n"
-        out += "# kind NAME driver SENSOR [duty] | role KIND SENSOR ELASTICITY BAND instant|lagged TOLERANCE [induction LEAST-SHARE POWER | sag CURRENT LIMIT]\n"
+        out += "# kind NAME driver SENSOR [duty] | role KIND SENSOR ELASTICITY BAND instant|lagged TOLERANCE [induction LEAST-SHARE POWER | sag CURRENT LIMIT]"
+        if kinds.contains(where: { !($0.approaches ?? []).isEmpty }) { out += " | approach KIND SENSOR UP-LOW UP-HIGH DOWN-LOW DOWN-HIGH (s)" }
+        out += "\n"
         out += "lags " + lagSeconds.map { LoadPrior.format($0) }.joined(separator: " ") + "\n"
         out += "minimum-driver-ratio \(LoadPrior.format(minimumDriverRatio))\n"
         for kind in kinds {
@@ -169,6 +210,10 @@ extension LoadPrior {
                 if let i = role.induction { out += " induction \(LoadPrior.format(i.leastShare)) \(LoadPrior.format(i.power))" }
                 if let g = role.sag { out += " sag \(g.current) \(LoadPrior.format(g.limit))" }
                 out += "\n"
+            }
+            for a in kind.approaches ?? [] {
+                out += "approach \(kind.name) \(a.sensor) " + [a.up.lowerBound, a.up.upperBound, a.down.lowerBound, a.down.upperBound]
+                    .map { LoadPrior.format($0) }.joined(separator: " ") + "\n"
             }
         }
         return out
@@ -224,6 +269,16 @@ extension LoadPrior {
                     }
                 }
                 prior.kinds[k].roles.append(role)
+            case "approach":
+                let seconds = f.dropFirst(3).compactMap { Float($0) }
+                guard f.count == 7, seconds.count == 4, seconds.allSatisfy({ $0.isFinite && $0 >= 0 }),
+                      seconds[0] <= seconds[1], seconds[2] <= seconds[3] else {
+                    throw LoadPriorError(message: "line \(number): expected \"approach KIND SENSOR UP-LOW UP-HIGH DOWN-LOW DOWN-HIGH\" (seconds, each low at most its high)")
+                }
+                guard let k = prior.kinds.lastIndex(where: { $0.name == f[1] }) else {
+                    throw LoadPriorError(message: "line \(number): approach of kind \"\(f[1])\" before its \"kind\" line")
+                }
+                prior.kinds[k].approaches = (prior.kinds[k].approaches ?? []) + [Approach(sensor: f[2], up: seconds[0]...seconds[1], down: seconds[2]...seconds[3])]
             default:
                 throw LoadPriorError(message: "line \(number): unknown entry \"\(f[0])\"")
             }

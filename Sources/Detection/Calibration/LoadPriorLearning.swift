@@ -93,6 +93,9 @@ public struct LoadPriorLearningSettings: Sendable, Hashable {
     public var referencedSensors: [String: String] = SensorOverReference.shippedPairs
     /// Time constants of the moving averages of speed, seconds.
     public var lagSeconds: [Float] = [300, 600, 1200, 2400]
+    /// A two-state sensor's approach time constants become the kind's (`LoadPrior.Approach`)
+    /// when the fleet's highest is at most this many times its lowest, in each direction.
+    public var approachAgreement: Float = 1.5
 
     /// The defaults (see docs/load-prior.md).
     public init() {}
@@ -125,12 +128,16 @@ public enum LoadPriorLearning {
             var machineElasticities: [String: [Float]] = [:]
             var order: [String] = []
             let duty = !machines.contains { $0.kind == kindName && $0.sensorNames.contains(settings.driver) }
+            // How fast each two-state sensor approaches the new state's level, over the fleet:
+            // calibration holds a fit its own phases do not pin to that range.
+            let approaches = duty && settings.compensateStates && settings.fitsStateApproach
+                ? approachRanges(machines.filter { $0.kind == kindName }, settings: settings) : []
             for var m in machines where m.kind == kindName {
                 // As calibration does: a machine that switches between two states while it runs
                 // is first moved to one state's levels, so the prior describes what is left of
                 // each sensor after that. (Speed-driven machines: the recording's 0/1 sensor is
                 // the run signal, whose stops calibration leaves out.)
-                if duty, settings.compensateStates { m.values = preparedAsCalibration(m, settings: settings) }
+                if duty, settings.compensateStates { m.values = preparedAsCalibration(m, settings: settings, approaches: approaches).values }
                 for (role, list) in collect(m, duty: duty, settings: settings) {
                     if samples[role] == nil { order.append(role) }
                     samples[role, default: []] += list
@@ -181,7 +188,8 @@ public enum LoadPriorLearning {
                 }
             }
             if !roles.isEmpty {
-                kinds.append(LoadPrior.Kind(name: kindName, driver: duty ? settings.dutyDriver : settings.driver, duty: duty, roles: roles))
+                kinds.append(LoadPrior.Kind(name: kindName, driver: duty ? settings.dutyDriver : settings.driver, duty: duty, roles: roles,
+                                            approaches: approaches.isEmpty ? nil : approaches))
             }
         }
         return LoadPrior(kinds: kinds, lagSeconds: settings.lagSeconds)
@@ -197,15 +205,28 @@ public enum LoadPriorLearning {
     /// readings, its duty elasticity counts again what the approach and the reference already
     /// took off (a compressor's discharge temperature, whose lower level at a lower duty is the
     /// shorter loaded phases' incomplete approach and the cooler oil).
-    static func preparedAsCalibration(_ m: LoadPriorMachine, settings: LoadPriorLearningSettings) -> [Float] {
+    /// - Parameter approaches: the kind's approach ranges, which calibration holds its fit to
+    ///   where its phases do not pin it (`StateCompensation.fit`'s `approachBounds`).
+    /// - Parameter skippingInrush: whether the running level `runningFraction` is taken of is
+    ///   the indicator's 99th percentile rather than its highest reading. A compressor's motor
+    ///   current starts at 2.5 times its rated current for a few seconds; 0.3 of that (0.75
+    ///   rated) is above an unloaded compressor's current (0.38 rated), so on every machine that
+    ///   started during its recording the highest reading leaves only loaded rows running, and
+    ///   no state compensation is fitted (7 of the 8 compressors of `learn-load-prior`'s fleet;
+    ///   the duty roles are still learned so, see docs/load-prior.md).
+    /// - Returns: the rows, and the compensation fitted (nil: none).
+    static func preparedAsCalibration(_ m: LoadPriorMachine, settings: LoadPriorLearningSettings,
+                                      approaches: [LoadPrior.Approach] = [],
+                                      skippingInrush: Bool = false) -> (values: [Float], state: StateCompensation?) {
         let n = m.sensorNames.count
-        guard n > 1 else { return m.values }
+        guard n > 1 else { return (m.values, nil) }
         let rows = m.values.count / n
         let overReference = SensorOverReference.find(in: m.values[...], roleNames: m.sensorNames, pairs: settings.referencedSensors)
         let values = overReference.map { $0.apply(to: m.values[...], sensorCount: n) } ?? m.values
         // Running rows, as `collect` tells them (a missing reading does not stop the machine).
         let indicator = m.sensorNames.firstIndex(of: settings.dutyRunning)
-        let top = indicator.map { i in (0..<rows).map { m.values[$0 * n + i] }.filter(\.isFinite).max() ?? 0 } ?? 0
+        let column = indicator.map { i in (0..<rows).map { m.values[$0 * n + i] } } ?? []
+        let top = indicator == nil ? 0 : skippingInrush ? RobustStatistics.quantile(column, 0.99) : column.filter(\.isFinite).max() ?? 0
         var running: [Int] = []
         var starts: [Int] = []
         for r in 0..<rows {
@@ -217,8 +238,10 @@ public enum LoadPriorLearning {
         var packed: [Float] = []
         packed.reserveCapacity(running.count * n)
         for r in running { packed += values[(r * n)..<((r + 1) * n)] }
+        let bounds = LoadPrior.Approach.bounds(approaches, roleNames: m.sensorNames, secondsPerRow: settings.secondsPerRow)
         guard let state = StateCompensation.fit(values: packed[...], sensorCount: n, averagedRows: settings.windowRows,
-                                                runStarts: starts, fitsApproach: settings.fitsStateApproach) else { return m.values }
+                                                runStarts: starts, fitsApproach: settings.fitsStateApproach,
+                                                approachBounds: bounds) else { return (m.values, nil) }
         let compensated = CalibrationRuns.byRun(packed[...], sensorCount: n, starts: starts) { rows, afterStop in
             state.apply(to: rows, settled: !afterStop)
         }
@@ -226,7 +249,39 @@ public enum LoadPriorLearning {
         for (i, r) in running.enumerated() {
             for s in 0..<n { out[r * n + s] = compensated[i * n + s] }
         }
-        return out
+        return (out, state)
+    }
+
+    /// Per two-state sensor (role name) the range of approach time constants, in seconds, that
+    /// the machines' own fits (`preparedAsCalibration`, whole recordings, no bounds) showed in
+    /// each direction; only sensors fitted on at least two machines, in the order first seen.
+    /// A whole recording's many phases of every length pin what ten minutes of a low duty's
+    /// short loaded phases do not.
+    static func approachRanges(_ machines: [LoadPriorMachine], settings: LoadPriorLearningSettings) -> [LoadPrior.Approach] {
+        var seen: [String: (up: [Float], down: [Float])] = [:]
+        var order: [String] = []
+        for m in machines {
+            guard let state = preparedAsCalibration(m, settings: settings, skippingInrush: true).state, let rows = state.approachRows else { continue }
+            let n = m.sensorNames.count
+            for s in 0..<n where state.shift[s] != 0 && rows.count == 2 * n {
+                let name = m.sensorNames[s]
+                if seen[name] == nil { order.append(name) }
+                seen[name, default: ([], [])].up.append(rows[s] * settings.secondsPerRow)
+                seen[name, default: ([], [])].down.append(rows[n + s] * settings.secondsPerRow)
+            }
+        }
+        return order.compactMap { name in
+            guard let (up, down) = seen[name], up.count >= 2, let upLow = up.min(), let upHigh = up.max(),
+                  let downLow = down.min(), let downHigh = down.max() else { return nil }
+            // A property of the kind only where its machines agree (within a factor of
+            // `approachAgreement`); a receiver's fill or an oil's warming depends on the demand
+            // and the recording, not on the machine alone.
+            guard upHigh <= settings.approachAgreement * upLow, downHigh <= settings.approachAgreement * downLow else { return nil }
+            // Outward to a hundredth of a second, as the prior's text keeps them.
+            func low(_ x: Float) -> Float { (x * 100).rounded(.down) / 100 }
+            func high(_ x: Float) -> Float { (x * 100).rounded(.up) / 100 }
+            return LoadPrior.Approach(sensor: name, up: low(upLow)...high(upHigh), down: low(downLow)...high(downHigh))
+        }
     }
 
     /// The samples of every role of one machine.

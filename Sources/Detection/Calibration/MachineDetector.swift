@@ -508,8 +508,13 @@ public struct Calibrator: Sendable {
             ? SensorOverReference.find(in: original, roleNames: settings.roleNames(for: sensorNames), pairs: settings.referencedSensors)
             : nil
         var raw = overReference.map { $0.apply(to: original, sensorCount: n)[...] } ?? original
+        // How fast this kind's sensors approach each state's level, where the load prior knows.
+        let roleNames = settings.roleNames(for: sensorNames)
+        let approaches = settings.loadPrior?.kind(for: roleNames, named: settings.machineKind)?.approaches ?? []
+        let approachBounds = LoadPrior.Approach.bounds(approaches, roleNames: roleNames, secondsPerRow: settings.secondsPerRow)
         let state = settings.compensateStates ? StateCompensation.fit(values: raw, sensorCount: n, averagedRows: settings.deviation.windowRows,
-                                                                            runStarts: runStarts, fitsApproach: settings.fitsStateApproach) : nil
+                                                                            runStarts: runStarts, fitsApproach: settings.fitsStateApproach,
+                                                                            approachBounds: approachBounds) : nil
         if state == nil, overReference != nil {
             // Judged over its reference only on a two-state machine, where that is what it adds.
             overReference = nil

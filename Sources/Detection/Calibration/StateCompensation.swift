@@ -55,9 +55,13 @@ public struct StateCompensation: Sendable, Hashable, Codable {
     ///     settling may have ended just after one), and a state that differs across a stop is
     ///     no change of state. The first row of `values` counts as settled.
     ///   - fitsApproach: whether to fit `approachRows` (and with them the shifts) too.
+    ///   - approachBounds: with `fitsApproach`, per sensor the time constants (rows) the machine's
+    ///     kind shows toward state 1 (index `s`) and state 0 (`n + s`), nil where unknown (the load
+    ///     prior's `LoadPrior.Approach`): where the calibration's phases end before the approach
+    ///     does, the fit keeps its time constants within them (see `fitApproach`).
     public static func fit(values: ArraySlice<Float>, sensorCount n: Int, settleRows: Int = 5, minimumRows: Int = 60,
                            minimumSeparation: Float = 3, averagedRows: Int = 1, runStarts: [Int] = [],
-                           fitsApproach: Bool = false) -> StateCompensation? {
+                           fitsApproach: Bool = false, approachBounds: [ClosedRange<Float>?] = []) -> StateCompensation? {
         guard n > 1 else { return nil }
         let rows = values.count / n
         let runOfRow = CalibrationRuns.runOfRow(rows: rows, starts: runStarts)
@@ -146,7 +150,7 @@ public struct StateCompensation: Sendable, Hashable, Codable {
             }
         }
         var compensation = StateCompensation(state: state, shift: fitted.shift, settleRows: settle)
-        if fitsApproach { compensation.fitApproach(values: values, sensorCount: n, runOfRow: runOfRow) }
+        if fitsApproach { compensation.fitApproach(values: values, sensorCount: n, runOfRow: runOfRow, bounds: approachBounds) }
         return compensation
     }
 
@@ -165,9 +169,31 @@ public struct StateCompensation: Sendable, Hashable, Codable {
     /// visible offset of its window mean after every change) and the level and shift (least
     /// squares) are those that leave the smallest squared residual over the calibration rows,
     /// the first `settleRows` of a run after a stop left out.
-    mutating func fitApproach(values: ArraySlice<Float>, sensorCount n: Int, runOfRow: [Int]?) {
+    ///
+    /// Where a sensor's approach does not end within the calibration's phases (3 time constants
+    /// beyond the median phase of the state it approaches), its level in that state is never
+    /// reached and the fit trades the level against the time constant: a compressor calibrated
+    /// at a low duty, its loaded phases 10–50 s, had its discharge temperature (a 20 s approach)
+    /// fitted at 8.9 rows up and 39.8 down, a loaded level 4.6 °C short of where it settles in
+    /// the long loaded phases of a higher duty (docs/load-prior.md, "A compressor calibrated at
+    /// a low duty"). There `bounds` (per sensor and direction, in rows: what the machine's kind
+    /// shows, nil where unknown) hold both its time constants, and the level and shift follow.
+    mutating func fitApproach(values: ArraySlice<Float>, sensorCount n: Int, runOfRow: [Int]?, bounds: [ClosedRange<Float>?] = []) {
         let rows = values.count / n
         func value(_ r: Int, _ s: Int) -> Float { values[values.startIndex + r * n + s] }
+        // The median length of each state's phases that begin and end with a change of state
+        // within one run (0: none).
+        var phases: [[Int]] = [[], []]
+        var phaseStart: Int? = nil
+        for r in 1..<max(1, rows) {
+            let x = value(r, state), before = value(r - 1, state)
+            if let runOfRow, runOfRow[r] != runOfRow[r - 1] { phaseStart = nil; continue }
+            guard x.isFinite, before.isFinite else { phaseStart = nil; continue }
+            guard x != before else { continue }
+            if let start = phaseStart { phases[before >= 0.5 ? 1 : 0].append(r - start) }
+            phaseStart = r
+        }
+        let medianPhase = phases.map { $0.isEmpty ? Float(0) : RobustStatistics.median($0.map(Float.init)) }
         var approach = [Float](repeating: 0, count: 2 * n)
         var level = [Float](repeating: .nan, count: n)
         var fittedShift = shift
@@ -194,11 +220,22 @@ public struct StateCompensation: Sendable, Hashable, Codable {
                 guard vg > 0 else { return (.infinity, 0, 0) }
                 return (vy - cgy * cgy / vg, cgy / vg, (sy - cgy / vg * sg) / count)
             }
-            var up: Float = 8, down: Float = 8
-            var best = residual(up, down)
-            for _ in 0..<2 {
-                for c in Self.approachCandidates { let f = residual(c, down); if f.sse < best.sse { best = f; up = c } }
-                for c in Self.approachCandidates { let f = residual(up, c); if f.sse < best.sse { best = f; down = c } }
+            func search(_ upBound: ClosedRange<Float>?, _ downBound: ClosedRange<Float>?) -> (up: Float, down: Float, best: Fit) {
+                func inUp(_ tau: Float) -> Float { upBound.map { min(max(tau, $0.lowerBound), $0.upperBound) } ?? tau }
+                func inDown(_ tau: Float) -> Float { downBound.map { min(max(tau, $0.lowerBound), $0.upperBound) } ?? tau }
+                var up = inUp(8), down = inDown(8)
+                var best = residual(up, down)
+                for _ in 0..<2 {
+                    for c in Self.approachCandidates.map(inUp) { let f = residual(c, down); if f.sse < best.sse { best = f; up = c } }
+                    for c in Self.approachCandidates.map(inDown) { let f = residual(up, c); if f.sse < best.sse { best = f; down = c } }
+                }
+                for _ in 0..<2 {
+                    let u = inUp(refine(up) { residual(inUp($0), down) })
+                    if residual(u, down).sse < best.sse { up = u; best = residual(up, down) }
+                    let d = inDown(refine(down) { residual(up, inDown($0)) })
+                    if residual(up, d).sse < best.sse { down = d; best = residual(up, down) }
+                }
+                return (up, down, best)
             }
             func refine(_ tau: Float, _ f: (Float) -> Fit) -> Float {
                 guard tau > 0 else { return tau }
@@ -215,11 +252,11 @@ public struct StateCompensation: Sendable, Hashable, Codable {
                 }
                 return exp((a + b) / 2)
             }
-            for _ in 0..<2 {
-                let u = refine(up) { residual($0, down) }
-                if residual(u, down).sse < best.sse { up = u; best = residual(up, down) }
-                let d = refine(down) { residual(up, $0) }
-                if residual(up, d).sse < best.sse { down = d; best = residual(up, down) }
+            var (up, down, best) = search(nil, nil)
+            // Its phases end before its approach does: the kind's time constants, both ways.
+            let upBound = bounds.count == 2 * n ? bounds[s] : nil, downBound = bounds.count == 2 * n ? bounds[n + s] : nil
+            if upBound != nil || downBound != nil, 3 * up > medianPhase[1] || 3 * down > medianPhase[0] {
+                (up, down, best) = search(upBound, downBound)
             }
             guard best.sse.isFinite, best.slope.isFinite, best.slope != 0 else { continue }
             approach[s] = up

@@ -7,7 +7,7 @@ enum ShippedLoadPrior {
     static let text = """
 edge-agent load prior 1
 # edge-agent learn-load-prior --machines 24 --hours 8.0 --seed 11 --coverage 0.98 --maximum-band 1.0 --settle-rows 600
-# kind NAME driver SENSOR [duty] | role KIND SENSOR ELASTICITY BAND instant|lagged TOLERANCE [induction LEAST-SHARE POWER | sag CURRENT LIMIT]
+# kind NAME driver SENSOR [duty] | role KIND SENSOR ELASTICITY BAND instant|lagged TOLERANCE [induction LEAST-SHARE POWER | sag CURRENT LIMIT] | approach KIND SENSOR UP-LOW UP-HIGH DOWN-LOW DOWN-HIGH (s)
 lags 300 600 1200 2400
 minimum-driver-ratio 0.2
 kind pump driver speed
@@ -38,5 +38,11 @@ role compressor oil_temperature 0.09 0 lagged 0.001
 role compressor bearing_temperature 0.16 0.032 lagged 0.01
 role compressor supply_voltage 0 0 lagged 0.016
 role compressor ambient_temperature 0 0 lagged 0.05
+approach compressor discharge_pressure 2.34 2.86 8.7 9.26
+approach compressor suction_pressure 0.99 1.01 0.99 1.01
+approach compressor discharge_temperature 20.38 24.79 20.53 26.83
+approach compressor motor_current 0.79 0.93 0.5 0.51
+approach compressor vibration_x 0 0 0 0
+approach compressor vibration_y 0 0 0 0
 """
 }
