@@ -27,7 +27,8 @@ public struct StateCompensation: Sendable, Hashable, Codable {
     /// `shift.count + s` after a change to state 0 (0: at once). With it the compensator
     /// subtracts the part of `shift` the sensor is expected to have covered by each row, and the
     /// compensated sensors are judged on every row between changes of state (only a start after
-    /// a stop keeps its `settleRows`). Nil (detectors calibrated before it): the compensated
+    /// a stop keeps its `settleRows`; a sensor the fit found no lag for keeps its constants with
+    /// a shift of 0, `minimumExpectedStateSpan`). Nil (detectors calibrated before it): the compensated
     /// sensors are left out for `settleRows` rows after each change of state.
     public var approachRows: [Float]?
     /// Per sensor with `approachRows`: its fitted level in state 0 (its unit; NaN: not
@@ -150,7 +151,10 @@ public struct StateCompensation: Sendable, Hashable, Codable {
             }
         }
         var compensation = StateCompensation(state: state, shift: fitted.shift, settleRows: settle)
-        if fitsApproach { compensation.fitApproach(values: values, sensorCount: n, runOfRow: runOfRow, bounds: approachBounds) }
+        if fitsApproach {
+            compensation.fitApproach(values: values, sensorCount: n, runOfRow: runOfRow, bounds: approachBounds)
+            guard compensation.shift.contains(where: { $0 != 0 }) else { return nil }
+        }
         return compensation
     }
 
@@ -168,7 +172,9 @@ public struct StateCompensation: Sendable, Hashable, Codable {
     /// their logarithm: a fast sensor's large shift turns even a tenth of a row of error into a
     /// visible offset of its window mean after every change) and the level and shift (least
     /// squares) are those that leave the smallest squared residual over the calibration rows,
-    /// the first `settleRows` of a run after a stop left out.
+    /// the first `settleRows` of a run after a stop left out. A sensor whose expected state
+    /// spreads over less than `minimumExpectedStateSpan` is not compensated (shift 0; its time
+    /// constants are kept): the state sets which way it moves, not a level it reaches.
     ///
     /// Where a sensor's approach does not end within the calibration's phases (3 time constants
     /// beyond the median phase of the state it approaches), its level in that state is never
@@ -259,6 +265,19 @@ public struct StateCompensation: Sendable, Hashable, Codable {
                 (up, down, best) = search(upBound, downBound)
             }
             guard best.sse.isFinite, best.slope.isFinite, best.slope != 0 else { continue }
+            guard expectedStateSpan(up: up, down: down, sensor: s, values: values, sensorCount: n, runOfRow: runOfRow)
+                    >= Self.minimumExpectedStateSpan else {
+                // The state sets which way the sensor moves, not a level it goes to: an
+                // integrator (a receiver filling while loaded and draining while unloaded). Its
+                // lag never comes near either level, so the fit is a ramp that holds only at the
+                // calibration's duty; the sensor is judged on its readings as they are. Its time
+                // constants stay: the phase means still leave out a sensor whose course a phase
+                // does not complete (`StatePhaseMeans.fit`), as they did with the compensation.
+                fittedShift[s] = 0
+                approach[s] = up
+                approach[n + s] = down
+                continue
+            }
             approach[s] = up
             approach[n + s] = down
             fittedShift[s] = Float(best.slope)
@@ -267,6 +286,50 @@ public struct StateCompensation: Sendable, Hashable, Codable {
         shift = fittedShift
         approachRows = approach
         approachLevel = level
+    }
+
+    /// The smallest spread (5th to 95th percentile over the calibration rows) of a sensor's
+    /// expected state (the 0/1 state through its fitted lag) for the sensor to be compensated
+    /// with its approach: below it the fit found a ramp, not a lag that takes the sensor any real
+    /// part of the way between two levels.
+    ///
+    /// A compressor's receiver pressure is no lag toward a level each state sets: the receiver
+    /// fills while loaded and drains while unloaded, between the pressure switch's cut-in and
+    /// cut-out. The approach fit still finds a lag for it, a time constant of hundreds of rows
+    /// one way and a shift tens of times its band (simulated seed 5 at load 0.7, 1 s polls:
+    /// 11.3 bar over a band of about 1), whose expected state sways by a few hundredths near one
+    /// end. Where that expected state sits is set by the duty (its mean over a cycle balances
+    /// the time spent in each state against the two time constants), so at another demand the
+    /// compensation moved the receiver by a large part of that inflated shift: seed 5 calibrated
+    /// at 0.7 and run at 0.35 alerted on 2,770 rows through the receiver's window. Measured
+    /// spreads (docs/detection.md, "A fall in demand"): such receivers 0.008–0.058, the same
+    /// degenerate fit of a discharge temperature 0.009–0.020; lags 0.146–1. A quarter left two
+    /// discharge temperatures (0.146, 0.157) uncompensated and lost an outlet valve.
+    static let minimumExpectedStateSpan: Float = 0.1
+
+    /// The spread (5th to 95th percentile) of the expected state of sensor `s` over the rows the
+    /// approach fit uses, with time constants `up` and `down`.
+    func expectedStateSpan(up: Float, down: Float, sensor s: Int, values: ArraySlice<Float>, sensorCount n: Int,
+                           runOfRow: [Int]?) -> Float {
+        let rows = values.count / n
+        func value(_ r: Int, _ c: Int) -> Float { values[values.startIndex + r * n + c] }
+        let a1 = Self.step(up), a0 = Self.step(down)
+        var g = Float.nan
+        var sinceStart = settleRows
+        var expected: [Float] = []
+        expected.reserveCapacity(rows)
+        for r in 0..<rows {
+            if let runOfRow, r > 0, runOfRow[r] != runOfRow[r - 1] { sinceStart = 0; g = .nan }
+            let x = value(r, state)
+            guard x.isFinite else { continue }
+            let target: Float = x >= 0.5 ? 1 : 0
+            if g.isNaN { g = target } else { g += (target - g) * (target == 1 ? a1 : a0) }
+            sinceStart += 1
+            guard value(r, s).isFinite, sinceStart > settleRows else { continue }
+            expected.append(g)
+        }
+        guard expected.count > 2 else { return 0 }
+        return RobustStatistics.quantile(expected, 0.95) - RobustStatistics.quantile(expected, 0.05)
     }
 
     /// The share of the remaining approach covered in one row with time constant `rows`.

@@ -111,6 +111,10 @@ public struct StatePhaseMeans: Sendable, Hashable, Codable {
         var center = [Float](repeating: .nan, count: 2 * n)
         var tolerance = [Float](repeating: .nan, count: 2 * n)
         let noiseFloor = 0.5 / Float(baseline.settings.windowRows).squareRoot()
+        // A phase is judged by a mean of `averaged` rows, whose noise alone scatters it by the
+        // rows' noise ÷ √averaged: its tolerance is at least `madFactor` times that, whatever
+        // the few phases of a calibration showed.
+        let averaged = Float(endRows ?? minimumRows)
         for k in settings.states where (k == 0 || k == 1)
             && RobustStatistics.median(phaseRows[k]) >= settings.minimumPhaseWindows * Float(minimumRows) {
             for s in 0..<n where s != state {
@@ -123,8 +127,11 @@ public struct StatePhaseMeans: Sendable, Hashable, Codable {
                 let largest = m.map { abs($0 - c) }.max() ?? 0
                 let magnitude = abs(c + (k == 1 && s < shift.count ? shift[s] : 0))
                 let scale = baseline.scale[s]
+                let meanNoise = rowNoise(values: values, stateValues: stateValues, sensorCount: n, sensor: s, state: k,
+                                         runOfRow: runOfRow) / averaged.squareRoot()
                 let t = max(settings.madFactor * (mad.isFinite ? mad : 0), largest,
-                            baseline.settings.relativeToleranceFloor * magnitude, noiseFloor * scale)
+                            baseline.settings.relativeToleranceFloor * magnitude, noiseFloor * scale,
+                            settings.madFactor * (meanNoise.isFinite ? meanNoise : 0))
                 let windowSpread = baseline.windowScale[s] * scale
                 if m.count >= settings.driftPhases, mad > 0 {
                     let step = RobustStatistics.median((1..<m.count).map { abs(m[$0] - m[$0 - 1]) })
@@ -137,6 +144,34 @@ public struct StatePhaseMeans: Sendable, Hashable, Codable {
         }
         guard center.contains(where: \.isFinite) else { return nil }
         return StatePhaseMeans(state: state, center: center, tolerance: tolerance, minimumRows: minimumRows, endRows: endRows)
+    }
+}
+
+extension StatePhaseMeans {
+    /// The noise of sensor `s`'s single readings within state `k`: the scaled MAD of its change
+    /// from one row to the next while the state holds (within one run), ÷ √2. A change over one
+    /// row leaves out the slow course of a phase (a ramp with the receiver's band) and keeps the
+    /// noise that scatters a mean of a few rows.
+    ///
+    /// Why a phase mean needs it: a calibration of 10 minutes at 1 s polls holds 3–6 loaded
+    /// phases long enough to be judged, and their means can agree by chance far more closely
+    /// than the noise of a 20-row mean lets later phases agree. Simulated compressor seed 2 at
+    /// load 0.7: vibration_y's loaded phases were judged with a tolerance of 0.0124 mm/s (1 % of
+    /// its level, the floor), below one noise spread of a 20-row mean (about 0.015), and alerted
+    /// on 463 rows of normal running, 143 of them before any change of demand.
+    static func rowNoise(values: ArraySlice<Float>, stateValues: [Float], sensorCount n: Int, sensor s: Int, state k: Int,
+                         runOfRow: [Int]?) -> Float {
+        let rows = n > 0 ? values.count / n : 0
+        var changes: [Float] = []
+        for r in 1..<max(rows, 1) {
+            if let runOfRow, runOfRow[r] != runOfRow[r - 1] { continue }
+            let x = stateValues[r], before = stateValues[r - 1]
+            guard x.isFinite, before.isFinite, (x >= 0.5 ? 1 : 0) == k, (before >= 0.5 ? 1 : 0) == k else { continue }
+            let d = values[values.startIndex + r * n + s] - values[values.startIndex + (r - 1) * n + s]
+            if d.isFinite { changes.append(d) }
+        }
+        guard changes.count > 2 else { return .nan }
+        return RobustStatistics.scaledMAD(changes, center: RobustStatistics.median(changes)) / Float(2).squareRoot()
     }
 }
 
