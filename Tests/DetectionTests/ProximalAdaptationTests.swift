@@ -5,13 +5,11 @@ import Testing
 /// (λ/2)·‖θ − θ₀‖² around the starting weights (`AdaptationSettings.proximalWeight`).
 @Suite("Proximal adaptation", .serialized)
 struct ProximalAdaptationTests {
-    static let architecture = NetworkArchitecture(encoderHiddenWidth: 8, embeddingWidth: 5, decoderHiddenWidth: 8,
-                                                  headHiddenWidth: 5, slotWidth: 3, maximumSensorCount: 6)
+    /// The toy network and machine of `MetaLearnedRatesTests`.
+    static let architecture = MetaLearnedRatesTests.architecture
 
     static func normalizedWindows(count: Int, seed: UInt64, sensors: Int = 4) -> [Window] {
-        let raw = SyntheticMachine(sensorCount: sensors, seed: 7).windows(count: count, timeSteps: 16, stride: 9, seed: seed)
-        let normalization = Normalization(fitting: raw)
-        return raw.map { normalization.normalize($0) }
+        MetaLearnedRatesTests.normalizedWindows(count: count, seed: seed, sensors: sensors)
     }
 
     /// A toy machine's adaptation batch and loss for `network`.

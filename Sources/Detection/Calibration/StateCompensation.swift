@@ -206,19 +206,9 @@ public struct StateCompensation: Sendable, Hashable, Codable {
         typealias Fit = (sse: Double, slope: Double, level: Double)
         for s in 0..<n where shift[s] != 0 {
             func residual(_ up: Float, _ down: Float) -> Fit {
-                let a1 = Double(Self.step(up)), a0 = Double(Self.step(down))
-                var g = Double.nan
-                var sinceStart = settleRows
                 var sg = 0.0, sy = 0.0, sgg = 0.0, sgy = 0.0, syy = 0.0, count = 0.0
-                for r in 0..<rows {
-                    if let runOfRow, r > 0, runOfRow[r] != runOfRow[r - 1] { sinceStart = 0; g = .nan }
-                    let x = value(r, state)
-                    guard x.isFinite else { continue }
-                    let target: Double = x >= 0.5 ? 1 : 0
-                    if g.isNaN { g = target } else { g += (target - g) * (target == 1 ? a1 : a0) }
-                    sinceStart += 1
-                    let y = Double(value(r, s))
-                    guard y.isFinite, sinceStart > settleRows else { continue }
+                forEachExpectedState(up: up, down: down, sensor: s, values: values, sensorCount: n, runOfRow: runOfRow) { (g: Double, reading) in
+                    let y = Double(reading)
                     sg += g; sy += y; sgg += g * g; sgy += g * y; syy += y * y; count += 1
                 }
                 guard count > 2 else { return (.infinity, 0, 0) }
@@ -311,25 +301,37 @@ public struct StateCompensation: Sendable, Hashable, Codable {
     /// approach fit uses, with time constants `up` and `down`.
     func expectedStateSpan(up: Float, down: Float, sensor s: Int, values: ArraySlice<Float>, sensorCount n: Int,
                            runOfRow: [Int]?) -> Float {
-        let rows = values.count / n
-        func value(_ r: Int, _ c: Int) -> Float { values[values.startIndex + r * n + c] }
-        let a1 = Self.step(up), a0 = Self.step(down)
-        var g = Float.nan
-        var sinceStart = settleRows
         var expected: [Float] = []
-        expected.reserveCapacity(rows)
-        for r in 0..<rows {
-            if let runOfRow, r > 0, runOfRow[r] != runOfRow[r - 1] { sinceStart = 0; g = .nan }
-            let x = value(r, state)
-            guard x.isFinite else { continue }
-            let target: Float = x >= 0.5 ? 1 : 0
-            if g.isNaN { g = target } else { g += (target - g) * (target == 1 ? a1 : a0) }
-            sinceStart += 1
-            guard value(r, s).isFinite, sinceStart > settleRows else { continue }
+        expected.reserveCapacity(values.count / max(n, 1))
+        forEachExpectedState(up: up, down: down, sensor: s, values: values, sensorCount: n, runOfRow: runOfRow) { (g: Float, _) in
             expected.append(g)
         }
         guard expected.count > 2 else { return 0 }
         return RobustStatistics.quantile(expected, 0.95) - RobustStatistics.quantile(expected, 0.05)
+    }
+
+    /// Walks the rows the approach fit uses: at each row where sensor `s` is read, a run's first
+    /// `settleRows` left out, `body` gets the expected state there (the 0/1 state through the lags
+    /// `up` toward 1 and `down` toward 0, computed in `F`) and the reading. The fit's residual and
+    /// `expectedStateSpan` walk the same course.
+    func forEachExpectedState<F: BinaryFloatingPoint>(up: Float, down: Float, sensor s: Int, values: ArraySlice<Float>,
+                                                      sensorCount n: Int, runOfRow: [Int]?, _ body: (F, Float) -> Void) {
+        let rows = n > 0 ? values.count / n : 0
+        func value(_ r: Int, _ c: Int) -> Float { values[values.startIndex + r * n + c] }
+        let a1 = F(Self.step(up)), a0 = F(Self.step(down))
+        var g = F.nan
+        var sinceStart = settleRows
+        for r in 0..<rows {
+            if let runOfRow, r > 0, runOfRow[r] != runOfRow[r - 1] { sinceStart = 0; g = .nan }
+            let x = value(r, state)
+            guard x.isFinite else { continue }
+            let target: F = x >= 0.5 ? 1 : 0
+            if g.isNaN { g = target } else { g += (target - g) * (target == 1 ? a1 : a0) }
+            sinceStart += 1
+            let y = value(r, s)
+            guard y.isFinite, sinceStart > settleRows else { continue }
+            body(g, y)
+        }
     }
 
     /// The share of the remaining approach covered in one row with time constant `rows`.
