@@ -59,16 +59,16 @@ import Testing
     /// approach put the loaded level several degrees low; at load 0.7 the loaded phases run out
     /// and the discharge temperature alerted (the seed-7 export's compressor-1: 20.4 % of its
     /// normal rows). Where the phases end before the approach does, calibration now holds the
-    /// time constants to what the fleet showed (`LoadPrior.Approach`). Seed 4 still alerts at
-    /// load 0.7, on its receiver pressure (docs/load-prior.md: the receiver's sawtooth at another
-    /// demand, not this test's concern).
+    /// time constants to what the fleet showed (`LoadPrior.Approach`). Seed 4 alerted at load
+    /// 0.7 on its receiver pressure (1,586 rows: fitted as a lag, compensated by a duty that
+    /// changed) until the receiver was judged by its switch's band (`ReceiverBandCheck`).
     @Test("a compressor calibrated at a low demand: its discharge temperature stays inside its tolerance when the demand rises",
           arguments: [UInt64(1), 2, 3, 4, 5, 6])
     func higherDemandAfterALowOne(seed: UInt64) throws {
         let result = try Self.dischargeTemperaturePeak(seed: seed, calibratedLoad: 0.35, laterLoad: 0.7)
         #expect(result.peak < 1, "seed \(seed): discharge temperature at \(result.peak)× the threshold (\(result.alerted) rows alerted: \(result.leaders))")
         #expect(result.led == 0, "seed \(seed): \(result.led) of \(result.alerted) alerted rows led by the discharge temperature (\(result.leaders))")
-        #expect(seed == 4 || result.alerted == 0, "seed \(seed): \(result.alerted) rows alerted (\(result.leaders))")
+        #expect(result.alerted == 0, "seed \(seed): \(result.alerted) rows alerted (\(result.leaders))")
     }
 
     @Test("the shipped prior gives the discharge temperature over the oil no duty elasticity")

@@ -104,6 +104,7 @@ extension MachineDetector {
         guard threshold.isFinite, threshold >= 0 else { return "threshold \(threshold) is not a finite, non-negative number" }
         if let problem = calibratedStates?.problem(sensorCount: n) { return problem }
         if let rise, let problem = rise.problem(sensorCount: n, load: load) { return problem }
+        if let problem = receiver?.problem(sensorCount: n, maximumRows: Self.maximumWindowRows) { return problem }
         if let problem = rule.problem { return problem }
         if let network {
             guard (2...Self.maximumWindowRows).contains(network.windowRows) else {

@@ -107,6 +107,10 @@ public struct CalibrationSettings: Sendable, Hashable {
     /// Sensors judged by what they add to another (`SensorOverReference`), by the names the load
     /// prior matches (`roleNames(for:)`): sensor → reference. Only on a two-state machine.
     public var referencedSensors: [String: String] = SensorOverReference.shippedPairs
+    /// Sensors judged by their pressure switch's band (`ReceiverBandCheck`) where their shape in
+    /// calibration confirms it, by the names the load prior matches (`roleNames(for:)`). Only on
+    /// a two-state machine; empty: none.
+    public var bandSensors: Set<String> = ReceiverBandCheck.shippedSensors
 
     /// Creates settings; the defaults are the shipped ones (see docs/detection.md, "Calibration and evaluation").
     public init(deviation: WindowDeviationSettings = WindowDeviationSettings(),
@@ -182,6 +186,9 @@ public struct MachineDetector: Sendable, Hashable, Codable {
     /// Single rows of the sensors the state compensation follows row by row, judged beside the
     /// window score (nil: not judged; detectors calibrated before it have none).
     public var spikes: RowSpikeCheck?
+    /// A compressor's receiver judged by its pressure switch's band and its sawtooth's course
+    /// instead of the window score (nil: none; detectors calibrated before it have none).
+    public var receiver: ReceiverBandCheck?
 
     /// Creates a detector from its parts.
     public init(sensorNames: [String], baseline: WindowDeviationBaseline, threshold: Float, rule: AlertDecisionRule,
@@ -240,6 +247,11 @@ public struct DetectorStream {
     private var spikes: RowSpikeScorer?
     /// Per sensor: whether the spike check's part is its contribution to the last row.
     private var spikeDrove: [Bool]
+    private var receiver: ReceiverBandScorer?
+    /// The row as read, after any judging over a reference (what the band check judges).
+    private var asRead: [Float]
+    /// Per sensor: whether the band check's part is its contribution to the last row.
+    private var receiverDrove: [Bool]
     private var state = AlertDecisionRule.State()
     /// Rows scored since the stream started (or restarted): how full its windows are.
     public private(set) var rowsInWindows = 0
@@ -264,12 +276,19 @@ public struct DetectorStream {
         riseDrove = [Bool](repeating: false, count: detector.sensorNames.count)
         spikes = detector.state?.approachRows == nil ? nil : detector.spikes.map { RowSpikeScorer($0) }
         spikeDrove = [Bool](repeating: false, count: spikes == nil ? 0 : detector.sensorNames.count)
+        receiver = detector.state == nil ? nil : detector.receiver.map { ReceiverBandScorer($0) }
+        asRead = [Float](repeating: .nan, count: receiver == nil ? 0 : detector.sensorNames.count)
+        receiverDrove = [Bool](repeating: false, count: receiver == nil ? 0 : detector.sensorNames.count)
     }
 
     /// The row the spike check (`RowSpikeCheck`) judged the sensor in `column` by, when that
     /// check, not the window, its phase means or its rise, gave its contribution to the last
     /// row: an alert then quotes that row's reading and the range allowed there. Nil otherwise.
     public func rowSpike(column: Int) -> RowSpike? {
+        if let receiver, receiverDrove.indices.contains(column), receiverDrove[column],
+           let k = receiver.check.sensors.firstIndex(of: column) {
+            return receiver.heldDeparture(ofSensor: k)
+        }
         guard let spikes, spikeDrove.indices.contains(column), spikeDrove[column],
               let k = spikes.check.sensors.firstIndex(of: column) else { return nil }
         return spikes.heldSpike(ofSensor: k)
@@ -294,6 +313,7 @@ public struct DetectorStream {
     public func expectation(column: Int) -> WindowExpectation? {
         guard riseDrove.indices.contains(column), !riseDrove[column] else { return nil }
         guard !(spikeDrove.indices.contains(column) && spikeDrove[column]) else { return nil }
+        guard !(receiverDrove.indices.contains(column) && receiverDrove[column]) else { return nil }
         if let phases, let part = phases.expectation(sensor: column, limit: detector.threshold),
            part.contribution > deviation.contributions[column] {
             return WindowExpectation(low: part.low, high: part.high, seen: 1, relativeTo: nil, phase: part.state)
@@ -302,7 +322,7 @@ public struct DetectorStream {
     }
 
     /// Per-sensor contributions of the window-deviation score to the last row.
-    public var contributions: [Float] { phases == nil && rise == nil && spikes == nil ? deviation.contributions : merged }
+    public var contributions: [Float] { phases == nil && rise == nil && spikes == nil && receiver == nil ? deviation.contributions : merged }
 
     /// Per-sensor contributions of the network score to the last row (empty without a network).
     public var networkContributions: [Float] { network?.contributions ?? [] }
@@ -329,6 +349,7 @@ public struct DetectorStream {
             for x in row where i < compensated.count { compensated[i] = x; i += 1 }
             spikes?.takeReadings(compensated)
             detector.overReference?.apply(to: &compensated)
+            if receiver != nil { for i in asRead.indices { asRead[i] = compensated[i] } }
             let stateReading = phases.map { $0.phases.state < compensated.count ? compensated[$0.phases.state] : .nan } ?? .nan
             rise?.takeReadings(compensated)
             compensated.withUnsafeMutableBufferPointer { buffer in
@@ -342,7 +363,7 @@ public struct DetectorStream {
                 let part = phases!.contributions, whole = deviation.contributions
                 for s in merged.indices { merged[s] = max(whole[s], part[s]) }
                 combined = window.isNaN ? window : max(window, phases!.score)
-            } else if rise != nil || spikes != nil {
+            } else if rise != nil || spikes != nil || receiver != nil {
                 let whole = deviation.contributions
                 for s in merged.indices { merged[s] = whole[s] }
             }
@@ -373,6 +394,24 @@ public struct DetectorStream {
                         if part > level, s < spikeDrove.count {
                             spikeDrove[s] = true
                             if s < riseDrove.count { riseDrove[s] = false }
+                        }
+                        merged[s] = max(level, part)
+                    }
+                }
+            }
+            if receiver != nil {
+                receiver!.push(asRead)
+                // A band score of 1 is an alert: in the window score's units, its threshold.
+                let r = receiver!.score * detector.threshold
+                for s in receiverDrove.indices { receiverDrove[s] = false }
+                if r > 0, !combined.isNaN {
+                    combined = max(combined, r)
+                    for (k, s) in receiver!.check.sensors.enumerated() where s < merged.count {
+                        let level = merged[s].isNaN ? 0 : merged[s], part = receiver!.sensorScores[k] * detector.threshold
+                        if part > level, s < receiverDrove.count {
+                            receiverDrove[s] = true
+                            if s < riseDrove.count { riseDrove[s] = false }
+                            if s < spikeDrove.count { spikeDrove[s] = false }
                         }
                         merged[s] = max(level, part)
                     }
@@ -512,9 +551,20 @@ public struct Calibrator: Sendable {
         let roleNames = settings.roleNames(for: sensorNames)
         let approaches = settings.loadPrior?.kind(for: roleNames, named: settings.machineKind)?.approaches ?? []
         let approachBounds = LoadPrior.Approach.bounds(approaches, roleNames: roleNames, secondsPerRow: settings.secondsPerRow)
-        let state = settings.compensateStates ? StateCompensation.fit(values: raw, sensorCount: n, averagedRows: settings.deviation.windowRows,
+        var state = settings.compensateStates ? StateCompensation.fit(values: raw, sensorCount: n, averagedRows: settings.deviation.windowRows,
                                                                             runStarts: runStarts, fitsApproach: settings.fitsStateApproach,
                                                                             approachBounds: approachBounds) : nil
+        // A receiver judged by its switch's band is not compensated (nor window-scored, nor
+        // judged by phase means, below): where in the band it sits is set by the demand.
+        let receiver = state.flatMap { state in
+            ReceiverBandCheck.fit(values: raw, sensorCount: n, state: state.state,
+                                  candidates: roleNames.indices.filter { settings.bandSensors.contains(roleNames[$0].lowercased()) },
+                                  windowRows: settings.deviation.windowRows, runStarts: runStarts)
+        }
+        for s in receiver?.sensors ?? [] {
+            state?.shift[s] = 0
+            state?.approachLevel?[s] = .nan
+        }
         if state == nil, overReference != nil {
             // Judged over its reference only on a two-state machine, where that is what it adds.
             overReference = nil
@@ -534,12 +584,13 @@ public struct Calibrator: Sendable {
         var rawKept = original
         var kept = values
         var baseline = WindowDeviationBaseline.fit(values: values, sensorCount: n, settings: settings.deviation, tolerances: tolerances,
-                                                   runStarts: runStarts)
+                                                   runStarts: runStarts).leavingOut(receiver?.sensors ?? [])
         var scores = Calibrator.scoredRows(of: values, sensorCount: n, baseline: baseline, runStarts: runStarts).scores
         var trimmed = 0
         if settings.trimFactor > 0 {
             let robust = WindowDeviationBaseline.fit(values: values, sensorCount: n, settings: settings.deviation,
                                                      robustSpread: true, tolerances: tolerances, runStarts: runStarts)
+                .leavingOut(receiver?.sensors ?? [])
             let (robustScores, scoredRows) = Calibrator.scoredRows(of: values, sensorCount: n, baseline: robust, runStarts: runStarts)
             let typical = RobustStatistics.median(robustScores)
             var suspect = robustScores.map { $0.isFinite && typical.isFinite && $0 > settings.trimFactor * max(typical, 0.1) }
@@ -564,7 +615,7 @@ public struct Calibrator: Sendable {
             }
             if trimmed > 0, trimmed < rows / 2 {
                 baseline = WindowDeviationBaseline.fit(values: kept, sensorCount: n, settings: settings.deviation, tolerances: tolerances,
-                                                       runStarts: runStarts)
+                                                       runStarts: runStarts).leavingOut(receiver?.sensors ?? [])
                 scores = Calibrator.scoredRows(of: kept, sensorCount: n, baseline: baseline, runStarts: runStarts).scores
             } else {
                 trimmed = 0
@@ -578,6 +629,7 @@ public struct Calibrator: Sendable {
         var detector = MachineDetector(sensorNames: sensorNames, baseline: baseline, threshold: threshold,
                                        rule: settings.rule, useDeviation: settings.useDeviation, load: load, state: state)
         detector.overReference = overReference
+        detector.receiver = receiver
         if settings.checkRowSpikes, let state {
             detector.spikes = RowSpikeCheck.fit(values: values, sensorCount: n, state: state,
                                                 windowRows: settings.deviation.windowRows, runStarts: runStarts)
@@ -592,7 +644,7 @@ public struct Calibrator: Sendable {
             let stateValues = (0..<rows).map { rawKept[rawKept.startIndex + $0 * n + state.state] }
             detector.phases = StatePhaseMeans.fit(values: kept, stateValues: stateValues, sensorCount: n, state: state.state,
                                                   baseline: baseline, shift: state.shift, approach: state.approachRows, runStarts: runStarts,
-                                                  settings: phaseSettings)
+                                                  settings: phaseSettings)?.leavingOut(receiver?.sensors ?? [])
         }
         var report = CalibrationReport(rows: rows, threshold: threshold, scoreQuantile: quantile,
                                        expectedFalseAlarmRate: Calibrator.tailExceedance(scores, above: threshold))

@@ -322,7 +322,7 @@ public final class MachineModel: Sendable {
     public func makeScorer() -> Scorer {
         Scorer(stream: detector.makeStream(), network: network.map(NetworkScorer.init), alertScore: alertScore,
                deviationThreshold: deviationThreshold, networkThreshold: networkThreshold ?? .nan,
-               spikeRows: detector.spikes?.windowRows ?? 0)
+               spikeRows: max(detector.spikes?.windowRows ?? 0, detector.receiver?.windowRows ?? 0))
     }
 
     /// Scores the machine's last `timeSteps` rows with the int8 network; allocation-free per row.
