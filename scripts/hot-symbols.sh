@@ -13,7 +13,9 @@
 # (scripts/build-static.sh); valgrind 3.19 cannot read the DWARF 5 debug info, so a copy without
 # it is profiled (the symbol table is kept). --profile keeps callgrind's profile (and the agent's
 # log beside it, FILE.agent.log), e.g. to compare two builds' instructions per scored row with
-# bench/callgrind-rows.py.
+# bench/callgrind-rows.py. With --profile, callgrind also keeps every call of `malloc` with up to
+# 40 of its callers (--separate-callers40=malloc), so that bench/malloc-rows.py can tell who
+# asked for each allocation, exactly, not in proportion to calls.
 #
 # Why: the kernel maps a program's pages in 64 KB chunks (fault-around, and whole page-cache
 # folios), and the functions `run` executes are scattered over the 12 MB of code among ones it
@@ -54,8 +56,10 @@ rm -rf "$work/setup/data/edge-agent."* "$work/setup/summaries" "$work/setup/aler
 bench_start_simulator "$work/setup/simulator.log" --machines 10 --step 100ms --port "$port" --control-port 0
 cd "$work/setup"
 # SIGTERM after S seconds: the agent stops gracefully and callgrind writes its profile.
+contexts=()
+[ -n "$profile" ] && contexts=(--separate-callers40=malloc)
 timeout -s TERM "$seconds" valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.out" \
-    --dump-instr=no --demangle=no "$work/edge-agent" run --config agent.conf > agent.log 2>&1 || true
+    --dump-instr=no --demangle=no "${contexts[@]}" "$work/edge-agent" run --config agent.conf > agent.log 2>&1 || true
 cd - > /dev/null
 [ -s "$work/callgrind.out" ] || { echo "scripts/hot-symbols.sh: callgrind wrote no profile:" >&2; tail -20 "$work/setup/agent.log" >&2; exit 1; }
 if [ -n "$profile" ]; then cp "$work/callgrind.out" "$profile"; cp "$work/setup/agent.log" "$profile.agent.log"; fi
