@@ -97,4 +97,50 @@ import Glibc
         #expect(mappings.map(\.residentKilobytes) == [256, 64, 16, 8])
         #expect(mappings.map(\.isReleasable) == [true, false, false, false])
     }
+
+    /// The test process's own /proc/self/smaps (hundreds of mappings, every field the kernel
+    /// writes) parsed as a split into lines and fields reads it: same mappings, same fields.
+    @Test func theLiveSmapsParseAsSplittingItIntoFieldsDoes() throws {
+        let text = try #require(StartUpPages.readProcFile("/proc/self/smaps"))
+        var expected: [StartUpPages.Mapping] = []
+        for line in text.split(separator: "\n") {
+            let fields = line.split(separator: " ", maxSplits: 5)
+            if let dash = fields[0].firstIndex(of: "-"), fields.count >= 5,
+               let start = Int(fields[0][..<dash], radix: 16), let end = Int(fields[0][fields[0].index(after: dash)...], radix: 16) {
+                let path = fields.count == 6 ? fields[5].drop(while: { $0 == " " }) : ""
+                expected.append(StartUpPages.Mapping(start: start, end: end, permissions: fields[1], path: path))
+            } else if fields.count >= 2, let kilobytes = Int(fields[1]), !expected.isEmpty {
+                if fields[0] == "Rss:" { expected[expected.count - 1].residentKilobytes = kilobytes }
+                if fields[0] == "Anonymous:" { expected[expected.count - 1].anonymousKilobytes = kilobytes }
+            }
+        }
+        #expect(expected.count > 20)
+        #expect(expected.contains { $0.path.isEmpty } && expected.contains { $0.anonymousKilobytes > 0 })
+        #expect(StartUpPages.parseMappings(text) == expected)
+    }
+
+    /// Lines that look like a header or a field but are not the ones `release()` needs.
+    @Test func linesThatAreNeitherHeadersNorTheFieldsChangeNothing() {
+        let text = """
+            00400000-00452000 r-xp 00000000 08:02 173521\u{20}
+            SwapPss:               7 kB
+            Rss:                  12 kB
+            Private_Anonymous:    99 kB
+            Anonymous:             3 kB
+            Rss: many kB
+            VmFlags: rd ex mr mw me dw
+            0-1 rw-p 00000000
+            7f00-7fff ---p 00000000 00:00 0 /lib/x  (deleted)
+
+            7g00-7fff r--p 00000000 00:00 0 /not/a/header
+            Rss:                   5 kB
+            """
+        let mappings = StartUpPages.parseMappings(text)
+        #expect(mappings.map(\.start) == [0x400000, 0x7f00])
+        #expect(mappings.map(\.end) == [0x452000, 0x7fff])
+        #expect(mappings.map(\.permissions) == ["r-xp", "---p"])
+        #expect(mappings.map(\.path) == ["", "/lib/x  (deleted)"])
+        #expect(mappings.map(\.residentKilobytes) == [12, 5])
+        #expect(mappings.map(\.anonymousKilobytes) == [3, 0])
+    }
 }

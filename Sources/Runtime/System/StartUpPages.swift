@@ -67,24 +67,93 @@ public enum StartUpPages {
 
     /// Parses the mapping header lines (`start-end perms offset dev inode path`) and their `Rss:`
     /// and `Anonymous:` fields; other fields are skipped.
+    ///
+    /// Walks the text's UTF-8 bytes once, without splitting it: a split made an array per line,
+    /// thousands of allocations per call for the agent's smaps (docs/performance.md). The
+    /// mappings' `permissions` and `path` are slices of `text`.
     static func parseMappings(_ text: String) -> [Mapping] {
         var mappings: [Mapping] = []
-        for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
-            let fields = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
-            if let range = fields.first, let dash = range.firstIndex(of: "-"),
-               let start = Int(range[..<dash], radix: 16), let end = Int(range[range.index(after: dash)...], radix: 16),
-               fields.count >= 5 {
-                let path = fields.count == 6 ? fields[5].drop(while: { $0 == " " }) : ""
-                mappings.append(Mapping(start: start, end: end, permissions: fields[1], path: path))
-            } else if fields.count >= 2, !mappings.isEmpty, let kilobytes = Int(fields[1]) {
-                switch fields[0] {
-                case "Rss:": mappings[mappings.count - 1].residentKilobytes = kilobytes
-                case "Anonymous:": mappings[mappings.count - 1].anonymousKilobytes = kilobytes
-                default: break
-                }
+        let bytes = text.utf8
+        var lineStart = bytes.startIndex
+        while lineStart < bytes.endIndex {
+            let lineEnd = bytes[lineStart...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.endIndex
+            defer { lineStart = lineEnd < bytes.endIndex ? bytes.index(after: lineEnd) : lineEnd }
+            if let mapping = header(text, from: lineStart, to: lineEnd) {
+                mappings.append(mapping)
+                continue
+            }
+            var fields = FieldScanner(bytes: bytes, position: lineStart, end: lineEnd)
+            guard !mappings.isEmpty, let name = fields.next(), let second = fields.next(),
+                  let kilobytes = number(bytes[second], radix: 10) else { continue }
+            if bytes[name].elementsEqual("Rss:".utf8) {
+                mappings[mappings.count - 1].residentKilobytes = kilobytes
+            } else if bytes[name].elementsEqual("Anonymous:".utf8) {
+                mappings[mappings.count - 1].anonymousKilobytes = kilobytes
             }
         }
         return mappings
+    }
+
+    /// The mapping a header line (`start-end perms offset dev inode [path]`) of `text` between
+    /// `start` and `end` names, or nil when the line is not one.
+    private static func header(_ text: String, from start: String.Index, to end: String.Index) -> Mapping? {
+        let bytes = text.utf8
+        var fields = FieldScanner(bytes: bytes, position: start, end: end)
+        guard let range = fields.next(), let dash = bytes[range].firstIndex(of: UInt8(ascii: "-")),
+              let low = number(bytes[range.lowerBound..<dash], radix: 16),
+              let high = number(bytes[bytes.index(after: dash)..<range.upperBound], radix: 16),
+              let permissions = fields.next(), fields.next() != nil, fields.next() != nil, fields.next() != nil
+        else { return nil }
+        // The path is the rest of the line after the inode, spaces inside it kept.
+        return Mapping(start: low, end: high, permissions: text[permissions], path: text[fields.remainder()])
+    }
+
+    /// The space-separated fields of one line of `bytes`, as ranges.
+    private struct FieldScanner {
+        let bytes: String.UTF8View
+        var position: String.Index
+        let end: String.Index
+
+        /// The next field, or nil at the end of the line.
+        mutating func next() -> Range<String.Index>? {
+            skipSpaces()
+            guard position < end else { return nil }
+            let start = position
+            while position < end && bytes[position] != UInt8(ascii: " ") { bytes.formIndex(after: &position) }
+            return start..<position
+        }
+
+        /// What follows the fields read so far, leading spaces skipped (empty at the line's end).
+        mutating func remainder() -> Range<String.Index> {
+            skipSpaces()
+            return position..<end
+        }
+
+        private mutating func skipSpaces() {
+            while position < end && bytes[position] == UInt8(ascii: " ") { bytes.formIndex(after: &position) }
+        }
+    }
+
+    /// A non-negative number in `radix` (10 or 16) spelt by all of `digits`, or nil (empty, another
+    /// character, too large for an `Int`).
+    private static func number(_ digits: Substring.UTF8View, radix: Int) -> Int? {
+        guard !digits.isEmpty else { return nil }
+        var value = 0
+        for byte in digits {
+            let digit: Int
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = Int(byte - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "f") where radix == 16: digit = Int(byte - UInt8(ascii: "a")) + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F") where radix == 16: digit = Int(byte - UInt8(ascii: "A")) + 10
+            default: return nil
+            }
+            let (shifted, overflow) = value.multipliedReportingOverflow(by: radix)
+            guard !overflow else { return nil }
+            let (sum, carry) = shifted.addingReportingOverflow(digit)
+            guard !carry else { return nil }
+            value = sum
+        }
+        return value
     }
 
     /// The whole file read with `read(2)` (proc files report no size), or nil on an error.
