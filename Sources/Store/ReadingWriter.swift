@@ -15,7 +15,7 @@ import Musl
 ///
 /// Pollers call `append(_:)` (never blocks on I/O); the writer thread drains the queue, one
 /// transaction for everything queued since its last commit (at most
-/// `Options.maxReadingsPerTransaction`), with one reused prepared INSERT. Each appended batch
+/// `Options.maxReadingsPerTransaction`), with reused prepared INSERTs of 1 to 64 readings. Each appended batch
 /// gets a sequence number; `committedSequence`, the `onCommit` callback, `flush()` and
 /// `waitUntilCommitted` tell when it is on disk.
 ///
@@ -359,6 +359,11 @@ private final class Worker: @unchecked Sendable {
     let begin: SQLiteStatement
     let commit: SQLiteStatement
     let insert: SQLiteStatement
+    /// Inserts of 4, 8, 16, 32 and 64 readings at once, smallest first (see `write`).
+    let multiRowInserts: [(count: Int, statement: SQLiteStatement)]
+    /// Readings of the batches being written that have a sensor id, up to the largest multi-row
+    /// insert's count: the storage is reused from write to write.
+    var rows: [Row] = []
     let boundary: SQLiteStatement
     let deleteBefore: SQLiteStatement
     let deleteOlder: SQLiteStatement
@@ -391,6 +396,14 @@ private final class Worker: @unchecked Sendable {
         // stored one's millisecond; `write` then moves it forward instead of destroying the old one.
         insert = try connection.prepare(
             "INSERT INTO readings(t_ms, sensor_id, value, quality) VALUES (?, ?, ?, ?) ON CONFLICT(t_ms, sensor_id) DO NOTHING")
+        // No ON CONFLICT clause: a reading whose (time, sensor) is taken aborts the statement,
+        // and `write` inserts those readings one by one instead.
+        var multiRowInserts: [(count: Int, statement: SQLiteStatement)] = []
+        for count in [4, 8, 16, 32, 64] {
+            let values = repeatElement("(?, ?, ?, ?)", count: count).joined(separator: ", ")
+            multiRowInserts.append((count, try connection.prepare("INSERT INTO readings(t_ms, sensor_id, value, quality) VALUES \(values)")))
+        }
+        self.multiRowInserts = multiRowInserts
         boundary = try connection.prepare("SELECT t_ms, sensor_id FROM readings ORDER BY t_ms, sensor_id LIMIT 1 OFFSET ?")
         deleteBefore = try connection.prepare("DELETE FROM readings WHERE (t_ms, sensor_id) < (?1, ?2) AND t_ms < ?3")
         deleteOlder = try connection.prepare("DELETE FROM readings WHERE t_ms < ?")
@@ -473,11 +486,30 @@ private final class Worker: @unchecked Sendable {
         lock.broadcast()
     }
 
+    /// A reading with a sensor id, as the inserts bind it.
+    struct Row {
+        var time: Int64
+        var sensor: Int64
+        /// NULL for a reading that is neither good nor out of range, or NaN.
+        var value: Double?
+        var quality: Int64
+    }
+
     /// Writes the batches in one transaction; returns the number of unmapped readings skipped
     /// and of readings moved forward past a stored one at the same time.
+    ///
+    /// The readings go in by up to 64 per statement (each 64 as they come, then the largest of
+    /// `multiRowInserts` that fits what is left, the last 3 or fewer one at a time): SQLite without lookaside (Debian
+    /// builds it with SQLITE_OMIT_LOOKASIDE) allocates a cursor and a record buffer for every
+    /// execution of a statement and frees them at its reset, about 2 `malloc` calls per
+    /// execution whatever its size (docs/performance.md). When a reading's (time, sensor) is
+    /// taken, that statement inserts nothing and its readings go in one by one, each moved
+    /// forward past a stored one as before: the rows stored are the same.
     func write(_ batches: [ReadingWriter.Pending]) throws(SQLiteError) -> (unmapped: Int, shifted: Int) {
         var unmapped = 0
         var shifted = 0
+        rows.removeAll(keepingCapacity: true)
+        let largest = multiRowInserts[multiRowInserts.count - 1].count
         do {
             try begin.run()
             for batch in batches {
@@ -486,26 +518,14 @@ private final class Worker: @unchecked Sendable {
                         unmapped += 1
                         continue
                     }
-                    try insert.bind(id, at: 2)
                     // A good value, and an out-of-range one as evidence (readers never take it as good).
-                    if reading.quality == .good || reading.quality == .outOfRange, !reading.value.isNaN {
-                        try insert.bind(reading.value, at: 3)
-                    } else {
-                        try insert.bindNull(at: 3)
-                    }
-                    try insert.bind(Int64(reading.quality.rawValue), at: 4)
-                    var time = reading.time.millisecondsSinceEpoch
-                    while true {
-                        try insert.bind(time, at: 1)
-                        _ = try insert.step()
-                        insert.reset()
-                        if connection.changedRowCount > 0 { break }
-                        // (sensor, time) is taken: the clock stepped back over stored readings.
-                        time += 1
-                        if time == reading.time.millisecondsSinceEpoch + 1 { shifted += 1 }
-                    }
+                    let kept = (reading.quality == .good || reading.quality == .outOfRange) && !reading.value.isNaN
+                    rows.append(Row(time: reading.time.millisecondsSinceEpoch, sensor: id, value: kept ? reading.value : nil,
+                                    quality: Int64(reading.quality.rawValue)))
+                    if rows.count == largest { shifted += try insertRows() }
                 }
             }
+            shifted += try insertRows()
             try commit.run()
         } catch {
             insert.reset()
@@ -513,6 +533,73 @@ private final class Worker: @unchecked Sendable {
             throw error
         }
         return (unmapped, shifted)
+    }
+
+    /// Inserts `rows`, in order, and empties it; returns how many were moved forward.
+    private func insertRows() throws(SQLiteError) -> Int {
+        var shifted = 0
+        var start = 0
+        while start < rows.count {
+            let left = rows.count - start
+            guard let k = multiRowInserts.lastIndex(where: { $0.count <= left }) else {
+                shifted += try insertOne(rows[start])
+                start += 1
+                continue
+            }
+            let (count, statement) = multiRowInserts[k]
+            if try !insertAtOnce(start..<start + count, with: statement) {
+                for i in start..<start + count { shifted += try insertOne(rows[i]) }
+            }
+            start += count
+        }
+        rows.removeAll(keepingCapacity: true)
+        return shifted
+    }
+
+    /// Inserts `rows[range]` with one statement of as many rows; false, having inserted none of
+    /// them, when one's (time, sensor) is taken (stored already, or twice in the range).
+    private func insertAtOnce(_ range: Range<Int>, with statement: SQLiteStatement) throws(SQLiteError) -> Bool {
+        defer { statement.reset() }
+        var parameter: Int32 = 1
+        for i in range {
+            try bind(rows[i], to: statement, at: parameter)
+            parameter += 4
+        }
+        do {
+            _ = try statement.step()
+        } catch {
+            // The statement is rolled back by itself (ON CONFLICT ABORT); the transaction goes on.
+            if error.reason == .constraint { return false }
+            var error = error
+            error.context = "INSERT INTO readings(t_ms, sensor_id, value, quality) VALUES (?, ?, ?, ?) × \(range.count)"
+            throw error
+        }
+        return true
+    }
+
+    /// Inserts one reading, moving it forward a millisecond at a time past stored readings of
+    /// its sensor; returns 1 when it was moved, else 0.
+    private func insertOne(_ row: Row) throws(SQLiteError) -> Int {
+        try bind(row, to: insert, at: 1)
+        var time = row.time
+        while true {
+            try insert.bind(time, at: 1)
+            _ = try insert.step()
+            insert.reset()
+            if connection.changedRowCount > 0 { break }
+            // (sensor, time) is taken: the clock stepped back over stored readings.
+            time += 1
+        }
+        return time == row.time ? 0 : 1
+    }
+
+    /// Binds a row's four values to `statement`'s parameters `first` … `first + 3`.
+    @inline(__always)
+    private func bind(_ row: Row, to statement: SQLiteStatement, at first: Int32) throws(SQLiteError) {
+        try statement.bind(row.time, at: first)
+        try statement.bind(row.sensor, at: first + 1)
+        if let value = row.value { try statement.bind(value, at: first + 2) } else { try statement.bindNull(at: first + 2) }
+        try statement.bind(row.quality, at: first + 3)
     }
 
     func committed(_ batches: [ReadingWriter.Pending], count: Int, unmapped: Int, shifted: Int) {

@@ -66,6 +66,105 @@ import TestSupport
         #expect(select.int64(at: 2) == Int64(Quality.timeout.rawValue))
     }
 
+    /// A write of more readings than one multi-row insert holds, in which some (time, sensor)
+    /// pairs are taken (stored before, or twice in the same write): every reading is stored,
+    /// each taken one 1 ms later, with its own value and quality, as one-by-one inserts did.
+    @Test func takenTimesInsideAMultiRowInsertAreMovedForwardAndNothingIsLost() async throws {
+        let db = try TestDatabase()
+        defer { db.remove() }
+        let mapping = try BufferDatabase(path: db.path).registerSensors(makeConfiguration(machines: 1, sensors: 10))
+        let writer = try ReadingWriter(path: db.path, mapping: mapping)
+        // Stored first: sensor 3 at t = 10_004.
+        _ = writer.append([Reading(machine: 0, sensor: 3, time: Timestamp(millisecondsSinceEpoch: 10_004), value: -1, quality: .good)])
+        #expect(await writer.committed(within: .seconds(30)))
+        // 15 polls of 10 sensors and one more reading (151: 64 + 64 + 16 + 4 + 1 + 1 + 1 by
+        // statement): sensor 3 of
+        // poll 0 lands on the stored reading, sensor 7 of poll 9 twice in the same write, and
+        // poll 14's sensor 2 has a bad reading (NULL value).
+        var readings: [Reading] = []
+        for p in 0..<15 {
+            readings += poll(machine: 0, sensors: 10, time: 10_004 + Int64(p) * 100) { Double(p * 10 + $0) }
+        }
+        readings.insert(Reading(machine: 0, sensor: 7, time: Timestamp(millisecondsSinceEpoch: 10_904), value: 999, quality: .good), at: 95)
+        readings[143] = Reading(machine: 0, sensor: 2, time: Timestamp(millisecondsSinceEpoch: 11_404), value: .nan, quality: .timeout)
+        _ = writer.append(readings)
+        #expect(await writer.committed(within: .seconds(30)))
+        #expect(writer.statistics.shiftedReadings == 2)
+        #expect(try queryInteger(db.path, "SELECT count(*) FROM readings") == 152)
+        let connection = try SQLiteConnection(path: db.path, mode: .readOnly)
+        let select = try connection.prepare(
+            "SELECT t_ms, s.name, value, quality FROM readings JOIN sensors s ON s.id = sensor_id WHERE s.name IN ('s3', 's7', 's2') AND t_ms IN (10004, 10005, 10904, 10905, 11404) ORDER BY s.name, t_ms")
+        var stored: [String] = []
+        while try select.step() {
+            stored.append("\(select.int64(at: 0)) \(select.text(at: 1) ?? "?") \(select.isNull(at: 2) ? "NULL" : "\(select.double(at: 2))") \(select.int64(at: 3))")
+        }
+        let timeout = Int64(Quality.timeout.rawValue)
+        #expect(stored == [
+            "10004 s2 2.0 0", "10904 s2 92.0 0", "11404 s2 NULL \(timeout)",
+            "10004 s3 -1.0 0", "10005 s3 3.0 0", "10904 s3 93.0 0", "11404 s3 143.0 0",
+            "10004 s7 7.0 0", "10904 s7 999.0 0", "10905 s7 97.0 0", "11404 s7 147.0 0",
+        ])
+    }
+
+    /// Random writes (a few readings to a few hundred, unmapped ones, bad ones, times stored
+    /// already and times repeated inside a write) store exactly the rows that inserting each
+    /// reading alone stores, moving a taken time forward 1 ms at a time (the writer's rule,
+    /// spelt out here with a single-row INSERT on a second buffer).
+    @Test(arguments: [1, 2, 3] as [UInt64])
+    func randomWritesStoreWhatOneByOneInsertsStore(seed: UInt64) async throws {
+        let db = try TestDatabase()
+        defer { db.remove() }
+        let configuration = makeConfiguration(machines: 3, sensors: 7)
+        let mapping = try BufferDatabase(path: db.path).registerSensors(configuration)
+        let reference = db.directory.path + "/reference.db"
+        _ = try BufferDatabase(path: reference).registerSensors(configuration)
+        let connection = try SQLiteConnection(path: reference, mode: .readWrite)
+        let insert = try connection.prepare(
+            "INSERT INTO readings(t_ms, sensor_id, value, quality) VALUES (?, ?, ?, ?) ON CONFLICT(t_ms, sensor_id) DO NOTHING")
+        let writer = try ReadingWriter(path: db.path, mapping: mapping)
+        var random = SplitMix64(seed: seed)
+        var shifted = 0
+        for _ in 0..<40 {
+            var readings: [Reading] = []
+            for _ in 0..<random.index(below: 300) {
+                let quality: Quality = random.index(below: 10) == 0 ? .timeout : .good
+                readings.append(Reading(
+                    machine: Int32(random.index(below: 4)), sensor: Int32(random.index(below: 7)),
+                    time: Timestamp(millisecondsSinceEpoch: 1_000 + Int64(random.index(below: 400))),
+                    value: random.index(below: 20) == 0 ? .nan : random.uniform(), quality: quality))
+            }
+            _ = writer.append(readings)
+            try connection.transaction {
+                for reading in readings {
+                    guard let id = mapping.sensorID(machine: reading.machine, sensor: reading.sensor) else { continue }
+                    try insert.bind(id, at: 2)
+                    try insert.bind(reading.quality == .good && !reading.value.isNaN ? reading.value : nil, at: 3)
+                    try insert.bind(Int64(reading.quality.rawValue), at: 4)
+                    var time = reading.time.millisecondsSinceEpoch
+                    repeat {
+                        try insert.bind(time, at: 1)
+                        try insert.run()
+                        time += 1
+                    } while connection.changedRowCount == 0
+                    if time - 1 != reading.time.millisecondsSinceEpoch { shifted += 1 }
+                }
+            }
+        }
+        #expect(await writer.committed(within: .seconds(60)))
+        #expect(writer.statistics.shiftedReadings == shifted)
+        #expect(shifted > 100)
+        func rows(_ path: String) throws -> [String] {
+            let select = try SQLiteConnection(path: path, mode: .readOnly).prepare(
+                "SELECT t_ms, sensor_id, quote(value), quality FROM readings ORDER BY t_ms, sensor_id")
+            var rows: [String] = []
+            while try select.step() { rows.append("\(select.int64(at: 0)) \(select.int64(at: 1)) \(select.text(at: 2) ?? "") \(select.int64(at: 3))") }
+            return rows
+        }
+        let stored = try rows(db.path)
+        #expect(stored.count > 3_000)
+        #expect(stored == (try rows(reference)))
+    }
+
     @Test func fullQueueRefusesAndCountsReadings() async throws {
         let db = try TestDatabase()
         defer { db.remove() }
