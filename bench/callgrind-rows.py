@@ -55,8 +55,12 @@ def load(path, callees_of=None):
                     selfc[fn] += ir
                     if callees_of and callees_of in fn:
                         under_self += ir
-    rows = sum(v for k, v in calls.items() if ROW in k)
-    row_incl = sum(v for k, v in incl.items() if ROW in k)
+    # A profile from scripts/hot-symbols.sh --profile names each malloc call by its callers
+    # (malloc'caller'...): only the function itself (the name before the first ') counts.
+    rows = sum(v for k, v in calls.items() if ROW in k.split("'")[0])
+    row_incl = sum(v for k, v in incl.items() if ROW in k.split("'")[0])
+    for k in [k for k in selfc if k.startswith("malloc'")]:
+        selfc["malloc"] += selfc.pop(k)
     return selfc, calls, rows, row_incl, under, under_self
 
 
