@@ -15,9 +15,9 @@ import Musl
 ///
 /// Pollers call `append(_:)` (never blocks on I/O); the writer thread drains the queue, one
 /// transaction for everything queued since its last commit (at most
-/// `Options.maxReadingsPerTransaction`), with reused prepared INSERTs of 1 to 64 readings. Each appended batch
-/// gets a sequence number; `committedSequence`, the `onCommit` callback, `flush()` and
-/// `waitUntilCommitted` tell when it is on disk.
+/// `Options.maxReadingsPerTransaction`), with reused prepared INSERTs of 1 to 64 readings. Each
+/// appended batch gets a sequence number; `committedSequence`, the `onCommit` callback, `flush()`
+/// and `waitUntilCommitted` tell when it is on disk.
 ///
 /// A reading whose (sensor, time) is already stored never replaces it: it is stored 1 ms later
 /// (as many milliseconds as needed; counted in `Statistics.shiftedReadings`). Such clashes only
@@ -499,12 +499,13 @@ private final class Worker: @unchecked Sendable {
     /// and of readings moved forward past a stored one at the same time.
     ///
     /// The readings go in by up to 64 per statement (each 64 as they come, then the largest of
-    /// `multiRowInserts` that fits what is left, the last 3 or fewer one at a time): SQLite without lookaside (Debian
-    /// builds it with SQLITE_OMIT_LOOKASIDE) allocates a cursor and a record buffer for every
-    /// execution of a statement and frees them at its reset, about 2 `malloc` calls per
-    /// execution whatever its size (docs/performance.md). When a reading's (time, sensor) is
-    /// taken, that statement inserts nothing and its readings go in one by one, each moved
-    /// forward past a stored one as before: the rows stored are the same.
+    /// `multiRowInserts` that fits what is left, the last 3 or fewer one at a time): SQLite
+    /// without lookaside (Debian builds it with SQLITE_OMIT_LOOKASIDE) allocates a cursor and a
+    /// record buffer for every execution of a statement and frees them at its reset, about 2
+    /// `malloc` calls per single-row INSERT and about 7 per multi-row one, whatever its size
+    /// (docs/performance.md). When a reading's (time, sensor) is taken, that statement inserts
+    /// nothing and its readings go in one by one, each moved forward past a stored one as
+    /// before: the rows stored are the same.
     func write(_ batches: [ReadingWriter.Pending]) throws(SQLiteError) -> (unmapped: Int, shifted: Int) {
         var unmapped = 0
         var shifted = 0
