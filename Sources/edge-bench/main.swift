@@ -30,6 +30,7 @@ let benchmarks: [Benchmark] = [
     Benchmark(name: "fuzz-config", summary: "agent.conf mutation fuzzing through the loader (--count N, default 10000; --seed S; --show INDEX)", run: configurationFuzzBenchmark),
     Benchmark(name: "load-prior-speeds", summary: "load prior: alerts at speeds a 10-min top-speed calibration did not see, per seed (--kind motor|pump, --seeds 22-41, --load-prior FILE, --trace, --levels, --no-settle)", run: loadPriorSpeedsBenchmark),
     Benchmark(name: "vibration-faults", summary: "vibration faults (imbalance, bearing wear) after a 10-min calibration: weights, false alerts, first alert, peak (--kind, --seeds, --step-ms, --fault, --channel, --severity, --fault-minutes, --wander-power, --automatic, --no-phase-means, --phase-states, --no-load-prior, --no-rise-check, --no-spike-check, --levels, --settle, --no-settle)", run: vibrationFaultsBenchmark),
+    Benchmark(name: "restarts", summary: "a settled compressor stopped and started again: alerts while it warms up, per seed and stop (--seeds 1-24, --stop-seconds 30,120,600, --step-ms, --no-settle, --run-seconds, --after-minutes, --fault)", run: restartBenchmark),
     Benchmark(name: "store-crash-writer", summary: "(test helper) appends batches forever, prints each commit", run: storeCrashWriter),
 ]
 
