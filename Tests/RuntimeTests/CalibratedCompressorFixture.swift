@@ -34,9 +34,9 @@ struct CalibratedCompressor: Sendable {
         // demand"). Before, settled, a change of demand alerted through the receiver pressure's
         // loaded phase mean over time (OutletValveTests seed 6: 1,967 rows at load 0.85), and
         // before the state compensation's first-order approach also seed 18 (1,380 rows) and
-        // seed 3's coast-downs (CoastDownTests). RestartAlertTests stays unsettled: settled,
-        // seed 7 after a 120 s stop still alerts (1.39× at 304.3 s, on its suction pressure;
-        // docs/detection.md).
+        // seed 3's coast-downs (CoastDownTests). RestartAlertTests is settled too since a
+        // start's compensated sensors are judged on full windows (before, settled seed 7 after a
+        // 120 s stop alerted on its suction pressure, 1.36× at 304.3 s; docs/detection.md).
         let rated = try #require(sim.typicalMagnitude(ofChannel: "motor_current"))
         machine = MachineConfiguration(id: "compressor-1", sensors: sim.channels.enumerated().map { i, channel in
             var sensor = SensorConfiguration(name: channel.name, bus: "b", address: i)

@@ -265,6 +265,8 @@ public struct DetectorStream {
     init(detector: MachineDetector, afterStop: Bool = false) {
         self.detector = detector
         deviation = WindowDeviationScorer(baseline: detector.baseline)
+        // After a stop the state compensation's sensors join the window late (its settling rows).
+        deviation.holdsLateJoiners = afterStop
         compensator = detector.load.map { LoadCompensator($0) }
         stateCompensator = detector.state.map { StateCompensator($0, settled: !afterStop) }
         compensated = [Float](repeating: .nan, count: detector.sensorNames.count)

@@ -354,11 +354,15 @@ public struct StateCompensator: Sendable {
     /// Rows since the run started (with `approachRows` only the start's settling leaves
     /// sensors out).
     private var sinceStart = 0
-    /// With `approachRows`: per sensor, the expected state (0…1; NaN: judging not begun), and
+    /// With `approachRows`: per sensor, the expected state (0…1; NaN: not read yet; during a
+    /// start's settling the estimate its rows give, not yet clamped to 0…1), and
     /// the share of the remaining approach covered per row toward state 1 (index s) and state 0
     /// (shift.count + s). Empty without.
     private var expected: [Float] = []
     private var steps: [Float] = []
+    /// With `approachRows`: per sensor, how many of the start's settling rows `expected` has
+    /// read so far (0: none, or judging has begun). Empty without.
+    private var settlingReads: [Float] = []
 
     /// Creates a compensator that has seen no row yet.
     /// - Parameter settled: whether the first row counts as settled in its state (a machine
@@ -374,13 +378,15 @@ public struct StateCompensator: Sendable {
         if let approach = compensation.approachRows, approach.count == 2 * compensation.shift.count,
            compensation.approachLevel?.count == compensation.shift.count {
             expected = [Float](repeating: .nan, count: compensation.shift.count)
+            settlingReads = [Float](repeating: 0, count: compensation.shift.count)
             steps = approach.map(StateCompensation.step)
         }
     }
 
     /// Moves a row in the second state to the first state's levels, in place. With
     /// `approachRows`, by the part of the shift each sensor is expected to have covered (only
-    /// the first `settleRows` rows after a start lose their compensated readings); without,
+    /// the first `settleRows` rows after a start lose their compensated readings, and where
+    /// judging begins is read from all of them); without,
     /// rows just after a change of state lose their compensated readings (NaN).
     public mutating func apply(_ row: UnsafeMutableBufferPointer<Float>) {
         let c = compensation
@@ -395,15 +401,38 @@ public struct StateCompensator: Sendable {
             let startSettling = sinceStart < c.settleRows
             sinceStart += 1
             for s in 0..<min(row.count, n) where c.shift[s] != 0 {
-                if startSettling { row[s] = .nan; continue }
                 let g = expected[s]
+                let moved = g + (target - g) * steps[target == 1 ? s : n + s]
+                if startSettling {
+                    // Left out, but read: how far along the sensor is, as the mean of what every
+                    // settling row says, each carried along the approach since (unclamped, so
+                    // the mean is not pulled off a settled state's edge). Read from the last
+                    // row alone, that row's noise became a bias for the approach's time
+                    // constant (measured: settled compressor seed 7 after a 2-minute stop,
+                    // suction pressure 0.0105 bar low at the row, 2.78 tolerated spreads
+                    // 0.6 s later, an alert: `RestartAlertTests`).
+                    let along = (row[s] - levels[s]) / c.shift[s]
+                    if along.isFinite {
+                        settlingReads[s] += 1
+                        expected[s] = g.isNaN ? along : moved + (along - moved) / settlingReads[s]
+                    } else if g.isFinite {
+                        expected[s] = moved
+                    }
+                    row[s] = .nan
+                    continue
+                }
                 if g.isNaN {
-                    // Judging begins (after a start's settling, or mid-approach at a stream's
-                    // first row): how far along the sensor is, read from where it is.
+                    // Judging begins mid-approach at a stream's first row (or after a start
+                    // whose settling rows had no reading): how far along the sensor is, read
+                    // from where it is.
                     let along = (row[s] - levels[s]) / c.shift[s]
                     expected[s] = along.isFinite ? min(1, max(0, along)) : target
+                } else if settlingReads[s] > 0 {
+                    // Judging begins after a start's settling, from what those rows read.
+                    expected[s] = min(1, max(0, moved))
+                    settlingReads[s] = 0
                 } else {
-                    expected[s] = g + (target - g) * steps[target == 1 ? s : n + s]
+                    expected[s] = moved
                 }
                 row[s] -= c.shift[s] * expected[s]
             }
