@@ -45,14 +45,21 @@ public struct SensorContribution: Sendable, Equatable {
     /// stand for (a window that still holds rows from before a change of state); nil for a
     /// phase's mean.
     public var judgedMean: Double?
-    /// With `judged` `spike`: the reading of the row the spike check judged (the largest
-    /// departure from its recent course of the rows its score still holds, which need not be
-    /// the last, `value`); `expectedLow`…`expectedHigh` is then the range of readings it allowed
-    /// at that row. Nil otherwise.
+    /// With `judged` `spike` or `band`: the reading of the row the check judged (the largest
+    /// departure from its recent course, or its pressure switch's band, of the rows its score
+    /// still holds, which need not be the last, `value`); `expectedLow`…`expectedHigh` is then
+    /// the range of readings it allowed at that row. Nil otherwise.
     public var judgedReading: Double?
     /// With `judgedReading`: when that row was read (the spike may be up to 20 rows older than
-    /// the alert's own time). Nil otherwise, and on lines written before it was recorded.
+    /// the alert's own time); with `judged` `still`: when the last of the rows it moved over
+    /// was. Nil otherwise, and on lines written before it was recorded.
     public var judgedAt: Timestamp?
+    /// With `judged` `still`: how far its readings moved (largest minus smallest) over the
+    /// `judgedRows` rows to `judgedAt`, and the least movement over as many rows that does not
+    /// score (`leastMovement`). Nil otherwise.
+    public var judgedMovement: Double?
+    public var judgedRows: Int?
+    public var leastMovement: Double?
     /// With `judged` `state` and no `relativeTo`: what moved the expected range, for its wording
     /// (`for this state`, `at this speed`); nil on parts recorded before it was.
     public var movedWith: ExpectedRangeCondition?
@@ -62,7 +69,8 @@ public struct SensorContribution: Sendable, Equatable {
     public init(sensor: String, value: Double, unit: String = "", contribution: Double, normalLow: Double, normalHigh: Double,
                 risePerMinute: Double? = nil, normalRisePerMinute: Double? = nil, judged: SensorJudgement? = nil,
                 expectedLow: Double? = nil, expectedHigh: Double? = nil, relativeTo: String? = nil, judgedMean: Double? = nil,
-                judgedReading: Double? = nil, judgedAt: Timestamp? = nil, movedWith: ExpectedRangeCondition? = nil) {
+                judgedReading: Double? = nil, judgedAt: Timestamp? = nil, movedWith: ExpectedRangeCondition? = nil,
+                judgedMovement: Double? = nil, judgedRows: Int? = nil, leastMovement: Double? = nil) {
         self.sensor = sensor
         self.value = value
         self.unit = unit
@@ -79,6 +87,9 @@ public struct SensorContribution: Sendable, Equatable {
         self.judgedReading = judgedReading
         self.judgedAt = judgedAt
         self.movedWith = movedWith
+        self.judgedMovement = judgedMovement
+        self.judgedRows = judgedRows
+        self.leastMovement = leastMovement
     }
 
     /// What a message quotes in parentheses after the reading of a level-judged part: the mean
@@ -86,7 +97,9 @@ public struct SensorContribution: Sendable, Equatable {
     /// flow`, `mean 19.7, expected 18.14…19.76 for this state`, `mean 4.1, expected 3.2…3.6 at
     /// this speed`, `mean 52.1, expected 48…51.6` for a level nothing moves); a spike, the row's
     /// reading, when it was read (time of day, UTC) and the range allowed there (`reading 61.2 at
-    /// 08:14:03.200Z, expected 44…47.5 from its recent course`); without them (a line written before they were recorded, a
+    /// 08:14:03.200Z, expected 44…47.5 from its recent course`), or, a receiver off its pressure
+    /// switch's band, `… from its pressure switch's band`; a still receiver, how far its readings
+    /// moved (`moved 0 over the 20 readings to 08:14:03.200Z, expected at least 0.012`); without them (a line written before they were recorded, a
     /// compensated speed, the network's score) the normal range as before (`normal 18.01…19.79`,
     /// `normal ≥ 290`, `calibration …`). A rise-judged part is quoted by its rate instead.
     /// - Parameters:
@@ -101,6 +114,14 @@ public struct SensorContribution: Sendable, Equatable {
             // The time of day is enough beside the alert's own time, at most 20 rows later.
             let at = judgedAt.map { " at " + $0.iso8601.dropFirst(11) } ?? ""
             return "reading \(format(reading))\(at), expected \(range(low, high)) from its recent course"
+        }
+        if !network, judged == .band, let low = expectedLow, let high = expectedHigh, let reading = judgedReading {
+            let at = judgedAt.map { " at " + $0.iso8601.dropFirst(11) } ?? ""
+            return "reading \(format(reading))\(at), expected \(range(low, high)) from its pressure switch's band"
+        }
+        if !network, judged == .still, let moved = judgedMovement, let rows = judgedRows, let least = leastMovement {
+            let over = judgedAt.map { "the \(rows) readings to " + $0.iso8601.dropFirst(11) } ?? "its last \(rows) readings"
+            return "moved \(format(moved)) over \(over), expected at least \(format(least))"
         }
         if !network, let judged, judged == .level || judged == .state || judged == .phase {
             guard let low = expectedLow, let high = expectedHigh, low.isFinite, high.isFinite else {
@@ -134,9 +155,16 @@ public enum SensorJudgement: String, Sendable, CaseIterable, Equatable {
     /// How fast it rose (a lagged temperature's rise check), not its level.
     case rise
     /// One row's departure from its recent course (a two-state machine's compensated sensor,
-    /// `RowSpikeCheck`): a spike a window mean would dilute. Quoted by that row's reading
-    /// (`judgedReading`) and the range allowed there.
+    /// `RowSpikeCheck`; a compressor receiver's sawtooth, `ReceiverBandCheck`): a spike a window
+    /// mean would dilute. Quoted by that row's reading (`judgedReading`) and the range allowed there.
     case spike
+    /// A compressor receiver's reading against its pressure switch's band, widened by its
+    /// tolerances (`ReceiverBandCheck`). Quoted by that row's reading and that range.
+    case band
+    /// A compressor receiver's readings moving less over 20 rows than calibration allows (a
+    /// transmitter stuck at one reading, `ReceiverBandCheck`). Quoted by how far they moved
+    /// (`judgedMovement`) and the least allowed (`leastMovement`).
+    case still
     /// The int8 network's score, against the calibration's readings.
     case network
 }
@@ -162,7 +190,8 @@ extension JSONWriter {
     /// Writes `sensors` as an array of `{sensor, value, unit, contribution, normal_low,
     /// normal_high}`, with `rise_per_minute` and `normal_rise_per_minute` on a part that came
     /// from a temperature's rise, and `judged`, `expected_low`/`expected_high`, `relative_to`,
-    /// `judged_mean`, `judged_reading`, `judged_at`, `moved_with` where they are known.
+    /// `judged_mean`, `judged_reading`, `judged_at`, `moved_with`, `judged_movement`,
+    /// `judged_rows`, `least_movement` where they are known.
     public mutating func contributions(_ name: String, _ sensors: [SensorContribution]) {
         array(name, sensors) { json, s in
             json.object {
@@ -186,6 +215,9 @@ extension JSONWriter {
                 if let reading = s.judgedReading { $0.field("judged_reading", reading) }
                 if let time = s.judgedAt { $0.field("judged_at", time.iso8601) }
                 if let condition = s.movedWith { $0.field("moved_with", condition.rawValue) }
+                if let movement = s.judgedMovement { $0.field("judged_movement", movement) }
+                if let rows = s.judgedRows { $0.field("judged_rows", rows) }
+                if let least = s.leastMovement { $0.field("least_movement", least) }
             }
         }
     }

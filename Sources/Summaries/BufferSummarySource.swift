@@ -125,6 +125,9 @@ public struct StoredAlertDetails: Decodable, Sendable {
         public var judged_reading: Double?
         public var judged_at: String?
         public var moved_with: String?
+        public var judged_movement: Double?
+        public var judged_rows: Int?
+        public var least_movement: Double?
     }
 
     /// The event (`raised`, `updated`, `cleared`).
@@ -171,7 +174,8 @@ public struct StoredAlertDetails: Decodable, Sendable {
                                expectedLow: $0.expected_low, expectedHigh: $0.expected_high, relativeTo: $0.relative_to,
                                judgedMean: $0.judged_mean, judgedReading: $0.judged_reading,
                                judgedAt: $0.judged_at.flatMap { Timestamp(iso8601: Substring($0)) },
-                               movedWith: $0.moved_with.flatMap(ExpectedRangeCondition.init(rawValue:)))
+                               movedWith: $0.moved_with.flatMap(ExpectedRangeCondition.init(rawValue:)),
+                               judgedMovement: $0.judged_movement, judgedRows: $0.judged_rows, leastMovement: $0.least_movement)
         }
     }
 }

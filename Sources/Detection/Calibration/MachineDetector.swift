@@ -285,7 +285,9 @@ public struct DetectorStream {
 
     /// The row the spike check (`RowSpikeCheck`) judged the sensor in `column` by, when that
     /// check, not the window, its phase means or its rise, gave its contribution to the last
-    /// row: an alert then quotes that row's reading and the range allowed there. Nil otherwise.
+    /// row: an alert then quotes that row's reading and the range allowed there. For a receiver
+    /// the band check (`ReceiverBandCheck`) judges, the row off its course or its band
+    /// (`RowSpike.against`), nil when its stillness gave it (`stillReadings(column:)`). Nil otherwise.
     public func rowSpike(column: Int) -> RowSpike? {
         if let receiver, receiverDrove.indices.contains(column), receiverDrove[column],
            let k = receiver.check.sensors.firstIndex(of: column) {
@@ -294,6 +296,15 @@ public struct DetectorStream {
         guard let spikes, spikeDrove.indices.contains(column), spikeDrove[column],
               let k = spikes.check.sensors.firstIndex(of: column) else { return nil }
         return spikes.heldSpike(ofSensor: k)
+    }
+
+    /// How still the receiver in `column` was, when the band check (`ReceiverBandCheck`) gave
+    /// its contribution to the last row by its stillness, not by a row's departure
+    /// (`rowSpike(column:)`): an alert then quotes how far its readings moved. Nil otherwise.
+    public func stillReadings(column: Int) -> StillReadings? {
+        guard let receiver, receiverDrove.indices.contains(column), receiverDrove[column],
+              let k = receiver.check.sensors.firstIndex(of: column) else { return nil }
+        return receiver.heldStillness(ofSensor: k)
     }
 
     /// How the sensor in `column` rose, when the rise check (`TemperatureRiseCheck`), not the

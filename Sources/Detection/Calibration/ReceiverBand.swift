@@ -196,6 +196,11 @@ struct ReceiverBandScorer: Sendable {
     private var readings: [Float]
     private var centers: [Float]
     private var halfWidths: [Float]
+    /// Per judged sensor, the last `windowRows` rows' (rings): whether the band, not the course,
+    /// gave the row's quoted score, and how far the readings had moved over the `windowRows`
+    /// rows to it (NaN: a row missing).
+    private var bandJudged: [Bool]
+    private var moves: [Float]
     private var held = 0
     /// The largest held score of the last row, and per judged sensor.
     private(set) var score: Float = 0
@@ -212,6 +217,8 @@ struct ReceiverBandScorer: Sendable {
         readings = [Float](repeating: .nan, count: k * w)
         centers = readings
         halfWidths = readings
+        bandJudged = [Bool](repeating: false, count: k * w)
+        moves = readings
         sensorScores = [Float](repeating: 0, count: k)
     }
 
@@ -227,13 +234,14 @@ struct ReceiverBandScorer: Sendable {
             let expected = last + (last - first) / Float(check.slopeRows)
             let off = abs(y - expected)
             courseDepartures[k] = off
-            var now: Float = 0, center = expected, halfWidth = check.courseTolerance[k]
+            var now: Float = 0, center = expected, halfWidth = check.courseTolerance[k], byBand = false
             if off.isFinite { now = off / check.courseTolerance[k] }
             if y.isFinite {
                 let below = (check.cutIn[k] - y) / check.toleranceBelow[k], above = (y - check.cutOut[k]) / check.toleranceAbove[k]
                 let band = max(below, above)
                 if band > now {
                     now = band
+                    byBand = true
                     let low = check.cutIn[k] - check.toleranceBelow[k], high = check.cutOut[k] + check.toleranceAbove[k]
                     center = (low + high) / 2
                     halfWidth = (high - low) / 2
@@ -251,6 +259,8 @@ struct ReceiverBandScorer: Sendable {
             }
             let moved = missing ? Float.nan : highest - lowest
             movements[k] = moved
+            moves[k * w + held] = moved
+            bandJudged[k * w + held] = byBand
             if moved.isFinite, check.leastMovement[k] > 0, moved < check.leastMovement[k] {
                 now = max(now, min(Self.stillestScore, check.leastMovement[k] / max(moved, 1e-9)))
             }
@@ -271,7 +281,8 @@ struct ReceiverBandScorer: Sendable {
     static let stillestScore: Float = 4
 
     /// The row whose departure gives judged sensor `k` its held score, as a `RowSpike` (its
-    /// reading, the middle of the range allowed there and its half-width), nil when none departed
+    /// reading, the middle of the range allowed there and its half-width, and whether that range
+    /// was its course or its band), nil when none departed
     /// or the sensor's stillness, not a row, gives it (no row's reading is out of range then).
     func heldDeparture(ofSensor k: Int) -> RowSpike? {
         guard check.sensors.indices.contains(k) else { return nil }
@@ -282,7 +293,45 @@ struct ReceiverBandScorer: Sendable {
         let rowsAgo = (held - 1 - peak + 2 * w) % w
         let reading = readings[k * w + peak]
         return RowSpike(reading: reading, value: reading, course: centers[k * w + peak], tolerance: halfWidths[k * w + peak],
-                        rowsAgo: rowsAgo)
+                        rowsAgo: rowsAgo, against: bandJudged[k * w + peak] ? .band : .course)
+    }
+
+    /// How still judged sensor `k` was at the row whose stillness gives it its held score (the
+    /// largest of the last `windowRows` rows'), nil when a row's departure gives it
+    /// (`heldDeparture(ofSensor:)`) or it has none.
+    func heldStillness(ofSensor k: Int) -> StillReadings? {
+        guard check.sensors.indices.contains(k), sensorScores[k] > 0 else { return nil }
+        let w = max(1, check.windowRows)
+        var peak = -1, largest: Float = 0, quoted: Float = 0
+        for i in 0..<w {
+            quoted = max(quoted, quotedScores[k * w + i])
+            if recentScores[k * w + i] > largest { largest = recentScores[k * w + i]; peak = i }
+        }
+        guard peak >= 0, quoted < sensorScores[k], moves[k * w + peak].isFinite else { return nil }
+        return StillReadings(movement: moves[k * w + peak], rows: w, leastMovement: check.leastMovement[k],
+                             rowsAgo: (held - 1 - peak + 2 * w) % w)
+    }
+}
+
+/// A sensor a `ReceiverBandCheck` judged still (a transmitter stuck at one reading), for an
+/// alert its stillness drove: how far its readings moved over the rows the check looked at,
+/// and the least movement calibration allowed there.
+public struct StillReadings: Sendable, Equatable {
+    /// How far its readings moved (largest minus smallest) over those rows, in its unit.
+    public var movement: Float
+    /// How many rows (the check's `windowRows`).
+    public var rows: Int
+    /// The least movement over as many rows that does not score (`ReceiverBandCheck.leastMovement`).
+    public var leastMovement: Float
+    /// How many rows before the last scored one the last of those rows was (0: the last).
+    public var rowsAgo: Int
+
+    /// Creates a still stretch.
+    public init(movement: Float, rows: Int, leastMovement: Float, rowsAgo: Int) {
+        self.movement = movement
+        self.rows = rows
+        self.leastMovement = leastMovement
+        self.rowsAgo = rowsAgo
     }
 }
 

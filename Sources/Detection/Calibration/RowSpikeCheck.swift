@@ -61,9 +61,18 @@ public struct RowSpikeCheck: Sendable, Hashable, Codable {
     }
 }
 
-/// One row a `RowSpikeCheck` judged: its reading, the course it was judged against and the
-/// departure from it allowed, for an alert the check drove.
+/// One row a `RowSpikeCheck` (or a `ReceiverBandCheck`) judged: its reading, the course or band
+/// it was judged against and the departure from it allowed, for an alert the check drove.
 public struct RowSpike: Sendable, Equatable {
+    /// What a row's reading was judged against.
+    public enum Reference: Sendable, Equatable {
+        /// Its recent course (the spike check's mean of the rows before; a receiver's sawtooth).
+        case course
+        /// A compressor receiver's pressure switch's band, widened by its tolerances
+        /// (`ReceiverBandCheck`): `course` is then the middle of that range.
+        case band
+    }
+
     /// The sensor's reading at that row, as read (before any compensation).
     public var reading: Float
     /// The same reading compensated, as the check judged it.
@@ -74,6 +83,8 @@ public struct RowSpike: Sendable, Equatable {
     public var tolerance: Float
     /// How many rows before the last scored one it was (0: the last).
     public var rowsAgo: Int
+    /// What the reading was judged against.
+    public var against: Reference
 
     /// The range of readings the check allowed at that row: the course ± the tolerance, moved
     /// into readings by what the compensations took off that row's reading (`reading - value`:
@@ -87,8 +98,9 @@ public struct RowSpike: Sendable, Equatable {
     }
 
     /// Creates a judged row.
-    public init(reading: Float, value: Float, course: Float, tolerance: Float, rowsAgo: Int) {
+    public init(reading: Float, value: Float, course: Float, tolerance: Float, rowsAgo: Int, against: Reference = .course) {
         self.reading = reading
+        self.against = against
         self.value = value
         self.course = course
         self.tolerance = tolerance

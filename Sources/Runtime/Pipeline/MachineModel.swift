@@ -101,7 +101,8 @@ public final class MachineModel: Sendable {
     public struct Quote: Sendable, Equatable {
         /// How it was judged.
         public var judged: SensorJudgement
-        /// The range of its reading expected (for a spike, allowed at the row judged).
+        /// The range of its reading expected (for a spike or a band, allowed at the row judged;
+        /// NaN for `still`, which judges no reading).
         public var low: Double
         public var high: Double
         /// With `state`: the sensor its expected level depends on most (operating directions).
@@ -112,6 +113,11 @@ public final class MachineModel: Sendable {
         /// scored with its time, `Scorer.score(row:at:)`).
         public var reading: Double?
         public var readingTime: Timestamp?
+        /// With `still`: how far its readings moved over `movementRows` rows to `readingTime`,
+        /// and the least movement that does not score.
+        public var movement: Double?
+        public var movementRows: Int?
+        public var leastMovement: Double?
         /// With `state` and no `relativeTo`: what moved its range (the state, the speed).
         public var movedWith: ExpectedRangeCondition?
     }
@@ -123,7 +129,9 @@ public final class MachineModel: Sendable {
     /// the units the score receives into readings as `normalRange` turns the calibrated range.
     /// `mean`: the mean it judged, in readings the same way. When the spike check gave its
     /// contribution (`DetectorStream.rowSpike(column:)`): `spike`, the reading of the row it
-    /// judged and the range it allowed there (`RowSpike.allowedReadings`). A two-state machine's
+    /// judged and the range it allowed there (`RowSpike.allowedReadings`); `band` when that was a
+    /// receiver's pressure switch's band (`ReceiverBandCheck`), and `still` with how far its
+    /// readings moved when its stillness gave it (`DetectorStream.stillReadings(column:)`). A two-state machine's
     /// state sensor (0 or 1) is quoted within the values it takes: its mean is the window's share
     /// of loaded rows, and a range reaching below 0 or above 1 says nothing more. Nil when the
     /// network scored it or the rise check judged the sensor (those are quoted otherwise).
@@ -132,8 +140,12 @@ public final class MachineModel: Sendable {
         guard !scorer.networkDroveLastScore else { return nil }
         if let spike = scorer.rowSpike(column: column), spike.reading.isFinite, spike.value.isFinite, spike.course.isFinite {
             let allowed = spike.allowedReadings
-            return Quote(judged: .spike, low: Double(allowed.low), high: Double(allowed.high), reading: Double(spike.reading),
-                         readingTime: scorer.timeOfRow(rowsAgo: spike.rowsAgo))
+            return Quote(judged: spike.against == .band ? .band : .spike, low: Double(allowed.low), high: Double(allowed.high),
+                         reading: Double(spike.reading), readingTime: scorer.timeOfRow(rowsAgo: spike.rowsAgo))
+        }
+        if let still = scorer.stillReadings(column: column), still.movement.isFinite {
+            return Quote(judged: .still, low: .nan, high: .nan, readingTime: scorer.timeOfRow(rowsAgo: still.rowsAgo),
+                         movement: Double(still.movement), movementRows: still.rows, leastMovement: Double(still.leastMovement))
         }
         guard let expectation = scorer.expectation(column: column) else { return nil }
         // A phase's mean is of that phase's state, the window's of the row's.
@@ -464,6 +476,10 @@ public final class MachineModel: Sendable {
         /// contribution to the last judged window (`DetectorStream.rowSpike(column:)`); for
         /// `MachineModel.quote`.
         func rowSpike(column: Int) -> RowSpike? { networkDrove ? nil : stream.rowSpike(column: column) }
+
+        /// How still the receiver in `column` was, when its stillness drove its contribution to the
+        /// last judged window (`DetectorStream.stillReadings(column:)`); for `MachineModel.quote`.
+        func stillReadings(column: Int) -> StillReadings? { networkDrove ? nil : stream.stillReadings(column: column) }
 
         /// Where the last row scored put the machine (its speed and the speed's moving averages,
         /// as the load compensation judged it), for `MachineModel.normalRange(column:row:at:)`.

@@ -654,12 +654,16 @@ public struct ScoringEngine {
         for k in parts.indices where parts[k].judged == nil {
             guard let expected = model.quote(column: columns[k], scorer: scorer, row: state.modelRow, at: point) else { continue }
             parts[k].judged = expected.judged
-            parts[k].expectedLow = expected.low
-            parts[k].expectedHigh = expected.high
+            // A still receiver judges no reading (NaN): it is quoted by its movement.
+            parts[k].expectedLow = expected.low.isNaN ? nil : expected.low
+            parts[k].expectedHigh = expected.high.isNaN ? nil : expected.high
             parts[k].relativeTo = expected.relativeTo
             parts[k].judgedMean = expected.mean
             parts[k].judgedReading = expected.reading
             parts[k].judgedAt = expected.readingTime
+            parts[k].judgedMovement = expected.movement
+            parts[k].judgedRows = expected.movementRows
+            parts[k].leastMovement = expected.leastMovement
             parts[k].movedWith = expected.movedWith
         }
     }
