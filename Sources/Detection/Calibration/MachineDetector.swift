@@ -354,6 +354,32 @@ public struct DetectorStream {
     /// allocates (measured: most of the agent's mallocs per scored row, docs/performance.md).
     public mutating func score(row: [Float]) -> Float { scoreRow(row) }
 
+    /// The checks judged beside the window score, each row in this order.
+    private enum RowCheck { case rise, spike, receiver }
+
+    /// Folds one check's scores of the last row (1 = an alert, per checked sensor and the
+    /// largest) into the row's score `combined` and the per-sensor parts `merged`, in the
+    /// window score's units (its threshold). Where its part is the larger (a rise's also where
+    /// it ties), it is the sensor's part an alert quotes, in place of an earlier check's.
+    private mutating func fold(_ check: RowCheck, score: Float, sensors: [Int], sensorScores: [Float], into combined: inout Float) {
+        switch check {
+        case .rise: for s in riseDrove.indices { riseDrove[s] = false }
+        case .spike: for s in spikeDrove.indices { spikeDrove[s] = false }
+        case .receiver: for s in receiverDrove.indices { receiverDrove[s] = false }
+        }
+        let r = score * detector.threshold
+        guard r > 0, !combined.isNaN else { return }
+        combined = max(combined, r)
+        for (k, s) in sensors.enumerated() where s < merged.count {
+            let level = merged[s].isNaN ? 0 : merged[s], part = sensorScores[k] * detector.threshold
+            merged[s] = max(level, part)
+            guard check == .rise ? part > 0 && part >= level : part > level else { continue }
+            if s < riseDrove.count { riseDrove[s] = check == .rise }
+            if check != .rise, s < spikeDrove.count { spikeDrove[s] = check == .spike }
+            if check == .receiver, s < receiverDrove.count { receiverDrove[s] = true }
+        }
+    }
+
     private mutating func scoreRow<C: Collection>(_ row: C) -> Float where C.Element == Float {
         rowsInWindows += 1
         let d: Float
@@ -382,53 +408,16 @@ public struct DetectorStream {
             }
             if rise != nil, let compensator {
                 rise!.push(compensator)
-                // A rise score of 1 is an alert: in the window score's units, its threshold.
-                let r = rise!.score * detector.threshold
-                for s in riseDrove.indices { riseDrove[s] = false }
-                if r > 0, !combined.isNaN {
-                    combined = max(combined, r)
-                    for (k, s) in rise!.check.sensors.enumerated() where s < merged.count {
-                        let level = merged[s].isNaN ? 0 : merged[s], part = rise!.sensorScores[k] * detector.threshold
-                        riseDrove[s] = part > 0 && part >= level
-                        merged[s] = max(level, part)
-                    }
-                }
+                fold(.rise, score: rise!.score, sensors: rise!.check.sensors, sensorScores: rise!.sensorScores, into: &combined)
             }
             if spikes != nil {
                 spikes!.push(compensated)
-                // A spike score of 1 is an alert: in the window score's units, its threshold.
-                let r = spikes!.score * detector.threshold
-                for s in spikeDrove.indices { spikeDrove[s] = false }
-                if r > 0, !combined.isNaN {
-                    combined = max(combined, r)
-                    for (k, s) in spikes!.check.sensors.enumerated() where s < merged.count {
-                        let level = merged[s].isNaN ? 0 : merged[s], part = spikes!.sensorScores[k] * detector.threshold
-                        // The larger part is what an alert quotes: the spike only when it is larger.
-                        if part > level, s < spikeDrove.count {
-                            spikeDrove[s] = true
-                            if s < riseDrove.count { riseDrove[s] = false }
-                        }
-                        merged[s] = max(level, part)
-                    }
-                }
+                fold(.spike, score: spikes!.score, sensors: spikes!.check.sensors, sensorScores: spikes!.sensorScores, into: &combined)
             }
             if receiver != nil {
                 receiver!.push(asRead)
-                // A band score of 1 is an alert: in the window score's units, its threshold.
-                let r = receiver!.score * detector.threshold
-                for s in receiverDrove.indices { receiverDrove[s] = false }
-                if r > 0, !combined.isNaN {
-                    combined = max(combined, r)
-                    for (k, s) in receiver!.check.sensors.enumerated() where s < merged.count {
-                        let level = merged[s].isNaN ? 0 : merged[s], part = receiver!.sensorScores[k] * detector.threshold
-                        if part > level, s < receiverDrove.count {
-                            receiverDrove[s] = true
-                            if s < riseDrove.count { riseDrove[s] = false }
-                            if s < spikeDrove.count { spikeDrove[s] = false }
-                        }
-                        merged[s] = max(level, part)
-                    }
-                }
+                fold(.receiver, score: receiver!.score, sensors: receiver!.check.sensors, sensorScores: receiver!.sensorScores,
+                     into: &combined)
             }
             d = combined
         } else {
