@@ -55,10 +55,12 @@ public struct SensorContribution: Sendable, Equatable {
     /// was. Nil otherwise, and on lines written before it was recorded.
     public var judgedAt: Timestamp?
     /// With `judged` `still`: how far its readings moved (largest minus smallest) over the
-    /// `judgedRows` rows to `judgedAt`, and the least movement over as many rows that does not
-    /// score (`leastMovement`). Nil otherwise.
+    /// `judgedRows` rows to `judgedAt`. Nil otherwise.
     public var judgedMovement: Double?
+    /// With `judged` `still`: how many rows `judgedMovement` spans (the check's window). Nil otherwise.
     public var judgedRows: Int?
+    /// With `judged` `still`: the least movement over as many rows that does not score (half the
+    /// least calibration showed). Nil otherwise.
     public var leastMovement: Double?
     /// With `judged` `state` and no `relativeTo`: what moved the expected range, for its wording
     /// (`for this state`, `at this speed`); nil on parts recorded before it was.
