@@ -189,10 +189,9 @@ struct ClientTests {
     }
 
     @Test func refusedConnection() throws {
-        // Bind a server to learn a free port, then stop it so nothing listens there.
-        let server = try startLoopbackServer()
-        let port = server.port
-        server.stop()
+        // A port held bound and never listened on: a stopped server's port may be taken meanwhile.
+        let refusing = try RefusingPort()
+        let port = refusing.port
         let client = try ModbusClient(transport: .tcp(host: "127.0.0.1", port: port))
         let error = try #require(throws: ModbusError.self) { try client.connect() }
         #expect(error.code == .connectionRefused)

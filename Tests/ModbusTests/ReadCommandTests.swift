@@ -127,10 +127,12 @@ struct ReadCommandTests {
         #expect(unknownUnit.status != 0)
         #expect(unknownUnit.standardError.contains("--timeout must be a positive duration"), "\(unknownUnit.standardError)")
         server.stop()
-        let refused = try await runProgram(agent, ["read", "--tcp", "127.0.0.1:\(port)", "--address", "0"])
+        // A port held bound and never listened on (the stopped server's port may be anyone's by now).
+        let refusing = try RefusingPort()
+        let refused = try await runProgram(agent, ["read", "--tcp", "127.0.0.1:\(refusing.port)", "--address", "0"])
         #expect(refused.status == 1)
-        #expect(refused.standardError.contains("connection refused"))
-        let bad = try await runProgram(agent, ["read", "--tcp", "127.0.0.1:\(port)", "--address", "0", "--type", "flaot32"])
+        #expect(refused.standardError.contains("connection refused"), "\(refused.standardError)")
+        let bad = try await runProgram(agent, ["read", "--tcp", "127.0.0.1:\(refusing.port)", "--address", "0", "--type", "flaot32"])
         #expect(bad.status != 0)
         #expect(bad.standardError.contains("--type must be one of"))
     }
