@@ -75,6 +75,10 @@ public final class ModbusServer: @unchecked Sendable {
         case silent
         /// Close the client's connection on every request for this unit (TCP only).
         case dropConnection
+        /// Keep every answer until `releaseHeldAnswers(unit:)`: a late answer that comes when
+        /// the test says, after the client's timeout however late the client's thread runs
+        /// (a fixed delay is late only if the client is on time).
+        case held
     }
 
     /// A libmodbus register map.
@@ -97,6 +101,10 @@ public final class ModbusServer: @unchecked Sendable {
         /// When the latest requests arrived (`recentRequestsKept` at most, oldest overwritten).
         var arrivals: [(unit: Int, monotonicNanoseconds: UInt64)] = []
         var nextArrival = 0
+        /// Units whose held answers the serving thread is to send now.
+        var releasing: Set<Int> = []
+        /// Held answers sent so far, per unit.
+        var heldAnswersSent: [Int: Int] = [:]
     }
 
     /// How many request arrivals `recentRequests()` keeps: memory stays flat however long the
@@ -346,6 +354,18 @@ public final class ModbusServer: @unchecked Sendable {
         thread?.useRealtimeScheduling(priority: priority) ?? false
     }
 
+    /// Sends the answers held for `unit` (`Fault.held`) so far; `heldAnswersSent(unit:)` counts
+    /// them once they are written. Clear or change the fault first, or later requests are held too.
+    package func releaseHeldAnswers(unit: Int) {
+        state.withLock { _ = $0.releasing.insert(unit) }
+        wake.wake()
+    }
+
+    /// How many held answers for `unit` the server has written (`releaseHeldAnswers(unit:)`).
+    package func heldAnswersSent(unit: Int) -> Int {
+        state.withLock { $0.heldAnswersSent[unit] ?? 0 }
+    }
+
     /// How many requests for `unit` the server has received (answered or not).
     public func requestCount(unit: Int) -> Int {
         state.withLock { $0.units[unit]?.requests ?? 0 }
@@ -365,12 +385,28 @@ public final class ModbusServer: @unchecked Sendable {
 
     private struct PendingReply {
         var fd: Int32
+        /// When to answer; `UInt64.max` while an answer is held (`Fault.held`).
         var due: UInt64
         var request: [UInt8]
+        var unit: Int
+        /// Whether the answer was held until released.
+        var held = false
+    }
+
+    /// Makes the held answers of the units `releaseHeldAnswers(unit:)` named due now.
+    private func releaseHeld(_ pending: inout [PendingReply], now: UInt64) {
+        let units = state.withLock { s in defer { s.releasing.removeAll() }; return s.releasing }
+        guard !units.isEmpty else { return }
+        for i in pending.indices where pending[i].held && units.contains(pending[i].unit) { pending[i].due = min(pending[i].due, now) }
+    }
+
+    /// Counts a held answer once written.
+    private func noteHeldAnswerSent(unit: Int) {
+        state.withLock { $0.heldAnswersSent[unit, default: 0] += 1 }
     }
 
     private enum Decision {
-        case reply, exception(ModbusExceptionCode), ignore, drop, delay(Int)
+        case reply, exception(ModbusExceptionCode), ignore, drop, delay(Int), hold
     }
 
     /// Decides how to answer a request (`offset` = header length; unit id at `offset - 1`).
@@ -410,6 +446,7 @@ public final class ModbusServer: @unchecked Sendable {
                 }
             }
             if case .slow(let ms) = u.fault { return .delay(ms) }
+            if u.fault == .held { return .hold }
             return .reply
         }
     }
@@ -449,6 +486,7 @@ public final class ModbusServer: @unchecked Sendable {
         while !stopping.load(ordering: .sequentiallyConsistent) {
             // Answer delayed replies that are due.
             let now = monotonicNow()
+            releaseHeld(&pending, now: now)
             var i = 0
             while i < pending.count {
                 if pending[i].due <= now {
@@ -456,7 +494,7 @@ public final class ModbusServer: @unchecked Sendable {
                     let ok = p.request.withUnsafeBufferPointer {
                         answer($0.baseAddress!, length: p.request.count, fd: p.fd, offset: offset)
                     }
-                    if !ok { drop(p.fd) }
+                    if !ok { drop(p.fd) } else if p.held { noteHeldAnswerSent(unit: p.unit) }
                 } else {
                     i += 1
                 }
@@ -471,7 +509,7 @@ public final class ModbusServer: @unchecked Sendable {
             descriptors.append(pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0))
             for fd in clients { descriptors.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
             var timeout: Int32 = -1
-            if let due = pending.lazy.map(\.due).min() {
+            if let due = pending.lazy.map(\.due).filter({ $0 != .max }).min() {
                 timeout = due <= now ? 0 : Int32(clamping: (due - now + 999_999) / 1_000_000)
             }
             let rc = poll(&descriptors, nfds_t(descriptors.count), timeout)
@@ -501,7 +539,9 @@ public final class ModbusServer: @unchecked Sendable {
                 case .exception(let code):
                     if !answer(query, length: Int(n), fd: d.fd, offset: offset, exception: code) { drop(d.fd) }
                 case .delay(let ms):
-                    pending.append(PendingReply(fd: d.fd, due: monotonicNow() + UInt64(ms) * 1_000_000, request: Array(UnsafeBufferPointer(start: query, count: Int(n)))))
+                    pending.append(PendingReply(fd: d.fd, due: monotonicNow() + UInt64(ms) * 1_000_000, request: Array(UnsafeBufferPointer(start: query, count: Int(n))), unit: Int(query[offset - 1])))
+                case .hold:
+                    pending.append(PendingReply(fd: d.fd, due: .max, request: Array(UnsafeBufferPointer(start: query, count: Int(n))), unit: Int(query[offset - 1]), held: true))
                 case .reply:
                     if !answer(query, length: Int(n), fd: d.fd, offset: offset) { drop(d.fd) }
                 }
@@ -523,13 +563,15 @@ public final class ModbusServer: @unchecked Sendable {
         var descriptors = [pollfd(fd: wake.readFD, events: Int16(POLLIN), revents: 0), pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
         while !stopping.load(ordering: .sequentiallyConsistent) {
             let now = monotonicNow()
+            releaseHeld(&pending, now: now)
             if let index = pending.firstIndex(where: { $0.due <= now }) {
                 let p = pending.remove(at: index)
-                _ = p.request.withUnsafeBufferPointer { answer($0.baseAddress!, length: p.request.count, fd: fd, offset: 1) }
+                let ok = p.request.withUnsafeBufferPointer { answer($0.baseAddress!, length: p.request.count, fd: fd, offset: 1) }
+                if ok && p.held { noteHeldAnswerSent(unit: p.unit) }
                 continue
             }
             var timeout: Int32 = -1
-            if let due = pending.lazy.map(\.due).min() { timeout = Int32(clamping: (due - now + 999_999) / 1_000_000) }
+            if let due = pending.lazy.map(\.due).filter({ $0 != .max }).min() { timeout = Int32(clamping: (due - now + 999_999) / 1_000_000) }
             if !frame.isEmpty { timeout = timeout < 0 ? 60 : min(timeout, 60) }
             descriptors[0].revents = 0
             descriptors[1].revents = 0
@@ -563,7 +605,9 @@ public final class ModbusServer: @unchecked Sendable {
                 case .exception(let code):
                     _ = request.withUnsafeBufferPointer { answer($0.baseAddress!, length: length, fd: fd, offset: 1, exception: code) }
                 case .delay(let ms):
-                    pending.append(PendingReply(fd: fd, due: monotonicNow() + UInt64(ms) * 1_000_000, request: request))
+                    pending.append(PendingReply(fd: fd, due: monotonicNow() + UInt64(ms) * 1_000_000, request: request, unit: Int(request[0])))
+                case .hold:
+                    pending.append(PendingReply(fd: fd, due: .max, request: request, unit: Int(request[0]), held: true))
                 case .reply:
                     _ = request.withUnsafeBufferPointer { answer($0.baseAddress!, length: length, fd: fd, offset: 1) }
                 }

@@ -118,15 +118,23 @@ struct ClientTests {
         #expect(r == [42])
     }
 
-    @Test func lateAnswerIsFlushedOrRejectedNeverMisread() throws {
+    /// Unit 2's answer is held until the client has timed out, then sent: it waits on the
+    /// connection when unit 1 is asked. Before, unit 2 answered 150 ms late against an 80 ms
+    /// timeout, and a client thread that waited that long for a core found the answer there
+    /// and took it in time (no timeout: the test failed under load).
+    @Test func lateAnswerIsFlushedOrRejectedNeverMisread() async throws {
         let server = try startLoopbackServer(units: [1, 2])
         defer { server.stop() }
-        server.setFault(.slow(milliseconds: 150), unit: 2)
+        server.setFault(.held, unit: 2)
         try server.setRegisters([1], kind: .holding, unit: 1, address: 0)
         try server.setRegisters([2], kind: .holding, unit: 2, address: 0)
         let client = try tcpClient(server, timeout: .milliseconds(80))
         var r = [UInt16](repeating: 0, count: 1)
-        #expect(throws: ModbusError.self) { try client.readRegisters(.holding, unit: 2, address: 0, count: 1, into: &r) }
+        let timedOut = try #require(throws: ModbusError.self) { try client.readRegisters(.holding, unit: 2, address: 0, count: 1, into: &r) }
+        #expect(timedOut.code == .timeout)
+        server.setFault(nil, unit: 2)
+        server.releaseHeldAnswers(unit: 2)
+        #expect(await eventually(within: 30) { server.heldAnswersSent(unit: 2) == 1 }, "the late answer was not sent")
         // The late answer from unit 2 must never be taken for unit 1's value.
         for _ in 0..<5 {
             do {
