@@ -52,6 +52,10 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
+        // A simulated compressor calibrated as the agent would be, stopped and started again
+        // through the agent's scoring path: the one rig RuntimeTests and `edge-bench restarts`
+        // share, so their figures cannot drift apart. Not for the agent itself.
+        .target(name: "CompressorRig", dependencies: ["EdgeCore", "Configuration", "Detection", "Simulator", "Runtime"]),
         // The command line: argument parsing and wiring only.
         .executableTarget(
             name: "edge-agent",
@@ -68,7 +72,7 @@ let package = Package(
             name: "edge-bench",
             dependencies: [
                 "EdgeCore", "Configuration", "Modbus", "ModbusServer", "Store", "Detection", "Simulator", "Runtime",
-                "Summaries", "CModbus", "CSQLite", "TestSupport",
+                "Summaries", "CModbus", "CSQLite", "TestSupport", "CompressorRig",
             ],
             // TestSupport uses Foundation (Process, Thread); named here because the release build
             // turns off autolinking Foundation so the agent does not load it (scripts/build-release.sh).
@@ -88,7 +92,7 @@ let package = Package(
         .testTarget(name: "DetectionTests", dependencies: ["Detection", "Configuration", "Simulator", "TestSupport"]),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "Modbus", "TestSupport"]),
         .testTarget(name: "SummariesTests", dependencies: ["Summaries", "Store", "Configuration", "TestSupport"]),
-        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Detection", "Configuration", "Simulator", "Store", "TestSupport", "CSystem"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Detection", "Configuration", "Simulator", "Store", "TestSupport", "CSystem", "CompressorRig"]),
         .testTarget(name: "CLITests", dependencies: ["Store", "Configuration", "EdgeCore", "TestSupport"]),
         // Faults the agent survives: misbehaving devices, SIGKILL, a full disk, clock jumps.
         .testTarget(name: "FaultToleranceTests", dependencies: ["Runtime", "Detection", "Store", "Modbus", "ModbusServer", "Configuration", "EdgeCore", "TestSupport", logging]),

@@ -1,71 +1,16 @@
+import CompressorRig
 import Configuration
 import Detection
 import EdgeCore
 @testable import Runtime
 import Simulator
 import Synchronization
-import Testing
 
-/// A simulated compressor polled every 100 ms, held running and settled at load 0.6 (no automatic
-/// operation), judged by its motor current (run threshold 10 % of rated, 5-minute settle), and
-/// calibrated on its first 10 minutes of running: the set-up `CoastDownTests` and
-/// `RestartAlertTests` share. `sim` has moved past the calibration rows.
-struct CalibratedCompressor: Sendable {
-    var sim: SimulatedMachine
-    var machine: MachineConfiguration
-    let detector: MachineDetector
-    let file: DetectorFile
-    /// The calibration rows.
-    let table: SensorTable
-    /// The motor current's column.
-    let current: Int
-
-    /// - Parameter settled: whether the simulator is first settled at the operating point
-    ///   (`SimulatedMachine.settle()`), as a compressor that has run at this demand for a while
-    ///   (the default); `false`: it still moves from the load the simulator warmed it up at.
-    init(seed: UInt64, settled: Bool = true) throws {
-        var options = MachineOptions()
-        options.stepMilliseconds = 100
-        options.automaticOperation = false
-        sim = SimulatedMachine(kind: .compressor, id: "compressor-1", seed: seed, options: options)
-        sim.setOperatingPoint(running: true, load: 0.6)
-        if settled { sim.settle() }
-        // Settled since loaded phases are judged by their end (docs/detection.md, "A change of
-        // demand"). Before, settled, a change of demand alerted through the receiver pressure's
-        // loaded phase mean over time (OutletValveTests seed 6: 1,967 rows at load 0.85), and
-        // before the state compensation's first-order approach also seed 18 (1,380 rows) and
-        // seed 3's coast-downs (CoastDownTests). RestartAlertTests is settled too since a
-        // start's compensated sensors are judged on full windows (before, settled seed 7 after a
-        // 120 s stop alerted on its suction pressure, 1.36× at 304.3 s; docs/detection.md).
-        let rated = try #require(sim.typicalMagnitude(ofChannel: "motor_current"))
-        machine = MachineConfiguration(id: "compressor-1", sensors: sim.channels.enumerated().map { i, channel in
-            var sensor = SensorConfiguration(name: channel.name, bus: "b", address: i)
-            sensor.unit = channel.unit
-            return sensor
-        })
-        machine.runSignal = "motor_current"
-        machine.runThreshold = (0.1 * rated * 10).rounded() / 10
-        machine.settleAfterStart = .seconds(300)
-        machine.pollInterval = .milliseconds(100)
-        machine.kind = .compressor
-        current = try #require(sim.channelIndex(named: "motor_current"))
-
-        // Calibrate on 10 minutes of running (the load cycles of the receiver included).
-        var calibration: [Float] = [], times: [String] = [], row: [Double] = []
-        for _ in 0..<6000 {
-            times.append(sim.time.iso8601)
-            _ = sim.step(into: &row)
-            calibration += row.map(Float.init)
-        }
-        table = SensorTable(sensorNames: sim.channels.map(\.name), timestamps: times, values: calibration)
-        var settings = CalibrationSettings()
-        settings.secondsPerRow = 0.1
-        settings.machineKind = "compressor"
-        let (detector, report) = Calibrator(settings: settings).calibrate(table: table)
-        self.detector = detector
-        file = DetectorFile(machine: machine.id, calibratedAt: "2026-11-29T00:00:00.000Z", detector: detector, report: report)
-    }
-
+/// `CalibratedCompressor` (CompressorRig: a simulated compressor polled every 100 ms unless
+/// asked otherwise, settled at load 0.6, calibrated on its first 10 minutes of running) is the
+/// set-up `CoastDownTests`, `RestartAlertTests` and others share with `edge-bench restarts`.
+/// What only the tests ask of it: a run with a fault, and one calibration per seed per process.
+extension CalibratedCompressor {
     /// The anomaly alerts of one run of `sim` through the agent's scoring path: 6600 steps (11
     /// minutes at 100 ms, the first 5 settling), then `fault` added at the simulator's current
     /// time, then `stepsAfterFault` more.

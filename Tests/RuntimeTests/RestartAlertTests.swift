@@ -1,3 +1,4 @@
+import CompressorRig
 import Configuration
 import Detection
 import EdgeCore
@@ -32,67 +33,40 @@ import Testing
 
     /// Calibrates compressor `seed` (settled at its operating point unless `settled` is false,
     /// as `CalibratedCompressor`), runs it `runSeconds` more (6 minutes as `CoastDownTests`), stops it for `stopSeconds`, starts it
-    /// and runs it `afterMinutes` (5 of them settling). `fault` is added at the stop command.
+    /// and runs it `afterMinutes` (5 of them settling): `CalibratedCompressor.restart`, the run
+    /// `edge-bench restarts` measures. `fault` is added at the stop command.
     static func measure(seed: UInt64, settled: Bool = true, runSeconds: Int = 360, stopSeconds: Int, afterMinutes: Int = 6,
                         fault: FaultKind? = nil) async throws -> Restart {
         let compressor = try await CalibratedCompressor.shared(seed: seed, settled: settled)
-        var sim = compressor.sim
-        let machine = compressor.machine, detector = compressor.detector, file = compressor.file
-        let current = compressor.current
-        var row: [Double] = []
-        var engine = ScoringEngine(machines: [machine], models: [MachineModel(path: "memory", file: file)])
+        let detector = compressor.detector, channels = compressor.sim.channels
 
         // The comparison without the rule: the same rows, run by run (the run signal's own
         // rule, `RunState`), through a stream that restarts plainly.
-        var run = try #require(machine.runState())
         var plain = detector.makeStream()
         var result = Restart()
-        var afterStart = false
-        var startTime: Int64 = 0
         var plainAlertOpen = false
-        func poll(_ count: Int) {
-            for _ in 0..<count {
-                let time = sim.time
-                _ = sim.step(into: &row)
-                let readings = row.enumerated().map { Reading(machine: 0, sensor: Int32($0), time: time, value: $1, quality: .good) }
-                let events = engine.process(readings) { scored in
-                    if afterStart { result.peakRatio = max(result.peakRatio, scored.score / scored.threshold) }
+        let plan = RestartPlan(runSeconds: runSeconds, stopSeconds: stopSeconds, afterMinutes: afterMinutes, fault: fault)
+        let outcome = try compressor.restart(plan) { row in
+            // Rows within the stop grace are judged by the engine only once the machine is
+            // still running 2 s later; the comparison judges every running row (none of these
+            // runs stops after its start, so the rows judged after the start are the same).
+            if row.startsAfresh { plain.restart() }
+            guard row.phase == .running else { return }
+            let (score, alert) = plain.process(row: row.values.map(Float.init))
+            guard row.afterStart else { return }
+            result.peakRatioWithoutRecovery = max(result.peakRatioWithoutRecovery, Double(score / detector.alertThreshold))
+            if alert, !plainAlertOpen {
+                result.raisedWithoutRecovery += 1
+                let contributions = plain.contributions
+                if let top = contributions.indices.max(by: { contributions[$0] < contributions[$1] }) {
+                    result.sensorsWithoutRecovery.append(channels[top].name)
                 }
-                for event in events where afterStart && event.alert.kind == .anomaly && event.change == .raised {
-                    result.raised += 1
-                    if result.firstAlertSeconds == nil {
-                        result.firstAlertSeconds = Double(event.time.millisecondsSinceEpoch - startTime) / 1000
-                    }
-                }
-                // Rows within the stop grace are judged by the engine only once the machine is
-                // still running 2 s later; the comparison judges every running row (none of these
-                // runs stops after its start, so the rows judged after the start are the same).
-                let phase = run.observe(row[current], at: time.millisecondsSinceEpoch)
-                if run.startsAfresh { plain.restart() }
-                guard phase == .running else { continue }
-                let (score, alert) = plain.process(row: row.map(Float.init))
-                guard afterStart else { continue }
-                result.peakRatioWithoutRecovery = max(result.peakRatioWithoutRecovery, Double(score / detector.alertThreshold))
-                if alert, !plainAlertOpen {
-                    result.raisedWithoutRecovery += 1
-                    let contributions = plain.contributions
-                    if let top = contributions.indices.max(by: { contributions[$0] < contributions[$1] }) {
-                        result.sensorsWithoutRecovery.append(sim.channels[top].name)
-                    }
-                }
-                plainAlertOpen = alert
             }
+            plainAlertOpen = alert
         }
-        poll(runSeconds * 10)
-        sim.setOperatingPoint(running: false, load: 0.6)
-        if let fault {
-            try sim.add(Fault(fault, startSeconds: sim.elapsedSeconds, severity: 0.5, profile: .step))
-        }
-        poll(stopSeconds * 10)
-        sim.setOperatingPoint(running: true, load: 0.6)
-        afterStart = true
-        startTime = sim.time.millisecondsSinceEpoch
-        poll(afterMinutes * 600)
+        result.raised = outcome.raised
+        result.peakRatio = outcome.peakRatio
+        result.firstAlertSeconds = outcome.firstAlertSeconds
         return result
     }
 

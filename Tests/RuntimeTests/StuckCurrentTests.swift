@@ -1,3 +1,4 @@
+import CompressorRig
 import Configuration
 import Detection
 import EdgeCore
