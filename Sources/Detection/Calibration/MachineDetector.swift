@@ -247,6 +247,8 @@ public struct DetectorStream {
     private var spikes: RowSpikeScorer?
     /// Per sensor: whether the spike check's part is its contribution to the last row.
     private var spikeDrove: [Bool]
+    /// Scratch: per sensor, the direction it is recovering in after a stop, for the spike check.
+    private var recovering: [Float]
     private var receiver: ReceiverBandScorer?
     /// The row as read, after any judging over a reference (what the band check judges).
     private var asRead: [Float]
@@ -278,6 +280,7 @@ public struct DetectorStream {
         riseDrove = [Bool](repeating: false, count: detector.sensorNames.count)
         spikes = detector.state?.approachRows == nil ? nil : detector.spikes.map { RowSpikeScorer($0) }
         spikeDrove = [Bool](repeating: false, count: spikes == nil ? 0 : detector.sensorNames.count)
+        recovering = [Float](repeating: 0, count: spikes == nil ? 0 : detector.sensorNames.count)
         receiver = detector.state == nil ? nil : detector.receiver.map { ReceiverBandScorer($0) }
         asRead = [Float](repeating: .nan, count: receiver == nil ? 0 : detector.sensorNames.count)
         receiverDrove = [Bool](repeating: false, count: receiver == nil ? 0 : detector.sensorNames.count)
@@ -411,7 +414,12 @@ public struct DetectorStream {
                 fold(.rise, score: rise!.score, sensors: rise!.check.sensors, sensorScores: rise!.sensorScores, into: &combined)
             }
             if spikes != nil {
-                spikes!.push(compensated)
+                if deviation.isRecovering {
+                    for s in recovering.indices { recovering[s] = deviation.recoveryDirection(sensor: s) }
+                    spikes!.push(compensated, recovering: recovering)
+                } else {
+                    spikes!.push(compensated)
+                }
                 fold(.spike, score: spikes!.score, sensors: spikes!.check.sensors, sensorScores: spikes!.sensorScores, into: &combined)
             }
             if receiver != nil {
@@ -452,9 +460,10 @@ public struct DetectorStream {
     /// `recoveryRows` rows (the settling time after a start, in rows; ≤ 0: none) while a sensor
     /// stops coming back (`WindowDeviationScorer.fadeRecovery`). Allocates once per restart.
     public mutating func restart(afterStop stoppedRow: [Float]?, recoveryRows: Int) {
-        let before = deviation
+        let before = deviation, stateBefore = stateCompensator
         self = DetectorStream(detector: detector, afterStop: true)
         guard let stoppedRow else { return }
+        if let stateBefore { stateCompensator?.carryApproach(from: stateBefore) }
         var row = [Float](repeating: .nan, count: detector.sensorNames.count)
         for (i, x) in stoppedRow.prefix(row.count).enumerated() { row[i] = x }
         detector.overReference?.apply(to: &row)

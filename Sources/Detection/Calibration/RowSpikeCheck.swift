@@ -167,15 +167,21 @@ struct RowSpikeScorer: Sendable {
     }
 
     /// Judges one compensated row (one value per sensor, NaN = missing) against the course of
-    /// the rows before it, then adds it to that course.
-    mutating func push(_ row: [Float]) {
+    /// the rows before it, then adds it to that course. `recovering` (per sensor, as the row;
+    /// empty: none) gives the direction a sensor is recovering in after a stop (+1 up, −1 down,
+    /// 0 none, `WindowDeviationScorer.recoveryDirection(sensor:)`): a departure that way is the
+    /// recovery, not a spike (a compressor's oil warming again runs ahead of its course by the
+    /// warm-up's pace over half a window: 0.17–0.38 °C at 1 s polls after a 10-minute stop,
+    /// above its tolerance, `edge-bench restarts --step-ms 1000`).
+    mutating func push(_ row: [Float], recovering: [Float] = []) {
         let w = max(1, check.windowRows)
         score = 0
         for (k, s) in check.sensors.enumerated() {
             let x = s < row.count ? row[s] : .nan
             // A course needs at least half a window of readings.
             let course = 2 * Int(counts[k]) >= w ? sums[k] / Float(counts[k]) : Float.nan
-            let departure = abs(x - course)
+            let direction: Float = s < recovering.count ? recovering[s] : 0
+            let departure = direction * (x - course) > 0 ? 0 : abs(x - course)
             departures[k] = departure
             let now = departure.isFinite ? departure / check.tolerance[k] : 0
             recentScores[k * w + next] = now

@@ -363,6 +363,14 @@ public struct StateCompensator: Sendable {
     /// With `approachRows`: per sensor, how many of the start's settling rows `expected` has
     /// read so far (0: none, or judging has begun). Empty without.
     private var settlingReads: [Float] = []
+    /// With `approachRows`, after a stop (`carryApproach(from:)`): per sensor, the expected state
+    /// the run before the stop ended with, carried along the approach through the start's
+    /// settling rows (NaN: none). Empty otherwise.
+    private var carried: [Float] = []
+    /// How far beyond the two states' levels (in shares of the shift) the settling rows' reading
+    /// of a sensor's state may lie and still be taken as its state (`carryApproach(from:)`): a
+    /// tenth, as `RowSpikeCheck.shiftFraction`.
+    static let settlingReadSlack: Float = 0.1
 
     /// Creates a compensator that has seen no row yet.
     /// - Parameter settled: whether the first row counts as settled in its state (a machine
@@ -381,6 +389,21 @@ public struct StateCompensator: Sendable {
             settlingReads = [Float](repeating: 0, count: compensation.shift.count)
             steps = approach.map(StateCompensation.step)
         }
+    }
+
+    /// After a stop: keeps the expected state `previous` (the run before the stop) ended with,
+    /// for a sensor whose start's settling rows read it beyond both states' levels. Those rows
+    /// say where a sensor is in its approach only while it lies between the levels; a sensor the
+    /// stop moved past them (a compressor's oil, cooled below its unloaded level) reads as fully
+    /// in one state, and the approach then expects the whole of the next change of state, more
+    /// than any change calibration saw (measured: settled compressor seed 2 at 1 s polls after
+    /// a 2-minute stop, oil read at −0.18 of its 1.90 °C shift, taken as unloaded; loaded 44 s
+    /// later it was expected to rise 0.7 °C in 15 s, held still, and the spike check judged it
+    /// 1.28× the threshold, an alert: `edge-bench restarts`). What the stop did to the sensor's
+    /// level is the recovery allowance's (`WindowDeviationScorer.allowRecovery`).
+    public mutating func carryApproach(from previous: StateCompensator) {
+        guard !expected.isEmpty, previous.expected.count == expected.count else { return }
+        carried = previous.expected
     }
 
     /// Moves a row in the second state to the first state's levels, in place. With
@@ -402,7 +425,11 @@ public struct StateCompensator: Sendable {
             sinceStart += 1
             for s in 0..<min(row.count, n) where c.shift[s] != 0 {
                 let g = expected[s]
-                let moved = g + (target - g) * steps[target == 1 ? s : n + s]
+                let step = steps[target == 1 ? s : n + s]
+                let moved = g + (target - g) * step
+                if !carried.isEmpty, carried[s].isFinite, startSettling || settlingReads[s] > 0 {
+                    carried[s] += (target - carried[s]) * step
+                }
                 if startSettling {
                     // Left out, but read: how far along the sensor is, as the mean of what every
                     // settling row says, each carried along the approach since (unclamped, so
@@ -428,8 +455,11 @@ public struct StateCompensator: Sendable {
                     let along = (row[s] - levels[s]) / c.shift[s]
                     expected[s] = along.isFinite ? min(1, max(0, along)) : target
                 } else if settlingReads[s] > 0 {
-                    // Judging begins after a start's settling, from what those rows read.
-                    expected[s] = min(1, max(0, moved))
+                    // Judging begins after a start's settling, from what those rows read; beyond
+                    // both levels, from the run before the stop (`carryApproach(from:)`).
+                    let slack = Self.settlingReadSlack
+                    let beyond = moved < -slack || moved > 1 + slack
+                    expected[s] = beyond && !carried.isEmpty && carried[s].isFinite ? carried[s] : min(1, max(0, moved))
                     settlingReads[s] = 0
                 } else {
                     expected[s] = moved

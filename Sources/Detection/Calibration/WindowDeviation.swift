@@ -427,6 +427,17 @@ public struct WindowDeviationScorer: Sendable {
         return gap * fade
     }
 
+    /// Whether the run follows a stop the scorer was told of (`allowRecovery`).
+    public var isRecovering: Bool { !recoveryGap.isEmpty }
+
+    /// The direction `sensor` is recovering in after a stop: +1 back up, −1 back down, 0 when it
+    /// has no allowance left to recover (back at its level before the stop, or not judged as a
+    /// recovery). Follows the allowance's gap (`allowRecovery(before:stopped:recoveryRows:)`).
+    public func recoveryDirection(sensor s: Int) -> Float {
+        guard s >= 0, s < recoveryGap.count, recoveryGap[s] != 0 else { return 0 }
+        return recoveryGap[s] < 0 ? 1 : -1
+    }
+
     /// Where the stop moved a sensor toward its normal level (its offset before the stop on one
     /// side, the stop's change toward the other), the part of that offset the stop crossed is not
     /// held against the sensor after the start: its reference becomes the point between its level
