@@ -165,23 +165,11 @@ final class RunningAgent: Sendable {
     }
 }
 
-/// A free TCP port on 127.0.0.1 with nothing listening on it (bound, then closed).
+/// A free TCP port on 127.0.0.1 with nothing listening on it (bound, then closed), for a server
+/// the test starts on it later. A test that needs the port to refuse connections holds a
+/// `RefusingPort` instead: once closed, any process may bind this one.
 func unusedPort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw TestSupportError("socket: \(String(cString: strerror(errno)))") }
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Bool in
-            bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
-        }
-    }
-    guard bound else { throw TestSupportError("bind: \(String(cString: strerror(errno)))") }
-    return Int(UInt16(bigEndian: address.sin_port))
+    try RefusingPort().port
 }
 
 /// Every line of a JSON Lines file that does not parse as a JSON object (empty when valid).
